@@ -1,0 +1,227 @@
+"""Typed configuration: YAML files and ``--set KEY=VALUE`` overrides loaded into dataclasses.
+
+One small ``Config`` object is handed to every stage. Unknown keys fail loudly, naming the closest
+valid key, because a typo in a config file otherwise silently runs with defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from clsum.errors import ConfigError
+
+DEFAULT_TRANSLATION_MODELS = {
+    "de": "Helsinki-NLP/opus-mt-de-en",
+    "nl": "Helsinki-NLP/opus-mt-nl-en",
+}
+
+
+@dataclass
+class TranslationConfig:
+    # language code -> hub id (optionally ``id@revision``) or local directory
+    models: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TRANSLATION_MODELS))
+    num_beams: int | None = None  # None: the model's own generation_config
+    max_length: int | None = None
+    batch_size: int = 32  # sentences per generate() call
+    max_input_tokens: int | None = None  # None: the tokenizer's model_max_length
+
+
+@dataclass
+class SummarizationConfig:
+    model: str = "sshleifer/distilbart-cnn-12-6"
+    prefix: str = ""  # e.g. "summarize: " for T5
+    num_beams: int | None = None
+    max_length: int | None = None
+    min_length: int | None = None
+    batch_size: int = 4  # chunks per generate() call
+    max_input_tokens: int | None = None
+    truncate: bool = False  # read only the first max_input_tokens instead of chunking
+
+
+@dataclass
+class Config:
+    device: str = "auto"  # auto | cpu | cuda
+    seed: int = 0
+    doc_batch_size: int = 16  # documents processed (and made durable) together
+    translation: TranslationConfig = field(default_factory=TranslationConfig)
+    summarization: SummarizationConfig = field(default_factory=SummarizationConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def hash(self) -> str:
+        """Hash of every setting that can change an output (batch sizes cannot, so they are out)."""
+        data = self.to_dict()
+        for key in ("doc_batch_size",):
+            data.pop(key)
+        for section in ("translation", "summarization"):
+            data[section].pop("batch_size")
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted(self.translation.models)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Defaults, then the YAML file (if any), then each ``KEY=VALUE`` override in order."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = _read_yaml(Path(path))
+    for item in overrides:
+        key, value = _parse_override(item)
+        _set_dotted(data, key, value)
+    config: Config = _build(Config, data, prefix="")
+    validate(config)
+    return config
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {path} must contain a mapping of settings")
+    return loaded
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"cannot set {key!r}: {part!r} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def all_keys(cls: type = Config, prefix: str = "") -> list[str]:
+    """Every valid dotted key, used for 'did you mean' suggestions and documentation."""
+    keys: list[str] = []
+    for f in dataclasses.fields(cls):
+        hint = get_type_hints(cls)[f.name]
+        if dataclasses.is_dataclass(hint):
+            keys.extend(all_keys(hint, f"{prefix}{f.name}."))  # type: ignore[arg-type]
+        elif get_origin(hint) is dict:
+            keys.append(f"{prefix}{f.name}.<key>")
+        else:
+            keys.append(f"{prefix}{f.name}")
+    return keys
+
+
+def _unknown_key(name: str) -> ConfigError:
+    valid = all_keys()
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else f" (available: {', '.join(valid)})"
+    return ConfigError(f"unknown config key {name!r}{hint}")
+
+
+def _first_leaf(key: str, value: Any) -> str:
+    """'translaton' with value {'models': {'de': ...}} -> 'translaton.models.de', for suggestions."""
+    while isinstance(value, dict) and value:
+        first = next(iter(value))
+        key, value = f"{key}.{first}", value[first]
+    return key
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in names:
+            raise _unknown_key(_first_leaf(dotted, value))
+        kwargs[key] = _coerce(hints[key], value, dotted)
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, key: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, f"{key}.")  # type: ignore[arg-type]
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in get_args(hint):
+            return None
+        (inner,) = [a for a in get_args(hint) if a is not type(None)]
+        return _coerce(inner, value, key)
+    if origin is dict:
+        return _coerce_mapping(value, key)
+    return _coerce_scalar(hint, value, key)
+
+
+def _coerce_mapping(value: Any, key: str) -> dict[str, str]:
+    """Model mappings extend the defaults (adding ``fr`` keeps ``de`` and ``nl``); null removes."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a mapping, got {value!r}")
+    out = dict(DEFAULT_TRANSLATION_MODELS)
+    for k, v in value.items():
+        if v is None:
+            out.pop(str(k), None)
+            continue
+        if not isinstance(v, str) or not v.strip():
+            raise ConfigError(f"{key}.{k} must be a model id or directory, got {v!r}")
+        out[str(k)] = v
+    return out
+
+
+def _coerce_scalar(hint: Any, value: Any, key: str) -> Any:
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise ConfigError(f"{key} must not be negative, got {value}")
+            return value
+    elif hint is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    raise ConfigError(f"{key} must be {hint.__name__}, got {value!r}")
+
+
+def validate(config: Config) -> None:
+    """Checks that involve more than one field or a fixed set of values."""
+    if config.device not in ("auto", "cpu", "cuda") and not config.device.startswith("cuda:"):
+        raise ConfigError(f"device must be auto, cpu or cuda, got {config.device!r}")
+    for name, size in (
+        ("doc_batch_size", config.doc_batch_size),
+        ("translation.batch_size", config.translation.batch_size),
+        ("summarization.batch_size", config.summarization.batch_size),
+    ):
+        if size < 1:
+            raise ConfigError(f"{name} must be at least 1, got {size}")
+    if "en" in config.translation.models:
+        raise ConfigError("translation.models.en is not allowed: English passes through untranslated")

@@ -1,0 +1,17 @@
+"""Exceptions raised by library code. Only the CLI turns them into exit codes and messages."""
+
+
+class ClsumError(Exception):
+    """Base class: the message is one sentence a user can act on."""
+
+
+class ConfigError(ClsumError):
+    """Invalid configuration: unknown key, bad value, unreadable config file."""
+
+
+class InputError(ClsumError):
+    """The input path or JSONL file cannot be read at all (single bad documents become records)."""
+
+
+class ModelError(ClsumError):
+    """A model cannot be found, downloaded or loaded."""

@@ -1,0 +1,80 @@
+"""The one record type that flows through every stage.
+
+Each stage takes a list of records and returns the same list, in the same order, filling in its
+own fields. A stage that fails on one document sets ``error`` on that record and leaves the others
+alone; later stages skip records that carry an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class StageError:
+    stage: str
+    message: str
+
+
+@dataclass
+class Removed:
+    """Something the clean stage dropped, kept so the user can see what was taken out and why."""
+
+    kind: str  # e.g. "photo_credit", "repeated_caption", "gallery_marker", "agency", "metadata"
+    text: str
+
+
+@dataclass
+class Record:
+    id: str
+    raw: str = ""  # decoded input text (HTML still as HTML)
+    path: str | None = None  # absolute path of the input file, None for JSONL records
+    fmt: str = "text"  # "text" | "markdown" | "html"
+    lang_hint: str | None = None  # from a JSONL "lang" field or --lang
+    # ingest
+    encoding: str | None = None
+    repairs: list[str] = field(default_factory=list)  # e.g. ["mojibake"]
+    # clean
+    paragraphs: list[str] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    removed: list[Removed] = field(default_factory=list)
+    title: str | None = None
+    # detect
+    lang: str | None = None
+    lang_confidence: float | None = None
+    # segment: sentences per paragraph
+    sentences: list[list[str]] = field(default_factory=list)
+    # translate: English sentences per paragraph, aligned with ``sentences``
+    translated: list[list[str]] = field(default_factory=list)
+    # summarize
+    summary: str | None = None
+    chunks: int = 0
+    coverage: float | None = None
+    # bookkeeping
+    timings: dict[str, float] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
+    key: str | None = None  # hash of content + effective config, used to resume
+    error: StageError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def source(self) -> str:
+        """The cleaned source text, paragraphs separated by blank lines."""
+        return "\n\n".join(self.paragraphs)
+
+    @property
+    def translation(self) -> str:
+        """English text, paragraphs separated by blank lines; the source itself for English input."""
+        if self.lang == "en":
+            return self.source
+        return "\n\n".join(" ".join(p) for p in self.translated)
+
+    def fail(self, stage: str, message: str) -> None:
+        self.error = StageError(stage, message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
