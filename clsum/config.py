@@ -206,9 +206,8 @@ def _coerce_scalar(hint: Any, value: Any, key: str) -> Any:
             if value < 0:
                 raise ConfigError(f"{key} must not be negative, got {value}")
             return value
-    elif hint is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
+    elif hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
     raise ConfigError(f"{key} must be {hint.__name__}, got {value!r}")
 
 

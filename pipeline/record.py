@@ -40,9 +40,11 @@ class Record:
     metadata: dict[str, str] = field(default_factory=dict)
     removed: list[Removed] = field(default_factory=list)
     title: str | None = None
+    title_en: str | None = None  # the title translated (the title itself for English input)
     # detect
     lang: str | None = None
     lang_confidence: float | None = None
+    lang_source: str | None = None  # "detected" or "given" (--lang / JSONL "lang")
     # segment: sentences per paragraph
     sentences: list[list[str]] = field(default_factory=list)
     # translate: English sentences per paragraph, aligned with ``sentences``

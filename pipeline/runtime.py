@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,11 @@ class Seq2Seq:
         return limit
 
     @property
+    def max_output_tokens(self) -> int | None:
+        """The model's own generation length limit (used to decide if partial summaries fit)."""
+        return getattr(self.model.generation_config, "max_length", None)
+
+    @property
     def provenance(self) -> str:
         """``id@commit`` for hub models, ``dir#sha256-prefix`` for local directories."""
         if self.ref.is_local:
@@ -86,20 +92,24 @@ class Seq2Seq:
         commit = getattr(self.tokenizer, "_commit_hash", None) or _cached_commit(self.ref)
         return f"{self.ref.repo_id}@{commit or 'unknown'}"
 
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        """Tokens each text occupies as model input, special tokens included."""
+    def count_tokens(self, texts: list[str], special: bool = True) -> list[int]:
+        """Tokens each text occupies as model input, with or without the special tokens added."""
         if not texts:
             return []
-        ids = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
+        ids = self.tokenizer(texts, add_special_tokens=special)["input_ids"]
         return [len(x) for x in ids]
 
-    def generation_defaults(self) -> dict[str, Any]:
-        return dict(self.model.generation_config.to_diff_dict())
-
-    def generate(self, texts: list[str], batch_size: int, **overrides: Any) -> list[str]:
+    def generate(
+        self,
+        texts: list[str],
+        batch_size: int,
+        progress: Callable[[int], None] | None = None,
+        **overrides: Any,
+    ) -> list[str]:
         """Generate for every text, batching by length; results come back in input order.
 
         ``overrides`` with value None are dropped so the model's own generation_config applies.
+        ``progress`` is called with the number of texts finished after each batch.
         """
         import torch
 
@@ -109,15 +119,20 @@ class Seq2Seq:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                for i, text in zip(idx, self._generate_batch([texts[i] for i in idx], settings)):
+                outputs = self._generate_batch([texts[i] for i in idx], settings)
+                for i, text in zip(idx, outputs, strict=True):
                     out[i] = text
+                if progress is not None:
+                    progress(len(idx))
         return out
 
     def _generate_batch(self, texts: list[str], settings: dict[str, Any]) -> list[str]:
         # Inputs were already split to fit, so truncation here would only hide a bug: refuse it.
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, truncation=False)
         if enc["input_ids"].shape[1] > self.max_input_tokens:
-            raise ModelError(f"{self.ref.spec}: input of {enc['input_ids'].shape[1]} tokens exceeds its limit")
+            raise ModelError(
+                f"{self.ref.spec}: input of {enc['input_ids'].shape[1]} tokens exceeds its limit"
+            )
         enc = {k: v.to(self.device) for k, v in enc.items()}
         ids = self.model.generate(**enc, **settings)
         self._warn_if_cut(ids, settings)
@@ -139,7 +154,7 @@ class Seq2Seq:
 def _load(kind: str, ref: ModelRef) -> Any:
     from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
 
-    loader = {"tokenizer": AutoTokenizer, "model": AutoModelForSeq2SeqLM, "config": AutoConfig}[kind]
+    loader: Any = {"tokenizer": AutoTokenizer, "model": AutoModelForSeq2SeqLM, "config": AutoConfig}[kind]
     try:
         return loader.from_pretrained(ref.location, revision=ref.revision)
     except (OSError, ValueError) as exc:

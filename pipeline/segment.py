@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 
 import pysbd
 
@@ -24,7 +24,23 @@ _PYSBD_LANGS = {"en", "de", "nl", "fr", "es", "it", "da", "pl", "ru", "el", "bg"
 
 # Abbreviations pysbd splits after in news text; a split right after one of these is undone.
 _ABBREVIATIONS = {
-    "nl": {"dhr", "mevr", "mw", "drs", "ir", "ing", "prof", "dr", "mr", "mln", "mld", "ca", "bijv", "nr", "jl"},
+    "nl": {
+        "dhr",
+        "mevr",
+        "mw",
+        "drs",
+        "ir",
+        "ing",
+        "prof",
+        "dr",
+        "mr",
+        "mln",
+        "mld",
+        "ca",
+        "bijv",
+        "nr",
+        "jl",
+    },
     "de": {"mio", "mrd", "ca", "bzw", "nr", "prof", "dr", "hr", "fr", "st", "vgl", "usw", "tsd"},
     "en": {"mr", "mrs", "ms", "dr", "prof", "st", "no", "vs", "approx", "jan", "feb", "aug", "sept", "oct"},
 }
@@ -35,7 +51,7 @@ _BOUNDARIES = [re.compile(r"(?<=[;:])\s+"), re.compile(r"(?<=,)\s+"), re.compile
 TokenCounter = Callable[[list[str]], list[int]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _segmenter(lang: str) -> pysbd.Segmenter:
     return pysbd.Segmenter(language=lang if lang in _PYSBD_LANGS else "en", clean=False)
 
@@ -56,7 +72,7 @@ def _continues(previous: str, piece: str, lang: str) -> bool:
     if piece[0].islower():
         return True
     match = _LAST_WORD.search(previous)
-    return bool(match) and match.group(1).lower() in _ABBREVIATIONS.get(lang, set())
+    return match is not None and match.group(1).lower() in _ABBREVIATIONS.get(lang, set())
 
 
 def split_to_fit(text: str, count: TokenCounter, limit: int) -> list[str]:
@@ -102,7 +118,7 @@ def _fit_translator(record: Record, models: Models, max_input_tokens: int | None
             continue
         record.sentences[p] = [
             piece
-            for sentence, n in zip(sentences, counts)
+            for sentence, n in zip(sentences, counts, strict=True)
             for piece in (split_to_fit(sentence, translator.count_tokens, limit) if n > limit else [sentence])
         ]
         log.debug("%s: split an over-long sentence in paragraph %d to fit %d tokens", record.id, p, limit)

@@ -1,0 +1,63 @@
+"""Stage 5: translate every sentence to English with the language's MarianMT model.
+
+Sentences from all documents in the batch are pooled per language, so one generate() call serves
+many documents; identical sentences (bylines, boilerplate) are translated once. Results go back to
+their documents paragraph by paragraph, in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from clsum.config import TranslationConfig
+from pipeline.detect import ENGLISH
+from pipeline.record import Record
+from pipeline.runtime import Models
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+def translate(
+    records: list[Record], models: Models, config: TranslationConfig, progress: Progress | None = None
+) -> list[Record]:
+    by_lang: dict[str, list[Record]] = {}
+    for record in records:
+        if record.ok and record.lang == ENGLISH:
+            record.title_en = record.title
+        elif record.ok and record.lang:
+            by_lang.setdefault(record.lang, []).append(record)
+    for lang, group in sorted(by_lang.items()):
+        _translate_language(lang, group, models, config, progress)
+    return records
+
+
+def _translate_language(
+    lang: str, records: list[Record], models: Models, config: TranslationConfig, progress: Progress | None
+) -> None:
+    translator = models.translator(lang)
+    titles = _fitting_titles(
+        records, translator.count_tokens, config.max_input_tokens or translator.max_input_tokens
+    )
+    unique = list(dict.fromkeys([s for r in records for p in r.sentences for s in p] + titles))
+    log.info("translating %d unique sentences (%s) with %s", len(unique), lang, translator.ref.spec)
+    english = translator.generate(
+        unique,
+        batch_size=config.batch_size,
+        progress=progress,
+        num_beams=config.num_beams,
+        max_length=config.max_length,
+    )
+    lookup = dict(zip(unique, english, strict=True))
+    for record in records:
+        record.translated = [[lookup[s] for s in paragraph] for paragraph in record.sentences]
+        record.title_en = lookup.get(record.title or "")
+        record.models["translation"] = translator.provenance
+
+
+def _fitting_titles(records: list[Record], count: Callable[[list[str]], list[int]], limit: int) -> list[str]:
+    """Titles are translated for display; one too long for the model stays untranslated, not cut."""
+    titles = [r.title for r in records if r.title]
+    return [t for t, n in zip(titles, count(titles), strict=True) if n <= limit]
