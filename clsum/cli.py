@@ -1,0 +1,194 @@
+"""Command line interface. The only place that turns exceptions into exit codes and messages.
+
+Exit codes: 0 everything done; 3 some documents failed (the rest written, failures listed in
+errors.jsonl); 2 usage, configuration or model errors (one line; ``-v`` for details); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from clsum.config import Config, load_config
+from clsum.errors import ClsumError
+
+log = logging.getLogger("clsum")
+
+EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 2, 3, 130
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_options(func: F) -> F:
+    """--config, --set and -v, shared by every command that reads a config."""
+    func = click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")(func)
+    func = click.option(
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override a config key, e.g. --set summarization.num_beams=2 (repeatable).",
+    )(func)
+    func = click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="YAML config file (default: built-in defaults, see 'clsum config show').",
+    )(func)
+    return func
+
+
+def handle_errors(func: F) -> F:
+    """Library errors become one line on stderr and exit 2; -v adds the traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verbose = kwargs.get("verbose", 0)
+        try:
+            return func(*args, **kwargs)
+        except ClsumError as exc:
+            if verbose:
+                log.exception("details")
+            click.echo(f"clsum: error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            click.echo("clsum: interrupted; rerun the same command to resume", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def setup_logging(verbose: int, quiet: bool = False) -> None:
+    level = (
+        logging.ERROR
+        if quiet
+        else logging.DEBUG
+        if verbose > 1
+        else logging.INFO
+        if verbose
+        else logging.WARNING
+    )
+    logging.basicConfig(level=level, format="clsum: %(levelname)s: %(message)s", force=True)
+    if verbose < 2:  # third-party chatter only at -vv
+        for name in ("transformers", "huggingface_hub", "urllib3", "filelock", "trafilatura", "htmldate"):
+            logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+def _config(config_path: Path | None, overrides: tuple[str, ...]) -> Config:
+    return load_config(config_path, overrides)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="clsum")
+def main() -> None:
+    """clsum: Dutch and German news in, English summaries out."""
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
+)
+@click.option("--lang", help="Language of every document (skips detection), e.g. nl.")
+@click.option("--force", is_flag=True, help="Redo documents already summarized in OUTPUT.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
+@config_options
+@handle_errors
+def summarize(
+    input_path: Path,
+    output: Path,
+    lang: str | None,
+    force: bool,
+    quiet: bool,
+    config_path: Path | None,
+    overrides: tuple[str, ...],
+    verbose: int,
+) -> None:
+    """Summarize INPUT (a folder, a .txt/.md/.html file, or a JSONL file) into OUTPUT."""
+    from clsum.api import Pipeline
+
+    setup_logging(verbose, quiet)
+    config = _config(config_path, overrides)
+    if lang is not None and lang != "en" and lang not in config.languages:
+        raise click.BadParameter(
+            f"no translation model for {lang!r} "
+            f"(configured: {', '.join(config.languages)}; en passes through)",
+            param_hint="--lang",
+        )
+    show_progress = not quiet and sys.stderr.isatty()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm():
+        result = Pipeline(config).run(input_path, output, lang=lang, force=force, progress=show_progress)
+    message = (
+        f"{result.summarized} summarized, {result.skipped} already done, {result.failed} failed "
+        f"of {result.total} documents -> {output}"
+    )
+    if not quiet:
+        click.echo(message, err=True)
+    if not result.ok:
+        by_stage = ", ".join(f"{n} in {stage}" for stage, n in sorted(result.failures.items()))
+        click.echo(
+            f"clsum: {result.failed} document(s) failed ({by_stage}); see {output / 'errors.jsonl'}", err=True
+        )
+        sys.exit(EXIT_PARTIAL)
+
+
+@main.group()
+def config() -> None:
+    """Inspect configuration."""
+
+
+@config.command("show")
+@config_options
+@handle_errors
+def config_show(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
+    """Print the effective config (defaults + --config + --set) as YAML, with its hash."""
+    setup_logging(verbose)
+    cfg = _config(config_path, overrides)
+    click.echo(f"# config hash: {cfg.hash()}\n{cfg.to_yaml()}", nl=False)
+
+
+@main.group()
+def models() -> None:
+    """List or prefetch the configured models."""
+
+
+def _configured_models(cfg: Config) -> list[tuple[str, str]]:
+    pairs = [(f"translation.models.{lang}", spec) for lang, spec in sorted(cfg.translation.models.items())]
+    return [*pairs, ("summarization.model", cfg.summarization.model)]
+
+
+@models.command("list")
+@config_options
+@handle_errors
+def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
+    """Show each configured model and where it resolves from (cache, local dir, hub)."""
+    from pipeline.runtime import describe
+
+    setup_logging(verbose)
+    for key, spec in _configured_models(_config(config_path, overrides)):
+        click.echo(f"{key:26} {spec}\n{'':26} -> {describe(spec)}")
+
+
+@models.command("download")
+@config_options
+@handle_errors
+def models_download(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
+    """Fetch every configured model into the Hugging Face cache (for later offline use)."""
+    from pipeline.runtime import download
+
+    setup_logging(verbose)
+    for key, spec in _configured_models(_config(config_path, overrides)):
+        click.echo(f"{key:26} {spec} ... ", nl=False, err=True)
+        click.echo(download(spec))
+
+
+if __name__ == "__main__":
+    main()
