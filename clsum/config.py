@@ -111,7 +111,8 @@ def _parse_override(item: str) -> tuple[str, Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
-    return key.strip(), value
+    # Values are scalars: "summarize: " is the T5 prefix, not a YAML mapping.
+    return key.strip(), raw if isinstance(value, (dict, list)) else value
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:

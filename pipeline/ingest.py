@@ -1,0 +1,252 @@
+"""Stage 1: read a folder, a single file or a JSONL file into records, decoding bytes robustly.
+
+Articles users bring are messy: Windows-1252 files, UTF-16 exports with a BOM, and text that was
+already garbled once (UTF-8 read as cp1252 or as the DOS code page cp437) before it was saved again.
+``decode`` turns any of these into clean Unicode and says what it repaired. A problem with one
+document becomes an error record; only a problem with the whole input raises ``InputError``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import ftfy
+
+from clsum.errors import InputError
+from pipeline.record import Record
+
+log = logging.getLogger(__name__)
+
+FORMATS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html"}
+JSONL_SUFFIX = ".jsonl"
+
+# Only the encoding repairs: curly quotes, ligatures, full-width characters and line breaks are
+# real text and stay as they are. HTML entities are left for the clean stage's HTML parser.
+_FTFY_CONFIG = ftfy.TextFixerConfig(
+    unescape_html=False,
+    uncurl_quotes=False,
+    fix_line_breaks=False,
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    normalization=None,
+    explain=False,
+)
+# Characters of cp437's upper half. A run of them that contains a box-drawing or block character
+# (U+2500-U+259F) is almost always UTF-8 that was read as cp437 (``├»`` for ``ï``).
+_CP437_HIGH = "".join(bytes([b]).decode("cp437") for b in range(0x80, 0x100))
+_CP437_RUN = re.compile(f"[{re.escape(_CP437_HIGH)}]{{2,}}")
+_BOX_DRAWING = re.compile("[\u2500-\u259f]")
+# Control characters except tab and newline; also stray BOMs and zero-width spaces inside the text.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\u200b]")
+# Share of control bytes (other than tab, newlines, form feed) above which a file is not text.
+_BINARY_SHARE = 0.1
+_SNIFF_BYTES = 8192
+
+
+def ingest(path: str | Path, lang: str | None = None) -> list[Record]:
+    """Read ``path`` into records, one per document.
+
+    - A folder: every ``.txt``, ``.md``, ``.html`` and ``.htm`` file below it (suffix case-insensitive),
+      hidden files and folders skipped, sorted by relative POSIX path; the id is that relative path.
+    - A single file with one of those suffixes: one record whose id is the file name.
+    - A ``.jsonl`` file: one record per non-blank line ``{"id": str, "text": str, "lang": str?}``;
+      the text is treated as plain text. A line that is not a JSON object with string ``id`` and
+      ``text`` becomes an error record with id ``<file name>:<line number>``. A repeated id becomes
+      an error record with id ``<id>#<line number>``, so ids stay unique and the first one wins.
+
+    ``lang`` (``--lang``) sets ``lang_hint`` on every record, overriding a JSONL ``lang`` field.
+    Raises ``InputError`` when the path does not exist, has an unsupported suffix, or holds no
+    supported documents.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise InputError(f"input path '{path}' does not exist")
+    if root.is_dir():
+        records = _ingest_folder(root)
+    elif root.suffix.lower() == JSONL_SUFFIX:
+        records = _ingest_jsonl(root)
+    elif root.suffix.lower() in FORMATS:
+        records = [_read_document(root, root.name)]
+    else:
+        raise InputError(f"input file '{path}' has an unsupported suffix; expected {_supported()} or .jsonl")
+    if lang:
+        for record in records:
+            record.lang_hint = lang
+    log.info("ingested %d documents from %s (%d failed)", len(records), root, sum(not r.ok for r in records))
+    return records
+
+
+def decode(data: bytes) -> tuple[str, str, list[str]]:
+    """Decode ``data`` to clean text; returns (text, encoding name, repairs made).
+
+    Encodings: ``utf-8-sig`` (BOM stripped), ``utf-16`` (BOM, either byte order), ``utf-8``, and
+    otherwise ``cp1252`` (bytes cp1252 leaves undefined are read as Latin-1). Then mojibake is
+    repaired (``"mojibake"`` in repairs), line endings become ``\\n`` and control characters other
+    than tab and newline are dropped.
+    """
+    text, encoding = _decode_bytes(data)
+    text, repairs = repair_text(text)
+    return text, encoding, repairs
+
+
+def repair_text(text: str) -> tuple[str, list[str]]:
+    """Repair mojibake, normalize line endings and drop control characters; returns (text, repairs)."""
+    repairs: list[str] = []
+    fixed = ftfy.fix_text(_fix_cp437(text), _FTFY_CONFIG)
+    if fixed != text:
+        repairs.append("mojibake")
+    fixed = fixed.replace("\r\n", "\n").replace("\r", "\n")
+    fixed = unicodedata.normalize("NFC", _CONTROL.sub("", fixed))
+    return fixed, repairs
+
+
+def _decode_bytes(data: bytes) -> tuple[str, str]:
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # cp1252 leaves five bytes undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d); Latin-1 maps them to C1
+    # controls, which ftfy can still use to undo mojibake.
+    return "".join(_cp1252_char(b) for b in data), "cp1252"
+
+
+def _cp1252_char(byte: int) -> str:
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return chr(byte)
+
+
+def _fix_cp437(text: str) -> str:
+    # ftfy fixes cp437 mojibake only when a whole line re-encodes, which fails as soon as the line
+    # also holds a correct curly quote; so each suspicious run is repaired on its own.
+    def fix(match: re.Match[str]) -> str:
+        run = match.group(0)
+        if not _BOX_DRAWING.search(run):
+            return run
+        try:
+            return run.encode("cp437").decode("utf-8")
+        except UnicodeError:
+            return run
+
+    return _CP437_RUN.sub(fix, text)
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for data that is not text: NUL bytes (outside UTF-16 with a BOM) or many control bytes."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    sample = data[:_SNIFF_BYTES]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 0x20 and b not in b"\t\n\r\f\x1a")
+    return bool(sample) and controls / len(sample) > _BINARY_SHARE
+
+
+def _supported() -> str:
+    return ", ".join(FORMATS)
+
+
+def _is_hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _ingest_folder(root: Path) -> list[Record]:
+    files = []
+    for file in root.rglob("*"):
+        relative = file.relative_to(root)
+        if file.suffix.lower() in FORMATS and not _is_hidden(relative) and file.is_file():
+            files.append((relative.as_posix(), file))
+    if not files:
+        raise InputError(f"input folder '{root}' contains no supported files ({_supported()})")
+    return [_read_document(file, doc_id) for doc_id, file in sorted(files)]
+
+
+def _read_document(file: Path, doc_id: str) -> Record:
+    record = Record(id=doc_id, path=str(file.resolve()), fmt=FORMATS[file.suffix.lower()])
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        record.fail("ingest", f"cannot read file: {exc.strerror or exc}")
+        return record
+    if not data:
+        record.fail("ingest", "file is empty")
+        return record
+    if looks_binary(data):
+        record.fail("ingest", "file looks binary, not text")
+        return record
+    record.raw, record.encoding, record.repairs = decode(data)
+    _check_text(record)
+    return record
+
+
+def _check_text(record: Record) -> None:
+    if not record.raw:
+        record.fail("ingest", "file is empty")
+    elif not record.raw.strip():
+        record.fail("ingest", "file contains only whitespace")
+
+
+def _ingest_jsonl(file: Path) -> list[Record]:
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
+    if looks_binary(data):
+        raise InputError(f"input file '{file}' looks binary, not JSON lines")
+    # Repairs are made per text after parsing: a JSON escape can hide mojibake too.
+    text, encoding = _decode_bytes(data)
+    records: list[Record] = []
+    first_line: dict[str, int] = {}
+    # Split on newlines only: str.splitlines() also splits at U+2028, which JSON strings may hold.
+    for lineno, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        if line.strip():
+            records.append(_jsonl_record(file.name, lineno, line, encoding, first_line))
+    if not records:
+        raise InputError(f"input file '{file}' contains no JSON lines")
+    return records
+
+
+def _jsonl_record(name: str, lineno: int, line: str, encoding: str, first_line: dict[str, int]) -> Record:
+    where = f"{name}:{lineno}"
+    try:
+        obj: Any = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return _error_record(where, f"line {lineno} is not valid JSON ({exc.msg})")
+    if not isinstance(obj, dict):
+        return _error_record(where, f"line {lineno} is not a JSON object")
+    doc_id, text, lang = obj.get("id"), obj.get("text"), obj.get("lang")
+    if not isinstance(doc_id, str) or not doc_id.strip():
+        return _error_record(where, f"line {lineno} has no string 'id'")
+    if not isinstance(text, str):
+        return _error_record(where, f"line {lineno} has no string 'text'")
+    if doc_id in first_line:
+        return _error_record(
+            f"{doc_id}#{lineno}", f"duplicate id {doc_id!r} (first used on line {first_line[doc_id]})"
+        )
+    first_line[doc_id] = lineno
+    record = Record(id=doc_id, fmt="text", encoding=encoding)
+    if lang is not None and not isinstance(lang, str):
+        record.fail("ingest", f"line {lineno} has a 'lang' that is not a string")
+        return record
+    record.lang_hint = lang or None
+    record.raw, record.repairs = repair_text(text)
+    if not record.raw.strip():
+        record.fail("ingest", "text is empty" if not record.raw else "text contains only whitespace")
+    return record
+
+
+def _error_record(doc_id: str, message: str) -> Record:
+    record = Record(id=doc_id)
+    record.fail("ingest", message)
+    return record

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pipeline.detect import detect
+from pipeline.record import Record
+from tests.articles import DE_BODY, EN_BODY, FR_BODY, NL_BODY
+
+
+def _records(*texts: str, hint: str | None = None) -> list[Record]:
+    return [Record(id=str(i), paragraphs=[t], lang_hint=hint) for i, t in enumerate(texts)]
+
+
+def test_detects_dutch_german_english_with_confidence() -> None:
+    records = detect(_records(NL_BODY, DE_BODY, EN_BODY), ["de", "nl"])
+    assert [r.lang for r in records] == ["nl", "de", "en"]
+    assert all(r.ok and r.lang_source == "detected" and 0.9 < (r.lang_confidence or 0) <= 1 for r in records)
+
+
+def test_unsupported_language_is_an_error_record_naming_the_configured_ones() -> None:
+    (record,) = detect(_records(FR_BODY), ["de", "nl"])
+    assert record.error is not None and record.error.stage == "detect"
+    assert record.error.message == "unsupported language 'fr' (configured: de, nl; English passes through)"
+
+
+def test_configured_language_is_supported() -> None:
+    (record,) = detect(_records(FR_BODY), ["de", "fr", "nl"])
+    assert record.ok and record.lang == "fr"
+
+
+def test_hint_overrides_detection() -> None:
+    (record,) = detect(_records(DE_BODY, hint="NL"), ["de", "nl"])
+    assert (record.lang, record.lang_confidence, record.lang_source) == ("nl", 1.0, "given")
+
+
+def test_failed_records_are_left_alone() -> None:
+    record = Record(id="x", paragraphs=[NL_BODY])
+    record.fail("ingest", "file is empty")
+    detect([record], ["nl"])
+    assert record.lang is None and record.error is not None and record.error.stage == "ingest"

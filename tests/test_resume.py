@@ -1,0 +1,87 @@
+"""Durability: a run killed at any instant leaves valid files; the rerun completes each document once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.record import Record
+from pipeline.write import OutputStore, render_markdown
+from tests.articles import DE_BODY, NL_BODY
+
+
+def _record(doc_id: str, key: str, ok: bool = True) -> Record:
+    record = Record(id=doc_id, paragraphs=["text"], lang="en", summary="s", chunks=1, coverage=1.0, key=key)
+    if not ok:
+        record.fail("detect", "unsupported language 'fr'")
+    return record
+
+
+def test_prepare_repairs_a_partial_last_line_and_dedupes(tmp_path: Path) -> None:
+    store = OutputStore(tmp_path)
+    store.append([_record("a", "k1"), _record("b", "k2")])
+    with (tmp_path / "summaries.jsonl").open("a") as fh:
+        fh.write(json.dumps({"id": "a", "key": "k1", "summary": "dup"}) + "\n")
+        fh.write('{"id": "c", "summ')  # what kill -9 during a write leaves
+    done = store.prepare({"a": "k1", "b": "other", "c": "k3"})
+    assert done == {"a"}  # b's key changed: redo; c was never finished
+    lines = (tmp_path / "summaries.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["a"]
+
+
+def test_prepare_keeps_other_inputs_and_force_drops_everything_in_input(tmp_path: Path) -> None:
+    store = OutputStore(tmp_path)
+    store.append([_record("a", "k1"), _record("z", "kz"), _record("e", "ke", ok=False)])
+    assert store.prepare({"a": "k1", "e": "ke"}, force=True) == set()
+    rows = [json.loads(line)["id"] for line in (tmp_path / "summaries.jsonl").read_text().splitlines()]
+    assert rows == ["z"]  # not part of this input: kept
+    assert (tmp_path / "errors.jsonl").read_text() == ""  # failures are retried
+
+
+def test_markdown_lists_each_summary() -> None:
+    rows = [{"id": "a.txt", "title": "Titel", "title_en": "Title", "lang": "de", "lang_confidence": 0.97,
+             "lang_source": "detected", "chunks": 2, "coverage": 1.0, "summary": "Short."}]
+    text = render_markdown(rows)
+    assert "## Title" in text and "Short." in text and "original title: Titel" in text and "p=0.97" in text
+
+
+def test_sigkill_part_way_then_rerun_completes_every_document_once(
+    tiny_overrides: list[str], tmp_path: Path
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    ids = [f"doc{i:02d}.txt" for i in range(30)]
+    for i, name in enumerate(ids):
+        body = NL_BODY if i % 2 else DE_BODY
+        (src / name).write_text(f"Bericht {i}.\n\n{body}\n")
+    out = tmp_path / "out"
+    sets = [a for item in [*tiny_overrides, "doc_batch_size=1"] for a in ("--set", item)]
+    cmd = [sys.executable, "-m", "clsum.cli", "summarize", str(src), "-o", str(out), "-q", *sets]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    summaries = out / "summaries.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if summaries.exists() and summaries.read_bytes().count(b"\n") >= 3:
+            break
+        time.sleep(0.005)
+    if proc.poll() is not None:
+        pytest.fail(f"run ended before it could be killed: {proc.communicate()[0]!r}")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = summaries.read_text().count("\n")
+    assert 3 <= partial < len(ids)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "running"  # killed: it never got to say otherwise
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    rows = [json.loads(line) for line in summaries.read_text().splitlines()]
+    assert sorted(r["id"] for r in rows) == ids
+    assert json.loads((out / "manifest.json").read_text())["counts"]["skipped"] >= partial
