@@ -1,0 +1,106 @@
+"""Shared fixtures: tiny real models built once per session, and an isolated, offline HF cache.
+
+The environment is set at import, before anything imports huggingface_hub or transformers (both
+read it once, at import time), so no test can touch the user's cache or the network.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+_SESSION_HF_HOME = Path(tempfile.mkdtemp(prefix="clsum-test-hf-home-"))
+atexit.register(shutil.rmtree, _SESSION_HF_HOME, ignore_errors=True)
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HOME"] = str(_SESSION_HF_HOME)
+for _var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "TRANSFORMERS_CACHE"):
+    os.environ.pop(_var, None)
+
+from tests import tinymodels  # noqa: E402  (imports no HF library at module level)
+
+REAL_MODELS_ENV = "CLSUM_REAL_MODELS"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--real-models",
+        action="store_true",
+        default=False,
+        help=f"run tests that download/use real model weights (or set {REAL_MODELS_ENV}=1)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: a test that takes more than a few seconds")
+    config.addinivalue_line(
+        "markers",
+        f"real_models: needs real model weights; skipped unless --real-models or {REAL_MODELS_ENV}=1",
+    )
+    # MarianTokenizer warns on every load that sacremoses is missing; the tiny models do not need it.
+    warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("--real-models") or os.environ.get(REAL_MODELS_ENV, "") in ("1", "true", "yes")
+    if wanted:
+        return
+    skip = pytest.mark.skip(reason=f"real model weights: pass --real-models or set {REAL_MODELS_ENV}=1")
+    for item in items:
+        if "real_models" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def session_hf_home() -> Path:
+    """The (initially empty) HF_HOME every test runs with."""
+    return _SESSION_HF_HOME
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny random models: ``de``/``nl`` MarianMT translators and a BART ``summarizer`` (64 positions)."""
+    root = tmp_path_factory.mktemp("tiny-models")
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        models = {
+            "de": tinymodels.build_marian(root / "opus-mt-de-en", "de"),
+            "nl": tinymodels.build_marian(root / "opus-mt-nl-en", "nl"),
+            "summarizer": tinymodels.build_bart(root / "distilbart", max_positions=64),
+        }
+    print(f"\nbuilt tiny models in {time.perf_counter() - start:.1f}s under {root}")
+    return models
+
+
+@pytest.fixture(scope="session")
+def tiny_overrides(tiny_models: dict[str, Path]) -> list[str]:
+    """``--set`` strings pointing a clsum config at the tiny models, on CPU."""
+    return [
+        f"translation.models.de={tiny_models['de']}",
+        f"translation.models.nl={tiny_models['nl']}",
+        f"summarization.model={tiny_models['summarizer']}",
+        "device=cpu",
+    ]
+
+
+@pytest.fixture(scope="session")
+def hf_home_with_defaults(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path]) -> Path:
+    """An HF_HOME whose hub cache holds the tiny models under clsum's default hub ids.
+
+    Use it in a subprocess (``tinymodels.run_offline``): huggingface_hub reads HF_HOME at import.
+    """
+    hf_home = tmp_path_factory.mktemp("hf-home-defaults")
+    for key, repo_id in tinymodels.DEFAULT_HUB_IDS.items():
+        tinymodels.place_in_hf_cache(tiny_models[key], repo_id, hf_home)
+    return hf_home
