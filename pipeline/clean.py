@@ -83,8 +83,10 @@ _RELATED = re.compile(
 
 _SENTENCE_END = re.compile(r"[.!?:;…][\"'”“’»«)]*$")
 _MAX_TITLE_WORDS = 20
-# A line printed twice this long or shorter is a caption; a longer one loses only its second copy.
-_MAX_CAPTION_REPEAT_WORDS = 60
+# A line printed twice is a caption when it is short and at most one sentence; anything else
+# printed twice is story text that was pasted twice, and loses only its second copy.
+_MAX_CAPTION_REPEAT_WORDS = 30
+_SENTENCE_BREAK = re.compile(r"[.!?…][\"'”“’»«)]*\s+\S")
 
 
 @dataclass
@@ -118,9 +120,9 @@ def clean_text(text: str, record: Record) -> None:
     lines = _take_metadata(lines, record)
     lines = _drop_repeats(lines, record.removed)
     lines = _drop_furniture(lines, record.removed)
-    paragraphs = _join(lines)
-    paragraphs = _drop_trailing_agency(paragraphs, record.removed)
-    record.paragraphs = _take_title(paragraphs, record)
+    single_line_start = len(lines) > 1 and lines[0].para != lines[1].para
+    paragraphs = _drop_trailing_agency(_join(lines), record.removed)
+    record.paragraphs = _take_title(paragraphs, record, single_line_start)
 
 
 def normalize_space(text: str) -> str:
@@ -207,6 +209,10 @@ def _same(a: str, b: str) -> bool:
     return a.casefold() == b.casefold()
 
 
+def _looks_like_caption(text: str) -> bool:
+    return _words(text) <= _MAX_CAPTION_REPEAT_WORDS and not _SENTENCE_BREAK.search(text)
+
+
 def _drop_repeats(lines: list[_Line], removed: list[Removed]) -> list[_Line]:
     """Drop a line printed twice in a row: both copies of a caption, the second copy of longer text."""
     kept: list[_Line] = []
@@ -215,7 +221,7 @@ def _drop_repeats(lines: list[_Line], removed: list[Removed]) -> list[_Line]:
         line = lines[index]
         nxt = lines[index + 1] if index + 1 < len(lines) else None
         if nxt is not None and _same(line.text, nxt.text):
-            if _words(line.text) <= _MAX_CAPTION_REPEAT_WORDS:
+            if _looks_like_caption(line.text):
                 removed += [Removed("repeated_caption", line.text), Removed("repeated_caption", nxt.text)]
             else:
                 kept.append(line)
@@ -298,14 +304,19 @@ def _drop_trailing_agency(paragraphs: list[str], removed: list[Removed]) -> list
 # --- title ----------------------------------------------------------------------------------------
 
 
-def _take_title(paragraphs: list[str], record: Record) -> list[str]:
+def _take_title(paragraphs: list[str], record: Record, single_line: bool) -> list[str]:
     """Move a headline-like first paragraph into ``record.title``; drop a first paragraph equal to it."""
     if not paragraphs:
         return paragraphs
     first = paragraphs[0]
     if record.title:
         return paragraphs[1:] if _same(first, normalize_space(record.title)) else paragraphs
-    if len(paragraphs) > 1 and _words(first) <= _MAX_TITLE_WORDS and not _SENTENCE_END.search(first):
+    if (
+        single_line
+        and len(paragraphs) > 1
+        and _words(first) <= _MAX_TITLE_WORDS
+        and not _SENTENCE_END.search(first)
+    ):
         record.title = first
         return paragraphs[1:]
     return paragraphs
@@ -341,8 +352,10 @@ def _from_markdown(record: Record) -> str:
         text = text[match.end() :]
     text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
     out: list[str] = []
+    seen_text = False
     for line in text.split("\n"):
-        out += _markdown_line(line, record, seen_text=any(s.strip() for s in out))
+        out += _markdown_line(line, record, seen_text)
+        seen_text = seen_text or any(part.strip() for part in out)
     return "\n".join(out)
 
 
@@ -354,7 +367,8 @@ def _markdown_line(line: str, record: Record, seen_text: bool) -> list[str]:
     line = _inline_markdown(_IMAGE.sub("", line))
     heading = _HEADING.match(line)
     if heading:
-        if len(heading.group(1)) == 1 and not seen_text and not record.title:
+        # The visible headline wins over a front matter title, which stays in the metadata.
+        if len(heading.group(1)) == 1 and not seen_text:
             record.title = heading.group(2)
             return []
         # A heading is a paragraph of its own, even without blank lines around it.
@@ -376,28 +390,48 @@ def _inline_markdown(line: str) -> str:
 
 _DROP_TAGS = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "template", "iframe"]
 # Cookie banners and consent dialogs are plain divs; their class or id gives them away.
-_BANNER = re.compile(r"cookie|consent|gdpr|banner|newsletter|paywall", re.IGNORECASE)
+_BANNER = re.compile(r"cookie|consent|gdpr|newsletter|paywall", re.IGNORECASE)
 _BLOCK_TAGS = ("p", "h2", "h3", "h4", "li", "blockquote")
 
 
 def _from_html(record: Record) -> str:
     """Article text from HTML, paragraphs separated by blank lines; sets title and metadata."""
     html = re.sub(r"^\s*<\?xml[^>]*\?>", "", record.raw)  # lxml refuses str input with a declaration
-    text = _trafilatura_text(html, record)
-    if not text:
-        text = _lxml_text(html, record)
-    return text
+    try:
+        root = lxml.html.fromstring(html)
+    except (etree.ParserError, ValueError):
+        return ""
+    heading = root.find(".//h1")
+    if heading is None:
+        heading = root.find(".//title")
+    _strip_boilerplate(root)
+    # trafilatura sees the page without navigation and banners: on short pages it otherwise falls
+    # back to taking whatever text there is, menus included.
+    text = _trafilatura_text(html, lxml.html.tostring(root, encoding="unicode"), record)
+    if not record.title and heading is not None and heading.text_content().strip():
+        record.title = normalize_space(heading.text_content())
+    return text or _lxml_text(root)
 
 
-def _trafilatura_text(html: str, record: Record) -> str:
+def _strip_boilerplate(root: lxml.html.HtmlElement) -> None:
+    for element in list(root.iter(*_DROP_TAGS)):
+        # An article's own header holds its headline and lead, not site navigation.
+        if element.tag != "header" or not any(a.tag == "article" for a in element.iterancestors()):
+            _remove(element)
+    for element in list(root.iter("div", "section")):
+        if _BANNER.search(f"{element.get('class', '')} {element.get('id', '')}"):
+            _remove(element)
+
+
+def _trafilatura_text(html: str, body: str, record: Record) -> str:
     try:
         import trafilatura  # imported here: it is slow to import and only HTML input needs it
-    except ImportError as exc:  # e.g. lxml_html_clean missing; the lxml fallback still works
+    except ImportError as exc:  # e.g. lxml_html_clean missing; the lxml extractor still works
         log.warning("trafilatura unavailable (%s); using the plain lxml extractor", exc)
         return ""
     try:
         extracted = trafilatura.extract(
-            html, include_comments=False, include_tables=False, favor_precision=True, output_format="txt"
+            body, include_comments=False, include_tables=False, favor_precision=True, output_format="txt"
         )
         meta = trafilatura.extract_metadata(html)
     except Exception as exc:  # trafilatura raises assorted parser errors on broken markup
@@ -414,22 +448,8 @@ def _trafilatura_text(html: str, record: Record) -> str:
     return "\n\n".join(line for line in (extracted or "").split("\n") if line.strip())
 
 
-def _lxml_text(html: str, record: Record) -> str:
-    try:
-        root = lxml.html.fromstring(html)
-    except (etree.ParserError, ValueError):
-        return ""
-    if not record.title:
-        title = root.find(".//h1")
-        if title is None:
-            title = root.find(".//title")
-        if title is not None and title.text_content().strip():
-            record.title = normalize_space(title.text_content())
-    for element in list(root.iter(*_DROP_TAGS)):
-        _remove(element)
-    for element in list(root.iter("div", "section")):
-        if _BANNER.search(f"{element.get('class', '')} {element.get('id', '')}"):
-            _remove(element)
+def _lxml_text(root: lxml.html.HtmlElement) -> str:
+    """Text of the paragraph-like elements in <article>, <main> or <body> (boilerplate already gone)."""
     container = next(
         (found for tag in ("article", "main", "body") if (found := root.find(f".//{tag}")) is not None), root
     )

@@ -16,6 +16,7 @@ lazily so that importing it never initialises ``huggingface_hub`` before the env
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -74,7 +75,7 @@ CORPUS_DE = [
     "Das Gericht in Karlsruhe hat die Klage der Länder abgewiesen.",
     "Frage: Wer zahlt am Ende? Antwort: „Die Steuerzahler!“, sagte der Ökonom (55).",
     "Die Kosten liegen bei 3,5 Mio. € – rund 12 % mehr als geplant; Details folgen.",
-    "Zitat: \"Wir schaffen das\", erklärte sie am 1. Januar in Zürich & Wien.",
+    'Zitat: "Wir schaffen das", erklärte sie am 1. Januar in Zürich & Wien.',
 ]
 
 CORPUS_NL = [
@@ -116,7 +117,7 @@ CORPUS_NL = [
     "Café Dijkstra in Zeeuws-Vlaanderen vierde zijn honderdjarig bestaan met een reünie.",
     "Vraag: wie betaalt uiteindelijk? Antwoord: „De belastingbetaler!”, zei de econoom (55).",
     "De kosten bedragen 3,5 mln. € – zo'n 12 % meer dan gepland; details volgen.",
-    "Citaat: \"Wij kunnen het\", verklaarde zij op 1 januari in Gent & Brugge; geëmotioneerd, één keer.",
+    'Citaat: "Wij kunnen het", verklaarde zij op 1 januari in Gent & Brugge; geëmotioneerd, één keer.',
 ]
 
 CORPUS_EN = [
@@ -158,7 +159,7 @@ CORPUS_EN = [
     "The court rejected the complaint brought by the regional governments.",
     "Officials said the new bridge would open to traffic early next year.",
     "Analysts expect economic growth to remain weak until the summer.",
-    "Question: who pays in the end? Answer: \"The taxpayers!\", the economist (55) said.",
+    'Question: who pays in the end? Answer: "The taxpayers!", the economist (55) said.',
     "The costs amount to 3.5 million euros - about 12% more than planned; details will follow.",
     "'We can do it,' she said on 1 January in Zurich & Vienna.",
 ]
@@ -172,7 +173,7 @@ def _train_spm(sentences: list[str], vocab_size: int, seed: int) -> bytes:
 
     if hasattr(spm, "set_random_generator_seed"):
         spm.set_random_generator_seed(seed)
-    buf = tempfile.SpooledTemporaryFile()
+    buf = io.BytesIO()
     with open(os.devnull, "w") as devnull:
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(sentences),
@@ -187,8 +188,7 @@ def _train_spm(sentences: list[str], vocab_size: int, seed: int) -> bytes:
             eos_id=-1,
             logstream=devnull,
         )
-    buf.seek(0)
-    return buf.read()
+    return buf.getvalue()
 
 
 def _spm_pieces(proto: bytes) -> list[str]:
@@ -277,10 +277,8 @@ def build_marian(
     return out_dir
 
 
-def _bart_tokenizer_files(
-    corpus: list[str], vocab_size: int
-) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """Vocab and merges of a byte-level BPE trained on ``corpus``, with BART's special ids 0-4."""
+def _train_byte_level_bpe(corpus: list[str], vocab_size: int, out_dir: Path) -> None:
+    """Write the byte-level BPE files facebook/bart-* ship (vocab.json, merges.txt); BART special ids."""
     from tokenizers import ByteLevelBPETokenizer
 
     bpe = ByteLevelBPETokenizer()
@@ -291,10 +289,7 @@ def _bart_tokenizer_files(
         special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
         show_progress=False,
     )
-    data = json.loads(bpe.to_str())
-    vocab: dict[str, int] = data["model"]["vocab"]
-    merges = [tuple(m.split(" ", 1) if isinstance(m, str) else m) for m in data["model"]["merges"]]
-    return vocab, merges
+    bpe.save_model(str(out_dir))
 
 
 def build_bart(out_dir: Path, *, max_positions: int = 64, max_new_length: int = 24, seed: int = 0) -> Path:
@@ -307,11 +302,13 @@ def build_bart(out_dir: Path, *, max_positions: int = 64, max_new_length: int = 
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    vocab, merges = _bart_tokenizer_files(CORPUS_EN, 500)
-    tokenizer = BartTokenizer(vocab=vocab, merges=merges, model_max_length=max_positions)
-    tokenizer.save_pretrained(out_dir)
-
+    with tempfile.TemporaryDirectory(prefix="tiny-bart-") as tmp:
+        _train_byte_level_bpe(CORPUS_EN, 500, Path(tmp))
+        tokenizer = BartTokenizer.from_pretrained(tmp, model_max_length=max_positions)
+        tokenizer.save_pretrained(out_dir)
+    vocab = tokenizer.get_vocab()
     bos_id, pad_id, eos_id = vocab["<s>"], vocab["<pad>"], vocab["</s>"]
+    assert (bos_id, pad_id, eos_id) == (0, 1, 2), "BART expects <s>=0 <pad>=1 </s>=2"
     config = BartConfig(
         vocab_size=len(vocab),
         d_model=32,
@@ -326,7 +323,6 @@ def build_bart(out_dir: Path, *, max_positions: int = 64, max_new_length: int = 
         pad_token_id=pad_id,
         eos_token_id=eos_id,
         decoder_start_token_id=eos_id,
-        forced_bos_token_id=bos_id,
         forced_eos_token_id=eos_id,
     )
     torch.manual_seed(seed)
@@ -455,7 +451,8 @@ def _selfcheck(root: Path) -> None:
         ids = tok(text)["input_ids"]
         back = tok.decode(ids, skip_special_tokens=True)
         out = model.generate(**tok([text], return_tensors="pt"))
-        print(f"{name}: built in {built:.2f}s, {type(tok).__name__}, vocab {len(tok)}, max {tok.model_max_length}")
+        kind = type(tok).__name__
+        print(f"{name}: built in {built:.2f}s, {kind}, vocab {len(tok)}, max {tok.model_max_length}")
         print(f"  round trip {'OK' if back == text else 'FAILED'}: {back!r}")
         print(f"  generate -> {tok.batch_decode(out, skip_special_tokens=True)[0]!r}")
     hf_home = root / "hf"
