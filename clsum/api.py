@@ -66,7 +66,7 @@ class Progress:
 
     def add_sentences(self, n: int) -> None:
         if self.enabled:
-            self.sents.total += n
+            self.sents.total = (self.sents.total or 0) + n
             self.sents.refresh()
 
     def sentences_done(self, n: int) -> None:

@@ -96,7 +96,8 @@ class Seq2Seq:
         """Tokens each text occupies as model input, with or without the special tokens added."""
         if not texts:
             return []
-        ids = self.tokenizer(texts, add_special_tokens=special)["input_ids"]
+        # verbose=False: counting text longer than the limit is how we find what to split
+        ids = self.tokenizer(texts, add_special_tokens=special, verbose=False)["input_ids"]
         return [len(x) for x in ids]
 
     def generate(
@@ -153,6 +154,9 @@ class Seq2Seq:
 
 def _load(kind: str, ref: ModelRef) -> Any:
     from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # per-weight loading bars; clsum shows its own progress
 
     loader: Any = {"tokenizer": AutoTokenizer, "model": AutoModelForSeq2SeqLM, "config": AutoConfig}[kind]
     try:

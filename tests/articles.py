@@ -51,7 +51,10 @@ def write_messy_corpus(root: Path) -> dict[str, str]:
             .encode("utf-8"),
             "",
         ),
-        "nl/oud cp1252.txt": (("Het café aan de haven is één van de oudste. " + NL_BODY).encode("cp1252"), ""),
+        "nl/oud cp1252.txt": (
+            ("Het café aan de haven is één van de oudste. " + NL_BODY).encode("cp1252"),
+            "",
+        ),
         "de/utf16.txt": (("Die Straßenbahn kommt pünktlich. " + DE_BODY).encode("utf-16"), ""),
         "de/fotos.txt": (
             (

@@ -62,7 +62,9 @@ def test_long_document_is_chunked_and_fully_read(reference: list[Record]) -> Non
 
 
 def test_truncate_reads_only_the_first_chunk_and_says_so(tiny_overrides: list[str]) -> None:
-    (record,) = _pipeline(tiny_overrides, "summarization.truncate=true").summarize_texts([long_dutch_article(4)])
+    (record,) = _pipeline(tiny_overrides, "summarization.truncate=true").summarize_texts(
+        [long_dutch_article(4)]
+    )
     assert record.chunks == 1
     assert record.coverage is not None and 0 < record.coverage < 1
 

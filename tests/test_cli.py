@@ -134,7 +134,13 @@ def test_manifest_and_markdown(messy_run: dict[str, Any]) -> None:
 def test_rerun_skips_done_documents_and_force_redoes_them(
     messy_run: dict[str, Any], tiny_overrides: list[str], tmp_path: Path
 ) -> None:
-    args = ["summarize", str(messy_run["root"] / "in"), "-o", str(messy_run["out"]), *overrides(tiny_overrides)]
+    args = [
+        "summarize",
+        str(messy_run["root"] / "in"),
+        "-o",
+        str(messy_run["out"]),
+        *overrides(tiny_overrides),
+    ]
     before = (messy_run["out"] / "summaries.jsonl").read_text()
     again = run_cli(*args)
     assert again.exit_code == 3 and "0 summarized, 9 already done, 4 failed" in again.output
@@ -156,11 +162,23 @@ def test_changed_config_redoes_documents(tiny_overrides: list[str], tmp_path: Pa
 
 def test_lang_override(tiny_overrides: list[str], tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Tesla Model 3 BMW Audi Volkswagen.\n")
-    result = run_cli("summarize", str(tmp_path / "a.txt"), "-o", str(tmp_path / "out"), "--lang", "nl",
-                     *overrides(tiny_overrides))
+    result = run_cli(
+        "summarize",
+        str(tmp_path / "a.txt"),
+        "-o",
+        str(tmp_path / "out"),
+        "--lang",
+        "nl",
+        *overrides(tiny_overrides),
+    )
     assert result.exit_code == 0, result.output
     (row,) = read_jsonl(tmp_path / "out" / "summaries.jsonl")
-    assert (row["id"], row["lang"], row["lang_confidence"], row["lang_source"]) == ("a.txt", "nl", 1.0, "given")
+    assert (row["id"], row["lang"], row["lang_confidence"], row["lang_source"]) == (
+        "a.txt",
+        "nl",
+        1.0,
+        "given",
+    )
     bad = run_cli("summarize", str(tmp_path / "a.txt"), "-o", str(tmp_path / "out"), "--lang", "fr")
     assert bad.exit_code == 2 and "no translation model for 'fr'" in bad.output
 
@@ -191,7 +209,9 @@ def test_jsonl_input(tiny_overrides: list[str], tmp_path: Path) -> None:
 )
 def test_config_errors_are_one_line_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Hallo Welt.\n")
-    result = CliRunner().invoke(main, ["summarize", str(tmp_path / "a.txt"), "-o", str(tmp_path / "o"), *args])
+    result = CliRunner().invoke(
+        main, ["summarize", str(tmp_path / "a.txt"), "-o", str(tmp_path / "o"), *args]
+    )
     assert result.exit_code == 2
     assert message in result.output
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
@@ -211,10 +231,15 @@ def test_missing_input_and_missing_model_are_one_line(tmp_path: Path, tiny_overr
 def test_config_show_prints_effective_config(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text("summarization:\n  model: sshleifer/distilbart-cnn-6-6\n")
-    result = run_cli("config", "show", "--config", str(cfg), "--set", "translation.models.fr=Helsinki-NLP/opus-mt-fr-en")
+    result = run_cli(
+        "config", "show", "--config", str(cfg), "--set", "translation.models.fr=Helsinki-NLP/opus-mt-fr-en"
+    )
     assert result.exit_code == 0
     assert "model: sshleifer/distilbart-cnn-6-6" in result.output
-    assert "fr: Helsinki-NLP/opus-mt-fr-en" in result.output and "de: Helsinki-NLP/opus-mt-de-en" in result.output
+    assert (
+        "fr: Helsinki-NLP/opus-mt-fr-en" in result.output
+        and "de: Helsinki-NLP/opus-mt-de-en" in result.output
+    )
 
 
 def clsum_subprocess(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.Popen[str]:
@@ -230,11 +255,15 @@ def clsum_subprocess(args: list[str], env: dict[str, str], **kwargs: Any) -> sub
     )
 
 
-def test_default_hub_ids_from_offline_hf_cache_with_no_config(hf_home_with_defaults: Path, tmp_path: Path) -> None:
+def test_default_hub_ids_from_offline_hf_cache_with_no_config(
+    hf_home_with_defaults: Path, tmp_path: Path
+) -> None:
     src = tmp_path / "in"
     write_messy_corpus(src)
     env = {"HF_HOME": str(hf_home_with_defaults), "HF_HUB_OFFLINE": "1"}
-    proc = clsum_subprocess(["summarize", str(src / "nl"), "-o", str(tmp_path / "out"), "--set", "device=cpu"], env)
+    proc = clsum_subprocess(
+        ["summarize", str(src / "nl"), "-o", str(tmp_path / "out"), "--set", "device=cpu"], env
+    )
     output, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, output
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
@@ -243,3 +272,12 @@ def test_default_hub_ids_from_offline_hf_cache_with_no_config(hf_home_with_defau
     listing = clsum_subprocess(["models", "list"], env)
     text, _ = listing.communicate(timeout=120)
     assert text.count("Hugging Face cache") == 3, text
+
+
+def test_bundled_examples_summarize_cleanly(tiny_overrides: list[str], tmp_path: Path) -> None:
+    examples = Path(__file__).resolve().parents[1] / "examples" / "articles"
+    result = run_cli("summarize", str(examples), "-o", str(tmp_path / "out"), *overrides(tiny_overrides))
+    assert result.exit_code == 0, result.output
+    rows = read_jsonl(tmp_path / "out" / "summaries.jsonl")
+    assert {r["id"].split("/")[0]: r["lang"] for r in rows} == {"de": "de", "en": "en", "nl": "nl"}
+    assert len(rows) == 5 and all(r["lang_confidence"] > 0.9 for r in rows)

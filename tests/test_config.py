@@ -21,22 +21,34 @@ def test_cpu_fast_config_loads() -> None:
 
 
 def test_overrides_apply_in_order_with_yaml_typed_values() -> None:
-    config = load_config(None, ["summarization.num_beams=2", "summarization.num_beams=3", "device=cpu",
-                                "summarization.prefix=summarize: ", "summarization.truncate=true"])
+    config = load_config(
+        None,
+        [
+            "summarization.num_beams=2",
+            "summarization.num_beams=3",
+            "device=cpu",
+            "summarization.prefix=summarize: ",
+            "summarization.truncate=true",
+        ],
+    )
     assert config.summarization.num_beams == 3 and config.device == "cpu"
     assert config.summarization.prefix == "summarize: " and config.summarization.truncate is True
 
 
 def test_adding_a_language_keeps_the_defaults_and_null_removes_one() -> None:
-    config = load_config(None, ["translation.models.fr=Helsinki-NLP/opus-mt-fr-en", "translation.models.nl=null"])
+    config = load_config(
+        None, ["translation.models.fr=Helsinki-NLP/opus-mt-fr-en", "translation.models.nl=null"]
+    )
     assert config.languages == ["de", "fr"]
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("summarization.num_beam=2", "unknown config key 'summarization.num_beam' (did you mean "
-                                     "'summarization.num_beams'?)"),
+        (
+            "summarization.num_beam=2",
+            "unknown config key 'summarization.num_beam' (did you mean 'summarization.num_beams'?)",
+        ),
         ("devise=cpu", "did you mean 'device'?"),
         ("zzz=1", "available: device, seed"),
         ("summarization.num_beams=two", "summarization.num_beams must be int, got 'two'"),
@@ -60,9 +72,19 @@ def test_hash_ignores_batch_sizes_but_not_settings_that_change_outputs() -> None
 
 def test_all_keys_lists_the_documented_contract() -> None:
     keys = set(all_keys())
-    for key in ("translation.models.<key>", "summarization.model", "summarization.prefix", "translation.num_beams",
-                "summarization.num_beams", "summarization.max_length", "summarization.min_length", "device",
-                "translation.batch_size", "summarization.batch_size", "doc_batch_size"):
+    for key in (
+        "translation.models.<key>",
+        "summarization.model",
+        "summarization.prefix",
+        "translation.num_beams",
+        "summarization.num_beams",
+        "summarization.max_length",
+        "summarization.min_length",
+        "device",
+        "translation.batch_size",
+        "summarization.batch_size",
+        "doc_batch_size",
+    ):
         assert key in keys
 
 

@@ -46,8 +46,19 @@ def test_prepare_keeps_other_inputs_and_force_drops_everything_in_input(tmp_path
 
 
 def test_markdown_lists_each_summary() -> None:
-    rows = [{"id": "a.txt", "title": "Titel", "title_en": "Title", "lang": "de", "lang_confidence": 0.97,
-             "lang_source": "detected", "chunks": 2, "coverage": 1.0, "summary": "Short."}]
+    rows = [
+        {
+            "id": "a.txt",
+            "title": "Titel",
+            "title_en": "Title",
+            "lang": "de",
+            "lang_confidence": 0.97,
+            "lang_source": "detected",
+            "chunks": 2,
+            "coverage": 1.0,
+            "summary": "Short.",
+        }
+    ]
     text = render_markdown(rows)
     assert "## Title" in text and "Short." in text and "original title: Titel" in text and "p=0.97" in text
 

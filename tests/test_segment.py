@@ -12,11 +12,26 @@ def words(texts: list[str]) -> list[int]:
 @pytest.mark.parametrize(
     ("lang", "text", "expected"),
     [
-        ("nl", "Het kost 3 mln. euro. Dhr. Jansen is blij.", ["Het kost 3 mln. euro.", "Dhr. Jansen is blij."]),
-        ("nl", "Dat zei dhr. De Vries gisteren. Hij lachte.", ["Dat zei dhr. De Vries gisteren.", "Hij lachte."]),
-        ("de", "Das kostet ca. 5 Mio. Euro. Prof. Müller widerspricht.",
-         ["Das kostet ca. 5 Mio. Euro.", "Prof. Müller widerspricht."]),
-        ("de", "Am 3. Oktober ist Feiertag. Alle haben frei.", ["Am 3. Oktober ist Feiertag.", "Alle haben frei."]),
+        (
+            "nl",
+            "Het kost 3 mln. euro. Dhr. Jansen is blij.",
+            ["Het kost 3 mln. euro.", "Dhr. Jansen is blij."],
+        ),
+        (
+            "nl",
+            "Dat zei dhr. De Vries gisteren. Hij lachte.",
+            ["Dat zei dhr. De Vries gisteren.", "Hij lachte."],
+        ),
+        (
+            "de",
+            "Das kostet ca. 5 Mio. Euro. Prof. Müller widerspricht.",
+            ["Das kostet ca. 5 Mio. Euro.", "Prof. Müller widerspricht."],
+        ),
+        (
+            "de",
+            "Am 3. Oktober ist Feiertag. Alle haben frei.",
+            ["Am 3. Oktober ist Feiertag.", "Alle haben frei."],
+        ),
         ("en", "Mr. Smith went home. He slept.", ["Mr. Smith went home.", "He slept."]),
     ],
 )
