@@ -18,13 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pipeline.clean import clean
-from pipeline.ingest import ingest
-
 from clsum.config import Config
 from clsum.errors import ClsumError
 from clsum.versions import package_versions
+from pipeline.clean import clean
 from pipeline.detect import detect
+from pipeline.ingest import ingest
 from pipeline.record import Record
 from pipeline.runtime import Models, resolve_device, seed_everything
 from pipeline.segment import segment
@@ -52,7 +51,7 @@ class RunResult:
 
 
 class Progress:
-    """Document and sentence progress bars; silent unless enabled (the CLI enables them on a TTY)."""
+    """Document and sentence (unique texts to translate) progress bars; silent unless enabled (the CLI enables them on a TTY)."""
 
     def __init__(self, enabled: bool, documents: int) -> None:
         self.enabled = enabled
@@ -105,8 +104,8 @@ class Pipeline:
         stages: dict[str, Callable[[list[Record]], list[Record]]] = {
             "clean": clean,
             "detect": lambda rs: detect(rs, self.config.languages),
-            "segment": lambda rs: self._segment(rs, progress),
-            "translate": lambda rs: translate(rs, self.models, tc, progress.sentences_done),
+            "segment": lambda rs: segment(rs, self.models, tc.max_input_tokens),
+            "translate": lambda rs: translate(rs, self.models, tc, progress),
             "summarize": lambda rs: summarize(rs, self.models, sc),
         }
         for name, stage in stages.items():
@@ -119,11 +118,6 @@ class Pipeline:
             share = (time.perf_counter() - start) / len(active)
             for record in active:
                 record.timings[name] = share
-        return records
-
-    def _segment(self, records: list[Record], progress: Progress) -> list[Record]:
-        segment(records, self.models, self.config.translation.max_input_tokens)
-        progress.add_sentences(sum(len(p) for r in records if r.ok and r.lang != "en" for p in r.sentences))
         return records
 
     def process_isolated(self, records: list[Record], progress: Progress | None = None) -> list[Record]:

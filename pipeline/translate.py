@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from clsum.config import TranslationConfig
 from pipeline.detect import ENGLISH
@@ -17,7 +18,11 @@ from pipeline.runtime import Models
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int], None]
+
+
+class Progress(Protocol):
+    def add_sentences(self, n: int) -> None: ...
+    def sentences_done(self, n: int) -> None: ...
 
 
 def translate(
@@ -43,10 +48,12 @@ def _translate_language(
     )
     unique = list(dict.fromkeys([s for r in records for p in r.sentences for s in p] + titles))
     log.info("translating %d unique sentences (%s) with %s", len(unique), lang, translator.ref.spec)
+    if progress is not None:
+        progress.add_sentences(len(unique))
     english = translator.generate(
         unique,
         batch_size=config.batch_size,
-        progress=progress,
+        progress=progress.sentences_done if progress is not None else None,
         num_beams=config.num_beams,
         max_length=config.max_length,
     )

@@ -106,7 +106,7 @@ def render_markdown(rows: list[dict[str, Any]]) -> str:
         lang = f"{row['lang']}" + (
             f", p={row['lang_confidence']:.2f}" if row.get("lang_source") == "detected" else ""
         )
-        original = f" (original title: {row['title']})" if row.get("title") and row.get("title_en") else ""
+        original = f" (original title: {row['title']})" if row.get("title") not in (None, title) else ""
         parts.append(
             f"## {title}\n\n`{row['id']}` · language: {lang} · chunks: {row['chunks']} · "
             f"coverage: {row['coverage']:.0%}{original}\n\n{row['summary']}\n"
