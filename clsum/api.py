@@ -51,7 +51,10 @@ class RunResult:
 
 
 class Progress:
-    """Document and sentence (unique texts to translate) progress bars; silent unless enabled (the CLI enables them on a TTY)."""
+    """Bars for documents and for sentences (unique texts to translate).
+
+    Silent unless enabled; the CLI enables them on a terminal without --quiet.
+    """
 
     def __init__(self, enabled: bool, documents: int) -> None:
         self.enabled = enabled
