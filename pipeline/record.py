@@ -21,7 +21,7 @@ class StageError:
 class Removed:
     """Something the clean stage dropped, kept so the user can see what was taken out and why."""
 
-    kind: str  # e.g. "photo_credit", "repeated_caption", "gallery_marker", "agency", "metadata"
+    kind: str  # metadata, photo_credit, caption, repeated_caption, duplicate, gallery, agency, related, image
     text: str
 
 
