@@ -99,8 +99,15 @@ class Pipeline:
 
     # -- processing --------------------------------------------------------------------------
 
-    def process(self, records: list[Record], progress: Progress | None = None) -> list[Record]:
-        """Run every stage over a batch; per-document timings are each stage's time shared out."""
+    def process(
+        self, records: list[Record], progress: Progress | None = None, until: str = "summarize"
+    ) -> list[Record]:
+        """Run the stages up to and including ``until`` over a batch (evaluation stops early).
+
+        Per-document timings are each stage's time shared among the documents it processed.
+        """
+        if until not in STAGES:
+            raise ValueError(f"unknown stage {until!r} (available: {', '.join(STAGES)})")
         progress = progress or Progress(False, 0)
         seed_everything(self.config.seed)
         tc, sc = self.config.translation, self.config.summarization
@@ -121,16 +128,20 @@ class Pipeline:
             share = (time.perf_counter() - start) / len(active)
             for record in active:
                 record.timings[name] = share
+            if name == until:
+                break
         return records
 
-    def process_isolated(self, records: list[Record], progress: Progress | None = None) -> list[Record]:
+    def process_isolated(
+        self, records: list[Record], progress: Progress | None = None, until: str = "summarize"
+    ) -> list[Record]:
         """Like ``process``, but an unexpected crash is pinned on the one document that causes it.
 
         Configuration and model errors (ClsumError) concern every document and propagate.
         """
         pristine = copy.deepcopy(records)
         try:
-            return self.process(records, progress)
+            return self.process(records, progress, until)
         except ClsumError:
             raise
         except Exception as exc:
@@ -139,15 +150,17 @@ class Pipeline:
                 pristine[0].fail(self._stage, f"{type(exc).__name__}: {exc}")
                 return pristine
             log.warning("a batch failed in %s (%s); retrying its documents one by one", self._stage, exc)
-            return [r for rec in pristine for r in self.process_isolated([rec], progress)]
+            return [r for rec in pristine for r in self.process_isolated([rec], progress, until)]
 
-    def summarize_texts(self, texts: list[str], lang: str | None = None) -> list[Record]:
-        """Convenience for the API: summarize plain strings; records come back in order."""
+    def summarize_texts(
+        self, texts: list[str], lang: str | None = None, until: str = "summarize"
+    ) -> list[Record]:
+        """Summarize plain strings (or stop after stage ``until``); records come back in order."""
         records = [Record(id=str(i), raw=t, lang_hint=lang) for i, t in enumerate(texts)]
         for record in records:
             if not record.raw.strip():
                 record.fail("ingest", "text is empty")
-        return self.process_isolated(records)
+        return self.process_isolated(records, until=until)
 
     # -- runs over files ----------------------------------------------------------------------
 

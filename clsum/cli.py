@@ -190,5 +190,8 @@ def models_download(config_path: Path | None, overrides: tuple[str, ...], verbos
         click.echo(download(spec))
 
 
+# -- commands defined in other modules (one import and add_command line each) --
+
+
 if __name__ == "__main__":
     main()

@@ -75,3 +75,10 @@ def test_each_model_loads_once_and_only_for_languages_present(tiny_overrides: li
     loaded = pipe.models.provenance()
     assert len(loaded) == 2  # nl translator + summarizer; no German model
     assert all("#" in v for v in loaded.values())
+
+
+def test_process_can_stop_after_translation(tiny_overrides: list[str]) -> None:
+    (record,) = _pipeline(tiny_overrides).summarize_texts([NL_BODY], until="translate")
+    assert record.translated and record.summary is None and "summarize" not in record.timings
+    with pytest.raises(ValueError, match="available: clean, detect"):
+        _pipeline(tiny_overrides).summarize_texts([NL_BODY], until="translation")
