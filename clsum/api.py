@@ -139,6 +139,8 @@ class Pipeline:
 
         Configuration and model errors (ClsumError) concern every document and propagate.
         """
+        if until not in STAGES:
+            raise ValueError(f"unknown stage {until!r} (available: {', '.join(STAGES)})")
         pristine = copy.deepcopy(records)
         try:
             return self.process(records, progress, until)
