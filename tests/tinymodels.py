@@ -198,6 +198,18 @@ def _spm_pieces(proto: bytes) -> list[str]:
     return [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
 
 
+# Small enough that a model builds in ~0.1 s and generates in milliseconds.
+TINY_DIMS = {
+    "d_model": 32,
+    "encoder_layers": 2,
+    "decoder_layers": 2,
+    "encoder_attention_heads": 2,
+    "decoder_attention_heads": 2,
+    "encoder_ffn_dim": 64,
+    "decoder_ffn_dim": 64,
+}
+
+
 def build_marian(
     out_dir: Path,
     src_lang: str,
@@ -246,13 +258,7 @@ def build_marian(
     pad_id, eos_id = vocab["<pad>"], vocab["</s>"]
     config = MarianConfig(
         vocab_size=len(vocab),
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        **TINY_DIMS,
         max_position_embeddings=256,
         pad_token_id=pad_id,
         eos_token_id=eos_id,
@@ -311,13 +317,7 @@ def build_bart(out_dir: Path, *, max_positions: int = 64, max_new_length: int = 
     assert (bos_id, pad_id, eos_id) == (0, 1, 2), "BART expects <s>=0 <pad>=1 </s>=2"
     config = BartConfig(
         vocab_size=len(vocab),
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        **TINY_DIMS,
         max_position_embeddings=max_positions,
         bos_token_id=bos_id,
         pad_token_id=pad_id,
