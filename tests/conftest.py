@@ -18,48 +18,29 @@ import pytest
 
 _SESSION_HF_HOME = Path(tempfile.mkdtemp(prefix="clsum-test-hf-home-"))
 atexit.register(shutil.rmtree, _SESSION_HF_HOME, ignore_errors=True)
+# CLSUM_REAL_MODELS=1 runs the real-weight tests against the user's own HF cache (and the hub, unless
+# HF_HUB_OFFLINE is set); otherwise every test is offline with an empty, private cache.
+_REAL = os.environ.get("CLSUM_REAL_MODELS", "") in ("1", "true", "yes")
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-os.environ["HF_HOME"] = str(_SESSION_HF_HOME)
-for _var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "TRANSFORMERS_CACHE"):
-    os.environ.pop(_var, None)
-# Tiny models run ~10x faster on one thread than on several when the CPU is shared (CI runners,
-# parallel jobs); real-model runs keep torch's default. Subprocesses inherit the setting.
-if os.environ.get("CLSUM_REAL_MODELS", "") not in ("1", "true", "yes"):
+if not _REAL:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ["HF_HOME"] = str(_SESSION_HF_HOME)
+    for _var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "TRANSFORMERS_CACHE"):
+        os.environ.pop(_var, None)
+    # Tiny models run ~10x faster on one thread than on several when the CPU is shared (CI runners,
+    # parallel jobs). Subprocesses inherit the setting.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from tests import tinymodels  # noqa: E402  (imports no HF library at module level)
 
-REAL_MODELS_ENV = "CLSUM_REAL_MODELS"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--real-models",
-        action="store_true",
-        default=False,
-        help=f"run tests that download/use real model weights (or set {REAL_MODELS_ENV}=1)",
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: a test that takes more than a few seconds")
-    config.addinivalue_line(
-        "markers",
-        f"real_models: needs real model weights; skipped unless --real-models or {REAL_MODELS_ENV}=1",
-    )
-    # MarianTokenizer warns on every load that sacremoses is missing; the tiny models do not need it.
-    warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    wanted = config.getoption("--real-models") or os.environ.get(REAL_MODELS_ENV, "") in ("1", "true", "yes")
-    if wanted:
+    if _REAL:
         return
-    skip = pytest.mark.skip(reason=f"real model weights: pass --real-models or set {REAL_MODELS_ENV}=1")
+    skip = pytest.mark.skip(reason="real model weights: set CLSUM_REAL_MODELS=1 to run")
     for item in items:
         if "real_models" in item.keywords:
             item.add_marker(skip)
