@@ -126,6 +126,9 @@ def models_download(config_path: Path | None, overrides: tuple[str, ...], verbos
 
 
 # -- commands defined in other modules (one import and add_command line each) --
+from eval.run_cli import eval_command  # noqa: E402
+
+main.add_command(eval_command)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,203 @@
+"""Benchmark configs: a YAML file names a dataset, the systems to run and the metrics to score.
+
+Loaded into dataclasses the same way as ``clsum.config``: unknown keys, dataset names, system types
+and metrics fail with a ``ConfigError`` that names the closest valid choice, because a typo in a
+benchmark otherwise silently measures something else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from clsum.errors import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "eval"
+DATASETS = ("flores", "ntrex", "wmt19", "cnndm-frank250", "wikilingua")
+SOURCES = ("local", "datasets")
+TASKS = ("translate", "documents", "summarize", "end-to-end")
+# Used only when eval.metrics does not publish its own list (it is the authority when present).
+FALLBACK_METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum")
+
+
+@dataclass
+class DatasetConfig:
+    name: str
+    lang: str = "en"  # source language; references are English
+    source: str = "local"  # local: the data root ($CLSUM_DATA); datasets: the HF hub (online)
+    split: str = "test"  # only for source: datasets (local files fix their own split)
+    limit: int | None = None  # first N segments/documents
+
+
+@dataclass
+class SystemConfig:
+    name: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: list[str] | None = None  # None: the benchmark's metrics
+
+
+@dataclass
+class PipelineSettings:
+    """The clsum config pipeline systems run with (then ``clsum eval --config/--set`` on top)."""
+
+    config: str | None = None  # relative to the repository root, or absolute
+    set: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BenchmarkConfig:
+    name: str
+    dataset: DatasetConfig
+    task: str
+    systems: list[SystemConfig]
+    metrics: list[str]
+    description: str = ""
+    score: dict[str, Any] = field(default_factory=dict)  # ScoreOptions fields, e.g. bootstrap
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    path: str | None = None  # the file it was loaded from (not a YAML key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def system(self, name: str) -> SystemConfig:
+        for system in self.systems:
+            if system.name == name:
+                return system
+        raise ConfigError(_unknown("system", name, [s.name for s in self.systems]))
+
+
+def _unknown(what: str, name: str, valid: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"available: {', '.join(valid)}"
+    return f"unknown {what} {name!r} ({hint})"
+
+
+def shipped_configs() -> dict[str, Path]:
+    """Bare name -> path of every benchmark shipped in configs/eval/."""
+    return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A path to a YAML file, or the bare name of a shipped benchmark (``flores-de-en``)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = shipped_configs()
+    if str(name_or_path) in shipped:
+        return shipped[str(name_or_path)]
+    if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
+        raise ConfigError(f"benchmark config {path} does not exist")
+    raise ConfigError(_unknown("benchmark", str(name_or_path), list(shipped)))
+
+
+def load_benchmark(name_or_path: str | Path) -> BenchmarkConfig:
+    path = resolve(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read benchmark config {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"benchmark config {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    config = parse_benchmark(data, where=str(path))
+    config.path = str(path)
+    return config
+
+
+def parse_benchmark(data: Any, where: str = "benchmark") -> BenchmarkConfig:
+    """Build and validate a config from parsed YAML."""
+    body = _fields(BenchmarkConfig, data, where, exclude={"path"})
+    for key in ("name", "dataset", "task", "systems", "metrics"):
+        if key not in body:
+            raise ConfigError(f"{where}: missing required key {key!r}")
+    body["dataset"] = DatasetConfig(**_fields(DatasetConfig, body["dataset"], f"{where}: dataset"))
+    body["pipeline"] = PipelineSettings(
+        **_fields(PipelineSettings, body.get("pipeline", {}), f"{where}: pipeline")
+    )
+    if not isinstance(body["systems"], list) or not body["systems"]:
+        raise ConfigError(f"{where}: systems must be a non-empty list")
+    body["systems"] = [
+        SystemConfig(**_fields(SystemConfig, s, f"{where}: systems[{i}]"))
+        for i, s in enumerate(body["systems"])
+    ]
+    body["metrics"] = _string_list(body["metrics"], f"{where}: metrics")
+    config = BenchmarkConfig(**body)
+    validate(config, where)
+    return config
+
+
+def _fields(cls: type, data: Any, where: str, exclude: set[str] | None = None) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping, got {data!r}")
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in (exclude or set())]
+    for key in data:
+        if key not in names:
+            raise ConfigError(f"{where}: {_unknown('key', str(key), names)}")
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [k for k in required if k not in data]
+    if missing and cls is not BenchmarkConfig:
+        raise ConfigError(f"{where}: missing required key {missing[0]!r}")
+    return dict(data)
+
+
+def _string_list(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a non-empty list of names, got {value!r}")
+    return list(value)
+
+
+def available_metrics() -> tuple[str, ...]:
+    """Metric names the metrics engine accepts (its own list when it publishes one)."""
+    try:
+        from eval import metrics
+    except ImportError:
+        return FALLBACK_METRICS
+    for attr in ("METRICS", "AVAILABLE_METRICS", "available_metrics"):
+        value = getattr(metrics, attr, None)
+        if callable(value):
+            value = value()
+        if value:
+            return tuple(value)
+    return FALLBACK_METRICS
+
+
+def validate(config: BenchmarkConfig, where: str = "benchmark") -> None:
+    from eval.systems import SYSTEM_TYPES
+
+    ds = config.dataset
+    for what, value, valid in (
+        ("dataset", ds.name, DATASETS),
+        ("dataset source", ds.source, SOURCES),
+        ("task", config.task, TASKS),
+    ):
+        if value not in valid:
+            raise ConfigError(f"{where}: {_unknown(what, value, valid)}")
+    if ds.limit is not None and (not isinstance(ds.limit, int) or ds.limit < 1):
+        raise ConfigError(f"{where}: dataset.limit must be a positive integer, got {ds.limit!r}")
+    metrics = available_metrics()
+    names: set[str] = set()
+    for system in config.systems:
+        if system.type not in SYSTEM_TYPES:
+            raise ConfigError(
+                f"{where}: system {system.name!r}: {_unknown('system type', system.type, list(SYSTEM_TYPES))}"
+            )
+        if system.name in names:
+            raise ConfigError(f"{where}: two systems are named {system.name!r}")
+        names.add(system.name)
+        if not isinstance(system.params, dict):
+            raise ConfigError(f"{where}: system {system.name!r}: params must be a mapping")
+        SYSTEM_TYPES[system.type].check_params(system.params, f"{where}: system {system.name!r}")
+        for metric in [*config.metrics, *(system.metrics or [])]:
+            if metric not in metrics:
+                raise ConfigError(f"{where}: {_unknown('metric', metric, metrics)}")
+    if not isinstance(config.pipeline.set, list):
+        raise ConfigError(f"{where}: pipeline.set must be a list of KEY=VALUE strings")

@@ -1,0 +1,76 @@
+"""Weight-free extractive baselines: lead-k and a TextRank/LexRank-style sentence graph.
+
+TextRank here: sentences are TF-IDF vectors over lower-cased word tokens (the IDF computed over the
+document's own sentences, so it needs no corpus and works for any language), edges are cosine
+similarities, and sentence centrality is PageRank by power iteration. The top-k sentences are
+returned in document order, as extractive summaries are usually read.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from pipeline.segment import split_sentences
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+DAMPING = 0.85  # PageRank's usual damping factor (Brin & Page; TextRank uses the same)
+TOLERANCE = 1e-8
+MAX_ITERATIONS = 200
+
+
+def sentences(text: str, lang: str) -> list[str]:
+    """Sentences of a document, paragraph by paragraph, with the pipeline's own splitter."""
+    return [s for para in text.split("\n") if para.strip() for s in split_sentences(para, lang)]
+
+
+def lead(text: str, lang: str, k: int) -> list[str]:
+    return sentences(text, lang)[:k]
+
+
+def tfidf_matrix(sents: list[str]) -> np.ndarray:
+    """Rows: L2-normalised TF-IDF vectors, IDF smoothed as in scikit-learn (log((1+n)/(1+df)) + 1)."""
+    tokens = [_WORD.findall(s.lower()) for s in sents]
+    vocab = {w: i for i, w in enumerate(sorted({w for ts in tokens for w in ts}))}
+    tf = np.zeros((len(sents), len(vocab)))
+    for row, ts in enumerate(tokens):
+        for w in ts:
+            tf[row, vocab[w]] += 1
+    df = (tf > 0).sum(axis=0)
+    idf = np.log((1 + len(sents)) / (1 + df)) + 1
+    weighted = tf * idf
+    norms = np.linalg.norm(weighted, axis=1, keepdims=True)
+    return np.divide(weighted, norms, out=np.zeros_like(weighted), where=norms > 0)
+
+
+def pagerank(similarity: np.ndarray, damping: float = DAMPING) -> np.ndarray:
+    """Stationary distribution of a random walk over the weighted graph (dangling rows teleport)."""
+    n = similarity.shape[0]
+    weights = similarity.copy()
+    np.fill_diagonal(weights, 0.0)
+    out = weights.sum(axis=1, keepdims=True)
+    transition = np.divide(weights, out, out=np.full_like(weights, 1.0 / n), where=out > 0)
+    rank = np.full(n, 1.0 / n)
+    for _ in range(MAX_ITERATIONS):
+        new = (1 - damping) / n + damping * transition.T @ rank
+        if np.abs(new - rank).sum() < TOLERANCE:
+            return new
+        rank = new
+    return rank
+
+
+def textrank_scores(sents: list[str]) -> np.ndarray:
+    vectors = tfidf_matrix(sents)
+    return pagerank(vectors @ vectors.T)
+
+
+def textrank(text: str, lang: str, k: int) -> list[str]:
+    """The k most central sentences, in document order (ties broken by position)."""
+    sents = sentences(text, lang)
+    if len(sents) <= k:
+        return sents
+    scores = textrank_scores(sents)
+    # Stable sort on -score keeps the earlier sentence first among equals.
+    top = sorted(np.argsort(-scores, kind="stable")[:k])
+    return [sents[i] for i in top]

@@ -1,0 +1,296 @@
+"""System types a benchmark can run: each turns the dataset's sources into outputs to score.
+
+A system has one method, ``run(segments, ctx) -> list[str]`` (one output per segment, in order),
+and may fill ``info`` (one dict per segment: errors, sentence counts, the English translation) and
+``references`` (when it is scored against something other than the dataset's references, as
+cross-lingual consistency is). Systems with models go through ``clsum.api.Pipeline``, the same code
+``clsum summarize`` runs, so a benchmark measures what users get.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from clsum.config import Config
+from clsum.errors import ConfigError
+from eval import extractive
+from eval.data import Segment
+
+if TYPE_CHECKING:
+    from clsum.api import Pipeline
+    from pipeline.record import Record
+
+log = logging.getLogger(__name__)
+
+PIPELINE_BATCH = 32  # documents per Pipeline call: a progress step, and bounded memory
+
+
+@dataclass
+class RunContext:
+    """What every system may need: the source language and the (lazily built) pipeline."""
+
+    source_lang: str
+    config: Config
+    progress: bool = False
+    _pipeline: Pipeline | None = field(default=None, repr=False)
+
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            from clsum.api import Pipeline
+
+            self._pipeline = Pipeline(self.config)
+        return self._pipeline
+
+    def run_pipeline(self, texts: list[str], lang: str, until: str, desc: str) -> list[Record]:
+        """``Pipeline.summarize_texts`` in batches, with a progress bar over documents."""
+        from tqdm import tqdm
+
+        records: list[Record] = []
+        with tqdm(total=len(texts), desc=desc, unit="doc", disable=not self.progress, leave=False) as bar:
+            for start in range(0, len(texts), PIPELINE_BATCH):
+                batch = texts[start : start + PIPELINE_BATCH]
+                records += self.pipeline().summarize_texts(batch, lang=lang, until=until)
+                bar.update(len(batch))
+        return records
+
+
+def translation_text(record: Record, paragraph_sep: str = "\n") -> str:
+    """The English text of a translated record: title first, then one line per paragraph."""
+    if record.lang == "en":
+        paragraphs = [record.title or "", *record.paragraphs]
+    else:
+        paragraphs = [record.title_en or "", *(" ".join(p) for p in record.translated)]
+    return paragraph_sep.join(p for p in paragraphs if p)
+
+
+def record_info(record: Record) -> dict[str, Any]:
+    """Per-document facts that show whether cleaning and segmentation kept everything."""
+    info: dict[str, Any] = {
+        "paragraphs": len(record.paragraphs) + (1 if record.title else 0),
+        "sentences": sum(len(p) for p in record.sentences),
+        "removed": [r.kind for r in record.removed],
+        "models": dict(record.models),
+    }
+    if record.title and record.lang != "en" and record.title_en is None:
+        info["title_untranslated"] = True
+    if record.error:
+        info["error"] = f"{record.error.stage}: {record.error.message}"
+    return info
+
+
+class System:
+    """Base class. ``PARAMS`` maps each accepted param to its default."""
+
+    kind: ClassVar[str] = "translation"  # "translation" or "summary" (summaries get checks)
+    PARAMS: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, name: str, params: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.params = {**self.PARAMS, **(params or {})}
+        self.info: list[dict[str, Any]] = []
+        self.references: list[str] | None = None
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], where: str) -> None:
+        import difflib
+
+        for key in params:
+            if key not in cls.PARAMS:
+                valid = list(cls.PARAMS) or ["(none)"]
+                close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}?" if close else f"available: {', '.join(valid)}"
+                raise ConfigError(f"{where}: unknown param {key!r} ({hint})")
+
+    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
+        raise NotImplementedError
+
+    def translation_for(self, index: int) -> str | None:
+        """The English translation behind output ``index``, when the system made one (for checks)."""
+        value = self.info[index].get("translation") if index < len(self.info) else None
+        return value if isinstance(value, str) else None
+
+
+class Identity(System):
+    """The source unchanged: the floor any translation must beat."""
+
+    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
+        self.info = [{} for _ in segments]
+        return [s.source for s in segments]
+
+
+class PipelineTranslate(System):
+    """clean -> detect -> segment -> translate, exactly as ``clsum summarize`` runs them."""
+
+    PARAMS: ClassVar[dict[str, Any]] = {"paragraph_sep": "\n"}
+
+    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
+        records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
+        self.info = [record_info(r) for r in records]
+        return [translation_text(r, self.params["paragraph_sep"]) if r.ok else "" for r in records]
+
+
+class PipelineSummarize(System):
+    """The whole pipeline: the summary ``clsum summarize`` would write."""
+
+    kind = "summary"
+
+    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
+        records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "summarize", self.name)
+        self.info = [{**record_info(r), "translation": translation_text(r)} for r in records]
+        return [(r.summary or "") if r.ok else "" for r in records]
+
+
+def _positive_k(params: dict[str, Any], where: str) -> None:
+    k = params.get("k", 3)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ConfigError(f"{where}: param k must be a positive integer, got {k!r}")
+
+
+class LeadK(System):
+    """The first k sentences (Lead-3 is the classic news baseline)."""
+
+    kind = "summary"
+    PARAMS: ClassVar[dict[str, Any]] = {"k": 3}
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], where: str) -> None:
+        super().check_params(params, where)
+        _positive_k(params, where)
+
+    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
+        self.info = [{} for _ in segments]
+        # One sentence per line: ROUGE-Lsum splits summaries at newlines.
+        return ["\n".join(extractive.lead(s.source, ctx.source_lang, self.params["k"])) for s in segments]
+
+
+class TextRank(System):
+    """Graph-based extractive summary (TF-IDF cosine graph + PageRank), language-agnostic."""
+
+    kind = "summary"
+    PARAMS: ClassVar[dict[str, Any]] = {"k": 3}
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], where: str) -> None:
+        super().check_params(params, where)
+        _positive_k(params, where)
+
+    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
+        self.info = [{} for _ in segments]
+        return ["\n".join(extractive.textrank(s.source, ctx.source_lang, self.params["k"])) for s in segments]
+
+
+class Published(System):
+    """Outputs published with the dataset (e.g. CNN/DM ``bart``): scored, not generated."""
+
+    kind = "summary"
+    PARAMS: ClassVar[dict[str, Any]] = {"field": "bart"}
+
+    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
+        field_name = self.params["field"]
+        missing = [s.id for s in segments if field_name not in s.extra]
+        if missing:
+            available = sorted({k for s in segments for k in s.extra}) or ["(none)"]
+            raise ConfigError(
+                f"system {self.name!r}: segment {missing[0]} has no published field {field_name!r} "
+                f"(available: {', '.join(available)})"
+            )
+        self.info = [{} for _ in segments]
+        return [s.extra[field_name] for s in segments]
+
+
+_EXTRACTORS: dict[str, Callable[[str, str, int], list[str]]] = {
+    "textrank": extractive.textrank,
+    "lead-k": extractive.lead,
+}
+REFERENCES = ("reference", "english-summary")
+
+
+def _check_extractor(params: dict[str, Any], key: str, valid: list[str], where: str) -> None:
+    if params.get(key, valid[0]) not in valid:
+        raise ConfigError(f"{where}: param {key} must be one of {', '.join(valid)}, got {params[key]!r}")
+
+
+class SummarizeThenTranslate(System):
+    """Extract in the source language, then translate the extract: the other stage ordering.
+
+    ``reference: english-summary`` scores it against the same extractor run on the English
+    original (for NTREX, which has no reference summaries) instead of the dataset's references.
+    """
+
+    kind = "summary"
+    PARAMS: ClassVar[dict[str, Any]] = {"extractor": "textrank", "k": 3, "reference": "reference"}
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], where: str) -> None:
+        super().check_params(params, where)
+        _positive_k(params, where)
+        _check_extractor(params, "extractor", list(_EXTRACTORS), where)
+        _check_extractor(params, "reference", list(REFERENCES), where)
+
+    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
+        extract, k = _EXTRACTORS[self.params["extractor"]], self.params["k"]
+        extracts = ["\n".join(extract(s.source, ctx.source_lang, k)) for s in segments]
+        if ctx.source_lang == "en":
+            records = None
+            outputs = extracts
+        else:
+            records = ctx.run_pipeline(extracts, ctx.source_lang, "translate", self.name)
+            outputs = [translation_text(r) if r.ok else "" for r in records]
+        self.info = [record_info(r) for r in records] if records else [{} for _ in segments]
+        if self.params["reference"] == "english-summary":
+            self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
+        return outputs
+
+
+class CrossLingualConsistency(System):
+    """Summary of the translated document vs. the same summarizer's summary of the English original.
+
+    ``summarizer: pipeline`` runs the configured model on both sides; ``textrank``/``lead-k``
+    translate with the pipeline and extract from the English translation. High scores mean the
+    translation changes little of what the summarizer picks up.
+    """
+
+    kind = "summary"
+    PARAMS: ClassVar[dict[str, Any]] = {"summarizer": "pipeline", "k": 3}
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], where: str) -> None:
+        super().check_params(params, where)
+        _positive_k(params, where)
+        _check_extractor(params, "summarizer", ["pipeline", *_EXTRACTORS], where)
+
+    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
+        summarizer, k = self.params["summarizer"], self.params["k"]
+        if summarizer == "pipeline":
+            src = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "summarize", self.name)
+            eng = ctx.run_pipeline([s.reference for s in segments], "en", "summarize", f"{self.name} (en)")
+            self.references = [(r.summary or "") if r.ok else "" for r in eng]
+            outputs = [(r.summary or "") if r.ok else "" for r in src]
+        else:
+            extract = _EXTRACTORS[summarizer]
+            src = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
+            outputs = ["\n".join(extract(translation_text(r), "en", k)) if r.ok else "" for r in src]
+            self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
+        self.info = [{**record_info(r), "translation": translation_text(r)} for r in src]
+        return outputs
+
+
+SYSTEM_TYPES: dict[str, type[System]] = {
+    "identity": Identity,
+    "pipeline-translate": PipelineTranslate,
+    "pipeline-summarize": PipelineSummarize,
+    "lead-k": LeadK,
+    "textrank": TextRank,
+    "published": Published,
+    "summarize-then-translate": SummarizeThenTranslate,
+    "cross-lingual-consistency": CrossLingualConsistency,
+}
+
+
+def build(name: str, type_: str, params: dict[str, Any] | None = None) -> System:
+    if type_ not in SYSTEM_TYPES:
+        raise ConfigError(f"unknown system type {type_!r} (available: {', '.join(SYSTEM_TYPES)})")
+    return SYSTEM_TYPES[type_](name, params)

@@ -1,0 +1,133 @@
+"""Benchmark YAMLs: loading, 'did you mean' errors, and every shipped config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from clsum.errors import ConfigError
+from eval.benchmark import (
+    BenchmarkConfig,
+    available_metrics,
+    load_benchmark,
+    parse_benchmark,
+    resolve,
+    shipped_configs,
+)
+
+SHIPPED = {
+    "flores-de-en",
+    "flores-nl-en",
+    "ntrex-de-en",
+    "ntrex-nl-en",
+    "cnndm-frank250",
+    "wikilingua-de-en",
+    "wikilingua-nl-en",
+}
+
+
+def minimal() -> dict[str, Any]:
+    return {
+        "name": "tiny",
+        "dataset": {"name": "flores", "lang": "de"},
+        "task": "translate",
+        "metrics": ["chrf"],
+        "systems": [{"name": "id", "type": "identity"}],
+    }
+
+
+def test_minimal_config_loads_with_defaults() -> None:
+    cfg = parse_benchmark(minimal())
+    assert isinstance(cfg, BenchmarkConfig)
+    assert cfg.dataset.source == "local" and cfg.dataset.limit is None
+    assert cfg.systems[0].params == {} and cfg.systems[0].metrics is None
+    assert cfg.pipeline.config is None and cfg.pipeline.set == []
+
+
+def test_every_shipped_config_loads() -> None:
+    assert set(shipped_configs()) == SHIPPED
+    for name, path in shipped_configs().items():
+        cfg = load_benchmark(path)
+        assert cfg.name == name, path
+        assert cfg.description
+
+
+def test_bare_name_resolves_to_shipped_file() -> None:
+    assert resolve("flores-de-en") == shipped_configs()["flores-de-en"]
+    with pytest.raises(ConfigError, match="did you mean 'flores-de-en'"):
+        resolve("flores-de-em")
+
+
+def test_cnndm_config_has_the_published_system() -> None:
+    cfg = load_benchmark("cnndm-frank250")
+    names = {s.name: s for s in cfg.systems}
+    assert names["bart-large-cnn-published"].type == "published"
+    assert names["bart-large-cnn-published"].params == {"field": "bart"}
+    assert names["lead-3"].params == {"k": 3}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.update(sytems=[]), "unknown key 'sytems' \\(did you mean 'systems'\\?\\)"),
+        (lambda d: d["dataset"].update(name="flores200"), "unknown dataset 'flores200' \\(did you mean 'flores'"),
+        (lambda d: d["systems"][0].update(type="identiy"), "did you mean 'identity'"),
+        (lambda d: d.update(metrics=["chfr"]), "unknown metric 'chfr' \\(did you mean 'chrf'"),
+        (lambda d: d.update(task="translation"), "unknown task 'translation' \\(did you mean 'translate'"),
+        (lambda d: d["dataset"].update(lagn="nl"), "unknown key 'lagn' \\(did you mean 'lang'"),
+        (lambda d: d["systems"][0].update(params={"kk": 3}), "unknown param 'kk'"),
+        (lambda d: d.pop("metrics"), "missing required key 'metrics'"),
+    ],
+)
+def test_mistakes_fail_with_a_suggestion(edit: Any, message: str) -> None:
+    data = minimal()
+    edit(data)
+    with pytest.raises(ConfigError, match=message):
+        parse_benchmark(data)
+
+
+def test_far_off_names_list_what_is_available() -> None:
+    data = minimal()
+    data["systems"][0]["type"] = "zzz"
+    with pytest.raises(ConfigError, match="available: identity, pipeline-translate"):
+        parse_benchmark(data)
+
+
+def test_bad_params_and_duplicate_names() -> None:
+    data = minimal()
+    data["systems"] = [{"name": "lead", "type": "lead-k", "params": {"k": 0}}]
+    with pytest.raises(ConfigError, match="k must be a positive integer"):
+        parse_benchmark(data)
+    data["systems"] = [{"name": "a", "type": "identity"}, {"name": "a", "type": "identity"}]
+    with pytest.raises(ConfigError, match="two systems are named 'a'"):
+        parse_benchmark(data)
+
+
+def test_per_system_metrics_are_checked() -> None:
+    data = minimal()
+    data["systems"][0]["metrics"] = ["rouge3"]
+    with pytest.raises(ConfigError, match="unknown metric 'rouge3'"):
+        parse_benchmark(data)
+
+
+def test_shipped_metrics_are_known_to_the_metrics_engine() -> None:
+    known = set(available_metrics())
+    for path in shipped_configs().values():
+        cfg = load_benchmark(path)
+        used = set(cfg.metrics) | {m for s in cfg.systems for m in s.metrics or []}
+        assert used <= known, path
+
+
+def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_benchmark(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_benchmark(tmp_path / "nope.yaml")
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(minimal()))
+    assert load_benchmark(good).path == str(good)
