@@ -8,11 +8,14 @@ result = pipe.run("articles/", "out/")
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,17 +26,22 @@ from clsum.errors import ClsumError
 from clsum.versions import package_versions
 from pipeline.clean import clean
 from pipeline.detect import detect
-from pipeline.ingest import ingest
+from pipeline.ingest import open_source
 from pipeline.record import Record
-from pipeline.runtime import Models, resolve_device, seed_everything
+from pipeline.runtime import Models, backend_options, resolve_device, seed_everything
 from pipeline.segment import segment
 from pipeline.summarize import summarize
+from pipeline.tcache import TranslationCache
 from pipeline.translate import translate
 from pipeline.write import OutputStore
 
 log = logging.getLogger(__name__)
 
 STAGES = ("clean", "detect", "segment", "translate", "summarize")
+# Stages that run on the background thread while the previous batch is in inference.
+PREPARE_STAGES = STAGES[: STAGES.index("segment") + 1]
+# Stages that use a translator's tokenizer, which is not safe to call from two threads at once.
+_TRANSLATOR_STAGES = ("segment", "translate")
 
 
 @dataclass
@@ -94,56 +102,75 @@ class Pipeline:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.device = resolve_device(config.device)
-        self.models = Models(config.translation.models, config.summarization.model, self.device)
-        self._stage = "clean"
+        self.models = Models(
+            config.translation.models, config.summarization.model, self.device, backend_options(config)
+        )
+        # Lives as long as the pipeline: a sentence seen in any earlier batch is not translated again.
+        self.translation_cache = TranslationCache(config.translation.cache_size)
+        self._local = threading.local()  # the stage each thread is in, to blame a crash on it
+        self._translator_lock = threading.Lock()
 
     # -- processing --------------------------------------------------------------------------
 
-    def process(
-        self, records: list[Record], progress: Progress | None = None, until: str = "summarize"
-    ) -> list[Record]:
-        """Run the stages up to and including ``until`` over a batch (evaluation stops early).
+    @property
+    def _stage(self) -> str:
+        return getattr(self._local, "stage", "clean")
 
-        Per-document timings are each stage's time shared among the documents it processed.
+    def process(
+        self,
+        records: list[Record],
+        progress: Progress | None = None,
+        until: str = "summarize",
+        start: str = "clean",
+    ) -> list[Record]:
+        """Run the stages from ``start`` up to and including ``until`` over a batch.
+
+        Evaluation stops early; ``run`` prepares batches (clean to segment) on a background thread
+        and continues them from translate. Per-document timings are each stage's time shared among
+        the documents it processed.
         """
-        if until not in STAGES:
-            raise ValueError(f"unknown stage {until!r} (available: {', '.join(STAGES)})")
+        names = _stage_range(start, until)
         progress = progress or Progress(False, 0)
-        seed_everything(self.config.seed)
+        if "translate" in names or "summarize" in names:
+            seed_everything(self.config.seed)  # not from the prefetch thread: the generator is global
         tc, sc = self.config.translation, self.config.summarization
+        scope = {"backend": self.config.backend, "compute_type": self.config.compute_type}
         stages: dict[str, Callable[[list[Record]], list[Record]]] = {
             "clean": clean,
             "detect": lambda rs: detect(rs, self.config.languages),
             "segment": lambda rs: segment(rs, self.models, tc.max_input_tokens),
-            "translate": lambda rs: translate(rs, self.models, tc, progress),
+            "translate": lambda rs: translate(rs, self.models, tc, progress, self.translation_cache, scope),
             "summarize": lambda rs: summarize(rs, self.models, sc),
         }
-        for name, stage in stages.items():
-            self._stage = name
+        for name in names:
+            self._local.stage = name
             active = [r for r in records if r.ok]
             if not active:
                 break
-            start = time.perf_counter()
-            stage(records)
-            share = (time.perf_counter() - start) / len(active)
+            lock = self._translator_lock if name in _TRANSLATOR_STAGES else contextlib.nullcontext()
+            with lock:
+                began = time.perf_counter()
+                stages[name](records)
+                share = (time.perf_counter() - began) / len(active)
             for record in active:
                 record.timings[name] = share
-            if name == until:
-                break
         return records
 
     def process_isolated(
-        self, records: list[Record], progress: Progress | None = None, until: str = "summarize"
+        self,
+        records: list[Record],
+        progress: Progress | None = None,
+        until: str = "summarize",
+        start: str = "clean",
     ) -> list[Record]:
         """Like ``process``, but an unexpected crash is pinned on the one document that causes it.
 
         Configuration and model errors (ClsumError) concern every document and propagate.
         """
-        if until not in STAGES:
-            raise ValueError(f"unknown stage {until!r} (available: {', '.join(STAGES)})")
+        _stage_range(start, until)
         pristine = copy.deepcopy(records)
         try:
-            return self.process(records, progress, until)
+            return self.process(records, progress, until, start)
         except ClsumError:
             raise
         except Exception as exc:
@@ -152,7 +179,7 @@ class Pipeline:
                 pristine[0].fail(self._stage, f"{type(exc).__name__}: {exc}")
                 return pristine
             log.warning("a batch failed in %s (%s); retrying its documents one by one", self._stage, exc)
-            return [r for rec in pristine for r in self.process_isolated([rec], progress, until)]
+            return [r for rec in pristine for r in self.process_isolated([rec], progress, until, start)]
 
     def summarize_texts(
         self, texts: list[str], lang: str | None = None, until: str = "summarize"
@@ -175,27 +202,35 @@ class Pipeline:
         force: bool = False,
         progress: bool = False,
     ) -> RunResult:
-        """Summarize every document under ``source`` into ``output``, resuming earlier runs."""
-        records = ingest(source, lang=lang)
+        """Summarize every document under ``source`` into ``output``, resuming earlier runs.
+
+        Memory stays flat however many documents there are: the input is enumerated first (names
+        only), then read once to compute each document's key (text dropped right away) so finished
+        documents can be skipped, then read again batch by batch for processing. The next batch is
+        read, cleaned, detected and segmented on a background thread while this one is in inference
+        (``prefetch``).
+        """
+        documents = open_source(source, lang=lang)
         config_hash = self.config.hash()
-        for record in records:
-            record.key = record_key(config_hash, record)
+        keys = {r.id: record_key(config_hash, r) for r in documents.records()}
         store = OutputStore(Path(output))
-        done = store.prepare({r.id: r.key or "" for r in records}, force=force)
-        todo = [r for r in records if r.id not in done]
-        result = RunResult(Path(output), total=len(records), skipped=len(records) - len(todo))
+        done = store.prepare(keys, force=force)
+        del keys
+        result = RunResult(Path(output), total=len(documents), skipped=len(done))
         if result.skipped:
             log.info(
                 "%d of %d documents already summarized with this config; skipping them",
                 result.skipped,
-                len(records),
+                result.total,
             )
         started = _now()
+        cache_start = (self.translation_cache.hits, self.translation_cache.misses)
         store.write_manifest(self._manifest(source, output, result, status="running", started_at=started))
-        bars = Progress(progress, len(todo))
+        bars = Progress(progress, result.total - result.skipped)
         ending: dict[str, str] = {"status": "failed"}
         try:
-            for batch in _batches(todo, self.config.doc_batch_size):
+            todo = (r for r in documents.records(skip=done) if r.id not in done)
+            for batch in self._prepared(_batches(todo, self.config.doc_batch_size), config_hash):
                 self._run_batch(batch, store, result, bars)
             ending = {"status": "complete"}
         except KeyboardInterrupt:
@@ -210,15 +245,44 @@ class Pipeline:
                 source, output, result, started_at=started, finished_at=_now(), **ending
             )
             manifest["counts"]["in_output"] = store.counts()
+            manifest["translation_cache"] = self._cache_stats(cache_start)
             store.write_manifest(manifest)
             store.write_markdown()
         return result
 
+    def _prepared(self, batches: Iterator[list[Record]], config_hash: str) -> Iterator[list[Record]]:
+        """Batches read, keyed, cleaned, detected and segmented; with ``prefetch`` the next batch is
+        prepared on one background thread while the caller runs inference on the current one.
+
+        Exceptions from the thread are raised here, in the caller's thread, by ``Future.result``.
+        """
+        if not self.config.prefetch:
+            yield from (self._prepare(batch, config_hash) for batch in batches)
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clsum-prefetch") as pool:
+            # The thread alone advances ``batches`` (file reading happens there too).
+            future = pool.submit(self._prepare_next, batches, config_hash)
+            while (batch := future.result()) is not None:
+                future = pool.submit(self._prepare_next, batches, config_hash)
+                yield batch
+
+    def _prepare_next(self, batches: Iterator[list[Record]], config_hash: str) -> list[Record] | None:
+        batch = next(batches, None)
+        return None if batch is None else self._prepare(batch, config_hash)
+
+    def _prepare(self, batch: list[Record], config_hash: str) -> list[Record]:
+        for record in batch:
+            record.key = record_key(config_hash, record)
+        return _in_place(batch, lambda ok: self.process_isolated(ok, until=PREPARE_STAGES[-1]))
+
     def _run_batch(self, batch: list[Record], store: OutputStore, result: RunResult, bars: Progress) -> None:
-        failed_early = [r for r in batch if not r.ok]  # ingest errors: nothing to process
-        processed = self.process_isolated([r for r in batch if r.ok], bars)
-        store.append(failed_early + processed)
-        for record in failed_early + processed:
+        first = STAGES[len(PREPARE_STAGES)]
+        processed = _in_place(batch, lambda ok: self.process_isolated(ok, bars, start=first))
+        # Ingest errors first, then the rest in input order: the order a one-pass run writes.
+        ordered = [r for r in processed if _failed_in(r, "ingest")]
+        ordered += [r for r in processed if not _failed_in(r, "ingest")]
+        store.append(ordered)
+        for record in ordered:
             if record.ok:
                 result.summarized += 1
             else:
@@ -227,6 +291,16 @@ class Pipeline:
                 result.failures[record.error.stage] = result.failures.get(record.error.stage, 0) + 1
                 log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
         bars.documents_done(len(batch))
+
+    def _cache_stats(self, start: tuple[int, int]) -> dict[str, int]:
+        cache = self.translation_cache
+        stats = {"hits": cache.hits - start[0], "misses": cache.misses - start[1], "size": cache.size}
+        log.info(
+            "translation cache: %d hits, %d misses (sentences per batch already deduplicated)",
+            stats["hits"],
+            stats["misses"],
+        )
+        return stats
 
     def _manifest(
         self, source: str | Path, output: str | Path, result: RunResult, **status: str
@@ -240,6 +314,7 @@ class Pipeline:
             "seed": self.config.seed,
             "device": self.device,
             "models": self.models.provenance(),
+            "backends": self.models.backends(),  # backend + compute_type per model spec
             "packages": package_versions(),
             "counts": {
                 "input": result.total,
@@ -251,9 +326,33 @@ class Pipeline:
         }
 
 
-def _batches(records: list[Record], size: int) -> Iterator[list[Record]]:
-    for start in range(0, len(records), size):
-        yield records[start : start + size]
+def _in_place(batch: list[Record], process: Callable[[list[Record]], list[Record]]) -> list[Record]:
+    """``process`` the records without an error; each result goes back in its record's place."""
+    ok = [r.ok for r in batch]
+    results = iter(process([r for r in batch if r.ok]))
+    return [next(results) if was_ok else record for record, was_ok in zip(batch, ok, strict=True)]
+
+
+def _failed_in(record: Record, stage: str) -> bool:
+    return record.error is not None and record.error.stage == stage
+
+
+def _stage_range(start: str, until: str) -> tuple[str, ...]:
+    for name in (start, until):
+        if name not in STAGES:
+            raise ValueError(f"unknown stage {name!r} (available: {', '.join(STAGES)})")
+    return STAGES[STAGES.index(start) : STAGES.index(until) + 1]
+
+
+def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _now() -> str:

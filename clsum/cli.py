@@ -105,11 +105,13 @@ def _configured_models(cfg: Config) -> list[tuple[str, str]]:
 @handle_errors
 def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
     """Show each configured model and where it resolves from (cache, local dir, hub)."""
-    from pipeline.runtime import describe
+    from pipeline.runtime import backend_options, describe
 
     setup_logging(verbose)
-    for key, spec in _configured_models(_config(config_path, overrides)):
-        click.echo(f"{key:26} {spec}\n{'':26} -> {describe(spec)}")
+    cfg = _config(config_path, overrides)
+    device = "cpu" if cfg.device == "auto" else cfg.device  # listing must not initialise CUDA
+    for key, spec in _configured_models(cfg):
+        click.echo(f"{key:26} {spec}\n{'':26} -> {describe(spec, backend_options(cfg), device)}")
 
 
 @models.command("download")
@@ -117,18 +119,25 @@ def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: i
 @handle_errors
 def models_download(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
     """Fetch every configured model into the Hugging Face cache (for later offline use)."""
-    from pipeline.runtime import download
+    from pipeline.runtime import backend_options, download
 
     setup_logging(verbose)
-    for key, spec in _configured_models(_config(config_path, overrides)):
+    cfg = _config(config_path, overrides)
+    for key, spec in _configured_models(cfg):
         click.echo(f"{key:26} {spec} ... ", nl=False, err=True)
-        click.echo(download(spec))
+        click.echo(download(spec, backend_options(cfg)))
 
 
 # -- commands defined in other modules (one import and add_command line each) --
+from eval.check_cli import check_command  # noqa: E402
+
+main.add_command(check_command)
 from eval.run_cli import eval_command  # noqa: E402
 
 main.add_command(eval_command)
+from clsum.bench.cli import bench_command  # noqa: E402
+
+main.add_command(bench_command)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,16 @@ import yaml
 
 from clsum.errors import ConfigError
 
+# Precisions each inference backend accepts ("auto": the fastest for the device, see pipeline/backends).
+BACKENDS = ("auto", "transformers", "ctranslate2")
+COMPUTE_TYPES = {
+    "transformers": ("auto", "float32", "int8", "float16", "bfloat16"),
+    "ctranslate2": (
+        "auto", "float32", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
+        "float16", "bfloat16",
+    ),
+}
+
 DEFAULT_TRANSLATION_MODELS = {
     "de": "Helsinki-NLP/opus-mt-de-en",
     "nl": "Helsinki-NLP/opus-mt-nl-en",
@@ -33,6 +43,9 @@ class TranslationConfig:
     max_length: int | None = None
     batch_size: int = 32  # sentences per generate() call
     max_input_tokens: int | None = None  # None: the tokenizer's model_max_length
+    min_length: int | None = None  # HF semantics (counts the decoder start token)
+    batch_tokens: int = 4096  # padded input tokens (rows x longest row) per generate() call
+    cache_size: int = 100000  # sentence translations kept for the whole run (LRU); 0: no cache
 
 
 @dataclass
@@ -44,6 +57,7 @@ class SummarizationConfig:
     min_length: int | None = None
     batch_size: int = 4  # chunks per generate() call
     max_input_tokens: int | None = None
+    batch_tokens: int = 8192  # padded input tokens (rows x longest row) per generate() call
     truncate: bool = False  # read only the first max_input_tokens instead of chunking
 
 
@@ -52,6 +66,10 @@ class Config:
     device: str = "auto"  # auto | cpu | cuda
     seed: int = 0
     doc_batch_size: int = 16  # documents processed (and made durable) together
+    backend: str = "auto"  # auto | transformers | ctranslate2
+    compute_type: str = "auto"  # auto | float32 | int8 | float16 | bfloat16 | int8_float16 | ...
+    threads: int = 0  # CPU threads for inference; 0 = all cores
+    prefetch: bool = True  # prepare the next document batch on a background thread during inference
     translation: TranslationConfig = field(default_factory=TranslationConfig)
     summarization: SummarizationConfig = field(default_factory=SummarizationConfig)
 
@@ -64,10 +82,12 @@ class Config:
     def hash(self) -> str:
         """Hash of every setting that can change an output (batch sizes cannot, so they are out)."""
         data = self.to_dict()
-        for key in ("doc_batch_size",):
+        for key in ("doc_batch_size", "threads", "prefetch"):
             data.pop(key)
+        data["translation"].pop("cache_size")  # the cache returns what generating would
         for section in ("translation", "summarization"):
             data[section].pop("batch_size")
+            data[section].pop("batch_tokens")
         canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -223,5 +243,27 @@ def validate(config: Config) -> None:
     ):
         if size < 1:
             raise ConfigError(f"{name} must be at least 1, got {size}")
+    _validate_backend(config)
     if "en" in config.translation.models:
         raise ConfigError("translation.models.en is not allowed: English passes through untranslated")
+
+
+def _validate_backend(config: Config) -> None:
+    if config.backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {config.backend!r}")
+    allowed = (
+        sorted(set(COMPUTE_TYPES["transformers"]) | set(COMPUTE_TYPES["ctranslate2"]))
+        if config.backend == "auto"
+        else COMPUTE_TYPES[config.backend]
+    )
+    if config.compute_type not in allowed:
+        raise ConfigError(
+            f"compute_type {config.compute_type!r} is not supported by backend {config.backend!r} "
+            f"(choose from: {', '.join(allowed)})"
+        )
+    for name, budget in (
+        ("translation.batch_tokens", config.translation.batch_tokens),
+        ("summarization.batch_tokens", config.summarization.batch_tokens),
+    ):
+        if budget < 1:
+            raise ConfigError(f"{name} must be at least 1, got {budget}")

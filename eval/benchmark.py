@@ -21,8 +21,6 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "eval"
 DATASETS = ("flores", "ntrex", "wmt19", "cnndm-frank250", "wikilingua")
 SOURCES = ("local", "datasets")
 TASKS = ("translate", "documents", "summarize", "end-to-end")
-# Used only when eval.metrics does not publish its own list (it is the authority when present).
-FALLBACK_METRICS = ("bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum")
 
 
 @dataclass
@@ -156,18 +154,21 @@ def _string_list(value: Any, where: str) -> list[str]:
 
 
 def available_metrics() -> tuple[str, ...]:
-    """Metric names the metrics engine accepts (its own list when it publishes one)."""
-    try:
-        from eval import metrics
-    except ImportError:
-        return FALLBACK_METRICS
-    for attr in ("METRICS", "AVAILABLE_METRICS", "available_metrics"):
-        value = getattr(metrics, attr, None)
-        if callable(value):
-            value = value()
-        if value:
-            return tuple(value)
-    return FALLBACK_METRICS
+    """Metric names the metrics engine accepts (it is the one authority on them)."""
+    from eval.metrics import METRICS
+
+    return tuple(METRICS)
+
+
+def _check_score_options(options: Any, where: str) -> None:
+    from eval.metrics import ScoreOptions
+
+    if not isinstance(options, dict):
+        raise ConfigError(f"{where}: score must be a mapping of metric options")
+    valid = [f.name for f in dataclasses.fields(ScoreOptions)]
+    for key in options:
+        if key not in valid:
+            raise ConfigError(f"{where}: score: {_unknown('option', str(key), valid)}")
 
 
 def validate(config: BenchmarkConfig, where: str = "benchmark") -> None:
@@ -199,5 +200,6 @@ def validate(config: BenchmarkConfig, where: str = "benchmark") -> None:
         for metric in [*config.metrics, *(system.metrics or [])]:
             if metric not in metrics:
                 raise ConfigError(f"{where}: {_unknown('metric', metric, metrics)}")
+    _check_score_options(config.score, where)
     if not isinstance(config.pipeline.set, list):
         raise ConfigError(f"{where}: pipeline.set must be a list of KEY=VALUE strings")

@@ -132,16 +132,10 @@ def pipeline_config(
 # -- running and scoring -------------------------------------------------------------------------
 
 
-def _score(
-    system: System, outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig
-) -> dict[str, Any]:
+def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Any]:
     from eval.metrics import ScoreOptions, score
 
-    try:
-        options = ScoreOptions(**cfg.score)
-    except TypeError as exc:
-        raise ConfigError(f"benchmark score options: {exc}") from exc
-    return score(outputs, refs, metrics, options)
+    return score(outputs, refs, metrics, ScoreOptions(**cfg.score))  # keys checked when loading
 
 
 def _checks(system: System, dataset: data.Dataset, outputs: list[str]) -> dict[str, Any] | None:
@@ -170,12 +164,12 @@ def run_system(
         )
     result = SystemResult(
         name=system.name,
-        type=type(system).__name__,
+        type=system.type,
         kind=system.kind,
         params=system.params,
         outputs=outputs,
         references=refs,
-        scores=_score(system, outputs, refs, metrics, cfg),
+        scores=_score(outputs, refs, metrics, cfg),
         info=system.info,
         seconds=seconds,
         reference_kind="system" if system.references is not None else "dataset",
@@ -202,7 +196,9 @@ def run_benchmark(
     config = config or pipeline_config(cfg)
     ctx = RunContext(dataset.source_lang, config, progress=progress)
     report = Report(cfg, dataset, config, started_at=started)
-    for sc in chosen:
+    from tqdm import tqdm
+
+    for sc in tqdm(chosen, desc="systems", unit="system", disable=not progress):
         log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
         system = build(sc.name, sc.type, sc.params)
         report.systems[sc.name] = run_system(system, sc.metrics or cfg.metrics, dataset, ctx, cfg)

@@ -81,6 +81,22 @@ def _models(result: SystemResult) -> dict[str, str]:
     return seen
 
 
+def reassembly(result: SystemResult) -> dict[str, int] | None:
+    """Input lines vs. paragraphs that came out: NTREX lines must all survive clean and segment."""
+    infos = [i for i in result.info if "lines" in i]
+    if not infos:
+        return None
+    return {
+        "documents": len(infos),
+        "lines_in": sum(i["lines"] for i in infos),
+        "paragraphs_out": sum(i["paragraphs"] for i in infos),
+        "documents_changed": sum(
+            1 for i in infos if i["lines"] != i["paragraphs"] or i.get("error") or i.get("title_untranslated")
+        ),
+        "items_removed_by_clean": sum(len(i.get("removed", [])) for i in infos),
+    }
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     ds = report.dataset
     models: dict[str, str] = {}
@@ -100,6 +116,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "references": r.reference_kind,
                 "failed": sum(1 for i in r.info if i.get("error")),
                 "seconds": round(r.seconds, 3),
+                "reassembly": reassembly(r),
             }
             for name, r in report.systems.items()
         },
@@ -193,6 +210,15 @@ def markdown(report: Report, data: dict[str, Any]) -> str:
         lines += ["", "## Summary checks", ""]
         for name, checks in data["checks"].items():
             lines.append(f"- {name}: `{json.dumps(checks, ensure_ascii=False, default=str)}`")
+    kept = {n: i["reassembly"] for n, i in data["system_info"].items() if i["reassembly"]}
+    if kept:
+        lines += ["", "## Reassembly (input lines vs. paragraphs out)", ""]
+        lines += [
+            f"- {n}: {r['lines_in']} lines in, {r['paragraphs_out']} paragraphs out; "
+            f"{r['documents_changed']} of {r['documents']} documents changed, "
+            f"{r['items_removed_by_clean']} items removed by clean"
+            for n, r in kept.items()
+        ]
     lines += ["", "## Data", ""] + [f"- `{path}` sha256:{digest}" for path, digest in data["data"].items()]
     failed = {n: i["failed"] for n, i in data["system_info"].items() if i["failed"]}
     if failed:

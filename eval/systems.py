@@ -69,6 +69,7 @@ def translation_text(record: Record, paragraph_sep: str = "\n") -> str:
 def record_info(record: Record) -> dict[str, Any]:
     """Per-document facts that show whether cleaning and segmentation kept everything."""
     info: dict[str, Any] = {
+        "lines": sum(1 for line in record.raw.split("\n") if line.strip()),  # input lines (NTREX: sentences)
         "paragraphs": len(record.paragraphs) + (1 if record.title else 0),
         "sentences": sum(len(p) for p in record.sentences),
         "removed": [r.kind for r in record.removed],
@@ -85,6 +86,7 @@ class System:
     """Base class. ``PARAMS`` maps each accepted param to its default."""
 
     kind: ClassVar[str] = "translation"  # "translation" or "summary" (summaries get checks)
+    type: str = ""  # the registry name, set by build()
     PARAMS: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, name: str, params: dict[str, Any] | None = None) -> None:
@@ -170,7 +172,8 @@ class TextRank(System):
     """Graph-based extractive summary (TF-IDF cosine graph + PageRank), language-agnostic."""
 
     kind = "summary"
-    PARAMS: ClassVar[dict[str, Any]] = {"k": 3}
+    # max_words: sentences longer than this are skipped as splitter failures (null: keep all).
+    PARAMS: ClassVar[dict[str, Any]] = {"k": 3, "max_words": extractive.MAX_SENTENCE_WORDS}
 
     @classmethod
     def check_params(cls, params: dict[str, Any], where: str) -> None:
@@ -179,7 +182,8 @@ class TextRank(System):
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         self.info = [{} for _ in segments]
-        return ["\n".join(extractive.textrank(s.source, ctx.source_lang, self.params["k"])) for s in segments]
+        k, max_words = self.params["k"], self.params["max_words"]
+        return ["\n".join(extractive.textrank(s.source, ctx.source_lang, k, max_words)) for s in segments]
 
 
 class Published(System):
@@ -293,4 +297,6 @@ SYSTEM_TYPES: dict[str, type[System]] = {
 def build(name: str, type_: str, params: dict[str, Any] | None = None) -> System:
     if type_ not in SYSTEM_TYPES:
         raise ConfigError(f"unknown system type {type_!r} (available: {', '.join(SYSTEM_TYPES)})")
-    return SYSTEM_TYPES[type_](name, params)
+    system = SYSTEM_TYPES[type_](name, params)
+    system.type = type_
+    return system

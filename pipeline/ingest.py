@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import unicodedata
+from collections.abc import Container, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ _SNIFF_BYTES = 8192
 
 
 def ingest(path: str | Path, lang: str | None = None) -> list[Record]:
-    """Read ``path`` into records, one per document.
+    """Read ``path`` into records, one per document (all in memory; ``open_source`` streams).
 
     - A folder: every ``.txt``, ``.md``, ``.html`` and ``.htm`` file below it (suffix case-insensitive),
       hidden files and folders skipped, sorted by relative POSIX path; the id is that relative path.
@@ -64,22 +65,67 @@ def ingest(path: str | Path, lang: str | None = None) -> list[Record]:
     Raises ``InputError`` when the path does not exist, has an unsupported suffix, or holds no
     supported documents.
     """
+    source = open_source(path, lang)
+    records = list(source.records())
+    log.info("ingested %d documents from %s (%d failed)", len(records), path, sum(not r.ok for r in records))
+    return records
+
+
+class Source:
+    """The documents under an input path: enumerated up front, read one at a time.
+
+    Only names are held (a folder's relative paths; for JSONL, the line count and encoding), so a
+    folder of 100,000 files costs a list of 100,000 strings, not their texts. ``records`` reads the
+    files again on every call, in the same sorted order.
+    """
+
+    def __init__(
+        self, root: Path, kind: str, ids: list[str], lang: str | None, encoding: str = "", count: int = 0
+    ) -> None:
+        self.root = root
+        self.kind = kind  # "folder" | "file" | "jsonl"
+        self.lang = lang
+        self._ids = ids  # folder: relative POSIX paths; file: its name; jsonl: empty
+        self._encoding = encoding  # jsonl only
+        self._count = count or len(ids)
+
+    def __len__(self) -> int:
+        """Number of documents (for JSONL, non-blank lines: each becomes a record or an error)."""
+        return self._count
+
+    def records(self, skip: Container[str] = frozenset()) -> Iterator[Record]:
+        """Yield every document's record in order; files whose id is in ``skip`` are not read.
+
+        (JSONL lines are parsed to learn their id, so ``skip`` saves no work there; callers filter.)
+        """
+        if self.kind == "jsonl":
+            records: Iterator[Record] = _jsonl_records(self.root, self._encoding)
+        elif self.kind == "file":
+            records = iter([_read_document(self.root, self.root.name)])
+        else:
+            records = (_read_document(self.root / i, i) for i in self._ids if i not in skip)
+        for record in records:
+            if self.lang:
+                record.lang_hint = self.lang
+            yield record
+
+
+def open_source(path: str | Path, lang: str | None = None) -> Source:
+    """Enumerate the documents under ``path`` (see ``ingest``) without reading their texts."""
     root = Path(path)
     if not root.exists():
         raise InputError(f"input path '{path}' does not exist")
     if root.is_dir():
-        records = _ingest_folder(root)
+        source = Source(root, "folder", _folder_ids(root), lang)
     elif root.suffix.lower() == JSONL_SUFFIX:
-        records = _ingest_jsonl(root)
+        encoding, count = _scan_jsonl(root)
+        source = Source(root, "jsonl", [], lang, encoding, count)
     elif root.suffix.lower() in FORMATS:
-        records = [_read_document(root, root.name)]
+        source = Source(root, "file", [root.name], lang)
     else:
         raise InputError(f"input file '{path}' has an unsupported suffix; expected {_supported()} or .jsonl")
-    if lang:
-        for record in records:
-            record.lang_hint = lang
-    log.info("ingested %d documents from %s (%d failed)", len(records), root, sum(not r.ok for r in records))
-    return records
+    log.info("found %d documents in %s", len(source), root)
+    return source
 
 
 def decode(data: bytes) -> tuple[str, str, list[str]]:
@@ -161,15 +207,15 @@ def _is_hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
-def _ingest_folder(root: Path) -> list[Record]:
-    files = []
+def _folder_ids(root: Path) -> list[str]:
+    ids = []
     for file in root.rglob("*"):
         relative = file.relative_to(root)
         if file.suffix.lower() in FORMATS and not _is_hidden(relative) and file.is_file():
-            files.append((relative.as_posix(), file))
-    if not files:
+            ids.append(relative.as_posix())
+    if not ids:
         raise InputError(f"input folder '{root}' contains no supported files ({_supported()})")
-    return [_read_document(file, doc_id) for doc_id, file in sorted(files)]
+    return sorted(ids)
 
 
 def _read_document(file: Path, doc_id: str) -> Record:
@@ -197,24 +243,72 @@ def _check_text(record: Record) -> None:
         record.fail("ingest", "file contains only whitespace")
 
 
-def _ingest_jsonl(file: Path) -> list[Record]:
+def _scan_jsonl(file: Path) -> tuple[str, int]:
+    """The file's encoding and number of non-blank lines, read in a stream (the file may be huge)."""
     try:
-        data = file.read_bytes()
+        with file.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+        if looks_binary(head):
+            raise InputError(f"input file '{file}' looks binary, not JSON lines")
+        if head.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+        else:
+            encoding = "utf-8" if _is_utf8(file) else "cp1252"
+        count = sum(1 for _, line in _jsonl_lines(file, encoding) if line.strip())
     except OSError as exc:
         raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
-    if looks_binary(data):
-        raise InputError(f"input file '{file}' looks binary, not JSON lines")
-    # Repairs are made per text after parsing: a JSON escape can hide mojibake too.
-    text, encoding = _decode_bytes(data)
-    records: list[Record] = []
-    first_line: dict[str, int] = {}
-    # Split on newlines only: str.splitlines() also splits at U+2028, which JSON strings may hold.
-    for lineno, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
-        if line.strip():
-            records.append(_jsonl_record(file.name, lineno, line, encoding, first_line))
-    if not records:
+    if not count:
         raise InputError(f"input file '{file}' contains no JSON lines")
-    return records
+    return encoding, count
+
+
+def _is_utf8(file: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with file.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _jsonl_lines(file: Path, encoding: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) per line, split at ``\n`` only (``\r\n`` too): str.splitlines() would
+    also split at U+2028, which JSON strings may hold."""
+    if encoding == "utf-16":
+        with file.open(encoding="utf-16", errors="replace", newline="\n") as text:
+            for lineno, line in enumerate(text, start=1):
+                yield lineno, _strip_eol(line)
+        return
+    with file.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if lineno == 1 and encoding == "utf-8-sig":
+                raw = raw[len(codecs.BOM_UTF8) :]
+            if encoding == "cp1252":
+                line = "".join(_cp1252_char(b) for b in raw)
+            else:
+                line = raw.decode("utf-8", errors="replace")
+            yield lineno, _strip_eol(line)
+
+
+def _strip_eol(line: str) -> str:
+    line = line[:-1] if line.endswith("\n") else line
+    return line[:-1] if line.endswith("\r") else line
+
+
+def _jsonl_records(file: Path, encoding: str) -> Iterator[Record]:
+    # Repairs are made per text after parsing: a JSON escape can hide mojibake too.
+    first_line: dict[str, int] = {}
+    try:
+        for lineno, line in _jsonl_lines(file, encoding):
+            if line.strip():
+                yield _jsonl_record(file.name, lineno, line, encoding, first_line)
+    except OSError as exc:
+        raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
 
 
 def _jsonl_record(name: str, lineno: int, line: str, encoding: str, first_line: dict[str, int]) -> Record:

@@ -1,7 +1,7 @@
-"""The one module that talks to the model runtime (torch + transformers).
+"""The one module that talks to the model runtime (torch + transformers, or CTranslate2).
 
-Stages see only ``Seq2Seq``: count tokens, know the input limit, generate text for a batch. Swapping
-the backend (issue: CTranslate2) means changing this module and nothing else.
+Stages see only ``Seq2Seq``: count tokens, know the input limit, generate text for a batch. Which
+inference backend runs the model (``pipeline/backends``) is decided here and nowhere else.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clsum.config import Config
 from clsum.errors import ModelError
+from pipeline.backends import Engine, Options, resolve
+from pipeline.backends.transformers import TransformersEngine
+from pipeline.batching import token_budget_batches
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,11 @@ class ModelRef:
         return str(Path(self.spec).expanduser()) if self.is_local else self.repo_id
 
 
+def backend_options(config: Config) -> Options:
+    """The config's backend settings (top-level ``backend``, ``compute_type``, ``threads``)."""
+    return Options(config.backend, config.compute_type, config.threads)
+
+
 def resolve_device(device: str) -> str:
     import torch
 
@@ -56,20 +65,71 @@ def resolve_device(device: str) -> str:
 
 
 class Seq2Seq:
-    """A tokenizer + seq2seq model pair. The tokenizer loads at once, the weights on first use."""
+    """A tokenizer + seq2seq model pair. The tokenizer loads at once, the weights on first use.
 
-    def __init__(self, spec: str, device: str) -> None:
+    ``options`` pick the backend and precision; constructed directly it is the reference
+    (transformers, float32 on CPU), while the pipeline passes the config's (default: auto).
+    """
+
+    def __init__(self, spec: str, device: str, options: Options | None = None) -> None:
         self.ref = ModelRef(spec)
         self.device = device
-        self._model: Any = None
+        self.options = options or Options()
+        self.backend, self.compute_type = resolve(self.options, device)
+        self._model: Engine | None = None  # the inference engine holding the weights
+        self._generation_config: Any = None
         self.tokenizer = _load("tokenizer", self.ref)
 
     @property
-    def model(self) -> Any:
+    def engine(self) -> Engine:
         if self._model is None:
-            model = _load("model", self.ref)
-            self._model = model.to(self.device).eval()
+            self._model = self._load_engine()
         return self._model
+
+    @property
+    def model(self) -> Any:
+        """The transformers model (loaded for the transformers backend only)."""
+        engine = self.engine
+        if not isinstance(engine, TransformersEngine):
+            raise ModelError(f"{self.ref.spec} runs on {self.backend}, which has no transformers model")
+        return engine.model
+
+    def _load_engine(self) -> Engine:
+        if self.backend == "ctranslate2":
+            try:
+                return self._ct2_engine()
+            except ModelError as exc:
+                if self.options.backend != "auto":
+                    raise
+                log.warning("%s; using transformers instead", exc)
+                self.backend, self.compute_type = resolve(
+                    Options("transformers", "auto", self.options.threads), self.device
+                )
+        model = _load("model", self.ref)
+        self._generation_config = model.generation_config
+        return TransformersEngine(model, self.tokenizer, self.device, self.compute_type, self.options.threads)
+
+    def _ct2_engine(self) -> Engine:
+        from pipeline.backends.ctranslate2 import Ct2Engine
+
+        path = ct2_model_dir(self.ref.spec, self.compute_type, commit=self._commit())
+        return Ct2Engine(
+            path, self.tokenizer, self.generation_config, self.device, self.compute_type, self.options.threads
+        )
+
+    @property
+    def generation_config(self) -> Any:
+        """The model's generation defaults (read from its files; no weights needed)."""
+        if self._generation_config is None:
+            from transformers import GenerationConfig
+
+            try:
+                self._generation_config = GenerationConfig.from_pretrained(
+                    self.ref.location, revision=self.ref.revision or "main"
+                )
+            except OSError:  # no generation_config.json: derived from config.json, as transformers does
+                self._generation_config = GenerationConfig.from_model_config(_load("config", self.ref))
+        return self._generation_config
 
     @property
     def max_input_tokens(self) -> int:
@@ -82,15 +142,27 @@ class Seq2Seq:
     @property
     def max_output_tokens(self) -> int | None:
         """The model's own generation length limit (used to decide if partial summaries fit)."""
-        return getattr(self.model.generation_config, "max_length", None)
+        return getattr(self.generation_config, "max_length", None)
+
+    @property
+    def precision(self) -> str:
+        """Which backend and precision make the outputs, e.g. ``ctranslate2 int8``."""
+        return f"{self.backend} {self.compute_type}"
 
     @property
     def provenance(self) -> str:
-        """``id@commit`` for hub models, ``dir#sha256-prefix`` for local directories."""
+        """``id@commit (backend precision)`` for hub models, ``dir#sha256-prefix (...)`` for local dirs."""
+        return f"{self._weights_id()} ({self.precision})"
+
+    def _weights_id(self) -> str:
         if self.ref.is_local:
             return f"{self.ref.location}#{local_dir_hash(Path(self.ref.location))}"
-        commit = getattr(self.tokenizer, "_commit_hash", None) or _cached_commit(self.ref)
-        return f"{self.ref.repo_id}@{commit or 'unknown'}"
+        return f"{self.ref.repo_id}@{self._commit() or 'unknown'}"
+
+    def _commit(self) -> str | None:
+        if self.ref.is_local:
+            return None
+        return getattr(self.tokenizer, "_commit_hash", None) or _cached_commit(self.ref)
 
     def count_tokens(self, texts: list[str], special: bool = True) -> list[int]:
         """Tokens each text occupies as model input, with or without the special tokens added."""
@@ -105,49 +177,44 @@ class Seq2Seq:
         texts: list[str],
         batch_size: int,
         progress: Callable[[int], None] | None = None,
+        batch_tokens: int | None = None,
         **overrides: Any,
     ) -> list[str]:
-        """Generate for every text, batching by length; results come back in input order.
+        """Generate for every text, batching by token length; results come back in input order.
 
-        ``overrides`` with value None are dropped so the model's own generation_config applies.
-        ``progress`` is called with the number of texts finished after each batch.
+        A batch holds at most ``batch_size`` texts and, when ``batch_tokens`` is set, at most that
+        many padded input tokens (rows x longest row). ``overrides`` with value None are dropped so
+        the model's own generation_config applies. ``progress`` gets the texts finished per batch.
         """
-        import torch
-
+        if not texts:
+            return []
         settings = {k: v for k, v in overrides.items() if v is not None}
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        ids = self.tokenizer(texts, add_special_tokens=True, verbose=False)["input_ids"]
+        lengths = [len(x) for x in ids]
         out: list[str] = [""] * len(texts)
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                outputs = self._generate_batch([texts[i] for i in idx], settings)
-                for i, text in zip(idx, outputs, strict=True):
-                    out[i] = text
-                if progress is not None:
-                    progress(len(idx))
+        for idx in token_budget_batches(lengths, batch_tokens or 1 << 62, batch_size):
+            longest = max(lengths[i] for i in idx)
+            # Inputs were already split to fit, so truncation here would only hide a bug: refuse it.
+            if longest > self.max_input_tokens:
+                raise ModelError(f"{self.ref.spec}: input of {longest} tokens exceeds its limit")
+            outputs = self.engine.generate([ids[i] for i in idx], settings)
+            self._warn_if_cut(outputs, settings)
+            texts_out = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
+            for i, text in zip(idx, texts_out, strict=True):
+                out[i] = text.strip()
+            if progress is not None:
+                progress(len(idx))
         return out
 
-    def _generate_batch(self, texts: list[str], settings: dict[str, Any]) -> list[str]:
-        # Inputs were already split to fit, so truncation here would only hide a bug: refuse it.
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, truncation=False)
-        if enc["input_ids"].shape[1] > self.max_input_tokens:
-            raise ModelError(
-                f"{self.ref.spec}: input of {enc['input_ids'].shape[1]} tokens exceeds its limit"
-            )
-        enc = {k: v.to(self.device) for k, v in enc.items()}
-        ids = self.model.generate(**enc, **settings)
-        self._warn_if_cut(ids, settings)
-        return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
-
-    def _warn_if_cut(self, ids: Any, settings: dict[str, Any]) -> None:
+    def _warn_if_cut(self, outputs: list[list[int]], settings: dict[str, Any]) -> None:
         """Output that ends without EOS at max_length was cut by the length limit: say so."""
-        limit = settings.get("max_length") or self.model.generation_config.max_length
-        eos = self.model.generation_config.eos_token_id
-        if limit is None or eos is None or ids.shape[1] < limit:
+        limit = settings.get("max_length") or self.generation_config.max_length
+        eos = self.generation_config.eos_token_id
+        if limit is None or eos is None:
             return
         eos_ids = eos if isinstance(eos, list) else [eos]
-        last = ids[:, -1].tolist()
-        cut = sum(1 for t in last if t not in eos_ids and t != self.tokenizer.pad_token_id)
+        # limit - 1: HF's max_length counts the decoder start token, which outputs do not include
+        cut = sum(1 for row in outputs if len(row) >= limit - 1 and row and row[-1] not in eos_ids)
         if cut:
             log.warning("%s: %d output(s) reached max_length=%d without ending", self.ref.spec, cut, limit)
 
@@ -207,23 +274,52 @@ def local_dir_hash(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def describe(spec: str) -> str:
+def ct2_model_dir(spec: str, compute_type: str, commit: str | None = None, convert: bool = True) -> Path:
+    """The CTranslate2 conversion of ``spec`` at ``compute_type``, converted once on first use.
+
+    Cached under ``$CLSUM_CT2_CACHE`` or ``$HF_HOME/clsum-ct2``, keyed by repo id + commit (hub
+    models) or directory name + content hash (local directories) + compute type.
+    """
+    from pipeline.backends.ctranslate2 import converted_dir
+
+    ref = ModelRef(spec)
+    if ref.is_local:
+        name, key = f"local--{Path(ref.location).name}", local_dir_hash(Path(ref.location))
+    else:
+        name, key = ref.repo_id, commit or _cached_commit(ref) or ref.revision or "unknown"
+    return converted_dir(name, key, ref.location, ref.revision, compute_type, convert=convert)
+
+
+def describe(spec: str, options: Options | None = None, device: str = "cpu") -> str:
     """Where a model resolves from, without loading it (for ``clsum models list``)."""
     ref = ModelRef(spec)
     if ref.is_local:
-        return f"local directory {ref.location}"
-    commit = _cached_commit(ref)
-    if commit:
-        return f"Hugging Face cache {hf_cache_dir()} (revision {commit})"
-    if offline():
+        where = f"local directory {ref.location}"
+    elif commit := _cached_commit(ref):
+        where = f"Hugging Face cache {hf_cache_dir()} (revision {commit})"
+    elif offline():
         return "NOT AVAILABLE: not cached and HF_HUB_OFFLINE=1"
-    return "not cached: downloaded from the Hugging Face Hub on first use"
+    else:
+        return "not cached: downloaded from the Hugging Face Hub on first use"
+    return where if options is None else f"{where}; {_describe_backend(spec, options, device)}"
 
 
-def download(spec: str) -> str:
-    """Fetch tokenizer and weights into the HF cache (or check a local dir loads); returns provenance."""
-    model = Seq2Seq(spec, device="cpu")
-    _ = model.model
+def _describe_backend(spec: str, options: Options, device: str) -> str:
+    backend, compute = resolve(options, device)
+    if backend != "ctranslate2":
+        return f"runs on {backend} {compute}"
+    path = ct2_model_dir(spec, compute, convert=False)
+    if not path.is_dir():
+        return f"runs on ctranslate2 {compute}: not converted yet (on first use or 'clsum models download')"
+    state = f"converted at {path}"
+    return f"runs on ctranslate2 {compute}: {state}"
+
+
+def download(spec: str, options: Options | None = None) -> str:
+    """Fetch tokenizer and weights into the HF cache (or check a local dir loads), converting them
+    when the backend is ctranslate2; returns provenance."""
+    model = Seq2Seq(spec, "cpu", options)
+    _ = model.engine
     return model.provenance
 
 
@@ -236,16 +332,20 @@ def seed_everything(seed: int) -> None:
 class Models:
     """Loads each configured model once, and only when a document needs it."""
 
-    def __init__(self, translation: dict[str, str], summarizer: str, device: str) -> None:
+    def __init__(
+        self, translation: dict[str, str], summarizer: str, device: str, options: Options | None = None
+    ) -> None:
         self._translation = translation
         self._summarizer_spec = summarizer
         self.device = device
+        self.options = options
         self._loaded: dict[str, Seq2Seq] = {}
 
     def _get(self, spec: str) -> Seq2Seq:
         if spec not in self._loaded:
             log.info("loading %s on %s", spec, self.device)
-            self._loaded[spec] = Seq2Seq(spec, self.device)
+            extra = {} if self.options is None else {"options": self.options}
+            self._loaded[spec] = Seq2Seq(spec, self.device, **extra)
         return self._loaded[spec]
 
     def translator(self, lang: str) -> Seq2Seq:
@@ -257,3 +357,10 @@ class Models:
     def provenance(self) -> dict[str, str]:
         """Provenance of every model loaded so far, keyed by the spec in the config."""
         return {spec: model.provenance for spec, model in self._loaded.items()}
+
+    def backends(self) -> dict[str, dict[str, str]]:
+        """Backend and compute type of every model loaded so far, keyed by the spec in the config."""
+        return {
+            spec: {"backend": model.backend, "compute_type": model.compute_type}
+            for spec, model in self._loaded.items()
+        }

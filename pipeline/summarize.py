@@ -118,6 +118,7 @@ def _round(
     outputs = model.generate(
         [chunk for _, chunk in flat],
         batch_size=config.batch_size,
+        batch_tokens=config.batch_tokens,
         num_beams=config.num_beams,
         max_length=config.max_length,
         min_length=config.min_length,

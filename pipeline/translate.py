@@ -1,23 +1,28 @@
 """Stage 5: translate every sentence to English with the language's MarianMT model.
 
 Sentences from all documents in the batch are pooled per language, so one generate() call serves
-many documents; identical sentences (bylines, boilerplate) are translated once. Results go back to
-their documents paragraph by paragraph, in order.
+many documents; identical sentences (bylines, boilerplate) are translated once. A run-wide
+``TranslationCache`` extends that across batches: only sentences it has not seen are generated.
+Results go back to their documents paragraph by paragraph, in order.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from clsum.config import TranslationConfig
 from pipeline.detect import ENGLISH
 from pipeline.record import Record
-from pipeline.runtime import Models
+from pipeline.runtime import Models, Seq2Seq
+from pipeline.tcache import TranslationCache
 
 log = logging.getLogger(__name__)
 
+# Settings that can change a translation, looked up on the translation section and then on the
+# whole config (backend and compute_type live there); part of every cache key.
+OUTPUT_SETTINGS = ("num_beams", "max_length", "min_length", "backend", "compute_type")
 
 
 class Progress(Protocol):
@@ -26,8 +31,16 @@ class Progress(Protocol):
 
 
 def translate(
-    records: list[Record], models: Models, config: TranslationConfig, progress: Progress | None = None
+    records: list[Record],
+    models: Models,
+    config: TranslationConfig,
+    progress: Progress | None = None,
+    cache: TranslationCache | None = None,
+    scope: dict[str, Any] | None = None,
 ) -> list[Record]:
+    """Fill ``translated`` and ``title_en``; ``scope`` adds run-level settings (backend, compute
+    type) to the cache key. Without a cache, a throwaway one still dedupes within the batch."""
+    cache = cache if cache is not None else TranslationCache(0)
     by_lang: dict[str, list[Record]] = {}
     for record in records:
         if record.ok and record.lang == ENGLISH:
@@ -35,33 +48,63 @@ def translate(
         elif record.ok and record.lang:
             by_lang.setdefault(record.lang, []).append(record)
     for lang, group in sorted(by_lang.items()):
-        _translate_language(lang, group, models, config, progress)
+        _translate_language(lang, group, models, config, progress, cache, scope or {})
     return records
 
 
 def _translate_language(
-    lang: str, records: list[Record], models: Models, config: TranslationConfig, progress: Progress | None
+    lang: str,
+    records: list[Record],
+    models: Models,
+    config: TranslationConfig,
+    progress: Progress | None,
+    cache: TranslationCache,
+    scope: dict[str, Any],
 ) -> None:
     translator = models.translator(lang)
     titles = _fitting_titles(
         records, translator.count_tokens, config.max_input_tokens or translator.max_input_tokens
     )
     unique = list(dict.fromkeys([s for r in records for p in r.sentences for s in p] + titles))
-    log.info("translating %d unique sentences (%s) with %s", len(unique), lang, translator.ref.spec)
+    provenance = cache.provenance(translator.ref.spec, lambda: translator.provenance)
+    context = cache.context(provenance, _settings(translator, config, scope))
+    lookup = cache.lookup(context, unique)
+    missing = [s for s in unique if s not in lookup]
+    log.info(
+        "translating %d unique sentences (%s) with %s; %d more from the cache",
+        len(missing),
+        lang,
+        translator.ref.spec,
+        len(lookup),
+    )
     if progress is not None:
-        progress.add_sentences(len(unique))
+        progress.add_sentences(len(missing))
     english = translator.generate(
-        unique,
+        missing,
         batch_size=config.batch_size,
         progress=progress.sentences_done if progress is not None else None,
+        batch_tokens=config.batch_tokens,
         num_beams=config.num_beams,
         max_length=config.max_length,
+        min_length=config.min_length,
     )
-    lookup = dict(zip(unique, english, strict=True))
+    generated = dict(zip(missing, english, strict=True))
+    cache.store(context, generated)
+    lookup.update(generated)
     for record in records:
         record.translated = [[lookup[s] for s in paragraph] for paragraph in record.sentences]
         record.title_en = lookup.get(record.title or "")
-        record.models["translation"] = translator.provenance
+        record.models["translation"] = provenance
+
+
+def _settings(translator: Seq2Seq, config: TranslationConfig, scope: dict[str, Any]) -> dict[str, Any]:
+    settings: dict[str, Any] = {"device": translator.device}
+    for name in OUTPUT_SETTINGS:
+        if hasattr(config, name):
+            settings[name] = getattr(config, name)
+        elif name in scope:
+            settings[name] = scope[name]
+    return settings
 
 
 def _fitting_titles(records: list[Record], count: Callable[[list[str]], list[int]], limit: int) -> list[str]:

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -68,16 +68,19 @@ class OutputStore:
         the output exactly once; rows for other ids (earlier runs on other inputs) are kept.
         """
         done: set[str] = set()
-        summaries = []
-        for row in _unique_rows(self.folder / SUMMARIES):
-            if row["id"] in keys:
-                if force or row.get("key") != keys[row["id"]]:
-                    continue
-                done.add(row["id"])
-            summaries.append(row)
-        errors = [row for row in _unique_rows(self.folder / ERRORS) if row["id"] not in keys]
-        _write_atomic(self.folder / SUMMARIES, _jsonl(summaries))
-        _write_atomic(self.folder / ERRORS, _jsonl(errors))
+
+        def kept_summaries() -> Iterator[dict[str, Any]]:
+            for row in _unique_rows(self.folder / SUMMARIES):
+                if row["id"] in keys:
+                    if force or row.get("key") != keys[row["id"]]:
+                        continue
+                    done.add(row["id"])
+                yield row
+
+        # Streamed row by row: an output folder with 100,000 summaries is never held in memory.
+        _write_atomic_lines(self.folder / SUMMARIES, _jsonl_lines(kept_summaries()))
+        errors = (row for row in _unique_rows(self.folder / ERRORS) if row["id"] not in keys)
+        _write_atomic_lines(self.folder / ERRORS, _jsonl_lines(errors))
         return done
 
     def append(self, records: Iterable[Record]) -> None:
@@ -87,52 +90,69 @@ class OutputStore:
 
     def counts(self) -> dict[str, int]:
         return {
-            "summaries": sum(1 for _ in _unique_rows(self.folder / SUMMARIES)),
-            "errors": sum(1 for _ in _unique_rows(self.folder / ERRORS)),
+            "summaries": len(_last_lines(self.folder / SUMMARIES)),
+            "errors": len(_last_lines(self.folder / ERRORS)),
         }
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         _write_atomic(self.folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
     def write_markdown(self) -> None:
-        rows = list(_unique_rows(self.folder / SUMMARIES))
-        _write_atomic(self.folder / MARKDOWN, render_markdown(rows))
+        rows = _unique_rows(self.folder / SUMMARIES)
+        _write_atomic_lines(self.folder / MARKDOWN, _markdown_parts(rows))
 
 
-def render_markdown(rows: list[dict[str, Any]]) -> str:
-    parts = ["# Summaries\n"]
+def render_markdown(rows: Iterable[dict[str, Any]]) -> str:
+    return "".join(_markdown_parts(rows))
+
+
+def _markdown_parts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    yield "# Summaries\n"
     for row in rows:
         title = row.get("title_en") or row.get("title") or row["id"]
         lang = f"{row['lang']}" + (
             f", p={row['lang_confidence']:.2f}" if row.get("lang_source") == "detected" else ""
         )
         original = f" (original title: {row['title']})" if row.get("title") not in (None, title) else ""
-        parts.append(
-            f"## {title}\n\n`{row['id']}` · language: {lang} · chunks: {row['chunks']} · "
+        yield (
+            f"\n## {title}\n\n`{row['id']}` · language: {lang} · chunks: {row['chunks']} · "
             f"coverage: {row['coverage']:.0%}{original}\n\n{row['summary']}\n"
         )
-    return "\n".join(parts)
 
 
-def _unique_rows(path: Path) -> list[dict[str, Any]]:
-    """Every parseable row, one per id (the last wins); a partial line from a kill is dropped."""
+def _unique_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Every parseable row, one per id (the last wins, in its place); a partial line from a kill is
+    dropped. Two streaming passes, so only an id -> line-number map is held in memory."""
+    last = _last_lines(path)
+    for lineno, row in _rows(path):
+        if last[row["id"]] == lineno:
+            yield row
+
+
+def _last_lines(path: Path) -> dict[str, int]:
+    """id -> number of the last line holding a parseable row for it."""
+    return {row["id"]: lineno for lineno, row in _rows(path, warn=True)}
+
+
+def _rows(path: Path, warn: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
     if not path.exists():
-        return []
-    rows: dict[str, dict[str, Any]] = {}
+        return
     with path.open(encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
-                if line.strip():
+                if warn and line.strip():
                     log.warning(
                         "%s:%d: dropping an incomplete line (left by an interrupted run)", path, lineno
                     )
                 continue
             if isinstance(row, dict) and isinstance(row.get("id"), str):
-                rows.pop(row["id"], None)
-                rows[row["id"]] = row
-    return list(rows.values())
+                yield lineno, row
+
+
+def _jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    return (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
 def _jsonl(rows: Iterable[dict[str, Any]]) -> str:
@@ -149,10 +169,14 @@ def _append_durable(path: Path, text: str) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    _write_atomic_lines(path, [text])
+
+
+def _write_atomic_lines(path: Path, parts: Iterable[str]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.writelines(parts)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -73,7 +73,10 @@ def test_cnndm_config_has_the_published_system() -> None:
     ("edit", "message"),
     [
         (lambda d: d.update(sytems=[]), "unknown key 'sytems' \\(did you mean 'systems'\\?\\)"),
-        (lambda d: d["dataset"].update(name="flores200"), "unknown dataset 'flores200' \\(did you mean 'flores'"),
+        (
+            lambda d: d["dataset"].update(name="flores200"),
+            "unknown dataset 'flores200' \\(did you mean 'flores'",
+        ),
         (lambda d: d["systems"][0].update(type="identiy"), "did you mean 'identity'"),
         (lambda d: d.update(metrics=["chfr"]), "unknown metric 'chfr' \\(did you mean 'chrf'"),
         (lambda d: d.update(task="translation"), "unknown task 'translation' \\(did you mean 'translate'"),
@@ -131,3 +134,12 @@ def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump(minimal()))
     assert load_benchmark(good).path == str(good)
+
+
+def test_unknown_score_option_is_caught_when_loading() -> None:
+    data = minimal()
+    data["score"] = {"bootstrapp": 100}
+    with pytest.raises(ConfigError, match="unknown option 'bootstrapp' \\(did you mean 'bootstrap'"):
+        parse_benchmark(data)
+    data["score"] = {"bootstrap": 100, "rouge_tokenizer": "rouge-score"}
+    assert parse_benchmark(data).score["bootstrap"] == 100

@@ -153,7 +153,7 @@ def test_input_up_to_the_limit_is_accepted_and_over_it_refused(bart: Seq2Seq, de
 
 def test_provenance_of_a_local_dir_is_a_content_hash(tiny_models: dict[str, Path], tmp_path: Path) -> None:
     original = Seq2Seq(str(tiny_models["de"]), "cpu").provenance
-    assert re.fullmatch(re.escape(str(tiny_models["de"])) + r"#[0-9a-f]{16}", original)
+    assert re.fullmatch(re.escape(str(tiny_models["de"])) + r"#[0-9a-f]{16} \(transformers float32\)", original)
 
     copy = shutil.copytree(tiny_models["de"], tmp_path / "de-copy")
     same = Seq2Seq(str(copy), "cpu").provenance
@@ -281,8 +281,8 @@ def test_default_hub_ids_load_from_the_hf_cache_offline(hf_home_with_defaults: P
     commit = tinymodels.DEFAULT_COMMIT
     for repo_id in tinymodels.DEFAULT_HUB_IDS.values():
         info = result[repo_id]
-        assert info["provenance"] == f"{repo_id}@{commit}"
-        assert info["download"] == f"{repo_id}@{commit}"
+        assert info["provenance"] == f"{repo_id}@{commit} (transformers float32)"
+        assert info["download"] == f"{repo_id}@{commit} (transformers float32)"
         assert info["describe"] == f"Hugging Face cache {hf_home_with_defaults / 'hub'} (revision {commit})"
         assert len(info["generated"]) == 1
     assert result["Helsinki-NLP/opus-mt-de-en"]["limit"] == 128

@@ -1,0 +1,113 @@
+"""The two reference systems, written the way each library's documentation shows.
+
+naive: per article, all its sentences in one ``model.generate`` call (padded batch), then the
+summarizer's ``generate`` on the joined English text (truncated to the model's input limit), fp32.
+ctranslate2-plain: the same per-article loop on CTranslate2 ``Translator.translate_batch``, int8.
+Both use the generation settings in ``GenSettings`` (beam, lengths), the same ones clsum is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class GenSettings:
+    """One stage's decoding settings, in transformers' terms (lengths count the decoder start token)."""
+
+    num_beams: int
+    max_length: int
+    min_length: int = 0
+    length_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+
+    def hf(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def ct2(self) -> dict[str, Any]:
+        """CTranslate2 counts generated tokens only, so one less than transformers' lengths."""
+        return {
+            "beam_size": self.num_beams,
+            "max_decoding_length": max(1, self.max_length - 1),
+            "min_decoding_length": max(0, self.min_length - 1),
+            "length_penalty": self.length_penalty,
+            "no_repeat_ngram_size": self.no_repeat_ngram_size,
+        }
+
+
+def settings_from(
+    model_dir: str, num_beams: int | None, max_length: int | None, min_length: int | None
+) -> GenSettings:
+    """The model's generation_config.json, with the config's explicit values on top."""
+    from transformers import GenerationConfig
+
+    gc = GenerationConfig.from_pretrained(model_dir)
+    return GenSettings(
+        num_beams=num_beams or gc.num_beams or 1,
+        max_length=max_length or gc.max_length or 256,
+        min_length=min_length if min_length is not None else (gc.min_length or 0),
+        length_penalty=float(gc.length_penalty if gc.length_penalty is not None else 1.0),
+        no_repeat_ngram_size=int(gc.no_repeat_ngram_size or 0),
+    )
+
+
+class NaiveHF:
+    """transformers, fp32, one generate() per article and stage."""
+
+    def __init__(self, model_dir: str) -> None:
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
+
+    def generate(self, texts: list[str], settings: GenSettings) -> tuple[list[str], list[int]]:
+        """Outputs and their generated token counts (special tokens excluded)."""
+        import torch
+
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True)
+        with torch.inference_mode():
+            ids = self.model.generate(**enc, **settings.hf())
+        special = set(self.tokenizer.all_special_ids)
+        counts = [sum(1 for t in row.tolist() if t not in special) for row in ids]
+        return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)], counts
+
+
+class PlainCT2:
+    """CTranslate2 int8 (``compute_type``), one translate_batch() per article and stage."""
+
+    def __init__(self, model_dir: str, ct2_dir: Path, threads: int, compute_type: str = "int8") -> None:
+        import ctranslate2
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.translator = ctranslate2.Translator(
+            str(ct2_dir), device="cpu", compute_type=compute_type, intra_threads=threads, inter_threads=1
+        )
+
+    def generate(self, texts: list[str], settings: GenSettings) -> tuple[list[str], list[int]]:
+        limit = self.tokenizer.model_max_length
+        sources = [
+            self.tokenizer.convert_ids_to_tokens(self.tokenizer.encode(t, truncation=True, max_length=limit))
+            for t in texts
+        ]
+        results = self.translator.translate_batch(sources, **settings.ct2())
+        special = set(self.tokenizer.all_special_ids)
+        outputs, counts = [], []
+        for result in results:
+            ids = self.tokenizer.convert_tokens_to_ids(result.hypotheses[0])
+            counts.append(sum(1 for t in ids if t not in special))
+            outputs.append(self.tokenizer.decode(ids, skip_special_tokens=True).strip())
+        return outputs, counts
+
+
+def convert_ct2(model_dir: str, out_dir: Path, quantization: str = "int8") -> Path:
+    """Convert a transformers model directory with CTranslate2's own converter (cached in ``out_dir``)."""
+    if (out_dir / "model.bin").is_file():
+        return out_dir
+    from ctranslate2.converters import TransformersConverter
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    TransformersConverter(model_dir).convert(str(out_dir), quantization=quantization, force=True)
+    return out_dir

@@ -1,0 +1,275 @@
+"""``clsum bench``: naive transformers loop vs plain CTranslate2 loop vs clsum, one run, same inputs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from clsum.bench import measure
+from clsum.bench.baselines import settings_from
+from clsum.bench.inputs import Doc, load_raw, prepare, raw_lines
+from clsum.bench.models import BenchModel, resolve
+from clsum.bench.report import summarize_results, table
+from clsum.bench.systems import SYSTEMS, Job, run_in_child
+from clsum.cliutil import config_options, handle_errors, setup_logging
+from clsum.config import Config, load_config
+from clsum.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+QUICK_LIMIT = 6  # documents per language with --quick
+DEFAULT_LIMIT = 24
+
+
+@click.command("bench")
+@click.argument("folder", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--langs", default="de,nl", show_default=True, help="Source languages to benchmark.")
+@click.option(
+    "--limit", type=int, help=f"Documents per language (default {DEFAULT_LIMIT}, --quick {QUICK_LIMIT})."
+)
+@click.option(
+    "--quick", is_flag=True, help=f"{QUICK_LIMIT} documents per language: about 10 minutes on 2 cores."
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("clsum-bench.json"),
+    show_default=True,
+    help="Where to write the full results.",
+)
+@click.option("--systems", default=",".join(SYSTEMS), show_default=True, help="Systems to run, in order.")
+@click.option(
+    "--threads", type=int, help="CPU threads for every system (default: config threads, else all cores)."
+)
+@click.option(
+    "--force-lengths/--no-force-lengths",
+    default=None,
+    help="Force min_length = max_length (default: only for random stand-in models).",
+)
+@click.option(
+    "--profile",
+    "profile_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a cProfile summary of each system's timed run into this folder.",
+)
+@config_options
+@handle_errors
+def bench_command(
+    folder: Path | None,
+    langs: str,
+    limit: int | None,
+    quick: bool,
+    json_path: Path,
+    systems: str,
+    threads: int | None,
+    force_lengths: bool | None,
+    profile_dir: Path | None,
+    config_path: Path | None,
+    overrides: tuple[str, ...],
+    verbose: int,
+) -> None:
+    """Benchmark clsum against a naive transformers loop and a plain CTranslate2 int8 loop.
+
+    Uses NTREX German and Dutch documents from the data root (or the documents in FOLDER), the
+    configured models when they are in the cache and random models of the same architecture
+    otherwise. Prints a table, writes JSON; the last line is the speedup summary.
+    """
+    setup_logging(verbose)
+    chosen = [s.strip() for s in systems.split(",") if s.strip()]
+    unknown = sorted(set(chosen) - set(SYSTEMS))
+    if unknown or not chosen:
+        raise click.BadParameter(f"unknown system(s) {unknown}; available: {', '.join(SYSTEMS)}")
+    config = load_config(config_path, overrides)
+    lang_list = [x.strip() for x in langs.split(",") if x.strip()]
+    missing = [x for x in lang_list if x not in config.translation.models]
+    if missing:
+        raise ConfigError(f"no translation model configured for {', '.join(missing)}")
+    n_threads = threads or config.threads or len(os.sched_getaffinity(0))
+    command = " ".join(["clsum", *sys.argv[1:]])
+    report = run_bench(
+        config,
+        folder,
+        lang_list,
+        limit or (QUICK_LIMIT if quick else DEFAULT_LIMIT),
+        chosen,
+        n_threads,
+        force_lengths,
+        profile_dir,
+        config_path,
+        list(overrides),
+        command,
+    )
+    json_path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(table(report))
+    click.echo(f"full results: {json_path}")
+    click.echo(report["summary_line"])
+
+
+def run_bench(
+    config: Config,
+    folder: Path | None,
+    langs: list[str],
+    limit: int,
+    systems: list[str],
+    threads: int,
+    force_lengths: bool | None,
+    profile_dir: Path | None,
+    config_path: Path | None,
+    overrides: list[str],
+    command: str,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    records = load_raw(folder, langs, limit)
+    t0 = time.perf_counter()
+    translators = {
+        lang: resolve(
+            config.translation.models[lang], lambda lang=lang: _tokenizer_text(folder, records, lang)
+        )
+        for lang in langs
+    }
+    summarizer = resolve(
+        config.summarization.model,
+        lambda: [x for lang in langs for x in _tokenizer_text(folder, records, lang)],
+    )
+    build_s = time.perf_counter() - t0
+    docs = prepare(records, {lang: m.path for lang, m in translators.items()}, langs)
+    log.info("benchmarking %d documents (%s)", len(docs), ", ".join(sorted({d.lang for d in docs})))
+    forced = (
+        force_lengths
+        if force_lengths is not None
+        else any(m.random for m in [*translators.values(), summarizer])
+    )
+    job_base = _job_settings(config, translators, summarizer, forced, docs)
+    clsum_overrides = overrides + _model_overrides(translators, summarizer)
+    t0 = time.perf_counter()
+    ct2_dirs = _convert(systems, translators, summarizer, config, clsum_overrides, config_path)
+    convert_s = time.perf_counter() - t0
+    peak = _in_child(measure.matmul_peak, threads)
+    results: dict[str, dict[str, Any]] = {}
+    for system in systems:
+        log.info("running %s on %d documents with %d threads", system, len(docs), threads)
+        job = Job(
+            system=system,
+            docs=docs,
+            threads=threads,
+            ct2_dirs=ct2_dirs,
+            clsum_config=(str(config_path) if config_path else None),
+            clsum_overrides=clsum_overrides,
+            profile_dir=str(profile_dir) if profile_dir else None,
+            **job_base,
+        )
+        results[system] = run_in_child(job)
+    from clsum.versions import package_versions
+
+    report = summarize_results(results, docs, translators, summarizer, job_base, peak)
+    report.update(
+        command=command,
+        threads=threads,
+        forced_lengths=forced,
+        models={
+            "translation": {lang: m.to_dict() for lang, m in translators.items()},
+            "summarization": summarizer.to_dict(),
+        },
+        seconds_building_models=round(build_s, 1),
+        seconds_converting_ct2=round(convert_s, 1),
+        seconds_total=round(time.perf_counter() - started, 1),
+        inputs={
+            "folder": str(folder) if folder else "NTREX-128 (data root)",
+            "documents": len(docs),
+            "langs": langs,
+            "limit_per_lang": limit,
+        },
+        machine={"cpu": _cpu_name(), "cores": os.cpu_count(), "platform": platform.platform()},
+        versions=package_versions(),
+        clsum_overrides=clsum_overrides,
+    )
+    return report
+
+
+def _tokenizer_text(folder: Path | None, records: list[Any], lang: str) -> list[str]:
+    """Training text for a random model's tokenizer: all of NTREX for the language when available."""
+    if folder is None:
+        return raw_lines(load_raw(None, [lang], None), lang)
+    return raw_lines(records, lang) or [line for r in records for line in r.raw.splitlines()]
+
+
+def _job_settings(
+    config: Config, translators: dict[str, BenchModel], summarizer: BenchModel, forced: bool, docs: list[Doc]
+) -> dict[str, Any]:
+    tc, sc = config.translation, config.summarization
+    translation = {}
+    for lang, m in translators.items():
+        length = (m.forced_length + 1) if forced and m.forced_length else None
+        translation[lang] = settings_from(
+            m.path, tc.num_beams, tc.max_length or length, tc.min_length or length
+        )
+    s_len = (summarizer.forced_length + 1) if forced and summarizer.forced_length else None
+    summarization = settings_from(
+        summarizer.path, sc.num_beams, sc.max_length or s_len, sc.min_length or s_len
+    )
+    return {
+        "translators": {lang: m.path for lang, m in translators.items()},
+        "summarizer": summarizer.path,
+        "translation": translation,
+        "summarization": summarization,
+    }
+
+
+def _model_overrides(translators: dict[str, BenchModel], summarizer: BenchModel) -> list[str]:
+    """Random stand-ins live in the bench cache: point clsum at the same directories."""
+    out = [f"translation.models.{lang}={m.path}" for lang, m in translators.items() if m.random]
+    return out + ([f"summarization.model={summarizer.path}"] if summarizer.random else [])
+
+
+def _convert(
+    systems: list[str],
+    translators: dict[str, BenchModel],
+    summarizer: BenchModel,
+    config: Config,
+    clsum_overrides: list[str],
+    config_path: Path | None,
+) -> dict[str, str]:
+    """CTranslate2 conversions, done before any timed child so no system's RSS includes one."""
+    from pipeline.backends import Options
+    from pipeline.backends import resolve as resolve_backend
+    from pipeline.runtime import ct2_model_dir
+
+    models = [*translators.values(), summarizer]
+    spec = {m.path: (m.path if m.random else m.spec) for m in models}
+    dirs: dict[str, str] = {}
+    if "ctranslate2-plain" in systems:
+        dirs = {m.path: str(ct2_model_dir(spec[m.path], "int8")) for m in models}
+    if "clsum" in systems:
+        clsum_config = load_config(config_path, clsum_overrides)
+        backend, compute = resolve_backend(
+            Options(clsum_config.backend, clsum_config.compute_type, clsum_config.threads), "cpu"
+        )
+        if backend == "ctranslate2":
+            for m in models:
+                ct2_model_dir(spec[m.path], compute)
+    return dirs
+
+
+def _in_child(func: Any, *args: Any) -> Any:
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(func, args)
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

@@ -1,0 +1,92 @@
+"""Analytical FLOPs of encoder-decoder generation, this machine's matmul peak, and output agreement.
+
+FLOPs (one multiply-add = 2 FLOPs; layer norms, softmax, activations and embeddings left out), for a
+model with d = d_model, f = FFN width, V = vocabulary, Le/Ld encoder/decoder layers, a source of n
+tokens, T generated tokens and beam B:
+
+  encoder  = Le * (n * (8 d^2 + 4 d f) + 4 n^2 d)           QKVO projections, FFN, scores + weighted sum
+  cross-KV = Ld * 4 n d^2                                    encoder keys/values, once per source
+  decoder  = B * sum_{t=1..T} [ Ld * (12 d^2 + 4 d f + 4 t d + 4 n d) + 2 d V ]
+             (self-attn QKVO 8d^2 + cross-attn Q,O 4d^2, FFN, self/cross scores, vocab projection)
+
+so  decoder = B * (T * (Ld * (12 d^2 + 4 d f + 4 n d) + 2 d V) + Ld * 2 d T (T + 1)).
+This is the work an ideal implementation must do; implementations that recompute the cross-attention
+keys per beam or pad batches do more.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Arch:
+    d_model: int
+    ffn: int
+    vocab: int
+    encoder_layers: int
+    decoder_layers: int
+
+    @classmethod
+    def from_config(cls, config: Any) -> Arch:
+        return cls(
+            d_model=config.d_model,
+            ffn=config.encoder_ffn_dim,
+            vocab=config.vocab_size,
+            encoder_layers=config.encoder_layers,
+            decoder_layers=config.decoder_layers,
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def generation_flops(arch: Arch, n: int, t: int, beam: int) -> float:
+    """FLOPs to encode ``n`` source tokens and generate ``t`` tokens with beam ``beam`` (formula above)."""
+    d, f, v, le, ld = arch.d_model, arch.ffn, arch.vocab, arch.encoder_layers, arch.decoder_layers
+    encoder = le * (n * (8 * d * d + 4 * d * f) + 4 * n * n * d)
+    cross_kv = ld * 4 * n * d * d
+    per_step = ld * (12 * d * d + 4 * d * f + 4 * n * d) + 2 * d * v
+    decoder = beam * (t * per_step + ld * 2 * d * t * (t + 1))
+    return float(encoder + cross_kv + decoder)
+
+
+def matmul_peak(threads: int, size: int = 1024, seconds: float = 2.0) -> dict[str, Any]:
+    """Measured GFLOP/s of a square fp32 torch matmul (and int8 ``torch._int_mm`` where supported)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    out: dict[str, Any] = {
+        "size": size,
+        "threads": threads,
+        "fp32_gflops": _rate(lambda: a @ b, size, seconds),
+    }
+    try:
+        ai = torch.randint(-128, 127, (size, size), dtype=torch.int8)
+        bi = torch.randint(-128, 127, (size, size), dtype=torch.int8)
+        out["int8_gops"] = _rate(lambda: torch._int_mm(ai, bi), size, seconds)
+    except (RuntimeError, AttributeError, NotImplementedError) as exc:  # not on every CPU build
+        out["int8_gops"] = None
+        out["int8_note"] = f"torch._int_mm unavailable: {exc}".splitlines()[0]
+    return out
+
+
+def _rate(op: Any, size: int, seconds: float) -> float:
+    op()  # warm-up
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        op()
+        runs += 1
+    return round(2 * size**3 * runs / (time.perf_counter() - start) / 1e9, 2)
+
+
+def chrf(hypotheses: list[str], references: list[str]) -> float | None:
+    """Corpus chrF (sacrebleu defaults) of one system's outputs against the fp32 outputs."""
+    from sacrebleu.metrics import CHRF
+
+    if not hypotheses:
+        return None
+    return round(CHRF().corpus_score(hypotheses, [references]).score, 2)

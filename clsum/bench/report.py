@@ -1,0 +1,180 @@
+"""Turn the systems' raw results into the reported numbers, the table and the summary line."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from clsum.bench import measure
+from clsum.bench.baselines import GenSettings
+from clsum.bench.inputs import Doc
+from clsum.bench.models import BenchModel
+
+REFERENCE = "naive"  # the fp32 outputs other systems are compared with
+
+
+def summarize_results(
+    results: dict[str, dict[str, Any]],
+    docs: list[Doc],
+    translators: dict[str, BenchModel],
+    summarizer: BenchModel,
+    job: dict[str, Any],
+    peak: dict[str, Any],
+) -> dict[str, Any]:
+    source_tokens = _source_tokens(docs, translators)
+    flops = _flops_per_article(results, docs, translators, summarizer, job, source_tokens)
+    systems = {}
+    for name, r in results.items():
+        per_s = r["documents"] / r["seconds"] if r["seconds"] > 0 else 0.0
+        achieved = flops * per_s if flops else None
+        systems[name] = {
+            "articles_per_min": round(60 * per_s, 2),
+            "source_tokens_per_s": round(sum(source_tokens.values()) / r["seconds"], 1),
+            "seconds": round(r["seconds"], 2),
+            "setup_seconds": round(r["setup_seconds"], 2),
+            "load_seconds": None if r["load_seconds"] is None else round(r["load_seconds"], 2),
+            "stage_seconds": {k: round(v, 2) for k, v in r["stage_seconds"].items()},
+            "peak_rss_mb": round(r["peak_rss_bytes"] / 2**20, 1),
+            "achieved_gflops": None if achieved is None else round(achieved / 1e9, 2),
+            "share_of_fp32_peak": _share(achieved, peak.get("fp32_gflops")),
+            "share_of_int8_peak": _share(achieved, peak.get("int8_gops")),
+            "chrf_vs_naive": _agreement(results, name),
+            "mean_summary_chars": round(statistics.fmean(len(d["summary"]) for d in r["docs"]), 1),
+            # generated tokens (special tokens excluded), baselines only: checks forced lengths match
+            "mean_translation_tokens": _mean([t for d in r["docs"] for t in d["out_tokens"]]),
+            "mean_summary_tokens": _mean([d["summary_tokens"] for d in r["docs"] if d["out_tokens"]]),
+            "backend": r.get("backend"),
+            "torch_threads": r.get("torch_threads"),
+            "outputs": [{k: d[k] for k in ("id", "translation", "summary")} for d in r["docs"]],
+        }
+    return {
+        "systems": systems,
+        "flops_per_article": flops,
+        "flops_formula": measure.__doc__,
+        "source_tokens": sum(source_tokens.values()),
+        "sentences": sum(d.n_sentences for d in docs),
+        "matmul_peak": peak,
+        "settings": {
+            "translation": {lang: s.hf() for lang, s in job["translation"].items()},
+            "summarization": job["summarization"].hf(),
+        },
+        "summary_line": summary_line(systems),
+    }
+
+
+def summary_line(systems: dict[str, dict[str, Any]]) -> str:
+    def ratio(other: str) -> str:
+        if "clsum" not in systems or other not in systems or not systems[other]["articles_per_min"]:
+            return "nan"
+        return f"{systems['clsum']['articles_per_min'] / systems[other]['articles_per_min']:.2f}"
+
+    apm = systems["clsum"]["articles_per_min"] if "clsum" in systems else float("nan")
+    return (
+        f"speedup_vs_naive={ratio('naive')} speedup_vs_ctranslate2={ratio('ctranslate2-plain')} "
+        f"articles_per_min={apm:.1f}"
+    )
+
+
+def table(report: dict[str, Any]) -> str:
+    head = (
+        f"{'system':18} {'art/min':>8} {'src tok/s':>9} {'steady s':>9} {'setup s':>8} {'translate s':>11} "
+        f"{'summarize s':>11} {'peak RSS MB':>11} {'GFLOP/s':>8} {'%fp32 peak':>10} {'chrF tr/sum':>12}"
+    )
+    lines = [head, "-" * len(head)]
+    for name, s in report["systems"].items():
+        st = s["stage_seconds"]
+        chrf = s["chrf_vs_naive"]
+        agree = "-" if chrf is None else f"{_fmt(chrf['translation'])}/{_fmt(chrf['summary'])}"
+        share = s["share_of_fp32_peak"]
+        lines.append(
+            f"{name:18} {s['articles_per_min']:8.2f} {s['source_tokens_per_s']:9.1f} {s['seconds']:9.1f} "
+            f"{s['setup_seconds']:8.1f} {st.get('translate', 0.0):11.1f} {st.get('summarize', 0.0):11.1f} "
+            f"{s['peak_rss_mb']:11.0f} {_fmt(s['achieved_gflops']):>8} "
+            f"{'-' if share is None else f'{100 * share:.1f}%':>10} {agree:>12}"
+        )
+    peak = report["matmul_peak"]
+    flops = report["flops_per_article"]
+    lines.append(
+        f"FLOPs/article {flops / 1e9:.1f} G (analytical); matmul peak fp32 {peak['fp32_gflops']} GFLOP/s, "
+        f"int8 {peak.get('int8_gops')} GOP/s ({peak['threads']} threads, {peak['size']}^2)"
+        if flops
+        else "FLOPs/article: unknown (run the naive or ctranslate2-plain system)"
+    )
+    models = report.get("models", {})
+    prov = [
+        m["provenance"]
+        for m in [*models.get("translation", {}).values(), models.get("summarization", {})]
+        if m
+    ]
+    lines.append("models: " + "; ".join(prov))
+    return "\n".join(lines)
+
+
+def _mean(values: list[int]) -> float | None:
+    return round(statistics.fmean(values), 2) if values else None
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _share(achieved: float | None, peak_g: float | None) -> float | None:
+    if not achieved or not peak_g:
+        return None
+    return round(achieved / (peak_g * 1e9), 4)
+
+
+def _agreement(results: dict[str, dict[str, Any]], name: str) -> dict[str, float | None] | None:
+    if name == REFERENCE or REFERENCE not in results:
+        return None
+    ref = {d["id"]: d for d in results[REFERENCE]["docs"]}
+    hyp = [d for d in results[name]["docs"] if d["id"] in ref]
+    return {
+        "translation": measure.chrf(
+            [d["translation"] for d in hyp], [ref[d["id"]]["translation"] for d in hyp]
+        ),
+        "summary": measure.chrf([d["summary"] for d in hyp], [ref[d["id"]]["summary"] for d in hyp]),
+    }
+
+
+def _source_tokens(docs: list[Doc], translators: dict[str, BenchModel]) -> dict[str, int]:
+    """Translator input tokens (special tokens included) per document: what every system reads."""
+    from transformers import AutoTokenizer
+
+    tokenizers = {lang: AutoTokenizer.from_pretrained(m.path) for lang, m in translators.items()}
+    return {d.id: sum(len(x) for x in tokenizers[d.lang](d.units, verbose=False)["input_ids"]) for d in docs}
+
+
+def _flops_per_article(
+    results: dict[str, dict[str, Any]],
+    docs: list[Doc],
+    translators: dict[str, BenchModel],
+    summarizer: BenchModel,
+    job: dict[str, Any],
+    source_tokens: dict[str, int],
+) -> float | None:
+    """Mean analytical FLOPs per article, from the output lengths a baseline actually generated."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    base = next((results[s] for s in (REFERENCE, "ctranslate2-plain") if s in results), None)
+    if base is None:
+        return None
+    arch = {
+        lang: measure.Arch.from_config(AutoConfig.from_pretrained(m.path)) for lang, m in translators.items()
+    }
+    s_arch = measure.Arch.from_config(AutoConfig.from_pretrained(summarizer.path))
+    toks = {lang: AutoTokenizer.from_pretrained(m.path) for lang, m in translators.items()}
+    by_id = {d["id"]: d for d in base["docs"]}
+    total = 0.0
+    for doc in docs:
+        out = by_id[doc.id]
+        tr: GenSettings = job["translation"][doc.lang]
+        lengths = [len(x) for x in toks[doc.lang](doc.units, verbose=False)["input_ids"]]
+        total += sum(
+            measure.generation_flops(arch[doc.lang], n, t, tr.num_beams)
+            for n, t in zip(lengths, out["out_tokens"], strict=True)
+        )
+        total += measure.generation_flops(
+            s_arch, out["summary_input_tokens"], out["summary_tokens"], job["summarization"].num_beams
+        )
+    return round(total / len(docs))

@@ -1,0 +1,195 @@
+"""Run one benchmarked system in a fresh child process, so its peak RSS and load time are its own.
+
+Each child: load the models, process one document untimed (warm-up), then process every document
+timed. Setup (load + warm-up) and steady-state seconds are reported separately. Peak RSS is the
+child's ``ru_maxrss`` (the largest resident set it ever had, model loading included).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import json
+import multiprocessing
+import pstats
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clsum.bench.baselines import GenSettings
+from clsum.bench.inputs import Doc
+
+SYSTEMS = ("naive", "ctranslate2-plain", "clsum")
+
+
+@dataclass
+class Job:
+    system: str
+    docs: list[Doc]
+    translators: dict[str, str]  # lang -> transformers model directory
+    summarizer: str
+    translation: dict[str, GenSettings]  # lang -> settings
+    summarization: GenSettings
+    threads: int
+    ct2_dirs: dict[str, str] = field(default_factory=dict)  # model directory -> converted directory
+    clsum_config: str | None = None
+    clsum_overrides: list[str] = field(default_factory=list)
+    profile_dir: str | None = None
+
+
+@dataclass
+class DocResult:
+    id: str
+    translation: str
+    summary: str
+    out_tokens: list[int]  # generated tokens per translated unit (baselines only)
+    summary_input_tokens: int  # summarizer input tokens (baselines only)
+    summary_tokens: int
+
+
+def run_in_child(job: Job) -> dict[str, Any]:
+    """Run ``job`` in a fresh spawned interpreter (nothing inherited: imports, threads, memory)."""
+    with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
+        result: dict[str, Any] = pool.apply(_child, (job,))
+    return result
+
+
+def _child(job: Job) -> dict[str, Any]:
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # per-weight loading bars
+    torch.set_num_threads(job.threads)
+    runner = {"naive": _baseline_runner, "ctranslate2-plain": _baseline_runner, "clsum": _clsum_runner}
+    result = runner[job.system](job)
+    result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    result["torch_threads"] = torch.get_num_threads()
+    return result
+
+
+def _profiled(job: Job, work: Callable[[], Any]) -> Any:
+    if not job.profile_dir:
+        return work()
+    profiler = cProfile.Profile()
+    value = profiler.runcall(work)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+    Path(job.profile_dir).mkdir(parents=True, exist_ok=True)
+    (Path(job.profile_dir) / f"{job.system}.txt").write_text(out.getvalue())
+    return value
+
+
+# -- baselines ---------------------------------------------------------------------------------------
+
+
+def _baseline_runner(job: Job) -> dict[str, Any]:
+    from clsum.bench.baselines import NaiveHF, PlainCT2
+
+    start = time.perf_counter()
+    make: Callable[[str], Any]
+    if job.system == "naive":
+        make = NaiveHF
+    else:
+        make = lambda path: PlainCT2(path, Path(job.ct2_dirs[path]), job.threads)  # noqa: E731
+    langs = sorted({d.lang for d in job.docs})
+    translators = {lang: make(job.translators[lang]) for lang in langs}
+    summarizer = make(job.summarizer)
+    load_s = time.perf_counter() - start
+    stages = {"translate": 0.0, "summarize": 0.0}
+    _article(job, job.docs[0], translators, summarizer, {"translate": 0.0, "summarize": 0.0})
+    setup_s = time.perf_counter() - start
+    start = time.perf_counter()
+    docs = _profiled(job, lambda: [_article(job, d, translators, summarizer, stages) for d in job.docs])
+    return _result(job, time.perf_counter() - start, load_s, setup_s, stages, docs)
+
+
+def _article(
+    job: Job, doc: Doc, translators: dict[str, Any], summarizer: Any, stages: dict[str, float]
+) -> DocResult:
+    t0 = time.perf_counter()
+    english, counts = translators[doc.lang].generate(doc.units, job.translation[doc.lang])
+    t1 = time.perf_counter()
+    body = english[1:] if doc.title else english
+    paragraphs, i = [], 0
+    for p in doc.sentences:
+        paragraphs.append(" ".join(body[i : i + len(p)]))
+        i += len(p)
+    text = " ".join(body)
+    summaries, summary_counts = summarizer.generate([text], job.summarization)
+    stages["translate"] += t1 - t0
+    stages["summarize"] += time.perf_counter() - t1
+    n_in = len(summarizer.tokenizer(text, truncation=True)["input_ids"])
+    return DocResult(doc.id, "\n\n".join(paragraphs), summaries[0], counts, n_in, summary_counts[0])
+
+
+# -- clsum -------------------------------------------------------------------------------------------
+
+
+def _clsum_runner(job: Job) -> dict[str, Any]:
+    from clsum.api import Pipeline
+    from clsum.config import load_config
+    from pipeline.ingest import ingest
+    from pipeline.record import Record
+
+    start = time.perf_counter()
+    pipe = Pipeline(load_config(job.clsum_config, job.clsum_overrides))
+    first = job.docs[0]
+    pipe.process([Record(id="warm-up", raw=first.raw, lang_hint=first.lang)])
+    setup_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="clsum-bench-") as tmp:
+        source = Path(tmp) / "docs.jsonl"
+        with source.open("w", encoding="utf-8") as fh:
+            for d in job.docs:
+                fh.write(json.dumps({"id": d.id, "text": d.raw, "lang": d.lang}, ensure_ascii=False) + "\n")
+        _check_same_sentences(job.docs, pipe.process(ingest(source), until="segment"))
+        start = time.perf_counter()
+        _profiled(job, lambda: pipe.run(source, Path(tmp) / "out", force=True))
+        elapsed = time.perf_counter() - start
+        rows = [json.loads(line) for line in (Path(tmp) / "out" / "summaries.jsonl").read_text().splitlines()]
+    by_id = {r["id"]: r for r in rows}
+    missing = [d.id for d in job.docs if d.id not in by_id]
+    if missing:
+        raise RuntimeError(f"clsum did not summarize {len(missing)} document(s), e.g. {missing[0]}")
+    stages: dict[str, float] = {}
+    for row in rows:
+        for stage, seconds in row["timings"].items():
+            stages[stage] = stages.get(stage, 0.0) + seconds
+    docs = [
+        DocResult(d.id, by_id[d.id]["translation"], by_id[d.id]["summary"] or "", [], 0, 0) for d in job.docs
+    ]
+    result = _result(job, elapsed, None, setup_s, stages, docs)
+    result["backend"] = sorted({m for r in rows for m in r["models"].values()})
+    return result
+
+
+def _check_same_sentences(docs: list[Doc], records: list[Any]) -> None:
+    """clsum must translate exactly the sentences the baselines translate."""
+    by_id = {r.id: r for r in records}
+    for doc in docs:
+        record = by_id[doc.id]
+        if record.sentences != doc.sentences or (record.title or None) != (doc.title or None):
+            raise RuntimeError(f"{doc.id}: clsum segments differently from the prepared input")
+
+
+def _result(
+    job: Job,
+    elapsed: float,
+    load_s: float | None,
+    setup_s: float,
+    stages: dict[str, float],
+    docs: list[DocResult],
+) -> dict[str, Any]:
+    return {
+        "system": job.system,
+        "documents": len(docs),
+        "seconds": elapsed,
+        "load_seconds": load_s,
+        "setup_seconds": setup_s,
+        "stage_seconds": stages,
+        "docs": [d.__dict__ for d in docs],
+    }

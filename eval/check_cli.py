@@ -1,0 +1,102 @@
+"""``clsum check OUT/``: reference-free checks of the summaries a ``clsum summarize`` run wrote."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from clsum.cliutil import EXIT_PARTIAL, handle_errors, setup_logging
+from clsum.errors import InputError
+from eval.checks import CHECKS_SIGNATURE, CheckResult, aggregate, check
+
+log = logging.getLogger(__name__)
+
+SUMMARIES = "summaries.jsonl"  # the file pipeline/write.py writes
+
+
+def load_rows(folder: Path) -> list[dict[str, Any]]:
+    """Rows of ``folder/summaries.jsonl``, one per id (the last wins, as the writer keeps them)."""
+    path = folder / SUMMARIES
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder (expected the output folder of 'clsum summarize')")
+    if not path.is_file():
+        raise InputError(f"no {SUMMARIES} in {folder} (expected the output folder of 'clsum summarize')")
+    rows: dict[str, dict[str, Any]] = {}
+    for lineno, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if line.strip():  # a kill can leave one partial last line; the writer repairs it later
+                log.warning("%s:%d: skipping an unparseable line", path, lineno)
+            continue
+        if isinstance(row, dict) and isinstance(row.get("id"), str):
+            rows.pop(row["id"], None)
+            rows[row["id"]] = row
+    return list(rows.values())
+
+
+def check_row(row: dict[str, Any]) -> CheckResult | None:
+    """Check one stored summary; None for rows without a summary (failed documents)."""
+    if row.get("error") or not isinstance(row.get("summary"), str) or not isinstance(row.get("source"), str):
+        return None
+    lang = row.get("lang") or "en"
+    translation = row.get("translation") if lang != "en" else None
+    return check(row["source"], row["summary"], source_lang=lang, translation=translation or None)
+
+
+def _table(checked: list[tuple[dict[str, Any], CheckResult]], summary: dict[str, Any]) -> str:
+    lines = []
+    flagged = [(row, res) for row, res in checked if res.flagged]
+    if flagged:
+        width = max(len(row["id"]) for row, _ in flagged)
+        lines.append(f"{'document':{width}}  lang  flags")
+        for row, res in flagged:
+            lines.append(f"{row['id']:{width}}  {row.get('lang') or '?':4}  {res.flags[0]}")
+            lines.extend(f"{'':{width}}        {flag}" for flag in res.flags[1:])
+        lines.append("")
+    if summary["documents"]:
+        novel = summary["mean_novel_ngrams"]
+        counts = ", ".join(f"{k} {v}" for k, v in summary["flags"].items() if v) or "none"
+        lines += [
+            f"{summary['flagged']} of {summary['documents']} summaries flagged "
+            f"({summary['share_flagged']:.0%}); by kind: {counts}",
+            f"mean compression {summary['mean_compression']:.3f}, novel 1/2/3-grams "
+            f"{novel['1']:.3f}/{novel['2']:.3f}/{novel['3']:.3f}, repeated trigrams "
+            f"{summary['mean_repeated_trigrams']:.3f}, unsupported numbers "
+            f"{summary['mean_unsupported_numbers']:.2f} and entities "
+            f"{summary['mean_unsupported_entities']:.2f} per summary",
+        ]
+    else:
+        lines.append("no summaries to check")
+    lines.append(f"signature: {CHECKS_SIGNATURE}")
+    return "\n".join(lines)
+
+
+@click.command("check")
+@click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print per-document results and the aggregate as JSON.")
+@click.option("--fail-on-flag", is_flag=True, help="Exit with code 3 if any summary is flagged.")
+@click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")
+@handle_errors
+def check_command(output: Path, as_json: bool, fail_on_flag: bool, verbose: int) -> None:
+    """Reference-free checks of the summaries in OUT (a 'clsum summarize' output folder).
+
+    Compression, novel n-grams, repeated trigrams (loops), numbers and named entities (a
+    capitalisation heuristic) missing from the source; prints the flagged summaries and means.
+    """
+    setup_logging(verbose)
+    checked = [(row, res) for row in load_rows(output) if (res := check_row(row)) is not None]
+    summary = aggregate([res for _, res in checked])
+    if as_json:
+        documents = [{"id": row["id"], "lang": row.get("lang"), **res.to_dict()} for row, res in checked]
+        payload = {"documents": documents, "aggregate": summary, "signature": CHECKS_SIGNATURE}
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        click.echo(_table(checked, summary))
+    if fail_on_flag and any(res.flagged for _, res in checked):
+        sys.exit(EXIT_PARTIAL)

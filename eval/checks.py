@@ -1,0 +1,170 @@
+"""Reference-free checks of one summary against its source, and their aggregate over a run.
+
+Nothing here needs a reference summary or a model: the checks compare the summary with the
+source (and the source's English translation, when there is one) and flag summaries that look
+degenerate or unfaithful. Every value is defined in the docstring of ``CheckResult``; the flag
+thresholds are the module constants below. ``CHECKS_SIGNATURE`` names the method and thresholds,
+so a stored result says how it was computed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from statistics import mean
+from typing import Any
+
+from eval import entities, numbers
+
+# Flag thresholds (a summary is flagged when a value is past one of them).
+MAX_REPEATED_TRIGRAMS = 0.10  # fluent summaries repeat almost no trigram; loops repeat most
+MAX_NOVEL_UNIGRAMS = 0.50  # over half the words not in the source (translation): likely off-source
+MAX_COMPRESSION = 0.80  # summary nearly as long as the source: not a summary
+MIN_SUMMARY_WORDS = 5  # empty or a few words: generation failed
+MAX_UNSUPPORTED_NUMBERS = 0  # any number not in the source is flagged
+MAX_UNSUPPORTED_ENTITIES = 0  # any entity candidate not in the source is flagged
+
+CHECKS_VERSION = "1"
+CHECKS_SIGNATURE = (
+    f"clsum-checks:v{CHECKS_VERSION}|rep3>{MAX_REPEATED_TRIGRAMS}|novel1>{MAX_NOVEL_UNIGRAMS}"
+    f"|comp>{MAX_COMPRESSION}|words<{MIN_SUMMARY_WORDS}|numbers>{MAX_UNSUPPORTED_NUMBERS}"
+    f"|entities>{MAX_UNSUPPORTED_ENTITIES}|entities=capitalisation-heuristic"
+)
+FLAG_KINDS = ("repetition", "novel_words", "not_compressed", "too_short", "unsupported_numbers",
+              "unsupported_entities")  # fmt: skip
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class CheckResult:
+    """Checks of one summary.
+
+    compression: summary words / source words (words = ``\\w+`` tokens of the source as given).
+    novel_ngrams: for n = 1, 2, 3, the share of the summary's n-gram occurrences whose n-gram does
+        not occur in the reference text: the English translation when given, else the source.
+        Lower-cased ``\\w+`` tokens; 0.0 when the summary has fewer than n tokens.
+    repeated_trigrams: share of the summary's trigram occurrences that repeat an earlier trigram of
+        the summary ((occurrences - distinct) / occurrences); 0.0 without trigrams.
+    unsupported_numbers: number mentions of the summary (as written) with no value in common with
+        any number of the source or translation (see ``eval.numbers``).
+    unsupported_entities: entity candidates of the summary (capitalisation heuristic, see
+        ``eval.entities``) with a capitalised word found neither in the source nor the translation.
+    flags: ``"kind: reason"`` for each threshold crossed; kinds are ``FLAG_KINDS``.
+    """
+
+    compression: float
+    novel_ngrams: dict[int, float]
+    repeated_trigrams: float
+    unsupported_numbers: list[str]
+    unsupported_entities: list[str]
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+    @property
+    def flag_kinds(self) -> list[str]:
+        return [flag.split(":", 1)[0] for flag in self.flags]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["novel_ngrams"] = {str(n): v for n, v in self.novel_ngrams.items()}
+        return data
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def ngrams(toks: list[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+
+
+def novel_ngram_ratio(summary_tokens: list[str], reference_tokens: list[str], n: int) -> float:
+    grams = ngrams(summary_tokens, n)
+    if not grams:
+        return 0.0
+    known = set(ngrams(reference_tokens, n))
+    return sum(g not in known for g in grams) / len(grams)
+
+
+def repeated_trigram_ratio(summary_tokens: list[str]) -> float:
+    grams = ngrams(summary_tokens, 3)
+    return (len(grams) - len(set(grams))) / len(grams) if grams else 0.0
+
+
+def unsupported_numbers(source: str, summary: str, source_lang: str, translation: str | None) -> list[str]:
+    known = numbers.values_of(numbers.extract_numbers(source, source_lang))
+    if translation:
+        known += numbers.values_of(numbers.extract_numbers(translation, "en"))
+    missing = [m.text for m in numbers.extract_numbers(summary, "en") if not numbers.is_supported(m, known)]
+    return list(dict.fromkeys(missing))
+
+
+def unsupported_entities(source: str, summary: str, translation: str | None) -> list[str]:
+    vocab = entities.vocabulary(source, translation or "")
+    return [e for e in entities.candidates(summary) if not entities.is_supported(e, vocab)]
+
+
+def check(source: str, summary: str, source_lang: str = "en", translation: str | None = None) -> CheckResult:
+    """Check ``summary`` (English) against ``source`` (in ``source_lang``) and its English translation."""
+    summary_tokens = tokens(summary)
+    reference = translation if translation else source
+    reference_tokens = tokens(reference)
+    result = CheckResult(
+        compression=len(summary_tokens) / max(len(tokens(source)), 1),
+        novel_ngrams={n: novel_ngram_ratio(summary_tokens, reference_tokens, n) for n in (1, 2, 3)},
+        repeated_trigrams=repeated_trigram_ratio(summary_tokens),
+        unsupported_numbers=unsupported_numbers(source, summary, source_lang, translation),
+        unsupported_entities=unsupported_entities(source, summary, translation),
+    )
+    # Novel words are only meaningful against English text (the summary is English).
+    result.flags = _flags(
+        result, len(summary_tokens), english_reference=bool(translation) or source_lang == "en"
+    )
+    return result
+
+
+def _flags(result: CheckResult, summary_words: int, english_reference: bool) -> list[str]:
+    flags = []
+    if result.repeated_trigrams > MAX_REPEATED_TRIGRAMS:
+        flags.append(
+            f"repetition: {result.repeated_trigrams:.0%} of trigrams repeat (> {MAX_REPEATED_TRIGRAMS:.0%})"
+        )
+    if english_reference and result.novel_ngrams[1] > MAX_NOVEL_UNIGRAMS:
+        flags.append(
+            f"novel_words: {result.novel_ngrams[1]:.0%} of words not in the source "
+            f"(> {MAX_NOVEL_UNIGRAMS:.0%})"
+        )
+    if result.compression > MAX_COMPRESSION:
+        flags.append(f"not_compressed: summary is {result.compression:.0%} of the source length "
+                     f"(> {MAX_COMPRESSION:.0%})")  # fmt: skip
+    if summary_words < MIN_SUMMARY_WORDS:
+        flags.append(f"too_short: {summary_words} words (< {MIN_SUMMARY_WORDS})")
+    if len(result.unsupported_numbers) > MAX_UNSUPPORTED_NUMBERS:
+        flags.append(f"unsupported_numbers: {', '.join(result.unsupported_numbers)}")
+    if len(result.unsupported_entities) > MAX_UNSUPPORTED_ENTITIES:
+        flags.append(f"unsupported_entities: {', '.join(result.unsupported_entities)}")
+    return flags
+
+
+def aggregate(results: list[CheckResult]) -> dict[str, Any]:
+    """Means of the values, the share of flagged summaries, and counts per flag kind."""
+    if not results:
+        return {"documents": 0, "signature": CHECKS_SIGNATURE}
+    kinds = Counter(kind for r in results for kind in set(r.flag_kinds))
+    return {
+        "documents": len(results),
+        "mean_compression": mean(r.compression for r in results),
+        "mean_novel_ngrams": {str(n): mean(r.novel_ngrams[n] for r in results) for n in (1, 2, 3)},
+        "mean_repeated_trigrams": mean(r.repeated_trigrams for r in results),
+        "mean_unsupported_numbers": mean(len(r.unsupported_numbers) for r in results),
+        "mean_unsupported_entities": mean(len(r.unsupported_entities) for r in results),
+        "flagged": sum(r.flagged for r in results),
+        "share_flagged": sum(r.flagged for r in results) / len(results),
+        "flags": {kind: kinds.get(kind, 0) for kind in FLAG_KINDS},
+        "signature": CHECKS_SIGNATURE,
+    }

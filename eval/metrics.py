@@ -1,0 +1,237 @@
+"""Scoring façade: every score on a 0-100 scale, with a signature and a seeded bootstrap 95% CI.
+
+A signature names every setting that changes a number, sacrebleu style, e.g.
+``rougeLsum|tok:unicode|stem:yes|split:newline-or-pysbd|impl:rouge_score-0.1.2|n:250|bs:1000|seed:12345|version:clsum-0.1.0``.
+BLEU/chrF/TER signatures are the metric name, sacrebleu's own signature verbatim, then the same
+``n``/``bs``/``seed``/``version`` fields.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+from clsum.errors import ConfigError, InputError
+from eval import bootstrap, modelmetrics, mt, rouge
+
+log = logging.getLogger(__name__)
+
+CHEAP_METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf", "ter")
+OPTIONAL_METRICS = ("bertscore", "comet")
+METRICS = CHEAP_METRICS + OPTIONAL_METRICS
+METHODS = ("paired-bootstrap", "ar")
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    rouge_tokenizer: str = "unicode"  # or "rouge-score"
+    stem: bool = True
+    lsum_split: str = "auto"  # auto (newlines if present else sentence splitter) | newline | sentences
+    chrf_word_order: int = 0  # 2 = chrF++
+    bleu_tokenize: str | None = None  # None: sacrebleu default (13a)
+    bootstrap: int = 1000  # 0 disables the CI
+    seed: int = 12345
+
+
+@dataclass
+class Score:
+    metric: str
+    score: float | None  # 0-100; None only when skipped
+    signature: str
+    ci: tuple[float, float] | None
+    per_segment: list[float] | None  # 0-100
+    skipped: str | None = None  # reason
+    # ROUGE: "precision", "recall" (0-100 means) and "per_segment_precision"/"per_segment_recall";
+    # sacrebleu metrics: "sacrebleu_signature" (verbatim).
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "score": self.score,
+            "signature": self.signature,
+            "ci": list(self.ci) if self.ci is not None else None,
+        }
+        if self.skipped is not None:
+            out["skipped"] = self.skipped
+        return out
+
+
+@dataclass
+class Comparison:
+    metric: str
+    score_a: float
+    score_b: float
+    delta: float  # B - A
+    p_value: float
+    ci: tuple[float, float]  # of the delta
+    method: str
+    signature: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score_a": self.score_a,
+            "score_b": self.score_b,
+            "delta": self.delta,
+            "p_value": self.p_value,
+            "ci": list(self.ci),
+            "method": self.method,
+            "signature": self.signature,
+        }
+
+
+@dataclass
+class _Stats:
+    """What resampling needs: per-segment statistics and the corpus function of their sums."""
+
+    score: Score
+    stats: np.ndarray
+    compute: bootstrap.Compute
+
+
+def resolve_metrics(names: Iterable[str] | None) -> list[str]:
+    """None -> the cheap metrics; names may be comma-separated; unknown names are a ConfigError."""
+    if names is None:
+        return list(CHEAP_METRICS)
+    resolved: list[str] = []
+    for name in (n.strip() for item in names for n in item.split(",")):
+        if not name:
+            continue
+        if name not in METRICS:
+            close = difflib.get_close_matches(name, METRICS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"unknown metric {name!r}; {hint}available: {', '.join(METRICS)}")
+        if name not in resolved:
+            resolved.append(name)
+    if not resolved:
+        raise ConfigError(f"no metrics given; available: {', '.join(METRICS)}")
+    return resolved
+
+
+def _version() -> str:
+    return f"clsum-{metadata.version('clsum')}"
+
+
+def _tail(n: int, options: ScoreOptions) -> list[str]:
+    seed = [f"seed:{options.seed}"] if options.bootstrap else []
+    return [f"n:{n}", f"bs:{options.bootstrap}", *seed, f"version:{_version()}"]
+
+
+def _check_inputs(hyps: list[str], refs: list[str]) -> None:
+    if len(hyps) != len(refs):
+        raise InputError(f"{len(hyps)} hypotheses but {len(refs)} references")
+    if not hyps:
+        raise InputError("nothing to score: no segments")
+
+
+def _rouge_stats(names: list[str], hyps: list[str], refs: list[str], options: ScoreOptions) -> list[_Stats]:
+    results = rouge.rouge(
+        hyps, refs, tuple(names), options.rouge_tokenizer, options.stem, options.lsum_split
+    )
+    out = []
+    for name in names:
+        r = results[name]
+        f = np.asarray(r.fmeasure) * 100
+        fields = rouge.signature_fields(name, options.rouge_tokenizer, options.stem, options.lsum_split)
+        details = {
+            "precision": float(np.mean(r.precision) * 100),
+            "recall": float(np.mean(r.recall) * 100),
+            "per_segment_precision": [p * 100 for p in r.precision],
+            "per_segment_recall": [x * 100 for x in r.recall],
+        }
+        signature = "|".join(fields + _tail(len(hyps), options))
+        s = Score(name, float(f.mean()), signature, None, f.tolist(), details=details)
+        out.append(_Stats(s, f[:, None], lambda sums, n=len(f): float(sums[0] / n)))
+    return out
+
+
+def _mt_stats(name: str, hyps: list[str], refs: list[str], options: ScoreOptions) -> _Stats:
+    r = mt.score(name, hyps, refs, options.bleu_tokenize, options.chrf_word_order)
+    signature = "|".join([name, r.signature, *_tail(len(hyps), options)])
+    s = Score(name, r.score, signature, None, r.per_segment, details={"sacrebleu_signature": r.signature})
+    return _Stats(s, r.stats, r.compute)
+
+
+def _all_stats(hyps: list[str], refs: list[str], names: list[str], options: ScoreOptions) -> dict[str, _Stats]:
+    rouge_names = [m for m in names if m in rouge.ROUGE_METRICS]
+    by_name = {s.score.metric: s for s in _rouge_stats(rouge_names, hyps, refs, options)} if rouge_names else {}
+    for name in names:
+        if name in mt.MT_METRICS:
+            by_name[name] = _mt_stats(name, hyps, refs, options)
+    return by_name
+
+
+def _check_options(options: ScoreOptions) -> None:
+    rouge.check_options(options.rouge_tokenizer, options.lsum_split)
+    mt.build("chrf", chrf_word_order=options.chrf_word_order)
+    mt.build("bleu", bleu_tokenize=options.bleu_tokenize)
+    if options.bootstrap < 0:
+        raise ConfigError(f"bootstrap resamples must be >= 0, got {options.bootstrap}")
+
+
+def score(
+    hyps: list[str],
+    refs: list[str],
+    metrics: Iterable[str] | None = None,
+    options: ScoreOptions = ScoreOptions(),
+) -> dict[str, Score]:
+    """Score hypotheses against references (same order), metric name -> Score, in request order."""
+    names = resolve_metrics(metrics)
+    _check_options(options)
+    _check_inputs(hyps, refs)
+    cheap = _all_stats(hyps, refs, [m for m in names if m in CHEAP_METRICS], options)
+    out: dict[str, Score] = {}
+    for name in names:
+        if name in OPTIONAL_METRICS:
+            out[name] = modelmetrics.score(
+                name, hyps, refs, _tail(len(hyps), options), options.bootstrap, options.seed
+            )
+            continue
+        item = cheap[name]
+        if options.bootstrap:
+            item.score.ci = bootstrap.confidence_interval(
+                item.stats, item.compute, options.bootstrap, options.seed
+            )
+        out[name] = item.score
+    return out
+
+
+def compare(
+    hyps_a: list[str],
+    hyps_b: list[str],
+    refs: list[str],
+    metrics: Iterable[str] | None = None,
+    options: ScoreOptions = ScoreOptions(),
+    method: str = "paired-bootstrap",
+) -> dict[str, Comparison]:
+    """Significance of B - A per cheap metric (model-based metrics are not compared)."""
+    names = resolve_metrics(metrics)
+    if method not in METHODS:
+        raise ConfigError(f"unknown comparison method {method!r} (available: {', '.join(METHODS)})")
+    _check_options(options)
+    if options.bootstrap < 1:
+        raise ConfigError("comparing systems needs bootstrap >= 1 resamples/trials")
+    _check_inputs(hyps_a, refs)
+    _check_inputs(hyps_b, refs)
+    skipped = [m for m in names if m in OPTIONAL_METRICS]
+    if skipped:
+        log.warning("not comparing model-based metrics: %s", ", ".join(skipped))
+    cheap = [m for m in names if m in CHEAP_METRICS]
+    stats_a = _all_stats(hyps_a, refs, cheap, options)
+    stats_b = _all_stats(hyps_b, refs, cheap, options)
+    test = bootstrap.paired_bootstrap if method == "paired-bootstrap" else bootstrap.approximate_randomization
+    out = {}
+    for name in cheap:
+        a, b = stats_a[name], stats_b[name]
+        result = test(a.stats, b.stats, a.compute, options.bootstrap, options.seed)
+        signature = a.score.signature.replace("|bs:", f"|test:{method}|bs:", 1)
+        out[name] = Comparison(
+            name, a.score.score or 0.0, b.score.score or 0.0, result.delta, result.p_value, result.ci, method,
+            signature,
+        )
+    return out

@@ -1,0 +1,158 @@
+"""The CTranslate2 backend: converted models cached on disk, HF generation semantics mapped onto ct2.
+
+The HF tokenizer stays the tokenizer: ids become token strings for ct2 and its token strings become
+ids again, so text is decoded exactly as with transformers. Length limits follow HF semantics (they
+count the decoder start token; ct2 does not, but it does count a forced first token given as prefix).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from clsum.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+def cache_root() -> Path:
+    """$CLSUM_CT2_CACHE, else ``clsum-ct2`` next to the Hugging Face hub cache in $HF_HOME."""
+    if os.environ.get("CLSUM_CT2_CACHE"):
+        return Path(os.environ["CLSUM_CT2_CACHE"]).expanduser()
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HOME) / "clsum-ct2"
+
+
+def cache_name(name: str, key: str, compute_type: str) -> str:
+    return f"{name.replace('/', '--')}--{key}--{compute_type}"
+
+
+def converted_dir(
+    name: str, key: str, location: str, revision: str | None, compute_type: str, convert: bool = True
+) -> Path:
+    """The converted model for (name, key, compute_type), converting once on first use.
+
+    Conversion writes into a temporary directory beside the final one and renames it into place, so
+    a directory that exists is complete and concurrent runs never see half a model.
+    """
+    target = cache_root() / cache_name(name, key, compute_type)
+    if target.is_dir() or not convert:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log.warning("converting %s to CTranslate2 (%s), once: %s", name, compute_type, target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        _converter(location, revision).convert(str(tmp), quantization=compute_type, force=True)
+        os.replace(tmp, target)
+    except OSError:
+        if not target.is_dir():  # lost a race to a concurrent conversion: theirs is as good
+            raise
+    except Exception as exc:  # the converter raises anything from unsupported architectures
+        raise ModelError(f"cannot convert {name} to CTranslate2: {type(exc).__name__}: {exc}") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _converter(location: str, revision: str | None) -> Any:
+    from ctranslate2.converters import TransformersConverter
+
+    class Converter(TransformersConverter):
+        def load_model(self, model_class: Any, path: str, **kwargs: Any) -> Any:
+            model = super().load_model(model_class, path, **kwargs)
+            # transformers 5 dropped BartConfig.normalize_before, which ct2's BART loader reads;
+            # BART is post-norm, so False is the value the attribute used to hold.
+            if not hasattr(model.config, "normalize_before"):
+                model.config.normalize_before = False
+            return model
+
+    return Converter(location, revision=revision)
+
+
+def _vocabulary(model_dir: Path) -> set[str]:
+    """The target vocabulary of a converted model (shared, or the separate target one)."""
+    for name in ("shared_vocabulary.json", "target_vocabulary.json"):
+        if (model_dir / name).is_file():
+            return set(json.loads((model_dir / name).read_text(encoding="utf-8")))
+    for name in ("shared_vocabulary.txt", "target_vocabulary.txt"):
+        if (model_dir / name).is_file():
+            return set((model_dir / name).read_text(encoding="utf-8").splitlines())
+    raise ModelError(f"{model_dir} holds no CTranslate2 vocabulary file: delete it to convert again")
+
+
+class Ct2Engine:
+    backend = "ctranslate2"
+
+    def __init__(
+        self,
+        model_dir: Path,
+        tokenizer: Any,
+        generation_config: Any,
+        device: str,
+        compute_type: str,
+        threads: int,
+    ) -> None:
+        import ctranslate2
+
+        kind, _, index = device.partition(":")
+        self.compute_type = compute_type
+        self.tokenizer = tokenizer
+        self.gc = generation_config
+        self.vocabulary = _vocabulary(model_dir)
+        self.translator = ctranslate2.Translator(
+            str(model_dir),
+            device=kind,
+            device_index=int(index or 0),
+            compute_type=compute_type,
+            intra_threads=threads,
+        )
+
+    def generate(self, batch: list[list[int]], settings: dict[str, Any]) -> list[list[int]]:
+        tok, gc = self.tokenizer, self.gc
+        source = [tok.convert_ids_to_tokens(ids) for ids in batch]
+        prefix = None
+        if gc.forced_bos_token_id is not None:
+            prefix = [[tok.convert_ids_to_tokens(gc.forced_bos_token_id)]] * len(batch)
+        options = self._options(settings)
+        results = self.translator.translate_batch(source, prefix, **options)
+        outputs = [tok.convert_tokens_to_ids(r.hypotheses[0]) for r in results]
+        return [self._force_eos(ids, options["max_decoding_length"]) for ids in outputs]
+
+    def _options(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """HF generation settings (overrides over the model's generation_config) as ct2 options."""
+        gc = self.gc
+        max_length = settings.get("max_length") or gc.max_length or 20
+        min_length = settings.get("min_length")
+        min_length = gc.min_length or 0 if min_length is None else min_length
+        # HF lengths include the decoder start token, ct2 lengths do not: one less for ct2.
+        options: dict[str, Any] = {
+            "beam_size": settings.get("num_beams") or gc.num_beams or 1,
+            "max_decoding_length": max(max_length - 1, 1),
+            "min_decoding_length": max(min_length - 1, 0),
+            "no_repeat_ngram_size": gc.no_repeat_ngram_size or 0,
+            "repetition_penalty": gc.repetition_penalty or 1.0,
+            "length_penalty": gc.length_penalty if gc.length_penalty is not None else 1.0,
+            "max_input_length": 0,  # inputs were checked against the limit; never truncate silently
+            "return_end_token": True,
+        }
+        # Banned tokens ct2 dropped from its vocabulary (Marian's <pad>) cannot be generated anyway.
+        banned = [self.tokenizer.convert_ids_to_tokens(s) for s in gc.bad_words_ids or []]
+        banned = [s for s in banned if all(t in self.vocabulary for t in s)]
+        if banned:
+            options["suppress_sequences"] = banned
+        return options
+
+    def _force_eos(self, ids: list[int], limit: int) -> list[int]:
+        """HF's forced_eos_token_id: a row that reaches the length limit ends with EOS, not a word."""
+        eos = self.gc.forced_eos_token_id
+        if isinstance(eos, list):
+            eos = eos[0] if eos else None
+        if eos is not None and len(ids) >= limit and ids[-1] != eos:
+            return [*ids[: limit - 1], eos]
+        return ids

@@ -1,0 +1,75 @@
+"""A run-wide cache of sentence translations, so boilerplate repeated across articles is translated once.
+
+News folders repeat the same sentences in many documents (bylines, "Lees ook", newsletter footers,
+agency credits). The translate stage already translates each distinct sentence once per batch; this
+cache carries that across batches for a whole run. Entries are keyed by the sha256 of everything
+that can change a translation: the model's provenance (hub commit or local directory hash), the
+generation settings and the text. Least recently used entries are dropped beyond ``size`` entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+
+class TranslationCache:
+    """LRU map from (model, settings, sentence) to its translation; ``size`` 0 disables it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._provenance: dict[str, str] = {}
+        # translate() runs on the main thread only today; the lock keeps the cache safe if not.
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def context(provenance: str, settings: dict[str, Any]) -> str:
+        """The part of every key that is the same for one model and one set of settings."""
+        return json.dumps({"model": provenance, **settings}, sort_keys=True, default=str)
+
+    @staticmethod
+    def key(context: str, text: str) -> str:
+        return hashlib.sha256(f"{context}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()
+
+    def lookup(self, context: str, texts: list[str]) -> dict[str, str]:
+        """The cached translations among ``texts`` (counting hits and misses)."""
+        found: dict[str, str] = {}
+        with self._lock:
+            for text in texts:
+                key = self.key(context, text)
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+                    found[text] = self._entries[key]
+            self.hits += len(found)
+            self.misses += len(texts) - len(found)
+        return found
+
+    def store(self, context: str, translations: dict[str, str]) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            for text, english in translations.items():
+                key = self.key(context, text)
+                self._entries[key] = english
+                self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def provenance(self, spec: str, compute: Callable[[], str]) -> str:
+        """A model's provenance, computed once per run: for a local directory it hashes every file."""
+        if spec not in self._provenance:
+            self._provenance[spec] = compute()
+        return self._provenance[spec]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses, "entries": len(self._entries), "size": self.size}

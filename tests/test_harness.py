@@ -1,0 +1,156 @@
+"""End-to-end ``clsum eval`` with tiny models on 3-segment slices of the shipped benchmarks."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from clsum.cli import main
+from eval.data import data_root
+
+try:
+    data_root()
+    HAVE_DATA = True
+except Exception:  # noqa: BLE001  (no data root on this machine)
+    HAVE_DATA = False
+needs_data = pytest.mark.skipif(
+    not HAVE_DATA, reason="benchmark data root (../shared/data or $CLSUM_DATA) missing"
+)
+
+
+def run_eval(args: list[str]) -> Any:
+    return CliRunner().invoke(main, ["eval", *args], catch_exceptions=False)
+
+
+def sets(overrides: list[str]) -> list[str]:
+    return [arg for item in overrides for arg in ("--set", item)]
+
+
+def load(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+
+
+def check_shape(report: dict[str, Any], systems: list[str], metrics: dict[str, list[str]]) -> None:
+    assert list(report["systems"]) == systems
+    for name in systems:
+        assert set(report["systems"][name]) == set(metrics[name]), name
+        for entry in report["systems"][name].values():
+            assert set(entry) == {"score", "signature", "ci"}
+            assert entry["signature"]
+    for key in ("benchmark", "versions", "git", "data", "pipeline", "dataset"):
+        assert key in report
+    assert report["pipeline"]["config_hash"]
+    assert all(len(digest) == 16 for digest in report["data"].values())
+
+
+@needs_data
+def test_flores_slice_end_to_end(tmp_path: Path, tiny_overrides: list[str]) -> None:
+    out = tmp_path / "flores"
+    result = run_eval(["flores-de-en", "--limit", "3", "-o", str(out), *sets(tiny_overrides)])
+    assert result.exit_code == 0, result.output
+    report = load(out)
+    check_shape(
+        report, ["pipeline", "identity"], {"pipeline": ["bleu", "chrf"], "identity": ["bleu", "chrf"]}
+    )
+    assert report["dataset"]["segments"] == 3
+    assert set(report["data"]) == {"flores200-devtest/deu_Latn.devtest", "flores200-devtest/eng_Latn.devtest"}
+    assert "opus-mt-de-en" in json.dumps(report["pipeline"]["models"])
+    rows = [json.loads(line) for line in (out / "outputs" / "identity.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["flores-1", "flores-2", "flores-3"]
+    assert (
+        rows[0]["output"] == (data_root() / "flores200-devtest/deu_Latn.devtest").read_text().split("\n")[0]
+    )
+    for name in ("report.md", "report.html"):
+        assert (out / name).stat().st_size > 0
+
+
+@needs_data
+def test_ntrex_documents_and_consistency(tmp_path: Path, tiny_overrides: list[str]) -> None:
+    out = tmp_path / "ntrex"
+    result = run_eval(["ntrex-de-en", "--limit", "3", "-o", str(out), *sets(tiny_overrides)])
+    assert result.exit_code == 0, result.output
+    report = load(out)
+    rouge = ["rouge1", "rouge2", "rougeLsum"]
+    names = [
+        "pipeline-translate",
+        "identity",
+        "consistency-pipeline",
+        "consistency-textrank",
+        "summarize-then-translate",
+    ]
+    check_shape(report, names, {n: (["chrf", "bleu"] if i < 2 else rouge) for i, n in enumerate(names)})
+    info = report["system_info"]
+    # Every input line of every document comes out as one translated paragraph.
+    assert info["pipeline-translate"]["reassembly"]["documents"] == 3
+    assert info["pipeline-translate"]["reassembly"]["documents_changed"] == 0
+    assert info["consistency-pipeline"]["references"] == "system"
+    assert "consistency-pipeline" in report["checks"]
+    rows = [
+        json.loads(line) for line in (out / "outputs" / "consistency-textrank.jsonl").read_text().splitlines()
+    ]
+    assert len(rows) == 3 and all(r["reference"] for r in rows)
+    translated = [
+        json.loads(line) for line in (out / "outputs" / "pipeline-translate.jsonl").read_text().splitlines()
+    ]
+    assert all(r["info"]["lines"] == r["output"].count("\n") + 1 for r in translated)
+
+
+@needs_data
+def test_cnndm_slice_with_selected_systems(tmp_path: Path, tiny_overrides: list[str]) -> None:
+    out = tmp_path / "cnndm"
+    result = run_eval(
+        ["cnndm-frank250", "--limit", "3", "--systems", "lead-3,pipeline,bart-large-cnn-published"]
+        + ["-o", str(out), *sets(tiny_overrides)]
+    )
+    assert result.exit_code == 0, result.output
+    report = load(out)
+    rouge = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
+    names = ["lead-3", "pipeline", "bart-large-cnn-published"]
+    check_shape(report, names, dict.fromkeys(names, rouge))
+    assert set(report["checks"]) == set(names)
+    rows = [json.loads(line) for line in (out / "outputs" / "lead-3.jsonl").read_text().splitlines()]
+    assert all(r["output"].count("\n") == 2 for r in rows)  # three sentences, one per line
+    assert set(rows[0]["scores"]) == set(rouge)
+
+
+def test_unknown_system_name_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["eval", "cnndm-frank250", "--systems", "lead3", "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "unknown system 'lead3' (did you mean 'lead-3'?)" in result.output
+
+
+def test_list_names_every_shipped_benchmark() -> None:
+    result = CliRunner().invoke(main, ["eval", "--list"])
+    assert result.exit_code == 0
+    assert [line.split()[0] for line in result.output.splitlines()] == [
+        "cnndm-frank250",
+        "flores-de-en",
+        "flores-nl-en",
+        "ntrex-de-en",
+        "ntrex-nl-en",
+        "wikilingua-de-en",
+        "wikilingua-nl-en",
+    ]
+
+
+def test_wikilingua_without_datasets_gives_the_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_import = builtins.__import__
+
+    def no_datasets(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "datasets" or name.startswith("datasets."):
+            raise ImportError("No module named 'datasets'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_datasets)
+    result = CliRunner().invoke(main, ["eval", "wikilingua-de-en", "-o", str(tmp_path / "wl")])
+    assert result.exit_code == 2
+    assert "wikilingua needs the optional 'datasets' package and internet access" in result.output
+    assert "pip install 'clsum[online]'" in result.output
+    assert len(result.output.strip().splitlines()) == 1

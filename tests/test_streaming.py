@@ -1,0 +1,269 @@
+"""Streaming runs: memory does not grow with the input, and the prefetch thread changes nothing.
+
+Most tests here replace the model stages with fakes (``fake_models``) so that they exercise the
+run mechanics (reading, keys, resume store, prefetch thread, manifest) quickly; one test runs the
+tiny real models with and without prefetch and compares the outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import clsum.api
+from clsum.api import Pipeline
+from clsum.config import load_config
+from clsum.errors import InputError
+from pipeline.ingest import ingest, open_source
+from pipeline.record import Record
+from tests.articles import DE_BODY, EN_BODY, FR_BODY, NL_BODY
+
+TEXT_CHARS = 3000  # per generated document; the memory test compares growth per file with this
+
+
+def _fake_translate(records: list[Record], *args: Any, **kwargs: Any) -> list[Record]:
+    for record in records:
+        if record.ok:
+            record.translated = record.sentences
+    return records
+
+
+def _fake_summarize(records: list[Record], *args: Any, **kwargs: Any) -> list[Record]:
+    for record in records:
+        if record.ok:
+            record.summary, record.chunks, record.coverage = record.paragraphs[0][:40], 1, 1.0
+    return records
+
+
+@pytest.fixture
+def fake_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No models: translation copies the sentences, the summary is the first 40 characters."""
+    monkeypatch.setattr(clsum.api, "translate", _fake_translate)
+    monkeypatch.setattr(clsum.api, "summarize", _fake_summarize)
+
+
+def _pipeline(*overrides: str) -> Pipeline:
+    return Pipeline(load_config(None, ["device=cpu", *overrides]))
+
+
+def _english_folder(folder: Path, n: int) -> Path:
+    """``n`` distinct English documents of about TEXT_CHARS characters each (no translator needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    body = (EN_BODY + "\n\n") * (TEXT_CHARS // (len(EN_BODY) + 2))
+    for i in range(n):
+        (folder / f"{i:06d}.txt").write_text(f"Report number {i}.\n\n{body}")
+    return folder
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for row in rows:
+        row.pop("timings", None)
+    return rows
+
+
+# --- memory -----------------------------------------------------------------------------------------
+
+
+def _peak_bytes(source: Path, output: Path) -> int:
+    pipe = _pipeline("doc_batch_size=16")
+    tracemalloc.start()
+    try:
+        result = pipe.run(source, output)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.ok and result.summarized == result.total
+    return peak
+
+
+def test_run_memory_does_not_grow_with_the_number_of_files(tmp_path: Path, fake_models: None) -> None:
+    # Peak traced memory for n and 4n files: what grows is per-file bookkeeping (a relative path,
+    # an id -> key entry), not the texts. Holding every text, as reading the folder into a list
+    # did, would add at least TEXT_CHARS bytes per file.
+    n = 1500
+    small = _peak_bytes(_english_folder(tmp_path / "small", n), tmp_path / "out-small")
+    large = _peak_bytes(_english_folder(tmp_path / "large", 4 * n), tmp_path / "out-large")
+    growth_per_file = (large - small) / (3 * n)
+    assert growth_per_file < 0.2 * TEXT_CHARS, (small, large, growth_per_file)
+    assert len((tmp_path / "out-large" / "summaries.jsonl").read_text().splitlines()) == 4 * n
+
+
+def test_jsonl_input_is_read_line_by_line(tmp_path: Path) -> None:
+    def peak(n: int) -> int:
+        file = tmp_path / f"docs-{n}.jsonl"
+        text = "x " * (TEXT_CHARS // 2)
+        file.write_text("".join(json.dumps({"id": str(i), "text": text}) + "\n" for i in range(n)))
+        tracemalloc.start()
+        try:
+            source = open_source(file)
+            count = sum(1 for _ in source.records())
+            top = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert count == len(source) == n
+        return top
+
+    n = 500
+    assert (peak(4 * n) - peak(n)) / (3 * n) < 0.2 * TEXT_CHARS
+
+
+def test_source_counts_before_reading_and_matches_ingest(tmp_path: Path) -> None:
+    folder = _english_folder(tmp_path / "in", 3)
+    (folder / "empty.txt").write_bytes(b"")
+    source = open_source(folder, lang="en")
+    assert len(source) == 4
+    assert [r.id for r in source.records(skip={"000001.txt"})] == ["000000.txt", "000002.txt", "empty.txt"]
+    assert [r.to_dict() for r in source.records()] == [r.to_dict() for r in ingest(folder, lang="en")]
+
+
+def test_jsonl_stream_keeps_encodings_line_numbers_and_separators(tmp_path: Path) -> None:
+    lines = ['{"id": "a", "text": "één\u2028twee"}', "", '{"id": "a", "text": "x"}', "not json"]
+    for encoding in ("utf-8", "utf-16", "cp1252"):
+        file = tmp_path / f"{encoding}.jsonl"
+        text = "\r\n".join(lines) + "\r\n"
+        file.write_bytes(text.encode(encoding, errors="replace"))
+        records = ingest(file)
+        assert [r.id for r in records] == ["a", "a#3", f"{encoding}.jsonl:4"], encoding
+        assert records[0].encoding == encoding
+    assert ingest(tmp_path / "utf-8.jsonl")[0].raw == "één\u2028twee"
+
+
+# --- prefetch thread ----------------------------------------------------------------------------------
+
+
+def _mixed_folder(folder: Path) -> Path:
+    folder.mkdir()
+    docs = {
+        "a.txt": f"Bericht.\n\n{NL_BODY}",
+        "b.txt": f"Meldung.\n\n{DE_BODY}",
+        "c.txt": "",  # fails in ingest
+        "d.txt": FR_BODY,  # fails in detect: no translator for French
+        "e.txt": f"News.\n\n{EN_BODY}",
+        "f.md": f"# Titel\n\n{NL_BODY} {DE_BODY}",
+        "g.txt": f"Bericht.\n\n{NL_BODY}",  # same sentences as a.txt, in another batch
+    }
+    for name, text in docs.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def test_prefetch_output_is_identical_to_the_sequential_run(tiny_overrides: list[str], tmp_path: Path) -> None:
+    source = _mixed_folder(tmp_path / "in")
+    outputs = {}
+    for prefetch in ("true", "false"):
+        out = tmp_path / f"out-{prefetch}"
+        pipe = Pipeline(load_config(None, [*tiny_overrides, "doc_batch_size=2", f"prefetch={prefetch}"]))
+        result = pipe.run(source, out)
+        manifest = json.loads((out / "manifest.json").read_text())
+        outputs[prefetch] = (
+            _rows(out / "summaries.jsonl"),
+            _rows(out / "errors.jsonl"),
+            manifest["counts"],
+            (out / "summaries.md").read_text(),
+            result,
+        )
+    assert outputs["true"][:4] == outputs["false"][:4]
+    summaries, errors, counts, _, result = outputs["true"]
+    assert [r["id"] for r in summaries] == ["a.txt", "b.txt", "e.txt", "f.md", "g.txt"]
+    assert [(r["id"], r["stage"]) for r in errors] == [("c.txt", "ingest"), ("d.txt", "detect")]
+    assert counts["summarized"] == 5 and counts["failed"] == 2 and result.failures == {"ingest": 1, "detect": 1}
+    assert all(set(r["timings"]) >= {"clean", "segment", "summarize"} for r in
+               [json.loads(line) for line in (tmp_path / "out-true" / "summaries.jsonl").read_text().splitlines()])
+
+
+def test_a_crash_in_the_prefetch_thread_is_pinned_on_its_document(
+    tmp_path: Path, fake_models: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_clean = clsum.api.clean
+
+    def clean(records: list[Record]) -> list[Record]:
+        if any("BOOM" in r.raw for r in records):
+            raise RuntimeError("clean crashed")
+        return real_clean(records)
+
+    monkeypatch.setattr(clsum.api, "clean", clean)
+    source = _english_folder(tmp_path / "in", 5)
+    (source / "000003.txt").write_text(f"BOOM\n\n{EN_BODY}")
+    result = _pipeline("doc_batch_size=2").run(source, tmp_path / "out")
+    assert result.summarized == 4 and result.failures == {"clean": 1}
+    assert _rows(tmp_path / "out" / "errors.jsonl")[0]["id"] == "000003.txt"
+
+
+def test_an_input_error_in_the_prefetch_thread_fails_the_run(
+    tmp_path: Path, fake_models: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def clean(records: list[Record]) -> list[Record]:
+        if any(r.id == "000003.txt" for r in records):
+            raise InputError("the disk went away")
+        return records
+
+    monkeypatch.setattr(clsum.api, "clean", clean)
+    monkeypatch.setattr(clsum.api, "detect", lambda records, languages: records)
+    monkeypatch.setattr(clsum.api, "segment", lambda records, models, limit: records)
+
+    def summarize(records: list[Record], *args: Any) -> list[Record]:
+        for record in records:
+            record.paragraphs, record.lang = ["p"], "en"
+        return _fake_summarize(records)
+
+    monkeypatch.setattr(clsum.api, "summarize", summarize)
+    source = _english_folder(tmp_path / "in", 6)
+    with pytest.raises(InputError, match="the disk went away"):
+        _pipeline("doc_batch_size=2").run(source, tmp_path / "out")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["error"] == "the disk went away"
+    assert manifest["counts"]["summarized"] == 2  # the batch before the failing one was written
+
+
+def test_ctrl_c_during_inference_writes_an_interrupted_manifest(
+    tmp_path: Path, fake_models: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    def summarize(records: list[Record], *args: Any) -> list[Record]:
+        calls.append(len(records))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return _fake_summarize(records)
+
+    monkeypatch.setattr(clsum.api, "summarize", summarize)
+    source = _english_folder(tmp_path / "in", 8)
+    with pytest.raises(KeyboardInterrupt):
+        _pipeline("doc_batch_size=2").run(source, tmp_path / "out")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and manifest["counts"]["summarized"] == 2
+    rerun = _pipeline("doc_batch_size=2").run(source, tmp_path / "out")
+    assert (rerun.skipped, rerun.summarized) == (2, 6)
+
+
+# --- progress and resume ------------------------------------------------------------------------------
+
+
+def test_progress_total_counts_the_documents_left_to_do(
+    tmp_path: Path, fake_models: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    totals: list[int] = []
+    done: list[int] = []
+
+    class Bars(clsum.api.Progress):
+        def __init__(self, enabled: bool, documents: int) -> None:
+            super().__init__(False, documents)
+            totals.append(documents)
+
+        def documents_done(self, n: int) -> None:
+            done.append(n)
+
+    monkeypatch.setattr(clsum.api, "Progress", Bars)
+    source = _english_folder(tmp_path / "in", 5)
+    (source / "bad.txt").write_bytes(b"\x00\x01binary")
+    _pipeline("doc_batch_size=2").run(source, tmp_path / "out", progress=True)
+    (source / "000001.txt").write_text(f"Changed.\n\n{EN_BODY}")
+    result = _pipeline("doc_batch_size=2").run(source, tmp_path / "out", progress=True)
+    # Second run: the changed document and the failed one are redone, four are skipped.
+    assert totals == [6, 2] and sum(done) == 8
+    assert (result.total, result.skipped, result.summarized, result.failed) == (6, 4, 1, 1)
