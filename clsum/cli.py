@@ -129,6 +129,10 @@ def models_download(config_path: Path | None, overrides: tuple[str, ...], verbos
 
 
 # -- commands defined in other modules (one import and add_command line each) --
+from eval.cli import compare_command, score_command  # noqa: E402
+
+main.add_command(score_command)
+main.add_command(compare_command)
 from eval.check_cli import check_command  # noqa: E402
 
 main.add_command(check_command)

@@ -28,6 +28,15 @@ class PairedResult:
     ci: tuple[float, float]  # bootstrap interval of the delta
 
 
+def mean_of(n: int) -> Compute:
+    """``compute`` for a metric that is the mean of one per-segment value (ROUGE, BERTScore)."""
+
+    def compute(sums: np.ndarray) -> float:
+        return float(sums[0] / n)
+
+    return compute
+
+
 def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
     """(resamples, n): how often each segment is drawn in each resample (same draws as rng.choice)."""
     rng = np.random.default_rng(seed)
@@ -46,7 +55,9 @@ def _interval(values: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def confidence_interval(stats: np.ndarray, compute: Compute, resamples: int, seed: int) -> tuple[float, float]:
+def confidence_interval(
+    stats: np.ndarray, compute: Compute, resamples: int, seed: int
+) -> tuple[float, float]:
     """Percentile bootstrap 95% interval of the corpus score."""
     counts = resample_counts(len(stats), resamples, seed)
     return _interval(_scores(counts @ stats, compute))

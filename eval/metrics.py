@@ -130,9 +130,7 @@ def _check_inputs(hyps: list[str], refs: list[str]) -> None:
 
 
 def _rouge_stats(names: list[str], hyps: list[str], refs: list[str], options: ScoreOptions) -> list[_Stats]:
-    results = rouge.rouge(
-        hyps, refs, tuple(names), options.rouge_tokenizer, options.stem, options.lsum_split
-    )
+    results = rouge.rouge(hyps, refs, tuple(names), options.rouge_tokenizer, options.stem, options.lsum_split)
     out = []
     for name in names:
         r = results[name]
@@ -146,7 +144,7 @@ def _rouge_stats(names: list[str], hyps: list[str], refs: list[str], options: Sc
         }
         signature = "|".join(fields + _tail(len(hyps), options))
         s = Score(name, float(f.mean()), signature, None, f.tolist(), details=details)
-        out.append(_Stats(s, f[:, None], lambda sums, n=len(f): float(sums[0] / n)))
+        out.append(_Stats(s, f[:, None], bootstrap.mean_of(len(f))))
     return out
 
 
@@ -157,9 +155,13 @@ def _mt_stats(name: str, hyps: list[str], refs: list[str], options: ScoreOptions
     return _Stats(s, r.stats, r.compute)
 
 
-def _all_stats(hyps: list[str], refs: list[str], names: list[str], options: ScoreOptions) -> dict[str, _Stats]:
+def _all_stats(
+    hyps: list[str], refs: list[str], names: list[str], options: ScoreOptions
+) -> dict[str, _Stats]:
     rouge_names = [m for m in names if m in rouge.ROUGE_METRICS]
-    by_name = {s.score.metric: s for s in _rouge_stats(rouge_names, hyps, refs, options)} if rouge_names else {}
+    by_name = (
+        {s.score.metric: s for s in _rouge_stats(rouge_names, hyps, refs, options)} if rouge_names else {}
+    )
     for name in names:
         if name in mt.MT_METRICS:
             by_name[name] = _mt_stats(name, hyps, refs, options)
@@ -231,7 +233,13 @@ def compare(
         result = test(a.stats, b.stats, a.compute, options.bootstrap, options.seed)
         signature = a.score.signature.replace("|bs:", f"|test:{method}|bs:", 1)
         out[name] = Comparison(
-            name, a.score.score or 0.0, b.score.score or 0.0, result.delta, result.p_value, result.ci, method,
+            name,
+            a.score.score or 0.0,
+            b.score.score or 0.0,
+            result.delta,
+            result.p_value,
+            result.ci,
+            method,
             signature,
         )
     return out

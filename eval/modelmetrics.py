@@ -33,18 +33,27 @@ class ModelMetric:
 
 MODEL_METRICS = {
     "bertscore": ModelMetric("bertscore", "bert_score", "bert-score", "roberta-large", "config.json"),
-    "comet": ModelMetric("comet", "comet", "unbabel-comet", "Unbabel/wmt22-comet-da", "checkpoints/model.ckpt"),
+    "comet": ModelMetric(
+        "comet", "comet", "unbabel-comet", "Unbabel/wmt22-comet-da", "checkpoints/model.ckpt"
+    ),
 }
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _cached(repo: str, filename: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(repo, filename), str)
 
 
 def unavailable_reason(metric: ModelMetric) -> str | None:
     """Why ``metric`` cannot be computed offline right now, or None when it can."""
-    if importlib.util.find_spec(metric.module) is None:
+    if not _installed(metric.module):
         return f"{metric.module} is not installed (pip install {metric.package})"
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(metric.repo, metric.weights_file)
-    if not isinstance(cached, str):
+    if not _cached(metric.repo, metric.weights_file):
         return f"weights for {metric.repo} not in the HF cache"
     if metric.name == "comet":  # COMET-22 scores (source, hypothesis, reference) triples
         return "COMET needs the source texts, which 'clsum score' does not take"
@@ -58,8 +67,10 @@ def _skipped(name: str, reason: str) -> Score:
     return Score(name, None, f"{name}|skipped", None, None, skipped=reason)
 
 
-def _bertscore(metric: ModelMetric, hyps: list[str], refs: list[str], tail: list[str], bs: int, seed: int) -> Score:
-    import bert_score  # type: ignore[import-not-found]
+def _bertscore(
+    metric: ModelMetric, hyps: list[str], refs: list[str], tail: list[str], bs: int, seed: int
+) -> Score:
+    import bert_score
 
     from eval.metrics import Score
 
@@ -68,7 +79,7 @@ def _bertscore(metric: ModelMetric, hyps: list[str], refs: list[str], tail: list
     f = np.asarray(f1.tolist(), dtype=np.float64) * 100
     fields = [metric.name, f"model:{metric.repo}", "idf:no", "rescale:no"]
     signature = "|".join([*fields, f"impl:bert_score-{metadata.version(metric.package)}", *tail])
-    ci = bootstrap.confidence_interval(f[:, None], lambda s: float(s[0] / len(f)), bs, seed) if bs else None
+    ci = bootstrap.confidence_interval(f[:, None], bootstrap.mean_of(len(f)), bs, seed) if bs else None
     return Score(metric.name, float(f.mean()), signature, ci, f.tolist())
 
 

@@ -79,15 +79,17 @@ def _translate_language(
     )
     if progress is not None:
         progress.add_sentences(len(missing))
-    english = translator.generate(
-        missing,
-        batch_size=config.batch_size,
-        progress=progress.sentences_done if progress is not None else None,
-        batch_tokens=config.batch_tokens,
-        num_beams=config.num_beams,
-        max_length=config.max_length,
-        min_length=config.min_length,
-    )
+    english: list[str] = []
+    if missing:  # everything may come from the cache
+        english = translator.generate(
+            missing,
+            batch_size=config.batch_size,
+            progress=progress.sentences_done if progress is not None else None,
+            batch_tokens=config.batch_tokens,
+            num_beams=config.num_beams,
+            max_length=config.max_length,
+            min_length=config.min_length,
+        )
     generated = dict(zip(missing, english, strict=True))
     cache.store(context, generated)
     lookup.update(generated)

@@ -89,3 +89,11 @@ def hf_home_with_defaults(tmp_path_factory: pytest.TempPathFactory, tiny_models:
     for key, repo_id in tinymodels.DEFAULT_HUB_IDS.items():
         tinymodels.place_in_hf_cache(tiny_models[key], repo_id, hf_home)
     return hf_home
+
+
+@pytest.fixture(scope="session")
+def sharp_bart(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path]) -> Path:
+    """The tiny BART with scaled weights, so its summaries depend on the input (backend/batching tests)."""
+    from tests.backendmodels import sharpen
+
+    return sharpen(tiny_models["summarizer"], tmp_path_factory.mktemp("sharp") / "bart")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 
 @dataclass
@@ -96,9 +96,9 @@ class PlainCT2:
         special = set(self.tokenizer.all_special_ids)
         outputs, counts = [], []
         for result in results:
-            ids = self.tokenizer.convert_tokens_to_ids(result.hypotheses[0])
+            ids = cast(list[int], self.tokenizer.convert_tokens_to_ids(result.hypotheses[0]))
             counts.append(sum(1 for t in ids if t not in special))
-            outputs.append(self.tokenizer.decode(ids, skip_special_tokens=True).strip())
+            outputs.append(str(self.tokenizer.decode(ids, skip_special_tokens=True)).strip())
         return outputs, counts
 
 

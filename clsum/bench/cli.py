@@ -9,6 +9,7 @@ import os
 import platform
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import click
 from clsum.bench import measure
 from clsum.bench.baselines import settings_from
 from clsum.bench.inputs import Doc, load_raw, prepare, raw_lines
-from clsum.bench.models import BenchModel, resolve
+from clsum.bench.models import SUMMARY_TOKENS, BenchModel, forced_translation_length, resolve
 from clsum.bench.report import summarize_results, table
 from clsum.bench.systems import SYSTEMS, Job, run_in_child
 from clsum.cliutil import config_options, handle_errors, setup_logging
@@ -132,9 +133,7 @@ def run_bench(
     records = load_raw(folder, langs, limit)
     t0 = time.perf_counter()
     translators = {
-        lang: resolve(
-            config.translation.models[lang], lambda lang=lang: _tokenizer_text(folder, records, lang)
-        )
+        lang: resolve(config.translation.models[lang], partial(_tokenizer_text, folder, records, lang))
         for lang in langs
     }
     summarizer = resolve(
@@ -149,8 +148,11 @@ def run_bench(
         if force_lengths is not None
         else any(m.random for m in [*translators.values(), summarizer])
     )
-    job_base = _job_settings(config, translators, summarizer, forced, docs)
-    clsum_overrides = overrides + _model_overrides(translators, summarizer)
+    lengths, summary_length, length_overrides = _forced_lengths(translators, summarizer, docs)
+    job_base = _job_settings(config, translators, summarizer, (lengths, summary_length) if forced else None)
+    clsum_overrides = (
+        overrides + _model_overrides(translators, summarizer) + (length_overrides if forced else [])
+    )
     t0 = time.perf_counter()
     ct2_dirs = _convert(systems, translators, summarizer, config, clsum_overrides, config_path)
     convert_s = time.perf_counter() - t0
@@ -176,6 +178,7 @@ def run_bench(
         command=command,
         threads=threads,
         forced_lengths=forced,
+        forced_output_tokens={"translation": lengths, "summary": summary_length} if forced else None,
         models={
             "translation": {lang: m.to_dict() for lang, m in translators.items()},
             "summarization": summarizer.to_dict(),
@@ -203,19 +206,53 @@ def _tokenizer_text(folder: Path | None, records: list[Any], lang: str) -> list[
     return raw_lines(records, lang) or [line for r in records for line in r.raw.splitlines()]
 
 
+def _forced_lengths(
+    translators: dict[str, BenchModel], summarizer: BenchModel, docs: list[Doc]
+) -> tuple[dict[str, int], int, list[str]]:
+    """Generated tokens per output when lengths are forced, and the clsum overrides that force them.
+
+    Random stand-ins carry their own lengths (per language, in their generation_config, which clsum
+    reads too). Other models get one translation length for every language, from these documents,
+    and the summary length capped by the summarizer's positions, passed to clsum as config values.
+    """
+    from transformers import AutoConfig, AutoTokenizer
+
+    counts = []
+    for lang, m in translators.items():
+        units = [u for d in docs if d.lang == lang for u in d.units]
+        counts += [len(x) for x in AutoTokenizer.from_pretrained(m.path)(units, verbose=False)["input_ids"]]
+    common = forced_translation_length(counts)
+    lengths = {
+        lang: (m.forced_length if m.random and m.forced_length else common) for lang, m in translators.items()
+    }
+    positions = int(getattr(AutoConfig.from_pretrained(summarizer.path), "max_position_embeddings", 1024))
+    summary = summarizer.forced_length or min(SUMMARY_TOKENS, positions - 2)
+    overrides = []
+    if any(not m.random for m in translators.values()):
+        overrides += [f"translation.min_length={common + 1}", f"translation.max_length={common + 1}"]
+    if not summarizer.random:
+        overrides += [f"summarization.min_length={summary + 1}", f"summarization.max_length={summary + 1}"]
+    return lengths, summary, overrides
+
+
 def _job_settings(
-    config: Config, translators: dict[str, BenchModel], summarizer: BenchModel, forced: bool, docs: list[Doc]
+    config: Config,
+    translators: dict[str, BenchModel],
+    summarizer: BenchModel,
+    forced: tuple[dict[str, int], int] | None,
 ) -> dict[str, Any]:
+    """Decoding settings for the baselines: the model's generation_config, the config on top,
+    and (transformers' counting, +1 for the decoder start token) the forced lengths."""
     tc, sc = config.translation, config.summarization
     translation = {}
     for lang, m in translators.items():
-        length = (m.forced_length + 1) if forced and m.forced_length else None
+        length = forced[0][lang] + 1 if forced else None
         translation[lang] = settings_from(
-            m.path, tc.num_beams, tc.max_length or length, tc.min_length or length
+            m.path, tc.num_beams, length or tc.max_length, length or tc.min_length
         )
-    s_len = (summarizer.forced_length + 1) if forced and summarizer.forced_length else None
+    s_len = forced[1] + 1 if forced else None
     summarization = settings_from(
-        summarizer.path, sc.num_beams, sc.max_length or s_len, sc.min_length or s_len
+        summarizer.path, sc.num_beams, s_len or sc.max_length, s_len or sc.min_length
     )
     return {
         "translators": {lang: m.path for lang, m in translators.items()},

@@ -222,16 +222,21 @@ def build_random_bart(out: Path, texts: list[str]) -> int:
     import torch
     from transformers import BartConfig, BartForConditionalGeneration, BartTokenizer, GenerationConfig
 
-    from clsum.bench.tokenizers import english_corpus, train_byte_bpe
+    from clsum.bench.tokenizers import english_corpus, pad_vocab, train_byte_bpe
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         train_byte_bpe(english_corpus(texts), TOKENIZER_VOCAB, Path(tmp))
+        vocab_file = Path(tmp) / "vocab.json"
+        vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+        allowed = sorted(vocab.values())
+        pad_vocab(vocab, DISTILBART_CNN_12_6["vocab_size"])  # CTranslate2: vocab = embedding rows
+        vocab_file.write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         tokenizer = BartTokenizer.from_pretrained(tmp, model_max_length=1024)
         tokenizer.save_pretrained(out)
     torch.manual_seed(0)
     model = BartForConditionalGeneration(BartConfig(**DISTILBART_CNN_12_6))
-    _restrict_vocab(model, sorted(tokenizer.get_vocab().values()))
+    _restrict_vocab(model, allowed)
     c = DISTILBART_CNN_12_6
     # Real distilbart-cnn-12-6: beam 4, length_penalty 2, no_repeat_ngram_size 3, 56-142 tokens.
     model.generation_config = GenerationConfig(

@@ -22,6 +22,7 @@ from typing import Any
 
 from clsum.bench.baselines import GenSettings
 from clsum.bench.inputs import Doc
+from clsum.errors import ClsumError
 
 SYSTEMS = ("naive", "ctranslate2-plain", "clsum")
 
@@ -154,7 +155,7 @@ def _clsum_runner(job: Job) -> dict[str, Any]:
     by_id = {r["id"]: r for r in rows}
     missing = [d.id for d in job.docs if d.id not in by_id]
     if missing:
-        raise RuntimeError(f"clsum did not summarize {len(missing)} document(s), e.g. {missing[0]}")
+        raise ClsumError(f"bench: clsum did not summarize {len(missing)} document(s), e.g. {missing[0]}")
     stages: dict[str, float] = {}
     for row in rows:
         for stage, seconds in row["timings"].items():
@@ -173,7 +174,7 @@ def _check_same_sentences(docs: list[Doc], records: list[Any]) -> None:
     for doc in docs:
         record = by_id[doc.id]
         if record.sentences != doc.sentences or (record.title or None) != (doc.title or None):
-            raise RuntimeError(f"{doc.id}: clsum segments differently from the prepared input")
+            raise ClsumError(f"bench: {doc.id}: clsum segments differently from the prepared input")
 
 
 def _result(

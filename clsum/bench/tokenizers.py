@@ -51,9 +51,16 @@ def marian_vocab(source: Path, target: Path, pad_id: int) -> tuple[dict[str, int
             vocab[piece] = len(vocab)
     if len(vocab) >= pad_id:
         raise ValueError(f"tokenizer vocabulary {len(vocab)} does not fit below pad id {pad_id}")
-    vocab["<pad>"] = pad_id
     target_ids = sorted({vocab[p] for p in _pieces(target) if p in vocab and p not in ("<unk>", "<pad>")})
+    pad_vocab(vocab, pad_id)  # CTranslate2 requires the vocabulary to match the embedding rows
+    vocab["<pad>"] = pad_id
     return vocab, target_ids
+
+
+def pad_vocab(vocab: dict[str, int], size: int) -> None:
+    """Fill ``vocab`` with unused ``<dummy_i>`` tokens up to ``size`` entries (ids 0..size-1)."""
+    for i in range(len(vocab), size):
+        vocab[f"<dummy_{i}>"] = i
 
 
 def train_byte_bpe(corpus: list[str], vocab_size: int, out_dir: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,11 @@ def _prepare(model: Any, device: str, compute_type: str) -> Any:
 
     if compute_type == "int8":
         # Dynamic quantization: Linear weights stored as int8, activations quantized per batch (CPU only).
-        return torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
+        # torch.ao warns that it moves to torchao; it still works, and torchao is one more dependency.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
+            return torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
     dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(compute_type, torch.float32)
     return model.to(device=device, dtype=dtype).eval()
 

@@ -1,0 +1,137 @@
+"""``clsum score`` and ``clsum compare``: signed scores with bootstrap CIs, and paired significance tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from clsum.cliutil import handle_errors, setup_logging
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by score and compare; they become an eval.metrics.ScoreOptions."""
+    options = [
+        click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors."),
+        click.option("--seed", default=12345, show_default=True, help="Bootstrap / randomization seed."),
+        click.option(
+            "--bootstrap",
+            "resamples",
+            default=1000,
+            show_default=True,
+            help="Bootstrap resamples (compare: also AR trials); 0 disables CIs in score.",
+        ),
+        click.option("--bleu-tokenize", default=None, help="sacrebleu BLEU tokenizer (default 13a)."),
+        click.option(
+            "--chrf-word-order", default=0, show_default=True, type=click.IntRange(0, 2), help="2 = chrF++."
+        ),
+        click.option(
+            "--lsum-split",
+            type=click.Choice(["auto", "newline", "sentences"]),
+            default="auto",
+            show_default=True,
+            help="ROUGE-Lsum sentences: newlines if present else pysbd (auto), or always one of them.",
+        ),
+        click.option(
+            "--rouge-tokenizer",
+            type=click.Choice(["unicode", "rouge-score"]),
+            default="unicode",
+            show_default=True,
+            help="rouge-score: rouge_score's ASCII-only tokenizer, to reproduce its numbers exactly.",
+        ),
+        click.option("--stem/--no-stem", default=True, show_default=True, help="Porter stemming in ROUGE."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table."),
+        click.option(
+            "--metrics",
+            "metric_names",
+            multiple=True,
+            help="Comma-separated metrics (repeatable); default: all cheap ones (ROUGE, BLEU, chrF, TER).",
+        ),
+    ]
+    for option in options:
+        func = option(func)
+    return func
+
+
+def _options(kw: dict[str, Any]) -> Any:
+    from eval.metrics import ScoreOptions
+
+    return ScoreOptions(
+        rouge_tokenizer=kw["rouge_tokenizer"],
+        stem=kw["stem"],
+        lsum_split=kw["lsum_split"],
+        chrf_word_order=kw["chrf_word_order"],
+        bleu_tokenize=kw["bleu_tokenize"],
+        bootstrap=kw["resamples"],
+        seed=kw["seed"],
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+@click.command("score")
+@click.argument("hyp", type=_FILE)
+@click.argument("ref", type=_FILE)
+@_score_options
+@handle_errors
+def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: bool, **kw: Any) -> None:
+    """Score HYP against REF (JSONL with id/text matched by id, or plain text matched by line)."""
+    from eval.metrics import score
+    from eval.textio import load_pair
+
+    setup_logging(kw["verbose"])
+    hyps, refs = load_pair(hyp, ref)
+    results = score(hyps, refs, metric_names or None, _options(kw))
+    if as_json:
+        click.echo(json.dumps({name: s.to_dict() for name, s in results.items()}, indent=2))
+        return
+    click.echo(f"{'metric':10} {'score':>7} {'95% CI':>17}  signature")
+    for name, s in results.items():
+        if s.skipped is not None:
+            click.echo(f"{name:10} {'skipped':>7} {'':>17}  {s.skipped}")
+            continue
+        ci = f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]" if s.ci else "-"
+        click.echo(f"{name:10} {_fmt(s.score):>7} {ci:>17}  {s.signature}")
+
+
+@click.command("compare")
+@click.argument("hyp_a", metavar="A", type=_FILE)
+@click.argument("hyp_b", metavar="B", type=_FILE)
+@click.argument("ref", type=_FILE)
+@click.option(
+    "--method",
+    type=click.Choice(["paired-bootstrap", "ar"]),
+    default="paired-bootstrap",
+    show_default=True,
+    help="Paired bootstrap resampling or approximate randomization.",
+)
+@_score_options
+@handle_errors
+def compare_command(
+    hyp_a: Path, hyp_b: Path, ref: Path, method: str, metric_names: tuple[str, ...], as_json: bool, **kw: Any
+) -> None:
+    """Is system B better than system A? Per metric: B - A, p-value and the delta's 95% CI."""
+    from eval.metrics import compare
+    from eval.textio import align, read_segments
+
+    setup_logging(kw["verbose"])
+    reference = read_segments(ref)
+    hyps_a, hyps_b = (align(read_segments(p), reference) for p in (hyp_a, hyp_b))
+    results = compare(hyps_a, hyps_b, reference.texts, metric_names or None, _options(kw), method)
+    if as_json:
+        click.echo(json.dumps({name: c.to_dict() for name, c in results.items()}, indent=2))
+        return
+    click.echo(f"{'metric':10} {'A':>7} {'B':>7} {'B-A':>7} {'p':>7} {'95% CI of B-A':>17}  signature")
+    for name, c in results.items():
+        ci = f"[{_fmt(c.ci[0])}, {_fmt(c.ci[1])}]"
+        click.echo(
+            f"{name:10} {_fmt(c.score_a):>7} {_fmt(c.score_b):>7} {c.delta:>+7.2f} {c.p_value:>7.4f} "
+            f"{ci:>17}  {c.signature}"
+        )

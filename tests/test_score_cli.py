@@ -1,0 +1,110 @@
+"""clsum score / clsum compare: file formats, errors (one line, exit 2) and the --json shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from clsum.cli import main
+
+FAST = ["--bootstrap", "50"]
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def _jsonl(path: Path, rows: dict[str, str]) -> Path:
+    return _write(path, [json.dumps({"id": k, "text": v}) for k, v in rows.items()])
+
+
+def _run(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_score_json_shape(tmp_path: Path) -> None:
+    hyp = _write(tmp_path / "hyp.txt", ["the cat sat", "Müller kam"])
+    ref = _write(tmp_path / "ref.txt", ["the cat sat down", "Müller kam nicht"])
+    code, out, _ = _run("score", hyp, ref, "--json", *FAST)
+    assert code == 0
+    result = json.loads(out)
+    assert list(result) == ["rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf", "ter"]
+    for item in result.values():
+        assert set(item) == {"score", "signature", "ci"}
+        assert 0 <= item["score"] <= 100 and len(item["ci"]) == 2
+        assert "|bs:50|seed:12345|" in item["signature"]
+
+
+def test_score_table_and_options(tmp_path: Path) -> None:
+    hyp = _write(tmp_path / "hyp.txt", ["Müller kam"])
+    ref = _write(tmp_path / "ref.txt", ["Möller kam"])
+    code, out, _ = _run("score", hyp, ref, "--metrics", "rouge1", "--rouge-tokenizer", "rouge-score", *FAST)
+    assert code == 0
+    assert out.splitlines()[1].split()[:2] == ["rouge1", "100.00"]  # "m ller kam" both sides
+    code, out, _ = _run("score", hyp, ref, "--metrics", "rouge1", "--no-stem", "--json", *FAST)
+    assert json.loads(out)["rouge1"]["signature"].startswith("rouge1|tok:unicode|stem:no|")
+    assert json.loads(out)["rouge1"]["score"] == 50.0
+
+
+def test_jsonl_matched_by_id(tmp_path: Path) -> None:
+    hyp = _jsonl(tmp_path / "hyp.jsonl", {"b": "a dog", "a": "the cat"})
+    ref = _jsonl(tmp_path / "ref.jsonl", {"a": "the cat", "b": "a dog"})
+    code, out, _ = _run("score", hyp, ref, "--json", "--metrics", "rouge1,bleu", *FAST)
+    assert code == 0
+    assert json.loads(out)["rouge1"]["score"] == 100.0
+
+
+def test_missing_and_extra_ids_are_named(tmp_path: Path) -> None:
+    hyp = _jsonl(tmp_path / "hyp.jsonl", {"a": "x", "zz": "y"})
+    ref = _jsonl(tmp_path / "ref.jsonl", {"a": "x", "b": "y"})
+    code, out, err = _run("score", hyp, ref, *FAST)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("clsum: error: ")
+    assert "'b'" in err and "'zz'" in err
+
+
+def test_unequal_line_counts_name_both_counts(tmp_path: Path) -> None:
+    hyp = _write(tmp_path / "hyp.txt", ["a", "b", "c"])
+    ref = _write(tmp_path / "ref.txt", ["a", "b"])
+    code, _, err = _run("score", hyp, ref, *FAST)
+    assert code == 2
+    assert err.count("\n") == 1 and "has 3 lines" in err and "has 2" in err
+
+
+def test_unknown_metric_and_missing_file_exit_2(tmp_path: Path) -> None:
+    ref = _write(tmp_path / "ref.txt", ["a"])
+    code, _, err = _run("score", ref, ref, "--metrics", "rouge3")
+    assert code == 2 and err.count("\n") == 1 and "unknown metric 'rouge3'" in err
+    code, _, err = _run("score", tmp_path / "nope.txt", ref)
+    assert code == 2 and err.count("\n") == 1 and "cannot read" in err
+
+
+def test_skipped_optional_metric_in_json(tmp_path: Path) -> None:
+    ref = _write(tmp_path / "ref.txt", ["a b c"])
+    code, out, _ = _run("score", ref, ref, "--json", "--metrics", "comet", *FAST)
+    assert code == 0
+    assert json.loads(out)["comet"]["score"] is None
+    assert json.loads(out)["comet"]["skipped"]
+
+
+def test_compare_json(tmp_path: Path) -> None:
+    refs = [f"sentence {i} about the cat on the mat" for i in range(20)]
+    a = _write(tmp_path / "a.txt", [f"{i} dog" for i in range(20)])
+    b = _write(tmp_path / "b.txt", refs)
+    ref = _write(tmp_path / "ref.txt", refs)
+    for method in ("paired-bootstrap", "ar"):
+        code, out, _ = _run(
+            "compare", a, b, ref, "--json", "--metrics", "rouge1,chrf", "--method", method, *FAST
+        )
+        assert code == 0
+        result = json.loads(out)
+        assert set(result) == {"rouge1", "chrf"}
+        for item in result.values():
+            assert item["delta"] > 0 and item["p_value"] < 0.05 and item["method"] == method
+            assert set(item) == {"score_a", "score_b", "delta", "p_value", "ci", "method", "signature"}
+    code, out, _ = _run("compare", a, b, ref, "--metrics", "rouge1", *FAST)
+    assert code == 0 and "rouge1" in out
