@@ -339,6 +339,8 @@ class Models:
         self._summarizer_spec = summarizer
         self.device = device
         self.options = options
+        if options is not None:
+            resolve(options, device)  # a precision the device lacks fails now, not per document
         self._loaded: dict[str, Seq2Seq] = {}
 
     def _get(self, spec: str) -> Seq2Seq:

@@ -216,3 +216,14 @@ def test_models_download_converts_and_list_shows_it(
     assert download.output.count("(ctranslate2 int8)") == 3 and len(conversions) == 3
     listing = CliRunner().invoke(main, ["models", "list", *sets], catch_exceptions=False)
     assert listing.output.count(f"converted at {tmp_path / 'ct2'}") == 3, listing.output
+
+
+def test_unsupported_precision_fails_before_any_document(tiny_overrides: list[str], tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(tinymodels.CORPUS_EN[0], encoding="utf-8")
+    sets = [*tiny_overrides, "backend=transformers", "compute_type=float16"]
+    args = ["summarize", str(src), "-o", str(tmp_path / "out"), *[a for s in sets for a in ("--set", s)]]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "clsum: error: compute_type float16 with backend transformers needs a CUDA device" in result.output

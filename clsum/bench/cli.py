@@ -27,7 +27,7 @@ from clsum.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-QUICK_LIMIT = 6  # documents per language with --quick
+QUICK_LIMIT = 4  # documents per language with --quick (about 10 minutes on 2 cores with model building)
 DEFAULT_LIMIT = 24
 
 

@@ -78,19 +78,20 @@ def summary_line(systems: dict[str, dict[str, Any]]) -> str:
 def table(report: dict[str, Any]) -> str:
     head = (
         f"{'system':18} {'art/min':>8} {'src tok/s':>9} {'steady s':>9} {'setup s':>8} {'translate s':>11} "
-        f"{'summarize s':>11} {'peak RSS MB':>11} {'GFLOP/s':>8} {'%fp32 peak':>10} {'chrF tr/sum':>12}"
+        f"{'summarize s':>11} {'peak RSS MB':>11} {'GFLOP/s':>8} {'%peak f32/i8':>13} {'chrF tr/sum':>12}"
     )
     lines = [head, "-" * len(head)]
     for name, s in report["systems"].items():
         st = s["stage_seconds"]
         chrf = s["chrf_vs_naive"]
         agree = "-" if chrf is None else f"{_fmt(chrf['translation'])}/{_fmt(chrf['summary'])}"
-        share = s["share_of_fp32_peak"]
+        shares = [s["share_of_fp32_peak"], s["share_of_int8_peak"]]
+        share = "/".join("-" if x is None else f"{100 * x:.0f}%" for x in shares)
         lines.append(
             f"{name:18} {s['articles_per_min']:8.2f} {s['source_tokens_per_s']:9.1f} {s['seconds']:9.1f} "
             f"{s['setup_seconds']:8.1f} {st.get('translate', 0.0):11.1f} {st.get('summarize', 0.0):11.1f} "
             f"{s['peak_rss_mb']:11.0f} {_fmt(s['achieved_gflops']):>8} "
-            f"{'-' if share is None else f'{100 * share:.1f}%':>10} {agree:>12}"
+            f"{share:>13} {agree:>12}"
         )
     peak = report["matmul_peak"]
     flops = report["flops_per_article"]
