@@ -199,7 +199,7 @@ def _spm_pieces(proto: bytes) -> list[str]:
 
 
 # Small enough that a model builds in ~0.1 s and generates in milliseconds.
-TINY_DIMS = {
+TINY_DIMS: dict[str, Any] = {
     "d_model": 32,
     "encoder_layers": 2,
     "decoder_layers": 2,
