@@ -51,7 +51,7 @@ def git_hash(repo: Path = REPO) -> str | None:
 
 
 def _score_entry(score: Any) -> dict[str, Any]:
-    return {"score": score.score, "signature": score.signature, "ci": _jsonable(score.ci)}
+    return dict(score.to_dict())  # keeps "skipped" and its reason: a skipped metric is never a 0
 
 
 def _jsonable(value: Any) -> Any:

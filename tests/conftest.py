@@ -97,3 +97,16 @@ def sharp_bart(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, 
     from tests.backendmodels import sharpen
 
     return sharpen(tiny_models["summarizer"], tmp_path_factory.mktemp("sharp") / "bart")
+
+
+@pytest.fixture(scope="session")
+def frank250() -> tuple[list[str], list[str]]:
+    """Published BART-large-cnn outputs and reference highlights of the 250 CNN/DM articles."""
+    from clsum.errors import ClsumError
+    from eval.data import load_cnndm_frank250
+
+    try:
+        ds = load_cnndm_frank250()
+    except ClsumError as exc:
+        pytest.skip(f"CNN/DM data not available: {exc}")
+    return [s.extra["bart"] for s in ds.segments], [s.reference for s in ds.segments]

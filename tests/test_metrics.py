@@ -8,23 +8,13 @@ from typing import Any
 import pytest
 import sacrebleu
 
-from clsum.errors import ClsumError, ConfigError, InputError
+from clsum.errors import ConfigError, InputError
 from eval import metrics, modelmetrics
-from eval.data import load_cnndm_frank250
 from eval.metrics import CHEAP_METRICS, ScoreOptions, compare, resolve_metrics, score
 
 HYPS = ["the cat sat on the mat", "Müller ist heute in Köln", "a quick brown fox"]
 REFS = ["the cat sat on a mat", "Müller war gestern in Köln", "the quick brown dog"]
 FAST = ScoreOptions(bootstrap=200)
-
-
-@pytest.fixture(scope="module")
-def frank250() -> tuple[list[str], list[str]]:
-    try:
-        ds = load_cnndm_frank250()
-    except ClsumError as exc:
-        pytest.skip(f"CNN/DM data not available: {exc}")
-    return [s.extra["bart"] for s in ds.segments], [s.reference for s in ds.segments]
 
 
 def test_bleu_and_chrf_equal_sacrebleu_on_cnndm(frank250: tuple[list[str], list[str]]) -> None:

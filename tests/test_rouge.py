@@ -7,16 +7,6 @@ from rouge_score import rouge_scorer
 
 from clsum.errors import ClsumError
 from eval import rouge
-from eval.data import load_cnndm_frank250
-
-
-@pytest.fixture(scope="module")
-def frank250() -> tuple[list[str], list[str]]:
-    try:
-        ds = load_cnndm_frank250()
-    except ClsumError as exc:
-        pytest.skip(f"CNN/DM data not available: {exc}")
-    return [s.extra["bart"] for s in ds.segments], [s.reference for s in ds.segments]
 
 
 def test_one_word_overlap_has_exact_precision_recall_f() -> None:

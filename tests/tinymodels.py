@@ -26,6 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from clsum.bench.tokenizers import train_byte_bpe
+
 # A fixed, fake commit hash for models placed in the test HF cache.
 DEFAULT_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -283,21 +285,6 @@ def build_marian(
     return out_dir
 
 
-def _train_byte_level_bpe(corpus: list[str], vocab_size: int, out_dir: Path) -> None:
-    """Write the byte-level BPE files facebook/bart-* ship (vocab.json, merges.txt); BART special ids."""
-    from tokenizers import ByteLevelBPETokenizer
-
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        corpus,
-        vocab_size=vocab_size,
-        min_frequency=2,
-        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
-        show_progress=False,
-    )
-    bpe.save_model(str(out_dir))
-
-
 def build_bart(out_dir: Path, *, max_positions: int = 64, max_new_length: int = 24, seed: int = 0) -> Path:
     """A tiny random BART summarizer (distilbart-like) with a byte-level BPE tokenizer. Returns ``out_dir``.
 
@@ -309,7 +296,7 @@ def build_bart(out_dir: Path, *, max_positions: int = 64, max_new_length: int = 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tiny-bart-") as tmp:
-        _train_byte_level_bpe(CORPUS_EN, 500, Path(tmp))
+        train_byte_bpe(CORPUS_EN, 500, Path(tmp))
         tokenizer = BartTokenizer.from_pretrained(tmp, model_max_length=max_positions)
         tokenizer.save_pretrained(out_dir)
     vocab = tokenizer.get_vocab()
