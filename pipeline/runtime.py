@@ -264,14 +264,25 @@ def _cached_commit(ref: ModelRef) -> str | None:
 
 
 def local_dir_hash(path: Path) -> str:
-    """Content hash of a local model directory (file names and bytes), so provenance is exact."""
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(path).as_posix().encode())
-        with file.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]
+    """Content hash of a local model directory (file names and bytes), so provenance is exact.
+
+    Hashing a 1 GB model takes seconds, and provenance is asked for every batch: the hash is kept
+    for as long as no file in the directory changes name, size or modification time.
+    """
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    stamp = (str(path.resolve()), tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+    if stamp not in _DIR_HASHES:
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(file.relative_to(path).as_posix().encode())
+            with file.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+        _DIR_HASHES[stamp] = digest.hexdigest()[:16]
+    return _DIR_HASHES[stamp]
+
+
+_DIR_HASHES: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
 
 
 def ct2_model_dir(spec: str, compute_type: str, commit: str | None = None, convert: bool = True) -> Path:
