@@ -28,7 +28,7 @@ from clsum.errors import ConfigError
 log = logging.getLogger(__name__)
 
 QUICK_LIMIT = 2  # per language: naive costs ~1 min/article on 2 cores, so this fits in 10 minutes
-DEFAULT_LIMIT = 8  # per language: ~25 minutes on 2 cores (the naive loop is most of it)
+DEFAULT_LIMIT = 8  # per language: ~10 minutes on 2 cores (the naive loop is most of it)
 
 
 @click.command("bench")
