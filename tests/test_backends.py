@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,13 @@ def test_unsupported_precision_fails_before_any_document(tiny_overrides: list[st
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert "clsum: error: compute_type float16 with backend transformers needs a CUDA device" in result.output
+
+
+def test_cpu_threads_become_parallel_single_thread_batches_up_to_four() -> None:
+    from pipeline.backends.ctranslate2 import cpu_workers
+
+    assert cpu_workers(1) == (1, 1)
+    assert cpu_workers(2) == (2, 1)  # two batches of one thread each: faster beam search on 2 cores
+    assert cpu_workers(16) == (4, 4)
+    workers, intra = cpu_workers(0)  # 0: every core this process may use
+    assert workers * intra <= len(os.sched_getaffinity(0)) and workers >= 1
