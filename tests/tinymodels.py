@@ -16,7 +16,6 @@ lazily so that importing it never initialises ``huggingface_hub`` before the env
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from clsum.bench.tokenizers import train_byte_bpe
+from clsum.bench.tokenizers import train_byte_bpe, train_spm
 
 # A fixed, fake commit hash for models placed in the test HF cache.
 DEFAULT_COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -169,30 +168,6 @@ CORPUS_EN = [
 CORPORA = {"de": CORPUS_DE, "nl": CORPUS_NL, "en": CORPUS_EN}
 
 
-def _train_spm(sentences: list[str], vocab_size: int, seed: int) -> bytes:
-    """A unigram SentencePiece model (serialized proto) trained on ``sentences``."""
-    import sentencepiece as spm
-
-    if hasattr(spm, "set_random_generator_seed"):
-        spm.set_random_generator_seed(seed)
-    buf = io.BytesIO()
-    with open(os.devnull, "w") as devnull:
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(sentences),
-            model_writer=buf,
-            vocab_size=vocab_size,
-            hard_vocab_limit=False,
-            model_type="unigram",
-            character_coverage=1.0,
-            num_threads=1,
-            # Marian vocab.json supplies the special ids; keep only <unk> in the spm itself.
-            bos_id=-1,
-            eos_id=-1,
-            logstream=devnull,
-        )
-    return buf.getvalue()
-
-
 def _spm_pieces(proto: bytes) -> list[str]:
     import sentencepiece as spm
 
@@ -236,8 +211,8 @@ def build_marian(
     with tempfile.TemporaryDirectory(prefix="tiny-marian-") as tmp:
         src_spm = Path(tmp) / "source.spm"
         tgt_spm = Path(tmp) / "target.spm"
-        src_spm.write_bytes(_train_spm(CORPORA[src_lang], 300, seed))
-        tgt_spm.write_bytes(_train_spm(CORPORA["en"], 300, seed))
+        src_spm.write_bytes(train_spm(CORPORA[src_lang], 300, seed))
+        tgt_spm.write_bytes(train_spm(CORPORA["en"], 300, seed))
 
         vocab: dict[str, int] = {"</s>": 0, "<unk>": 1}
         for piece in _spm_pieces(src_spm.read_bytes()) + _spm_pieces(tgt_spm.read_bytes()):

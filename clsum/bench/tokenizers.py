@@ -15,9 +15,12 @@ from pathlib import Path
 _MARIAN_SPECIALS = {"</s>": 0, "<unk>": 1}
 
 
-def train_spm(sentences: list[str], vocab_size: int) -> bytes:
+def train_spm(sentences: list[str], vocab_size: int, seed: int | None = None) -> bytes:
     """A unigram SentencePiece model (serialized proto), as opus-mt ships (source.spm, target.spm)."""
     import sentencepiece as spm
+
+    if seed is not None and hasattr(spm, "set_random_generator_seed"):
+        spm.set_random_generator_seed(seed)
 
     buf = io.BytesIO()
     with open(os.devnull, "w") as devnull:
@@ -29,6 +32,7 @@ def train_spm(sentences: list[str], vocab_size: int) -> bytes:
             model_type="unigram",
             character_coverage=1.0,
             num_threads=1,
+            # Marian's vocab.json supplies the special ids; keep only <unk> in the spm itself.
             bos_id=-1,
             eos_id=-1,
             logstream=devnull,
