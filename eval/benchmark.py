@@ -18,7 +18,7 @@ import yaml
 from clsum.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "eval"
-DATASETS = ("flores", "ntrex", "wmt19", "cnndm-frank250", "wikilingua")
+DATASETS = ("flores", "ntrex", "wmt19", "cnndm-frank250", "cnndm", "wikilingua")  # cnndm: online only
 SOURCES = ("local", "datasets")
 TASKS = ("translate", "documents", "summarize", "end-to-end")
 

@@ -22,9 +22,6 @@ from eval.systems import RunContext, System, build
 log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
-WIKILINGUA_HINT = (
-    "wikilingua needs the optional 'datasets' package and internet access: pip install 'clsum[online]'"
-)
 
 
 @dataclass
@@ -55,23 +52,46 @@ class Report:
 # -- data ----------------------------------------------------------------------------------------
 
 
-def _wikilingua(lang: str, split: str) -> data.Dataset:
-    """GEM/wiki_lingua cross-lingual pairs (``de_en``: German article, English summary)."""
+@dataclass(frozen=True)
+class HubSet:
+    """Where a benchmark lives on the Hugging Face hub, for users who are online (``source: datasets``)."""
+
+    repo: str
+    config: str  # formatted with lang and the FLORES codes
+    source: str  # source text field (formatted the same way)
+    reference: str
+    id: str | None = None
+
+
+HUB_SETS = {
+    "wikilingua": HubSet("GEM/wiki_lingua", "{lang}_en", "source", "target", "gem_id"),
+    "flores": HubSet("facebook/flores", "{code}-eng_Latn", "sentence_{code}", "sentence_eng_Latn", "id"),
+    # The full CNN/DM test set (11,490 articles): the published tables' own data.
+    "cnndm": HubSet("abisee/cnn_dailymail", "3.0.0", "article", "highlights", "id"),
+}
+
+
+def _from_hub(name: str, lang: str, split: str) -> data.Dataset:
+    hub = HUB_SETS[name]
+    fields = {"lang": lang, "code": data.FLORES_CODES.get(lang, lang)}
+    config = hub.config.format(**fields)
+    hint = f"dataset {name} with source: datasets needs the optional 'datasets' package and internet access"
     try:
         import datasets  # optional: only users who are online have it
     except ImportError as exc:
-        raise InputError(f"{WIKILINGUA_HINT} (the package is not installed)") from exc
-    name = f"{lang}_en"
+        raise InputError(f"{hint}: pip install 'clsum[online]' (the package is not installed)") from exc
     try:
-        rows = datasets.load_dataset("GEM/wiki_lingua", name, split=split)
+        rows = datasets.load_dataset(hub.repo, config, split=split)
     except Exception as exc:  # network, hub or script errors all mean the same to the user
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{WIKILINGUA_HINT} (loading GEM/wiki_lingua {name} failed: {first})") from exc
+        raise InputError(f"{hint} (loading {hub.repo} {config} failed: {first})") from exc
+    source, reference = hub.source.format(**fields), hub.reference.format(**fields)
     segments = [
-        data.Segment(str(row.get("gem_id", i)), row["source"], row["target"]) for i, row in enumerate(rows)
+        data.Segment(str(row.get(hub.id, i) if hub.id else i), row[source], row[reference])
+        for i, row in enumerate(rows)
     ]
-    files = {f"hf:GEM/wiki_lingua/{name}/{split}": str(getattr(rows, "_fingerprint", "unknown"))}
-    return data.Dataset(f"wikilingua-{lang}-en", lang, segments, files)
+    files = {f"hf:{hub.repo}/{config}/{split}": str(getattr(rows, "_fingerprint", "unknown"))}
+    return data.Dataset(name if lang == "en" else f"{name}-{lang}-en", lang, segments, files)
 
 
 def _local(loader: Callable[[str], data.Dataset]) -> Callable[[str, str], data.Dataset]:
@@ -89,17 +109,17 @@ LOADERS: dict[str, Callable[[str, str], data.Dataset]] = {
     "ntrex": _local(data.load_ntrex_documents),
     "wmt19": _wmt19,
     "cnndm-frank250": lambda lang, split: data.load_cnndm_frank250(),
-    "wikilingua": _wikilingua,
 }
-ONLINE_ONLY = {"wikilingua"}
+ONLINE_ONLY = {"wikilingua", "cnndm"}
 
 
 def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
     ds = cfg.dataset
     if ds.name in ONLINE_ONLY and ds.source != "datasets":
         raise ConfigError(f"dataset {ds.name} has no local copy; set dataset.source: datasets")
-    if ds.name not in ONLINE_ONLY and ds.source != "local":
-        raise ConfigError(f"dataset {ds.name} is read from the data root only; set dataset.source: local")
+    if ds.source == "datasets" and ds.name not in HUB_SETS:
+        online = ", ".join(sorted(HUB_SETS))
+        raise ConfigError(f"dataset {ds.name} is read from the data root only (online: {online})")
     if (
         ds.name == "flores"
         and ds.lang not in data.FLORES_CODES
@@ -107,7 +127,10 @@ def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
         and ds.lang not in data.NTREX_CODES
     ):
         raise ConfigError(f"dataset {ds.name} has no language {ds.lang!r}")
-    dataset = LOADERS[ds.name](ds.lang, ds.split)
+    if ds.source == "datasets":
+        dataset = _from_hub(ds.name, ds.lang, ds.split)
+    else:
+        dataset = LOADERS[ds.name](ds.lang, ds.split)
     n = min(x for x in (limit, ds.limit, len(dataset.segments)) if x is not None)
     dataset.segments = dataset.segments[:n]
     log.info("%s: %d segments from %s", dataset.name, n, ", ".join(dataset.files))

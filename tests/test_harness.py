@@ -151,6 +151,46 @@ def test_wikilingua_without_datasets_gives_the_clear_message(
     monkeypatch.setattr(builtins, "__import__", no_datasets)
     result = CliRunner().invoke(main, ["eval", "wikilingua-de-en", "-o", str(tmp_path / "wl")])
     assert result.exit_code == 2
-    assert "wikilingua needs the optional 'datasets' package and internet access" in result.output
+    assert "dataset wikilingua with source: datasets needs the optional 'datasets' package" in result.output
     assert "pip install 'clsum[online]'" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "lang", "repo", "config", "row"),
+    [
+        ("wikilingua", "nl", "GEM/wiki_lingua", "nl_en", {"gem_id": "w1", "source": "T.", "target": "S."}),
+        (
+            "flores",
+            "de",
+            "facebook/flores",
+            "deu_Latn-eng_Latn",
+            {"id": 7, "sentence_deu_Latn": "Satz.", "sentence_eng_Latn": "Sentence."},
+        ),
+        ("cnndm", "en", "abisee/cnn_dailymail", "3.0.0", {"id": "c1", "article": "A.", "highlights": "H."}),
+    ],
+)
+def test_online_sets_map_hub_rows_to_segments(
+    monkeypatch: pytest.MonkeyPatch, name: str, lang: str, repo: str, config: str, row: dict[str, Any]
+) -> None:
+    """``source: datasets`` asks the hub for the right repo/config/split and reads the right fields."""
+    import sys
+    import types
+
+    from eval.benchmark import BenchmarkConfig, DatasetConfig
+    from eval.harness import load_data
+
+    calls: list[tuple[Any, ...]] = []
+
+    def load_dataset(repo_id: str, cfg_name: str, split: str) -> list[dict[str, Any]]:
+        calls.append((repo_id, cfg_name, split))
+        return [row]
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    dataset_cfg = DatasetConfig(name=name, lang=lang, source="datasets", split="test")
+    cfg = BenchmarkConfig(name="x", dataset=dataset_cfg, task="translate", systems=[], metrics=[])
+    dataset = load_data(cfg)
+    assert calls == [(repo, config, "test")]
+    (segment,) = dataset.segments
+    source, reference = [v for k, v in row.items() if k not in ("id", "gem_id")]
+    assert (segment.id, segment.source, segment.reference) == (str(list(row.values())[0]), source, reference)
