@@ -134,12 +134,11 @@ class Pipeline:
         if "translate" in names or "summarize" in names:
             seed_everything(self.config.seed)  # not from the prefetch thread: the generator is global
         tc, sc = self.config.translation, self.config.summarization
-        scope = {"backend": self.config.backend, "compute_type": self.config.compute_type}
         stages: dict[str, Callable[[list[Record]], list[Record]]] = {
             "clean": clean,
             "detect": lambda rs: detect(rs, self.config.languages),
             "segment": lambda rs: segment(rs, self.models, tc.max_input_tokens),
-            "translate": lambda rs: translate(rs, self.models, tc, progress, self.translation_cache, scope),
+            "translate": lambda rs: translate(rs, self.models, tc, progress, self.translation_cache),
             "summarize": lambda rs: summarize(rs, self.models, sc),
         }
         for name in names:

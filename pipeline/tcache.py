@@ -3,8 +3,9 @@
 News folders repeat the same sentences in many documents (bylines, "Lees ook", newsletter footers,
 agency credits). The translate stage already translates each distinct sentence once per batch; this
 cache carries that across batches for a whole run. Entries are keyed by the sha256 of everything
-that can change a translation: the model's provenance (hub commit or local directory hash), the
-generation settings and the text. Least recently used entries are dropped beyond ``size`` entries.
+that can change a translation: the model's provenance (hub commit or local directory hash, backend
+and precision), the generation settings, the device and the text. Least recently used entries are
+dropped beyond ``size`` entries.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 
@@ -25,7 +25,6 @@ class TranslationCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[str, str] = OrderedDict()
-        self._provenance: dict[str, str] = {}
         # translate() runs on the main thread only today; the lock keeps the cache safe if not.
         self._lock = threading.Lock()
 
@@ -62,14 +61,5 @@ class TranslationCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
-    def provenance(self, spec: str, compute: Callable[[], str]) -> str:
-        """A model's provenance, computed once per run: for a local directory it hashes every file."""
-        if spec not in self._provenance:
-            self._provenance[spec] = compute()
-        return self._provenance[spec]
-
     def __len__(self) -> int:
         return len(self._entries)
-
-    def stats(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses, "entries": len(self._entries), "size": self.size}

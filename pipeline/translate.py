@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from clsum.config import TranslationConfig
 from pipeline.detect import ENGLISH
 from pipeline.record import Record
-from pipeline.runtime import Models, Seq2Seq
+from pipeline.runtime import Models
 from pipeline.tcache import TranslationCache
 
 log = logging.getLogger(__name__)
 
-# Settings that can change a translation, looked up on the translation section and then on the
-# whole config (backend and compute_type live there); part of every cache key.
-OUTPUT_SETTINGS = ("num_beams", "max_length", "min_length", "backend", "compute_type")
+# Generation settings that can change a translation: part of every cache key, with the model's
+# provenance (which names the backend and precision actually used) and the device.
+OUTPUT_SETTINGS = ("num_beams", "max_length", "min_length")
 
 
 class Progress(Protocol):
@@ -36,10 +36,9 @@ def translate(
     config: TranslationConfig,
     progress: Progress | None = None,
     cache: TranslationCache | None = None,
-    scope: dict[str, Any] | None = None,
 ) -> list[Record]:
-    """Fill ``translated`` and ``title_en``; ``scope`` adds run-level settings (backend, compute
-    type) to the cache key. Without a cache, a throwaway one still dedupes within the batch."""
+    """Fill ``translated`` and ``title_en``. Without a run-wide ``cache`` a batch still translates
+    each distinct sentence once."""
     cache = cache if cache is not None else TranslationCache(0)
     by_lang: dict[str, list[Record]] = {}
     for record in records:
@@ -48,7 +47,7 @@ def translate(
         elif record.ok and record.lang:
             by_lang.setdefault(record.lang, []).append(record)
     for lang, group in sorted(by_lang.items()):
-        _translate_language(lang, group, models, config, progress, cache, scope or {})
+        _translate_language(lang, group, models, config, progress, cache)
     return records
 
 
@@ -59,15 +58,15 @@ def _translate_language(
     config: TranslationConfig,
     progress: Progress | None,
     cache: TranslationCache,
-    scope: dict[str, Any],
 ) -> None:
     translator = models.translator(lang)
     titles = _fitting_titles(
         records, translator.count_tokens, config.max_input_tokens or translator.max_input_tokens
     )
     unique = list(dict.fromkeys([s for r in records for p in r.sentences for s in p] + titles))
-    provenance = cache.provenance(translator.ref.spec, lambda: translator.provenance)
-    context = cache.context(provenance, _settings(translator, config, scope))
+    provenance = translator.provenance
+    settings = {name: getattr(config, name) for name in OUTPUT_SETTINGS}
+    context = cache.context(provenance, {"device": translator.device, **settings})
     lookup = cache.lookup(context, unique)
     missing = [s for s in unique if s not in lookup]
     log.info(
@@ -97,16 +96,6 @@ def _translate_language(
         record.translated = [[lookup[s] for s in paragraph] for paragraph in record.sentences]
         record.title_en = lookup.get(record.title or "")
         record.models["translation"] = provenance
-
-
-def _settings(translator: Seq2Seq, config: TranslationConfig, scope: dict[str, Any]) -> dict[str, Any]:
-    settings: dict[str, Any] = {"device": translator.device}
-    for name in OUTPUT_SETTINGS:
-        if hasattr(config, name):
-            settings[name] = getattr(config, name)
-        elif name in scope:
-            settings[name] = scope[name]
-    return settings
 
 
 def _fitting_titles(records: list[Record], count: Callable[[list[str]], list[int]], limit: int) -> list[str]:
