@@ -228,7 +228,7 @@ class Pipeline:
         bars = Progress(progress, result.total - result.skipped)
         ending: dict[str, str] = {"status": "failed"}
         try:
-            todo = (r for r in documents.records(skip=done) if r.id not in done)
+            todo = documents.records(skip=done)
             for batch in self._prepared(_batches(todo, self.config.doc_batch_size), config_hash):
                 self._run_batch(batch, store, result, bars)
             ending = {"status": "complete"}

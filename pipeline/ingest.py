@@ -94,9 +94,9 @@ class Source:
         return self._count
 
     def records(self, skip: Container[str] = frozenset()) -> Iterator[Record]:
-        """Yield every document's record in order; files whose id is in ``skip`` are not read.
+        """Yield every document's record in order, except those whose id is in ``skip``.
 
-        (JSONL lines are parsed to learn their id, so ``skip`` saves no work there; callers filter.)
+        Skipped files are not even read; JSONL lines must be parsed to learn their id.
         """
         if self.kind == "jsonl":
             records: Iterator[Record] = _jsonl_records(self.root, self._encoding)
@@ -105,6 +105,8 @@ class Source:
         else:
             records = (_read_document(self.root / i, i) for i in self._ids if i not in skip)
         for record in records:
+            if record.id in skip:
+                continue
             if self.lang:
                 record.lang_hint = self.lang
             yield record

@@ -142,6 +142,12 @@ def test_source_counts_before_reading_and_matches_ingest(tmp_path: Path) -> None
     assert [r.to_dict() for r in source.records()] == [r.to_dict() for r in ingest(folder, lang="en")]
 
 
+def test_jsonl_source_skips_ids_too(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "text": f"Text {i}."}) + "\n" for i in "abc"))
+    assert [r.id for r in open_source(path).records(skip={"b"})] == ["a", "c"]
+
+
 def test_jsonl_stream_keeps_encodings_line_numbers_and_separators(tmp_path: Path) -> None:
     lines = ['{"id": "a", "text": "één\u2028twee"}', "", '{"id": "a", "text": "x"}', "not json"]
     for encoding in ("utf-8", "utf-16", "cp1252"):
