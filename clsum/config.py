@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
@@ -100,7 +101,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     """Defaults, then the YAML file (if any), then each ``KEY=VALUE`` override in order."""
     data: dict[str, Any] = {}
     if path is not None:
-        data = _read_yaml(Path(path))
+        data = read_yaml(Path(path))
     for item in overrides:
         key, value = _parse_override(item)
         _set_dotted(data, key, value)
@@ -109,17 +110,18 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     return config
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path, what: str = "config file") -> dict[str, Any]:
+    """A YAML mapping from ``path`` (empty file: {}); every failure is one ConfigError line."""
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+        raise ConfigError(f"{what} {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
-        raise ConfigError(f"config file {path} must contain a mapping of settings")
+        raise ConfigError(f"{what} {path} must contain a mapping of settings")
     return loaded
 
 
@@ -160,11 +162,16 @@ def all_keys(cls: type = Config, prefix: str = "") -> list[str]:
     return keys
 
 
-def _unknown_key(name: str) -> ConfigError:
-    valid = all_keys()
+def unknown(what: str, name: str, valid: Iterable[str]) -> str:
+    """"unknown WHAT 'name' (did you mean 'x'? available: a, b, ...)"; the guess only when one is close."""
+    valid = list(valid)
     close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else f" (available: {', '.join(valid)})"
-    return ConfigError(f"unknown config key {name!r}{hint}")
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {what} {name!r} ({guess}available: {', '.join(valid)})"
+
+
+def _unknown_key(name: str) -> ConfigError:
+    return ConfigError(unknown("config key", name, all_keys()))
 
 
 def _first_leaf(key: str, value: Any) -> str:

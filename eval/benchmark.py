@@ -8,13 +8,11 @@ benchmark otherwise silently measures something else.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from clsum.config import read_yaml, unknown
 from clsum.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "eval"
@@ -67,13 +65,7 @@ class BenchmarkConfig:
         for system in self.systems:
             if system.name == name:
                 return system
-        raise ConfigError(_unknown("system", name, [s.name for s in self.systems]))
-
-
-def _unknown(what: str, name: str, valid: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}?" if close else f"available: {', '.join(valid)}"
-    return f"unknown {what} {name!r} ({hint})"
+        raise ConfigError(unknown("system", name, [s.name for s in self.systems]))
 
 
 def shipped_configs() -> dict[str, Path]:
@@ -91,18 +83,12 @@ def resolve(name_or_path: str | Path) -> Path:
         return shipped[str(name_or_path)]
     if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
         raise ConfigError(f"benchmark config {path} does not exist")
-    raise ConfigError(_unknown("benchmark", str(name_or_path), list(shipped)))
+    raise ConfigError(unknown("benchmark", str(name_or_path), list(shipped)))
 
 
 def load_benchmark(name_or_path: str | Path) -> BenchmarkConfig:
     path = resolve(name_or_path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read benchmark config {path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"benchmark config {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
-    config = parse_benchmark(data, where=str(path))
+    config = parse_benchmark(read_yaml(path, "benchmark config"), where=str(path))
     config.path = str(path)
     return config
 
@@ -135,7 +121,7 @@ def _fields(cls: type, data: Any, where: str, exclude: set[str] | None = None) -
     names = [f.name for f in dataclasses.fields(cls) if f.name not in (exclude or set())]
     for key in data:
         if key not in names:
-            raise ConfigError(f"{where}: {_unknown('key', str(key), names)}")
+            raise ConfigError(f"{where}: {unknown('key', str(key), names)}")
     required = [
         f.name
         for f in dataclasses.fields(cls)
@@ -168,7 +154,7 @@ def _check_score_options(options: Any, where: str) -> None:
     valid = [f.name for f in dataclasses.fields(ScoreOptions)]
     for key in options:
         if key not in valid:
-            raise ConfigError(f"{where}: score: {_unknown('option', str(key), valid)}")
+            raise ConfigError(f"{where}: score: {unknown('option', str(key), valid)}")
 
 
 def validate(config: BenchmarkConfig, where: str = "benchmark") -> None:
@@ -181,7 +167,7 @@ def validate(config: BenchmarkConfig, where: str = "benchmark") -> None:
         ("task", config.task, TASKS),
     ):
         if value not in valid:
-            raise ConfigError(f"{where}: {_unknown(what, value, valid)}")
+            raise ConfigError(f"{where}: {unknown(what, value, valid)}")
     if ds.limit is not None and (not isinstance(ds.limit, int) or ds.limit < 1):
         raise ConfigError(f"{where}: dataset.limit must be a positive integer, got {ds.limit!r}")
     metrics = available_metrics()
@@ -189,7 +175,7 @@ def validate(config: BenchmarkConfig, where: str = "benchmark") -> None:
     for system in config.systems:
         if system.type not in SYSTEM_TYPES:
             raise ConfigError(
-                f"{where}: system {system.name!r}: {_unknown('system type', system.type, list(SYSTEM_TYPES))}"
+                f"{where}: system {system.name!r}: {unknown('system type', system.type, list(SYSTEM_TYPES))}"
             )
         if system.name in names:
             raise ConfigError(f"{where}: two systems are named {system.name!r}")
@@ -199,7 +185,7 @@ def validate(config: BenchmarkConfig, where: str = "benchmark") -> None:
         SYSTEM_TYPES[system.type].check_params(system.params, f"{where}: system {system.name!r}")
         for metric in [*config.metrics, *(system.metrics or [])]:
             if metric not in metrics:
-                raise ConfigError(f"{where}: {_unknown('metric', metric, metrics)}")
+                raise ConfigError(f"{where}: {unknown('metric', metric, metrics)}")
     _check_score_options(config.score, where)
     if not isinstance(config.pipeline.set, list):
         raise ConfigError(f"{where}: pipeline.set must be a list of KEY=VALUE strings")

@@ -8,7 +8,6 @@ BLEU/chrF/TER signatures are the metric name, sacrebleu's own signature verbatim
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from clsum.config import unknown
 from clsum.errors import ConfigError, InputError
 from eval import bootstrap, modelmetrics, mt, rouge
 
@@ -103,9 +103,7 @@ def resolve_metrics(names: Iterable[str] | None) -> list[str]:
         if not name:
             continue
         if name not in METRICS:
-            close = difflib.get_close_matches(name, METRICS, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ConfigError(f"unknown metric {name!r}; {hint}available: {', '.join(METRICS)}")
+            raise ConfigError(unknown("metric", name, METRICS))
         if name not in resolved:
             resolved.append(name)
     if not resolved:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from clsum.config import Config
+from clsum.config import Config, unknown
 from clsum.errors import ConfigError
 from eval import extractive
 from eval.data import Segment
@@ -97,14 +97,9 @@ class System:
 
     @classmethod
     def check_params(cls, params: dict[str, Any], where: str) -> None:
-        import difflib
-
         for key in params:
             if key not in cls.PARAMS:
-                valid = list(cls.PARAMS) or ["(none)"]
-                close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-                hint = f"did you mean {close[0]!r}?" if close else f"available: {', '.join(valid)}"
-                raise ConfigError(f"{where}: unknown param {key!r} ({hint})")
+                raise ConfigError(f"{where}: {unknown('param', key, list(cls.PARAMS) or ['(none)'])}")
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         raise NotImplementedError

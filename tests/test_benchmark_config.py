@@ -72,7 +72,7 @@ def test_cnndm_config_has_the_published_system() -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d.update(sytems=[]), "unknown key 'sytems' \\(did you mean 'systems'\\?\\)"),
+        (lambda d: d.update(sytems=[]), "unknown key 'sytems' \\(did you mean 'systems'\\? available: "),
         (
             lambda d: d["dataset"].update(name="flores200"),
             "unknown dataset 'flores200' \\(did you mean 'flores'",

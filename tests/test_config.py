@@ -47,7 +47,7 @@ def test_adding_a_language_keeps_the_defaults_and_null_removes_one() -> None:
     [
         (
             "summarization.num_beam=2",
-            "unknown config key 'summarization.num_beam' (did you mean 'summarization.num_beams'?)",
+            "unknown config key 'summarization.num_beam' (did you mean 'summarization.num_beams'? available:",
         ),
         ("devise=cpu", "did you mean 'device'?"),
         ("zzz=1", "available: device, seed"),
