@@ -6,6 +6,7 @@ inference backend runs the model (``pipeline/backends``) is decided here and now
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -131,8 +132,9 @@ class Seq2Seq:
                 self._generation_config = GenerationConfig.from_model_config(_load("config", self.ref))
         return self._generation_config
 
-    @property
+    @functools.cached_property
     def max_input_tokens(self) -> int:
+        """Asked for every batch; without a tokenizer limit it reads config.json, so once only."""
         limit = int(getattr(self.tokenizer, "model_max_length", _NO_LIMIT) or _NO_LIMIT)
         if limit >= _NO_LIMIT:
             config = _load("config", self.ref)
