@@ -121,7 +121,8 @@ def test_cnndm_slice_with_selected_systems(tmp_path: Path, tiny_overrides: list[
 def test_unknown_system_name_is_one_line_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["eval", "cnndm-frank250", "--systems", "lead3", "-o", str(tmp_path)])
     assert result.exit_code == 2
-    assert "unknown system 'lead3' (did you mean 'lead-3'?)" in result.output
+    assert result.output.count("\n") == 1
+    assert "unknown system 'lead3' (did you mean 'lead-3'? available: lead-3, textrank" in result.output
 
 
 def test_list_names_every_shipped_benchmark() -> None:
