@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from clsum.config import read_yaml, unknown
 from clsum.errors import ConfigError
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "eval"
 DATASETS = ("flores", "ntrex", "wmt19", "cnndm-frank250", "cnndm", "wikilingua")  # cnndm: online only
 SOURCES = ("local", "datasets")
 TASKS = ("translate", "documents", "summarize", "end-to-end")
@@ -69,8 +69,10 @@ class BenchmarkConfig:
 
 
 def shipped_configs() -> dict[str, Path]:
-    """Bare name -> path of every benchmark shipped in configs/eval/."""
-    return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
+    """Bare name -> path of every benchmark shipped in configs/eval/ (package data of clsum)."""
+    # files() of a regular (unzipped) install is a real folder; clsum is never run from a zip.
+    folder = Path(str(resources.files("clsum") / "configs" / "eval"))
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 
 def resolve(name_or_path: str | Path) -> Path:
@@ -141,13 +143,13 @@ def _string_list(value: Any, where: str) -> list[str]:
 
 def available_metrics() -> tuple[str, ...]:
     """Metric names the metrics engine accepts (it is the one authority on them)."""
-    from eval.metrics import METRICS
+    from clsum.eval.metrics import METRICS
 
     return tuple(METRICS)
 
 
 def _check_score_options(options: Any, where: str) -> None:
-    from eval.metrics import ScoreOptions
+    from clsum.eval.metrics import ScoreOptions
 
     if not isinstance(options, dict):
         raise ConfigError(f"{where}: score must be a mapping of metric options")
@@ -158,7 +160,7 @@ def _check_score_options(options: Any, where: str) -> None:
 
 
 def validate(config: BenchmarkConfig, where: str = "benchmark") -> None:
-    from eval.systems import SYSTEM_TYPES
+    from clsum.eval.systems import SYSTEM_TYPES
 
     ds = config.dataset
     for what, value, valid in (

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from statistics import mean
 from typing import Any
 
-from eval import entities, numbers
+from clsum.eval import entities, numbers
 
 # Flag thresholds (a summary is flagged when a value is past one of them).
 MAX_REPEATED_TRIGRAMS = 0.10  # fluent summaries repeat almost no trigram; loops repeat most

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from pipeline.segment import split_sentences
+from clsum.pipeline.segment import split_sentences
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 DAMPING = 0.85  # PageRank's usual damping factor (Brin & Page; TextRank uses the same)

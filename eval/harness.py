@@ -10,18 +10,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError, InputError
-from eval import data
-from eval.benchmark import BenchmarkConfig
-from eval.systems import RunContext, System, build
+from clsum.eval import data
+from clsum.eval.benchmark import BenchmarkConfig
+from clsum.eval.systems import RunContext, System, build
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -148,7 +148,7 @@ def pipeline_config(
     if path is None and cfg.pipeline.config:
         path = Path(cfg.pipeline.config)
         if not path.is_absolute() and not path.is_file():
-            path = REPO / path
+            path = Path(str(resources.files("clsum"))) / path  # shipped: configs/...
     return load_config(path, [*cfg.pipeline.set, *overrides])
 
 
@@ -156,14 +156,14 @@ def pipeline_config(
 
 
 def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Any]:
-    from eval.metrics import ScoreOptions, score
+    from clsum.eval.metrics import ScoreOptions, score
 
     return score(outputs, refs, metrics, ScoreOptions(**cfg.score))  # keys checked when loading
 
 
 def _checks(system: System, dataset: data.Dataset, outputs: list[str]) -> dict[str, Any] | None:
     """Faithfulness checks (numbers, names, ...) over every summary, aggregated."""
-    from eval.checks import aggregate, check
+    from clsum.eval.checks import aggregate, check
 
     results = [
         check(seg.source, out, dataset.source_lang, system.translation_for(i))
@@ -211,7 +211,7 @@ def run_benchmark(
     progress: bool = False,
 ) -> Report:
     """Run ``systems`` (default: all) of a benchmark and write the report files into ``run_dir``."""
-    from eval.report import now, write_report
+    from clsum.eval.report import now, write_report
 
     chosen = [cfg.system(name) for name in systems] if systems else cfg.systems
     started, start = now(), time.perf_counter()

@@ -18,7 +18,7 @@ import numpy as np
 
 from clsum.config import unknown
 from clsum.errors import ConfigError, InputError
-from eval import bootstrap, modelmetrics, mt, rouge
+from clsum.eval import bootstrap, modelmetrics, mt, rouge
 
 log = logging.getLogger(__name__)
 

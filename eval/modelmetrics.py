@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from eval import bootstrap
+from clsum.eval import bootstrap
 
 if TYPE_CHECKING:
-    from eval.metrics import Score
+    from clsum.eval.metrics import Score
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def unavailable_reason(metric: ModelMetric) -> str | None:
 
 
 def _skipped(name: str, reason: str) -> Score:
-    from eval.metrics import Score
+    from clsum.eval.metrics import Score
 
     log.warning("%s skipped: %s", name, reason)
     return Score(name, None, f"{name}|skipped", None, None, skipped=reason)
@@ -72,7 +72,7 @@ def _bertscore(
 ) -> Score:
     import bert_score
 
-    from eval.metrics import Score
+    from clsum.eval.metrics import Score
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights were found in the cache; never download
     _, _, f1 = bert_score.score(hyps, refs, model_type=metric.repo, lang="en", verbose=False)

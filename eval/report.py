@@ -24,7 +24,7 @@ from clsum.versions import package_versions
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from eval.harness import Report, SystemResult
+    from clsum.eval.harness import Report, SystemResult
 
 REPO = Path(__file__).resolve().parents[1]
 

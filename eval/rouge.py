@@ -68,7 +68,7 @@ def _scorer(metrics: tuple[str, ...], tokenizer: str, stem: bool) -> rouge_score
 @cache
 def _split_sentences(text: str) -> tuple[str, ...]:
     # pipeline.segment's English pysbd splitter (with its abbreviation fixes); no torch behind it.
-    from pipeline.segment import split_sentences
+    from clsum.pipeline.segment import split_sentences
 
     return tuple(split_sentences(text, "en"))
 

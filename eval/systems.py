@@ -3,7 +3,7 @@
 A system has one method, ``run(segments, ctx) -> list[str]`` (one output per segment, in order),
 and may fill ``info`` (one dict per segment: errors, sentence counts, the English translation) and
 ``references`` (when it is scored against something other than the dataset's references, as
-cross-lingual consistency is). Systems with models go through ``clsum.api.Pipeline``, the same code
+cross-lingual consistency is). Systems with models go through ``clsum.runner.Pipeline``, the same code
 ``clsum summarize`` runs, so a benchmark measures what users get.
 """
 
@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from clsum.config import Config, unknown
 from clsum.errors import ConfigError
-from eval import extractive
-from eval.data import Segment
+from clsum.eval import extractive
+from clsum.eval.data import Segment
 
 if TYPE_CHECKING:
-    from clsum.api import Pipeline
-    from pipeline.record import Record
+    from clsum.record import Record
+    from clsum.runner import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class RunContext:
 
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
-            from clsum.api import Pipeline
+            from clsum.runner import Pipeline
 
             self._pipeline = Pipeline(self.config)
         return self._pipeline

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
-from pipeline.record import Record, Removed
+from clsum.record import Record, Removed
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
-from pipeline.record import Record
+from clsum.record import Record
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any
 import ftfy
 
 from clsum.errors import InputError
-from pipeline.record import Record
+from clsum.record import Record
 
 log = logging.getLogger(__name__)
 

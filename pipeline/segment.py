@@ -14,8 +14,8 @@ from functools import cache
 
 import pysbd
 
-from pipeline.record import Record
-from pipeline.runtime import Models
+from clsum.pipeline.runtime import Models
+from clsum.record import Record
 
 log = logging.getLogger(__name__)
 

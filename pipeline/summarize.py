@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 
 from clsum.config import SummarizationConfig
-from pipeline.detect import ENGLISH
-from pipeline.record import Record
-from pipeline.runtime import Models, Seq2Seq
-from pipeline.segment import split_sentences, split_to_fit
+from clsum.pipeline.detect import ENGLISH
+from clsum.pipeline.runtime import Models, Seq2Seq
+from clsum.pipeline.segment import split_sentences, split_to_fit
+from clsum.record import Record
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Protocol
 
 from clsum.config import TranslationConfig
-from pipeline.detect import ENGLISH
-from pipeline.record import Record
-from pipeline.runtime import Models
-from pipeline.tcache import TranslationCache
+from clsum.pipeline.detect import ENGLISH
+from clsum.pipeline.runtime import Models
+from clsum.pipeline.tcache import TranslationCache
+from clsum.record import Record
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pipeline.record import Record
+from clsum.record import Record
 
 log = logging.getLogger(__name__)
 

@@ -103,7 +103,7 @@ def sharp_bart(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, 
 def frank250() -> tuple[list[str], list[str]]:
     """Published BART-large-cnn outputs and reference highlights of the 250 CNN/DM articles."""
     from clsum.errors import ClsumError
-    from eval.data import load_cnndm_frank250
+    from clsum.eval.data import load_cnndm_frank250
 
     try:
         ds = load_cnndm_frank250()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from clsum.api import Pipeline
 from clsum.config import load_config
-from pipeline.record import Record
+from clsum.record import Record
+from clsum.runner import Pipeline
 from tests.articles import DE_BODY, EN_BODY, NL_BODY, SENTENCES_NL, long_dutch_article
 
 TEXTS = [

@@ -13,10 +13,11 @@ from click.testing import CliRunner
 from clsum.cli import main
 from clsum.config import load_config
 from clsum.errors import ConfigError, ModelError
-from pipeline import backends
-from pipeline.backends import Options, resolve
-from pipeline.backends import ctranslate2 as ct2_backend
-from pipeline.runtime import Seq2Seq, ct2_model_dir
+from clsum.pipeline.runtime import Seq2Seq, backends
+from clsum.pipeline.runtime import ct2cache as ct2_backend
+from clsum.pipeline.runtime.backends import Options, resolve
+from clsum.pipeline.runtime.ct2cache import ct2_model_dir
+from clsum.runner import Pipeline
 from tests import tinymodels
 
 GERMAN = tinymodels.CORPUS_DE[:12] + ["Ja.", " ".join(tinymodels.CORPUS_DE[30:32])]
@@ -44,16 +45,29 @@ def conversions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["backend=onnx"], "backend must be one of auto, transformers, ctranslate2"),
-        (["compute_type=int4"], "compute_type 'int4' is not supported by backend 'auto'"),
-        (["backend=transformers", "compute_type=int8_float16"], "not supported by backend 'transformers'"),
         (["translation.batch_tokens=0"], "translation.batch_tokens must be at least 1"),
         (["threads=-1"], "threads must not be negative"),
     ],
 )
-def test_invalid_backend_settings_are_config_errors(overrides: list[str], message: str) -> None:
+def test_invalid_budgets_are_config_errors(overrides: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(None, overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["backend=onnx"], "backend must be one of auto, transformers, ctranslate2"),
+        (["compute_type=int4"], "compute_type 'int4' is not supported by backend 'auto'"),
+        (["backend=transformers", "compute_type=int8_float16"], "not supported by backend 'transformers'"),
+    ],
+)
+def test_unknown_backends_and_precisions_fail_when_the_pipeline_is_built(
+    overrides: list[str], message: str
+) -> None:
+    config = load_config(None, overrides)  # the backends package, not the config, knows them
+    with pytest.raises(ConfigError, match=message):
+        Pipeline(config)
 
 
 def test_backend_and_precision_change_the_hash_threads_and_budgets_do_not() -> None:
@@ -127,14 +141,13 @@ def test_failed_conversion_leaves_nothing_and_auto_falls_back(
             raise NotImplementedError("architecture not supported")
 
     monkeypatch.setattr(ct2_backend, "_converter", lambda location, revision: Broken())
-    explicit = Seq2Seq(str(tiny_models["de"]), "cpu", Options("ctranslate2", "int8"))
     with pytest.raises(ModelError, match="cannot convert .* to CTranslate2"):
-        explicit.generate(GERMAN[:1], batch_size=1)
+        Seq2Seq(str(tiny_models["de"]), "cpu", Options("ctranslate2", "int8"))
     assert list(tmp_path.iterdir()) == []
+    # auto settles on transformers before the model is handed out, and stays there
     auto = Seq2Seq(str(tiny_models["de"]), "cpu", Options("auto"))
-    assert auto.provenance.endswith("(ctranslate2 int8)")
+    assert auto.provenance.endswith("(transformers float32)")
     assert auto.generate(GERMAN[:1], batch_size=1)
-    assert (auto.backend, auto.compute_type) == ("transformers", "float32")
     assert auto.provenance.endswith("(transformers float32)")
 
 
@@ -231,7 +244,7 @@ def test_unsupported_precision_fails_before_any_document(tiny_overrides: list[st
 
 
 def test_cpu_threads_become_parallel_single_thread_batches_up_to_four() -> None:
-    from pipeline.backends.ctranslate2 import cpu_workers
+    from clsum.pipeline.runtime.backends.ctranslate2 import cpu_workers
 
     assert cpu_workers(1) == (1, 1)
     assert cpu_workers(2) == (2, 1)  # two batches of one thread each: faster beam search on 2 cores

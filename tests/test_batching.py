@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.backends import Options
-from pipeline.batching import token_budget_batches
-from pipeline.runtime import Seq2Seq
+from clsum.pipeline.runtime import Seq2Seq
+from clsum.pipeline.runtime.backends import Options
+from clsum.pipeline.runtime.batching import token_budget_batches
 from tests import tinymodels
 
 GERMAN = tinymodels.CORPUS_DE[:14] + [" ".join(tinymodels.CORPUS_DE[20:23]), "Ja.", "Nein, danke."]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from clsum.errors import ConfigError
-from eval.benchmark import (
+from clsum.eval.benchmark import (
     BenchmarkConfig,
     available_metrics,
     load_benchmark,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval import bootstrap
+from clsum.eval import bootstrap
 
 
 def _mean(n: int) -> bootstrap.Compute:

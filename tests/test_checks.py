@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from clsum.cli import main
-from eval import checks
-from eval.checks import aggregate, check
-from eval.entities import candidates, fold
-from eval.numbers import extract_numbers, numeral_values
+from clsum.eval import checks
+from clsum.eval.checks import aggregate, check
+from clsum.eval.entities import candidates, fold
+from clsum.eval.numbers import extract_numbers, numeral_values
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "articles"
 

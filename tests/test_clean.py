@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.clean as clean_module
-from pipeline.clean import clean
-from pipeline.ingest import ingest
-from pipeline.record import Record
+import clsum.pipeline.clean as clean_module
+from clsum.pipeline.clean import clean
+from clsum.pipeline.ingest import ingest
+from clsum.record import Record
 
 SEEDS = Path("/work/shared/seeds")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "articles"

@@ -246,7 +246,7 @@ def clsum_subprocess(args: list[str], env: dict[str, str], **kwargs: Any) -> sub
     """Run the real CLI in a fresh interpreter (HF_HOME is read when huggingface_hub is imported)."""
     base = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_CACHE", "TRANSFORMERS_CACHE")}
     return subprocess.Popen(
-        [sys.executable, "-m", "clsum.cli", *args],
+        [sys.executable, "-m", "clsum", *args],
         env={**base, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

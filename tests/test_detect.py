@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from pipeline.detect import detect
-from pipeline.record import Record
+from clsum.pipeline.detect import detect
+from clsum.record import Record
 from tests.articles import DE_BODY, EN_BODY, FR_BODY, NL_BODY
 
 

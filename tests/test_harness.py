@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from clsum.cli import main
-from eval.data import data_root
+from clsum.eval.data import data_root
 
 try:
     data_root()
@@ -178,8 +178,8 @@ def test_online_sets_map_hub_rows_to_segments(
     import sys
     import types
 
-    from eval.benchmark import BenchmarkConfig, DatasetConfig
-    from eval.harness import load_data
+    from clsum.eval.benchmark import BenchmarkConfig, DatasetConfig
+    from clsum.eval.harness import load_data
 
     calls: list[tuple[Any, ...]] = []
 

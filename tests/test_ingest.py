@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from clsum.errors import InputError
-from pipeline.ingest import decode, ingest, looks_binary
+from clsum.pipeline.ingest import decode, ingest, looks_binary
 
 SEEDS = Path("/work/shared/seeds")
 TEXT = "De gemeente heeft de nieuwe brug geopend. Het verkeer rijdt weer."

@@ -9,8 +9,8 @@ import pytest
 import sacrebleu
 
 from clsum.errors import ConfigError, InputError
-from eval import metrics, modelmetrics
-from eval.metrics import CHEAP_METRICS, ScoreOptions, compare, resolve_metrics, score
+from clsum.eval import metrics, modelmetrics
+from clsum.eval.metrics import CHEAP_METRICS, ScoreOptions, compare, resolve_metrics, score
 
 HYPS = ["the cat sat on the mat", "Müller ist heute in Köln", "a quick brown fox"]
 REFS = ["the cat sat on a mat", "Müller war gestern in Köln", "the quick brown dog"]

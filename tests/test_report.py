@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eval.benchmark import load_benchmark
-from eval.harness import run_benchmark
-from eval.report import ci_bounds, git_hash
+from clsum.eval.benchmark import load_benchmark
+from clsum.eval.harness import run_benchmark
+from clsum.eval.report import ci_bounds, git_hash
 from tests.test_harness import needs_data
 
 

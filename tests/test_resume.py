@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.record import Record
-from pipeline.write import OutputStore, render_markdown
+from clsum.pipeline.write import OutputStore, render_markdown
+from clsum.record import Record
 from tests.articles import DE_BODY, NL_BODY
 
 
@@ -74,7 +74,7 @@ def test_sigkill_part_way_then_rerun_completes_every_document_once(
         (src / name).write_text(f"Bericht {i}.\n\n{body}\n")
     out = tmp_path / "out"
     sets = [a for item in [*tiny_overrides, "doc_batch_size=1"] for a in ("--set", item)]
-    cmd = [sys.executable, "-m", "clsum.cli", "summarize", str(src), "-o", str(out), "-q", *sets]
+    cmd = [sys.executable, "-m", "clsum", "summarize", str(src), "-o", str(out), "-q", *sets]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     summaries = out / "summaries.jsonl"
     deadline = time.monotonic() + 240

@@ -6,7 +6,7 @@ import pytest
 from rouge_score import rouge_scorer
 
 from clsum.errors import ClsumError
-from eval import rouge
+from clsum.eval import rouge
 
 
 def test_one_word_overlap_has_exact_precision_recall_f() -> None:

@@ -1,4 +1,4 @@
-"""pipeline/runtime.py against tiny real models: loading, limits, batching, provenance, the HF cache."""
+"""clsum.pipeline.runtime against tiny real models: loading, limits, batching, provenance, the HF cache."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from clsum.errors import ModelError
-from pipeline import runtime
-from pipeline.runtime import Models, Seq2Seq, describe
+from clsum.pipeline.runtime import Models, Seq2Seq, describe, hub
+from clsum.pipeline.runtime import models as runtime_models
+from clsum.pipeline.runtime.backends import Options
 from tests import tinymodels
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def test_loads_local_dir_tokenizer_first_weights_on_use(tiny_models: dict[str, P
     model = Seq2Seq(str(tiny_models["nl"]), "cpu")
     assert model.ref.is_local
     assert type(model.tokenizer).__name__ == "MarianTokenizer"
-    assert model._model is None  # weights wait for the first generate()
+    assert model._engine is None  # weights wait for the first generate()
     assert type(model.model).__name__ == "MarianMTModel"
     assert not model.model.training
     assert model.model is model.model
@@ -171,8 +172,8 @@ def test_provenance_of_a_local_dir_is_a_content_hash(tiny_models: dict[str, Path
 def test_same_seed_builds_identical_models(tmp_path: Path, tiny_models: dict[str, Path]) -> None:
     again = tinymodels.build_marian(tmp_path / "again", "de")
     other = tinymodels.build_marian(tmp_path / "other", "de", seed=1)
-    assert runtime.local_dir_hash(again) == runtime.local_dir_hash(tiny_models["de"])
-    assert runtime.local_dir_hash(other) != runtime.local_dir_hash(again)
+    assert hub.local_dir_hash(again) == hub.local_dir_hash(tiny_models["de"])
+    assert hub.local_dir_hash(other) != hub.local_dir_hash(again)
 
 
 # --- Models ---------------------------------------------------------------------------------------
@@ -184,11 +185,11 @@ def test_models_load_each_spec_once_and_only_on_demand(
     loads: list[str] = []
 
     class Counting(Seq2Seq):
-        def __init__(self, spec: str, device: str) -> None:
+        def __init__(self, spec: str, device: str, options: Options | None = None) -> None:
             loads.append(spec)
-            super().__init__(spec, device)
+            super().__init__(spec, device, options)
 
-    monkeypatch.setattr(runtime, "Seq2Seq", Counting)
+    monkeypatch.setattr(runtime_models, "Seq2Seq", Counting)
     de_dir, nl_dir, summ_dir = (str(tiny_models[k]) for k in ("de", "nl", "summarizer"))
     models = Models({"de": de_dir, "nl": nl_dir, "de-alias": de_dir}, summ_dir, "cpu")
     assert loads == [] and models.provenance() == {}
@@ -197,7 +198,7 @@ def test_models_load_each_spec_once_and_only_on_demand(
     assert models.translator("de") is first
     assert models.translator("de-alias") is first  # same spec, same instance
     assert loads == [de_dir]
-    assert first._model is None  # weights only when generating
+    assert first._engine is None  # weights only when generating
 
     assert models.summarizer() is models.summarizer()
     assert loads == [de_dir, summ_dir]
@@ -211,8 +212,8 @@ def test_models_load_each_spec_once_and_only_on_demand(
 
 
 def test_absent_hub_id_offline_names_it_and_the_download_command(session_hf_home: Path) -> None:
-    assert runtime.offline()
-    assert runtime.hf_cache_dir().is_relative_to(session_hf_home)  # never the user's cache
+    assert hub.offline()
+    assert hub.hf_cache_dir().is_relative_to(session_hf_home)  # never the user's cache
     with pytest.raises(ModelError) as err:
         Seq2Seq("clsum-tests/no-such-model", "cpu")
     message = str(err.value)
@@ -257,7 +258,7 @@ def test_describe_cached(hf_home_with_defaults: Path, monkeypatch: pytest.Monkey
 
 _LOAD_DEFAULTS = """
 import json
-from pipeline.runtime import Seq2Seq, describe, download
+from clsum.pipeline.runtime import Seq2Seq, describe, download
 from tests.tinymodels import DEFAULT_HUB_IDS
 out = {}
 for key, repo_id in DEFAULT_HUB_IDS.items():
@@ -309,10 +310,10 @@ def test_placed_cache_is_laid_out_like_the_hub(hf_home_with_defaults: Path) -> N
 def test_resolve_device() -> None:
     import torch
 
-    assert runtime.resolve_device("cpu") == "cpu"
+    assert runtime_models.resolve_device("cpu") == "cpu"
     if torch.cuda.is_available():
-        assert runtime.resolve_device("auto") == "cuda"
+        assert runtime_models.resolve_device("auto") == "cuda"
     else:
-        assert runtime.resolve_device("auto") == "cpu"
+        assert runtime_models.resolve_device("auto") == "cpu"
         with pytest.raises(ModelError, match="device=cpu"):
-            runtime.resolve_device("cuda")
+            runtime_models.resolve_device("cuda")

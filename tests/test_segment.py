@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.segment import split_sentences, split_to_fit
+from clsum.pipeline.segment import split_sentences, split_to_fit
 
 
 def words(texts: list[str]) -> list[int]:

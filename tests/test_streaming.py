@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-import clsum.api
-import pipeline.ingest
-from clsum.api import Pipeline
+import clsum.pipeline.ingest
+import clsum.runner
 from clsum.config import load_config
 from clsum.errors import InputError
-from pipeline.ingest import ingest, open_source
-from pipeline.record import Record
+from clsum.pipeline.ingest import ingest, open_source
+from clsum.record import Record
+from clsum.runner import Pipeline
 from tests.articles import DE_BODY, EN_BODY, FR_BODY, NL_BODY
 
 TEXT_CHARS = 3000  # per generated document; the memory test compares growth per file with this
@@ -43,8 +43,8 @@ def _fake_summarize(records: list[Record], *args: Any, **kwargs: Any) -> list[Re
 @pytest.fixture
 def fake_models(monkeypatch: pytest.MonkeyPatch) -> None:
     """No models: translation copies the sentences, the summary is the first 40 characters."""
-    monkeypatch.setattr(clsum.api, "translate", _fake_translate)
-    monkeypatch.setattr(clsum.api, "summarize", _fake_summarize)
+    monkeypatch.setattr(clsum.runner, "translate", _fake_translate)
+    monkeypatch.setattr(clsum.runner, "summarize", _fake_summarize)
 
 
 def _pipeline(*overrides: str) -> Pipeline:
@@ -105,7 +105,7 @@ def test_run_memory_does_not_grow_with_the_number_of_files(
     # list did, would add at least TEXT_CHARS bytes per file.
     monkeypatch.setattr(Pipeline, "process", _fake_process)
     # Repairing mojibake is per-file work (and slow under tracemalloc): not what is measured here.
-    monkeypatch.setattr(pipeline.ingest, "repair_text", lambda text: (text, []))
+    monkeypatch.setattr(clsum.pipeline.ingest, "repair_text", lambda text: (text, []))
     n = 300
     small = _peak_bytes(_english_folder(tmp_path / "small", n), tmp_path / "out-small")
     large = _peak_bytes(_english_folder(tmp_path / "large", 4 * n), tmp_path / "out-large")
@@ -210,14 +210,14 @@ def test_prefetch_output_is_identical_to_the_sequential_run(
 def test_a_crash_in_the_prefetch_thread_is_pinned_on_its_document(
     tmp_path: Path, fake_models: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_clean = clsum.api.clean
+    real_clean = clsum.runner.clean
 
     def clean(records: list[Record]) -> list[Record]:
         if any("BOOM" in r.raw for r in records):
             raise RuntimeError("clean crashed")
         return real_clean(records)
 
-    monkeypatch.setattr(clsum.api, "clean", clean)
+    monkeypatch.setattr(clsum.runner, "clean", clean)
     source = _english_folder(tmp_path / "in", 5)
     (source / "000003.txt").write_text(f"BOOM\n\n{EN_BODY}")
     result = _pipeline("doc_batch_size=2").run(source, tmp_path / "out")
@@ -233,16 +233,16 @@ def test_an_input_error_in_the_prefetch_thread_fails_the_run(
             raise InputError("the disk went away")
         return records
 
-    monkeypatch.setattr(clsum.api, "clean", clean)
-    monkeypatch.setattr(clsum.api, "detect", lambda records, languages: records)
-    monkeypatch.setattr(clsum.api, "segment", lambda records, models, limit: records)
+    monkeypatch.setattr(clsum.runner, "clean", clean)
+    monkeypatch.setattr(clsum.runner, "detect", lambda records, languages: records)
+    monkeypatch.setattr(clsum.runner, "segment", lambda records, models, limit: records)
 
     def summarize(records: list[Record], *args: Any) -> list[Record]:
         for record in records:
             record.paragraphs, record.lang = ["p"], "en"
         return _fake_summarize(records)
 
-    monkeypatch.setattr(clsum.api, "summarize", summarize)
+    monkeypatch.setattr(clsum.runner, "summarize", summarize)
     source = _english_folder(tmp_path / "in", 6)
     with pytest.raises(InputError, match="the disk went away"):
         _pipeline("doc_batch_size=2").run(source, tmp_path / "out")
@@ -262,7 +262,7 @@ def test_ctrl_c_during_inference_writes_an_interrupted_manifest(
             raise KeyboardInterrupt
         return _fake_summarize(records)
 
-    monkeypatch.setattr(clsum.api, "summarize", summarize)
+    monkeypatch.setattr(clsum.runner, "summarize", summarize)
     source = _english_folder(tmp_path / "in", 8)
     with pytest.raises(KeyboardInterrupt):
         _pipeline("doc_batch_size=2").run(source, tmp_path / "out")
@@ -281,7 +281,7 @@ def test_progress_total_counts_the_documents_left_to_do(
     totals: list[int] = []
     done: list[int] = []
 
-    class Bars(clsum.api.Progress):
+    class Bars(clsum.runner.Progress):
         def __init__(self, enabled: bool, documents: int) -> None:
             super().__init__(False, documents)
             if enabled:  # process() makes a disabled one of its own when given none
@@ -290,7 +290,7 @@ def test_progress_total_counts_the_documents_left_to_do(
         def documents_done(self, n: int) -> None:
             done.append(n)
 
-    monkeypatch.setattr(clsum.api, "Progress", Bars)
+    monkeypatch.setattr(clsum.runner, "Progress", Bars)
     source = _english_folder(tmp_path / "in", 5)
     (source / "bad.txt").write_bytes(b"\x00\x01binary")
     _pipeline("doc_batch_size=2").run(source, tmp_path / "out", progress=True)

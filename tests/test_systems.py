@@ -7,9 +7,9 @@ import pytest
 
 from clsum.config import load_config
 from clsum.errors import ConfigError
-from eval import extractive
-from eval.data import Segment
-from eval.systems import SYSTEM_TYPES, RunContext, build
+from clsum.eval import extractive
+from clsum.eval.data import Segment
+from clsum.eval.systems import SYSTEM_TYPES, RunContext, build
 
 ARTICLE = (
     "The council approved the new bridge on Monday. "

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from clsum.api import Pipeline
 from clsum.config import load_config
-from pipeline.tcache import TranslationCache
+from clsum.pipeline.tcache import TranslationCache
+from clsum.runner import Pipeline
 from tests.articles import DE_BODY, NL_BODY, SENTENCES_NL
 
 BOILERPLATE = "Lees ook het laatste nieuws over de gemeente Utrecht op onze website."

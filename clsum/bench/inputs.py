@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from clsum.errors import InputError
-from pipeline.record import Record
+from clsum.record import Record
 
 
 @dataclass
@@ -40,11 +40,11 @@ class Doc:
 def load_raw(folder: Path | None, langs: list[str], limit: int | None) -> list[Record]:
     """NTREX documents (first ``limit`` per language), or every document under ``folder``."""
     if folder is not None:
-        from pipeline.ingest import ingest
+        from clsum.pipeline.ingest import ingest
 
         records = [r for r in ingest(folder) if r.ok]
         return records[: limit * len(langs)] if limit else records
-    from eval.data import load_ntrex_documents
+    from clsum.eval.data import load_ntrex_documents
 
     records = []
     for lang in langs:
@@ -59,10 +59,10 @@ def load_raw(folder: Path | None, langs: list[str], limit: int | None) -> list[R
 
 def prepare(records: list[Record], translation_models: dict[str, str], langs: list[str]) -> list[Doc]:
     """Run clean, detect and segment (tokenizers only) and keep the documents in ``langs``."""
-    from pipeline.clean import clean
-    from pipeline.detect import detect
-    from pipeline.runtime import Models
-    from pipeline.segment import segment
+    from clsum.pipeline.clean import clean
+    from clsum.pipeline.detect import detect
+    from clsum.pipeline.runtime import Models
+    from clsum.pipeline.segment import segment
 
     models = Models(translation_models, summarizer="", device="cpu")
     clean(records)

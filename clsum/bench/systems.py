@@ -152,10 +152,10 @@ def _article(
 
 
 def _clsum_runner(job: Job) -> dict[str, Any]:
-    from clsum.api import Pipeline
     from clsum.config import load_config
-    from pipeline.ingest import ingest
-    from pipeline.record import Record
+    from clsum.pipeline.ingest import ingest
+    from clsum.record import Record
+    from clsum.runner import Pipeline
 
     start = time.perf_counter()
     pipe = Pipeline(load_config(job.clsum_config, job.clsum_overrides))

@@ -84,7 +84,7 @@ def train_byte_bpe(corpus: list[str], vocab_size: int, out_dir: Path) -> None:
 
 @cache
 def _ntrex_english() -> tuple[str, ...]:
-    from eval.data import load_ntrex_documents
+    from clsum.eval.data import load_ntrex_documents
 
     try:
         docs = load_ntrex_documents("de")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from clsum.cliutil import config_options, handle_errors, setup_logging
+from clsum.cli.common import config_options, handle_errors, setup_logging
 
 
 @click.command("eval")
@@ -33,7 +33,7 @@ def eval_command(
     verbose: int,
 ) -> None:
     """Run BENCHMARK (a YAML file, or the name of a shipped one: see --list) into -o RUN_DIR."""
-    from eval.benchmark import load_benchmark, shipped_configs
+    from clsum.eval.benchmark import load_benchmark, shipped_configs
 
     setup_logging(verbose, quiet)
     if list_:
@@ -44,7 +44,7 @@ def eval_command(
         return
     if benchmark is None or output is None:
         raise click.UsageError("give a BENCHMARK and -o RUN_DIR (or --list)")
-    from eval.harness import pipeline_config, run_benchmark
+    from clsum.eval.harness import pipeline_config, run_benchmark
 
     cfg = load_benchmark(benchmark)
     names = [s.strip() for s in systems.split(",") if s.strip()] if systems else None

@@ -12,11 +12,7 @@ log = logging.getLogger(__name__)
 class TransformersEngine:
     backend = "transformers"
 
-    def __init__(self, model: Any, tokenizer: Any, device: str, compute_type: str, threads: int) -> None:
-        import torch
-
-        if threads > 0:
-            torch.set_num_threads(threads)
+    def __init__(self, model: Any, tokenizer: Any, device: str, compute_type: str) -> None:
         self.compute_type = compute_type
         self.device = device
         self.pad_id = tokenizer.pad_token_id

@@ -21,7 +21,7 @@ from clsum.bench.inputs import Doc, load_raw, prepare, raw_lines
 from clsum.bench.models import SUMMARY_TOKENS, BenchModel, forced_translation_length, resolve
 from clsum.bench.report import summarize_results, table
 from clsum.bench.systems import SYSTEMS, Job, run_in_child
-from clsum.cliutil import config_options, handle_errors, setup_logging
+from clsum.cli.common import config_options, handle_errors, setup_logging
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError
 
@@ -277,9 +277,9 @@ def _convert(
     config_path: Path | None,
 ) -> dict[str, str]:
     """CTranslate2 conversions, done before any timed child so no system's RSS includes one."""
-    from pipeline.backends import Options
-    from pipeline.backends import resolve as resolve_backend
-    from pipeline.runtime import ct2_model_dir
+    from clsum.pipeline.runtime.backends import Options
+    from clsum.pipeline.runtime.backends import resolve as resolve_backend
+    from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 
     models = [*translators.values(), summarizer]
     spec = {m.path: (m.path if m.random else m.spec) for m in models}

@@ -1,4 +1,4 @@
-"""The CTranslate2 backend: converted models cached on disk, HF generation semantics mapped onto ct2.
+"""The CTranslate2 backend: HF generation semantics mapped onto ct2 (conversions: ``runtime.ct2cache``).
 
 The HF tokenizer stays the tokenizer: ids become token strings for ct2 and its token strings become
 ids again, so text is decoded exactly as with transformers. Length limits follow HF semantics (they
@@ -10,69 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from clsum.errors import ModelError
 
 log = logging.getLogger(__name__)
-
-
-def cache_root() -> Path:
-    """$CLSUM_CT2_CACHE, else ``clsum-ct2`` next to the Hugging Face hub cache in $HF_HOME."""
-    if os.environ.get("CLSUM_CT2_CACHE"):
-        return Path(os.environ["CLSUM_CT2_CACHE"]).expanduser()
-    from huggingface_hub import constants
-
-    return Path(constants.HF_HOME) / "clsum-ct2"
-
-
-def cache_name(name: str, key: str, compute_type: str) -> str:
-    return f"{name.replace('/', '--')}--{key}--{compute_type}"
-
-
-def converted_dir(
-    name: str, key: str, location: str, revision: str | None, compute_type: str, convert: bool = True
-) -> Path:
-    """The converted model for (name, key, compute_type), converting once on first use.
-
-    Conversion writes into a temporary directory beside the final one and renames it into place, so
-    a directory that exists is complete and concurrent runs never see half a model.
-    """
-    target = cache_root() / cache_name(name, key, compute_type)
-    if target.is_dir() or not convert:
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    log.warning("converting %s to CTranslate2 (%s), once: %s", name, compute_type, target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        _converter(location, revision).convert(str(tmp), quantization=compute_type, force=True)
-        os.replace(tmp, target)
-    except OSError:
-        if not target.is_dir():  # lost a race to a concurrent conversion: theirs is as good
-            raise
-    except Exception as exc:  # the converter raises anything from unsupported architectures
-        raise ModelError(f"cannot convert {name} to CTranslate2: {type(exc).__name__}: {exc}") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-def _converter(location: str, revision: str | None) -> Any:
-    from ctranslate2.converters import TransformersConverter
-
-    class Converter(TransformersConverter):
-        def load_model(self, model_class: Any, path: str, **kwargs: Any) -> Any:
-            model = super().load_model(model_class, path, **kwargs)
-            # transformers 5 dropped BartConfig.normalize_before, which ct2's BART loader reads;
-            # BART is post-norm, so False is the value the attribute used to hold.
-            if not hasattr(model.config, "normalize_before"):
-                model.config.normalize_before = False
-            return model
-
-    return Converter(location, revision=revision)
 
 
 def _vocabulary(model_dir: Path) -> set[str]:

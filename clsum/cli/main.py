@@ -1,4 +1,7 @@
-"""Command line interface. The only place that turns exceptions into exit codes and messages.
+"""The ``clsum`` command group and the pipeline's own commands (summarize, config, models).
+
+The CLI is the only place that turns exceptions into exit codes and messages, and the only place
+that sets process-wide state (logging, torch threads).
 
 Exit codes: 0 everything done; 3 some documents failed (the rest written, failures listed in
 errors.jsonl); 2 usage, configuration or model errors (one line; ``-v`` for details); 130 interrupted.
@@ -11,7 +14,11 @@ from pathlib import Path
 
 import click
 
-from clsum.cliutil import EXIT_PARTIAL, config_options, handle_errors, setup_logging
+from clsum.cli.bench import bench_command
+from clsum.cli.check import check_command
+from clsum.cli.common import EXIT_PARTIAL, config_options, handle_errors, setup_logging
+from clsum.cli.eval import eval_command
+from clsum.cli.score import compare_command, score_command
 from clsum.config import Config, load_config
 
 
@@ -46,7 +53,7 @@ def summarize(
     verbose: int,
 ) -> None:
     """Summarize INPUT (a folder, a .txt/.md/.html file, or a JSONL file) into OUTPUT."""
-    from clsum.api import Pipeline
+    from clsum.runner import Pipeline
 
     setup_logging(verbose, quiet)
     config = _config(config_path, overrides)
@@ -85,8 +92,12 @@ def config() -> None:
 @handle_errors
 def config_show(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
     """Print the effective config (defaults + --config + --set) as YAML, with its hash."""
+    from clsum.pipeline.runtime import backend_options
+    from clsum.pipeline.runtime.backends import check
+
     setup_logging(verbose)
     cfg = _config(config_path, overrides)
+    check(backend_options(cfg))  # the one check that needs the backends' registry, not the device
     click.echo(f"# config hash: {cfg.hash()}\n{cfg.to_yaml()}", nl=False)
 
 
@@ -105,7 +116,7 @@ def _configured_models(cfg: Config) -> list[tuple[str, str]]:
 @handle_errors
 def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
     """Show each configured model and where it resolves from (cache, local dir, hub)."""
-    from pipeline.runtime import backend_options, describe
+    from clsum.pipeline.runtime import backend_options, describe
 
     setup_logging(verbose)
     cfg = _config(config_path, overrides)
@@ -119,7 +130,7 @@ def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: i
 @handle_errors
 def models_download(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
     """Fetch every configured model into the Hugging Face cache (for later offline use)."""
-    from pipeline.runtime import backend_options, download
+    from clsum.pipeline.runtime import backend_options, download
 
     setup_logging(verbose)
     cfg = _config(config_path, overrides)
@@ -128,21 +139,8 @@ def models_download(config_path: Path | None, overrides: tuple[str, ...], verbos
         click.echo(download(spec, backend_options(cfg)))
 
 
-# -- commands defined in other modules (one import and add_command line each) --
-from eval.cli import compare_command, score_command  # noqa: E402
-
 main.add_command(score_command)
 main.add_command(compare_command)
-from eval.check_cli import check_command  # noqa: E402
-
 main.add_command(check_command)
-from eval.run_cli import eval_command  # noqa: E402
-
 main.add_command(eval_command)
-from clsum.bench.cli import bench_command  # noqa: E402
-
 main.add_command(bench_command)
-
-
-if __name__ == "__main__":
-    main()

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from clsum.cliutil import handle_errors, setup_logging
+from clsum.cli.common import handle_errors, setup_logging
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -59,7 +59,7 @@ def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _options(kw: dict[str, Any]) -> Any:
-    from eval.metrics import ScoreOptions
+    from clsum.eval.metrics import ScoreOptions
 
     return ScoreOptions(
         rouge_tokenizer=kw["rouge_tokenizer"],
@@ -83,8 +83,8 @@ def _fmt(value: float | None) -> str:
 @handle_errors
 def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: bool, **kw: Any) -> None:
     """Score HYP against REF (JSONL with id/text matched by id, or plain text matched by line)."""
-    from eval.metrics import score
-    from eval.textio import load_pair
+    from clsum.eval.metrics import score
+    from clsum.eval.textio import load_pair
 
     setup_logging(kw["verbose"])
     hyps, refs = load_pair(hyp, ref)
@@ -118,8 +118,8 @@ def compare_command(
     hyp_a: Path, hyp_b: Path, ref: Path, method: str, metric_names: tuple[str, ...], as_json: bool, **kw: Any
 ) -> None:
     """Is system B better than system A? Per metric: B - A, p-value and the delta's 95% CI."""
-    from eval.metrics import compare
-    from eval.textio import align, read_segments
+    from clsum.eval.metrics import compare
+    from clsum.eval.textio import align, read_segments
 
     setup_logging(kw["verbose"])
     reference = read_segments(ref)

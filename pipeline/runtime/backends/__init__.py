@@ -1,4 +1,4 @@
-"""Inference backends behind ``pipeline.runtime.Seq2Seq``: Hugging Face transformers and CTranslate2.
+"""Inference backends behind ``runtime.seq2seq.Seq2Seq``: Hugging Face transformers and CTranslate2.
 
 An engine turns batches of input token ids into output token ids; tokenizing, batching and decoding
 stay in ``Seq2Seq``, so both backends see identical inputs and their text is decoded identically.
@@ -11,10 +11,19 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from clsum.config import COMPUTE_TYPES
 from clsum.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "transformers", "ctranslate2")
+# Precisions each backend accepts ("auto": the fastest for the device, see ``resolve``).
+COMPUTE_TYPES = {
+    "transformers": ("auto", "float32", "int8", "float16", "bfloat16"),
+    "ctranslate2": (
+        "auto", "float32", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
+        "float16", "bfloat16",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ def resolve(options: Options, device: str) -> tuple[str, str]:
     auto: CTranslate2 (int8 on CPU, int8_float16 on CUDA) when it is installed and supports the
     precision on this device, else transformers (float32 on CPU, float16 on CUDA).
     """
+    check(options)
     backend, compute = options.backend, options.compute_type
     if backend == "auto":
         wanted = compute if compute != "auto" else auto_compute_type("ctranslate2", device)
@@ -75,6 +85,22 @@ def resolve(options: Options, device: str) -> tuple[str, str]:
         compute = auto_compute_type(backend, device)
     _check(backend, compute, device)
     return backend, compute
+
+
+def check(options: Options) -> None:
+    """A backend and precision this package knows (whether the device has them: ``resolve``)."""
+    if options.backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {options.backend!r}")
+    allowed = (
+        sorted(set(COMPUTE_TYPES["transformers"]) | set(COMPUTE_TYPES["ctranslate2"]))
+        if options.backend == "auto"
+        else COMPUTE_TYPES[options.backend]
+    )
+    if options.compute_type not in allowed:
+        raise ConfigError(
+            f"compute_type {options.compute_type!r} is not supported by backend {options.backend!r} "
+            f"(choose from: {', '.join(allowed)})"
+        )
 
 
 def _check(backend: str, compute: str, device: str) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from clsum.cliutil import EXIT_PARTIAL, handle_errors, setup_logging
+from clsum.cli.common import EXIT_PARTIAL, handle_errors, setup_logging
 from clsum.errors import InputError
-from eval.checks import CHECKS_SIGNATURE, CheckResult, aggregate, check
+from clsum.eval.checks import CHECKS_SIGNATURE, CheckResult, aggregate, check
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,6 @@
-"""The Python API: build a pipeline from a config and run it over records, texts or a folder.
+"""The runner: build a pipeline from a config and run its stages over records, texts or a folder.
 
-from clsum import Pipeline, load_config
-pipe = Pipeline(load_config("configs/cpu-fast.yaml"))
-records = pipe.summarize_texts(["Het kabinet heeft ..."])
-result = pipe.run("articles/", "out/")
+It is what ``from clsum import Pipeline`` gives; see the package docstring for an example.
 """
 
 from __future__ import annotations
@@ -23,17 +20,17 @@ from typing import Any
 
 from clsum.config import Config
 from clsum.errors import ClsumError
+from clsum.pipeline.clean import clean
+from clsum.pipeline.detect import detect
+from clsum.pipeline.ingest import open_source
+from clsum.pipeline.runtime import Models, backend_options, resolve_device, seed_everything
+from clsum.pipeline.segment import segment
+from clsum.pipeline.summarize import summarize
+from clsum.pipeline.tcache import TranslationCache
+from clsum.pipeline.translate import translate
+from clsum.pipeline.write import OutputStore
+from clsum.record import Record
 from clsum.versions import package_versions
-from pipeline.clean import clean
-from pipeline.detect import detect
-from pipeline.ingest import open_source
-from pipeline.record import Record
-from pipeline.runtime import Models, backend_options, resolve_device, seed_everything
-from pipeline.segment import segment
-from pipeline.summarize import summarize
-from pipeline.tcache import TranslationCache
-from pipeline.translate import translate
-from pipeline.write import OutputStore
 
 log = logging.getLogger(__name__)
 

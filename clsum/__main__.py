@@ -1,0 +1,5 @@
+"""``python -m clsum``: the same as the ``clsum`` command."""
+
+from clsum.cli import main
+
+main()

@@ -1,0 +1,75 @@
+"""CTranslate2 conversions on disk: where each one lives, and converting a model once on first use.
+
+Cached under ``$CLSUM_CT2_CACHE`` or ``$HF_HOME/clsum-ct2``, keyed by repo id + commit (hub models)
+or directory name + content hash (local directories) + compute type, so a new revision or a changed
+local model is converted again and never mixed up with an old one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from clsum.errors import ModelError
+from clsum.pipeline.runtime.hub import ModelRef, cached_commit, local_dir_hash
+
+log = logging.getLogger(__name__)
+
+
+def cache_root() -> Path:
+    """$CLSUM_CT2_CACHE, else ``clsum-ct2`` next to the Hugging Face hub cache in $HF_HOME."""
+    if os.environ.get("CLSUM_CT2_CACHE"):
+        return Path(os.environ["CLSUM_CT2_CACHE"]).expanduser()
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HOME) / "clsum-ct2"
+
+
+def ct2_model_dir(spec: str, compute_type: str, commit: str | None = None, convert: bool = True) -> Path:
+    """The CTranslate2 conversion of ``spec`` at ``compute_type``, converted once on first use."""
+    ref = ModelRef(spec)
+    if ref.is_local:
+        name, key = f"local--{Path(ref.location).name}", local_dir_hash(Path(ref.location))
+    else:
+        name, key = ref.repo_id, commit or cached_commit(ref) or ref.revision or "unknown"
+    target = cache_root() / f"{name.replace('/', '--')}--{key}--{compute_type}"
+    if convert and not target.is_dir():
+        _convert(name, ref, compute_type, target)
+    return target
+
+
+def _convert(name: str, ref: ModelRef, compute_type: str, target: Path) -> None:
+    """Convert into a temporary directory beside ``target`` and rename it into place, so a directory
+    that exists is complete and concurrent runs never see half a model."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log.warning("converting %s to CTranslate2 (%s), once: %s", name, compute_type, target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        _converter(ref.location, ref.revision).convert(str(tmp), quantization=compute_type, force=True)
+        os.replace(tmp, target)
+    except OSError:
+        if not target.is_dir():  # lost a race to a concurrent conversion: theirs is as good
+            raise
+    except Exception as exc:  # the converter raises anything from unsupported architectures
+        raise ModelError(f"cannot convert {name} to CTranslate2: {type(exc).__name__}: {exc}") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _converter(location: str, revision: str | None) -> Any:
+    from ctranslate2.converters import TransformersConverter
+
+    class Converter(TransformersConverter):
+        def load_model(self, model_class: Any, path: str, **kwargs: Any) -> Any:
+            model = super().load_model(model_class, path, **kwargs)
+            # transformers 5 dropped BartConfig.normalize_before, which ct2's BART loader reads;
+            # BART is post-norm, so False is the value the attribute used to hold.
+            if not hasattr(model.config, "normalize_before"):
+                model.config.normalize_before = False
+            return model
+
+    return Converter(location, revision=revision)
