@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+ENGLISH = "en"  # the target language; English input passes through untranslated
+
 
 @dataclass
 class StageError:
@@ -69,11 +71,15 @@ class Record:
         return "\n\n".join(self.paragraphs)
 
     @property
+    def english(self) -> list[list[str]]:
+        """The English sentences per paragraph: the input's own for English input, else their
+        translations. The one definition of a record's English text."""
+        return self.sentences if self.lang == ENGLISH else self.translated
+
+    @property
     def translation(self) -> str:
-        """English text, paragraphs separated by blank lines; the source itself for English input."""
-        if self.lang == "en":
-            return self.source
-        return "\n\n".join(" ".join(p) for p in self.translated)
+        """The English text, sentences joined by spaces, paragraphs by blank lines."""
+        return "\n\n".join(" ".join(p) for p in self.english)
 
     def fail(self, stage: str, message: str) -> None:
         self.error = StageError(stage, message)

@@ -59,10 +59,7 @@ class RunContext:
 
 def translation_text(record: Record, paragraph_sep: str = "\n") -> str:
     """The English text of a translated record: title first, then one line per paragraph."""
-    if record.lang == "en":
-        paragraphs = [record.title or "", *record.paragraphs]
-    else:
-        paragraphs = [record.title_en or "", *(" ".join(p) for p in record.translated)]
+    paragraphs = [record.title_en or "", *(" ".join(p) for p in record.english)]
     return paragraph_sep.join(p for p in paragraphs if p)
 
 

@@ -12,11 +12,10 @@ from functools import lru_cache
 
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
-from clsum.record import Record
+from clsum.record import ENGLISH, Record
 
 log = logging.getLogger(__name__)
 
-ENGLISH = "en"
 # Below this the detector is guessing; the document still goes on, but the user is told.
 LOW_CONFIDENCE = 0.5
 

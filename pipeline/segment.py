@@ -15,7 +15,7 @@ from functools import cache
 import pysbd
 
 from clsum.pipeline.runtime import Models
-from clsum.record import Record
+from clsum.record import ENGLISH, Record
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def segment(records: list[Record], models: Models, max_input_tokens: int | None 
             continue
         try:
             record.sentences = [split_sentences(p, record.lang) for p in record.paragraphs]
-            if record.lang != "en":
+            if record.lang != ENGLISH:
                 _fit_translator(record, models, max_input_tokens)
         except ValueError as exc:
             record.fail("segment", str(exc))

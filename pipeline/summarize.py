@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 
 from clsum.config import SummarizationConfig
-from clsum.pipeline.detect import ENGLISH
 from clsum.pipeline.runtime import Models, Seq2Seq
 from clsum.pipeline.segment import split_sentences, split_to_fit
-from clsum.record import Record
+from clsum.record import ENGLISH, Record
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +70,6 @@ class Packer:
         return sum(self._count_plain(sentences))
 
 
-def english_sentences(record: Record) -> list[str]:
-    paragraphs = record.sentences if record.lang == ENGLISH else record.translated
-    return [s for p in paragraphs for s in p]
-
-
 def summarize(records: list[Record], models: Models, config: SummarizationConfig) -> list[Record]:
     todo = [r for r in records if r.ok and r.lang]
     if not todo:
@@ -94,7 +88,7 @@ def summarize(records: list[Record], models: Models, config: SummarizationConfig
 
 
 def _first_chunks(record: Record, packer: Packer, truncate: bool) -> list[str]:
-    chunks = packer.pack(english_sentences(record))
+    chunks = packer.pack([s for p in record.english for s in p])
     record.chunks, record.coverage = len(chunks), 1.0
     if truncate and len(chunks) > 1:
         read, total = packer.tokens(chunks[0]), sum(packer.tokens(c) for c in chunks)

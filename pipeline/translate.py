@@ -13,10 +13,9 @@ from collections.abc import Callable
 from typing import Protocol
 
 from clsum.config import TranslationConfig
-from clsum.pipeline.detect import ENGLISH
 from clsum.pipeline.runtime import Models
 from clsum.pipeline.tcache import TranslationCache
-from clsum.record import Record
+from clsum.record import ENGLISH, Record
 
 log = logging.getLogger(__name__)
 

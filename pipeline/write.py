@@ -70,7 +70,7 @@ class OutputStore:
         done: set[str] = set()
 
         def kept_summaries() -> Iterator[dict[str, Any]]:
-            for row in _unique_rows(self.folder / SUMMARIES):
+            for row in read_rows(self.folder / SUMMARIES):
                 if row["id"] in keys:
                     if force or row.get("key") != keys[row["id"]]:
                         continue
@@ -79,7 +79,7 @@ class OutputStore:
 
         # Streamed row by row: an output folder with 100,000 summaries is never held in memory.
         _write_atomic_lines(self.folder / SUMMARIES, _jsonl_lines(kept_summaries()))
-        errors = (row for row in _unique_rows(self.folder / ERRORS) if row["id"] not in keys)
+        errors = (row for row in read_rows(self.folder / ERRORS) if row["id"] not in keys)
         _write_atomic_lines(self.folder / ERRORS, _jsonl_lines(errors))
         return done
 
@@ -98,7 +98,7 @@ class OutputStore:
         _write_atomic(self.folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
     def write_markdown(self) -> None:
-        rows = _unique_rows(self.folder / SUMMARIES)
+        rows = read_rows(self.folder / SUMMARIES)
         _write_atomic_lines(self.folder / MARKDOWN, _markdown_parts(rows))
 
 
@@ -120,9 +120,10 @@ def _markdown_parts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
         )
 
 
-def _unique_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """Every parseable row, one per id (the last wins, in its place); a partial line from a kill is
-    dropped. Two streaming passes, so only an id -> line-number map is held in memory."""
+def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """The one reader of ``summaries.jsonl`` and ``errors.jsonl``: every parseable row, one per id
+    (the last wins, in its place); a partial line from a kill is dropped. Lines end at ``\n`` only
+    (a summary may hold U+2028). Two streaming passes: only an id -> line-number map is in memory."""
     last = _last_lines(path)
     for lineno, row in _rows(path):
         if last[row["id"]] == lineno:

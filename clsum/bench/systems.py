@@ -154,6 +154,7 @@ def _article(
 def _clsum_runner(job: Job) -> dict[str, Any]:
     from clsum.config import load_config
     from clsum.pipeline.ingest import ingest
+    from clsum.pipeline.write import SUMMARIES, read_rows
     from clsum.record import Record
     from clsum.runner import Pipeline
 
@@ -171,7 +172,7 @@ def _clsum_runner(job: Job) -> dict[str, Any]:
         start = time.perf_counter()
         _profiled(job, lambda: pipe.run(source, Path(tmp) / "out", force=True))
         elapsed = time.perf_counter() - start
-        rows = [json.loads(line) for line in (Path(tmp) / "out" / "summaries.jsonl").read_text().splitlines()]
+        rows = list(read_rows(Path(tmp) / "out" / SUMMARIES))
     by_id = {r["id"]: r for r in rows}
     missing = [d.id for d in job.docs if d.id not in by_id]
     if missing:

@@ -13,31 +13,20 @@ import click
 from clsum.cli.common import EXIT_PARTIAL, handle_errors, setup_logging
 from clsum.errors import InputError
 from clsum.eval.checks import CHECKS_SIGNATURE, CheckResult, aggregate, check
+from clsum.pipeline.write import SUMMARIES, read_rows
 
 log = logging.getLogger(__name__)
 
-SUMMARIES = "summaries.jsonl"  # the file pipeline/write.py writes
 
 
 def load_rows(folder: Path) -> list[dict[str, Any]]:
-    """Rows of ``folder/summaries.jsonl``, one per id (the last wins, as the writer keeps them)."""
+    """Rows of ``folder/summaries.jsonl``, read by the writer's own reader."""
     path = folder / SUMMARIES
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder (expected the output folder of 'clsum summarize')")
     if not path.is_file():
         raise InputError(f"no {SUMMARIES} in {folder} (expected the output folder of 'clsum summarize')")
-    rows: dict[str, dict[str, Any]] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if line.strip():  # a kill can leave one partial last line; the writer repairs it later
-                log.warning("%s:%d: skipping an unparseable line", path, lineno)
-            continue
-        if isinstance(row, dict) and isinstance(row.get("id"), str):
-            rows.pop(row["id"], None)
-            rows[row["id"]] = row
-    return list(rows.values())
+    return list(read_rows(path))
 
 
 def check_row(row: dict[str, Any]) -> CheckResult | None:
