@@ -5,27 +5,27 @@ It is what ``from clsum import Pipeline`` gives; see the package docstring for a
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from clsum.config import Config
+from clsum.config import Config, unknown
 from clsum.errors import ClsumError
 from clsum.pipeline.clean import clean
 from clsum.pipeline.detect import detect
 from clsum.pipeline.ingest import open_source
 from clsum.pipeline.runtime import Models, backend_options, resolve_device, seed_everything
 from clsum.pipeline.segment import segment
-from clsum.pipeline.summarize import summarize
+from clsum.pipeline.summarize import check_summarization, summarize
 from clsum.pipeline.tcache import TranslationCache
 from clsum.pipeline.translate import translate
 from clsum.pipeline.write import OutputStore
@@ -34,11 +34,26 @@ from clsum.versions import package_versions
 
 log = logging.getLogger(__name__)
 
-STAGES = ("clean", "detect", "segment", "translate", "summarize")
+StageName = Literal["clean", "detect", "segment", "translate", "summarize"]
+STAGES: tuple[StageName, ...] = get_args(StageName)
 # Stages that run on the background thread while the previous batch is in inference.
 PREPARE_STAGES = STAGES[: STAGES.index("segment") + 1]
-# Stages that use a translator's tokenizer, which is not safe to call from two threads at once.
-_TRANSLATOR_STAGES = ("segment", "translate")
+
+# A stage function fills its own fields in every record of a batch that has no error yet; a document
+# it cannot process gets an error (``Record.fail``), and an exception concerns the whole batch.
+StageFn = Callable[[list[Record]], object]
+
+
+def _nothing_to_check() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Stage:
+    run: StageFn
+    # Settings only a model can judge (a prefix that fills the summarizer's input): checked once
+    # before any document, so a bad configuration is one error, not a failure per document.
+    check: Callable[[], None] = _nothing_to_check
 
 
 @dataclass
@@ -58,35 +73,39 @@ class RunResult:
 class Progress:
     """Bars for documents and for sentences (unique texts to translate).
 
-    Silent unless enabled; the CLI enables them on a terminal without --quiet.
+    A pipeline has one for its lifetime; ``start`` shows the bars for one run when ``enabled``
+    (the CLI enables them on a terminal without --quiet), ``close`` ends them.
     """
 
-    def __init__(self, enabled: bool, documents: int) -> None:
-        self.enabled = enabled
-        self._bars: list[Any] = []
+    def __init__(self) -> None:
+        self._docs: Any = None
+        self._sents: Any = None
+
+    def start(self, enabled: bool, documents: int) -> None:
         if enabled:
             from tqdm import tqdm
 
-            self.docs = tqdm(total=documents, desc="documents", unit="doc", position=0)
-            self.sents = tqdm(total=0, desc="sentences", unit="sent", position=1)
-            self._bars = [self.docs, self.sents]
+            self._docs = tqdm(total=documents, desc="documents", unit="doc", position=0)
+            self._sents = tqdm(total=0, desc="sentences", unit="sent", position=1)
 
     def add_sentences(self, n: int) -> None:
-        if self.enabled:
-            self.sents.total = (self.sents.total or 0) + n
-            self.sents.refresh()
+        if self._sents is not None:
+            self._sents.total = (self._sents.total or 0) + n
+            self._sents.refresh()
 
     def sentences_done(self, n: int) -> None:
-        if self.enabled:
-            self.sents.update(n)
+        if self._sents is not None:
+            self._sents.update(n)
 
     def documents_done(self, n: int) -> None:
-        if self.enabled:
-            self.docs.update(n)
+        if self._docs is not None:
+            self._docs.update(n)
 
     def close(self) -> None:
-        for bar in self._bars:
-            bar.close()
+        for bar in (self._docs, self._sents):
+            if bar is not None:
+                bar.close()
+        self._docs = self._sents = None
 
 
 def record_key(config_hash: str, record: Record) -> str:
@@ -95,8 +114,34 @@ def record_key(config_hash: str, record: Record) -> str:
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
+def default_stages(
+    config: Config, models: Models, cache: TranslationCache, progress: Progress
+) -> dict[StageName, Stage]:
+    """The stage list, built once per pipeline: each stage bound to the settings it reads."""
+    tc, sc = config.translation, config.summarization
+    return {
+        "clean": Stage(clean),
+        "detect": Stage(partial(detect, languages=config.languages)),
+        "segment": Stage(partial(segment, models=models, max_input_tokens=tc.max_input_tokens)),
+        "translate": Stage(partial(translate, models=models, config=tc, progress=progress, cache=cache)),
+        "summarize": Stage(
+            partial(summarize, models=models, config=sc), partial(check_summarization, models, sc)
+        ),
+    }
+
+
 class Pipeline:
-    def __init__(self, config: Config) -> None:
+    """The stages in order over batches of records, and runs over folders that resume.
+
+    ``stages`` replaces stage functions by name (tests pass fakes; the others stay as configured).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        stages: Mapping[StageName, StageFn] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         self.config = config
         self.device = resolve_device(config.device)
         self.models = Models(
@@ -104,8 +149,15 @@ class Pipeline:
         )
         # Lives as long as the pipeline: a sentence seen in any earlier batch is not translated again.
         self.translation_cache = TranslationCache(config.translation.cache_size)
+        self.progress = progress or Progress()
+        self.stages = default_stages(config, self.models, self.translation_cache, self.progress)
+        self.stages.update({name: Stage(fn) for name, fn in (stages or {}).items()})
         self._local = threading.local()  # the stage each thread is in, to blame a crash on it
-        self._translator_lock = threading.Lock()
+
+    def check(self, until: StageName = "summarize") -> None:
+        """Check the settings of every stage up to ``until`` (raises ConfigError)."""
+        for name in _stage_range("clean", until):
+            self.stages[name].check()
 
     # -- processing --------------------------------------------------------------------------
 
@@ -114,11 +166,7 @@ class Pipeline:
         return getattr(self._local, "stage", "clean")
 
     def process(
-        self,
-        records: list[Record],
-        progress: Progress | None = None,
-        until: str = "summarize",
-        start: str = "clean",
+        self, records: list[Record], until: StageName = "summarize", start: StageName = "clean"
     ) -> list[Record]:
         """Run the stages from ``start`` up to and including ``until`` over a batch.
 
@@ -127,37 +175,22 @@ class Pipeline:
         the documents it processed.
         """
         names = _stage_range(start, until)
-        progress = progress or Progress(False, 0)
         if "translate" in names or "summarize" in names:
             seed_everything(self.config.seed)  # not from the prefetch thread: the generator is global
-        tc, sc = self.config.translation, self.config.summarization
-        stages: dict[str, Callable[[list[Record]], list[Record]]] = {
-            "clean": clean,
-            "detect": lambda rs: detect(rs, self.config.languages),
-            "segment": lambda rs: segment(rs, self.models, tc.max_input_tokens),
-            "translate": lambda rs: translate(rs, self.models, tc, progress, self.translation_cache),
-            "summarize": lambda rs: summarize(rs, self.models, sc),
-        }
         for name in names:
             self._local.stage = name
             active = [r for r in records if r.ok]
             if not active:
                 break
-            lock = self._translator_lock if name in _TRANSLATOR_STAGES else contextlib.nullcontext()
-            with lock:
-                began = time.perf_counter()
-                stages[name](records)
-                share = (time.perf_counter() - began) / len(active)
+            began = time.perf_counter()
+            self.stages[name].run(records)
+            share = (time.perf_counter() - began) / len(active)
             for record in active:
                 record.timings[name] = share
         return records
 
     def process_isolated(
-        self,
-        records: list[Record],
-        progress: Progress | None = None,
-        until: str = "summarize",
-        start: str = "clean",
+        self, records: list[Record], until: StageName = "summarize", start: StageName = "clean"
     ) -> list[Record]:
         """Like ``process``, but an unexpected crash is pinned on the one document that causes it.
 
@@ -166,7 +199,7 @@ class Pipeline:
         _stage_range(start, until)
         pristine = copy.deepcopy(records)
         try:
-            return self.process(records, progress, until, start)
+            return self.process(records, until, start)
         except ClsumError:
             raise
         except Exception as exc:
@@ -175,16 +208,18 @@ class Pipeline:
                 pristine[0].fail(self._stage, f"{type(exc).__name__}: {exc}")
                 return pristine
             log.warning("a batch failed in %s (%s); retrying its documents one by one", self._stage, exc)
-            return [r for rec in pristine for r in self.process_isolated([rec], progress, until, start)]
+            return [r for rec in pristine for r in self.process_isolated([rec], until, start)]
 
     def summarize_texts(
-        self, texts: list[str], lang: str | None = None, until: str = "summarize"
+        self, texts: list[str], lang: str | None = None, until: StageName = "summarize"
     ) -> list[Record]:
         """Summarize plain strings (or stop after stage ``until``); records come back in order."""
         records = [Record(id=str(i), raw=t, lang_hint=lang) for i, t in enumerate(texts)]
         for record in records:
             if not record.raw.strip():
                 record.fail("ingest", "text is empty")
+        if any(r.ok for r in records):
+            self.check(until)
         return self.process_isolated(records, until=until)
 
     # -- runs over files ----------------------------------------------------------------------
@@ -219,15 +254,17 @@ class Pipeline:
                 result.skipped,
                 result.total,
             )
+        if result.total > result.skipped:
+            self.check()
         started = _now()
         cache_start = (self.translation_cache.hits, self.translation_cache.misses)
         store.write_manifest(self._manifest(source, output, result, status="running", started_at=started))
-        bars = Progress(progress, result.total - result.skipped)
+        self.progress.start(progress, result.total - result.skipped)
         ending: dict[str, str] = {"status": "failed"}
         try:
             todo = documents.records(skip=done)
             for batch in self._prepared(_batches(todo, self.config.doc_batch_size), config_hash):
-                self._run_batch(batch, store, result, bars)
+                self._run_batch(batch, store, result)
             ending = {"status": "complete"}
         except KeyboardInterrupt:
             ending = {"status": "interrupted"}
@@ -236,7 +273,7 @@ class Pipeline:
             ending = {"status": "failed", "error": str(exc)}
             raise
         finally:
-            bars.close()
+            self.progress.close()
             manifest = self._manifest(
                 source, output, result, started_at=started, finished_at=_now(), **ending
             )
@@ -271,9 +308,9 @@ class Pipeline:
             record.key = record_key(config_hash, record)
         return _in_place(batch, lambda ok: self.process_isolated(ok, until=PREPARE_STAGES[-1]))
 
-    def _run_batch(self, batch: list[Record], store: OutputStore, result: RunResult, bars: Progress) -> None:
+    def _run_batch(self, batch: list[Record], store: OutputStore, result: RunResult) -> None:
         first = STAGES[len(PREPARE_STAGES)]
-        processed = _in_place(batch, lambda ok: self.process_isolated(ok, bars, start=first))
+        processed = _in_place(batch, lambda ok: self.process_isolated(ok, start=first))
         # Ingest errors first, then the rest in input order: the order a one-pass run writes.
         ordered = [r for r in processed if _failed_in(r, "ingest")]
         ordered += [r for r in processed if not _failed_in(r, "ingest")]
@@ -286,7 +323,7 @@ class Pipeline:
                 result.failed += 1
                 result.failures[record.error.stage] = result.failures.get(record.error.stage, 0) + 1
                 log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
-        bars.documents_done(len(batch))
+        self.progress.documents_done(len(batch))
 
     def _cache_stats(self, start: tuple[int, int]) -> dict[str, int]:
         cache = self.translation_cache
@@ -333,10 +370,10 @@ def _failed_in(record: Record, stage: str) -> bool:
     return record.error is not None and record.error.stage == stage
 
 
-def _stage_range(start: str, until: str) -> tuple[str, ...]:
+def _stage_range(start: StageName, until: StageName) -> tuple[StageName, ...]:
     for name in (start, until):
         if name not in STAGES:
-            raise ValueError(f"unknown stage {name!r} (available: {', '.join(STAGES)})")
+            raise ValueError(unknown("stage", name, STAGES))
     return STAGES[STAGES.index(start) : STAGES.index(until) + 1]
 
 

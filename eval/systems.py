@@ -21,7 +21,7 @@ from clsum.eval.data import Segment
 
 if TYPE_CHECKING:
     from clsum.record import Record
-    from clsum.runner import Pipeline
+    from clsum.runner import Pipeline, StageName
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class RunContext:
             self._pipeline = Pipeline(self.config)
         return self._pipeline
 
-    def run_pipeline(self, texts: list[str], lang: str, until: str, desc: str) -> list[Record]:
+    def run_pipeline(self, texts: list[str], lang: str, until: StageName, desc: str) -> list[Record]:
         """``Pipeline.summarize_texts`` in batches, with a progress bar over documents."""
         from tqdm import tqdm
 

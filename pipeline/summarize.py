@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from clsum.config import SummarizationConfig
+from clsum.errors import ConfigError
 from clsum.pipeline.runtime import Models, Seq2Seq
 from clsum.pipeline.segment import split_sentences, split_to_fit
 from clsum.record import ENGLISH, Record
@@ -27,7 +28,7 @@ class Packer:
         self.model, self.prefix, self.limit = model, prefix, limit
         self.overhead = model.count_tokens([prefix])[0]
         if self.overhead >= limit:
-            raise ValueError(f"summarization.prefix {prefix!r} alone fills the {limit}-token input limit")
+            raise ConfigError(f"summarization.prefix {prefix!r} alone fills the {limit}-token input limit")
 
     def text(self, sentences: list[str]) -> str:
         return self.prefix + " ".join(sentences)
@@ -70,12 +71,21 @@ class Packer:
         return sum(self._count_plain(sentences))
 
 
+def _packer(model: Seq2Seq, config: SummarizationConfig) -> Packer:
+    return Packer(model, config.prefix, config.max_input_tokens or model.max_input_tokens)
+
+
+def check_summarization(models: Models, config: SummarizationConfig) -> None:
+    """Raise ConfigError for settings the summarizer cannot work with (checked before any document)."""
+    _packer(models.summarizer(), config)
+
+
 def summarize(records: list[Record], models: Models, config: SummarizationConfig) -> list[Record]:
     todo = [r for r in records if r.ok and r.lang]
     if not todo:
         return records
     model = models.summarizer()
-    packer = Packer(model, config.prefix, config.max_input_tokens or model.max_input_tokens)
+    packer = _packer(model, config)
     target = config.max_length or model.max_output_tokens
     pending = {i: _first_chunks(r, packer, config.truncate) for i, r in enumerate(todo)}
     for round_ in range(MAX_ROUNDS + 1):

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from clsum.cli import main
+from clsum.pipeline.write import read_rows
 from tests.articles import write_messy_corpus
 
 
@@ -22,7 +23,7 @@ def run_cli(*args: str) -> Any:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return list(read_rows(path))
 
 
 def overrides(tiny_overrides: list[str]) -> list[str]:
@@ -43,6 +44,22 @@ def messy_run(tmp_path_factory: pytest.TempPathFactory, tiny_overrides: list[str
 def test_exit_code_3_when_some_documents_fail(messy_run: dict[str, Any]) -> None:
     assert messy_run["result"].exit_code == 3, messy_run["result"].output
     assert "4 failed" in messy_run["result"].output
+
+
+def test_a_prefix_that_fills_the_input_is_one_config_error_before_any_document(
+    tmp_path: Path, tiny_overrides: list[str]
+) -> None:
+    write_messy_corpus(tmp_path / "in")
+    prefix = " ".join(["summarize this article please"] * 20)  # > the tiny summarizer's 64 input tokens
+    result = run_cli(
+        "summarize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+        *overrides([*tiny_overrides, f"summarization.prefix={prefix}"]),
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if "error" in line.lower()]
+    assert errors == [f"clsum: error: summarization.prefix {prefix!r} alone fills the 64-token input limit"]
+    assert not (tmp_path / "out" / "summaries.jsonl").read_text()  # no document was processed
+    assert not (tmp_path / "out" / "manifest.json").exists()
 
 
 def test_every_document_lands_exactly_once(messy_run: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """Streaming runs: memory does not grow with the input, and the prefetch thread changes nothing.
 
-Most tests here replace the model stages with fakes (``fake_models``) so that they exercise the
+Most tests here pass fakes as the pipeline's model stages (``FAKE_MODELS``) so that they exercise the
 run mechanics (reading, keys, resume store, prefetch thread, manifest) quickly; one test runs the
 tiny real models with and without prefetch and compares the outputs.
 """
@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 import clsum.pipeline.ingest
-import clsum.runner
 from clsum.config import load_config
 from clsum.errors import InputError
+from clsum.pipeline.clean import clean
 from clsum.pipeline.ingest import ingest, open_source
 from clsum.record import Record
-from clsum.runner import Pipeline
+from clsum.runner import Pipeline, Progress, StageFn, StageName
 from tests.articles import DE_BODY, EN_BODY, FR_BODY, NL_BODY
 
 TEXT_CHARS = 3000  # per generated document; the memory test compares growth per file with this
@@ -40,15 +40,12 @@ def _fake_summarize(records: list[Record], *args: Any, **kwargs: Any) -> list[Re
     return records
 
 
-@pytest.fixture
-def fake_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No models: translation copies the sentences, the summary is the first 40 characters."""
-    monkeypatch.setattr(clsum.runner, "translate", _fake_translate)
-    monkeypatch.setattr(clsum.runner, "summarize", _fake_summarize)
+# No models: translation copies the sentences, the summary is the first 40 characters.
+FAKE_MODELS: dict[StageName, StageFn] = {"translate": _fake_translate, "summarize": _fake_summarize}
 
 
-def _pipeline(*overrides: str) -> Pipeline:
-    return Pipeline(load_config(None, ["device=cpu", *overrides]))
+def _pipeline(*overrides: str, stages: dict[StageName, StageFn] | None = None, **kwargs: Any) -> Pipeline:
+    return Pipeline(load_config(None, ["device=cpu", *overrides]), stages, **kwargs)
 
 
 def _english_folder(folder: Path, n: int) -> Path:
@@ -70,22 +67,29 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 # --- memory -----------------------------------------------------------------------------------------
 
 
-def _fake_process(
-    self: Pipeline,
-    records: list[Record],
-    progress: Any = None,
-    until: str = "summarize",
-    start: str = "clean",
-) -> list[Record]:
-    """Every stage in one: the first line is the summary (keeps the memory test about the run)."""
+def _first_line_english(records: list[Record]) -> list[Record]:
+    """Clean and detect in one: the first line is the text (keeps the memory test about the run)."""
     for record in records:
         record.paragraphs = [record.raw.split("\n", 1)[0]]
         record.lang = "en"
-    return _fake_summarize(records)
+    return records
+
+
+def _unchanged(records: list[Record]) -> list[Record]:
+    return records
+
+
+NO_WORK: dict[StageName, StageFn] = {
+    "clean": _first_line_english,
+    "detect": _unchanged,
+    "segment": _unchanged,
+    "translate": _unchanged,
+    "summarize": _fake_summarize,
+}
 
 
 def _peak_bytes(source: Path, output: Path) -> int:
-    pipe = _pipeline("doc_batch_size=16")
+    pipe = _pipeline("doc_batch_size=16", stages=NO_WORK)
     tracemalloc.start()
     try:
         result = pipe.run(source, output)
@@ -103,7 +107,6 @@ def test_run_memory_does_not_grow_with_the_number_of_files(
     # fake) for n and 4n files: what grows is per-file bookkeeping (a relative path, an id -> key
     # entry, about 300 bytes), not the texts. Holding every text, as reading the folder into a
     # list did, would add at least TEXT_CHARS bytes per file.
-    monkeypatch.setattr(Pipeline, "process", _fake_process)
     # Repairing mojibake is per-file work (and slow under tracemalloc): not what is measured here.
     monkeypatch.setattr(clsum.pipeline.ingest, "repair_text", lambda text: (text, []))
     n = 300
@@ -208,67 +211,63 @@ def test_prefetch_output_is_identical_to_the_sequential_run(
 
 
 def test_a_crash_in_the_prefetch_thread_is_pinned_on_its_document(
-    tmp_path: Path, fake_models: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    real_clean = clsum.runner.clean
-
-    def clean(records: list[Record]) -> list[Record]:
+    def crashing_clean(records: list[Record]) -> list[Record]:
         if any("BOOM" in r.raw for r in records):
             raise RuntimeError("clean crashed")
-        return real_clean(records)
+        return clean(records)
 
-    monkeypatch.setattr(clsum.runner, "clean", clean)
     source = _english_folder(tmp_path / "in", 5)
     (source / "000003.txt").write_text(f"BOOM\n\n{EN_BODY}")
-    result = _pipeline("doc_batch_size=2").run(source, tmp_path / "out")
+    result = _pipeline("doc_batch_size=2", stages={**FAKE_MODELS, "clean": crashing_clean}).run(
+        source, tmp_path / "out"
+    )
     assert result.summarized == 4 and result.failures == {"clean": 1}
     assert _rows(tmp_path / "out" / "errors.jsonl")[0]["id"] == "000003.txt"
 
 
 def test_an_input_error_in_the_prefetch_thread_fails_the_run(
-    tmp_path: Path, fake_models: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    def clean(records: list[Record]) -> list[Record]:
+    def failing_clean(records: list[Record]) -> list[Record]:
         if any(r.id == "000003.txt" for r in records):
             raise InputError("the disk went away")
         return records
 
-    monkeypatch.setattr(clsum.runner, "clean", clean)
-    monkeypatch.setattr(clsum.runner, "detect", lambda records, languages: records)
-    monkeypatch.setattr(clsum.runner, "segment", lambda records, models, limit: records)
-
-    def summarize(records: list[Record], *args: Any) -> list[Record]:
+    def summarize(records: list[Record]) -> list[Record]:
         for record in records:
             record.paragraphs, record.lang = ["p"], "en"
         return _fake_summarize(records)
 
-    monkeypatch.setattr(clsum.runner, "summarize", summarize)
+    stages: dict[StageName, StageFn] = {**NO_WORK, "clean": failing_clean, "summarize": summarize}
     source = _english_folder(tmp_path / "in", 6)
     with pytest.raises(InputError, match="the disk went away"):
-        _pipeline("doc_batch_size=2").run(source, tmp_path / "out")
+        _pipeline("doc_batch_size=2", stages=stages).run(source, tmp_path / "out")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["error"] == "the disk went away"
     assert manifest["counts"]["summarized"] == 2  # the batch before the failing one was written
 
 
 def test_ctrl_c_during_inference_writes_an_interrupted_manifest(
-    tmp_path: Path, fake_models: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     calls = []
 
-    def summarize(records: list[Record], *args: Any) -> list[Record]:
+    def summarize(records: list[Record]) -> list[Record]:
         calls.append(len(records))
         if len(calls) == 2:
             raise KeyboardInterrupt
         return _fake_summarize(records)
 
-    monkeypatch.setattr(clsum.runner, "summarize", summarize)
     source = _english_folder(tmp_path / "in", 8)
     with pytest.raises(KeyboardInterrupt):
-        _pipeline("doc_batch_size=2").run(source, tmp_path / "out")
+        _pipeline("doc_batch_size=2", stages={**FAKE_MODELS, "summarize": summarize}).run(
+            source, tmp_path / "out"
+        )
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["status"] == "interrupted" and manifest["counts"]["summarized"] == 2
-    rerun = _pipeline("doc_batch_size=2").run(source, tmp_path / "out")
+    rerun = _pipeline("doc_batch_size=2", stages=FAKE_MODELS).run(source, tmp_path / "out")
     assert (rerun.skipped, rerun.summarized) == (2, 6)
 
 
@@ -276,26 +275,28 @@ def test_ctrl_c_during_inference_writes_an_interrupted_manifest(
 
 
 def test_progress_total_counts_the_documents_left_to_do(
-    tmp_path: Path, fake_models: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     totals: list[int] = []
     done: list[int] = []
 
-    class Bars(clsum.runner.Progress):
-        def __init__(self, enabled: bool, documents: int) -> None:
-            super().__init__(False, documents)
-            if enabled:  # process() makes a disabled one of its own when given none
+    class Bars(Progress):
+        def start(self, enabled: bool, documents: int) -> None:
+            if enabled:
                 totals.append(documents)
 
         def documents_done(self, n: int) -> None:
             done.append(n)
 
-    monkeypatch.setattr(clsum.runner, "Progress", Bars)
     source = _english_folder(tmp_path / "in", 5)
     (source / "bad.txt").write_bytes(b"\x00\x01binary")
-    _pipeline("doc_batch_size=2").run(source, tmp_path / "out", progress=True)
+    _pipeline("doc_batch_size=2", stages=FAKE_MODELS, progress=Bars()).run(
+        source, tmp_path / "out", progress=True
+    )
     (source / "000001.txt").write_text(f"Changed.\n\n{EN_BODY}")
-    result = _pipeline("doc_batch_size=2").run(source, tmp_path / "out", progress=True)
+    result = _pipeline("doc_batch_size=2", stages=FAKE_MODELS, progress=Bars()).run(
+        source, tmp_path / "out", progress=True
+    )
     # Second run: the changed document and the failed one are redone, four are skipped.
     assert totals == [6, 2] and sum(done) == 8
     assert (result.total, result.skipped, result.summarized, result.failed) == (6, 4, 1, 1)

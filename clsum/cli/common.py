@@ -1,7 +1,7 @@
 """Shared pieces for click commands: common options, error handling, logging setup.
 
-Commands live next to what they drive (``eval/cli.py``, ...) and are added to the ``clsum`` group in
-``clsum/cli.py``; they use these helpers so every command fails the same way.
+Every command module of ``clsum.cli`` uses these helpers, so every command fails the same way and
+sets process-wide state (logging, inference threads) the same way, once, at its start.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from clsum.config import Config
 from clsum.errors import ClsumError
 
 log = logging.getLogger("clsum")
@@ -77,3 +78,10 @@ def setup_logging(verbose: int, quiet: bool = False) -> None:
     if verbose < 2:  # third-party chatter only at -vv
         for name in ("transformers", "huggingface_hub", "urllib3", "filelock", "trafilatura", "htmldate"):
             logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+def configure_runtime(config: Config) -> None:
+    """Process-wide inference state (torch threads, loading bars), set once before models load."""
+    from clsum.pipeline.runtime import configure_process
+
+    configure_process(config.threads)

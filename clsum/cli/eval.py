@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from clsum.cli.common import config_options, handle_errors, setup_logging
+from clsum.cli.common import config_options, configure_runtime, handle_errors, setup_logging
 
 
 @click.command("eval")
@@ -51,6 +51,7 @@ def eval_command(
     for name in names or []:
         cfg.system(name)  # unknown names fail before any work
     config = pipeline_config(cfg, config_path, overrides)
+    configure_runtime(config)
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     with logging_redirect_tqdm():

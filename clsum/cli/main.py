@@ -16,7 +16,7 @@ import click
 
 from clsum.cli.bench import bench_command
 from clsum.cli.check import check_command
-from clsum.cli.common import EXIT_PARTIAL, config_options, handle_errors, setup_logging
+from clsum.cli.common import EXIT_PARTIAL, config_options, configure_runtime, handle_errors, setup_logging
 from clsum.cli.eval import eval_command
 from clsum.cli.score import compare_command, score_command
 from clsum.config import Config, load_config
@@ -63,6 +63,7 @@ def summarize(
             f"(configured: {', '.join(config.languages)}; en passes through)",
             param_hint="--lang",
         )
+    configure_runtime(config)
     show_progress = not quiet and sys.stderr.isatty()
     from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -134,6 +135,7 @@ def models_download(config_path: Path | None, overrides: tuple[str, ...], verbos
 
     setup_logging(verbose)
     cfg = _config(config_path, overrides)
+    configure_runtime(cfg)
     for key, spec in _configured_models(cfg):
         click.echo(f"{key:26} {spec} ... ", nl=False, err=True)
         click.echo(download(spec, backend_options(cfg)))
