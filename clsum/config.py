@@ -80,7 +80,7 @@ class Config:
 
     def hash(self) -> str:
         """Hash of every setting that can change an output (``speed_only`` fields cannot)."""
-        canonical = json.dumps(_output_settings(self), sort_keys=True, ensure_ascii=False)
+        canonical = json.dumps(output_settings(self), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @property
@@ -88,12 +88,13 @@ class Config:
         return sorted(self.translation.models)
 
 
-def _output_settings(obj: Any) -> dict[str, Any]:
+def output_settings(obj: Any) -> dict[str, Any]:
+    """The fields of a config (section) that can change an output, nested sections included."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(obj):
         if f.metadata.get("output", True):
             value = getattr(obj, f.name)
-            out[f.name] = _output_settings(value) if dataclasses.is_dataclass(value) else value
+            out[f.name] = output_settings(value) if dataclasses.is_dataclass(value) else value
     return out
 
 

@@ -12,17 +12,12 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from clsum.config import TranslationConfig
+from clsum.config import TranslationConfig, output_settings
 from clsum.pipeline.runtime import Models
 from clsum.pipeline.tcache import TranslationCache
 from clsum.record import ENGLISH, Record
 
 log = logging.getLogger(__name__)
-
-# Generation settings that can change a translation: part of every cache key, with the model's
-# provenance (which names the backend and precision actually used) and the device.
-OUTPUT_SETTINGS = ("num_beams", "max_length", "min_length")
-
 
 class Progress(Protocol):
     def add_sentences(self, n: int) -> None: ...
@@ -64,8 +59,9 @@ def _translate_language(
     )
     unique = list(dict.fromkeys([s for r in records for p in r.sentences for s in p] + titles))
     provenance = translator.provenance
-    settings = {name: getattr(config, name) for name in OUTPUT_SETTINGS}
-    context = cache.context(provenance, {"device": translator.device, **settings})
+    # Everything that can change a translation is in the key: the model's provenance (backend and
+    # precision included), the device, and the translation settings that change outputs.
+    context = cache.context(provenance, {"device": translator.device, **output_settings(config)})
     lookup = cache.lookup(context, unique)
     missing = [s for s in unique if s not in lookup]
     log.info(
