@@ -1,8 +1,6 @@
-"""Stage 1: read a folder, a single file or a JSONL file into records, decoding bytes robustly.
+"""Stage 1: read a folder, a single file or a JSONL file into records.
 
-Articles users bring are messy: Windows-1252 files, UTF-16 exports with a BOM, and text that was
-already garbled once (UTF-8 read as cp1252 or as the DOS code page cp437) before it was saved again.
-``decode`` turns any of these into clean Unicode and says what it repaired. A problem with one
+Bytes become text through ``decode`` (encodings, mojibake, binary files). A problem with one
 document becomes an error record; only a problem with the whole input raises ``InputError``.
 """
 
@@ -11,43 +9,18 @@ from __future__ import annotations
 import codecs
 import json
 import logging
-import re
-import unicodedata
 from collections.abc import Container, Iterator
 from pathlib import Path
 from typing import Any
 
-import ftfy
-
 from clsum.errors import InputError
+from clsum.pipeline.decode import SNIFF_BYTES, bom_encoding, cp1252_text, decode, looks_binary, repair_text
 from clsum.record import Record
 
 log = logging.getLogger(__name__)
 
 FORMATS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html"}
 JSONL_SUFFIX = ".jsonl"
-
-# Only the encoding repairs: curly quotes, ligatures, full-width characters and line breaks are
-# real text and stay as they are. HTML entities are left for the clean stage's HTML parser.
-_FTFY_CONFIG = ftfy.TextFixerConfig(
-    unescape_html=False,
-    uncurl_quotes=False,
-    fix_line_breaks=False,
-    fix_latin_ligatures=False,
-    fix_character_width=False,
-    normalization=None,
-    explain=False,
-)
-# Characters of cp437's upper half. A run of them that contains a box-drawing or block character
-# (U+2500-U+259F) is almost always UTF-8 that was read as cp437 (``├»`` for ``ï``).
-_CP437_HIGH = "".join(bytes([b]).decode("cp437") for b in range(0x80, 0x100))
-_CP437_RUN = re.compile(f"[{re.escape(_CP437_HIGH)}]{{2,}}")
-_BOX_DRAWING = re.compile("[\u2500-\u259f]")
-# Control characters except tab and newline; also stray BOMs and zero-width spaces inside the text.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\u200b]")
-# Share of control bytes (other than tab, newlines, form feed) above which a file is not text.
-_BINARY_SHARE = 0.1
-_SNIFF_BYTES = 8192
 
 
 def ingest(path: str | Path, lang: str | None = None) -> list[Record]:
@@ -130,77 +103,6 @@ def open_source(path: str | Path, lang: str | None = None) -> Source:
     return source
 
 
-def decode(data: bytes) -> tuple[str, str, list[str]]:
-    """Decode ``data`` to clean text; returns (text, encoding name, repairs made).
-
-    Encodings: ``utf-8-sig`` (BOM stripped), ``utf-16`` (BOM, either byte order), ``utf-8``, and
-    otherwise ``cp1252`` (bytes cp1252 leaves undefined are read as Latin-1). Then mojibake is
-    repaired (``"mojibake"`` in repairs), line endings become ``\\n`` and control characters other
-    than tab and newline are dropped.
-    """
-    text, encoding = _decode_bytes(data)
-    text, repairs = repair_text(text)
-    return text, encoding, repairs
-
-
-def repair_text(text: str) -> tuple[str, list[str]]:
-    """Repair mojibake, normalize line endings and drop control characters; returns (text, repairs)."""
-    repairs: list[str] = []
-    fixed = ftfy.fix_text(_fix_cp437(text), _FTFY_CONFIG)
-    if fixed != text:
-        repairs.append("mojibake")
-    fixed = fixed.replace("\r\n", "\n").replace("\r", "\n")
-    fixed = unicodedata.normalize("NFC", _CONTROL.sub("", fixed))
-    return fixed, repairs
-
-
-def _decode_bytes(data: bytes) -> tuple[str, str]:
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace"), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    # cp1252 leaves five bytes undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d); Latin-1 maps them to C1
-    # controls, which ftfy can still use to undo mojibake.
-    return "".join(_cp1252_char(b) for b in data), "cp1252"
-
-
-def _cp1252_char(byte: int) -> str:
-    try:
-        return bytes([byte]).decode("cp1252")
-    except UnicodeDecodeError:
-        return chr(byte)
-
-
-def _fix_cp437(text: str) -> str:
-    # ftfy fixes cp437 mojibake only when a whole line re-encodes, which fails as soon as the line
-    # also holds a correct curly quote; so each suspicious run is repaired on its own.
-    def fix(match: re.Match[str]) -> str:
-        run = match.group(0)
-        if not _BOX_DRAWING.search(run):
-            return run
-        try:
-            return run.encode("cp437").decode("utf-8")
-        except UnicodeError:
-            return run
-
-    return _CP437_RUN.sub(fix, text)
-
-
-def looks_binary(data: bytes) -> bool:
-    """True for data that is not text: NUL bytes (outside UTF-16 with a BOM) or many control bytes."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return False
-    sample = data[:_SNIFF_BYTES]
-    if b"\x00" in sample:
-        return True
-    controls = sum(1 for b in sample if b < 0x20 and b not in b"\t\n\r\f\x1a")
-    return bool(sample) and controls / len(sample) > _BINARY_SHARE
-
-
 def _supported() -> str:
     return ", ".join(FORMATS)
 
@@ -249,15 +151,10 @@ def _scan_jsonl(file: Path) -> tuple[str, int]:
     """The file's encoding and number of non-blank lines, read in a stream (the file may be huge)."""
     try:
         with file.open("rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
+            head = fh.read(SNIFF_BYTES)
         if looks_binary(head):
             raise InputError(f"input file '{file}' looks binary, not JSON lines")
-        if head.startswith(codecs.BOM_UTF8):
-            encoding = "utf-8-sig"
-        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            encoding = "utf-16"
-        else:
-            encoding = "utf-8" if _is_utf8(file) else "cp1252"
+        encoding = bom_encoding(head) or ("utf-8" if _is_utf8(file) else "cp1252")
         count = sum(1 for _, line in _jsonl_lines(file, encoding) if line.strip())
     except OSError as exc:
         raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
@@ -290,10 +187,7 @@ def _jsonl_lines(file: Path, encoding: str) -> Iterator[tuple[int, str]]:
         for lineno, raw in enumerate(fh, start=1):
             if lineno == 1 and encoding == "utf-8-sig":
                 raw = raw[len(codecs.BOM_UTF8) :]
-            if encoding == "cp1252":
-                line = "".join(_cp1252_char(b) for b in raw)
-            else:
-                line = raw.decode("utf-8", errors="replace")
+            line = cp1252_text(raw) if encoding == "cp1252" else raw.decode("utf-8", errors="replace")
             yield lineno, _strip_eol(line)
 
 

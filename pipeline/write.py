@@ -85,8 +85,8 @@ class OutputStore:
 
     def append(self, records: Iterable[Record]) -> None:
         records = list(records)
-        _append_durable(self.folder / SUMMARIES, _jsonl(summary_row(r) for r in records if r.ok))
-        _append_durable(self.folder / ERRORS, _jsonl(error_row(r) for r in records if not r.ok))
+        _append_durable(self.folder / SUMMARIES, _jsonl_lines(summary_row(r) for r in records if r.ok))
+        _append_durable(self.folder / ERRORS, _jsonl_lines(error_row(r) for r in records if not r.ok))
 
     def counts(self) -> dict[str, int]:
         return {
@@ -156,11 +156,8 @@ def _jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     return (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
-def _jsonl(rows: Iterable[dict[str, Any]]) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-
-
-def _append_durable(path: Path, text: str) -> None:
+def _append_durable(path: Path, lines: Iterable[str]) -> None:
+    text = "".join(lines)  # one write, so a kill leaves at most one partial line
     if not text:
         return
     with path.open("a", encoding="utf-8") as fh:

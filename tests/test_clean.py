@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import clsum.pipeline.clean as clean_module
+import clsum.pipeline.html as html_module
 from clsum.pipeline.clean import clean
 from clsum.pipeline.ingest import ingest
 from clsum.record import Record
@@ -272,7 +272,7 @@ def test_html_tiny_fragment_falls_back_to_lxml() -> None:
 
 
 def test_html_lxml_fallback_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(clean_module, "_trafilatura_text", lambda html, body, record: "")
+    monkeypatch.setattr(html_module, "_trafilatura_text", lambda html, body, record: "")
     record = run(PAGE.format(paragraphs=f"<p>{BODY}</p><ul><li><p>{MORE}</p></li></ul>"), fmt="html")
     assert record.title == "Brücke eröffnet"  # the <h1>, taken as first paragraph and as title
     assert record.paragraphs == [BODY, MORE]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from clsum.errors import InputError
-from clsum.pipeline.ingest import decode, ingest, looks_binary
+from clsum.pipeline.decode import decode, looks_binary
+from clsum.pipeline.ingest import ingest
 
 SEEDS = Path("/work/shared/seeds")
 TEXT = "De gemeente heeft de nieuwe brug geopend. Het verkeer rijdt weer."

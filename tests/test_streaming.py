@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-import clsum.pipeline.ingest
+import clsum.pipeline.decode
 from clsum.config import load_config
 from clsum.errors import InputError
 from clsum.pipeline.clean import clean
@@ -108,7 +108,7 @@ def test_run_memory_does_not_grow_with_the_number_of_files(
     # entry, about 300 bytes), not the texts. Holding every text, as reading the folder into a
     # list did, would add at least TEXT_CHARS bytes per file.
     # Repairing mojibake is per-file work (and slow under tracemalloc): not what is measured here.
-    monkeypatch.setattr(clsum.pipeline.ingest, "repair_text", lambda text: (text, []))
+    monkeypatch.setattr(clsum.pipeline.decode, "repair_text", lambda text: (text, []))
     n = 300
     small = _peak_bytes(_english_folder(tmp_path / "small", n), tmp_path / "out-small")
     large = _peak_bytes(_english_folder(tmp_path / "large", 4 * n), tmp_path / "out-large")

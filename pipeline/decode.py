@@ -1,0 +1,118 @@
+"""Bytes to clean Unicode for the ingest stage: encodings, mojibake repair and binary detection.
+
+Articles users bring are messy: Windows-1252 files, UTF-16 exports with a BOM, and text that was
+already garbled once (UTF-8 read as cp1252 or as the DOS code page cp437) before it was saved again.
+``decode`` turns any of these into clean Unicode and says what it repaired.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+
+import ftfy
+
+# Only the encoding repairs: curly quotes, ligatures, full-width characters and line breaks are
+# real text and stay as they are. HTML entities are left for the clean stage's HTML parser.
+_FTFY_CONFIG = ftfy.TextFixerConfig(
+    unescape_html=False,
+    uncurl_quotes=False,
+    fix_line_breaks=False,
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    normalization=None,
+    explain=False,
+)
+# Characters of cp437's upper half. A run of them that contains a box-drawing or block character
+# (U+2500-U+259F) is almost always UTF-8 that was read as cp437 (``├»`` for ``ï``).
+_CP437_HIGH = "".join(bytes([b]).decode("cp437") for b in range(0x80, 0x100))
+_CP437_RUN = re.compile(f"[{re.escape(_CP437_HIGH)}]{{2,}}")
+_BOX_DRAWING = re.compile("[\u2500-\u259f]")
+# Control characters except tab and newline; also stray BOMs and zero-width spaces inside the text.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\u200b]")
+# Share of control bytes (other than tab, newlines, form feed) above which a file is not text.
+_BINARY_SHARE = 0.1
+SNIFF_BYTES = 8192  # how much of a file ``looks_binary`` needs to see
+
+
+def decode(data: bytes) -> tuple[str, str, list[str]]:
+    """Decode ``data`` to clean text; returns (text, encoding name, repairs made).
+
+    Encodings: ``utf-8-sig`` (BOM stripped), ``utf-16`` (BOM, either byte order), ``utf-8``, and
+    otherwise ``cp1252`` (bytes cp1252 leaves undefined are read as Latin-1). Then mojibake is
+    repaired (``"mojibake"`` in repairs), line endings become ``\\n`` and control characters other
+    than tab and newline are dropped.
+    """
+    text, encoding = _decode_bytes(data)
+    text, repairs = repair_text(text)
+    return text, encoding, repairs
+
+
+def repair_text(text: str) -> tuple[str, list[str]]:
+    """Repair mojibake, normalize line endings and drop control characters; returns (text, repairs)."""
+    repairs: list[str] = []
+    fixed = ftfy.fix_text(_fix_cp437(text), _FTFY_CONFIG)
+    if fixed != text:
+        repairs.append("mojibake")
+    fixed = fixed.replace("\r\n", "\n").replace("\r", "\n")
+    fixed = unicodedata.normalize("NFC", _CONTROL.sub("", fixed))
+    return fixed, repairs
+
+
+def bom_encoding(data: bytes) -> str | None:
+    """``utf-8-sig`` or ``utf-16`` when ``data`` starts with that byte order mark, else None."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
+def cp1252_text(data: bytes) -> str:
+    """``data`` read as cp1252; the five bytes cp1252 leaves undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d)
+    are read as Latin-1, whose C1 controls ftfy can still use to undo mojibake."""
+    return "".join(_cp1252_char(b) for b in data)
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for data that is not text: NUL bytes (outside UTF-16 with a BOM) or many control bytes."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    sample = data[:SNIFF_BYTES]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 0x20 and b not in b"\t\n\r\f\x1a")
+    return bool(sample) and controls / len(sample) > _BINARY_SHARE
+
+
+def _decode_bytes(data: bytes) -> tuple[str, str]:
+    bom = bom_encoding(data)
+    if bom:
+        return data.decode(bom, errors="replace"), bom
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return cp1252_text(data), "cp1252"
+
+
+def _cp1252_char(byte: int) -> str:
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return chr(byte)
+
+
+def _fix_cp437(text: str) -> str:
+    # ftfy fixes cp437 mojibake only when a whole line re-encodes, which fails as soon as the line
+    # also holds a correct curly quote; so each suspicious run is repaired on its own.
+    def fix(match: re.Match[str]) -> str:
+        run = match.group(0)
+        if not _BOX_DRAWING.search(run):
+            return run
+        try:
+            return run.encode("cp437").decode("utf-8")
+        except UnicodeError:
+            return run
+
+    return _CP437_RUN.sub(fix, text)
