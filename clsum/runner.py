@@ -311,9 +311,7 @@ class Pipeline:
     def _run_batch(self, batch: list[Record], store: OutputStore, result: RunResult) -> None:
         first = STAGES[len(PREPARE_STAGES)]
         processed = _in_place(batch, lambda ok: self.process_isolated(ok, start=first))
-        # Ingest errors first, then the rest in input order: the order a one-pass run writes.
-        ordered = [r for r in processed if _failed_in(r, "ingest")]
-        ordered += [r for r in processed if not _failed_in(r, "ingest")]
+        ordered = written_order(processed)
         store.append(ordered)
         for record in ordered:
             if record.ok:
@@ -338,25 +336,48 @@ class Pipeline:
     def _manifest(
         self, source: str | Path, output: str | Path, result: RunResult, **status: str
     ) -> dict[str, Any]:
-        return {
-            **status,
-            "input": str(Path(source).resolve()),
-            "output": str(Path(output).resolve()),
-            "config": self.config.to_dict(),
-            "config_hash": self.config.hash(),
-            "seed": self.config.seed,
-            "device": self.device,
-            "models": self.models.provenance(),
-            "backends": self.models.backends(),  # backend + compute_type per model spec
-            "packages": package_versions(),
-            "counts": {
-                "input": result.total,
-                "summarized": result.summarized,
-                "skipped": result.skipped,
-                "failed": result.failed,
-                "failed_by_stage": result.failures,
-            },
-        }
+        return run_manifest(
+            self.config, source, output, result, self.device, self.models.provenance(),
+            self.models.backends(), **status,
+        )  # fmt: skip
+
+
+def run_manifest(
+    config: Config,
+    source: str | Path,
+    output: str | Path,
+    result: RunResult,
+    device: str,
+    models: dict[str, str],
+    backends: dict[str, dict[str, str]],
+    **status: str,
+) -> dict[str, Any]:
+    """What ``manifest.json`` says about a run, whichever engine ran it."""
+    return {
+        **status,
+        "input": str(Path(source).resolve()),
+        "output": str(Path(output).resolve()),
+        "config": config.to_dict(),
+        "config_hash": config.hash(),
+        "seed": config.seed,
+        "device": device,
+        "models": models,
+        "backends": backends,  # backend + compute_type per model spec
+        "packages": package_versions(),
+        "counts": {
+            "input": result.total,
+            "summarized": result.summarized,
+            "skipped": result.skipped,
+            "failed": result.failed,
+            "failed_by_stage": result.failures,
+        },
+    }
+
+
+def written_order(batch: list[Record]) -> list[Record]:
+    """The order a processed batch goes to the output: ingest errors first, then the rest in input
+    order (the order a one-pass run writes)."""
+    return [r for r in batch if _failed_in(r, "ingest")] + [r for r in batch if not _failed_in(r, "ingest")]
 
 
 def _in_place(batch: list[Record], process: Callable[[list[Record]], list[Record]]) -> list[Record]:

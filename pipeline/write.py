@@ -5,10 +5,15 @@ appended with one write and fsync'd, so ``kill -9`` can at worst leave one parti
 Opening the store repairs that: it drops unparseable lines, keeps one row per id, drops rows this
 run will redo, and rewrites the files atomically (temp file + rename). ``manifest.json`` and
 ``summaries.md`` are always replaced atomically.
+
+The ray engine's workers write each document batch as one block file instead (``write_block``,
+atomic, named so that names sort in the order a local run would append the batches);
+``merge_blocks`` folds them into the two files, so both engines leave the same output.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -26,6 +31,7 @@ SUMMARIES = "summaries.jsonl"
 ERRORS = "errors.jsonl"
 MANIFEST = "manifest.json"
 MARKDOWN = "summaries.md"
+BLOCKS = ".clsum-blocks"  # block files of a ray run not yet merged
 
 
 def summary_row(record: Record) -> dict[str, Any]:
@@ -67,6 +73,7 @@ class OutputStore:
         Rows for ids in ``keys`` that will be redone are removed now, so that each id ends up in
         the output exactly once; rows for other ids (earlier runs on other inputs) are kept.
         """
+        self.merge_blocks()  # a killed ray run's finished blocks count as done
         done: set[str] = set()
 
         def kept_summaries() -> Iterator[dict[str, Any]]:
@@ -87,6 +94,46 @@ class OutputStore:
         records = list(records)
         _append_durable(self.folder / SUMMARIES, _jsonl_lines(summary_row(r) for r in records if r.ok))
         _append_durable(self.folder / ERRORS, _jsonl_lines(error_row(r) for r in records if not r.ok))
+
+    def write_block(self, name: str, records: Iterable[Record]) -> None:
+        """One batch's rows as one file, written atomically: a block file is whole or absent, and a
+        retried task that writes the same ``name`` again replaces it."""
+        records = list(records)
+        block = {
+            "summaries": [summary_row(r) for r in records if r.ok],
+            "errors": [error_row(r) for r in records if not r.ok],
+        }
+        folder = self.folder / BLOCKS
+        folder.mkdir(exist_ok=True)
+        _write_atomic(folder / f"{name}.json", json.dumps(block, ensure_ascii=False))
+
+    def merge_blocks(self) -> int:
+        """Fold the block files into ``summaries.jsonl`` and ``errors.jsonl``; returns how many.
+
+        Blocks are appended in name order. A document's row from a block replaces its earlier rows
+        in either file, and when several blocks hold the same id (a run killed and rerun) the last
+        one wins, so every id is in the output once. Both files are replaced atomically before any
+        block is deleted, and blocks are deleted in name order: a merge killed at any point leaves
+        blocks that merging again puts back in the same places. Streams the files; in memory is
+        only an id -> last block map.
+        """
+        folder = self.folder / BLOCKS
+        if not folder.is_dir():
+            return 0
+        names = sorted(folder.glob("*.json"))
+        blocks = [path for path in names if _read_block(path) is not None]
+        last: dict[str, int] = {}
+        for index, path in enumerate(blocks):
+            for part in ("summaries", "errors"):
+                last.update((row["id"], index) for row in _block_rows(path, part))
+        for file, part in ((SUMMARIES, "summaries"), (ERRORS, "errors")):
+            rows = _merged(read_rows(self.folder / file), blocks, part, last)
+            _write_atomic_lines(self.folder / file, _jsonl_lines(rows))
+        for path in [*names, *folder.glob(".*.tmp")]:  # temp files: writers killed mid-write
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+        return len(names)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -150,6 +197,28 @@ def _rows(path: Path, warn: bool = False) -> Iterator[tuple[int, dict[str, Any]]
                 continue
             if isinstance(row, dict) and isinstance(row.get("id"), str):
                 yield lineno, row
+
+
+def _merged(
+    kept: Iterable[dict[str, Any]], blocks: list[Path], part: str, last: dict[str, int]
+) -> Iterator[dict[str, Any]]:
+    yield from (row for row in kept if row["id"] not in last)
+    for index, path in enumerate(blocks):
+        yield from (row for row in _block_rows(path, part) if last[row["id"]] == index)
+
+
+def _block_rows(path: Path, part: str) -> list[dict[str, Any]]:
+    block = _read_block(path)
+    return [] if block is None else block[part]
+
+
+def _read_block(path: Path) -> dict[str, list[dict[str, Any]]] | None:
+    try:
+        block: dict[str, list[dict[str, Any]]] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:  # written atomically: only a damaged disk does this
+        log.warning("%s: unreadable block file, dropped; its documents will be redone (%s)", path, exc)
+        return None
+    return block
 
 
 def _jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
