@@ -15,9 +15,8 @@ from typing import Any
 
 from clsum.config import read_yaml, unknown
 from clsum.errors import ConfigError
+from clsum.eval.data import DATASETS, SOURCES
 
-DATASETS = ("flores", "ntrex", "wmt19", "cnndm-frank250", "cnndm", "wikilingua")  # cnndm: online only
-SOURCES = ("local", "datasets")
 TASKS = ("translate", "documents", "summarize", "end-to-end")
 
 

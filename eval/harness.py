@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from clsum.config import Config, load_config
-from clsum.errors import ConfigError, InputError
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
 from clsum.eval.systems import RunContext, System, build
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -52,85 +49,10 @@ class Report:
 # -- data ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HubSet:
-    """Where a benchmark lives on the Hugging Face hub, for users who are online (``source: datasets``)."""
-
-    repo: str
-    config: str  # formatted with lang and the FLORES codes
-    source: str  # source text field (formatted the same way)
-    reference: str
-    id: str | None = None
-
-
-HUB_SETS = {
-    "wikilingua": HubSet("GEM/wiki_lingua", "{lang}_en", "source", "target", "gem_id"),
-    "flores": HubSet("facebook/flores", "{code}-eng_Latn", "sentence_{code}", "sentence_eng_Latn", "id"),
-    # The full CNN/DM test set (11,490 articles): the published tables' own data.
-    "cnndm": HubSet("abisee/cnn_dailymail", "3.0.0", "article", "highlights", "id"),
-}
-
-
-def _from_hub(name: str, lang: str, split: str) -> data.Dataset:
-    hub = HUB_SETS[name]
-    fields = {"lang": lang, "code": data.FLORES_CODES.get(lang, lang)}
-    config = hub.config.format(**fields)
-    hint = f"dataset {name} with source: datasets needs the optional 'datasets' package and internet access"
-    try:
-        import datasets  # optional: only users who are online have it
-    except ImportError as exc:
-        raise InputError(f"{hint}: pip install 'clsum[online]' (the package is not installed)") from exc
-    try:
-        rows = datasets.load_dataset(hub.repo, config, split=split)
-    except Exception as exc:  # network, hub or script errors all mean the same to the user
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{hint} (loading {hub.repo} {config} failed: {first})") from exc
-    source, reference = hub.source.format(**fields), hub.reference.format(**fields)
-    segments = [
-        data.Segment(str(row.get(hub.id, i) if hub.id else i), row[source], row[reference])
-        for i, row in enumerate(rows)
-    ]
-    files = {f"hf:{hub.repo}/{config}/{split}": str(getattr(rows, "_fingerprint", "unknown"))}
-    return data.Dataset(name if lang == "en" else f"{name}-{lang}-en", lang, segments, files)
-
-
-def _local(loader: Callable[[str], data.Dataset]) -> Callable[[str, str], data.Dataset]:
-    return lambda lang, split: loader(lang)
-
-
-def _wmt19(lang: str, split: str) -> data.Dataset:
-    if lang != "de":
-        raise ConfigError(f"wmt19 is German-English only, got dataset.lang {lang!r}")
-    return data.load_wmt19_de_en()
-
-
-LOADERS: dict[str, Callable[[str, str], data.Dataset]] = {
-    "flores": _local(data.load_flores),
-    "ntrex": _local(data.load_ntrex_documents),
-    "wmt19": _wmt19,
-    "cnndm-frank250": lambda lang, split: data.load_cnndm_frank250(),
-}
-ONLINE_ONLY = {"wikilingua", "cnndm"}
-
-
 def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
+    """The benchmark's dataset, cut to the first ``limit`` (else ``dataset.limit``) segments."""
     ds = cfg.dataset
-    if ds.name in ONLINE_ONLY and ds.source != "datasets":
-        raise ConfigError(f"dataset {ds.name} has no local copy; set dataset.source: datasets")
-    if ds.source == "datasets" and ds.name not in HUB_SETS:
-        online = ", ".join(sorted(HUB_SETS))
-        raise ConfigError(f"dataset {ds.name} is read from the data root only (online: {online})")
-    if (
-        ds.name == "flores"
-        and ds.lang not in data.FLORES_CODES
-        or ds.name == "ntrex"
-        and ds.lang not in data.NTREX_CODES
-    ):
-        raise ConfigError(f"dataset {ds.name} has no language {ds.lang!r}")
-    if ds.source == "datasets":
-        dataset = _from_hub(ds.name, ds.lang, ds.split)
-    else:
-        dataset = LOADERS[ds.name](ds.lang, ds.split)
+    dataset = data.load(ds.name, ds.lang, ds.source, ds.split)
     n = min(x for x in (limit, ds.limit, len(dataset.segments)) if x is not None)
     dataset.segments = dataset.segments[:n]
     log.info("%s: %d segments from %s", dataset.name, n, ", ".join(dataset.files))
