@@ -9,14 +9,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clsum.config import Config, load_config
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
 from clsum.eval.systems import RunContext, System, build
+
+if TYPE_CHECKING:
+    from clsum.eval.metrics import Score
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +33,7 @@ class SystemResult:
     params: dict[str, Any]
     outputs: list[str]
     references: list[str]
-    scores: dict[str, Any]  # metric -> eval.metrics.Score
+    scores: dict[str, Score]  # metric -> score
     info: list[dict[str, Any]]
     seconds: float
     reference_kind: str = "dataset"  # or "system" (cross-lingual consistency: its own references)
@@ -77,22 +81,22 @@ def pipeline_config(
 # -- running and scoring -------------------------------------------------------------------------
 
 
-def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Any]:
+def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Score]:
     from clsum.eval.metrics import ScoreOptions, score
 
     return score(outputs, refs, metrics, ScoreOptions(**cfg.score))  # keys checked when loading
 
 
-def _checks(system: System, dataset: data.Dataset, outputs: list[str]) -> dict[str, Any] | None:
+def _checks(system: System, dataset: data.Dataset, outputs: list[str]) -> dict[str, Any]:
     """Faithfulness checks (numbers, names, ...) over every summary, aggregated."""
     from clsum.eval.checks import aggregate, check
 
-    results = [
-        check(seg.source, out, dataset.source_lang, system.translation_for(i))
-        for i, (seg, out) in enumerate(zip(dataset.segments, outputs, strict=True))
-    ]
-    summary = aggregate(results)
-    return summary if isinstance(summary, dict) else getattr(summary, "to_dict", lambda: summary)()
+    return aggregate(
+        [
+            check(seg.source, out, dataset.source_lang, system.translation_for(i))
+            for i, (seg, out) in enumerate(zip(dataset.segments, outputs, strict=True))
+        ]
+    )
 
 
 def run_system(
@@ -133,10 +137,10 @@ def run_benchmark(
     progress: bool = False,
 ) -> Report:
     """Run ``systems`` (default: all) of a benchmark and write the report files into ``run_dir``."""
-    from clsum.eval.report import now, write_report
+    from clsum.eval.report import write_report
 
     chosen = [cfg.system(name) for name in systems] if systems else cfg.systems
-    started, start = now(), time.perf_counter()
+    started, start = datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
     dataset = load_data(cfg, limit)
     config = config or pipeline_config(cfg)
     ctx = RunContext(dataset.source_lang, config, progress=progress)
