@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from clsum.config import Config, load_config
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
+from clsum.eval.options import ScoreOptions
 from clsum.eval.systems import RunContext, System, build
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def pipeline_config(
 
 
 def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Score]:
-    from clsum.eval.metrics import ScoreOptions, score
+    from clsum.eval.metrics import score
 
     return score(outputs, refs, metrics, ScoreOptions(**cfg.score))  # keys checked when loading
 
