@@ -136,6 +136,7 @@ class HubSet:
 
 
 def load_from_hub(name: str, hub: HubSet, lang: str, split: str) -> Dataset:
+    """The rows of ``split`` of ``hub`` for ``lang``, through the optional ``datasets`` package."""
     fields = {"lang": lang, "code": FLORES_CODES.get(lang, lang)}
     config = hub.config.format(**fields)
     hint = f"dataset {name} with source: datasets needs the optional 'datasets' package and internet access"
@@ -177,6 +178,7 @@ DATASETS: dict[str, DatasetSpec] = {
         hub=HubSet("facebook/flores", "{code}-eng_Latn", "sentence_{code}", "sentence_eng_Latn", "id"),
     ),
     "ntrex": DatasetSpec(tuple(NTREX_CODES), local=load_ntrex_documents),
+    # One language each, so their readers take none.
     "wmt19": DatasetSpec(("de",), local=lambda lang: load_wmt19_de_en()),
     "cnndm-frank250": DatasetSpec(("en",), local=lambda lang: load_cnndm_frank250()),
     # The full CNN/DM test set (11,490 articles): the published tables' own data.

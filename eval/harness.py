@@ -55,7 +55,7 @@ class Report:
 
 
 def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
-    """The benchmark's dataset, cut to the first ``limit`` (else ``dataset.limit``) segments."""
+    """The benchmark's dataset, cut to its first ``limit`` or ``dataset.limit`` segments (the fewer)."""
     ds = cfg.dataset
     dataset = data.load(ds.name, ds.lang, ds.source, ds.split)
     n = min(x for x in (limit, ds.limit, len(dataset.segments)) if x is not None)
