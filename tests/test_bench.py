@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from clsum.bench.baselines import GenSettings
+from clsum.bench.baselines import GenSettings, generated_tokens
 from clsum.bench.measure import Arch, generation_flops
 from clsum.bench.models import forced_translation_length
 from clsum.cli import main
@@ -45,6 +45,12 @@ def test_ct2_lengths_count_generated_tokens_only() -> None:
         "length_penalty": 1.0,
         "no_repeat_ngram_size": 3,
     }
+
+
+def test_generated_tokens_are_decoder_steps() -> None:
+    # forced <s>, a <s> a random model chose, two words, EOS, then batch padding: 5 steps
+    assert generated_tokens([0, 0, 5, 7, 2, 1, 1], {2}) == 5
+    assert generated_tokens([0, 5, 7], {2}) == 3  # cut at max_length, no EOS
 
 
 @pytest.fixture()

@@ -40,7 +40,7 @@ def summarize_results(
             "share_of_int8_peak": _share(achieved, peak.get("int8_gops")),
             "chrf_vs_naive": _agreement(results, name),
             "mean_summary_chars": round(statistics.fmean(len(d["summary"]) for d in r["docs"]), 1),
-            # generated tokens (special tokens excluded), baselines only: checks forced lengths match
+            # decoder steps per output (forced BOS/EOS included), baselines only: forced lengths match
             "mean_translation_tokens": _mean([t for d in r["docs"] for t in d["out_tokens"]]),
             "mean_summary_tokens": _mean([d["summary_tokens"] for d in r["docs"] if d["out_tokens"]]),
             "backend": r.get("backend"),

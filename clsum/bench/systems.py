@@ -47,7 +47,7 @@ class DocResult:
     id: str
     translation: str
     summary: str
-    out_tokens: list[int]  # generated tokens per translated unit (baselines only)
+    out_tokens: list[int]  # decoder steps per translated unit (baselines only)
     summary_input_tokens: int  # summarizer input tokens (baselines only)
     summary_tokens: int
 
