@@ -1,8 +1,9 @@
 """``clsum bench``: clsum against a plain transformers loop and a plain CTranslate2 loop, side by side.
 
 Modules: ``models`` (real models from the cache, else random models with the published
-architectures), ``inputs`` (documents cleaned and segmented once), ``baselines`` (the naive and
-ctranslate2-plain loops, written the way a user following each library's docs would), ``systems``
+architectures, built by ``builders``, which also builds the tests' tiny models), ``inputs``
+(documents cleaned and segmented once), ``baselines`` (the naive and ctranslate2-plain loops,
+written the way a user following each library's docs would), ``systems``
 (one child process per system, timing and peak RSS), ``measure`` (FLOPs, matmul peak, chrF) and
 ``cli`` (the command, table and JSON).
 
