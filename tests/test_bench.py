@@ -10,8 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from clsum.bench.baselines import GenSettings, generated_tokens
+from clsum.bench.inputs import Doc
 from clsum.bench.measure import Arch, generation_flops
-from clsum.bench.models import forced_translation_length
+from clsum.bench.models import BenchModel, BenchModels, forced_translation_length
+from clsum.bench.settings import clsum_overrides, forced_lengths
 from clsum.cli import main
 from tests.tinymodels import CORPUS_DE
 
@@ -34,6 +36,29 @@ def test_forced_translation_length() -> None:
     assert forced_translation_length([10, 10, 10]) == 11  # round(1.1 x mean)
     assert forced_translation_length([20, 40]) == 33
     assert forced_translation_length([]) == 1
+
+
+def _model(random: bool, length: int | None = None) -> BenchModel:
+    return BenchModel("spec", "/dir", "provenance", random, length)
+
+
+def test_forced_lengths_one_translation_length_when_clsum_needs_a_config_value() -> None:
+    docs = [Doc("a", "de", "raw", None, [["x"]], unit_tokens=[10, 10]), Doc("b", "nl", "", None, [], [20])]
+    # random stand-ins only: each keeps its own length (its generation_config forces it in clsum too)
+    models = BenchModels({"de": _model(True, 30), "nl": _model(True, 40)}, _model(True, 64))
+    lengths = forced_lengths(models, docs, summarizer_positions=1024)
+    assert (lengths.translation, lengths.summary) == ({"de": 30, "nl": 40}, 64)
+    assert clsum_overrides(models, lengths) == []
+    # one real translator: clsum gets one config value, so every language gets the same length
+    models = BenchModels({"de": _model(False), "nl": _model(True, 40)}, _model(False))
+    lengths = forced_lengths(models, docs, summarizer_positions=50)
+    assert (lengths.translation, lengths.summary) == ({"de": 15, "nl": 15}, 48)
+    assert clsum_overrides(models, lengths) == [
+        "translation.min_length=16",
+        "translation.max_length=16",
+        "summarization.min_length=49",
+        "summarization.max_length=49",
+    ]
 
 
 def test_ct2_lengths_count_generated_tokens_only() -> None:

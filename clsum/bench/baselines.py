@@ -46,6 +46,23 @@ class GenSettings:
         }
 
 
+@dataclass
+class Decoding:
+    """What the baselines run: model directories and each stage's decoding settings."""
+
+    translators: dict[str, str]  # lang -> transformers model directory
+    summarizer: str
+    translation: dict[str, GenSettings]  # lang -> settings
+    summarization: GenSettings
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings, in transformers' terms (the JSON's ``settings``)."""
+        return {
+            "translation": {lang: s.hf() for lang, s in self.translation.items()},
+            "summarization": self.summarization.hf(),
+        }
+
+
 def settings_from(
     model_dir: str, num_beams: int | None, max_length: int | None, min_length: int | None
 ) -> GenSettings:
@@ -133,14 +150,3 @@ class PlainCT2:
             counts.append(generated_tokens(ids, self.eos))
             outputs.append(str(self.tokenizer.decode(ids, skip_special_tokens=True)).strip())
         return outputs, counts
-
-
-def convert_ct2(model_dir: str, out_dir: Path, quantization: str = "int8") -> Path:
-    """Convert a transformers model directory with CTranslate2's own converter (cached in ``out_dir``)."""
-    if (out_dir / "model.bin").is_file():
-        return out_dir
-    from ctranslate2.converters import TransformersConverter
-
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    TransformersConverter(model_dir).convert(str(out_dir), quantization=quantization, force=True)
-    return out_dir

@@ -19,11 +19,13 @@ import statistics
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from clsum.bench.builders import ModelSpec, TokenizerSpec, bart_tokenizer, marian_tokenizer, save_model
 from clsum.bench.tokenizers import english_corpus
+from clsum.config import Config
 from clsum.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -96,8 +98,36 @@ class BenchModel:
     random: bool
     forced_length: int | None  # generated tokens per output when lengths are forced
 
+    @property
+    def clsum_spec(self) -> str:
+        """What clsum (and its CTranslate2 conversion cache) is given: a random stand-in's directory."""
+        return self.path if self.random else self.spec
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class BenchModels:
+    translators: dict[str, BenchModel]  # per benchmarked language
+    summarizer: BenchModel
+
+    def all(self) -> list[BenchModel]:
+        return [*self.translators.values(), self.summarizer]
+
+    def any_random(self) -> bool:
+        return any(m.random for m in self.all())
+
+    def overrides(self) -> list[str]:
+        """Random stand-ins live in the bench cache: point clsum at the same directories."""
+        out = [f"translation.models.{lang}={m.path}" for lang, m in self.translators.items() if m.random]
+        return out + ([f"summarization.model={self.summarizer.path}"] if self.summarizer.random else [])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "translation": {lang: m.to_dict() for lang, m in self.translators.items()},
+            "summarization": self.summarizer.to_dict(),
+        }
 
 
 def cache_root() -> Path:
@@ -105,7 +135,15 @@ def cache_root() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "clsum" / "bench-models"
 
 
-def resolve(spec: str, texts: Callable[[], list[str]], allow_random: bool = True) -> BenchModel:
+def resolve_models(config: Config, langs: list[str], text: Callable[[str], list[str]]) -> BenchModels:
+    """The configured translators of ``langs`` and summarizer; ``text(lang)`` is training text for
+    the tokenizer of a random stand-in (asked for only when one is built)."""
+    translators = {lang: resolve(config.translation.models[lang], partial(text, lang)) for lang in langs}
+    summarizer = resolve(config.summarization.model, lambda: [x for lang in langs for x in text(lang)])
+    return BenchModels(translators, summarizer)
+
+
+def resolve(spec: str, texts: Callable[[], list[str]]) -> BenchModel:
     """The configured model if it loads from a local dir or the HF cache, else its random stand-in."""
     local = Path(spec).expanduser()
     if local.is_dir():
@@ -116,7 +154,7 @@ def resolve(spec: str, texts: Callable[[], list[str]], allow_random: bool = True
     snapshot = _hf_snapshot(spec)
     if snapshot is not None:
         return BenchModel(spec, str(snapshot), f"real: {spec}@{snapshot.name}", False, None)
-    if not allow_random or spec not in RANDOM_ARCHITECTURES:
+    if spec not in RANDOM_ARCHITECTURES:
         raise ModelError(f"bench: model {spec!r} is neither a local directory nor in the HF cache")
     return _random_model(spec, texts)
 
