@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from clsum.bench import models as bench_models
 from clsum.bench.baselines import GenSettings, generated_tokens
 from clsum.bench.inputs import Doc
 from clsum.bench.measure import Arch, generation_flops
@@ -76,6 +77,33 @@ def test_generated_tokens_are_decoder_steps() -> None:
     # forced <s>, a <s> a random model chose, two words, EOS, then batch padding: 5 steps
     assert generated_tokens([0, 0, 5, 7, 2, 1, 1], {2}) == 5
     assert generated_tokens([0, 5, 7], {2}) == 3  # cut at max_length, no EOS
+
+
+def test_random_stand_ins_are_laid_out_like_the_hub_repos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+
+    # published vocabulary sizes and special ids, tiny layers (the full ones take minutes to build)
+    for arch in (bench_models.OPUS_MT, bench_models.DISTILBART_CNN_12_6):
+        for key, value in {"d_model": 16, "encoder_ffn_dim": 16, "decoder_ffn_dim": 16}.items():
+            monkeypatch.setitem(arch, key, value)
+        for key in ("encoder_layers", "decoder_layers", "encoder_attention_heads", "decoder_attention_heads"):
+            monkeypatch.setitem(arch, key, 1)
+    length = bench_models.build_random_marian(tmp_path / "marian", "de", CORPUS_DE)
+    bench_models.build_random_bart(tmp_path / "bart", CORPUS_DE)
+    common = {"config.json", "generation_config.json", "model.safetensors", "tokenizer_config.json"}
+    files = {name: {p.name for p in (tmp_path / name).iterdir()} for name in ("marian", "bart")}
+    assert files["marian"] == common | {"source.spm", "target.spm", "vocab.json"}
+    assert files["bart"] == common | {"vocab.json", "merges.txt"}
+    for name, arch in (("marian", bench_models.OPUS_MT), ("bart", bench_models.DISTILBART_CNN_12_6)):
+        config = AutoConfig.from_pretrained(tmp_path / name)
+        ids = ("pad_token_id", "eos_token_id", "decoder_start_token_id")
+        assert [getattr(config, k) for k in ids] == [arch[k] for k in ids]
+        # CTranslate2 needs as many vocabulary entries as embedding rows
+        assert len(AutoTokenizer.from_pretrained(tmp_path / name)) == config.vocab_size == arch["vocab_size"]
+    generation = GenerationConfig.from_pretrained(tmp_path / "marian")
+    assert generation.min_length == generation.max_length == length + 1
 
 
 @pytest.fixture()

@@ -7,6 +7,11 @@ benchmark text; summaries: 64 tokens, about what distilbart-cnn writes), and its
 ``final_logits_bias`` keeps generation inside the tokenizer's vocabulary so that decoded text has a
 realistic number of tokens for the next stage. The models are built once into a cache directory
 outside the repository (``$CLSUM_BENCH_CACHE`` or ``~/.cache/clsum/bench-models``) and reused.
+
+Their files are laid out like the hub repos' (opus-mt: source.spm, target.spm, vocab.json,
+tokenizer_config.json; distilbart: vocab.json, merges.txt, tokenizer_config.json, no
+tokenizer.json), so loading them costs what loading the real ones does; weights are
+model.safetensors and generation settings generation_config.json.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "CLSUM_BENCH_CACHE"
 META_FILE = "clsum_bench.json"  # written into every random model directory
-BUILD_FORMAT = 2  # bumped when the builder's output changes: cached random models are rebuilt
+BUILD_FORMAT = 3  # bumped when the builder's output changes: cached random models are rebuilt
 SUMMARY_TOKENS = 64  # forced summary length for random summarizers (distilbart-cnn writes ~56-142)
 TRANSLATION_LENGTH_FACTOR = 1.1  # forced translation length = round(1.1 x mean source tokens)
 TOKENIZER_VOCAB = 12_000  # trained tokenizer size; ids stay below the model's embedding rows
@@ -228,7 +233,10 @@ def build_random_marian(out: Path, lang: str, texts: list[str]) -> int:
 def build_random_bart(out: Path, texts: list[str]) -> int:
     """distilbart-cnn-12-6 architecture with random weights; returns the forced summary length."""
     c = DISTILBART_CNN_12_6
-    spec = TokenizerSpec(TOKENIZER_VOCAB, c["max_position_embeddings"], vocab_size=c["vocab_size"])
+    # The hub repo's tokenizer files (vocab.json, merges.txt), which transformers converts at load.
+    spec = TokenizerSpec(
+        TOKENIZER_VOCAB, c["max_position_embeddings"], vocab_size=c["vocab_size"], hub_files=True
+    )
     vocab = bart_tokenizer(out, english_corpus(texts), spec)
     # Real distilbart-cnn-12-6: beam 4, length_penalty 2, no_repeat_ngram_size 3, 56-142 tokens.
     generation = {
