@@ -174,29 +174,35 @@ def _clsum_runner(job: Job) -> dict[str, Any]:
     _forget_warm_up(pipe)
     setup_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory(prefix="clsum-bench-") as tmp:
-        source = Path(tmp) / "docs.jsonl"
-        with source.open("w", encoding="utf-8") as fh:
-            for d in job.docs:
-                fh.write(json.dumps({"id": d.id, "text": d.raw, "lang": d.lang}, ensure_ascii=False) + "\n")
+        source = _write_jsonl(job.docs, Path(tmp) / "docs.jsonl")
         _check_same_sentences(job.docs, pipe.process(ingest(source), until="segment"))
         start = time.perf_counter()
         _profiled(job, lambda: pipe.run(source, Path(tmp) / "out", force=True))
         elapsed = time.perf_counter() - start
         rows = list(read_rows(Path(tmp) / "out" / SUMMARIES))
-    by_id = {r["id"]: r for r in rows}
-    missing = [d.id for d in job.docs if d.id not in by_id]
-    if missing:
-        raise ClsumError(f"bench: clsum did not summarize {len(missing)} document(s), e.g. {missing[0]}")
     stages: dict[str, float] = {}
     for row in rows:
         for stage, seconds in row["timings"].items():
             stages[stage] = stages.get(stage, 0.0) + seconds
-    docs = [
-        DocResult(d.id, by_id[d.id]["translation"], by_id[d.id]["summary"] or "", [], 0, 0) for d in job.docs
-    ]
-    result = _result(job, elapsed, None, setup_s, stages, docs)
+    result = _result(job, elapsed, None, setup_s, stages, _doc_results(job.docs, rows))
     result["backend"] = sorted({m for r in rows for m in r["models"].values()})
     return result
+
+
+def _write_jsonl(docs: list[Doc], path: Path) -> Path:
+    """clsum's input: each document's raw text, with its language as a hint (no detection)."""
+    with path.open("w", encoding="utf-8") as fh:
+        for d in docs:
+            fh.write(json.dumps({"id": d.id, "text": d.raw, "lang": d.lang}, ensure_ascii=False) + "\n")
+    return path
+
+
+def _doc_results(docs: list[Doc], rows: list[dict[str, Any]]) -> list[DocResult]:
+    by_id = {r["id"]: r for r in rows}
+    missing = [d.id for d in docs if d.id not in by_id]
+    if missing:
+        raise ClsumError(f"bench: clsum did not summarize {len(missing)} document(s), e.g. {missing[0]}")
+    return [DocResult(d.id, by_id[d.id]["translation"], by_id[d.id]["summary"] or "", [], 0, 0) for d in docs]
 
 
 def _forget_warm_up(pipe: Any) -> None:
