@@ -74,7 +74,10 @@ def bench_command(
     configured models when they are in the cache and random models of the same architecture
     otherwise. Prints a table, writes JSON; the last line is the speedup summary.
     """
+    from clsum.pipeline.runtime import configure_process
+
     setup_logging(verbose)
+    configure_process(0)  # no loading bars; each timed system sets its own threads in its child
     chosen = [s.strip() for s in systems.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(SYSTEMS))
     if unknown or not chosen:
