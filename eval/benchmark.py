@@ -15,9 +15,9 @@ from typing import Any
 
 from clsum.config import read_yaml, unknown
 from clsum.errors import ConfigError
+from clsum.eval.data import DATASETS, SOURCES
+from clsum.eval.options import ScoreOptions
 
-DATASETS = ("flores", "ntrex", "wmt19", "cnndm-frank250", "cnndm", "wikilingua")  # cnndm: online only
-SOURCES = ("local", "datasets")
 TASKS = ("translate", "documents", "summarize", "end-to-end")
 
 
@@ -98,9 +98,6 @@ def load_benchmark(name_or_path: str | Path) -> BenchmarkConfig:
 def parse_benchmark(data: Any, where: str = "benchmark") -> BenchmarkConfig:
     """Build and validate a config from parsed YAML."""
     body = _fields(BenchmarkConfig, data, where, exclude={"path"})
-    for key in ("name", "dataset", "task", "systems", "metrics"):
-        if key not in body:
-            raise ConfigError(f"{where}: missing required key {key!r}")
     body["dataset"] = DatasetConfig(**_fields(DatasetConfig, body["dataset"], f"{where}: dataset"))
     body["pipeline"] = PipelineSettings(
         **_fields(PipelineSettings, body.get("pipeline", {}), f"{where}: pipeline")
@@ -130,7 +127,7 @@ def _fields(cls: type, data: Any, where: str, exclude: set[str] | None = None) -
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     ]
     missing = [k for k in required if k not in data]
-    if missing and cls is not BenchmarkConfig:
+    if missing:
         raise ConfigError(f"{where}: missing required key {missing[0]!r}")
     return dict(data)
 
@@ -149,8 +146,6 @@ def available_metrics() -> tuple[str, ...]:
 
 
 def _check_score_options(options: Any, where: str) -> None:
-    from clsum.eval.metrics import ScoreOptions
-
     if not isinstance(options, dict):
         raise ConfigError(f"{where}: score must be a mapping of metric options")
     valid = [f.name for f in dataclasses.fields(ScoreOptions)]

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clsum.config import Config, load_config
-from clsum.errors import ConfigError, InputError
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
+from clsum.eval.options import ScoreOptions
 from clsum.eval.systems import RunContext, System, build
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from clsum.eval.metrics import Score
 
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,7 +34,7 @@ class SystemResult:
     params: dict[str, Any]
     outputs: list[str]
     references: list[str]
-    scores: dict[str, Any]  # metric -> eval.metrics.Score
+    scores: dict[str, Score]  # metric -> score
     info: list[dict[str, Any]]
     seconds: float
     reference_kind: str = "dataset"  # or "system" (cross-lingual consistency: its own references)
@@ -52,85 +54,10 @@ class Report:
 # -- data ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HubSet:
-    """Where a benchmark lives on the Hugging Face hub, for users who are online (``source: datasets``)."""
-
-    repo: str
-    config: str  # formatted with lang and the FLORES codes
-    source: str  # source text field (formatted the same way)
-    reference: str
-    id: str | None = None
-
-
-HUB_SETS = {
-    "wikilingua": HubSet("GEM/wiki_lingua", "{lang}_en", "source", "target", "gem_id"),
-    "flores": HubSet("facebook/flores", "{code}-eng_Latn", "sentence_{code}", "sentence_eng_Latn", "id"),
-    # The full CNN/DM test set (11,490 articles): the published tables' own data.
-    "cnndm": HubSet("abisee/cnn_dailymail", "3.0.0", "article", "highlights", "id"),
-}
-
-
-def _from_hub(name: str, lang: str, split: str) -> data.Dataset:
-    hub = HUB_SETS[name]
-    fields = {"lang": lang, "code": data.FLORES_CODES.get(lang, lang)}
-    config = hub.config.format(**fields)
-    hint = f"dataset {name} with source: datasets needs the optional 'datasets' package and internet access"
-    try:
-        import datasets  # optional: only users who are online have it
-    except ImportError as exc:
-        raise InputError(f"{hint}: pip install 'clsum[online]' (the package is not installed)") from exc
-    try:
-        rows = datasets.load_dataset(hub.repo, config, split=split)
-    except Exception as exc:  # network, hub or script errors all mean the same to the user
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{hint} (loading {hub.repo} {config} failed: {first})") from exc
-    source, reference = hub.source.format(**fields), hub.reference.format(**fields)
-    segments = [
-        data.Segment(str(row.get(hub.id, i) if hub.id else i), row[source], row[reference])
-        for i, row in enumerate(rows)
-    ]
-    files = {f"hf:{hub.repo}/{config}/{split}": str(getattr(rows, "_fingerprint", "unknown"))}
-    return data.Dataset(name if lang == "en" else f"{name}-{lang}-en", lang, segments, files)
-
-
-def _local(loader: Callable[[str], data.Dataset]) -> Callable[[str, str], data.Dataset]:
-    return lambda lang, split: loader(lang)
-
-
-def _wmt19(lang: str, split: str) -> data.Dataset:
-    if lang != "de":
-        raise ConfigError(f"wmt19 is German-English only, got dataset.lang {lang!r}")
-    return data.load_wmt19_de_en()
-
-
-LOADERS: dict[str, Callable[[str, str], data.Dataset]] = {
-    "flores": _local(data.load_flores),
-    "ntrex": _local(data.load_ntrex_documents),
-    "wmt19": _wmt19,
-    "cnndm-frank250": lambda lang, split: data.load_cnndm_frank250(),
-}
-ONLINE_ONLY = {"wikilingua", "cnndm"}
-
-
 def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
+    """The benchmark's dataset, cut to its first ``limit`` or ``dataset.limit`` segments (the fewer)."""
     ds = cfg.dataset
-    if ds.name in ONLINE_ONLY and ds.source != "datasets":
-        raise ConfigError(f"dataset {ds.name} has no local copy; set dataset.source: datasets")
-    if ds.source == "datasets" and ds.name not in HUB_SETS:
-        online = ", ".join(sorted(HUB_SETS))
-        raise ConfigError(f"dataset {ds.name} is read from the data root only (online: {online})")
-    if (
-        ds.name == "flores"
-        and ds.lang not in data.FLORES_CODES
-        or ds.name == "ntrex"
-        and ds.lang not in data.NTREX_CODES
-    ):
-        raise ConfigError(f"dataset {ds.name} has no language {ds.lang!r}")
-    if ds.source == "datasets":
-        dataset = _from_hub(ds.name, ds.lang, ds.split)
-    else:
-        dataset = LOADERS[ds.name](ds.lang, ds.split)
+    dataset = data.load(ds.name, ds.lang, ds.source, ds.split)
     n = min(x for x in (limit, ds.limit, len(dataset.segments)) if x is not None)
     dataset.segments = dataset.segments[:n]
     log.info("%s: %d segments from %s", dataset.name, n, ", ".join(dataset.files))
@@ -155,22 +82,22 @@ def pipeline_config(
 # -- running and scoring -------------------------------------------------------------------------
 
 
-def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Any]:
-    from clsum.eval.metrics import ScoreOptions, score
+def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Score]:
+    from clsum.eval.metrics import score
 
     return score(outputs, refs, metrics, ScoreOptions(**cfg.score))  # keys checked when loading
 
 
-def _checks(system: System, dataset: data.Dataset, outputs: list[str]) -> dict[str, Any] | None:
+def _checks(system: System, dataset: data.Dataset, outputs: list[str]) -> dict[str, Any]:
     """Faithfulness checks (numbers, names, ...) over every summary, aggregated."""
     from clsum.eval.checks import aggregate, check
 
-    results = [
-        check(seg.source, out, dataset.source_lang, system.translation_for(i))
-        for i, (seg, out) in enumerate(zip(dataset.segments, outputs, strict=True))
-    ]
-    summary = aggregate(results)
-    return summary if isinstance(summary, dict) else getattr(summary, "to_dict", lambda: summary)()
+    return aggregate(
+        [
+            check(seg.source, out, dataset.source_lang, system.translation_for(i))
+            for i, (seg, out) in enumerate(zip(dataset.segments, outputs, strict=True))
+        ]
+    )
 
 
 def run_system(
@@ -211,10 +138,10 @@ def run_benchmark(
     progress: bool = False,
 ) -> Report:
     """Run ``systems`` (default: all) of a benchmark and write the report files into ``run_dir``."""
-    from clsum.eval.report import now, write_report
+    from clsum.eval.report import write_report
 
     chosen = [cfg.system(name) for name in systems] if systems else cfg.systems
-    started, start = now(), time.perf_counter()
+    started, start = datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
     dataset = load_data(cfg, limit)
     config = config or pipeline_config(cfg)
     ctx = RunContext(dataset.source_lang, config, progress=progress)

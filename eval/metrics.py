@@ -19,24 +19,13 @@ import numpy as np
 from clsum.config import unknown
 from clsum.errors import ConfigError, InputError
 from clsum.eval import bootstrap, modelmetrics, mt, rouge
+from clsum.eval.options import DEFAULTS, METHODS, ScoreOptions
 
 log = logging.getLogger(__name__)
 
 CHEAP_METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf", "ter")
 OPTIONAL_METRICS = ("bertscore", "comet")
 METRICS = CHEAP_METRICS + OPTIONAL_METRICS
-METHODS = ("paired-bootstrap", "ar")
-
-
-@dataclass(frozen=True)
-class ScoreOptions:
-    rouge_tokenizer: str = "unicode"  # or "rouge-score"
-    stem: bool = True
-    lsum_split: str = "auto"  # auto (newlines if present else sentence splitter) | newline | sentences
-    chrf_word_order: int = 0  # 2 = chrF++
-    bleu_tokenize: str | None = None  # None: sacrebleu default (13a)
-    bootstrap: int = 1000  # 0 disables the CI
-    seed: int = 12345
 
 
 @dataclass
@@ -178,7 +167,7 @@ def score(
     hyps: list[str],
     refs: list[str],
     metrics: Iterable[str] | None = None,
-    options: ScoreOptions = ScoreOptions(),
+    options: ScoreOptions = DEFAULTS,
 ) -> dict[str, Score]:
     """Score hypotheses against references (same order), metric name -> Score, in request order."""
     names = resolve_metrics(metrics)
@@ -206,13 +195,13 @@ def compare(
     hyps_b: list[str],
     refs: list[str],
     metrics: Iterable[str] | None = None,
-    options: ScoreOptions = ScoreOptions(),
+    options: ScoreOptions = DEFAULTS,
     method: str = "paired-bootstrap",
 ) -> dict[str, Comparison]:
     """Significance of B - A per cheap metric (model-based metrics are not compared)."""
     names = resolve_metrics(metrics)
     if method not in METHODS:
-        raise ConfigError(f"unknown comparison method {method!r} (available: {', '.join(METHODS)})")
+        raise ConfigError(unknown("comparison method", method, METHODS))
     _check_options(options)
     if options.bootstrap < 1:
         raise ConfigError("comparing systems needs bootstrap >= 1 resamples/trials")

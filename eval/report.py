@@ -2,35 +2,39 @@
 
 report.json says how every number was made: score signatures, the benchmark config, package
 versions, the git commit, data file hashes and the pipeline config hash with model provenance.
-report.html is self-contained (plots are base64 PNGs, no scripts or external links), so it can be
-mailed or opened offline.
+report.html is self-contained (the figures of ``eval.plots`` inline, no scripts or external links), so
+it can be mailed or opened offline. Each file has one writer here; report.md and report.html show the
+same score cells (``_score_cell``).
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
-import math
 import re
 import subprocess
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from clsum.eval import plots
 from clsum.versions import package_versions
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from clsum.eval.harness import Report, SystemResult
+    from clsum.eval.metrics import Score
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def write_report(report: Report, run_dir: Path) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data = report_dict(report)
+    (run_dir / "report.json").write_text(
+        json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    write_outputs(report, run_dir / "outputs")
+    (run_dir / "report.md").write_text(markdown(report, data), encoding="utf-8")
+    (run_dir / "report.html").write_text(html_report(report, data), encoding="utf-8")
 
 
 def git_hash(repo: Path = REPO) -> str | None:
@@ -48,30 +52,6 @@ def git_hash(repo: Path = REPO) -> str | None:
 
 
 # -- JSON ----------------------------------------------------------------------------------------
-
-
-def _score_entry(score: Any) -> dict[str, Any]:
-    return dict(score.to_dict())  # keeps "skipped" and its reason: a skipped metric is never a 0
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
-def ci_bounds(ci: Any) -> tuple[float, float] | None:
-    """(low, high) from whatever shape the metrics engine gives: a pair, a dict or an object."""
-    ci = _jsonable(ci)
-    if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(isinstance(v, (int, float)) for v in ci):
-        return float(ci[0]), float(ci[1])
-    if isinstance(ci, dict):
-        for low, high in (("low", "high"), ("lo", "hi"), ("lower", "upper")):
-            if isinstance(ci.get(low), (int, float)) and isinstance(ci.get(high), (int, float)):
-                return float(ci[low]), float(ci[high])
-    return None
 
 
 def _models(result: SystemResult) -> dict[str, str]:
@@ -105,7 +85,7 @@ def report_dict(report: Report) -> dict[str, Any]:
     return {
         "benchmark": report.benchmark.to_dict(),
         "systems": {
-            name: {metric: _score_entry(s) for metric, s in r.scores.items()}
+            name: {metric: s.to_dict() for metric, s in r.scores.items()}
             for name, r in report.systems.items()
         },
         "system_info": {
@@ -135,15 +115,11 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
-def _per_segment(result: SystemResult) -> dict[str, list[Any]]:
-    return {m: list(getattr(s, "per_segment", None) or []) for m, s in result.scores.items()}
-
-
 def write_outputs(report: Report, folder: Path) -> None:
     """One JSONL line per segment: id, output, per-segment scores and what the system noted."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, result in report.systems.items():
-        per_segment = _per_segment(result)
+        per_segment = {m: s.per_segment or [] for m, s in result.scores.items()}
         with (folder / f"{_filename(name)}.jsonl").open("w", encoding="utf-8") as out:
             for i, (seg, output) in enumerate(zip(report.dataset.segments, result.outputs, strict=True)):
                 row: dict[str, Any] = {"id": seg.id, "output": output}
@@ -169,6 +145,14 @@ def _fmt(value: Any) -> str:
     return "n/a" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
+def _score_cell(score: Score | None) -> tuple[str, str | None]:
+    """A table cell of report.md and report.html: the score, and its 95% interval when it has one."""
+    if score is None:
+        return "", None
+    ci = f"[{score.ci[0]:.2f}, {score.ci[1]:.2f}]" if score.score is not None and score.ci else None
+    return _fmt(score.score), ci
+
+
 def _metrics(report: Report) -> list[str]:
     return list(dict.fromkeys(m for r in report.systems.values() for m in r.scores))
 
@@ -190,10 +174,8 @@ def markdown(report: Report, data: dict[str, Any]) -> str:
     for name, result in report.systems.items():
         cells = []
         for m in metrics:
-            s = result.scores.get(m)
-            bounds = ci_bounds(s.ci) if s is not None and s.score is not None else None
-            text = _fmt(s.score) if s is not None else ""
-            cells.append(f"{text} [{bounds[0]:.2f}, {bounds[1]:.2f}]" if bounds else text)
+            text, ci = _score_cell(result.scores.get(m))
+            cells.append(f"{text} {ci}" if ci else text)
         marker = " (vs. own English-side summary)" if result.reference_kind == "system" else ""
         lines.append(f"| {name}{marker} | " + " | ".join(cells) + " |")
     lines += [
@@ -228,81 +210,11 @@ def markdown(report: Report, data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# -- HTML with embedded plots --------------------------------------------------------------------
-
-
-def _png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _numbers(values: list[Any]) -> list[float]:
-    return [float(v) for v in values if isinstance(v, (int, float)) and not math.isnan(v)]
-
-
-def bar_chart(report: Report, metric: str) -> str | None:
-    from matplotlib.figure import Figure
-
-    rows = [(n, r.scores[metric]) for n, r in report.systems.items() if metric in r.scores]
-    rows = [(n, s) for n, s in rows if s.score is not None]
-    if not rows:
-        return None
-    fig = Figure(figsize=(max(4.0, 1.2 * len(rows)), 3.2))
-    ax = fig.subplots()
-    errors = [[0.0, 0.0] for _ in rows]
-    for i, (_, s) in enumerate(rows):
-        bounds = ci_bounds(s.ci)
-        if bounds:
-            errors[i] = [max(0.0, s.score - bounds[0]), max(0.0, bounds[1] - s.score)]
-    ax.bar([n for n, _ in rows], [s.score for _, s in rows], yerr=list(zip(*errors, strict=True)), capsize=4)
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric}: systems side by side (95% CI)")
-    ax.tick_params(axis="x", rotation=20)
-    return _png(fig)
-
-
-def distribution(report: Report, metric: str) -> str | None:
-    from matplotlib.figure import Figure
-
-    series = {n: _numbers(_per_segment(r).get(metric, [])) for n, r in report.systems.items()}
-    series = {n: v for n, v in series.items() if v}
-    if not series:
-        return None
-    fig = Figure(figsize=(max(4.0, 1.2 * len(series)), 3.2))
-    ax = fig.subplots()
-    ax.boxplot(list(series.values()), showmeans=True)
-    ax.set_xticks(range(1, len(series) + 1), list(series), rotation=20)
-    ax.set_ylabel(f"per-document {metric}")
-    ax.set_title(f"{metric}: per-document distribution")
-    return _png(fig)
-
-
-def versus_length(report: Report, metric: str) -> str | None:
-    from matplotlib.figure import Figure
-
-    lengths = [len(s.source.split()) for s in report.dataset.segments]
-    fig = Figure(figsize=(5.5, 3.4))
-    ax = fig.subplots()
-    drawn = False
-    for name, result in report.systems.items():
-        values = _per_segment(result).get(metric, [])
-        points = [(x, float(v)) for x, v in zip(lengths, values, strict=False) if isinstance(v, (int, float))]
-        if points:
-            xs, ys = [p[0] for p in points], [p[1] for p in points]
-            ax.scatter(xs, ys, s=10, alpha=0.6, label=name)
-            drawn = True
-    if not drawn:
-        return None
-    ax.set_xlabel("source length (words)")
-    ax.set_ylabel(f"per-document {metric}")
-    ax.set_title(f"{metric} vs. source length")
-    ax.legend(fontsize="small")
-    return _png(fig)
+# -- HTML ----------------------------------------------------------------------------------------
 
 
 def html_report(report: Report, data: dict[str, Any]) -> str:
-    """The Markdown tables as HTML, then the plots, images inline."""
+    """The score table as HTML, then the plots, images inline."""
     e = html.escape
     metrics = _metrics(report)
     head = "".join(f"<th>{e(m)}</th>" for m in metrics)
@@ -310,23 +222,15 @@ def html_report(report: Report, data: dict[str, Any]) -> str:
     for name, result in report.systems.items():
         cells = []
         for m in metrics:
-            s = result.scores.get(m)
-            bounds = ci_bounds(s.ci) if s is not None else None
-            ci = f" <small>[{bounds[0]:.2f}, {bounds[1]:.2f}]</small>" if bounds else ""
-            cells.append(f"<td>{e(_fmt(s.score)) if s is not None else ''}{ci}</td>")
+            text, ci = _score_cell(result.scores.get(m))
+            cells.append(f"<td>{e(text)}{f' <small>{ci}</small>' if ci else ''}</td>")
         rows.append(f"<tr><th>{e(name)}</th>{''.join(cells)}</tr>")
-    plots = []
-    for m in metrics:
-        for title, uri in (
-            ("systems side by side", bar_chart(report, m)),
-            ("per-document scores", distribution(report, m)),
-            ("score vs. source length", versus_length(report, m)),
-        ):
-            if uri:
-                plots.append(
-                    f'<figure><img alt="{e(m)}: {e(title)}" src="{uri}">'
-                    f"<figcaption>{e(m)}: {e(title)}</figcaption></figure>"
-                )
+    figures = [
+        f'<figure><img alt="{e(m)}: {e(title)}" src="{uri}">'
+        f"<figcaption>{e(m)}: {e(title)}</figcaption></figure>"
+        for m in metrics
+        for title, uri in plots.figures(report, m)
+    ]
     signatures = "".join(
         f"<li>{e(n)} {e(m)}: <code>{e(str(s.signature))}</code></li>"
         for n, r in report.systems.items()
@@ -344,20 +248,8 @@ figure{{display:inline-block;margin:8px}}</style>
 <h1>{e(report.benchmark.name)}</h1>
 <p>{e(report.benchmark.description)}</p>
 <table><tr><th>system</th>{head}</tr>{"".join(rows)}</table>
-<h2>Plots</h2>{"".join(plots) or "<p>No scores to plot.</p>"}
+<h2>Plots</h2>{"".join(figures) or "<p>No scores to plot.</p>"}
 <h2>Signatures</h2><ul>{signatures}</ul>
 <h2>Provenance</h2><pre>{e(meta)}</pre>
 </body></html>
 """
-
-
-def write_report(report: Report, run_dir: Path) -> dict[str, Any]:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    data = report_dict(report)
-    (run_dir / "report.json").write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-    )
-    write_outputs(report, run_dir / "outputs")
-    (run_dir / "report.md").write_text(markdown(report, data), encoding="utf-8")
-    (run_dir / "report.html").write_text(html_report(report, data), encoding="utf-8")
-    return data

@@ -18,11 +18,11 @@ from importlib import metadata
 from nltk.stem import porter
 from rouge_score import rouge_scorer
 
+from clsum.config import unknown
 from clsum.errors import ConfigError
+from clsum.eval.options import LSUM_SPLITS, ROUGE_TOKENIZERS
 
 ROUGE_METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
-TOKENIZERS = ("unicode", "rouge-score")
-LSUM_SPLITS = ("auto", "newline", "sentences")
 # Names used in signatures: what the split actually does.
 _SPLIT_NAMES = {"auto": "newline-or-pysbd", "newline": "newline", "sentences": "pysbd"}
 
@@ -54,10 +54,10 @@ class RougeResult:
 
 
 def check_options(tokenizer: str, lsum_split: str) -> None:
-    if tokenizer not in TOKENIZERS:
-        raise ConfigError(f"unknown ROUGE tokenizer {tokenizer!r} (available: {', '.join(TOKENIZERS)})")
+    if tokenizer not in ROUGE_TOKENIZERS:
+        raise ConfigError(unknown("ROUGE tokenizer", tokenizer, ROUGE_TOKENIZERS))
     if lsum_split not in LSUM_SPLITS:
-        raise ConfigError(f"unknown ROUGE-Lsum split {lsum_split!r} (available: {', '.join(LSUM_SPLITS)})")
+        raise ConfigError(unknown("ROUGE-Lsum split", lsum_split, LSUM_SPLITS))
 
 
 def _scorer(metrics: tuple[str, ...], tokenizer: str, stem: bool) -> rouge_scorer.RougeScorer:

@@ -189,10 +189,8 @@ class Published(System):
         missing = [s.id for s in segments if field_name not in s.extra]
         if missing:
             available = sorted({k for s in segments for k in s.extra}) or ["(none)"]
-            raise ConfigError(
-                f"system {self.name!r}: segment {missing[0]} has no published field {field_name!r} "
-                f"(available: {', '.join(available)})"
-            )
+            problem = unknown("published field", field_name, available)
+            raise ConfigError(f"system {self.name!r}: segment {missing[0]}: {problem}")
         self.info = [{} for _ in segments]
         return [s.extra[field_name] for s in segments]
 
@@ -204,9 +202,9 @@ _EXTRACTORS: dict[str, Callable[[str, str, int], list[str]]] = {
 REFERENCES = ("reference", "english-summary")
 
 
-def _check_extractor(params: dict[str, Any], key: str, valid: list[str], where: str) -> None:
+def _check_choice(params: dict[str, Any], key: str, valid: list[str], where: str) -> None:
     if params.get(key, valid[0]) not in valid:
-        raise ConfigError(f"{where}: param {key} must be one of {', '.join(valid)}, got {params[key]!r}")
+        raise ConfigError(f"{where}: {unknown(key, str(params[key]), valid)}")
 
 
 class SummarizeThenTranslate(System):
@@ -223,8 +221,8 @@ class SummarizeThenTranslate(System):
     def check_params(cls, params: dict[str, Any], where: str) -> None:
         super().check_params(params, where)
         _positive_k(params, where)
-        _check_extractor(params, "extractor", list(_EXTRACTORS), where)
-        _check_extractor(params, "reference", list(REFERENCES), where)
+        _check_choice(params, "extractor", list(_EXTRACTORS), where)
+        _check_choice(params, "reference", list(REFERENCES), where)
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         extract, k = _EXTRACTORS[self.params["extractor"]], self.params["k"]
@@ -256,7 +254,7 @@ class CrossLingualConsistency(System):
     def check_params(cls, params: dict[str, Any], where: str) -> None:
         super().check_params(params, where)
         _positive_k(params, where)
-        _check_extractor(params, "summarizer", ["pipeline", *_EXTRACTORS], where)
+        _check_choice(params, "summarizer", ["pipeline", *_EXTRACTORS], where)
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         summarizer, k = self.params["summarizer"], self.params["k"]
@@ -288,7 +286,7 @@ SYSTEM_TYPES: dict[str, type[System]] = {
 
 def build(name: str, type_: str, params: dict[str, Any] | None = None) -> System:
     if type_ not in SYSTEM_TYPES:
-        raise ConfigError(f"unknown system type {type_!r} (available: {', '.join(SYSTEM_TYPES)})")
+        raise ConfigError(unknown("system type", type_, SYSTEM_TYPES))
     system = SYSTEM_TYPES[type_](name, params)
     system.type = type_
     return system

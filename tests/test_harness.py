@@ -195,3 +195,25 @@ def test_online_sets_map_hub_rows_to_segments(
     (segment,) = dataset.segments
     source, reference = [v for k, v in row.items() if k not in ("id", "gem_id")]
     assert (segment.id, segment.source, segment.reference) == (str(list(row.values())[0]), source, reference)
+
+
+@pytest.mark.parametrize(
+    ("name", "lang", "source", "message"),
+    [
+        ("flores", "fr", "local", "dataset flores: unknown language 'fr' (available: de, nl, en)"),
+        ("wmt19", "nl", "local", "dataset wmt19: unknown language 'nl' (available: de)"),
+        ("ntrex", "de", "datasets", "read from the data root only (online: cnndm, flores, wikilingua)"),
+        ("wikilingua", "de", "local", "dataset wikilingua has no local copy; set dataset.source: datasets"),
+        ("florse", "de", "local", "unknown dataset 'florse' (did you mean 'flores'?"),
+    ],
+)
+def test_the_datasets_table_says_what_cannot_be_loaded(
+    name: str, lang: str, source: str, message: str
+) -> None:
+    """Language and availability come from ``eval.data.DATASETS``, before any file is read."""
+    from clsum.errors import ConfigError
+    from clsum.eval.data import load
+
+    with pytest.raises(ConfigError) as info:
+        load(name, lang, source)
+    assert message in str(info.value)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sacrebleu
 
@@ -138,10 +141,39 @@ def test_optional_metric_skipped_when_not_installed(monkeypatch: pytest.MonkeyPa
 
 def test_optional_metric_skipped_when_weights_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(modelmetrics, "_installed", lambda module: True)
-    monkeypatch.setattr(modelmetrics, "_cached", lambda repo, filename: False)
+    monkeypatch.setattr(modelmetrics, "_cached_folder", lambda repo, filename: None)
     result = score(HYPS, REFS, ["bertscore"], FAST)["bertscore"]
     assert result.score is None
     assert result.skipped == "weights for roberta-large not in the HF cache"
+
+
+def test_bertscore_reads_the_cache_folder_and_leaves_the_environment_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No download and no process-wide HF_HUB_OFFLINE: bert_score is handed the cached snapshot folder."""
+    import sys
+    import types
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_score(hyps: list[str], refs: list[str], **kwargs: Any) -> tuple[Any, Any, Any]:
+        calls.append(kwargs)
+        f1 = np.full(len(hyps), 0.5)
+        return f1, f1, f1
+
+    utils = types.SimpleNamespace(model2layers={"roberta-large": 17})
+    monkeypatch.setitem(sys.modules, "bert_score", types.SimpleNamespace(score=fake_score, utils=utils))
+    monkeypatch.setitem(sys.modules, "bert_score.utils", utils)
+    monkeypatch.setattr(modelmetrics, "_installed", lambda module: True)
+    snapshot = Path("/hf/hub/models--roberta-large/snapshots/abc")
+    monkeypatch.setattr(modelmetrics, "_cached_folder", lambda repo, filename: snapshot)
+    monkeypatch.setattr(modelmetrics, "metadata", types.SimpleNamespace(version=lambda package: "0.3.13"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    result = score(HYPS, REFS, ["bertscore"], FAST)["bertscore"]
+    assert calls == [{"model_type": str(snapshot), "num_layers": 17, "lang": "en", "verbose": False}]
+    assert result.score == pytest.approx(50.0)
+    assert result.signature.startswith("bertscore|model:roberta-large|idf:no|rescale:no|impl:bert_score-0.3")
+    assert "HF_HUB_OFFLINE" not in os.environ
 
 
 def test_compare_finds_the_better_system() -> None:

@@ -11,7 +11,7 @@ import yaml
 
 from clsum.eval.benchmark import load_benchmark
 from clsum.eval.harness import run_benchmark
-from clsum.eval.report import ci_bounds, git_hash
+from clsum.eval.report import git_hash
 from tests.test_harness import needs_data
 
 
@@ -52,13 +52,6 @@ def test_json_scores_match_per_segment_outputs(lead_run: Path) -> None:
     assert report["benchmark"]["name"] == "cnndm-frank250"
     assert list(report["data"]) == ["cnndm-frank250/cnndm_frank250.jsonl"]
     assert yaml.safe_load(json.dumps(report["benchmark"]))["dataset"]["name"] == "cnndm-frank250"
-
-
-def test_ci_bounds_accepts_the_usual_shapes() -> None:
-    assert ci_bounds((1.0, 2.0)) == (1.0, 2.0)
-    assert ci_bounds([1, 2]) == (1.0, 2.0)
-    assert ci_bounds({"low": 1.0, "high": 2.5}) == (1.0, 2.5)
-    assert ci_bounds(None) is None
 
 
 def test_git_hash_outside_a_repository_is_none(tmp_path: Path) -> None:

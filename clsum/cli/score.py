@@ -10,41 +10,59 @@ from typing import Any
 import click
 
 from clsum.cli.common import handle_errors, setup_logging
+from clsum.eval.options import (
+    CHRF_WORD_ORDERS,
+    DEFAULTS,
+    LSUM_SPLITS,
+    METHODS,
+    ROUGE_TOKENIZERS,
+    ScoreOptions,
+)
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by score and compare; they become an eval.metrics.ScoreOptions."""
+    """Options shared by score and compare; they become an eval.options.ScoreOptions."""
     options = [
         click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors."),
-        click.option("--seed", default=12345, show_default=True, help="Bootstrap / randomization seed."),
+        click.option(
+            "--seed", default=DEFAULTS.seed, show_default=True, help="Bootstrap / randomization seed."
+        ),
         click.option(
             "--bootstrap",
             "resamples",
-            default=1000,
+            default=DEFAULTS.bootstrap,
             show_default=True,
             help="Bootstrap resamples (compare: also AR trials); 0 disables CIs in score.",
         ),
-        click.option("--bleu-tokenize", default=None, help="sacrebleu BLEU tokenizer (default 13a)."),
         click.option(
-            "--chrf-word-order", default=0, show_default=True, type=click.IntRange(0, 2), help="2 = chrF++."
+            "--bleu-tokenize", default=DEFAULTS.bleu_tokenize, help="sacrebleu BLEU tokenizer (default 13a)."
+        ),
+        click.option(
+            "--chrf-word-order",
+            default=DEFAULTS.chrf_word_order,
+            show_default=True,
+            type=click.IntRange(min(CHRF_WORD_ORDERS), max(CHRF_WORD_ORDERS)),
+            help="2 = chrF++.",
         ),
         click.option(
             "--lsum-split",
-            type=click.Choice(["auto", "newline", "sentences"]),
-            default="auto",
+            type=click.Choice(LSUM_SPLITS),
+            default=DEFAULTS.lsum_split,
             show_default=True,
             help="ROUGE-Lsum sentences: newlines if present else pysbd (auto), or always one of them.",
         ),
         click.option(
             "--rouge-tokenizer",
-            type=click.Choice(["unicode", "rouge-score"]),
-            default="unicode",
+            type=click.Choice(ROUGE_TOKENIZERS),
+            default=DEFAULTS.rouge_tokenizer,
             show_default=True,
             help="rouge-score: rouge_score's ASCII-only tokenizer, to reproduce its numbers exactly.",
         ),
-        click.option("--stem/--no-stem", default=True, show_default=True, help="Porter stemming in ROUGE."),
+        click.option(
+            "--stem/--no-stem", default=DEFAULTS.stem, show_default=True, help="Porter stemming in ROUGE."
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table."),
         click.option(
             "--metrics",
@@ -58,9 +76,7 @@ def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _options(kw: dict[str, Any]) -> Any:
-    from clsum.eval.metrics import ScoreOptions
-
+def _options(kw: dict[str, Any]) -> ScoreOptions:
     return ScoreOptions(
         rouge_tokenizer=kw["rouge_tokenizer"],
         stem=kw["stem"],
@@ -107,8 +123,8 @@ def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: 
 @click.argument("ref", type=_FILE)
 @click.option(
     "--method",
-    type=click.Choice(["paired-bootstrap", "ar"]),
-    default="paired-bootstrap",
+    type=click.Choice(METHODS),
+    default=METHODS[0],
     show_default=True,
     help="Paired bootstrap resampling or approximate randomization.",
 )
