@@ -4,7 +4,8 @@ documents and config as the local ``clsum`` system, and N translate + N summariz
 Setup (untimed) starts the Ray instance and runs the warm-up document through Ray once. The timed
 run is a whole ``run_on_ray``: it includes what every ray run pays on top of the work, its actors'
 start and model loading, which the local system's setup excludes. Each actor reserves
-cores / (2 N) CPUs, so the actors of both pools together reserve the cores the local system uses.
+cores / (2 N) CPUs, so the actors of both pools together reserve the cores the local system uses,
+and each read task half of that.
 
 Peak memory is the largest sum, sampled every ``SAMPLE_S``, of the proportional set sizes (PSS) of
 this process and every process below it (the Ray instance and its workers): PSS shares pages
@@ -33,6 +34,7 @@ def run_ray_system(job: Job) -> dict[str, Any]:
     n = RAY_SYSTEMS[job.system]
     cpus = job.threads / (2 * n)
     pools = [f"ray.translate_actors={n}", f"ray.summarize_actors={n}", f"ray.cpus_per_actor={cpus}"]
+    pools.append(f"ray.task_cpus={cpus / 2}")  # unlike the actors', so the read step stays in tasks
     config = load_config(job.clsum_config, [*job.clsum_overrides, *pools])
     memory = _PeakPss()
     start = time.perf_counter()

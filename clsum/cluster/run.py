@@ -191,6 +191,10 @@ def _plan(
     from ray.data import ActorPoolStrategy, DataContext
 
     DataContext.get_current().enable_progress_bars = False  # clsum draws its own
+    if not pools.gpus and pools.cpus == config.ray.task_cpus:
+        log.info(
+            "ray.task_cpus equals ray.cpus_per_actor: Ray Data runs the read step in the translate actors"
+        )
     read = {"root": str(documents.root.resolve()), "kind": documents.kind, "lang": documents.lang}
     here = {f"node:{ray.util.get_node_ip_address()}": 0.001}  # every node has its node:<ip> resource
 
