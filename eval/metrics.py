@@ -19,7 +19,7 @@ import numpy as np
 from clsum.config import unknown
 from clsum.errors import ConfigError, InputError
 from clsum.eval import bootstrap, modelmetrics, mt, rouge
-from clsum.eval.options import DEFAULTS, METHODS, ScoreOptions
+from clsum.eval.options import DEFAULTS, METHODS, TEST_SIGNATURES, ScoreOptions
 
 log = logging.getLogger(__name__)
 
@@ -213,12 +213,12 @@ def compare(
     cheap = [m for m in names if m in CHEAP_METRICS]
     stats_a = _all_stats(hyps_a, refs, cheap, options)
     stats_b = _all_stats(hyps_b, refs, cheap, options)
-    test = bootstrap.paired_bootstrap if method == "paired-bootstrap" else bootstrap.approximate_randomization
+    test = bootstrap.TESTS[method]
     out = {}
     for name in cheap:
         a, b = stats_a[name], stats_b[name]
         result = test(a.stats, b.stats, a.compute, options.bootstrap, options.seed)
-        signature = a.score.signature.replace("|bs:", f"|test:{method}|bs:", 1)
+        signature = a.score.signature.replace("|bs:", f"|test:{TEST_SIGNATURES[method]}|bs:", 1)
         out[name] = Comparison(
             name,
             a.score.score or 0.0,

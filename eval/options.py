@@ -12,7 +12,14 @@ from dataclasses import dataclass
 ROUGE_TOKENIZERS = ("unicode", "rouge-score")
 LSUM_SPLITS = ("auto", "newline", "sentences")
 CHRF_WORD_ORDERS = (0, 1, 2)  # 2 = chrF++
-METHODS = ("paired-bootstrap", "ar")  # significance tests of ``metrics.compare``
+# Significance tests of ``metrics.compare`` (the first is the default; see eval.bootstrap), and the
+# name each one has in a signature's ``test:`` field.
+METHODS = ("paired-bootstrap", "ar", "sacrebleu-paired-bootstrap")
+TEST_SIGNATURES = {
+    "paired-bootstrap": "paired-bootstrap-percentile",
+    "ar": "approximate-randomization",
+    "sacrebleu-paired-bootstrap": "sacrebleu-paired-bootstrap-folded",
+}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import sacrebleu
 from clsum.errors import ConfigError, InputError
 from clsum.eval import metrics, modelmetrics
 from clsum.eval.metrics import CHEAP_METRICS, ScoreOptions, compare, resolve_metrics, score
+from clsum.eval.options import TEST_SIGNATURES
 
 HYPS = ["the cat sat on the mat", "Müller ist heute in Köln", "a quick brown fox"]
 REFS = ["the cat sat on a mat", "Müller war gestern in Köln", "the quick brown dog"]
@@ -184,6 +185,6 @@ def test_compare_finds_the_better_system() -> None:
         for name, c in result.items():
             assert c.delta > 0 and c.p_value < 0.05, (method, name)
             assert c.ci[0] - 1e-9 <= c.delta <= c.ci[1] + 1e-9
-            assert f"test:{method}" in c.signature
+            assert f"|test:{TEST_SIGNATURES[method]}|" in c.signature
     same = compare(refs, refs, refs, ["rouge1"], FAST)["rouge1"]
     assert same.delta == 0.0 and same.p_value == 1.0

@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from clsum.cli import main
+from clsum.eval.options import METHODS
 
 FAST = ["--bootstrap", "50"]
 
@@ -96,7 +97,7 @@ def test_compare_json(tmp_path: Path) -> None:
     a = _write(tmp_path / "a.txt", [f"{i} dog" for i in range(20)])
     b = _write(tmp_path / "b.txt", refs)
     ref = _write(tmp_path / "ref.txt", refs)
-    for method in ("paired-bootstrap", "ar"):
+    for method in METHODS:
         code, out, _ = _run(
             "compare", a, b, ref, "--json", "--metrics", "rouge1,chrf", "--method", method, *FAST
         )
@@ -108,3 +109,5 @@ def test_compare_json(tmp_path: Path) -> None:
             assert set(item) == {"score_a", "score_b", "delta", "p_value", "ci", "method", "signature"}
     code, out, _ = _run("compare", a, b, ref, "--metrics", "rouge1", *FAST)
     assert code == 0 and "rouge1" in out
+    assert out.startswith("test: paired percentile bootstrap (two-sided; agrees with the 95% CI of B-A)")
+    assert "|test:paired-bootstrap-percentile|" in out
