@@ -11,7 +11,8 @@ a standard error of sqrt(0.05 * 0.95 / 500) = 0.97 points, so its 95% binomial i
 about 96% of seeds (the seed here is fixed, so the test is deterministic), while a test at the 12%
 the folded sacrebleu bootstrap showed on these nulls is 5 points (> 3 standard errors of 1.5 points
 at 12%) above the window. 400 pairs would widen the interval to +-2.1 points, already the whole
-window; 1000 would double the run time for +-1.4. Runs in about 20 s (7 s of it pysbd for lead-3).
+window; 1000 would double the run time for +-1.4. Runs in about 15 s (plus 7 s of pysbd for lead-3,
+shared with test_rouge through the session fixture).
 """
 
 from __future__ import annotations
@@ -29,23 +30,16 @@ ALPHA = 0.05
 
 
 @pytest.fixture(scope="module")
-def per_document_rouge1() -> tuple[np.ndarray, np.ndarray]:
+def per_document_rouge1(
+    frank250: tuple[list[str], list[str]], frank250_lead3: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-document ROUGE-1 of lead-3 and of the published BART outputs (250 x 1 each)."""
-    from clsum.errors import ClsumError
-    from clsum.eval.data import load_cnndm_frank250
-    from clsum.eval.extractive import lead
-
-    try:
-        segments = load_cnndm_frank250().segments
-    except ClsumError as exc:
-        pytest.skip(f"CNN/DM data not available: {exc}")
-    refs = [s.reference for s in segments]
-    systems = (["\n".join(lead(s.source, "en", 3)) for s in segments], [s.extra["bart"] for s in segments])
-    lead3, bart = (
+    bart, refs = frank250
+    lead3, published = (
         np.asarray(score(hyps, refs, ["rouge1"], ScoreOptions(bootstrap=0))["rouge1"].per_segment)[:, None]
-        for hyps in systems
+        for hyps in (frank250_lead3, bart)
     )
-    return lead3, bart
+    return lead3, published
 
 
 def _pairs(

@@ -217,3 +217,25 @@ def test_the_datasets_table_says_what_cannot_be_loaded(
     with pytest.raises(ConfigError) as info:
         load(name, lang, source)
     assert message in str(info.value)
+
+
+def test_clsum_data_pointing_nowhere_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clsum.errors import InputError
+
+    monkeypatch.setenv("CLSUM_DATA", str(tmp_path / "missing"))
+    with pytest.raises(InputError, match=f"CLSUM_DATA={tmp_path / 'missing'} is not a folder"):
+        data_root()
+
+
+def test_a_bad_score_option_fails_before_any_system_runs(tmp_path: Path) -> None:
+    cfg = tmp_path / "bench.yaml"
+    cfg.write_text(
+        "name: b\ndataset: {name: cnndm-frank250}\ntask: summarize\nmetrics: [rouge1]\n"
+        "systems: [{name: lead, type: lead-k}]\nscore: {seed: '12345'}\n"
+    )
+    result = CliRunner().invoke(main, ["eval", str(cfg), "-o", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"clsum: error: {cfg}: score: seed must be a whole number >= 0, got '12345'"
+    ]
+    assert not (tmp_path / "run").exists()

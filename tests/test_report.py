@@ -56,3 +56,11 @@ def test_json_scores_match_per_segment_outputs(lead_run: Path) -> None:
 
 def test_git_hash_outside_a_repository_is_none(tmp_path: Path) -> None:
     assert git_hash(tmp_path) is None
+
+
+def test_versions_name_every_package_that_changes_a_number() -> None:
+    from clsum.versions import package_versions
+
+    versions = package_versions()
+    for name in ("ctranslate2", "rouge-score", "nltk", "numpy", "sacrebleu", "torch", "transformers"):
+        assert versions[name] != "not installed", name
