@@ -40,6 +40,7 @@ class SystemConfig:
     type: str
     params: dict[str, Any] = field(default_factory=dict)
     metrics: list[str] | None = None  # None: the benchmark's metrics
+    note: str = ""  # shown next to the system's scores in every report (e.g. "tuned on the test set")
 
 
 @dataclass

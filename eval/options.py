@@ -15,6 +15,14 @@ from typing import Any
 from clsum.config import unknown
 from clsum.errors import ConfigError
 
+LOWER_IS_BETTER = ("ter",)  # every other metric: higher is better
+
+
+def metric_label(metric: str) -> str:
+    """A metric's name as tables and plots show it (lower-is-better metrics say so)."""
+    return f"{metric} (lower is better)" if metric in LOWER_IS_BETTER else metric
+
+
 ROUGE_TOKENIZERS = ("unicode", "rouge-score")
 LSUM_SPLITS = ("auto", "newline", "ptb", "sentences")  # see eval.rouge
 CHRF_WORD_ORDERS = (0, 1, 2)  # 2 = chrF++
