@@ -308,7 +308,7 @@ def checks_table(data: dict[str, Any]) -> Table | None:
         "system",
         "summaries",
         "flagged",
-        *FLAG_KINDS,
+        *(kind.replace("_", " ") for kind in FLAG_KINDS),  # spaces let the header wrap
         "compression",
         "novel 1-grams",
         "repeated 3-grams",
