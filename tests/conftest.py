@@ -110,3 +110,17 @@ def frank250() -> tuple[list[str], list[str]]:
     except ClsumError as exc:
         pytest.skip(f"CNN/DM data not available: {exc}")
     return [s.extra["bart"] for s in ds.segments], [s.reference for s in ds.segments]
+
+
+@pytest.fixture(scope="session")
+def frank250_lead3() -> list[str]:
+    """Lead-3 of the 250 CNN/DM articles, one sentence per line (pysbd: about 7 s, so built once)."""
+    from clsum.errors import ClsumError
+    from clsum.eval.data import load_cnndm_frank250
+    from clsum.eval.extractive import lead
+
+    try:
+        ds = load_cnndm_frank250()
+    except ClsumError as exc:
+        pytest.skip(f"CNN/DM data not available: {exc}")
+    return ["\n".join(lead(s.source, "en", 3)) for s in ds.segments]
