@@ -185,6 +185,8 @@ class Seq2Seq:
         if not texts:
             return []
         settings = self.settings.with_overrides(overrides, "generate() argument")
+        with self._tokenizer_lock:
+            specials = set(self.tokenizer.all_special_ids)
         ids = self._ids(texts)
         lengths = [len(x) for x in ids]
         out: list[Output] = [Output("")] * len(texts)
@@ -197,16 +199,16 @@ class Seq2Seq:
             with self._tokenizer_lock:
                 texts_out = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
             for i, text, row in zip(idx, texts_out, outputs, strict=True):
-                out[i] = Output(text.strip(), self._flags(row, settings))
+                out[i] = Output(text.strip(), self._flags(row, settings, specials))
             if progress is not None:
                 progress(len(idx))
         self._log_degenerate(out, settings)
         return out
 
-    def _flags(self, row: list[int], settings: GenerationSettings) -> tuple[str, ...]:
+    @staticmethod
+    def _flags(row: list[int], settings: GenerationSettings, specials: set[int]) -> tuple[str, ...]:
         gc = settings.config
         end = gc.eos_token_id if isinstance(gc.eos_token_id, list) else [gc.eos_token_id]
-        specials = set(self.tokenizer.all_special_ids)
         return degeneration(row, gc.max_length, end, gc.forced_eos_token_id is not None, specials)
 
     def _log_degenerate(self, outputs: list[Output], settings: GenerationSettings) -> None:
