@@ -29,9 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PIPELINE_BATCH = 32  # documents per Pipeline call: a progress step, and bounded memory
-# Generation settings a report shows per model: the config's value where it sets one, else the
-# model's own generation_config default (what generate() then uses).
-GENERATION_KEYS = ("num_beams", "max_length", "min_length", "length_penalty", "no_repeat_ngram_size")
 
 
 @dataclass
@@ -70,27 +67,25 @@ class RunContext:
                 pipeline.models.summarizer()
 
     def generation_settings(self) -> dict[str, dict[str, Any]]:
-        """Per model the systems loaded: its provenance and effective generation settings."""
+        """Per model the systems loaded: its provenance and effective generation settings, each
+        with its origin (the runtime's one source of truth, what both backends decode with)."""
         if self._pipeline is None:
             return {}
         models = self._pipeline.models
         loaded = models.provenance()
-        used: list[tuple[str, Any, Any]] = [
-            (f"translation ({lang})", self.config.translation, lambda lang=lang: models.translator(lang))
+        used: list[tuple[str, Any]] = [
+            (f"translation ({lang})", lambda lang=lang: models.translator(lang))
             for lang, spec in self.config.translation.models.items()
             if spec in loaded
         ]
         if self.config.summarization.model in loaded:
-            used.append(("summarization", self.config.summarization, models.summarizer))
+            used.append(("summarization", models.summarizer))
         settings = {}
-        for role, section, get in used:
+        for role, get in used:
             model = get()  # already loaded: no second load
-            defaults = model.generation_config
             values: dict[str, Any] = {"model": model.provenance}
-            for key in GENERATION_KEYS:
-                configured = getattr(section, key, None)
-                value = configured if configured is not None else getattr(defaults, key, None)
-                values[key] = f"{value} ({'config' if configured is not None else 'model default'})"
+            for name, entry in model.settings.table().items():
+                values[name] = f"{entry['value']} ({entry['origin']})"
             settings[role] = values
         return settings
 

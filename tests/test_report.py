@@ -102,10 +102,10 @@ def test_generation_settings_and_models_are_in_the_report(tmp_path: Path, tiny_o
     run_benchmark(cfg, tmp_path, systems=["pipeline"], limit=2, config=config)
     generation = json.loads((tmp_path / "report.json").read_text())["pipeline"]["generation"]
     assert list(generation) == ["summarization"]
-    assert generation["summarization"]["num_beams"] == "2 (config)"
-    assert generation["summarization"]["max_length"].endswith("(model default)")
+    assert generation["summarization"]["num_beams"] == "2 (config summarization.num_beams)"
+    assert generation["summarization"]["max_length"].endswith("(generation_config.json)")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "summarization: model " in page and "num_beams 2 (config)" in page
+    assert "summarization: model " in page and "num_beams 2 (config summarization.num_beams)" in page
 
 
 def test_bars_of_zero_scores_stay_visible() -> None:
