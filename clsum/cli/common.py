@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +17,11 @@ from typing import Any, TypeVar
 import click
 
 from clsum.config import Config
-from clsum.errors import ClsumError
+from clsum.errors import ClsumError, Terminated, WriteError
 
 log = logging.getLogger("clsum")
 
-EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 2, 3, 130
+EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_WRITE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 3, 4, 130, 143
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,23 +46,44 @@ def config_options(func: F) -> F:
 
 
 def handle_errors(func: F) -> F:
-    """Library errors become one line on stderr and exit 2; -v adds the traceback."""
+    """Library errors become one line on stderr and exit 2 (4 when writing failed during a run); -v
+    adds the traceback. SIGTERM is handled like Ctrl-C, with its own exit code (143 = 128 + 15)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         verbose = kwargs.get("verbose", 0)
+        previous = _stop_on_sigterm()
         try:
             return func(*args, **kwargs)
         except ClsumError as exc:
             if verbose:
                 log.exception("details")
             click.echo(f"clsum: error: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
-        except KeyboardInterrupt:
-            click.echo("clsum: interrupted; rerun the same command to resume", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+            sys.exit(EXIT_WRITE if isinstance(exc, WriteError) else EXIT_USAGE)
+        except KeyboardInterrupt as exc:
+            what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+            click.echo(f"clsum: {what}; rerun the same command to resume", err=True)
+            sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _stop_on_sigterm() -> Any:
+    """Turn the first SIGTERM into ``Terminated``, so a run stops as on Ctrl-C: its finished batches
+    kept, its manifest saying ``interrupted``. A second SIGTERM kills at once. Returns the handler
+    to restore (None where handlers cannot be set: not in the main thread)."""
+
+    def stop(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:
+        return None
 
 
 def setup_logging(verbose: int, quiet: bool = False) -> None:
