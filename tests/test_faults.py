@@ -1,7 +1,7 @@
 """Every fault is one line, the manifest tells the truth, and what was written stays intact.
 
 Output faults (a folder that cannot be created or written, a full disk), SIGTERM, files left by a
-killed run, and file modes.
+killed run, file modes, model directories that are not models, and settings that cannot work.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from click.testing import CliRunner
 
 import clsum.pipeline.write
 from clsum.cli import main
-from clsum.errors import WriteError
+from clsum.errors import ConfigError, ModelError, WriteError
+from clsum.pipeline.runtime import Seq2Seq
 from tests.test_hostile import _fake_pipeline
 from tests.test_lock import _corpus, _summarize_cmd, _wait_for_rows
 from tests.test_streaming import _english_folder
@@ -237,3 +238,80 @@ def test_output_files_follow_the_umask(tmp_path: Path, umask: int) -> None:
     assert modes == dict.fromkeys(
         ["summaries.jsonl", "errors.jsonl", "manifest.json", "summaries.md"], 0o666 & ~umask
     )
+
+
+# --- models and settings ------------------------------------------------------------------------
+
+
+def _model_dir(tmp_path: Path, tiny_models: dict[str, Path], kind: str) -> Path:
+    path = tmp_path / kind
+    if kind == "file":
+        path.write_text("{}")
+    elif kind != "missing":
+        path.mkdir()
+    if kind == "no-weights":
+        shutil.copy(tiny_models["summarizer"] / "config.json", path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("missing", "model directory {path} does not exist"),
+        ("file", "model path {path} is a file, not a model directory"),
+        ("empty", "{path} is not a model directory: it has no config.json (a transformers model directory "
+                  "holds config.json, the weights and the tokenizer files)"),
+        ("no-weights", "model directory {path} has no weights (model.safetensors or pytorch_model.bin)"),
+    ],
+)  # fmt: skip
+def test_a_local_model_that_is_not_there_names_the_path_and_what_is_missing(
+    tmp_path: Path, tiny_models: dict[str, Path], kind: str, message: str
+) -> None:
+    path = _model_dir(tmp_path, tiny_models, kind)
+    with pytest.raises(ModelError) as err:
+        Seq2Seq(str(path), "cpu")
+    assert str(err.value) == message.format(path=path)
+
+
+def test_a_missing_model_directory_is_one_line_from_the_cli(
+    tmp_path: Path, tiny_overrides: list[str]
+) -> None:
+    _corpus(tmp_path / "in", 1)
+    missing = tmp_path / "models" / "bart"
+    args = _summarize_cmd(tmp_path / "in", tmp_path / "out", tiny_overrides, f"summarization.model={missing}")
+    result = CliRunner().invoke(main, args[3:])
+    assert result.exit_code == 2
+    assert _error_lines(result.output) == [f"clsum: error: model directory {missing} does not exist"]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "translation.num_beams=0",
+            "translation.num_beams must be at least 1 (null: the model's own), got 0",
+        ),
+        ("summarization.num_beams=0", "summarization.num_beams must be at least 1"),
+        ("translation.max_length=0", "translation.max_length must be at least 2"),
+        ("summarization.max_length=1", "summarization.max_length must be at least 2"),
+        ("translation.max_input_tokens=1", "translation.max_input_tokens must be at least 8"),
+        ("summarization.max_input_tokens=7", "summarization.max_input_tokens must be at least 8"),
+    ],
+)
+def test_settings_that_cannot_work_fail_at_startup(override: str, message: str) -> None:
+    from clsum.config import load_config
+
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [override])
+    assert str(err.value).startswith(message)
+
+
+def test_min_length_above_max_length_fails_at_startup_exit_2(tmp_path: Path) -> None:
+    _english_folder(tmp_path / "in", 1)
+    sets = ["--set", "summarization.min_length=50", "--set", "summarization.max_length=20"]
+    result = CliRunner().invoke(main, ["summarize", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *sets])
+    assert result.exit_code == 2
+    assert _error_lines(result.output) == [
+        "clsum: error: summarization.min_length (50) must not exceed summarization.max_length (20)"
+    ]
+    assert not (tmp_path / "out").exists()  # nothing was started

@@ -25,6 +25,9 @@ EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_WRITE, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Loggers whose INFO messages are shown by default (as INFO, not as warnings).
+NOTICES = ("clsum.pipeline.runtime.ct2cache",)
+
 
 def config_options(func: F) -> F:
     """--config, --set and -v, shared by every command that reads a config."""
@@ -98,12 +101,38 @@ def setup_logging(verbose: int, quiet: bool = False) -> None:
     )
     logging.basicConfig(level=level, format="clsum: %(levelname)s: %(message)s", force=True)
     if verbose < 2:  # third-party chatter only at -vv
-        for name in ("transformers", "huggingface_hub", "urllib3", "filelock", "trafilatura", "htmldate"):
+        for name in ("transformers", "huggingface_hub", "urllib3", "filelock"):
             logging.getLogger(name).setLevel(max(level, logging.WARNING))
+        # The HTML extractors warn about their own fallbacks ("discarding data: None" when a page
+        # has no article body): clsum then extracts with lxml, nothing for the user to act on.
+        for name in ("trafilatura", "htmldate", "courlan"):
+            logging.getLogger(name).setLevel(max(level, logging.ERROR))
+    # Routine, but worth seeing without -v: a one-time conversion that can take a minute.
+    for name in NOTICES:
+        logging.getLogger(name).setLevel(logging.ERROR if quiet else min(level, logging.INFO))
 
 
 def configure_runtime(config: Config) -> None:
-    """Process-wide inference state (torch threads, loading bars), set once before models load."""
+    """Process-wide inference state (torch threads, loading bars), set once before models load.
+
+    With a hub model configured and HF_HUB_OFFLINE unset, one short request checks that the hub
+    answers; without an answer the process works from the cache only (``hub.offline_if_unreachable``).
+    """
     from clsum.pipeline.runtime import configure_process
+    from clsum.pipeline.runtime.hub import ModelRef, offline_if_unreachable
 
     configure_process(config.threads)
+    _one_handler_for_model_libraries()
+    specs = [*config.translation.models.values(), config.summarization.model]
+    if any(not ModelRef(spec).looks_local for spec in specs):
+        offline_if_unreachable()
+
+
+def _one_handler_for_model_libraries() -> None:
+    """transformers and huggingface_hub print through handlers of their own and also pass each
+    message on to ours, so every message came twice: theirs go, ours print each one once."""
+    for name in ("transformers", "huggingface_hub"):
+        library = logging.getLogger(name)
+        for handler in list(library.handlers):
+            library.removeHandler(handler)
+        library.propagate = True
