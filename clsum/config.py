@@ -52,7 +52,8 @@ class TranslationConfig:
 @dataclass
 class SummarizationConfig:
     model: str = "sshleifer/distilbart-cnn-12-6"
-    prefix: str = ""  # e.g. "summarize: " for T5
+    # text before every input; None: the model's own (task_specific_params, e.g. "summarize: " for T5)
+    prefix: str | None = None
     num_beams: int | None = None
     max_length: int | None = None
     min_length: int | None = None
@@ -73,8 +74,8 @@ class RayConfig:
     cpus_per_actor: float = 1.0  # CPUs each model actor reserves; its inference threads unless threads is set
     num_gpus_per_actor: float | None = None  # None: 1 when the cluster has GPUs and device is not cpu
     memory_per_actor_gb: float = 0.0  # memory each model actor reserves when Ray places it; 0: none
-    # CPUs each read/clean/segment task and each write task reserves: they are light, and model actors
-    # must not take every CPU slot from them (ray-project/ray#44687).
+    # CPUs each read/clean/segment task reserves: they are light, and model actors must not take every
+    # CPU slot from them (ray-project/ray#44687). Write tasks reserve none.
     task_cpus: float = 0.5
 
 
@@ -186,7 +187,7 @@ def all_keys(cls: type = Config, prefix: str = "") -> list[str]:
 
 
 def unknown(what: str, name: str, valid: Iterable[str]) -> str:
-    """"unknown WHAT 'name' (did you mean 'x'? available: a, b, ...)"; the guess only when one is close."""
+    """ "unknown WHAT 'name' (did you mean 'x'? available: a, b, ...)"; the guess only when one is close."""
     valid = list(valid)
     close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
     guess = f"did you mean {close[0]!r}? " if close else ""
@@ -290,3 +291,32 @@ def validate(config: Config) -> None:
         raise ConfigError(f"ray.cpus_per_actor must be more than 0, got {config.ray.cpus_per_actor}")
     if "en" in config.translation.models:
         raise ConfigError("translation.models.en is not allowed: English passes through untranslated")
+    _validate_generation("translation", config.translation)
+    _validate_generation("summarization", config.summarization)
+
+
+# Room for one character (up to 4 byte-level tokens) and the special tokens around it: below this an
+# input limit fails every document when it is split to fit.
+MIN_INPUT_TOKENS = 8
+
+
+def _validate_generation(section: str, cfg: TranslationConfig | SummarizationConfig) -> None:
+    """Settings that would otherwise be ignored (0 reads as "unset") or fail every document late."""
+    if cfg.num_beams is not None and cfg.num_beams < 1:
+        raise ConfigError(
+            f"{section}.num_beams must be at least 1 (null: the model's own), got {cfg.num_beams}"
+        )
+    if cfg.max_length is not None and cfg.max_length < 2:
+        raise ConfigError(
+            f"{section}.max_length must be at least 2 (it counts the decoder's start token), "
+            f"got {cfg.max_length}"
+        )
+    if cfg.min_length is not None and cfg.max_length is not None and cfg.min_length > cfg.max_length:
+        raise ConfigError(
+            f"{section}.min_length ({cfg.min_length}) must not exceed {section}.max_length ({cfg.max_length})"
+        )
+    if cfg.max_input_tokens is not None and cfg.max_input_tokens < MIN_INPUT_TOKENS:
+        raise ConfigError(
+            f"{section}.max_input_tokens must be at least {MIN_INPUT_TOKENS} (room for a character "
+            f"and the special tokens), got {cfg.max_input_tokens}"
+        )

@@ -19,11 +19,18 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from clsum.config import Config, unknown
-from clsum.errors import ClsumError
+from clsum.errors import ClsumError, OutputError, Terminated, WriteError
 from clsum.pipeline.clean import clean
 from clsum.pipeline.detect import detect
-from clsum.pipeline.ingest import open_source
-from clsum.pipeline.runtime import Models, backend_options, resolve_device, seed_everything
+from clsum.pipeline.ingest import Source, open_source
+from clsum.pipeline.runtime import (
+    Models,
+    Output,
+    backend_options,
+    generation_overrides,
+    resolve_device,
+    seed_everything,
+)
 from clsum.pipeline.segment import segment
 from clsum.pipeline.summarize import check_summarization, summarize
 from clsum.pipeline.tcache import TranslationCache
@@ -64,10 +71,32 @@ class RunResult:
     skipped: int = 0  # already done by an earlier run with the same content and config
     failed: int = 0
     failures: dict[str, int] = field(default_factory=dict)  # stage -> count
+    warned: int = 0  # documents done in this run with degenerate outputs (Record.warnings)
+    # "stage kind" (e.g. "translate max_length") -> outputs flagged, over the documents of this run
+    warnings: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.failed == 0
+
+    def add(self, written: Iterable[Record]) -> None:
+        """Count (and log the failures of) records just written."""
+        for record in written:
+            if record.ok:
+                self.summarized += 1
+                self.count_warnings(record)
+            else:
+                assert record.error is not None
+                self.failed += 1
+                self.failures[record.error.stage] = self.failures.get(record.error.stage, 0) + 1
+                log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
+
+    def count_warnings(self, record: Record) -> None:
+        if record.warnings:
+            self.warned += 1
+        for w in record.warnings:
+            key = f"{w.stage} {w.kind}"
+            self.warnings[key] = self.warnings.get(key, 0) + w.count
 
 
 class Progress:
@@ -115,7 +144,7 @@ def record_key(config_hash: str, record: Record) -> str:
 
 
 def default_stages(
-    config: Config, models: Models, cache: TranslationCache, progress: Progress
+    config: Config, models: Models, cache: TranslationCache[Output], progress: Progress
 ) -> dict[StageName, Stage]:
     """The stage list, built once per pipeline: each stage bound to the settings it reads."""
     tc, sc = config.translation, config.summarization
@@ -145,10 +174,14 @@ class Pipeline:
         self.config = config
         self.device = resolve_device(config.device)
         self.models = Models(
-            config.translation.models, config.summarization.model, self.device, backend_options(config)
+            config.translation.models,
+            config.summarization.model,
+            self.device,
+            backend_options(config),
+            generation_overrides(config),
         )
         # Lives as long as the pipeline: a sentence seen in any earlier batch is not translated again.
-        self.translation_cache = TranslationCache(config.translation.cache_size)
+        self.translation_cache = TranslationCache[Output](config.translation.cache_size)
         self.progress = progress or Progress()
         self.stages = default_stages(config, self.models, self.translation_cache, self.progress)
         self.stages.update({name: Stage(fn) for name, fn in (stages or {}).items()})
@@ -226,7 +259,7 @@ class Pipeline:
 
     def run(
         self,
-        source: str | Path,
+        source: str | Path | Source,
         output: str | Path,
         *,
         lang: str | None = None,
@@ -235,16 +268,26 @@ class Pipeline:
     ) -> RunResult:
         """Summarize every document under ``source`` into ``output``, resuming earlier runs.
 
+        ``source`` is a path, or a ``Source`` already opened with its ``lang`` (``open_source``).
+        The run holds ``output``'s lock: another run into it raises ``OutputError`` at once.
+
         Memory stays flat however many documents there are: the input is enumerated first (names
         only), then read once to compute each document's key (text dropped right away) so finished
         documents can be skipped, then read again batch by batch for processing. The next batch is
         read, cleaned, detected and segmented on a background thread while this one is in inference
         (``prefetch``).
         """
-        documents = open_source(source, lang=lang)
+        documents = source if isinstance(source, Source) else open_source(source, lang=lang)
+        store = OutputStore(Path(output))
+        with store.locked():  # before any document is read: a second run into ``output`` fails at once
+            return self._run(documents, store, output, force, progress)
+
+    def _run(
+        self, documents: Source, store: OutputStore, output: str | Path, force: bool, progress: bool
+    ) -> RunResult:
+        source = documents.root
         config_hash = self.config.hash()
         keys = {r.id: record_key(config_hash, r) for r in documents.records()}
-        store = OutputStore(Path(output))
         done = store.prepare(keys, force=force)
         del keys
         result = RunResult(Path(output), total=len(documents), skipped=len(done))
@@ -260,20 +303,40 @@ class Pipeline:
         cache_start = (self.translation_cache.hits, self.translation_cache.misses)
         store.write_manifest(self._manifest(source, output, result, status="running", started_at=started))
         self.progress.start(progress, result.total - result.skipped)
-        ending: dict[str, str] = {"status": "failed"}
+        finish = partial(self._finish, store, source, output, result, started, cache_start)
         try:
             todo = documents.records(skip=done)
             for batch in self._prepared(_batches(todo, self.config.doc_batch_size), config_hash):
                 self._run_batch(batch, store, result)
-            ending = {"status": "complete"}
-        except KeyboardInterrupt:
-            ending = {"status": "interrupted"}
+        except BaseException as exc:
+            finish(run_ending(exc), after_error=True)
+            if isinstance(exc, OutputError):
+                raise WriteError(f"{exc}; {run_stopped(result)}") from exc
             raise
-        except Exception as exc:
-            ending = {"status": "failed", "error": str(exc)}
-            raise
-        finally:
-            self.progress.close()
+        try:
+            finish({"status": "complete"})
+        except OutputError as exc:
+            raise WriteError(f"{exc}; every document's result is written; rerun to write it again") from exc
+        return result
+
+    def _finish(
+        self,
+        store: OutputStore,
+        source: str | Path,
+        output: str | Path,
+        result: RunResult,
+        started: str,
+        cache_start: tuple[int, int],
+        ending: dict[str, str],
+        after_error: bool = False,
+    ) -> None:
+        """Write the final manifest and summaries.md. After an error they are best effort: the
+        error that stopped the run is the one to report (on a full disk these may fail too)."""
+        self.progress.close()
+        try:
+            if after_error:  # the last batch may be on disk but not yet counted: count the files
+                result.summarized, result.failures = store.appended()
+                result.failed = sum(result.failures.values())
             manifest = self._manifest(
                 source, output, result, started_at=started, finished_at=_now(), **ending
             )
@@ -281,7 +344,10 @@ class Pipeline:
             manifest["translation_cache"] = self._cache_stats(cache_start)
             store.write_manifest(manifest)
             store.write_markdown()
-        return result
+        except OutputError as exc:
+            if not after_error:
+                raise
+            log.debug("after the run stopped: %s", exc)
 
     def _prepared(self, batches: Iterator[list[Record]], config_hash: str) -> Iterator[list[Record]]:
         """Batches read, keyed, cleaned, detected and segmented; with ``prefetch`` the next batch is
@@ -313,14 +379,7 @@ class Pipeline:
         processed = _in_place(batch, lambda ok: self.process_isolated(ok, start=first))
         ordered = written_order(processed)
         store.append(ordered)
-        for record in ordered:
-            if record.ok:
-                result.summarized += 1
-            else:
-                assert record.error is not None
-                result.failed += 1
-                result.failures[record.error.stage] = result.failures.get(record.error.stage, 0) + 1
-                log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
+        result.add(ordered)
         self.progress.documents_done(len(batch))
 
     def _cache_stats(self, start: tuple[int, int]) -> dict[str, int]:
@@ -336,10 +395,26 @@ class Pipeline:
     def _manifest(
         self, source: str | Path, output: str | Path, result: RunResult, **status: str
     ) -> dict[str, Any]:
+        models = self.models
         return run_manifest(
-            self.config, source, output, result, self.device, self.models.provenance(),
-            self.models.backends(), **status,
+            self.config, source, output, result, self.device,
+            RunModels(models.provenance(), models.backends(), models.generation()), **status,
         )  # fmt: skip
+
+
+@dataclass
+class RunModels:
+    """What a run's manifest says about its models: provenance, backend and precision, generation
+    settings (each keyed as ``Models`` keys them)."""
+
+    provenance: dict[str, str] = field(default_factory=dict)
+    backends: dict[str, dict[str, str]] = field(default_factory=dict)
+    generation: dict[str, Any] = field(default_factory=dict)
+
+    def update(self, other: RunModels) -> None:
+        self.provenance.update(other.provenance)
+        self.backends.update(other.backends)
+        self.generation.update(other.generation)
 
 
 def run_manifest(
@@ -348,8 +423,7 @@ def run_manifest(
     output: str | Path,
     result: RunResult,
     device: str,
-    models: dict[str, str],
-    backends: dict[str, dict[str, str]],
+    models: RunModels,
     **status: str,
 ) -> dict[str, Any]:
     """What ``manifest.json`` says about a run, whichever engine ran it."""
@@ -361,8 +435,10 @@ def run_manifest(
         "config_hash": config.hash(),
         "seed": config.seed,
         "device": device,
-        "models": models,
-        "backends": backends,  # backend + compute_type per model spec
+        "models": models.provenance,
+        "backends": models.backends,  # backend + compute_type per model spec
+        # per role: model, backend, precision, and each generation setting with its origin
+        "generation": models.generation,
         "packages": package_versions(),
         "counts": {
             "input": result.total,
@@ -370,6 +446,8 @@ def run_manifest(
             "skipped": result.skipped,
             "failed": result.failed,
             "failed_by_stage": result.failures,
+            "with_warnings": result.warned,
+            "warnings": result.warnings,  # "stage kind" -> outputs flagged (Record.warnings)
         },
     }
 
@@ -385,6 +463,23 @@ def _in_place(batch: list[Record], process: Callable[[list[Record]], list[Record
     ok = [r.ok for r in batch]
     results = iter(process([r for r in batch if r.ok]))
     return [next(results) if was_ok else record for record, was_ok in zip(batch, ok, strict=True)]
+
+
+def run_ending(exc: BaseException) -> dict[str, str]:
+    """The manifest's status for a run stopped by ``exc``."""
+    if isinstance(exc, Terminated):
+        return {"status": "interrupted", "reason": "SIGTERM"}
+    if isinstance(exc, KeyboardInterrupt):
+        return {"status": "interrupted", "reason": "SIGINT (Ctrl-C)"}
+    return {"status": "failed", "error": str(exc) or type(exc).__name__}
+
+
+def run_stopped(result: RunResult) -> str:
+    done = result.summarized + result.failed
+    return (
+        f"the run stopped after {done} of {result.total - result.skipped} documents (their results are "
+        "intact); fix the cause and rerun the same command to resume"
+    )
 
 
 def _failed_in(record: Record, stage: str) -> bool:

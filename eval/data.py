@@ -4,8 +4,9 @@
 the local data root (``source: local``) or the Hugging Face hub (``source: datasets``, for users
 who are online). Benchmark validation and the harness both read it; ``load`` is the one entry point.
 
-The data root (read-only, never copied into the repo) is ``$CLSUM_DATA`` when set, else
-``../shared/data`` (relative to the working directory, then to the repository) when it exists.
+The data root (read-only, never copied into the repo) is ``$CLSUM_DATA`` when set (an error when it
+is not a folder), else ``../shared/data`` (relative to the working directory, then to the
+repository) when it exists.
 Each reader returns plain dataclasses and a content hash of what it read, so reports can say
 exactly which data produced a number.
 """
@@ -47,8 +48,13 @@ class Dataset:
 
 
 def data_root() -> Path:
-    candidates = [Path(os.environ[ENV_VAR])] if os.environ.get(ENV_VAR) else []
-    candidates += [Path.cwd().parent / "shared" / "data", _REPO.parent / "shared" / "data"]
+    """``$CLSUM_DATA`` (which must then exist: no silent fallback), else the first default found."""
+    if os.environ.get(ENV_VAR):
+        given = Path(os.environ[ENV_VAR])
+        if not given.is_dir():
+            raise InputError(f"{ENV_VAR}={given} is not a folder; point it at the benchmark data or unset it")
+        return given.resolve()
+    candidates = [Path.cwd().parent / "shared" / "data", _REPO.parent / "shared" / "data"]
     for candidate in candidates:
         if candidate.is_dir():
             return candidate.resolve()
@@ -187,13 +193,25 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 
-def load(name: str, lang: str, source: str = "local", split: str = "test") -> Dataset:
-    """Dataset ``name`` with source language ``lang``, read from ``source`` (``split``: hub only)."""
+def language(name: str, lang: str | None) -> str:
+    """The source language of dataset ``name``: ``lang`` checked, or a one-language dataset's own."""
     if name not in DATASETS:
         raise ConfigError(unknown("dataset", name, DATASETS))
+    langs = DATASETS[name].langs
+    if lang is None:
+        if langs is None or len(langs) != 1:
+            shown = ", ".join(langs) if langs else "any language the hub has, e.g. de"
+            raise ConfigError(f"dataset {name} needs a source language (dataset.lang: {shown})")
+        return langs[0]
+    if not isinstance(lang, str) or (langs is not None and lang not in langs):
+        raise ConfigError(f"dataset {name}: {unknown('language', str(lang), langs or ['(a string)'])}")
+    return lang
+
+
+def load(name: str, lang: str | None, source: str = "local", split: str = "test") -> Dataset:
+    """Dataset ``name`` with source language ``lang``, read from ``source`` (``split``: hub only)."""
+    lang = language(name, lang)
     spec = DATASETS[name]
-    if spec.langs is not None and lang not in spec.langs:
-        raise ConfigError(f"dataset {name}: {unknown('language', lang, spec.langs)}")
     if source == "datasets":
         if spec.hub is None:
             online = ", ".join(sorted(n for n, s in DATASETS.items() if s.hub is not None))

@@ -2,6 +2,14 @@
 
 Scores come from ``eval.metrics.score`` (signed, with confidence intervals) and summary checks from
 ``eval.checks``; this module only wires them together and records how every number was made.
+
+A document a system failed on (a pipeline stage error) is not a bad output: it is left out of the
+scores and checks, which are computed on the documents that succeeded, and listed as a failure with
+its stage and message. A system whose every document failed has no scores (skipped, with the
+reason), never zeros. Before any system runs, every model the chosen systems need is loaded, so a
+missing model fails at once. Systems scored against their own English-side references
+(cross-lingual consistency) also get a contrast: the same metric against another document's
+English-side reference, so a system that writes the same text for every input cannot look perfect.
 """
 
 from __future__ import annotations
@@ -34,11 +42,27 @@ class SystemResult:
     params: dict[str, Any]
     outputs: list[str]
     references: list[str]
-    scores: dict[str, Score]  # metric -> score
+    scores: dict[str, Score]  # metric -> score, on the ``scored`` documents only
     info: list[dict[str, Any]]
     seconds: float
     reference_kind: str = "dataset"  # or "system" (cross-lingual consistency: its own references)
-    checks: dict[str, Any] | None = None  # eval.checks aggregate, for summaries
+    checks: dict[str, Any] | None = None  # eval.checks aggregate over the scored summaries
+    scored: list[int] = field(default_factory=list)  # indices of the documents that succeeded
+    failures: list[dict[str, str]] = field(default_factory=list)  # {id, stage, message} per failed one
+    contrast: dict[str, Score] = field(default_factory=dict)  # vs. another document's reference
+    note: str = ""  # the benchmark's note on this system (e.g. tuned on the test set)
+
+    @property
+    def total(self) -> int:
+        return len(self.outputs)
+
+    def per_document(self, metric: str) -> list[float | None]:
+        """Per-document scores of ``metric`` in dataset order; None for documents that failed."""
+        values: list[float | None] = [None] * self.total
+        score = self.scores.get(metric)
+        for index, value in zip(self.scored, (score.per_segment or []) if score else [], strict=False):
+            values[index] = value
+        return values
 
 
 @dataclass
@@ -49,6 +73,9 @@ class Report:
     systems: dict[str, SystemResult] = field(default_factory=dict)
     seconds: float = 0.0
     started_at: str = ""
+    limit: int | None = None  # --limit
+    requested: list[str] | None = None  # --systems (None: all)
+    generation: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> effective settings
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -88,16 +115,45 @@ def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: Benchma
     return score(outputs, refs, metrics, ScoreOptions(**cfg.score))  # keys checked when loading
 
 
-def _checks(system: System, dataset: data.Dataset, outputs: list[str]) -> dict[str, Any]:
-    """Faithfulness checks (numbers, names, ...) over every summary, aggregated."""
+def _unscored(metrics: list[str], reason: str) -> dict[str, Score]:
+    from clsum.eval.metrics import Score
+
+    return {m: Score(m, None, f"{m}|skipped", None, None, skipped=reason) for m in metrics}
+
+
+def _checks(system: System, dataset: data.Dataset, outputs: list[str], scored: list[int]) -> dict[str, Any]:
+    """Faithfulness checks (numbers, names, ...) over every summary that was made, aggregated."""
     from clsum.eval.checks import aggregate, check
 
+    segments = dataset.segments
     return aggregate(
         [
-            check(seg.source, out, dataset.source_lang, system.translation_for(i))
-            for i, (seg, out) in enumerate(zip(dataset.segments, outputs, strict=True))
+            check(segments[i].source, outputs[i], dataset.source_lang, system.translation_for(i))
+            for i in scored
         ]
     )
+
+
+def failures(system: System, dataset: data.Dataset) -> dict[int, dict[str, str]]:
+    """Index -> {id, stage, message} of every document the system failed on, in dataset order."""
+    return {
+        i: {"id": segment.id, "stage": info["error"]["stage"], "message": info["error"]["message"]}
+        for i, (segment, info) in enumerate(zip(dataset.segments, system.info, strict=False))
+        if info.get("error")
+    }
+
+
+def contrast(
+    outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig
+) -> dict[str, Score]:
+    """Each output against the next document's reference: what the score is worth without content.
+
+    A system scored against its own references can score high by saying the same thing for every
+    input; it scores the same here, while a system whose summaries depend on the document drops.
+    """
+    if len(outputs) < 2:
+        return _unscored(metrics, "a contrast needs at least 2 documents")
+    return _score(outputs, refs[1:] + refs[:1], metrics, cfg)
 
 
 def run_system(
@@ -107,11 +163,16 @@ def run_system(
     outputs = system.run(dataset.segments, ctx)
     seconds = time.perf_counter() - start
     refs = system.references if system.references is not None else [s.reference for s in dataset.segments]
-    failed = [i for i in system.info if i.get("error")]
+    failed = failures(system, dataset)
+    scored = [i for i in range(len(outputs)) if i not in failed]
     if failed:
+        first = next(iter(failed.values()))
         log.warning(
-            "%s: %d of %d documents failed (%s)", system.name, len(failed), len(outputs), failed[0]["error"]
-        )
+            "%s: %d of %d documents failed (first: %s in %s: %s); scoring the %d that succeeded",
+            system.name, len(failed), len(outputs), first["id"], first["stage"], first["message"],
+            len(scored),
+        )  # fmt: skip
+    kept_outputs, kept_refs = [outputs[i] for i in scored], [refs[i] for i in scored]
     result = SystemResult(
         name=system.name,
         type=system.type,
@@ -119,13 +180,19 @@ def run_system(
         params=system.params,
         outputs=outputs,
         references=refs,
-        scores=_score(outputs, refs, metrics, cfg),
+        scores=_score(kept_outputs, kept_refs, metrics, cfg)
+        if scored
+        else _unscored(metrics, f"all {len(outputs)} documents failed"),
         info=system.info,
         seconds=seconds,
         reference_kind="system" if system.references is not None else "dataset",
+        scored=scored,
+        failures=list(failed.values()),
     )
+    if system.references is not None and scored:
+        result.contrast = contrast(kept_outputs, kept_refs, metrics, cfg)
     if system.kind == "summary":
-        result.checks = _checks(system, dataset, outputs)
+        result.checks = _checks(system, dataset, outputs, scored)
     return result
 
 
@@ -145,13 +212,17 @@ def run_benchmark(
     dataset = load_data(cfg, limit)
     config = config or pipeline_config(cfg)
     ctx = RunContext(dataset.source_lang, config, progress=progress)
-    report = Report(cfg, dataset, config, started_at=started)
+    report = Report(cfg, dataset, config, started_at=started, limit=limit, requested=systems)
+    built = [(sc, build(sc.name, sc.type, sc.params)) for sc in chosen]
+    # Every model any chosen system needs, before the first system runs.
+    ctx.prepare(list(dict.fromkeys(run for _, system in built for run in system.runs(dataset.source_lang))))
     from tqdm import tqdm
 
-    for sc in tqdm(chosen, desc="systems", unit="system", disable=not progress):
+    for sc, system in tqdm(built, desc="systems", unit="system", disable=not progress):
         log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
-        system = build(sc.name, sc.type, sc.params)
         report.systems[sc.name] = run_system(system, sc.metrics or cfg.metrics, dataset, ctx, cfg)
+        report.systems[sc.name].note = sc.note
+    report.generation = ctx.generation_settings()
     report.seconds = time.perf_counter() - start
     write_report(report, Path(run_dir))
     return report

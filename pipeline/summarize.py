@@ -72,7 +72,8 @@ class Packer:
 
 
 def _packer(model: Seq2Seq, config: SummarizationConfig) -> Packer:
-    return Packer(model, config.prefix, config.max_input_tokens or model.max_input_tokens)
+    # model.prefix: the config's summarization.prefix, else the model's task prefix (T5: "summarize: ")
+    return Packer(model, model.prefix, config.max_input_tokens or model.max_input_tokens)
 
 
 def check_summarization(models: Models, config: SummarizationConfig) -> None:
@@ -119,17 +120,16 @@ def _round(
 ) -> dict[int, list[str]]:
     """Summarize every pending chunk; return the documents whose joined partials need another round."""
     flat = [(i, chunk) for i, chunks in pending.items() for chunk in chunks]
-    outputs = model.generate(
-        [chunk for _, chunk in flat],
-        batch_size=config.batch_size,
-        batch_tokens=config.batch_tokens,
-        num_beams=config.num_beams,
-        max_length=config.max_length,
-        min_length=config.min_length,
+    outputs = model.generate_outputs(  # generation settings: the model's (config's included)
+        [chunk for _, chunk in flat], batch_size=config.batch_size, batch_tokens=config.batch_tokens
     )
     partials: dict[int, list[str]] = {}
-    for (i, _), text in zip(flat, outputs, strict=True):
-        partials.setdefault(i, []).append(text)
+    flags: dict[int, list[tuple[str, ...]]] = {}
+    for (i, _), output in zip(flat, outputs, strict=True):
+        partials.setdefault(i, []).append(output.text)
+        flags.setdefault(i, []).append(output.flags)
+    for i, found in flags.items():
+        records[i].count_outputs("summarize", found)
     again: dict[int, list[str]] = {}
     for i, parts in partials.items():
         joined = " ".join(p for p in parts if p)

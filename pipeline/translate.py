@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from clsum.config import TranslationConfig, output_settings
-from clsum.pipeline.runtime import Models
+from clsum.pipeline.runtime import Models, Output
 from clsum.pipeline.tcache import TranslationCache
 from clsum.record import ENGLISH, Record
 
@@ -29,11 +29,11 @@ def translate(
     models: Models,
     config: TranslationConfig,
     progress: Progress | None = None,
-    cache: TranslationCache | None = None,
+    cache: TranslationCache[Output] | None = None,
 ) -> list[Record]:
     """Fill ``translated`` and ``title_en``. Without a run-wide ``cache`` a batch still translates
     each distinct sentence once."""
-    cache = cache if cache is not None else TranslationCache(0)
+    cache = cache if cache is not None else TranslationCache[Output](0)
     by_lang: dict[str, list[Record]] = {}
     for record in records:
         if record.ok and record.lang == ENGLISH:
@@ -51,7 +51,7 @@ def _translate_language(
     models: Models,
     config: TranslationConfig,
     progress: Progress | None,
-    cache: TranslationCache,
+    cache: TranslationCache[Output],
 ) -> None:
     translator = models.translator(lang)
     titles = _fitting_titles(
@@ -73,24 +73,24 @@ def _translate_language(
     )
     if progress is not None:
         progress.add_sentences(len(missing))
-    english: list[str] = []
+    english: list[Output] = []
     if missing:  # everything may come from the cache
-        english = translator.generate(
-            missing,
+        english = translator.generate_outputs(  # generation settings: the model's (config's included)
+            [translator.prefix + s for s in missing] if translator.prefix else missing,
             batch_size=config.batch_size,
             progress=progress.sentences_done if progress is not None else None,
             batch_tokens=config.batch_tokens,
-            num_beams=config.num_beams,
-            max_length=config.max_length,
-            min_length=config.min_length,
         )
     generated = dict(zip(missing, english, strict=True))
     cache.store(context, generated)
     lookup.update(generated)
     for record in records:
-        record.translated = [[lookup[s] for s in paragraph] for paragraph in record.sentences]
-        record.title_en = lookup.get(record.title or "")
+        record.translated = [[lookup[s].text for s in paragraph] for paragraph in record.sentences]
+        title = lookup.get(record.title or "")
+        record.title_en = title.text if title is not None else None
         record.models["translation"] = provenance
+        flags = [lookup[s].flags for paragraph in record.sentences for s in paragraph]
+        record.count_outputs("translate", flags + ([title.flags] if title is not None else []))
 
 
 def _fitting_titles(records: list[Record], count: Callable[[list[str]], list[int]], limit: int) -> list[str]:

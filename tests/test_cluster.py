@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from clsum.config import Config, load_config
-from clsum.errors import ModelError
+from clsum.errors import ModelError, OutputError
+from clsum.pipeline.lock import FolderLock
 from clsum.pipeline.write import BLOCKS
 from clsum.record import Record
 from clsum.runner import Pipeline
@@ -94,6 +95,7 @@ def test_rows_are_those_of_a_local_run(
     assert set(manifests[0]) <= set(manifests[1]) and manifests[1]["engine"]["name"] == "ray"
     assert manifests[1]["status"] == "complete" and manifests[1]["counts"] == manifests[0]["counts"]
     assert manifests[1]["models"] == manifests[0]["models"] and manifests[1]["device"] == "cpu"
+    assert manifests[1]["generation"] == manifests[0]["generation"]
     assert not (tmp_path / "ray" / BLOCKS).exists()
     # Same config hash, same keys: either engine resumes the other's output.
     again = run_on_ray(config, source, tmp_path / "local")
@@ -137,6 +139,14 @@ def test_a_model_that_cannot_load_stops_the_run_with_one_error(
         run_on_ray(config, tmp_path / "in", tmp_path / "out")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "missing-model" in manifest["error"]
+
+
+def test_an_output_folder_another_run_holds_fails_before_ray_starts(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(f"{NL_BODY}\n", encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    with FolderLock(tmp_path / "out"), pytest.raises(OutputError, match="in use by another clsum run"):
+        run_on_ray(load_config(None, ["ray.address=127.0.0.1:1"]), tmp_path / "in", tmp_path / "out")
 
 
 def test_sigkill_of_the_driver_then_rerun_leaves_every_document_once(

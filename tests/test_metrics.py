@@ -13,7 +13,8 @@ import sacrebleu
 
 from clsum.errors import ConfigError, InputError
 from clsum.eval import metrics, modelmetrics
-from clsum.eval.metrics import CHEAP_METRICS, ScoreOptions, compare, resolve_metrics, score
+from clsum.eval.metrics import CHEAP_METRICS, DEFAULT_METRICS, ScoreOptions, compare, resolve_metrics, score
+from clsum.eval.options import TEST_SIGNATURES
 
 HYPS = ["the cat sat on the mat", "Müller ist heute in Köln", "a quick brown fox"]
 REFS = ["the cat sat on a mat", "Müller war gestern in Köln", "the quick brown dog"]
@@ -41,14 +42,14 @@ def test_ter_equals_sacrebleu_on_cnndm(frank250: tuple[list[str], list[str]]) ->
 
 
 def test_identical_texts_score_100_and_ter_0() -> None:
-    result = score(REFS, REFS, options=FAST)
+    result = score(REFS, REFS, CHEAP_METRICS, options=FAST)
     for name in CHEAP_METRICS:
         expected = 0.0 if name == "ter" else 100.0
         assert result[name].score == pytest.approx(expected), name
 
 
 def test_empty_hypotheses_score_0_without_crashing() -> None:
-    result = score(["", ""], REFS[:2], options=FAST)
+    result = score(["", ""], REFS[:2], CHEAP_METRICS, options=FAST)
     for name in ("rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf"):
         assert result[name].score == 0.0, name
     assert result["ter"].score == pytest.approx(100.0)
@@ -80,14 +81,15 @@ def test_signature_changes_with_every_setting() -> None:
         "lsum_split": ["rougeLsum"],
         "chrf_word_order": ["chrf"],
         "bleu_tokenize": ["bleu"],
-        "bootstrap": list(CHEAP_METRICS),
-        "seed": list(CHEAP_METRICS),
+        "bootstrap": list(DEFAULT_METRICS),
+        "seed": list(DEFAULT_METRICS),
     }
     for option, value in changes.items():
         changed = score(HYPS, REFS, options=dataclasses.replace(FAST, **{option: value}))
         for name in affects[option]:
             assert changed[name].signature != base[name].signature, (option, name)
-    assert base["rougeLsum"].signature.startswith("rougeLsum|tok:unicode|stem:yes|split:newline-or-pysbd|")
+    lsum = "rougeLsum|tok:unicode|stem:yes|split:auto[hyp:pysbd=3,ref:pysbd=3]|"
+    assert base["rougeLsum"].signature.startswith(lsum)
     bleu = sacrebleu.BLEU()
     bleu.corpus_score(HYPS, [REFS])
     assert base["bleu"].signature.startswith(f"bleu|{bleu.get_signature()}|")  # sacrebleu's, verbatim
@@ -98,9 +100,9 @@ def test_seeded_ci_is_reproducible_and_seed_dependent() -> None:
     first = score(HYPS, REFS, options=FAST)
     again = score(HYPS, REFS, options=FAST)
     other = score(HYPS, REFS, options=dataclasses.replace(FAST, seed=99))
-    assert all(first[m].ci == again[m].ci for m in CHEAP_METRICS)
-    assert any(first[m].ci != other[m].ci for m in CHEAP_METRICS)
-    for m in CHEAP_METRICS:
+    assert all(first[m].ci == again[m].ci for m in DEFAULT_METRICS)
+    assert any(first[m].ci != other[m].ci for m in DEFAULT_METRICS)
+    for m in DEFAULT_METRICS:
         low, high = first[m].ci or (None, None)
         assert low is not None and high is not None and low <= high
 
@@ -112,7 +114,8 @@ def test_to_dict_shape() -> None:
 
 
 def test_resolve_metrics() -> None:
-    assert resolve_metrics(None) == list(CHEAP_METRICS)
+    # TER (pure-Python sacrebleu) and the model-based metrics only on request.
+    assert resolve_metrics(None) == ["rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf"]
     assert resolve_metrics(["rouge1,bleu", "chrf", "bleu"]) == ["rouge1", "bleu", "chrf"]
     with pytest.raises(ConfigError, match="did you mean 'rougeL'"):
         resolve_metrics(["rougel"])
@@ -184,6 +187,6 @@ def test_compare_finds_the_better_system() -> None:
         for name, c in result.items():
             assert c.delta > 0 and c.p_value < 0.05, (method, name)
             assert c.ci[0] - 1e-9 <= c.delta <= c.ci[1] + 1e-9
-            assert f"test:{method}" in c.signature
+            assert f"|test:{TEST_SIGNATURES[method]}|" in c.signature
     same = compare(refs, refs, refs, ["rouge1"], FAST)["rouge1"]
     assert same.delta == 0.0 and same.p_value == 1.0

@@ -4,7 +4,9 @@ The CLI is the only place that turns exceptions into exit codes and messages, an
 that sets process-wide state (logging, torch threads).
 
 Exit codes: 0 everything done; 3 some documents failed (the rest written, failures listed in
-errors.jsonl); 2 usage, configuration or model errors (one line; ``-v`` for details); 130 interrupted.
+errors.jsonl); 2 usage, configuration, model or output-folder errors before any document (one line;
+``-v`` for details); 4 writing failed during the run (a full disk: what was written is intact);
+130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -65,18 +67,29 @@ def summarize(
     verbose: int,
 ) -> None:
     """Summarize INPUT (a folder, a .txt/.md/.html file, or a JSONL file) into OUTPUT."""
+    from clsum.pipeline.ingest import open_source
+    from clsum.pipeline.write import OutputStore
     from clsum.runner import Pipeline
 
     setup_logging(verbose, quiet)
     config = _config(config_path, overrides)
     config.engine = engine or config.engine  # the options win over the config file and --set
     config.ray.address = ray_address or config.ray.address
+    if config.engine == "ray":
+        from clsum.cluster.connect import import_ray
+
+        import_ray()  # without the extra: one line, before anything is read or created
     if lang is not None and lang != "en" and lang not in config.languages:
         raise click.BadParameter(
             f"no translation model for {lang!r} "
             f"(configured: {', '.join(config.languages)}; en passes through)",
             param_hint="--lang",
         )
+    # Before the seconds that loading torch takes: an unusable INPUT, or an OUTPUT that cannot be
+    # written or that another run holds, fails at once (the run takes the lock again, for good).
+    documents = open_source(input_path, lang=lang)
+    with OutputStore(output).locked():
+        pass
     configure_runtime(config)
     show_progress = not quiet and sys.stderr.isatty()
     from tqdm.contrib.logging import logging_redirect_tqdm
@@ -85,12 +98,12 @@ def summarize(
         if config.engine == "ray":
             from clsum.cluster import run_on_ray
 
-            result = run_on_ray(config, input_path, output, lang=lang, force=force, progress=show_progress)
+            result = run_on_ray(config, documents, output, force=force, progress=show_progress)
         else:
-            result = Pipeline(config).run(input_path, output, lang=lang, force=force, progress=show_progress)
+            result = Pipeline(config).run(documents, output, force=force, progress=show_progress)
     message = (
         f"{result.summarized} summarized, {result.skipped} already done, {result.failed} failed "
-        f"of {result.total} documents -> {output}"
+        f"of {result.total} documents -> {output}{_warnings_note(result.warned, result.warnings)}"
     )
     if not quiet:
         click.echo(message, err=True)
@@ -100,6 +113,19 @@ def summarize(
             f"clsum: {result.failed} document(s) failed ({by_stage}); see {output / 'errors.jsonl'}", err=True
         )
         sys.exit(EXIT_PARTIAL)
+
+
+def _warnings_note(documents: int, counts: dict[str, int]) -> str:
+    """``; 2 with warnings: 3 translations cut at max_length, ...`` (nothing when there are none)."""
+    from clsum.record import warning_text
+
+    if not documents:
+        return ""
+    parts = []
+    for key, n in sorted(counts.items()):
+        stage, kind = key.split(" ", 1)
+        parts.append(warning_text(stage, kind, n))
+    return f"; {documents} with warnings ({', '.join(parts)}; see 'warnings' in summaries.jsonl)"
 
 
 @main.group()
@@ -135,7 +161,8 @@ def _configured_models(cfg: Config) -> list[tuple[str, str]]:
 @config_options
 @handle_errors
 def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
-    """Show each configured model and where it resolves from (cache, local dir, hub)."""
+    """Show each configured model, where it resolves from (cache, local dir, hub), the backend and
+    precision it runs on, and its generation settings with where each one comes from."""
     from clsum.pipeline.runtime import backend_options, describe
 
     setup_logging(verbose)
@@ -143,6 +170,28 @@ def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: i
     device = "cpu" if cfg.device == "auto" else cfg.device  # listing must not initialise CUDA
     for key, spec in _configured_models(cfg):
         click.echo(f"{key:26} {spec}\n{'':26} -> {describe(spec, backend_options(cfg), device)}")
+        for line in _generation_lines(cfg, key, spec):
+            click.echo(f"{'':26}    {line}")
+
+
+def _generation_lines(cfg: Config, key: str, spec: str) -> list[str]:
+    from clsum.pipeline.runtime import (
+        describe_generation,
+        describe_lines,
+        generation_overrides,
+        summarization_task,
+        translation_task,
+    )
+
+    sections = generation_overrides(cfg)
+    if key == "summarization.model":
+        task = summarization_task(sections["summarization"])
+    else:
+        task = translation_task(key.rsplit(".", 1)[1], sections["translation"])
+    settings = describe_generation(spec, task)
+    if isinstance(settings, str):
+        return [settings]
+    return ["generation settings, by origin:", *(f"  {line}" for line in describe_lines(settings))]
 
 
 @models.command("download")

@@ -1,11 +1,12 @@
 """The driver of a ray run: the same plan, resume and outputs as ``Pipeline.run``, on a cluster.
 
-Before Ray is involved, the input is enumerated and keyed and the output folder opened exactly as
-a local run does it (``OutputStore.prepare`` skips documents already summarized with this config,
-and folds in the finished blocks of a run that was killed). The documents left are cut into the
-batches a local run would make, in the same order; each batch becomes one row of a Ray dataset
-and, at the end of the plan, one block file named after its place in that order. The final merge
-appends the blocks in name order, one row per document, so the output is what a local run writes.
+Before Ray is involved, the input is enumerated and keyed and the output folder locked and opened
+exactly as a local run does it (``OutputStore.prepare`` skips documents already summarized with
+this config, and folds in the finished blocks of a run that was killed). The documents left are cut
+into the batches a local run would make, in the same order; each batch becomes one row of a Ray
+dataset and, at the end of the plan, one block file named after its place in that order. The final
+merge appends the blocks in name order, one row per document, so the output is what a local run
+writes.
 """
 
 from __future__ import annotations
@@ -24,17 +25,28 @@ from clsum.cluster.connect import connected, import_ray
 from clsum.cluster.sizing import Pools, size_pools
 from clsum.cluster.stages import Report, Summarize, Translate, prepare, tokenizer_config, write
 from clsum.config import Config
-from clsum.errors import ClsumError
+from clsum.errors import ClsumError, OutputError, WriteError
 from clsum.pipeline.ingest import Source, open_source
 from clsum.pipeline.write import OutputStore
-from clsum.runner import Pipeline, Progress, RunResult, StageFn, StageName, record_key, run_manifest
+from clsum.record import Record
+from clsum.runner import (
+    Pipeline,
+    Progress,
+    RunResult,
+    StageFn,
+    StageName,
+    record_key,
+    run_ending,
+    run_manifest,
+    run_stopped,
+)
 
 log = logging.getLogger(__name__)
 
 
 def run_on_ray(
     config: Config,
-    source: str | Path,
+    source: str | Path | Source,
     output: str | Path,
     *,
     lang: str | None = None,
@@ -47,62 +59,68 @@ def run_on_ray(
     ``stages`` replaces stage functions by name, as ``Pipeline(config, stages)`` does (tests).
     """
     import_ray()  # without the extra, fail before reading anything
-    documents = open_source(source, lang=lang)
-    config_hash = config.hash()
-    keys = {r.id: record_key(config_hash, r) for r in documents.records()}
+    documents = source if isinstance(source, Source) else open_source(source, lang=lang)
     store = OutputStore(Path(output))
-    done = store.prepare(keys, force=force)
-    todo = [doc_id for doc_id in keys if doc_id not in done]
-    del keys
-    result = RunResult(Path(output), total=len(documents), skipped=len(done))
-    if result.skipped:
-        log.info(
-            "%d of %d documents already summarized with this config; skipping them", len(done), len(documents)
-        )
-    if todo:
-        Pipeline(tokenizer_config(config), stages).check()  # tokenizers only: the driver needs no device
-    run = _Run(config, source, output, store, result)
-    store.write_manifest(run.manifest(status="running"))
-    bar = Progress()
-    ending: dict[str, str] = {"status": "failed"}
-    try:
-        if todo:
-            bar.start(progress, len(todo))
-            run.execute(documents, list(_batches(documents, todo, config.doc_batch_size)), stages, bar)
-        ending = {"status": "complete"}
-    except KeyboardInterrupt:
-        ending = {"status": "interrupted"}
-        raise
-    except Exception as exc:
-        ending = {"status": "failed", "error": str(exc)}
-        raise
-    finally:
-        bar.close()
-        merged = store.merge_blocks()
-        log.info("merged %d block files into %s", merged, output)
-        store.write_manifest(run.manifest(finished_at=_now(), **ending))
-        store.write_markdown()
-    return result
+    with store.locked():  # one run per output folder, whichever engine
+        return _Run(config, documents, store, output, stages).run(force, progress)
 
 
 class _Run:
     """One run's state on the driver: counts, and what the workers report about models and cache."""
 
     def __init__(
-        self, config: Config, source: str | Path, output: str | Path, store: OutputStore, result: RunResult
+        self,
+        config: Config,
+        documents: Source,
+        store: OutputStore,
+        output: str | Path,
+        stages: Mapping[StageName, StageFn] | None,
     ) -> None:
-        self.config, self.source, self.output, self.store, self.result = config, source, output, store, result
+        self.config, self.documents, self.store, self.output = config, documents, store, output
+        self.stages = stages
+        self.result = RunResult(Path(output), total=len(documents))
         self.started = _now()
         self.report = Report()
         self.pools: Pools | None = None
         self.cluster: dict[str, Any] = {}
 
-    def execute(self, documents: Source, rows: list[dict[str, Any]], stages: Any, bar: Progress) -> None:
+    def run(self, force: bool, progress: bool) -> RunResult:
+        config_hash = self.config.hash()
+        keys = {r.id: record_key(config_hash, r) for r in self.documents.records()}
+        done = self.store.prepare(keys, force=force)
+        todo = [doc_id for doc_id in keys if doc_id not in done]
+        del keys
+        self.result.skipped = len(done)
+        if done:
+            log.info("%d of %d documents already summarized with this config; skipping them",
+                     len(done), self.result.total)  # fmt: skip
+        if todo:  # tokenizers only: the driver needs no device
+            Pipeline(tokenizer_config(self.config), self.stages).check()
+        self.store.write_manifest(self._manifest(status="running"))
+        bar = Progress()
+        try:
+            if todo:
+                bar.start(progress, len(todo))
+                self._execute(list(_batches(self.documents, todo, self.config.doc_batch_size)), bar)
+        except BaseException as exc:
+            bar.close()
+            self._finish(run_ending(exc), after_error=True)
+            if isinstance(exc, OutputError):
+                raise WriteError(f"{exc}; {run_stopped(self.result)}") from exc
+            raise
+        bar.close()
+        try:
+            self._finish({"status": "complete"})
+        except OutputError as exc:
+            raise WriteError(f"{exc}; every document's result is written; rerun to write it again") from exc
+        return self.result
+
+    def _execute(self, rows: list[dict[str, Any]], bar: Progress) -> None:
         with connected(self.config.ray.address) as ray:
             self.pools = size_pools(self.config, ray.cluster_resources())
             self.cluster = {"address": ray.get_runtime_context().gcs_address, "nodes": len(ray.nodes())}
             log.info("ray: %s on %d node(s)", self.pools.to_dict(), self.cluster["nodes"])
-            dataset = _plan(ray, self.config, self.pools, documents, rows, self.output, stages)
+            dataset = _plan(ray, self.config, self.pools, self.documents, rows, self.output, self.stages)
             try:
                 for row in dataset.iter_rows():
                     self._tally(row, bar)
@@ -114,35 +132,38 @@ class _Run:
         if report.fatal is not None:
             kind, text = report.fatal
             raise getattr(errors, kind, ClsumError)(text)
-        self.report.models.update(report.models)
-        self.report.backends.update(report.backends)
-        self.report.devices |= report.devices
-        for name, n in report.cache.items():
-            self.report.cache[name] = self.report.cache.get(name, 0) + n
-        outcomes: list[tuple[str, str | None, str | None]] = pickle.loads(row["outcomes"])
-        for doc_id, stage, message in outcomes:
-            if stage is None:
-                self.result.summarized += 1
-                continue
-            self.result.failed += 1
-            self.result.failures[stage] = self.result.failures.get(stage, 0) + 1
-            log.warning("%s: %s failed: %s", doc_id, stage, message)
-        bar.documents_done(len(outcomes))
+        self.report.merge(report)
+        written: list[Record] = pickle.loads(row["written"])
+        self.result.add(written)
+        bar.documents_done(len(written))
 
-    def manifest(self, **status: str) -> dict[str, Any]:
-        manifest = run_manifest(
-            self.config, self.source, self.output, self.result, ", ".join(sorted(self.report.devices)),
-            self.report.models, self.report.backends, started_at=self.started, **status,
-        )  # fmt: skip
-        manifest["engine"] = {"name": "ray", **self.cluster, **(self.pools.to_dict() if self.pools else {})}
-        if "finished_at" in status:
+    def _finish(self, ending: dict[str, str], after_error: bool = False) -> None:
+        """Merge the blocks, write the final manifest and summaries.md. After an error this is best
+        effort: the error that stopped the run is the one to report."""
+        try:
+            merged = self.store.merge_blocks()
+            log.info("merged %d block files into %s", merged, self.output)
+            if after_error:  # blocks written but not yet counted: count the files
+                self.result.summarized, self.result.failures = self.store.appended()
+                self.result.failed = sum(self.result.failures.values())
+            manifest = self._manifest(finished_at=_now(), **ending)
             manifest["counts"]["in_output"] = self.store.counts()
             # Each translate actor has its own cache of this size; hits and misses are summed.
-            manifest["translation_cache"] = {
-                "hits": self.report.cache.get("hits", 0),
-                "misses": self.report.cache.get("misses", 0),
-                "size": self.config.translation.cache_size,
-            }
+            manifest["translation_cache"] = {**self.report.cache, "size": self.config.translation.cache_size}
+            self.store.write_manifest(manifest)
+            self.store.write_markdown()
+        except OutputError as exc:
+            if not after_error:
+                raise
+            log.debug("after the run stopped: %s", exc)
+
+    def _manifest(self, **status: str) -> dict[str, Any]:
+        devices = ", ".join(sorted(self.report.devices))
+        manifest = run_manifest(
+            self.config, self.documents.root, self.output, self.result, devices, self.report.models,
+            started_at=self.started, **status,
+        )  # fmt: skip
+        manifest["engine"] = {"name": "ray", **self.cluster, **(self.pools.to_dict() if self.pools else {})}
         return manifest
 
 

@@ -24,7 +24,7 @@ from clsum.pipeline.ingest import Source
 from clsum.pipeline.runtime import configure_process
 from clsum.pipeline.write import OutputStore
 from clsum.record import Record
-from clsum.runner import PREPARE_STAGES, Pipeline, StageFn, StageName, record_key, written_order
+from clsum.runner import PREPARE_STAGES, Pipeline, RunModels, StageFn, StageName, record_key, written_order
 
 Row = dict[str, Any]
 Stages = Mapping[StageName, StageFn] | None
@@ -35,13 +35,18 @@ class Report:
     """What a batch's trip through the workers tells the driver besides its records."""
 
     fatal: tuple[str, str] | None = None  # (ClsumError subclass name, message)
-    models: dict[str, str] = field(default_factory=dict)  # spec -> provenance
-    backends: dict[str, dict[str, str]] = field(default_factory=dict)
+    models: RunModels = field(default_factory=RunModels)
     devices: set[str] = field(default_factory=set)
-    cache: dict[str, int] = field(default_factory=dict)  # translation cache hits/misses in this batch
+    cache: dict[str, int] = field(default_factory=lambda: {"hits": 0, "misses": 0})  # translation cache
 
     def fail(self, exc: ClsumError) -> None:
         self.fatal = (type(exc).__name__, str(exc))
+
+    def merge(self, other: Report) -> None:
+        self.models.update(other.models)
+        self.devices |= other.devices
+        for name, n in other.cache.items():
+            self.cache[name] = self.cache.get(name, 0) + n
 
 
 def tokenizer_config(config: Config) -> Config:
@@ -115,8 +120,7 @@ class ModelStage:
         except ClsumError as exc:
             report.fail(exc)
         models = self.pipeline.models
-        report.models.update(models.provenance())
-        report.backends.update(models.backends())
+        report.models.update(RunModels(models.provenance(), models.backends(), models.generation()))
         report.devices.add(self.pipeline.device)
         if self.stage == "translate":
             report.cache = {"hits": cache.hits - hits, "misses": cache.misses - misses}
@@ -132,17 +136,19 @@ class Summarize(ModelStage):
 
 
 def write(row: Row, output: str) -> Row:
-    """Make the batch durable as one block file; what goes back to the driver is each document's
-    outcome, not its text."""
+    """Make the batch durable as one block file. What goes back to the driver is what it counts
+    (each record's id, error and warnings), not the texts."""
     report: Report = pickle.loads(row["report"])
-    outcomes: list[tuple[str, str | None, str | None]] = []
+    written: list[Record] = []
     if report.fatal is None:
         records: list[Record] = written_order(pickle.loads(row["records"]))
-        OutputStore(Path(output)).write_block(row["name"], records)
-        outcomes = [
-            (r.id, r.error.stage if r.error else None, r.error.message if r.error else None) for r in records
-        ]
-    return {"name": row["name"], "outcomes": pickle.dumps(outcomes), "report": row["report"]}
+        try:
+            OutputStore(Path(output)).write_block(row["name"], records)
+        except ClsumError as exc:  # OutputError: the driver stops the run with it
+            report.fail(exc)
+        else:
+            written = [Record(id=r.id, error=r.error, warnings=r.warnings) for r in records]
+    return {"name": row["name"], "written": pickle.dumps(written), "report": pickle.dumps(report)}
 
 
 def _row(name: str, records: list[Record], report: Report) -> Row:
