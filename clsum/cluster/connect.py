@@ -51,7 +51,7 @@ def connected(address: str) -> Iterator[Any]:
             "log_to_driver": not quiet,
         }
         if target is None:
-            options["num_cpus"] = (os.cpu_count() or 1) + 1
+            options["num_cpus"] = _usable_cpus() + 1
             log.info("starting a Ray instance on this machine (%d logical CPUs)", options["num_cpus"])
         else:
             _check_reachable(target)
@@ -66,6 +66,13 @@ def connected(address: str) -> Iterator[Any]:
     finally:
         if started:
             ray.shutdown()
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (a container's or taskset's share, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _check_reachable(address: str) -> None:
