@@ -22,7 +22,7 @@ from clsum.config import Config, unknown
 from clsum.errors import ClsumError
 from clsum.pipeline.clean import clean
 from clsum.pipeline.detect import detect
-from clsum.pipeline.ingest import open_source
+from clsum.pipeline.ingest import open_source, text_record
 from clsum.pipeline.runtime import Models, backend_options, resolve_device, seed_everything
 from clsum.pipeline.segment import segment
 from clsum.pipeline.summarize import check_summarization, summarize
@@ -213,11 +213,11 @@ class Pipeline:
     def summarize_texts(
         self, texts: list[str], lang: str | None = None, until: StageName = "summarize"
     ) -> list[Record]:
-        """Summarize plain strings (or stop after stage ``until``); records come back in order."""
-        records = [Record(id=str(i), raw=t, lang_hint=lang) for i, t in enumerate(texts)]
-        for record in records:
-            if not record.raw.strip():
-                record.fail("ingest", "text is empty")
+        """Summarize plain strings (or stop after stage ``until``); records come back in order.
+
+        Each text is read like a file's contents: mojibake repaired, control characters dropped.
+        """
+        records = [text_record(str(i), t, lang) for i, t in enumerate(texts)]
         if any(r.ok for r in records):
             self.check(until)
         return self.process_isolated(records, until=until)

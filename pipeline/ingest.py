@@ -136,15 +136,24 @@ def _read_document(file: Path, doc_id: str) -> Record:
         record.fail("ingest", "file looks binary, not text")
         return record
     record.raw, record.encoding, record.repairs = decode(data)
-    _check_text(record)
+    _check_text(record, "file")
     return record
 
 
-def _check_text(record: Record) -> None:
+def text_record(doc_id: str, text: str, lang_hint: str | None = None) -> Record:
+    """A document given as a string (a JSONL ``text``, the Python API): the same repairs and checks
+    as a file's decoded contents (mojibake, line endings, control characters, empty text)."""
+    record = Record(id=doc_id, fmt="text", lang_hint=lang_hint)
+    record.raw, record.repairs = repair_text(text)
+    _check_text(record, "text")
+    return record
+
+
+def _check_text(record: Record, what: str) -> None:
     if not record.raw:
-        record.fail("ingest", "file is empty")
+        record.fail("ingest", f"{what} is empty")
     elif not record.raw.strip():
-        record.fail("ingest", "file contains only whitespace")
+        record.fail("ingest", f"{what} contains only whitespace")
 
 
 def _scan_jsonl(file: Path) -> tuple[str, int]:
@@ -225,14 +234,10 @@ def _jsonl_record(name: str, lineno: int, line: str, encoding: str, first_line: 
             f"{doc_id}#{lineno}", f"duplicate id {doc_id!r} (first used on line {first_line[doc_id]})"
         )
     first_line[doc_id] = lineno
-    record = Record(id=doc_id, fmt="text", encoding=encoding)
     if lang is not None and not isinstance(lang, str):
-        record.fail("ingest", f"line {lineno} has a 'lang' that is not a string")
-        return record
-    record.lang_hint = lang or None
-    record.raw, record.repairs = repair_text(text)
-    if not record.raw.strip():
-        record.fail("ingest", "text is empty" if not record.raw else "text contains only whitespace")
+        return _error_record(doc_id, f"line {lineno} has a 'lang' that is not a string")
+    record = text_record(doc_id, text, lang or None)
+    record.encoding = encoding
     return record
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,20 @@ def test_looks_binary() -> None:
     assert looks_binary(bytes(range(1, 32)) * 10)
     assert not looks_binary(codecs.BOM_UTF16_LE + "text".encode("utf-16-le"))
     assert not looks_binary(b"gewoon tekst\n")
+
+
+def test_binary_is_decided_by_the_share_of_control_bytes_not_their_presence() -> None:
+    article = ("De gemeente heeft de nieuwe brug geopend. " * 40).encode()
+    assert not looks_binary(article[:500] + b"\x00" + article[500:])  # one stray NUL
+    assert not looks_binary(article + b"\x00" * 4096)  # NUL padding a crash left at the end
+    assert looks_binary(random.Random(0).randbytes(8192))  # compressed data
+    assert looks_binary(article[:200] + bytes(range(32)) * 4)  # 128 controls in 328 bytes
+
+
+def test_a_stray_nul_byte_is_stripped_and_the_article_read(tmp_path: Path) -> None:
+    write(tmp_path / "export.txt", TEXT.encode()[:20] + b"\x00" + TEXT.encode()[20:] + b"\x00\x00")
+    (record,) = ingest(tmp_path)
+    assert record.ok and record.raw == TEXT
 
 
 # --- folders and single files ---------------------------------------------------------------------
