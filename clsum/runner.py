@@ -122,10 +122,18 @@ def default_stages(
     return {
         "clean": Stage(clean),
         "detect": Stage(partial(detect, languages=config.languages)),
-        "segment": Stage(partial(segment, models=models, max_input_tokens=tc.max_input_tokens)),
+        "segment": Stage(
+            partial(
+                segment,
+                models=models,
+                max_input_tokens=tc.max_input_tokens,
+                max_tokens=config.input.max_tokens,
+            )
+        ),
         "translate": Stage(partial(translate, models=models, config=tc, progress=progress, cache=cache)),
         "summarize": Stage(
-            partial(summarize, models=models, config=sc), partial(check_summarization, models, sc)
+            partial(summarize, models=models, config=sc, max_tokens=config.input.max_tokens),
+            partial(check_summarization, models, sc),
         ),
     }
 
@@ -217,7 +225,8 @@ class Pipeline:
 
         Each text is read like a file's contents: mojibake repaired, control characters dropped.
         """
-        records = [text_record(str(i), t, lang) for i, t in enumerate(texts)]
+        max_bytes = self.config.input.max_bytes
+        records = [text_record(str(i), t, lang, max_bytes) for i, t in enumerate(texts)]
         if any(r.ok for r in records):
             self.check(until)
         return self.process_isolated(records, until=until)
@@ -241,7 +250,7 @@ class Pipeline:
         read, cleaned, detected and segmented on a background thread while this one is in inference
         (``prefetch``).
         """
-        documents = open_source(source, lang=lang)
+        documents = open_source(source, lang=lang, max_bytes=self.config.input.max_bytes)
         config_hash = self.config.hash()
         keys = {r.id: record_key(config_hash, r) for r in documents.records()}
         store = OutputStore(Path(output))

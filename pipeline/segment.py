@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 
 import pysbd
 
+from clsum.pipeline.limits import count_tokens, too_long
 from clsum.pipeline.runtime import Models
 from clsum.record import ENGLISH, Record
 
@@ -144,10 +145,19 @@ def _halve(text: str) -> tuple[str, str]:
     return text[:middle], text[middle:]  # one huge "word" (a URL, a table): split characters
 
 
-def segment(records: list[Record], models: Models, max_input_tokens: int | None = None) -> list[Record]:
-    """Fill ``record.sentences``; sentences too long for the language's translator are split."""
+def segment(
+    records: list[Record], models: Models, max_input_tokens: int | None = None, max_tokens: int = 0
+) -> list[Record]:
+    """Fill ``record.sentences``; sentences too long for the language's translator are split.
+
+    A document to translate that is over ``max_tokens`` (``input.max_tokens``, 0: no limit) fails
+    before it is split; English documents, which skip translation, are counted by the summarizer.
+    """
     for record in records:
         if not record.ok or record.lang is None:
+            continue
+        if max_tokens and record.lang != ENGLISH and (tokens := _tokens(record, models)) > max_tokens:
+            record.fail("segment", too_long(tokens, max_tokens))
             continue
         try:
             record.sentences = [split_sentences(p, record.lang) for p in record.paragraphs]
@@ -156,6 +166,12 @@ def segment(records: list[Record], models: Models, max_input_tokens: int | None 
         except ValueError as exc:
             record.fail("segment", str(exc))
     return records
+
+
+def _tokens(record: Record, models: Models) -> int:
+    """The document's tokens as its translation model counts them."""
+    translator = models.translator(record.lang or "")
+    return count_tokens(record.paragraphs, partial(translator.count_tokens, special=False))
 
 
 def _fit_translator(record: Record, models: Models, max_input_tokens: int | None) -> None:

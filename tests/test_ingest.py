@@ -6,6 +6,7 @@ import codecs
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,14 +163,14 @@ def test_unreadable_file_becomes_error_record(tmp_path: Path, monkeypatch: pytes
     # chmod does not stop root, so the permission error is simulated.
     write(tmp_path / "locked.txt", TEXT)
     write(tmp_path / "open.txt", TEXT)
-    real = Path.read_bytes
+    real = Path.open
 
-    def read_bytes(self: Path) -> bytes:
+    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:
         if self.name == "locked.txt":
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(Path, "open", open_)
     records = ingest(tmp_path)
     assert records[0].error is not None
     assert records[0].error.message == "cannot read file: Permission denied"
