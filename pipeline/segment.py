@@ -160,24 +160,36 @@ def segment(
             record.fail("segment", too_long(tokens, max_tokens))
             continue
         try:
-            record.sentences = [split_sentences(p, record.lang) for p in record.paragraphs]
-            if record.lang != ENGLISH:
-                _fit_translator(record, models, max_input_tokens)
+            record.sentences = [
+                split_sentences(p, record.paragraph_lang(i) or ENGLISH)
+                for i, p in enumerate(record.paragraphs)
+            ]
+            _fit_translators(record, models, max_input_tokens)
         except ValueError as exc:
             record.fail("segment", str(exc))
     return records
 
 
 def _tokens(record: Record, models: Models) -> int:
-    """The document's tokens as its translation model counts them."""
-    translator = models.translator(record.lang or "")
-    return count_tokens(record.paragraphs, partial(translator.count_tokens, special=False))
+    """The document's tokens as its translation models count them (English paragraphs of a mixed
+    document by the document's own)."""
+    by_model: dict[str, list[str]] = {}
+    for i, paragraph in enumerate(record.paragraphs):
+        lang = record.paragraph_lang(i) or ENGLISH
+        by_model.setdefault((record.lang or "") if lang == ENGLISH else lang, []).append(paragraph)
+    return sum(
+        count_tokens(paragraphs, partial(models.translator(lang).count_tokens, special=False))
+        for lang, paragraphs in by_model.items()
+    )
 
 
-def _fit_translator(record: Record, models: Models, max_input_tokens: int | None) -> None:
-    translator = models.translator(record.lang or "")
-    limit = max_input_tokens or translator.max_input_tokens
+def _fit_translators(record: Record, models: Models, max_input_tokens: int | None) -> None:
     for p, sentences in enumerate(record.sentences):
+        lang = record.paragraph_lang(p)
+        if lang is None or lang == ENGLISH:
+            continue
+        translator = models.translator(lang)
+        limit = max_input_tokens or translator.max_input_tokens
         counts = translator.count_tokens(sentences)
         if max(counts, default=0) <= limit:
             continue
