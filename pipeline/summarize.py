@@ -2,9 +2,9 @@
 
 A document longer than the model's input limit is packed, at sentence boundaries, into chunks that
 fit; every chunk is summarized, and the partial summaries are joined. If the joined text is longer
-than one summary may be, it is packed and summarized again (hierarchical rounds) until one summary
-of at most ``max_length`` tokens is left. Each round pairs up at least two partial summaries per
-input (intermediate summaries are made short enough for that), so the rounds always end.
+than one summary may be, it is packed and summarized again (hierarchical rounds) until the text
+left fits ``max_length`` tokens. Each round pairs up at least two partial summaries per input
+(intermediate summaries are made short enough for that), so the rounds always end.
 Chunks from all documents in the batch share generate() calls.
 """
 

@@ -56,3 +56,8 @@ def test_a_document_in_one_language_has_no_paragraph_languages() -> None:
     assert [r.paragraph_langs for r in records] == [[], [], []]
     (hinted,) = detect([Record(id="x", paragraphs=[DE_BODY, NL_BODY], lang_hint="de")], ["de", "nl"])
     assert hinted.paragraph_langs == []  # a language the user gave is not second-guessed
+
+
+def test_a_configured_language_the_detector_does_not_know_is_no_crash() -> None:
+    (record,) = detect([Record(id="x", paragraphs=[DE_BODY, NL_BODY])], ["de", "nl", "xx"])
+    assert record.ok and record.paragraph_langs == ["de", "nl"]
