@@ -86,7 +86,7 @@ def summarize(
     records: list[Record], models: Models, config: SummarizationConfig, max_tokens: int = 0
 ) -> list[Record]:
     """Fill ``summary``, ``chunks`` and ``coverage``. An English document over ``max_tokens``
-    (``input.max_tokens``; the segment stage counts the others, before translation) fails."""
+    (``input.max_tokens``) fails: the segment stage counts only those with more words than that."""
     if not any(r.ok and r.lang for r in records):
         return records
     model = models.summarizer()

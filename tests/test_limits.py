@@ -103,12 +103,19 @@ def test_a_document_past_max_tokens_fails_one_just_under_is_summarized(tiny_over
 
 
 def test_english_documents_are_counted_with_the_summarizer(tiny_overrides: list[str]) -> None:
-    text = "The council approved the plan. " * 200
-    pipe = _pipeline(tiny_overrides, "input.max_tokens=100")
-    (record,) = pipe.summarize_texts([text])
-    assert record.error is not None and record.error.stage == "summarize"  # English skips translation
+    text = "The council approved the plan. " * 200  # 1,000 words
+    pipe = _pipeline(tiny_overrides)
     n = sum(pipe.models.summarizer().count_tokens([text.strip()], special=False))
-    assert record.error.message == f"too long: {n} tokens > limit 100; raise input.max_tokens to allow"
+    assert n > 1100
+    # Fewer words than the limit: counted by the summarizer, after segmentation (English skips
+    # translation, and loads no model before it).
+    (record,) = _pipeline(tiny_overrides, "input.max_tokens=1100").summarize_texts([text])
+    assert record.error is not None and record.error.stage == "summarize"
+    assert record.error.message == f"too long: {n} tokens > limit 1100; raise input.max_tokens to allow"
+    # More words than the limit: surely too long, counted before pysbd splits it.
+    (record,) = _pipeline(tiny_overrides, "input.max_tokens=900").summarize_texts([text], until="segment")
+    assert record.error is not None and record.error.stage == "segment" and not record.sentences
+    assert record.error.message == f"too long: {n} tokens > limit 900; raise input.max_tokens to allow"
 
 
 def test_token_counting_goes_in_bounded_pieces() -> None:
