@@ -49,7 +49,8 @@ class TranslationConfig:
 @dataclass
 class SummarizationConfig:
     model: str = "sshleifer/distilbart-cnn-12-6"
-    prefix: str = ""  # e.g. "summarize: " for T5
+    # text before every input; None: the model's own (task_specific_params, e.g. "summarize: " for T5)
+    prefix: str | None = None
     num_beams: int | None = None
     max_length: int | None = None
     min_length: int | None = None

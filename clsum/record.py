@@ -28,6 +28,26 @@ class Removed:
 
 
 @dataclass
+class OutputWarning:
+    """Generated text that probably degenerated: kept as it is, and counted so nobody misses it."""
+
+    stage: str  # translate | summarize
+    kind: str  # max_length: stopped by the length limit, not by the model; repetition: an n-gram loop
+    count: int  # this document's outputs of ``stage`` with this flag
+    outputs: int  # this document's outputs of ``stage`` (sentences translated; chunk summaries)
+
+
+_OUTPUTS = {"translate": "translations", "summarize": "summaries"}
+_KINDS = {"max_length": "cut at max_length", "repetition": "stuck in a repetition loop"}
+
+
+def warning_text(stage: str, kind: str, count: int, outputs: int | None = None) -> str:
+    """``3 of 40 translations cut at max_length``; without ``outputs``: ``3 translations ...``."""
+    of = f" of {outputs}" if outputs is not None else ""
+    return f"{count}{of} {_OUTPUTS.get(stage, stage + ' outputs')} {_KINDS.get(kind, kind)}"
+
+
+@dataclass
 class Record:
     id: str
     raw: str = ""  # decoded input text (HTML still as HTML)
@@ -58,6 +78,9 @@ class Record:
     summary: str | None = None
     chunks: int = 0
     coverage: float | None = None
+    # translate, summarize: outputs that look degenerate (see ``count_outputs``)
+    warnings: list[OutputWarning] = field(default_factory=list)
+    generated: dict[str, int] = field(default_factory=dict)  # outputs generated per stage
     # bookkeeping
     timings: dict[str, float] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
@@ -91,6 +114,20 @@ class Record:
 
     def fail(self, stage: str, message: str) -> None:
         self.error = StageError(stage, message)
+
+    def count_outputs(self, stage: str, flags: list[tuple[str, ...]]) -> None:
+        """Add outputs generated for this document in ``stage``, each with its degeneration flags
+        (kinds of ``OutputWarning``), to ``generated`` and ``warnings``."""
+        self.generated[stage] = self.generated.get(stage, 0) + len(flags)
+        for kind in sorted({k for f in flags for k in f}):
+            found = [w for w in self.warnings if (w.stage, w.kind) == (stage, kind)]
+            warning = found[0] if found else OutputWarning(stage, kind, 0, 0)
+            if not found:
+                self.warnings.append(warning)
+            warning.count += sum(1 for f in flags if kind in f)
+        for warning in self.warnings:
+            if warning.stage == stage:
+                warning.outputs = self.generated[stage]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -23,7 +23,14 @@ from clsum.errors import ClsumError
 from clsum.pipeline.clean import clean
 from clsum.pipeline.detect import detect
 from clsum.pipeline.ingest import open_source, text_record
-from clsum.pipeline.runtime import Models, backend_options, resolve_device, seed_everything
+from clsum.pipeline.runtime import (
+    Models,
+    Output,
+    backend_options,
+    generation_overrides,
+    resolve_device,
+    seed_everything,
+)
 from clsum.pipeline.segment import segment
 from clsum.pipeline.summarize import check_summarization, summarize
 from clsum.pipeline.tcache import TranslationCache
@@ -64,10 +71,20 @@ class RunResult:
     skipped: int = 0  # already done by an earlier run with the same content and config
     failed: int = 0
     failures: dict[str, int] = field(default_factory=dict)  # stage -> count
+    warned: int = 0  # documents done in this run with degenerate outputs (Record.warnings)
+    # "stage kind" (e.g. "translate max_length") -> outputs flagged, over the documents of this run
+    warnings: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.failed == 0
+
+    def count_warnings(self, record: Record) -> None:
+        if record.warnings:
+            self.warned += 1
+        for w in record.warnings:
+            key = f"{w.stage} {w.kind}"
+            self.warnings[key] = self.warnings.get(key, 0) + w.count
 
 
 class Progress:
@@ -115,7 +132,7 @@ def record_key(config_hash: str, record: Record) -> str:
 
 
 def default_stages(
-    config: Config, models: Models, cache: TranslationCache, progress: Progress
+    config: Config, models: Models, cache: TranslationCache[Output], progress: Progress
 ) -> dict[StageName, Stage]:
     """The stage list, built once per pipeline: each stage bound to the settings it reads."""
     tc, sc = config.translation, config.summarization
@@ -153,10 +170,14 @@ class Pipeline:
         self.config = config
         self.device = resolve_device(config.device)
         self.models = Models(
-            config.translation.models, config.summarization.model, self.device, backend_options(config)
+            config.translation.models,
+            config.summarization.model,
+            self.device,
+            backend_options(config),
+            generation_overrides(config),
         )
         # Lives as long as the pipeline: a sentence seen in any earlier batch is not translated again.
-        self.translation_cache = TranslationCache(config.translation.cache_size)
+        self.translation_cache = TranslationCache[Output](config.translation.cache_size)
         self.progress = progress or Progress()
         self.stages = default_stages(config, self.models, self.translation_cache, self.progress)
         self.stages.update({name: Stage(fn) for name, fn in (stages or {}).items()})
@@ -327,6 +348,7 @@ class Pipeline:
         for record in ordered:
             if record.ok:
                 result.summarized += 1
+                result.count_warnings(record)
             else:
                 assert record.error is not None
                 result.failed += 1
@@ -357,6 +379,8 @@ class Pipeline:
             "device": self.device,
             "models": self.models.provenance(),
             "backends": self.models.backends(),  # backend + compute_type per model spec
+            # per role: model, backend, precision, and each generation setting with its origin
+            "generation": self.models.generation(),
             "packages": package_versions(),
             "counts": {
                 "input": result.total,
@@ -364,6 +388,8 @@ class Pipeline:
                 "skipped": result.skipped,
                 "failed": result.failed,
                 "failed_by_stage": result.failures,
+                "with_warnings": result.warned,
+                "warnings": result.warnings,  # "stage kind" -> outputs flagged (Record.warnings)
             },
         }
 

@@ -11,7 +11,11 @@ PACKAGES = (
     "transformers",
     "tokenizers",
     "sentencepiece",
+    "ctranslate2",  # the fast backend: the engine that made the outputs
+    "numpy",
     "sacrebleu",
+    "rouge-score",
+    "nltk",  # rouge_score's Porter stemmer
     "ftfy",
     "py3langid",
     "pysbd",

@@ -2,7 +2,9 @@
 
 Loaded into dataclasses the same way as ``clsum.config``: unknown keys, dataset names, system types
 and metrics fail with a ``ConfigError`` that names the closest valid choice, because a typo in a
-benchmark otherwise silently measures something else.
+benchmark otherwise silently measures something else. For the same reason a key given twice, a
+wrongly typed score option (``seed: "12345"``, ``stem: "no"``), a language the dataset does not
+have and a ``split`` that a local dataset would ignore fail when the file is loaded.
 """
 
 from __future__ import annotations
@@ -13,18 +15,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from clsum.config import read_yaml, unknown
-from clsum.errors import ConfigError
+import yaml
 
-DATASETS = ("flores", "ntrex", "wmt19", "cnndm-frank250", "cnndm", "wikilingua")  # cnndm: online only
-SOURCES = ("local", "datasets")
+from clsum.config import unknown
+from clsum.errors import ConfigError
+from clsum.eval import options
+from clsum.eval.data import DATASETS, SOURCES, language
+
 TASKS = ("translate", "documents", "summarize", "end-to-end")
 
 
 @dataclass
 class DatasetConfig:
     name: str
-    lang: str = "en"  # source language; references are English
+    lang: str | None = None  # source language (references are English); None: a one-language dataset's
     source: str = "local"  # local: the data root ($CLSUM_DATA); datasets: the HF hub (online)
     split: str = "test"  # only for source: datasets (local files fix their own split)
     limit: int | None = None  # first N segments/documents
@@ -36,6 +40,7 @@ class SystemConfig:
     type: str
     params: dict[str, Any] = field(default_factory=dict)
     metrics: list[str] | None = None  # None: the benchmark's metrics
+    note: str = ""  # shown next to the system's scores in every report (e.g. "tuned on the test set")
 
 
 @dataclass
@@ -88,9 +93,38 @@ def resolve(name_or_path: str | Path) -> Path:
     raise ConfigError(unknown("benchmark", str(name_or_path), list(shipped)))
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"line {line}: key {key!r} is given twice")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_benchmark_yaml(path: Path) -> dict[str, Any]:
+    """The YAML mapping of a benchmark file; every failure is one ConfigError line."""
+    try:
+        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # a SafeLoader
+    except OSError as exc:
+        raise ConfigError(f"cannot read benchmark config {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"benchmark config {path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    except ConfigError as exc:
+        raise ConfigError(f"benchmark config {path}: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"benchmark config {path} must contain a mapping of settings")
+    return loaded
+
+
 def load_benchmark(name_or_path: str | Path) -> BenchmarkConfig:
     path = resolve(name_or_path)
-    config = parse_benchmark(read_yaml(path, "benchmark config"), where=str(path))
+    config = parse_benchmark(read_benchmark_yaml(path), where=str(path))
     config.path = str(path)
     return config
 
@@ -98,10 +132,12 @@ def load_benchmark(name_or_path: str | Path) -> BenchmarkConfig:
 def parse_benchmark(data: Any, where: str = "benchmark") -> BenchmarkConfig:
     """Build and validate a config from parsed YAML."""
     body = _fields(BenchmarkConfig, data, where, exclude={"path"})
-    for key in ("name", "dataset", "task", "systems", "metrics"):
-        if key not in body:
-            raise ConfigError(f"{where}: missing required key {key!r}")
-    body["dataset"] = DatasetConfig(**_fields(DatasetConfig, body["dataset"], f"{where}: dataset"))
+    dataset = _fields(DatasetConfig, body["dataset"], f"{where}: dataset")
+    if "split" in dataset and dataset.get("source", "local") == "local":
+        raise ConfigError(
+            f"{where}: dataset.split applies to source: datasets only (local files fix their split)"
+        )
+    body["dataset"] = DatasetConfig(**dataset)
     body["pipeline"] = PipelineSettings(
         **_fields(PipelineSettings, body.get("pipeline", {}), f"{where}: pipeline")
     )
@@ -130,7 +166,7 @@ def _fields(cls: type, data: Any, where: str, exclude: set[str] | None = None) -
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     ]
     missing = [k for k in required if k not in data]
-    if missing and cls is not BenchmarkConfig:
+    if missing:
         raise ConfigError(f"{where}: missing required key {missing[0]!r}")
     return dict(data)
 
@@ -148,30 +184,35 @@ def available_metrics() -> tuple[str, ...]:
     return tuple(METRICS)
 
 
-def _check_score_options(options: Any, where: str) -> None:
-    from clsum.eval.metrics import ScoreOptions
-
-    if not isinstance(options, dict):
+def _check_score_options(values: Any, where: str) -> None:
+    if not isinstance(values, dict):
         raise ConfigError(f"{where}: score must be a mapping of metric options")
-    valid = [f.name for f in dataclasses.fields(ScoreOptions)]
-    for key in options:
-        if key not in valid:
-            raise ConfigError(f"{where}: score: {unknown('option', str(key), valid)}")
+    options.check(values, f"{where}: score")
+    if values.get("bleu_tokenize") is not None:
+        from clsum.eval.mt import build
+
+        build("bleu", bleu_tokenize=values["bleu_tokenize"])  # sacrebleu's own list of tokenizers
+
+
+def _check_dataset(ds: DatasetConfig, where: str) -> None:
+    """The dataset's name, source and language (one-language datasets fill in their language)."""
+    for what, value, valid in (("dataset", ds.name, DATASETS), ("dataset source", ds.source, SOURCES)):
+        if value not in valid:
+            raise ConfigError(f"{where}: {unknown(what, value, valid)}")
+    try:
+        ds.lang = language(ds.name, ds.lang)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    if ds.limit is not None and (not options.is_int(ds.limit) or ds.limit < 1):
+        raise ConfigError(f"{where}: dataset.limit must be a positive integer, got {ds.limit!r}")
 
 
 def validate(config: BenchmarkConfig, where: str = "benchmark") -> None:
     from clsum.eval.systems import SYSTEM_TYPES
 
-    ds = config.dataset
-    for what, value, valid in (
-        ("dataset", ds.name, DATASETS),
-        ("dataset source", ds.source, SOURCES),
-        ("task", config.task, TASKS),
-    ):
-        if value not in valid:
-            raise ConfigError(f"{where}: {unknown(what, value, valid)}")
-    if ds.limit is not None and (not isinstance(ds.limit, int) or ds.limit < 1):
-        raise ConfigError(f"{where}: dataset.limit must be a positive integer, got {ds.limit!r}")
+    _check_dataset(config.dataset, where)
+    if config.task not in TASKS:
+        raise ConfigError(f"{where}: {unknown('task', config.task, TASKS)}")
     metrics = available_metrics()
     names: set[str] = set()
     for system in config.systems:

@@ -4,7 +4,8 @@ Nothing here needs a reference summary or a model: the checks compare the summar
 source (and the source's English translation, when there is one) and flag summaries that look
 degenerate or unfaithful. Every value is defined in the docstring of ``CheckResult``; the flag
 thresholds are the module constants below. ``CHECKS_SIGNATURE`` names the method and thresholds,
-so a stored result says how it was computed.
+so a stored result says how it was computed. ``check_output`` checks every summary a
+``clsum summarize`` run stored.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from clsum.errors import InputError
 from clsum.eval import entities, numbers
+from clsum.pipeline.write import SUMMARIES, read_rows
 
 # Flag thresholds (a summary is flagged when a value is past one of them).
 MAX_REPEATED_TRIGRAMS = 0.10  # fluent summaries repeat almost no trigram; loops repeat most
@@ -168,3 +172,25 @@ def aggregate(results: list[CheckResult]) -> dict[str, Any]:
         "flags": {kind: kinds.get(kind, 0) for kind in FLAG_KINDS},
         "signature": CHECKS_SIGNATURE,
     }
+
+
+# -- the summaries a 'clsum summarize' run stored ----------------------------------------------------
+
+
+def check_row(row: dict[str, Any]) -> CheckResult | None:
+    """Check one stored summary; None for rows without a summary (failed documents)."""
+    if row.get("error") or not isinstance(row.get("summary"), str) or not isinstance(row.get("source"), str):
+        return None
+    lang = row.get("lang") or "en"
+    translation = row.get("translation") if lang != "en" else None
+    return check(row["source"], row["summary"], source_lang=lang, translation=translation or None)
+
+
+def check_output(folder: Path) -> list[tuple[dict[str, Any], CheckResult]]:
+    """Each stored summary of the output folder of ``clsum summarize`` with its checks, in file order."""
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder (expected the output folder of 'clsum summarize')")
+    path = folder / SUMMARIES
+    if not path.is_file():
+        raise InputError(f"no {SUMMARIES} in {folder} (expected the output folder of 'clsum summarize')")
+    return [(row, result) for row in read_rows(path) if (result := check_row(row)) is not None]

@@ -1,8 +1,14 @@
-"""Benchmark data from a local data root (read-only, never copied into the repo).
+"""Benchmark datasets: the table of every dataset a benchmark may name, and their readers.
 
-The root is ``$CLSUM_DATA`` when set, else ``../shared/data`` (relative to the working directory,
-then to the repository) when it exists. Each loader returns plain dataclasses and a content hash of
-the files it read, so reports can say exactly which data produced a number.
+``DATASETS`` says, per name, which source languages a dataset has and where it can be read from:
+the local data root (``source: local``) or the Hugging Face hub (``source: datasets``, for users
+who are online). Benchmark validation and the harness both read it; ``load`` is the one entry point.
+
+The data root (read-only, never copied into the repo) is ``$CLSUM_DATA`` when set (an error when it
+is not a folder), else ``../shared/data`` (relative to the working directory, then to the
+repository) when it exists.
+Each reader returns plain dataclasses and a content hash of what it read, so reports can say
+exactly which data produced a number.
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clsum.errors import InputError
+from clsum.config import unknown
+from clsum.errors import ConfigError, InputError
 
 ENV_VAR = "CLSUM_DATA"
 _REPO = Path(__file__).resolve().parents[1]
@@ -40,8 +48,13 @@ class Dataset:
 
 
 def data_root() -> Path:
-    candidates = [Path(os.environ[ENV_VAR])] if os.environ.get(ENV_VAR) else []
-    candidates += [Path.cwd().parent / "shared" / "data", _REPO.parent / "shared" / "data"]
+    """``$CLSUM_DATA`` (which must then exist: no silent fallback), else the first default found."""
+    if os.environ.get(ENV_VAR):
+        given = Path(os.environ[ENV_VAR])
+        if not given.is_dir():
+            raise InputError(f"{ENV_VAR}={given} is not a folder; point it at the benchmark data or unset it")
+        return given.resolve()
+    candidates = [Path.cwd().parent / "shared" / "data", _REPO.parent / "shared" / "data"]
     for candidate in candidates:
         if candidate.is_dir():
             return candidate.resolve()
@@ -112,3 +125,98 @@ def load_cnndm_frank250(root: Path | None = None) -> Dataset:
     rows = [json.loads(line) for line in _read_lines(root, "cnndm-frank250/cnndm_frank250.jsonl", files)]
     segments = [Segment(r["id"], r["article"], r["reference"], {"bart": r["bart"]}) for r in rows]
     return Dataset("cnndm-frank250", "en", segments, files)
+
+
+# -- the Hugging Face hub (online users only) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HubSet:
+    """Where a dataset lives on the Hugging Face hub."""
+
+    repo: str
+    config: str  # formatted with lang and code (the FLORES code of lang)
+    source: str  # source text field (formatted the same way)
+    reference: str
+    id: str | None = None  # None: rows are numbered
+
+
+def load_from_hub(name: str, hub: HubSet, lang: str, split: str) -> Dataset:
+    """The rows of ``split`` of ``hub`` for ``lang``, through the optional ``datasets`` package."""
+    fields = {"lang": lang, "code": FLORES_CODES.get(lang, lang)}
+    config = hub.config.format(**fields)
+    hint = f"dataset {name} with source: datasets needs the optional 'datasets' package and internet access"
+    try:
+        import datasets  # optional: only users who are online have it
+    except ImportError as exc:
+        raise InputError(f"{hint}: pip install 'clsum[online]' (the package is not installed)") from exc
+    try:
+        rows = datasets.load_dataset(hub.repo, config, split=split)
+    except Exception as exc:  # network, hub or script errors all mean the same to the user
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{hint} (loading {hub.repo} {config} failed: {first})") from exc
+    source, reference = hub.source.format(**fields), hub.reference.format(**fields)
+    segments = [
+        Segment(str(row.get(hub.id, i) if hub.id else i), row[source], row[reference])
+        for i, row in enumerate(rows)
+    ]
+    files = {f"hf:{hub.repo}/{config}/{split}": str(getattr(rows, "_fingerprint", "unknown"))}
+    return Dataset(name if lang == "en" else f"{name}-{lang}-en", lang, segments, files)
+
+
+# -- the datasets table ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One named dataset: its source languages and where it can be read from."""
+
+    langs: tuple[str, ...] | None  # None: whatever the hub has
+    local: Callable[[str], Dataset] | None = None  # reads the data root for a language; None: online only
+    hub: HubSet | None = None  # None: the data root only
+
+
+SOURCES = ("local", "datasets")
+DATASETS: dict[str, DatasetSpec] = {
+    "flores": DatasetSpec(
+        tuple(FLORES_CODES),
+        local=load_flores,
+        hub=HubSet("facebook/flores", "{code}-eng_Latn", "sentence_{code}", "sentence_eng_Latn", "id"),
+    ),
+    "ntrex": DatasetSpec(tuple(NTREX_CODES), local=load_ntrex_documents),
+    # One language each, so their readers take none.
+    "wmt19": DatasetSpec(("de",), local=lambda lang: load_wmt19_de_en()),
+    "cnndm-frank250": DatasetSpec(("en",), local=lambda lang: load_cnndm_frank250()),
+    # The full CNN/DM test set (11,490 articles): the published tables' own data.
+    "cnndm": DatasetSpec(("en",), hub=HubSet("abisee/cnn_dailymail", "3.0.0", "article", "highlights", "id")),
+    "wikilingua": DatasetSpec(None, hub=HubSet("GEM/wiki_lingua", "{lang}_en", "source", "target", "gem_id")),
+}
+
+
+def language(name: str, lang: str | None) -> str:
+    """The source language of dataset ``name``: ``lang`` checked, or a one-language dataset's own."""
+    if name not in DATASETS:
+        raise ConfigError(unknown("dataset", name, DATASETS))
+    langs = DATASETS[name].langs
+    if lang is None:
+        if langs is None or len(langs) != 1:
+            shown = ", ".join(langs) if langs else "any language the hub has, e.g. de"
+            raise ConfigError(f"dataset {name} needs a source language (dataset.lang: {shown})")
+        return langs[0]
+    if not isinstance(lang, str) or (langs is not None and lang not in langs):
+        raise ConfigError(f"dataset {name}: {unknown('language', str(lang), langs or ['(a string)'])}")
+    return lang
+
+
+def load(name: str, lang: str | None, source: str = "local", split: str = "test") -> Dataset:
+    """Dataset ``name`` with source language ``lang``, read from ``source`` (``split``: hub only)."""
+    lang = language(name, lang)
+    spec = DATASETS[name]
+    if source == "datasets":
+        if spec.hub is None:
+            online = ", ".join(sorted(n for n, s in DATASETS.items() if s.hub is not None))
+            raise ConfigError(f"dataset {name} is read from the data root only (online: {online})")
+        return load_from_hub(name, spec.hub, lang, split)
+    if spec.local is None:
+        raise ConfigError(f"dataset {name} has no local copy; set dataset.source: datasets")
+    return spec.local(lang)

@@ -2,26 +2,36 @@
 
 Scores come from ``eval.metrics.score`` (signed, with confidence intervals) and summary checks from
 ``eval.checks``; this module only wires them together and records how every number was made.
+
+A document a system failed on (a pipeline stage error) is not a bad output: it is left out of the
+scores and checks, which are computed on the documents that succeeded, and listed as a failure with
+its stage and message. A system whose every document failed has no scores (skipped, with the
+reason), never zeros. Before any system runs, every model the chosen systems need is loaded, so a
+missing model fails at once. Systems scored against their own English-side references
+(cross-lingual consistency) also get a contrast: the same metric against another document's
+English-side reference, so a system that writes the same text for every input cannot look perfect.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clsum.config import Config, load_config
-from clsum.errors import ConfigError, InputError
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
+from clsum.eval.options import ScoreOptions
 from clsum.eval.systems import RunContext, System, build
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from clsum.eval.metrics import Score
 
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,11 +42,27 @@ class SystemResult:
     params: dict[str, Any]
     outputs: list[str]
     references: list[str]
-    scores: dict[str, Any]  # metric -> eval.metrics.Score
+    scores: dict[str, Score]  # metric -> score, on the ``scored`` documents only
     info: list[dict[str, Any]]
     seconds: float
     reference_kind: str = "dataset"  # or "system" (cross-lingual consistency: its own references)
-    checks: dict[str, Any] | None = None  # eval.checks aggregate, for summaries
+    checks: dict[str, Any] | None = None  # eval.checks aggregate over the scored summaries
+    scored: list[int] = field(default_factory=list)  # indices of the documents that succeeded
+    failures: list[dict[str, str]] = field(default_factory=list)  # {id, stage, message} per failed one
+    contrast: dict[str, Score] = field(default_factory=dict)  # vs. another document's reference
+    note: str = ""  # the benchmark's note on this system (e.g. tuned on the test set)
+
+    @property
+    def total(self) -> int:
+        return len(self.outputs)
+
+    def per_document(self, metric: str) -> list[float | None]:
+        """Per-document scores of ``metric`` in dataset order; None for documents that failed."""
+        values: list[float | None] = [None] * self.total
+        score = self.scores.get(metric)
+        for index, value in zip(self.scored, (score.per_segment or []) if score else [], strict=False):
+            values[index] = value
+        return values
 
 
 @dataclass
@@ -47,90 +73,18 @@ class Report:
     systems: dict[str, SystemResult] = field(default_factory=dict)
     seconds: float = 0.0
     started_at: str = ""
+    limit: int | None = None  # --limit
+    requested: list[str] | None = None  # --systems (None: all)
+    generation: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> effective settings
 
 
 # -- data ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HubSet:
-    """Where a benchmark lives on the Hugging Face hub, for users who are online (``source: datasets``)."""
-
-    repo: str
-    config: str  # formatted with lang and the FLORES codes
-    source: str  # source text field (formatted the same way)
-    reference: str
-    id: str | None = None
-
-
-HUB_SETS = {
-    "wikilingua": HubSet("GEM/wiki_lingua", "{lang}_en", "source", "target", "gem_id"),
-    "flores": HubSet("facebook/flores", "{code}-eng_Latn", "sentence_{code}", "sentence_eng_Latn", "id"),
-    # The full CNN/DM test set (11,490 articles): the published tables' own data.
-    "cnndm": HubSet("abisee/cnn_dailymail", "3.0.0", "article", "highlights", "id"),
-}
-
-
-def _from_hub(name: str, lang: str, split: str) -> data.Dataset:
-    hub = HUB_SETS[name]
-    fields = {"lang": lang, "code": data.FLORES_CODES.get(lang, lang)}
-    config = hub.config.format(**fields)
-    hint = f"dataset {name} with source: datasets needs the optional 'datasets' package and internet access"
-    try:
-        import datasets  # optional: only users who are online have it
-    except ImportError as exc:
-        raise InputError(f"{hint}: pip install 'clsum[online]' (the package is not installed)") from exc
-    try:
-        rows = datasets.load_dataset(hub.repo, config, split=split)
-    except Exception as exc:  # network, hub or script errors all mean the same to the user
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{hint} (loading {hub.repo} {config} failed: {first})") from exc
-    source, reference = hub.source.format(**fields), hub.reference.format(**fields)
-    segments = [
-        data.Segment(str(row.get(hub.id, i) if hub.id else i), row[source], row[reference])
-        for i, row in enumerate(rows)
-    ]
-    files = {f"hf:{hub.repo}/{config}/{split}": str(getattr(rows, "_fingerprint", "unknown"))}
-    return data.Dataset(name if lang == "en" else f"{name}-{lang}-en", lang, segments, files)
-
-
-def _local(loader: Callable[[str], data.Dataset]) -> Callable[[str, str], data.Dataset]:
-    return lambda lang, split: loader(lang)
-
-
-def _wmt19(lang: str, split: str) -> data.Dataset:
-    if lang != "de":
-        raise ConfigError(f"wmt19 is German-English only, got dataset.lang {lang!r}")
-    return data.load_wmt19_de_en()
-
-
-LOADERS: dict[str, Callable[[str, str], data.Dataset]] = {
-    "flores": _local(data.load_flores),
-    "ntrex": _local(data.load_ntrex_documents),
-    "wmt19": _wmt19,
-    "cnndm-frank250": lambda lang, split: data.load_cnndm_frank250(),
-}
-ONLINE_ONLY = {"wikilingua", "cnndm"}
-
-
 def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
+    """The benchmark's dataset, cut to its first ``limit`` or ``dataset.limit`` segments (the fewer)."""
     ds = cfg.dataset
-    if ds.name in ONLINE_ONLY and ds.source != "datasets":
-        raise ConfigError(f"dataset {ds.name} has no local copy; set dataset.source: datasets")
-    if ds.source == "datasets" and ds.name not in HUB_SETS:
-        online = ", ".join(sorted(HUB_SETS))
-        raise ConfigError(f"dataset {ds.name} is read from the data root only (online: {online})")
-    if (
-        ds.name == "flores"
-        and ds.lang not in data.FLORES_CODES
-        or ds.name == "ntrex"
-        and ds.lang not in data.NTREX_CODES
-    ):
-        raise ConfigError(f"dataset {ds.name} has no language {ds.lang!r}")
-    if ds.source == "datasets":
-        dataset = _from_hub(ds.name, ds.lang, ds.split)
-    else:
-        dataset = LOADERS[ds.name](ds.lang, ds.split)
+    dataset = data.load(ds.name, ds.lang, ds.source, ds.split)
     n = min(x for x in (limit, ds.limit, len(dataset.segments)) if x is not None)
     dataset.segments = dataset.segments[:n]
     log.info("%s: %d segments from %s", dataset.name, n, ", ".join(dataset.files))
@@ -155,22 +109,51 @@ def pipeline_config(
 # -- running and scoring -------------------------------------------------------------------------
 
 
-def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Any]:
-    from clsum.eval.metrics import ScoreOptions, score
+def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Score]:
+    from clsum.eval.metrics import score
 
     return score(outputs, refs, metrics, ScoreOptions(**cfg.score))  # keys checked when loading
 
 
-def _checks(system: System, dataset: data.Dataset, outputs: list[str]) -> dict[str, Any] | None:
-    """Faithfulness checks (numbers, names, ...) over every summary, aggregated."""
+def _unscored(metrics: list[str], reason: str) -> dict[str, Score]:
+    from clsum.eval.metrics import Score
+
+    return {m: Score(m, None, f"{m}|skipped", None, None, skipped=reason) for m in metrics}
+
+
+def _checks(system: System, dataset: data.Dataset, outputs: list[str], scored: list[int]) -> dict[str, Any]:
+    """Faithfulness checks (numbers, names, ...) over every summary that was made, aggregated."""
     from clsum.eval.checks import aggregate, check
 
-    results = [
-        check(seg.source, out, dataset.source_lang, system.translation_for(i))
-        for i, (seg, out) in enumerate(zip(dataset.segments, outputs, strict=True))
-    ]
-    summary = aggregate(results)
-    return summary if isinstance(summary, dict) else getattr(summary, "to_dict", lambda: summary)()
+    segments = dataset.segments
+    return aggregate(
+        [
+            check(segments[i].source, outputs[i], dataset.source_lang, system.translation_for(i))
+            for i in scored
+        ]
+    )
+
+
+def failures(system: System, dataset: data.Dataset) -> dict[int, dict[str, str]]:
+    """Index -> {id, stage, message} of every document the system failed on, in dataset order."""
+    return {
+        i: {"id": segment.id, "stage": info["error"]["stage"], "message": info["error"]["message"]}
+        for i, (segment, info) in enumerate(zip(dataset.segments, system.info, strict=False))
+        if info.get("error")
+    }
+
+
+def contrast(
+    outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig
+) -> dict[str, Score]:
+    """Each output against the next document's reference: what the score is worth without content.
+
+    A system scored against its own references can score high by saying the same thing for every
+    input; it scores the same here, while a system whose summaries depend on the document drops.
+    """
+    if len(outputs) < 2:
+        return _unscored(metrics, "a contrast needs at least 2 documents")
+    return _score(outputs, refs[1:] + refs[:1], metrics, cfg)
 
 
 def run_system(
@@ -180,11 +163,16 @@ def run_system(
     outputs = system.run(dataset.segments, ctx)
     seconds = time.perf_counter() - start
     refs = system.references if system.references is not None else [s.reference for s in dataset.segments]
-    failed = [i for i in system.info if i.get("error")]
+    failed = failures(system, dataset)
+    scored = [i for i in range(len(outputs)) if i not in failed]
     if failed:
+        first = next(iter(failed.values()))
         log.warning(
-            "%s: %d of %d documents failed (%s)", system.name, len(failed), len(outputs), failed[0]["error"]
-        )
+            "%s: %d of %d documents failed (first: %s in %s: %s); scoring the %d that succeeded",
+            system.name, len(failed), len(outputs), first["id"], first["stage"], first["message"],
+            len(scored),
+        )  # fmt: skip
+    kept_outputs, kept_refs = [outputs[i] for i in scored], [refs[i] for i in scored]
     result = SystemResult(
         name=system.name,
         type=system.type,
@@ -192,13 +180,19 @@ def run_system(
         params=system.params,
         outputs=outputs,
         references=refs,
-        scores=_score(outputs, refs, metrics, cfg),
+        scores=_score(kept_outputs, kept_refs, metrics, cfg)
+        if scored
+        else _unscored(metrics, f"all {len(outputs)} documents failed"),
         info=system.info,
         seconds=seconds,
         reference_kind="system" if system.references is not None else "dataset",
+        scored=scored,
+        failures=list(failed.values()),
     )
+    if system.references is not None and scored:
+        result.contrast = contrast(kept_outputs, kept_refs, metrics, cfg)
     if system.kind == "summary":
-        result.checks = _checks(system, dataset, outputs)
+        result.checks = _checks(system, dataset, outputs, scored)
     return result
 
 
@@ -211,20 +205,24 @@ def run_benchmark(
     progress: bool = False,
 ) -> Report:
     """Run ``systems`` (default: all) of a benchmark and write the report files into ``run_dir``."""
-    from clsum.eval.report import now, write_report
+    from clsum.eval.report import write_report
 
     chosen = [cfg.system(name) for name in systems] if systems else cfg.systems
-    started, start = now(), time.perf_counter()
+    started, start = datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
     dataset = load_data(cfg, limit)
     config = config or pipeline_config(cfg)
     ctx = RunContext(dataset.source_lang, config, progress=progress)
-    report = Report(cfg, dataset, config, started_at=started)
+    report = Report(cfg, dataset, config, started_at=started, limit=limit, requested=systems)
+    built = [(sc, build(sc.name, sc.type, sc.params)) for sc in chosen]
+    # Every model any chosen system needs, before the first system runs.
+    ctx.prepare(list(dict.fromkeys(run for _, system in built for run in system.runs(dataset.source_lang))))
     from tqdm import tqdm
 
-    for sc in tqdm(chosen, desc="systems", unit="system", disable=not progress):
+    for sc, system in tqdm(built, desc="systems", unit="system", disable=not progress):
         log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
-        system = build(sc.name, sc.type, sc.params)
         report.systems[sc.name] = run_system(system, sc.metrics or cfg.metrics, dataset, ctx, cfg)
+        report.systems[sc.name].note = sc.note
+    report.generation = ctx.generation_settings()
     report.seconds = time.perf_counter() - start
     write_report(report, Path(run_dir))
     return report

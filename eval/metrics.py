@@ -1,13 +1,14 @@
 """Scoring façade: every score on a 0-100 scale, with a signature and a seeded bootstrap 95% CI.
 
 A signature names every setting that changes a number, sacrebleu style, e.g.
-``rougeLsum|tok:unicode|stem:yes|split:newline-or-pysbd|impl:rouge_score-0.1.2|n:250|bs:1000|seed:12345|version:clsum-0.1.0``.
+``rougeLsum|tok:unicode|stem:yes|split:auto[hyp:ptb=250,ref:ptb=250]|impl:rouge_score-0.1.2|n:250|bs:1000|seed:12345|version:clsum-0.1.0``.
 BLEU/chrF/TER signatures are the metric name, sacrebleu's own signature verbatim, then the same
 ``n``/``bs``/``seed``/``version`` fields.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,24 +20,18 @@ import numpy as np
 from clsum.config import unknown
 from clsum.errors import ConfigError, InputError
 from clsum.eval import bootstrap, modelmetrics, mt, rouge
+from clsum.eval.options import DEFAULTS, METHODS, TEST_SIGNATURES, ScoreOptions
+from clsum.eval.options import check as check_options
 
 log = logging.getLogger(__name__)
 
-CHEAP_METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf", "ter")
+CHEAP_METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf", "ter")  # no model needed
 OPTIONAL_METRICS = ("bertscore", "comet")
 METRICS = CHEAP_METRICS + OPTIONAL_METRICS
-METHODS = ("paired-bootstrap", "ar")
-
-
-@dataclass(frozen=True)
-class ScoreOptions:
-    rouge_tokenizer: str = "unicode"  # or "rouge-score"
-    stem: bool = True
-    lsum_split: str = "auto"  # auto (newlines if present else sentence splitter) | newline | sentences
-    chrf_word_order: int = 0  # 2 = chrF++
-    bleu_tokenize: str | None = None  # None: sacrebleu default (13a)
-    bootstrap: int = 1000  # 0 disables the CI
-    seed: int = 12345
+# Slow ones are scored on request only: sacrebleu's TER is pure Python (about 0.4 s per 50-word
+# segment, over a minute for 250 summaries); BERTScore and COMET run models.
+SLOW_METRICS = ("ter", *OPTIONAL_METRICS)
+DEFAULT_METRICS = tuple(m for m in METRICS if m not in SLOW_METRICS)  # seconds on 250 summaries
 
 
 @dataclass
@@ -95,9 +90,9 @@ class _Stats:
 
 
 def resolve_metrics(names: Iterable[str] | None) -> list[str]:
-    """None -> the cheap metrics; names may be comma-separated; unknown names are a ConfigError."""
+    """None -> the fast defaults; names may be comma-separated; unknown names are a ConfigError."""
     if names is None:
-        return list(CHEAP_METRICS)
+        return list(DEFAULT_METRICS)
     resolved: list[str] = []
     for name in (n.strip() for item in names for n in item.split(",")):
         if not name:
@@ -133,7 +128,9 @@ def _rouge_stats(names: list[str], hyps: list[str], refs: list[str], options: Sc
     for name in names:
         r = results[name]
         f = np.asarray(r.fmeasure) * 100
-        fields = rouge.signature_fields(name, options.rouge_tokenizer, options.stem, options.lsum_split)
+        fields = rouge.signature_fields(
+            name, options.rouge_tokenizer, options.stem, options.lsum_split, r.splits
+        )
         details = {
             "precision": float(np.mean(r.precision) * 100),
             "recall": float(np.mean(r.recall) * 100),
@@ -167,18 +164,15 @@ def _all_stats(
 
 
 def _check_options(options: ScoreOptions) -> None:
-    rouge.check_options(options.rouge_tokenizer, options.lsum_split)
-    mt.build("chrf", chrf_word_order=options.chrf_word_order)
-    mt.build("bleu", bleu_tokenize=options.bleu_tokenize)
-    if options.bootstrap < 0:
-        raise ConfigError(f"bootstrap resamples must be >= 0, got {options.bootstrap}")
+    check_options(dataclasses.asdict(options))
+    mt.build("bleu", bleu_tokenize=options.bleu_tokenize)  # sacrebleu's own list of tokenizers
 
 
 def score(
     hyps: list[str],
     refs: list[str],
     metrics: Iterable[str] | None = None,
-    options: ScoreOptions = ScoreOptions(),
+    options: ScoreOptions = DEFAULTS,
 ) -> dict[str, Score]:
     """Score hypotheses against references (same order), metric name -> Score, in request order."""
     names = resolve_metrics(metrics)
@@ -206,13 +200,13 @@ def compare(
     hyps_b: list[str],
     refs: list[str],
     metrics: Iterable[str] | None = None,
-    options: ScoreOptions = ScoreOptions(),
+    options: ScoreOptions = DEFAULTS,
     method: str = "paired-bootstrap",
 ) -> dict[str, Comparison]:
     """Significance of B - A per cheap metric (model-based metrics are not compared)."""
     names = resolve_metrics(metrics)
     if method not in METHODS:
-        raise ConfigError(f"unknown comparison method {method!r} (available: {', '.join(METHODS)})")
+        raise ConfigError(unknown("comparison method", method, METHODS))
     _check_options(options)
     if options.bootstrap < 1:
         raise ConfigError("comparing systems needs bootstrap >= 1 resamples/trials")
@@ -224,12 +218,12 @@ def compare(
     cheap = [m for m in names if m in CHEAP_METRICS]
     stats_a = _all_stats(hyps_a, refs, cheap, options)
     stats_b = _all_stats(hyps_b, refs, cheap, options)
-    test = bootstrap.paired_bootstrap if method == "paired-bootstrap" else bootstrap.approximate_randomization
+    test = bootstrap.TESTS[method]
     out = {}
     for name in cheap:
         a, b = stats_a[name], stats_b[name]
         result = test(a.stats, b.stats, a.compute, options.bootstrap, options.seed)
-        signature = a.score.signature.replace("|bs:", f"|test:{method}|bs:", 1)
+        signature = a.score.signature.replace("|bs:", f"|test:{TEST_SIGNATURES[method]}|bs:", 1)
         out[name] = Comparison(
             name,
             a.score.score or 0.0,

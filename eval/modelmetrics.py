@@ -1,15 +1,16 @@
 """Optional model-based metrics (BERTScore, COMET): computed only when the package is installed and its
-weights are already in the Hugging Face cache (clsum never downloads while scoring); otherwise the
-score is marked skipped with the reason, never reported as 0.
+weights are already in the Hugging Face cache; otherwise the score is marked skipped with the reason,
+never reported as 0. Weights are read from their cache folder, never by hub name, so scoring never
+downloads (and never has to switch the whole process offline to make sure).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,21 +44,14 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _cached(repo: str, filename: str) -> bool:
+def _cached_folder(repo: str, filename: str) -> Path | None:
+    """The snapshot folder of ``repo`` in the HF cache when it holds ``filename``, else None."""
     from huggingface_hub import try_to_load_from_cache
 
-    return isinstance(try_to_load_from_cache(repo, filename), str)
-
-
-def unavailable_reason(metric: ModelMetric) -> str | None:
-    """Why ``metric`` cannot be computed offline right now, or None when it can."""
-    if not _installed(metric.module):
-        return f"{metric.module} is not installed (pip install {metric.package})"
-    if not _cached(metric.repo, metric.weights_file):
-        return f"weights for {metric.repo} not in the HF cache"
-    if metric.name == "comet":  # COMET-22 scores (source, hypothesis, reference) triples
-        return "COMET needs the source texts, which 'clsum score' does not take"
-    return None
+    found = try_to_load_from_cache(repo, filename)
+    if not isinstance(found, str):
+        return None
+    return Path(found).parents[len(Path(filename).parts) - 1]
 
 
 def _skipped(name: str, reason: str) -> Score:
@@ -68,14 +62,20 @@ def _skipped(name: str, reason: str) -> Score:
 
 
 def _bertscore(
-    metric: ModelMetric, hyps: list[str], refs: list[str], tail: list[str], bs: int, seed: int
+    metric: ModelMetric, folder: Path, hyps: list[str], refs: list[str], tail: list[str], bs: int, seed: int
 ) -> Score:
     import bert_score
+    from bert_score.utils import model2layers
 
     from clsum.eval.metrics import Score
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights were found in the cache; never download
-    _, _, f1 = bert_score.score(hyps, refs, model_type=metric.repo, lang="en", verbose=False)
+    if "t5" in str(folder):  # bert_score loads any model_type containing "t5" as a T5 encoder
+        return _skipped(metric.name, f"bert_score would read {folder} as a T5 model (its path has 't5')")
+    # The cache folder as model_type: transformers reads local files only. bert_score keys its
+    # layer table by hub name, so the layer it would pick for the name is passed explicitly.
+    _, _, f1 = bert_score.score(
+        hyps, refs, model_type=str(folder), num_layers=model2layers[metric.repo], lang="en", verbose=False
+    )
     f = np.asarray(f1.tolist(), dtype=np.float64) * 100
     fields = [metric.name, f"model:{metric.repo}", "idf:no", "rescale:no"]
     signature = "|".join([*fields, f"impl:bert_score-{metadata.version(metric.package)}", *tail])
@@ -84,9 +84,13 @@ def _bertscore(
 
 
 def score(name: str, hyps: list[str], refs: list[str], tail: list[str], bs: int = 0, seed: int = 0) -> Score:
-    """A model-based score, or a skipped Score saying why it could not be computed."""
+    """A model-based score, or a skipped Score saying why it cannot be computed offline right now."""
     metric = MODEL_METRICS[name]
-    reason = unavailable_reason(metric)
-    if reason is not None:
-        return _skipped(name, reason)
-    return _bertscore(metric, hyps, refs, tail, bs, seed)
+    if not _installed(metric.module):
+        return _skipped(name, f"{metric.module} is not installed (pip install {metric.package})")
+    folder = _cached_folder(metric.repo, metric.weights_file)
+    if folder is None:
+        return _skipped(name, f"weights for {metric.repo} not in the HF cache")
+    if metric.name == "comet":  # COMET-22 scores (source, hypothesis, reference) triples
+        return _skipped(name, "COMET needs the source texts, which 'clsum score' does not take")
+    return _bertscore(metric, folder, hyps, refs, tail, bs, seed)

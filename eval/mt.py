@@ -13,7 +13,9 @@ import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
+from clsum.config import unknown
 from clsum.errors import ConfigError
+from clsum.eval.options import CHRF_WORD_ORDERS
 
 MT_METRICS = ("bleu", "chrf", "ter")
 
@@ -30,17 +32,15 @@ class MTResult:
 def build(metric: str, bleu_tokenize: str | None = None, chrf_word_order: int = 0) -> Metric:
     if metric == "bleu":
         if bleu_tokenize is not None and bleu_tokenize not in BLEU.TOKENIZERS:
-            raise ConfigError(
-                f"unknown BLEU tokenizer {bleu_tokenize!r} (available: {', '.join(BLEU.TOKENIZERS)})"
-            )
+            raise ConfigError(unknown("BLEU tokenizer", bleu_tokenize, BLEU.TOKENIZERS))
         return BLEU(tokenize=bleu_tokenize)
     if metric == "chrf":
-        if chrf_word_order not in (0, 1, 2):
+        if chrf_word_order not in CHRF_WORD_ORDERS:
             raise ConfigError(f"chrF word order must be 0, 1 or 2 (2 = chrF++), got {chrf_word_order}")
         return CHRF(word_order=chrf_word_order)
     if metric == "ter":
         return TER()
-    raise ConfigError(f"not a sacrebleu metric: {metric!r} (available: {', '.join(MT_METRICS)})")
+    raise ConfigError(unknown("sacrebleu metric", metric, MT_METRICS))
 
 
 def _sentence_metric(metric: str, bleu_tokenize: str | None, chrf_word_order: int) -> Metric:

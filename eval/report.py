@@ -1,36 +1,49 @@
 """Report files of a benchmark run: report.json, report.md, report.html and outputs/SYSTEM.jsonl.
 
 report.json says how every number was made: score signatures, the benchmark config, package
-versions, the git commit, data file hashes and the pipeline config hash with model provenance.
-report.html is self-contained (plots are base64 PNGs, no scripts or external links), so it can be
-mailed or opened offline.
+versions, the git commit, data file hashes and the pipeline config hash with model provenance and
+effective generation settings. report.md and report.html are rendered from one list of blocks
+(``blocks``), so they say the same things: the score table with what its brackets mean, which
+metric is lower-is-better, how many documents each score stands on and which failed, which scores
+are against a system's own English-side summaries (with their contrast), the summary checks, the
+run's ``--limit``/``--systems``, provenance and signatures. report.html is self-contained (the figures
+of ``eval.plots`` inline, no scripts or external links), so it can be mailed or opened offline.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
-import math
 import re
 import subprocess
-from datetime import datetime, timezone
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from clsum.eval import plots
+from clsum.eval.options import LOWER_IS_BETTER, ScoreOptions, metric_label
 from clsum.versions import package_versions
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from clsum.eval.harness import Report, SystemResult
+    from clsum.eval.metrics import Score
 
 REPO = Path(__file__).resolve().parents[1]
+OWN_REFERENCE = "†"  # marks scores against the system's own English-side summaries
+_SHOWN_FAILURE_IDS = 5
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def write_report(report: Report, run_dir: Path) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data = report_dict(report)
+    (run_dir / "report.json").write_text(
+        json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    write_outputs(report, run_dir / "outputs")
+    content = blocks(report, data)
+    (run_dir / "report.md").write_text(markdown(report, content), encoding="utf-8")
+    (run_dir / "report.html").write_text(html_report(report, content), encoding="utf-8")
 
 
 def git_hash(repo: Path = REPO) -> str | None:
@@ -48,30 +61,6 @@ def git_hash(repo: Path = REPO) -> str | None:
 
 
 # -- JSON ----------------------------------------------------------------------------------------
-
-
-def _score_entry(score: Any) -> dict[str, Any]:
-    return dict(score.to_dict())  # keeps "skipped" and its reason: a skipped metric is never a 0
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
-def ci_bounds(ci: Any) -> tuple[float, float] | None:
-    """(low, high) from whatever shape the metrics engine gives: a pair, a dict or an object."""
-    ci = _jsonable(ci)
-    if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(isinstance(v, (int, float)) for v in ci):
-        return float(ci[0]), float(ci[1])
-    if isinstance(ci, dict):
-        for low, high in (("low", "high"), ("lo", "hi"), ("lower", "upper")):
-            if isinstance(ci.get(low), (int, float)) and isinstance(ci.get(high), (int, float)):
-                return float(ci[low]), float(ci[high])
-    return None
 
 
 def _models(result: SystemResult) -> dict[str, str]:
@@ -97,6 +86,17 @@ def reassembly(result: SystemResult) -> dict[str, int] | None:
     }
 
 
+def intervals(report: Report) -> str:
+    """What the brackets of every score are."""
+    options = ScoreOptions(**report.benchmark.score)
+    if not options.bootstrap:
+        return "no confidence intervals (bootstrap: 0)"
+    return (
+        f"95% confidence intervals: percentile bootstrap over documents, {options.bootstrap} resamples, "
+        f"seed {options.seed}"
+    )
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     ds = report.dataset
     models: dict[str, str] = {}
@@ -104,9 +104,17 @@ def report_dict(report: Report) -> dict[str, Any]:
         models.update(_models(result))
     return {
         "benchmark": report.benchmark.to_dict(),
+        "run": {"limit": report.limit, "systems": report.requested or "all"},
+        "intervals": intervals(report),
+        "lower_is_better": list(LOWER_IS_BETTER),
         "systems": {
-            name: {metric: _score_entry(s) for metric, s in r.scores.items()}
+            name: {metric: s.to_dict() for metric, s in r.scores.items()}
             for name, r in report.systems.items()
+        },
+        "contrast": {
+            name: {metric: s.to_dict() for metric, s in r.contrast.items()}
+            for name, r in report.systems.items()
+            if r.contrast
         },
         "system_info": {
             name: {
@@ -114,7 +122,11 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "kind": r.kind,
                 "params": r.params,
                 "references": r.reference_kind,
-                "failed": sum(1 for i in r.info if i.get("error")),
+                "note": r.note,
+                "documents": r.total,
+                "scored": len(r.scored),
+                "failed": len(r.failures),
+                "failures": r.failures,
                 "seconds": round(r.seconds, 3),
                 "reassembly": reassembly(r),
             }
@@ -127,6 +139,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "config_hash": report.config.hash(),
             "config": report.config.to_dict(),
             "models": models,
+            "generation": report.generation,
         },
         "versions": package_versions(),
         "git": git_hash(),
@@ -135,21 +148,17 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
-def _per_segment(result: SystemResult) -> dict[str, list[Any]]:
-    return {m: list(getattr(s, "per_segment", None) or []) for m, s in result.scores.items()}
-
-
 def write_outputs(report: Report, folder: Path) -> None:
     """One JSONL line per segment: id, output, per-segment scores and what the system noted."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, result in report.systems.items():
-        per_segment = _per_segment(result)
+        per_document = {m: result.per_document(m) for m in result.scores}
         with (folder / f"{_filename(name)}.jsonl").open("w", encoding="utf-8") as out:
             for i, (seg, output) in enumerate(zip(report.dataset.segments, result.outputs, strict=True)):
                 row: dict[str, Any] = {"id": seg.id, "output": output}
                 if result.reference_kind == "system":
                     row["reference"] = result.references[i]
-                row["scores"] = {m: v[i] for m, v in per_segment.items() if i < len(v)}
+                row["scores"] = {m: v[i] for m, v in per_document.items() if v[i] is not None}
                 info = (
                     {k: v for k, v in result.info[i].items() if k != "models"} if i < len(result.info) else {}
                 )
@@ -162,202 +171,311 @@ def _filename(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name)
 
 
-# -- Markdown ------------------------------------------------------------------------------------
+# -- one content, two renderings -----------------------------------------------------------------
+
+
+@dataclass
+class Heading:
+    text: str
+
+
+@dataclass
+class Para:
+    text: str
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Items:
+    items: list[str]
+    code: bool = False  # every item is code (signatures, hashes)
+
+
+@dataclass
+class Plots:
+    """Where report.html puts its figures (report.md has none)."""
+
+
+Block = Heading | Para | Table | Items | Plots
 
 
 def _fmt(value: Any) -> str:
     return "n/a" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
+def _score_cell(score: Score | None) -> str:
+    """A table cell: the score and its 95% interval, or why there is no score."""
+    if score is None:
+        return ""
+    if score.score is None:
+        return f"n/a ({score.skipped})" if score.skipped else "n/a"
+    ci = f" [{score.ci[0]:.2f}, {score.ci[1]:.2f}]" if score.ci else ""
+    return f"{score.score:.2f}{ci}"
+
+
 def _metrics(report: Report) -> list[str]:
     return list(dict.fromkeys(m for r in report.systems.values() for m in r.scores))
 
 
-def markdown(report: Report, data: dict[str, Any]) -> str:
+def _scored_cell(result: SystemResult) -> str:
+    cell = f"{len(result.scored)}/{result.total}"
+    return f"{cell}, {len(result.failures)} failed" if result.failures else cell
+
+
+def _checks_cell(result: SystemResult) -> str:
+    checks = result.checks
+    if not checks or not checks.get("documents"):
+        return ""
+    cell = f"{checks['flagged']}/{checks['documents']} flagged"
+    too_short = checks["flags"].get("too_short", 0)
+    return f"{cell}, {too_short} too short" if too_short else cell
+
+
+def score_table(report: Report) -> Table:
     metrics = _metrics(report)
-    lines = [
-        f"# {report.benchmark.name}",
-        "",
-        report.benchmark.description.strip(),
-        "",
-        f"Dataset `{data['dataset']['name']}` ({data['dataset']['segments']} segments, source "
-        f"`{data['dataset']['source_lang']}`); git `{data['git']}`; "
-        f"pipeline config `{data['pipeline']['config_hash']}`.",
-        "",
-        "| system | " + " | ".join(metrics) + " |",
-        "| --- | " + " | ".join("---:" for _ in metrics) + " |",
-    ]
-    for name, result in report.systems.items():
-        cells = []
-        for m in metrics:
-            s = result.scores.get(m)
-            bounds = ci_bounds(s.ci) if s is not None and s.score is not None else None
-            text = _fmt(s.score) if s is not None else ""
-            cells.append(f"{text} [{bounds[0]:.2f}, {bounds[1]:.2f}]" if bounds else text)
-        marker = " (vs. own English-side summary)" if result.reference_kind == "system" else ""
-        lines.append(f"| {name}{marker} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "Brackets: 95% confidence intervals as the metrics engine reports them.",
-        "",
-        "## Signatures",
-        "",
-    ]
-    for name, result in report.systems.items():
-        for m, s in result.scores.items():
-            lines.append(f"- {name} {m}: `{s.signature}`")
-    if data["checks"]:
-        lines += ["", "## Summary checks", ""]
-        for name, checks in data["checks"].items():
-            lines.append(f"- {name}: `{json.dumps(checks, ensure_ascii=False, default=str)}`")
-    kept = {n: i["reassembly"] for n, i in data["system_info"].items() if i["reassembly"]}
-    if kept:
-        lines += ["", "## Reassembly (input lines vs. paragraphs out)", ""]
-        lines += [
-            f"- {n}: {r['lines_in']} lines in, {r['paragraphs_out']} paragraphs out; "
-            f"{r['documents_changed']} of {r['documents']} documents changed, "
-            f"{r['items_removed_by_clean']} items removed by clean"
-            for n, r in kept.items()
-        ]
-    lines += ["", "## Data", ""] + [f"- `{path}` sha256:{digest}" for path, digest in data["data"].items()]
-    failed = {n: i["failed"] for n, i in data["system_info"].items() if i["failed"]}
-    if failed:
-        lines += ["", "## Failures", ""] + [
-            f"- {n}: {k} documents failed (see outputs/)" for n, k in failed.items()
-        ]
-    return "\n".join(lines) + "\n"
-
-
-# -- HTML with embedded plots --------------------------------------------------------------------
-
-
-def _png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _numbers(values: list[Any]) -> list[float]:
-    return [float(v) for v in values if isinstance(v, (int, float)) and not math.isnan(v)]
-
-
-def bar_chart(report: Report, metric: str) -> str | None:
-    from matplotlib.figure import Figure
-
-    rows = [(n, r.scores[metric]) for n, r in report.systems.items() if metric in r.scores]
-    rows = [(n, s) for n, s in rows if s.score is not None]
-    if not rows:
-        return None
-    fig = Figure(figsize=(max(4.0, 1.2 * len(rows)), 3.2))
-    ax = fig.subplots()
-    errors = [[0.0, 0.0] for _ in rows]
-    for i, (_, s) in enumerate(rows):
-        bounds = ci_bounds(s.ci)
-        if bounds:
-            errors[i] = [max(0.0, s.score - bounds[0]), max(0.0, bounds[1] - s.score)]
-    ax.bar([n for n, _ in rows], [s.score for _, s in rows], yerr=list(zip(*errors, strict=True)), capsize=4)
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric}: systems side by side (95% CI)")
-    ax.tick_params(axis="x", rotation=20)
-    return _png(fig)
-
-
-def distribution(report: Report, metric: str) -> str | None:
-    from matplotlib.figure import Figure
-
-    series = {n: _numbers(_per_segment(r).get(metric, [])) for n, r in report.systems.items()}
-    series = {n: v for n, v in series.items() if v}
-    if not series:
-        return None
-    fig = Figure(figsize=(max(4.0, 1.2 * len(series)), 3.2))
-    ax = fig.subplots()
-    ax.boxplot(list(series.values()), showmeans=True)
-    ax.set_xticks(range(1, len(series) + 1), list(series), rotation=20)
-    ax.set_ylabel(f"per-document {metric}")
-    ax.set_title(f"{metric}: per-document distribution")
-    return _png(fig)
-
-
-def versus_length(report: Report, metric: str) -> str | None:
-    from matplotlib.figure import Figure
-
-    lengths = [len(s.source.split()) for s in report.dataset.segments]
-    fig = Figure(figsize=(5.5, 3.4))
-    ax = fig.subplots()
-    drawn = False
-    for name, result in report.systems.items():
-        values = _per_segment(result).get(metric, [])
-        points = [(x, float(v)) for x, v in zip(lengths, values, strict=False) if isinstance(v, (int, float))]
-        if points:
-            xs, ys = [p[0] for p in points], [p[1] for p in points]
-            ax.scatter(xs, ys, s=10, alpha=0.6, label=name)
-            drawn = True
-    if not drawn:
-        return None
-    ax.set_xlabel("source length (words)")
-    ax.set_ylabel(f"per-document {metric}")
-    ax.set_title(f"{metric} vs. source length")
-    ax.legend(fontsize="small")
-    return _png(fig)
-
-
-def html_report(report: Report, data: dict[str, Any]) -> str:
-    """The Markdown tables as HTML, then the plots, images inline."""
-    e = html.escape
-    metrics = _metrics(report)
-    head = "".join(f"<th>{e(m)}</th>" for m in metrics)
+    with_checks = any(r.checks for r in report.systems.values())
+    header = ["system", *(metric_label(m) for m in metrics), "scored"] + (["checks"] if with_checks else [])
     rows = []
     for name, result in report.systems.items():
-        cells = []
-        for m in metrics:
-            s = result.scores.get(m)
-            bounds = ci_bounds(s.ci) if s is not None else None
-            ci = f" <small>[{bounds[0]:.2f}, {bounds[1]:.2f}]</small>" if bounds else ""
-            cells.append(f"<td>{e(_fmt(s.score)) if s is not None else ''}{ci}</td>")
-        rows.append(f"<tr><th>{e(name)}</th>{''.join(cells)}</tr>")
-    plots = []
-    for m in metrics:
-        for title, uri in (
-            ("systems side by side", bar_chart(report, m)),
-            ("per-document scores", distribution(report, m)),
-            ("score vs. source length", versus_length(report, m)),
-        ):
-            if uri:
-                plots.append(
-                    f'<figure><img alt="{e(m)}: {e(title)}" src="{uri}">'
-                    f"<figcaption>{e(m)}: {e(title)}</figcaption></figure>"
-                )
-    signatures = "".join(
-        f"<li>{e(n)} {e(m)}: <code>{e(str(s.signature))}</code></li>"
-        for n, r in report.systems.items()
-        for m, s in r.scores.items()
+        marker = f" {OWN_REFERENCE}" if result.reference_kind == "system" else ""
+        note = f" ({result.note})" if result.note else ""
+        cells = [_score_cell(result.scores.get(m)) for m in metrics]
+        rows.append(
+            [f"{name}{marker}{note}", *cells, _scored_cell(result)]
+            + ([_checks_cell(result)] if with_checks else [])
+        )
+        if result.contrast:
+            contrast = [_score_cell(result.contrast.get(m)) for m in metrics]
+            label = f"↳ {name}: contrast (vs. another document's English-side summary)"
+            rows.append([label, *contrast, "", *([""] if with_checks else [])])
+    return Table(header, rows)
+
+
+def legend(report: Report, data: dict[str, Any]) -> list[str]:
+    """What the table's numbers, brackets and marks mean (only the marks the table uses)."""
+    lower = [m for m in _metrics(report) if m in LOWER_IS_BETTER]
+    direction = (
+        f"Higher is better, except {', '.join(lower)} (lower is better)." if lower else "Higher is better."
     )
-    meta = json.dumps(
-        {k: data[k] for k in ("dataset", "data", "git", "versions")}, indent=1, ensure_ascii=False
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(report.benchmark.name)}</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
-figure{{display:inline-block;margin:8px}}</style>
-</head><body>
-<h1>{e(report.benchmark.name)}</h1>
-<p>{e(report.benchmark.description)}</p>
-<table><tr><th>system</th>{head}</tr>{"".join(rows)}</table>
-<h2>Plots</h2>{"".join(plots) or "<p>No scores to plot.</p>"}
-<h2>Signatures</h2><ul>{signatures}</ul>
-<h2>Provenance</h2><pre>{e(meta)}</pre>
-</body></html>
+    lines = [
+        f"Scores are 0-100. Brackets: {data['intervals']}. {direction}",
+        "scored n/N: each score is computed on the n documents the system succeeded on, of N; failed "
+        "documents are left out (never scored as 0) and listed under Failures.",
+    ]
+    if any(r.reference_kind == "system" for r in report.systems.values()):
+        lines.append(
+            f"{OWN_REFERENCE} Cross-lingual consistency: scored against the same summarizer's summary of "
+            "the English original (its own English-side summary), not against human references. The "
+            "contrast row scores the same outputs against another document's English-side summary: a "
+            "system whose output does not depend on the document scores as high there, so only the gap "
+            "between the two rows says the summaries agree on content."
+        )
+    if any(r.checks for r in report.systems.values()):
+        lines.append(
+            "checks: summaries flagged by the reference-free checks (see Summary checks); too short = "
+            "fewer than 5 words, e.g. empty or degenerate output."
+        )
+    return lines
+
+
+def _failure_items(report: Report) -> list[str]:
+    items = []
+    for name, result in report.systems.items():
+        if not result.failures:
+            continue
+        groups = Counter((f["stage"], f["message"]) for f in result.failures)
+        for (stage, message), count in groups.most_common():
+            ids = [f["id"] for f in result.failures if (f["stage"], f["message"]) == (stage, message)]
+            shown = ", ".join(ids[:_SHOWN_FAILURE_IDS]) + (" ..." if len(ids) > _SHOWN_FAILURE_IDS else "")
+            items.append(
+                f"{name}: {count} of {result.total} documents failed in {stage}: {message} ({shown})"
+            )
+    return items
+
+
+def checks_table(data: dict[str, Any]) -> Table | None:
+    from clsum.eval.checks import FLAG_KINDS
+
+    checks = {n: c for n, c in data["checks"].items() if c.get("documents")}
+    if not checks:
+        return None
+    header = [
+        "system",
+        "summaries",
+        "flagged",
+        *(kind.replace("_", " ") for kind in FLAG_KINDS),  # spaces let the header wrap
+        "compression",
+        "novel 1-grams",
+        "repeated 3-grams",
+    ]
+    rows = [
+        [
+            name,
+            str(c["documents"]),
+            f"{c['flagged']} ({c['share_flagged']:.0%})",
+            *(str(c["flags"][k]) for k in FLAG_KINDS),
+            f"{c['mean_compression']:.3f}",
+            f"{c['mean_novel_ngrams']['1']:.3f}",
+            f"{c['mean_repeated_trigrams']:.3f}",
+        ]
+        for name, c in checks.items()
+    ]
+    return Table(header, rows)
+
+
+def _generation_items(data: dict[str, Any]) -> list[str]:
+    return [
+        f"{role}: {', '.join(f'{k} {v}' for k, v in values.items())}"
+        for role, values in data["pipeline"]["generation"].items()
+    ]
+
+
+def blocks(report: Report, data: dict[str, Any]) -> list[Block]:
+    """Everything report.md and report.html say, in order."""
+    ds = data["dataset"]
+    run = data["run"]
+    out: list[Block] = [
+        Para(report.benchmark.description.strip()),
+        Para(
+            f"Dataset {ds['name']}: {ds['segments']} segments, source language {ds['source_lang']}. "
+            f"Run with --limit {run['limit'] or '(none)'} and --systems "
+            f"{','.join(run['systems']) if isinstance(run['systems'], list) else 'all'}."
+        ),
+        score_table(report),
+        Items(legend(report, data)),
+    ]
+    failures = _failure_items(report)
+    out += [
+        Heading("Failures"),
+        Items(failures) if failures else Para("None: every system ran on every document."),
+    ]
+    checks = checks_table(data)
+    if checks is not None:
+        out += [
+            Heading("Summary checks"),
+            Para(
+                "Reference-free checks of each summary against its source (and English translation): "
+                "flag counts per kind and means over the scored summaries; thresholds in "
+                f"{data['checks'][next(iter(data['checks']))]['signature']}."
+            ),
+            checks,
+        ]
+    kept = {n: i["reassembly"] for n, i in data["system_info"].items() if i["reassembly"]}
+    if kept:
+        out += [
+            Heading("Reassembly (input lines vs. paragraphs out)"),
+            Items(
+                [
+                    f"{n}: {r['lines_in']} lines in, {r['paragraphs_out']} paragraphs out; "
+                    f"{r['documents_changed']} of {r['documents']} documents changed, "
+                    f"{r['items_removed_by_clean']} items removed by clean"
+                    for n, r in kept.items()
+                ]
+            ),
+        ]
+    out += [Heading("Plots"), Plots()]
+    models = data["pipeline"]["models"]
+    out += [
+        Heading("Provenance"),
+        Items(
+            [
+                f"pipeline config hash {data['pipeline']['config_hash']}",
+                f"git {data['git']}",
+                f"started {data['started_at']}, took {data['seconds']:.1f} s",
+                *(f"model for {role}: {prov}" for role, prov in models.items()),
+                *_generation_items(data),
+            ]
+        ),
+        Heading("Data"),
+        Items([f"{path} sha256:{digest}" for path, digest in data["data"].items()], code=True),
+        Heading("Signatures"),
+        Items(
+            [f"{n} {m}: {s.signature}" for n, r in report.systems.items() for m, s in r.scores.items()],
+            code=True,
+        ),
+        Heading("Versions"),
+        Items([f"{k} {v}" for k, v in data["versions"].items()]),
+    ]
+    return out
+
+
+# -- Markdown ------------------------------------------------------------------------------------
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _md_block(block: Block) -> list[str]:
+    if isinstance(block, Heading):
+        return [f"## {block.text}", ""]
+    if isinstance(block, Para):
+        return [block.text, ""] if block.text else []
+    if isinstance(block, Table):
+        lines = [
+            "| " + " | ".join(block.header) + " |",
+            "| --- | " + " | ".join("---:" for _ in block.header[1:]) + " |",
+        ]
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
+        return [*lines, ""]
+    if isinstance(block, Items):
+        return [*(f"- `{i}`" if block.code else f"- {i}" for i in block.items), ""]
+    return ["See report.html.", ""]  # Plots
+
+
+def markdown(report: Report, content: list[Block]) -> str:
+    lines = [f"# {report.benchmark.name}", ""]
+    for block in content:
+        lines += _md_block(block)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# -- HTML ----------------------------------------------------------------------------------------
+
+_STYLE = """body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+td{white-space:nowrap}td:first-child,th:first-child{text-align:left;white-space:normal}th{background:#f3f3f3}
+figure{display:inline-block;margin:8px}code{font-size:90%;word-break:break-all}
 """
 
 
-def write_report(report: Report, run_dir: Path) -> dict[str, Any]:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    data = report_dict(report)
-    (run_dir / "report.json").write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-    )
-    write_outputs(report, run_dir / "outputs")
-    (run_dir / "report.md").write_text(markdown(report, data), encoding="utf-8")
-    (run_dir / "report.html").write_text(html_report(report, data), encoding="utf-8")
-    return data
+def _html_block(block: Block, report: Report) -> str:
+    e = html.escape
+    if isinstance(block, Heading):
+        return f"<h2>{e(block.text)}</h2>"
+    if isinstance(block, Para):
+        return f"<p>{e(block.text)}</p>" if block.text else ""
+    if isinstance(block, Table):
+        head = "".join(f"<th>{e(h)}</th>" for h in block.header)
+        rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+        return f"<table><tr>{head}</tr>{rows}</table>"
+    if isinstance(block, Items):
+        items = "".join(
+            f"<li><code>{e(i)}</code></li>" if block.code else f"<li>{e(i)}</li>" for i in block.items
+        )
+        return f"<ul>{items}</ul>"
+    figures = [
+        f'<figure><img alt="{e(title)}" src="{uri}"><figcaption>{e(title)}</figcaption></figure>'
+        for m in _metrics(report)
+        for title, uri in plots.figures(report, m)
+    ]
+    return "".join(figures) or "<p>No scores to plot.</p>"
+
+
+def html_report(report: Report, content: list[Block]) -> str:
+    """The same blocks as report.md, with the plots inline."""
+    body = "\n".join(_html_block(block, report) for block in content)
+    name = html.escape(report.benchmark.name)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{name}</title>
+<style>{_STYLE}</style>
+</head><body>
+<h1>{name}</h1>
+{body}
+</body></html>
+"""

@@ -3,8 +3,11 @@
 A system has one method, ``run(segments, ctx) -> list[str]`` (one output per segment, in order),
 and may fill ``info`` (one dict per segment: errors, sentence counts, the English translation) and
 ``references`` (when it is scored against something other than the dataset's references, as
-cross-lingual consistency is). Systems with models go through ``clsum.runner.Pipeline``, the same code
-``clsum summarize`` runs, so a benchmark measures what users get.
+cross-lingual consistency is). A document whose ``info`` has an ``error`` ({stage, message}) failed:
+the harness leaves it out of the scores and reports it. ``runs(lang)`` says which pipeline runs a
+system will make, so every model a benchmark needs is loaded before any system runs. Systems with
+models go through ``clsum.runner.Pipeline``, the same code ``clsum summarize`` runs, so a benchmark
+measures what users get.
 """
 
 from __future__ import annotations
@@ -44,6 +47,48 @@ class RunContext:
             self._pipeline = Pipeline(self.config)
         return self._pipeline
 
+    def prepare(self, runs: list[tuple[str, StageName]]) -> None:
+        """Check the settings and load the tokenizers of every model ``runs`` (lang, until) need.
+
+        A missing or broken model then fails at once (ConfigError/ModelError), not after other
+        systems have run.
+        """
+        if not runs:
+            return
+        pipeline = self.pipeline()
+        for lang, until in runs:
+            pipeline.check(until)
+            if lang != "en" and until in ("translate", "summarize"):
+                if lang not in self.config.translation.models:
+                    configured = list(self.config.translation.models) or ["(none)"]
+                    raise ConfigError(f"no translation model for {unknown('language', lang, configured)}")
+                pipeline.models.translator(lang)
+            if until == "summarize":
+                pipeline.models.summarizer()
+
+    def generation_settings(self) -> dict[str, dict[str, Any]]:
+        """Per model the systems loaded: its provenance and effective generation settings, each
+        with its origin (the runtime's one source of truth, what both backends decode with)."""
+        if self._pipeline is None:
+            return {}
+        models = self._pipeline.models
+        loaded = models.provenance()
+        used: list[tuple[str, Any]] = [
+            (f"translation ({lang})", lambda lang=lang: models.translator(lang))
+            for lang, spec in self.config.translation.models.items()
+            if spec in loaded
+        ]
+        if self.config.summarization.model in loaded:
+            used.append(("summarization", models.summarizer))
+        settings = {}
+        for role, get in used:
+            model = get()  # already loaded: no second load
+            values: dict[str, Any] = {"model": model.provenance}
+            for name, entry in model.settings.table().items():
+                values[name] = f"{entry['value']} ({entry['origin']})"
+            settings[role] = values
+        return settings
+
     def run_pipeline(self, texts: list[str], lang: str, until: StageName, desc: str) -> list[Record]:
         """``Pipeline.summarize_texts`` in batches, with a progress bar over documents."""
         from tqdm import tqdm
@@ -75,7 +120,7 @@ def record_info(record: Record) -> dict[str, Any]:
     if record.title and record.lang != "en" and record.title_en is None:
         info["title_untranslated"] = True
     if record.error:
-        info["error"] = f"{record.error.stage}: {record.error.message}"
+        info["error"] = {"stage": record.error.stage, "message": record.error.message}
     return info
 
 
@@ -101,6 +146,10 @@ class System:
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         raise NotImplementedError
 
+    def runs(self, lang: str) -> list[tuple[str, StageName]]:
+        """The pipeline runs (language, last stage) ``run`` makes for source language ``lang``."""
+        return []
+
     def translation_for(self, index: int) -> str | None:
         """The English translation behind output ``index``, when the system made one (for checks)."""
         value = self.info[index].get("translation") if index < len(self.info) else None
@@ -120,6 +169,9 @@ class PipelineTranslate(System):
 
     PARAMS: ClassVar[dict[str, Any]] = {"paragraph_sep": "\n"}
 
+    def runs(self, lang: str) -> list[tuple[str, StageName]]:
+        return [(lang, "translate")]
+
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
         self.info = [record_info(r) for r in records]
@@ -130,6 +182,9 @@ class PipelineSummarize(System):
     """The whole pipeline: the summary ``clsum summarize`` would write."""
 
     kind = "summary"
+
+    def runs(self, lang: str) -> list[tuple[str, StageName]]:
+        return [(lang, "summarize")]
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "summarize", self.name)
@@ -189,10 +244,8 @@ class Published(System):
         missing = [s.id for s in segments if field_name not in s.extra]
         if missing:
             available = sorted({k for s in segments for k in s.extra}) or ["(none)"]
-            raise ConfigError(
-                f"system {self.name!r}: segment {missing[0]} has no published field {field_name!r} "
-                f"(available: {', '.join(available)})"
-            )
+            problem = unknown("published field", field_name, available)
+            raise ConfigError(f"system {self.name!r}: segment {missing[0]}: {problem}")
         self.info = [{} for _ in segments]
         return [s.extra[field_name] for s in segments]
 
@@ -204,9 +257,9 @@ _EXTRACTORS: dict[str, Callable[[str, str, int], list[str]]] = {
 REFERENCES = ("reference", "english-summary")
 
 
-def _check_extractor(params: dict[str, Any], key: str, valid: list[str], where: str) -> None:
+def _check_choice(params: dict[str, Any], key: str, valid: list[str], where: str) -> None:
     if params.get(key, valid[0]) not in valid:
-        raise ConfigError(f"{where}: param {key} must be one of {', '.join(valid)}, got {params[key]!r}")
+        raise ConfigError(f"{where}: {unknown(key, str(params[key]), valid)}")
 
 
 class SummarizeThenTranslate(System):
@@ -223,8 +276,11 @@ class SummarizeThenTranslate(System):
     def check_params(cls, params: dict[str, Any], where: str) -> None:
         super().check_params(params, where)
         _positive_k(params, where)
-        _check_extractor(params, "extractor", list(_EXTRACTORS), where)
-        _check_extractor(params, "reference", list(REFERENCES), where)
+        _check_choice(params, "extractor", list(_EXTRACTORS), where)
+        _check_choice(params, "reference", list(REFERENCES), where)
+
+    def runs(self, lang: str) -> list[tuple[str, StageName]]:
+        return [] if lang == "en" else [(lang, "translate")]
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         extract, k = _EXTRACTORS[self.params["extractor"]], self.params["k"]
@@ -256,7 +312,12 @@ class CrossLingualConsistency(System):
     def check_params(cls, params: dict[str, Any], where: str) -> None:
         super().check_params(params, where)
         _positive_k(params, where)
-        _check_extractor(params, "summarizer", ["pipeline", *_EXTRACTORS], where)
+        _check_choice(params, "summarizer", ["pipeline", *_EXTRACTORS], where)
+
+    def runs(self, lang: str) -> list[tuple[str, StageName]]:
+        if self.params["summarizer"] == "pipeline":
+            return [(lang, "summarize"), ("en", "summarize")]
+        return [(lang, "translate")]
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         summarizer, k = self.params["summarizer"], self.params["k"]
@@ -271,6 +332,13 @@ class CrossLingualConsistency(System):
             outputs = ["\n".join(extract(translation_text(r), "en", k)) if r.ok else "" for r in src]
             self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
         self.info = [{**record_info(r), "translation": translation_text(r)} for r in src]
+        if summarizer == "pipeline":  # the English side failing fails the document too
+            for info, record in zip(self.info, eng, strict=True):
+                if record.error and "error" not in info:
+                    info["error"] = {
+                        "stage": f"{record.error.stage} (English side)",
+                        "message": record.error.message,
+                    }
         return outputs
 
 
@@ -288,7 +356,7 @@ SYSTEM_TYPES: dict[str, type[System]] = {
 
 def build(name: str, type_: str, params: dict[str, Any] | None = None) -> System:
     if type_ not in SYSTEM_TYPES:
-        raise ConfigError(f"unknown system type {type_!r} (available: {', '.join(SYSTEM_TYPES)})")
+        raise ConfigError(unknown("system type", type_, SYSTEM_TYPES))
     system = SYSTEM_TYPES[type_](name, params)
     system.type = type_
     return system

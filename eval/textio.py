@@ -2,16 +2,22 @@
 text (one segment per line, matched by line number).
 
 A file is JSONL when it ends in ``.jsonl`` or its first non-empty line is a JSON object; then every
-line must be one. Ids are matched against the reference file, whose order the result keeps.
+line must be one. Ids are matched against the reference file, whose order the result keeps. A UTF-8
+byte order mark is dropped (it would otherwise be part of the first segment's first word). Empty
+segments are scored as they are (0 against a non-empty text) with a warning that counts them; a
+file with no non-empty segment at all is refused.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from clsum.errors import InputError
+
+log = logging.getLogger(__name__)
 
 _SHOWN_IDS = 5  # how many missing/extra ids an error message lists
 
@@ -25,7 +31,7 @@ class Segments:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # -sig: a leading byte order mark is dropped
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
 
@@ -96,10 +102,21 @@ def align(hyp: Segments, ref: Segments) -> list[str]:
     return [by_id[i] for i in ref.ids]
 
 
+def check_blank(texts: list[str], path: Path, what: str) -> None:
+    """Refuse a file whose segments are all empty; warn (with a count) about empty segments."""
+    if not texts:
+        raise InputError(f"{path} has no segments")
+    empty = sum(1 for t in texts if not t.strip())
+    if empty == len(texts):
+        raise InputError(f"{path}: all {len(texts)} {what} segments are empty; nothing to score")
+    if empty:
+        log.warning("%s: %d of %d %s segments are empty (scored as they are)", path, empty, len(texts), what)
+
+
 def load_pair(hyp_path: Path, ref_path: Path) -> tuple[list[str], list[str]]:
     """(hypotheses, references) aligned for scoring."""
     ref = read_segments(ref_path)
+    check_blank(ref.texts, ref_path, "reference")
     hyps = align(read_segments(hyp_path), ref)
-    if not ref.texts:
-        raise InputError(f"{ref_path} has no segments")
+    check_blank(hyps, hyp_path, "hypothesis")
     return hyps, ref.texts

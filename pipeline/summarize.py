@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from clsum.config import SummarizationConfig
 from clsum.errors import ConfigError
 from clsum.pipeline.limits import count_tokens, too_long
-from clsum.pipeline.runtime import Models, Seq2Seq
+from clsum.pipeline.runtime import Models, Output, Seq2Seq
 from clsum.pipeline.segment import split_sentences, split_to_fit
 from clsum.record import ENGLISH, Record
 
@@ -74,7 +75,8 @@ class Packer:
 
 
 def _packer(model: Seq2Seq, config: SummarizationConfig) -> Packer:
-    return Packer(model, config.prefix, config.max_input_tokens or model.max_input_tokens)
+    # model.prefix: the config's summarization.prefix, else the model's task prefix (T5: "summarize: ")
+    return Packer(model, model.prefix, config.max_input_tokens or model.max_input_tokens)
 
 
 def check_summarization(models: Models, config: SummarizationConfig) -> None:
@@ -140,52 +142,52 @@ class _Rounds:
 
     def __init__(self, model: Seq2Seq, packer: Packer, config: SummarizationConfig) -> None:
         self.model, self.packer, self.config = model, packer, config
-        # One summary: the configured length, else the model's own generation_config.max_length.
-        self.target: int = config.max_length or model.max_output_tokens or packer.limit
+        # One summary: the model's max_length (summarization.max_length included).
+        self.target = model.max_output_tokens
         # Intermediate summaries must leave room for two in one input, or no round would shrink.
         self.pair_length = max(1, min(self.target, (packer.limit - packer.overhead - 1) // 2))
 
     def _length(self, doc: _Doc, first: bool) -> int | None:
-        """max_length for ``doc``'s outputs this round; None: the configured one (the first round,
-        a last round of one chunk, and every round where two summaries of that length fit)."""
+        """max_length for ``doc``'s outputs this round; None: the model's own (the first round, a
+        last round of one chunk, and every round where two summaries of that length fit)."""
         if first or len(doc.chunks) == 1 or doc.pair_length >= self.target:
             return None
         return doc.pair_length
 
     def run(self, docs: list[_Doc], first: bool) -> list[_Doc]:
         """One round; returns the documents that need another."""
-        outputs: dict[int, list[str]] = {}
+        outputs: dict[int, list[Output]] = {}
         lengths = [self._length(doc, first) for doc in docs]
         for length in dict.fromkeys(lengths):
             group = [i for i, n in enumerate(lengths) if n == length]
             flat = [(i, chunk) for i in group for chunk in docs[i].chunks]
-            texts = self._generate([chunk for _, chunk in flat], length)
-            for (i, _), text in zip(flat, texts, strict=True):
-                outputs.setdefault(i, []).append(text)
+            for (i, _), output in zip(flat, self._generate([c for _, c in flat], length), strict=True):
+                outputs.setdefault(i, []).append(output)
         again = []
         for i, doc in enumerate(docs):
-            parts = outputs[i]
+            doc.record.count_outputs("summarize", [o.flags for o in outputs[i]])
+            parts = [o.text for o in outputs[i]]
             joined = " ".join(p for p in parts if p)
             doc.record.summary = joined
             if len(parts) == 1 or self.packer.tokens([joined]) <= self.target:
                 continue
             chunks = [self.packer.text(c) for c in self.packer.pack(split_sentences(joined, ENGLISH))]
-            if len(chunks) >= len(doc.chunks) and lengths[i] is not None:
-                doc.pair_length = max(1, doc.pair_length // 2)  # these still did not pair up
+            if len(chunks) >= len(doc.chunks) and (lengths[i] or self.target) <= doc.pair_length:
+                # Summaries of pair_length did not pair up (decoded text can take more tokens than
+                # were generated): halve it. Halving ends in empty summaries, which always fit.
+                doc.pair_length = max(1, doc.pair_length // 2)
             again.append(_Doc(doc.record, chunks, doc.pair_length))
         return again
 
-    def _generate(self, texts: list[str], length: int | None) -> list[str]:
-        config = self.config
-        min_length = config.min_length
-        if length is not None:  # a shorter intermediate summary: the minimum may not exceed it
-            floor = config.min_length or getattr(self.model.generation_config, "min_length", None)
-            min_length = min(floor, length) if floor else config.min_length
-        return self.model.generate(
-            texts,
-            batch_size=config.batch_size,
-            batch_tokens=config.batch_tokens,
-            num_beams=config.num_beams,
-            max_length=length or config.max_length,
-            min_length=min_length,
+    def _generate(self, texts: list[str], length: int | None) -> list[Output]:
+        """Generation settings: the model's (the config's included), with a shorter max_length for
+        an intermediate round; the minimum may not exceed it."""
+        overrides: dict[str, Any] = {}
+        if length is not None:
+            overrides["max_length"] = length
+            minimum = self.model.settings.config.min_length
+            if minimum and minimum > length:
+                overrides["min_length"] = length
+        return self.model.generate_outputs(
+            texts, batch_size=self.config.batch_size, batch_tokens=self.config.batch_tokens, **overrides
         )

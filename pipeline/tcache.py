@@ -14,17 +14,20 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+V = TypeVar("V")
 
 
-class TranslationCache:
-    """LRU map from (model, settings, sentence) to its translation; ``size`` 0 disables it."""
+class TranslationCache(Generic[V]):
+    """LRU map from (model, settings, sentence) to its translation (text, or the stage's output
+    object with its flags); ``size`` 0 disables it."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._entries: OrderedDict[str, V] = OrderedDict()
         # translate() runs on the main thread only today; the lock keeps the cache safe if not.
         self._lock = threading.Lock()
 
@@ -37,9 +40,9 @@ class TranslationCache:
     def key(context: str, text: str) -> str:
         return hashlib.sha256(f"{context}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()
 
-    def lookup(self, context: str, texts: list[str]) -> dict[str, str]:
+    def lookup(self, context: str, texts: list[str]) -> dict[str, V]:
         """The cached translations among ``texts`` (counting hits and misses)."""
-        found: dict[str, str] = {}
+        found: dict[str, V] = {}
         with self._lock:
             for text in texts:
                 key = self.key(context, text)
@@ -50,7 +53,7 @@ class TranslationCache:
             self.misses += len(texts) - len(found)
         return found
 
-    def store(self, context: str, translations: dict[str, str]) -> None:
+    def store(self, context: str, translations: dict[str, V]) -> None:
         if self.size <= 0:
             return
         with self._lock:

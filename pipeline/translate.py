@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from clsum.config import TranslationConfig, output_settings
-from clsum.pipeline.runtime import Models
+from clsum.pipeline.runtime import Models, Output
 from clsum.pipeline.tcache import TranslationCache
 from clsum.record import ENGLISH, Record
 
@@ -31,20 +31,21 @@ def translate(
     models: Models,
     config: TranslationConfig,
     progress: Progress | None = None,
-    cache: TranslationCache | None = None,
+    cache: TranslationCache[Output] | None = None,
 ) -> list[Record]:
     """Fill ``translated`` and ``title_en``. Without a run-wide ``cache`` a batch still translates
     each distinct sentence once."""
-    cache = cache if cache is not None else TranslationCache(0)
+    cache = cache if cache is not None else TranslationCache[Output](0)
     by_lang: dict[str, list[Record]] = {}
     for record in records:
         if not record.ok or not record.lang:
             continue
         if record.lang == ENGLISH:
             record.title_en = record.title
-        if record.paragraph_langs:  # English paragraphs pass through; the others are filled below
+        langs = {lang for _, lang in _paragraphs(record)} - {ENGLISH}
+        if langs:  # English paragraphs (of a mixed document) pass through; the others are filled below
             record.translated = [list(s) if lang == ENGLISH else [] for s, lang in _paragraphs(record)]
-        for lang in sorted({lang for _, lang in _paragraphs(record)} - {ENGLISH}):
+        for lang in sorted(langs):
             by_lang.setdefault(lang, []).append(record)
     for lang, group in sorted(by_lang.items()):
         _translate_language(lang, group, models, config, progress, cache)
@@ -57,7 +58,7 @@ def _translate_language(
     models: Models,
     config: TranslationConfig,
     progress: Progress | None,
-    cache: TranslationCache,
+    cache: TranslationCache[Output],
 ) -> None:
     translator = models.translator(lang)
     titled = [r for r in records if r.lang == lang]  # a title is in its document's language
@@ -80,30 +81,28 @@ def _translate_language(
     )
     if progress is not None:
         progress.add_sentences(len(missing))
-    english: list[str] = []
+    english: list[Output] = []
     if missing:  # everything may come from the cache
-        english = translator.generate(
-            missing,
+        english = translator.generate_outputs(  # generation settings: the model's (config's included)
+            [translator.prefix + s for s in missing] if translator.prefix else missing,
             batch_size=config.batch_size,
             progress=progress.sentences_done if progress is not None else None,
             batch_tokens=config.batch_tokens,
-            num_beams=config.num_beams,
-            max_length=config.max_length,
-            min_length=config.min_length,
         )
     generated = dict(zip(missing, english, strict=True))
     cache.store(context, generated)
     lookup.update(generated)
     for record in records:
-        if not record.paragraph_langs:
-            record.translated = [[lookup[s] for s in paragraph] for paragraph in record.sentences]
-        else:
-            for p, (sentences, paragraph_lang) in enumerate(_paragraphs(record)):
-                if paragraph_lang == lang:
-                    record.translated[p] = [lookup[s] for s in sentences]
+        title = lookup.get(record.title or "") if record.lang == lang else None
+        sentences = _sentences_in(record, lang)
+        for p, (paragraph, paragraph_lang) in enumerate(_paragraphs(record)):
+            if paragraph_lang == lang:
+                record.translated[p] = [lookup[s].text for s in paragraph]
         if record.lang == lang:
-            record.title_en = lookup.get(record.title or "")
+            record.title_en = title.text if title is not None else None
         record.models["translation" if record.lang == lang else f"translation.{lang}"] = provenance
+        flags = [lookup[s].flags for paragraph in sentences for s in paragraph]
+        record.count_outputs("translate", flags + ([title.flags] if title is not None else []))
 
 
 def _paragraphs(record: Record) -> list[tuple[list[str], str]]:

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from clsum.record import Record
+from clsum.record import Record, warning_text
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ def summary_row(record: Record) -> dict[str, Any]:
         "removed": [asdict(r) for r in record.removed],
         "encoding": record.encoding,
         "repairs": record.repairs,
+        "warnings": [asdict(w) for w in record.warnings],
         "timings": {k: round(v, 4) for k, v in record.timings.items()},
         "models": record.models,
         "key": record.key,
@@ -117,8 +118,14 @@ def _markdown_parts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
         original = f" (original title: {row['title']})" if row.get("title") not in (None, title) else ""
         yield (
             f"\n## {title}\n\n`{row['id']}` · language: {lang} · chunks: {row['chunks']} · "
-            f"coverage: {row['coverage']:.0%}{original}\n\n{row['summary']}\n"
+            f"coverage: {row['coverage']:.0%}{original}{_warning_note(row)}\n\n{row['summary']}\n"
         )
+
+
+def _warning_note(row: dict[str, Any]) -> str:
+    """`` · warnings: 2 of 14 translations cut at max_length`` for a row with degenerate outputs."""
+    notes = [warning_text(w["stage"], w["kind"], w["count"], w["outputs"]) for w in row.get("warnings") or []]
+    return f" · warnings: {'; '.join(notes)}" if notes else ""
 
 
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:

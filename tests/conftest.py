@@ -92,6 +92,20 @@ def hf_home_with_defaults(tmp_path_factory: pytest.TempPathFactory, tiny_models:
 
 
 @pytest.fixture(scope="session")
+def replica_homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """HF_HOMEs holding a replica of every real checkpoint family under its real hub id, one per
+    file layout (``tests/replicas.py``): ``{"legacy": HF_HOME, "modern": HF_HOME}``."""
+    from tests import replicas
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        homes = replicas.place_replicas(tmp_path_factory.mktemp("replicas"))
+    print(f"\nbuilt replicas in {time.perf_counter() - start:.1f}s")
+    return homes
+
+
+@pytest.fixture(scope="session")
 def sharp_bart(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path]) -> Path:
     """The tiny BART with scaled weights, so its summaries depend on the input (backend/batching tests)."""
     from tests.backendmodels import sharpen
@@ -110,3 +124,17 @@ def frank250() -> tuple[list[str], list[str]]:
     except ClsumError as exc:
         pytest.skip(f"CNN/DM data not available: {exc}")
     return [s.extra["bart"] for s in ds.segments], [s.reference for s in ds.segments]
+
+
+@pytest.fixture(scope="session")
+def frank250_lead3() -> list[str]:
+    """Lead-3 of the 250 CNN/DM articles, one sentence per line (pysbd: about 7 s, so built once)."""
+    from clsum.errors import ClsumError
+    from clsum.eval.data import load_cnndm_frank250
+    from clsum.eval.extractive import lead
+
+    try:
+        ds = load_cnndm_frank250()
+    except ClsumError as exc:
+        pytest.skip(f"CNN/DM data not available: {exc}")
+    return ["\n".join(lead(s.source, "en", 3)) for s in ds.segments]

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from clsum.bench.baselines import GenSettings
+from clsum.bench import models as bench_models
+from clsum.bench.baselines import GenSettings, generated_tokens
+from clsum.bench.inputs import Doc
 from clsum.bench.measure import Arch, generation_flops
-from clsum.bench.models import forced_translation_length
+from clsum.bench.models import BenchModel, BenchModels, forced_translation_length
+from clsum.bench.settings import clsum_overrides, forced_lengths
 from clsum.cli import main
 from tests.tinymodels import CORPUS_DE
 
@@ -36,6 +39,29 @@ def test_forced_translation_length() -> None:
     assert forced_translation_length([]) == 1
 
 
+def _model(random: bool, length: int | None = None) -> BenchModel:
+    return BenchModel("spec", "/dir", "provenance", random, length)
+
+
+def test_forced_lengths_one_translation_length_when_clsum_needs_a_config_value() -> None:
+    docs = [Doc("a", "de", "raw", None, [["x"]], unit_tokens=[10, 10]), Doc("b", "nl", "", None, [], [20])]
+    # random stand-ins only: each keeps its own length (its generation_config forces it in clsum too)
+    models = BenchModels({"de": _model(True, 30), "nl": _model(True, 40)}, _model(True, 64))
+    lengths = forced_lengths(models, docs, summarizer_positions=1024)
+    assert (lengths.translation, lengths.summary) == ({"de": 30, "nl": 40}, 64)
+    assert clsum_overrides(models, lengths) == []
+    # one real translator: clsum gets one config value, so every language gets the same length
+    models = BenchModels({"de": _model(False), "nl": _model(True, 40)}, _model(False))
+    lengths = forced_lengths(models, docs, summarizer_positions=50)
+    assert (lengths.translation, lengths.summary) == ({"de": 15, "nl": 15}, 48)
+    assert clsum_overrides(models, lengths) == [
+        "translation.min_length=16",
+        "translation.max_length=16",
+        "summarization.min_length=49",
+        "summarization.max_length=49",
+    ]
+
+
 def test_ct2_lengths_count_generated_tokens_only() -> None:
     settings = GenSettings(num_beams=4, max_length=21, min_length=21, no_repeat_ngram_size=3)
     assert settings.ct2() == {
@@ -45,6 +71,39 @@ def test_ct2_lengths_count_generated_tokens_only() -> None:
         "length_penalty": 1.0,
         "no_repeat_ngram_size": 3,
     }
+
+
+def test_generated_tokens_are_decoder_steps() -> None:
+    # forced <s>, a <s> a random model chose, two words, EOS, then batch padding: 5 steps
+    assert generated_tokens([0, 0, 5, 7, 2, 1, 1], {2}) == 5
+    assert generated_tokens([0, 5, 7], {2}) == 3  # cut at max_length, no EOS
+
+
+def test_random_stand_ins_are_laid_out_like_the_hub_repos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+
+    # published vocabulary sizes and special ids, tiny layers (the full ones take minutes to build)
+    for arch in (bench_models.OPUS_MT, bench_models.DISTILBART_CNN_12_6):
+        for key, value in {"d_model": 16, "encoder_ffn_dim": 16, "decoder_ffn_dim": 16}.items():
+            monkeypatch.setitem(arch, key, value)
+        for key in ("encoder_layers", "decoder_layers", "encoder_attention_heads", "decoder_attention_heads"):
+            monkeypatch.setitem(arch, key, 1)
+    length = bench_models.build_random_marian(tmp_path / "marian", "de", CORPUS_DE)
+    bench_models.build_random_bart(tmp_path / "bart", CORPUS_DE)
+    common = {"config.json", "generation_config.json", "model.safetensors", "tokenizer_config.json"}
+    files = {name: {p.name for p in (tmp_path / name).iterdir()} for name in ("marian", "bart")}
+    assert files["marian"] == common | {"source.spm", "target.spm", "vocab.json"}
+    assert files["bart"] == common | {"vocab.json", "merges.txt"}
+    for name, arch in (("marian", bench_models.OPUS_MT), ("bart", bench_models.DISTILBART_CNN_12_6)):
+        config = AutoConfig.from_pretrained(tmp_path / name)
+        ids = ("pad_token_id", "eos_token_id", "decoder_start_token_id")
+        assert [getattr(config, k) for k in ids] == [arch[k] for k in ids]
+        # CTranslate2 needs as many vocabulary entries as embedding rows
+        assert len(AutoTokenizer.from_pretrained(tmp_path / name)) == config.vocab_size == arch["vocab_size"]
+    generation = GenerationConfig.from_pretrained(tmp_path / "marian")
+    assert generation.min_length == generation.max_length == length + 1
 
 
 @pytest.fixture()

@@ -143,3 +143,58 @@ def test_unknown_score_option_is_caught_when_loading() -> None:
         parse_benchmark(data)
     data["score"] = {"bootstrap": 100, "rouge_tokenizer": "rouge-score"}
     assert parse_benchmark(data).score["bootstrap"] == 100
+
+
+@pytest.mark.parametrize(
+    ("score", "message"),
+    [
+        ({"seed": "12345"}, "score: seed must be a whole number >= 0, got '12345'"),
+        ({"bootstrap": "100"}, "score: bootstrap must be a whole number >= 0, got '100'"),
+        ({"bootstrap": -1}, "score: bootstrap must be a whole number >= 0, got -1"),
+        ({"stem": "no"}, "score: stem must be true or false, got 'no'"),
+        ({"chrf_word_order": True}, "score: chrf_word_order must be 0, 1 or 2"),
+        ({"lsum_split": "pysbd"}, "score: unknown lsum split 'pysbd' \\(available: auto, newline, ptb"),
+        ({"bleu_tokenize": "moses"}, "unknown BLEU tokenizer 'moses'"),
+    ],
+)
+def test_score_option_types_are_checked_when_loading(score: dict[str, Any], message: str) -> None:
+    data = minimal()
+    data["score"] = score
+    with pytest.raises(ConfigError, match=message):
+        parse_benchmark(data)
+
+
+def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "twice.yaml"
+    path.write_text(yaml.safe_dump(minimal()) + "score:\n  seed: 1\n  seed: 2\n")
+    with pytest.raises(ConfigError, match=r"twice.yaml: line \d+: key 'seed' is given twice"):
+        load_benchmark(path)
+    path.write_text(yaml.safe_dump(minimal()) + "metrics: [bleu]\n")  # top level too
+    with pytest.raises(ConfigError, match="key 'metrics' is given twice"):
+        load_benchmark(path)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "message"),
+    [
+        (
+            {"name": "cnndm-frank250", "lang": "de"},
+            "dataset cnndm-frank250: unknown language 'de' \\(available: en",
+        ),
+        ({"name": "wmt19", "lang": "nl"}, "dataset wmt19: unknown language 'nl' \\(available: de"),
+        ({"name": "flores"}, "dataset flores needs a source language \\(dataset.lang: de, nl, en"),
+        ({"name": "flores", "lang": "de", "split": "dev"}, "dataset.split applies to source: datasets only"),
+        ({"name": "flores", "lang": "de", "limit": True}, "dataset.limit must be a positive integer"),
+    ],
+)
+def test_dataset_language_and_split_are_checked_when_loading(dataset: dict[str, Any], message: str) -> None:
+    data = minimal()
+    data["dataset"] = dataset
+    with pytest.raises(ConfigError, match=message):
+        parse_benchmark(data)
+
+
+def test_a_one_language_dataset_fills_in_its_language() -> None:
+    data = minimal()
+    data["dataset"] = {"name": "wmt19"}
+    assert parse_benchmark(data).dataset.lang == "de"

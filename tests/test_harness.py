@@ -195,3 +195,172 @@ def test_online_sets_map_hub_rows_to_segments(
     (segment,) = dataset.segments
     source, reference = [v for k, v in row.items() if k not in ("id", "gem_id")]
     assert (segment.id, segment.source, segment.reference) == (str(list(row.values())[0]), source, reference)
+
+
+@pytest.mark.parametrize(
+    ("name", "lang", "source", "message"),
+    [
+        ("flores", "fr", "local", "dataset flores: unknown language 'fr' (available: de, nl, en)"),
+        ("wmt19", "nl", "local", "dataset wmt19: unknown language 'nl' (available: de)"),
+        ("ntrex", "de", "datasets", "read from the data root only (online: cnndm, flores, wikilingua)"),
+        ("wikilingua", "de", "local", "dataset wikilingua has no local copy; set dataset.source: datasets"),
+        ("florse", "de", "local", "unknown dataset 'florse' (did you mean 'flores'?"),
+    ],
+)
+def test_the_datasets_table_says_what_cannot_be_loaded(
+    name: str, lang: str, source: str, message: str
+) -> None:
+    """Language and availability come from ``eval.data.DATASETS``, before any file is read."""
+    from clsum.errors import ConfigError
+    from clsum.eval.data import load
+
+    with pytest.raises(ConfigError) as info:
+        load(name, lang, source)
+    assert message in str(info.value)
+
+
+def test_clsum_data_pointing_nowhere_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clsum.errors import InputError
+
+    monkeypatch.setenv("CLSUM_DATA", str(tmp_path / "missing"))
+    with pytest.raises(InputError, match=f"CLSUM_DATA={tmp_path / 'missing'} is not a folder"):
+        data_root()
+
+
+def test_a_bad_score_option_fails_before_any_system_runs(tmp_path: Path) -> None:
+    cfg = tmp_path / "bench.yaml"
+    cfg.write_text(
+        "name: b\ndataset: {name: cnndm-frank250}\ntask: summarize\nmetrics: [rouge1]\n"
+        "systems: [{name: lead, type: lead-k}]\nscore: {seed: '12345'}\n"
+    )
+    result = CliRunner().invoke(main, ["eval", str(cfg), "-o", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"clsum: error: {cfg}: score: seed must be a whole number >= 0, got '12345'"
+    ]
+    assert not (tmp_path / "run").exists()
+
+
+def _failing_translate(fail: Any) -> Any:
+    """A translate stage that fails the records ``fail(record)`` picks and leaves the rest untranslated."""
+    from clsum.runner import translate
+
+    def stage(records: list[Any], **kwargs: Any) -> list[Any]:
+        for record in records:
+            if record.ok and fail(record):
+                record.fail("translate", "model exploded")
+        translate([r for r in records if r.ok], **kwargs)
+        return records
+
+    return stage
+
+
+@needs_data
+def test_a_system_that_fails_everywhere_has_no_scores_and_exit_3(
+    tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("clsum.runner.translate", _failing_translate(lambda record: True))
+    out = tmp_path / "flores"
+    result = run_eval(["flores-de-en", "--limit", "3", "-o", str(out), *sets(tiny_overrides)])
+    assert result.exit_code == 3, result.output
+    assert "clsum: documents failed (pipeline 3 of 3)" in result.output
+    report = load(out)
+    info = report["system_info"]
+    assert (info["pipeline"]["scored"], info["pipeline"]["failed"], info["identity"]["scored"]) == (0, 3, 3)
+    assert info["pipeline"]["failures"][0] == {
+        "id": "flores-1",
+        "stage": "translate",
+        "message": "model exploded",
+    }
+    bleu = report["systems"]["pipeline"]["bleu"]
+    assert bleu["score"] is None and bleu["skipped"] == "all 3 documents failed"  # not BLEU 0.00
+    line = "pipeline: 3 of 3 documents failed in translate: model exploded (flores-1, flores-2, flores-3)"
+    assert line in (out / "report.md").read_text(encoding="utf-8")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert line in page and "n/a (all 3 documents failed)" in page and "0/3, 3 failed" in page
+
+
+@needs_data
+def test_scores_stand_on_the_documents_that_succeeded(
+    tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    second = (data_root() / "flores200-devtest/deu_Latn.devtest").read_text(encoding="utf-8").split("\n")[1]
+    monkeypatch.setattr("clsum.runner.translate", _failing_translate(lambda record: record.raw == second))
+    out = tmp_path / "flores"
+    result = run_eval(
+        ["flores-de-en", "--limit", "3", "--systems", "pipeline", "-o", str(out)] + sets(tiny_overrides)
+    )
+    assert result.exit_code == 3
+    assert "pipeline" in result.output and "(scored 2/3)" in result.output
+    report = load(out)
+    assert "|n:2|" in report["systems"]["pipeline"]["chrf"]["signature"]
+    assert report["systems"]["pipeline"]["chrf"]["score"] is not None
+    rows = [json.loads(line) for line in (out / "outputs" / "pipeline.jsonl").read_text().splitlines()]
+    assert [bool(r["scores"]) for r in rows] == [True, False, True]
+    assert rows[1]["info"]["error"] == {"stage": "translate", "message": "model exploded"}
+    assert (
+        "| pipeline | " in (out / "report.md").read_text()
+        and "| 2/3, 1 failed |" in (out / "report.md").read_text()
+    )
+
+
+@needs_data
+def test_a_missing_model_fails_before_any_system_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clsum.eval import systems
+
+    ran: list[str] = []
+    monkeypatch.setattr(systems.Identity, "run", lambda self, segments, ctx: ran.append(self.name) or [])
+    out = tmp_path / "flores"
+    args = ["flores-de-en", "--systems", "identity,pipeline", "-o", str(out)]
+    result = run_eval(
+        [*args, "--set", f"translation.models.de={tmp_path / 'no-model'}", "--set", "device=cpu"]
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith("clsum: error: ") and result.output.count("\n") == 1
+    assert ran == [] and not out.exists()
+
+
+@needs_data
+def test_a_constant_summarizer_cannot_look_consistent(
+    tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same summary for every input: 100 against its own English side, 100 in the contrast too."""
+
+    def constant(records: list[Any], **kwargs: Any) -> list[Any]:
+        for record in records:
+            if record.ok:
+                record.summary = "Nothing."
+        return records
+
+    monkeypatch.setattr("clsum.runner.summarize", constant)
+    out = tmp_path / "ntrex"
+    args = ["ntrex-de-en", "--limit", "3", "--systems", "consistency-pipeline"]
+    result = run_eval([*args, "-o", str(out), *sets(tiny_overrides)])
+    assert result.exit_code == 0, result.output
+    report = load(out)
+    assert report["systems"]["consistency-pipeline"]["rouge1"]["score"] == pytest.approx(100.0)
+    assert report["contrast"]["consistency-pipeline"]["rouge1"]["score"] == pytest.approx(100.0)
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| consistency-pipeline † | 100.00 [100.00, 100.00] |" in md
+    assert "| ↳ consistency-pipeline: contrast (vs. another document's English-side summary) | 100.00" in md
+    assert "3/3 flagged, 3 too short" in md
+    assert "not against human references" in md
+
+
+def test_the_contrast_drops_for_outputs_that_depend_on_the_document() -> None:
+    from clsum.eval.benchmark import parse_benchmark
+    from clsum.eval.harness import contrast
+
+    cfg = parse_benchmark(
+        {"name": "c", "dataset": {"name": "wmt19"}, "task": "documents", "metrics": ["rouge1"],
+         "systems": [{"name": "i", "type": "identity"}], "score": {"bootstrap": 0}}
+    )  # fmt: skip
+    refs = ["the mayor opened the bridge", "storms closed three schools", "prices of bread rose again"]
+    assert contrast(refs, refs, ["rouge1"], cfg)["rouge1"].score == 0.0  # no words shared across documents
+    assert contrast(["same words"] * 3, ["same words"] * 3, ["rouge1"], cfg)["rouge1"].score == 100.0
+    assert (
+        contrast(refs[:1], refs[:1], ["rouge1"], cfg)["rouge1"].skipped
+        == "a contrast needs at least 2 documents"
+    )

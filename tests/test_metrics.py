@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sacrebleu
 
 from clsum.errors import ConfigError, InputError
 from clsum.eval import metrics, modelmetrics
-from clsum.eval.metrics import CHEAP_METRICS, ScoreOptions, compare, resolve_metrics, score
+from clsum.eval.metrics import CHEAP_METRICS, DEFAULT_METRICS, ScoreOptions, compare, resolve_metrics, score
+from clsum.eval.options import TEST_SIGNATURES
 
 HYPS = ["the cat sat on the mat", "Müller ist heute in Köln", "a quick brown fox"]
 REFS = ["the cat sat on a mat", "Müller war gestern in Köln", "the quick brown dog"]
@@ -38,14 +42,14 @@ def test_ter_equals_sacrebleu_on_cnndm(frank250: tuple[list[str], list[str]]) ->
 
 
 def test_identical_texts_score_100_and_ter_0() -> None:
-    result = score(REFS, REFS, options=FAST)
+    result = score(REFS, REFS, CHEAP_METRICS, options=FAST)
     for name in CHEAP_METRICS:
         expected = 0.0 if name == "ter" else 100.0
         assert result[name].score == pytest.approx(expected), name
 
 
 def test_empty_hypotheses_score_0_without_crashing() -> None:
-    result = score(["", ""], REFS[:2], options=FAST)
+    result = score(["", ""], REFS[:2], CHEAP_METRICS, options=FAST)
     for name in ("rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf"):
         assert result[name].score == 0.0, name
     assert result["ter"].score == pytest.approx(100.0)
@@ -77,14 +81,15 @@ def test_signature_changes_with_every_setting() -> None:
         "lsum_split": ["rougeLsum"],
         "chrf_word_order": ["chrf"],
         "bleu_tokenize": ["bleu"],
-        "bootstrap": list(CHEAP_METRICS),
-        "seed": list(CHEAP_METRICS),
+        "bootstrap": list(DEFAULT_METRICS),
+        "seed": list(DEFAULT_METRICS),
     }
     for option, value in changes.items():
         changed = score(HYPS, REFS, options=dataclasses.replace(FAST, **{option: value}))
         for name in affects[option]:
             assert changed[name].signature != base[name].signature, (option, name)
-    assert base["rougeLsum"].signature.startswith("rougeLsum|tok:unicode|stem:yes|split:newline-or-pysbd|")
+    lsum = "rougeLsum|tok:unicode|stem:yes|split:auto[hyp:pysbd=3,ref:pysbd=3]|"
+    assert base["rougeLsum"].signature.startswith(lsum)
     bleu = sacrebleu.BLEU()
     bleu.corpus_score(HYPS, [REFS])
     assert base["bleu"].signature.startswith(f"bleu|{bleu.get_signature()}|")  # sacrebleu's, verbatim
@@ -95,9 +100,9 @@ def test_seeded_ci_is_reproducible_and_seed_dependent() -> None:
     first = score(HYPS, REFS, options=FAST)
     again = score(HYPS, REFS, options=FAST)
     other = score(HYPS, REFS, options=dataclasses.replace(FAST, seed=99))
-    assert all(first[m].ci == again[m].ci for m in CHEAP_METRICS)
-    assert any(first[m].ci != other[m].ci for m in CHEAP_METRICS)
-    for m in CHEAP_METRICS:
+    assert all(first[m].ci == again[m].ci for m in DEFAULT_METRICS)
+    assert any(first[m].ci != other[m].ci for m in DEFAULT_METRICS)
+    for m in DEFAULT_METRICS:
         low, high = first[m].ci or (None, None)
         assert low is not None and high is not None and low <= high
 
@@ -109,7 +114,8 @@ def test_to_dict_shape() -> None:
 
 
 def test_resolve_metrics() -> None:
-    assert resolve_metrics(None) == list(CHEAP_METRICS)
+    # TER (pure-Python sacrebleu) and the model-based metrics only on request.
+    assert resolve_metrics(None) == ["rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf"]
     assert resolve_metrics(["rouge1,bleu", "chrf", "bleu"]) == ["rouge1", "bleu", "chrf"]
     with pytest.raises(ConfigError, match="did you mean 'rougeL'"):
         resolve_metrics(["rougel"])
@@ -138,10 +144,39 @@ def test_optional_metric_skipped_when_not_installed(monkeypatch: pytest.MonkeyPa
 
 def test_optional_metric_skipped_when_weights_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(modelmetrics, "_installed", lambda module: True)
-    monkeypatch.setattr(modelmetrics, "_cached", lambda repo, filename: False)
+    monkeypatch.setattr(modelmetrics, "_cached_folder", lambda repo, filename: None)
     result = score(HYPS, REFS, ["bertscore"], FAST)["bertscore"]
     assert result.score is None
     assert result.skipped == "weights for roberta-large not in the HF cache"
+
+
+def test_bertscore_reads_the_cache_folder_and_leaves_the_environment_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No download and no process-wide HF_HUB_OFFLINE: bert_score is handed the cached snapshot folder."""
+    import sys
+    import types
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_score(hyps: list[str], refs: list[str], **kwargs: Any) -> tuple[Any, Any, Any]:
+        calls.append(kwargs)
+        f1 = np.full(len(hyps), 0.5)
+        return f1, f1, f1
+
+    utils = types.SimpleNamespace(model2layers={"roberta-large": 17})
+    monkeypatch.setitem(sys.modules, "bert_score", types.SimpleNamespace(score=fake_score, utils=utils))
+    monkeypatch.setitem(sys.modules, "bert_score.utils", utils)
+    monkeypatch.setattr(modelmetrics, "_installed", lambda module: True)
+    snapshot = Path("/hf/hub/models--roberta-large/snapshots/abc")
+    monkeypatch.setattr(modelmetrics, "_cached_folder", lambda repo, filename: snapshot)
+    monkeypatch.setattr(modelmetrics, "metadata", types.SimpleNamespace(version=lambda package: "0.3.13"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    result = score(HYPS, REFS, ["bertscore"], FAST)["bertscore"]
+    assert calls == [{"model_type": str(snapshot), "num_layers": 17, "lang": "en", "verbose": False}]
+    assert result.score == pytest.approx(50.0)
+    assert result.signature.startswith("bertscore|model:roberta-large|idf:no|rescale:no|impl:bert_score-0.3")
+    assert "HF_HUB_OFFLINE" not in os.environ
 
 
 def test_compare_finds_the_better_system() -> None:
@@ -152,6 +187,6 @@ def test_compare_finds_the_better_system() -> None:
         for name, c in result.items():
             assert c.delta > 0 and c.p_value < 0.05, (method, name)
             assert c.ci[0] - 1e-9 <= c.delta <= c.ci[1] + 1e-9
-            assert f"test:{method}" in c.signature
+            assert f"|test:{TEST_SIGNATURES[method]}|" in c.signature
     same = compare(refs, refs, refs, ["rouge1"], FAST)["rouge1"]
     assert same.delta == 0.0 and same.p_value == 1.0

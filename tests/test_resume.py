@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from clsum.pipeline.write import OutputStore, render_markdown
+from clsum.eval.checks import check_output
+from clsum.pipeline.write import OutputStore, read_rows, render_markdown
 from clsum.record import Record
 from tests.articles import DE_BODY, NL_BODY
 
@@ -43,6 +44,17 @@ def test_prepare_keeps_other_inputs_and_force_drops_everything_in_input(tmp_path
     rows = [json.loads(line)["id"] for line in (tmp_path / "summaries.jsonl").read_text().splitlines()]
     assert rows == ["z"]  # not part of this input: kept
     assert (tmp_path / "errors.jsonl").read_text() == ""  # failures are retried
+
+
+def test_rows_holding_line_separators_are_read_back_whole(tmp_path: Path) -> None:
+    # U+2028/U+2029/U+0085 are line breaks to str.splitlines() but not to JSON Lines: the writer keeps
+    # them unescaped, so every reader must split at "\n" only (read_rows is the one reader).
+    record = _record("a", "k1")
+    record.summary = "first\u2028second\u2029third\x85fourth"
+    OutputStore(tmp_path).append([record, _record("b", "k2")])
+    rows = list(read_rows(tmp_path / "summaries.jsonl"))
+    assert [(r["id"], r["summary"]) for r in rows] == [("a", record.summary), ("b", "s")]
+    assert [row["id"] for row, _ in check_output(tmp_path)] == ["a", "b"]  # clsum check reads the same
 
 
 def test_markdown_lists_each_summary() -> None:

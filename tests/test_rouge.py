@@ -48,10 +48,45 @@ def test_mueller_is_a_word_in_unicode_mode_only() -> None:
 
 
 def test_lsum_split_modes() -> None:
-    assert rouge.split_for_lsum("One. Two.\nThree.", "auto") == "One. Two.\nThree."
-    assert rouge.split_for_lsum("Mr. Smith came. He left.", "auto") == "Mr. Smith came.\nHe left."
-    assert rouge.split_for_lsum("One. Two.\nThree.", "sentences") == "One.\nTwo.\nThree."
-    assert rouge.split_for_lsum("One. Two.", "newline") == "One. Two."
+    assert rouge.split_for_lsum("One. Two.\nThree.", "auto") == ("One. Two.\nThree.", "newline")
+    assert rouge.split_for_lsum("Mr. Smith came. He left.", "auto") == ("Mr. Smith came.\nHe left.", "pysbd")
+    assert rouge.split_for_lsum("One. Two.\nThree.", "sentences") == ("One.\nTwo.\nThree.", "pysbd")
+    assert rouge.split_for_lsum("One. Two.", "newline") == ("One. Two.", "newline")
+    assert rouge.split_for_lsum("One . Two .", "ptb") == ("One .\nTwo .", "ptb")
+
+
+def test_ptb_tokenized_text_is_split_after_each_final_mark_with_its_closing_quotes() -> None:
+    # CNN/DM style: pysbd leaves the ` ... ' quote and the "!" run together; PTB marks do not.
+    text = "Copeland 's wife shouted : ` We were stabbed . We are scared ! ' Two players were held . Why ?"
+    split, splitter = rouge.split_for_lsum(text)
+    assert splitter == "ptb"
+    assert split.split("\n") == [
+        "Copeland 's wife shouted : ` We were stabbed .",
+        "We are scared ! '",
+        "Two players were held .",
+        "Why ?",
+    ]
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Herr Dr. Müller kam nach Berlin. Er blieb zwei Tage. Wirklich?",
+        "De heer J. de Vries kwam naar Utrecht. Hij bleef twee dagen!",
+        "Dr. Smith arrived at 5 p.m. on Monday. He left at 6.30 a.m.",
+    ],
+)
+def test_untokenized_prose_is_left_to_the_sentence_splitter(prose: str) -> None:
+    split, splitter = rouge.split_for_lsum(prose)
+    assert splitter == "pysbd"
+    assert len(split.split("\n")) == 2 + prose.endswith("?")
+
+
+def test_signature_counts_which_splitter_split_each_side() -> None:
+    result = rouge.rouge(["One .\nTwo .", "Three . Four ."], ["A . B .", "C. D."], ("rougeLsum",))
+    assert result["rougeLsum"].splits == {"hyp": {"newline": 1, "ptb": 1}, "ref": {"ptb": 1, "pysbd": 1}}
+    fields = rouge.signature_fields("rougeLsum", "unicode", True, "auto", result["rougeLsum"].splits)
+    assert "split:auto[hyp:newline=1+ptb=1,ref:ptb=1+pysbd=1]" in fields
 
 
 def test_unknown_options_are_config_errors() -> None:
@@ -67,7 +102,7 @@ def test_compat_mode_equals_rouge_score_on_cnndm(frank250: tuple[list[str], list
     scorer = rouge_scorer.RougeScorer(list(rouge.ROUGE_METRICS), use_stemmer=True)
     for i, (h, r) in enumerate(zip(hyps, refs, strict=True)):
         # Both sides get the same newline-split text (rouge_score's rougeLsum splits on "\n").
-        expected = scorer.score(rouge.split_for_lsum(r), rouge.split_for_lsum(h))
+        expected = scorer.score(rouge.split_for_lsum(r)[0], rouge.split_for_lsum(h)[0])
         for name in rouge.ROUGE_METRICS:
             assert ours[name].fmeasure[i] == pytest.approx(expected[name].fmeasure, abs=1e-9)
             assert ours[name].precision[i] == pytest.approx(expected[name].precision, abs=1e-9)
@@ -77,3 +112,31 @@ def test_compat_mode_equals_rouge_score_on_cnndm(frank250: tuple[list[str], list
     assert ours["rouge1"].fmeasure[0] == pytest.approx(
         plain.score(refs[0], hyps[0])["rouge1"].fmeasure, abs=1e-9
     )
+
+
+# ROUGE-Lsum of the 250 FRANK articles computed with rouge_score itself (its tokenizer, Porter stemming)
+# on text split the published way: a newline after each PTB " . " token (lead-3 keeps its own lines).
+PUBLISHED_WAY = {"bart": 42.2880, "lead-3": 37.2466}
+
+
+def _published_way(text: str) -> str:
+    return text.replace(" . ", " .\n")
+
+
+def test_default_lsum_reproduces_the_published_way_on_cnndm(
+    frank250: tuple[list[str], list[str]], frank250_lead3: list[str]
+) -> None:
+    bart, refs = frank250
+    scorer = rouge_scorer.RougeScorer(["rougeLsum"], use_stemmer=True)
+    for name, hyps in (("bart", bart), ("lead-3", frank250_lead3)):
+        direct = [
+            scorer.score(_published_way(r), _published_way(h))["rougeLsum"].fmeasure
+            for h, r in zip(hyps, refs, strict=True)
+        ]
+        assert 100 * sum(direct) / len(direct) == pytest.approx(PUBLISHED_WAY[name], abs=1e-3), name
+        for tokenizer in ("rouge-score", "unicode"):  # the compat tokenizer, and the default
+            ours = rouge.rouge(hyps, refs, ("rougeLsum",), tokenizer=tokenizer)["rougeLsum"].fmeasure
+            assert 100 * sum(ours) / len(ours) == pytest.approx(PUBLISHED_WAY[name], abs=0.05), (
+                name,
+                tokenizer,
+            )

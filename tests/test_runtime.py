@@ -185,9 +185,9 @@ def test_models_load_each_spec_once_and_only_on_demand(
     loads: list[str] = []
 
     class Counting(Seq2Seq):
-        def __init__(self, spec: str, device: str, options: Options | None = None) -> None:
+        def __init__(self, spec: str, device: str, options: Options | None = None, task: Any = None) -> None:
             loads.append(spec)
-            super().__init__(spec, device, options)
+            super().__init__(spec, device, options, task)
 
     monkeypatch.setattr(runtime_models, "Seq2Seq", Counting)
     de_dir, nl_dir, summ_dir = (str(tiny_models[k]) for k in ("de", "nl", "summarizer"))
@@ -317,3 +317,35 @@ def test_resolve_device() -> None:
         assert runtime_models.resolve_device("auto") == "cpu"
         with pytest.raises(ModelError, match="device=cpu"):
             runtime_models.resolve_device("cuda")
+
+
+def test_translators_take_their_languages_task_params_and_share_a_model_otherwise(
+    tiny_models: dict[str, Path], tmp_path: Path
+) -> None:
+    """A translator gets task_specific_params.translation_<lang>_to_en where the model has it (its
+    prefix included); languages without an entry share one loaded model."""
+    copy = Path(shutil.copytree(tiny_models["de"], tmp_path / "multi"))
+    config = json.loads((copy / "config.json").read_text())
+    config["task_specific_params"] = {"translation_de_to_en": {"prefix": ">>en<< ", "num_beams": 2}}
+    (copy / "config.json").write_text(json.dumps(config))
+    models = Models(dict.fromkeys(("de", "nl", "fr"), str(copy)), str(tiny_models["summarizer"]), "cpu")
+    de, nl, fr = (models.translator(lang) for lang in ("de", "nl", "fr"))
+    assert de.settings.task == "translation_de_to_en" and de.prefix == ">>en<< "
+    assert de.settings.values()["num_beams"] == 2
+    assert nl is fr and nl is not de and nl.prefix == "" and nl.settings.task is None
+    seen: list[str] = []
+    real = de.generate_outputs
+
+    def spy(texts: list[str], *args: Any, **kwargs: Any) -> Any:
+        seen.extend(texts)
+        return real(texts, *args, **kwargs)
+
+    de.generate_outputs = spy  # type: ignore[method-assign]
+    from clsum.config import TranslationConfig
+    from clsum.pipeline.translate import translate
+    from clsum.record import Record
+
+    record = Record(id="a", lang="de", sentences=[["Die Feuerwehr konnte den Brand löschen."]])
+    translate([record], models, TranslationConfig())
+    assert seen == [">>en<< Die Feuerwehr konnte den Brand löschen."]
+    assert record.translated[0][0] == de.generate([seen[0]], batch_size=1)[0]

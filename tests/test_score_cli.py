@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from clsum.cli import main
+from clsum.eval.options import METHODS
 
 FAST = ["--bootstrap", "50"]
 
@@ -32,7 +34,7 @@ def test_score_json_shape(tmp_path: Path) -> None:
     code, out, _ = _run("score", hyp, ref, "--json", *FAST)
     assert code == 0
     result = json.loads(out)
-    assert list(result) == ["rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf", "ter"]
+    assert list(result) == ["rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf"]  # TER on request
     for item in result.values():
         assert set(item) == {"score", "signature", "ci"}
         assert 0 <= item["score"] <= 100 and len(item["ci"]) == 2
@@ -96,7 +98,7 @@ def test_compare_json(tmp_path: Path) -> None:
     a = _write(tmp_path / "a.txt", [f"{i} dog" for i in range(20)])
     b = _write(tmp_path / "b.txt", refs)
     ref = _write(tmp_path / "ref.txt", refs)
-    for method in ("paired-bootstrap", "ar"):
+    for method in METHODS:
         code, out, _ = _run(
             "compare", a, b, ref, "--json", "--metrics", "rouge1,chrf", "--method", method, *FAST
         )
@@ -108,3 +110,42 @@ def test_compare_json(tmp_path: Path) -> None:
             assert set(item) == {"score_a", "score_b", "delta", "p_value", "ci", "method", "signature"}
     code, out, _ = _run("compare", a, b, ref, "--metrics", "rouge1", *FAST)
     assert code == 0 and "rouge1" in out
+    assert out.startswith("test: paired percentile bootstrap (two-sided; agrees with the 95% CI of B-A)")
+    assert "|test:paired-bootstrap-percentile|" in out
+
+
+def test_byte_order_mark_is_dropped(tmp_path: Path) -> None:
+    lines = ["The council approved the new tram line on Monday evening."]
+    hyp = tmp_path / "hyp.txt"
+    hyp.write_bytes("\ufeff".encode() + "\n".join(lines).encode() + b"\n")
+    ref = _write(tmp_path / "ref.txt", lines)
+    code, out, _ = _run("score", hyp, ref, "--json", "--metrics", "bleu,rouge1", *FAST)
+    assert code == 0
+    scores = {name: item["score"] for name, item in json.loads(out).items()}
+    assert scores == {"bleu": pytest.approx(100.0), "rouge1": pytest.approx(100.0)}
+
+
+def test_empty_lines_are_counted_in_a_warning(tmp_path: Path) -> None:
+    hyp = _write(tmp_path / "hyp.txt", ["the cat sat", "", "  "])
+    ref = _write(tmp_path / "ref.txt", ["the cat sat", "a dog", "a bird"])
+    code, _, err = _run("score", hyp, ref, "--metrics", "rouge1", *FAST)
+    assert code == 0
+    assert "hyp.txt: 2 of 3 hypothesis segments are empty (scored as they are)" in err
+
+
+@pytest.mark.parametrize("blank", ["hyp", "ref", "both"])
+def test_all_empty_input_is_refused(tmp_path: Path, blank: str) -> None:
+    hyp = _write(tmp_path / "hyp.txt", ["", ""] if blank in ("hyp", "both") else ["a b", "c d"])
+    ref = _write(tmp_path / "ref.txt", ["", " "] if blank in ("ref", "both") else ["a b", "c d"])
+    for command in (["score", hyp, ref], ["compare", hyp, hyp, ref]):
+        code, _, err = _run(*command, *FAST)
+        assert code == 2
+        assert "segments are empty; nothing to score" in err and len(err.strip().splitlines()) == 1
+
+
+def test_help_says_which_metrics_are_slow() -> None:
+    code, out, _ = _run("score", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "Slow, on request only: ter (sacrebleu's pure-Python TER" in text
+    assert "bertscore and comet" in text

@@ -77,7 +77,7 @@ def test_tfidf_rows_are_unit_length_and_identical_sentences_match() -> None:
 def test_published_reads_the_named_field() -> None:
     segments = [Segment("a", "src", "ref", {"bart": "published summary"})]
     assert run("published", segments, field="bart") == ["published summary"]
-    with pytest.raises(ConfigError, match="no published field 'pegasus' \\(available: bart\\)"):
+    with pytest.raises(ConfigError, match="unknown published field 'pegasus' \\(available: bart\\)"):
         run("published", segments, field="pegasus")
 
 

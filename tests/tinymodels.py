@@ -1,7 +1,8 @@
 """Tiny, real transformers models built from scratch in seconds, for tests that must run offline.
 
 Every builder trains its tokenizer on a small corpus embedded below, creates a model from a tiny
-random config with a fixed seed, and writes both with ``save_pretrained`` so that
+random config with a fixed seed (with ``clsum.bench.builders``, which also builds the bench's
+stand-ins for the real models), and writes both with ``save_pretrained`` so that
 ``AutoTokenizer.from_pretrained(dir)`` and ``AutoModelForSeq2SeqLM.from_pretrained(dir)`` load them
 exactly like a downloaded checkpoint. Same seed, same files: the outputs are deterministic.
 
@@ -25,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from clsum.bench.tokenizers import train_byte_bpe, train_spm
+from clsum.bench import builders
 
 # A fixed, fake commit hash for models placed in the test HF cache.
 DEFAULT_COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -168,13 +169,6 @@ CORPUS_EN = [
 CORPORA = {"de": CORPUS_DE, "nl": CORPUS_NL, "en": CORPUS_EN}
 
 
-def _spm_pieces(proto: bytes) -> list[str]:
-    import sentencepiece as spm
-
-    sp = spm.SentencePieceProcessor(model_proto=proto)
-    return [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
-
-
 # Small enough that a model builds in ~0.1 s and generates in milliseconds.
 TINY_DIMS: dict[str, Any] = {
     "d_model": 32,
@@ -184,6 +178,12 @@ TINY_DIMS: dict[str, Any] = {
     "decoder_attention_heads": 2,
     "encoder_ffn_dim": 64,
     "decoder_ffn_dim": 64,
+}
+_TINY_MARIAN: dict[str, Any] = {
+    **TINY_DIMS,
+    "max_position_embeddings": 256,
+    "scale_embedding": True,
+    "share_encoder_decoder_embeddings": True,
 }
 
 
@@ -200,63 +200,13 @@ def build_marian(
     The vocabulary follows opus-mt: ``</s>`` = 0, ``<unk>`` = 1, then the pieces of both spm models,
     ``<pad>`` last; decoding starts from ``<pad>``. Returns ``out_dir``.
     """
-    import torch
-    from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
-
     if src_lang not in ("de", "nl"):
         raise ValueError(f"no embedded corpus for source language {src_lang!r} (have de, nl)")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    with tempfile.TemporaryDirectory(prefix="tiny-marian-") as tmp:
-        src_spm = Path(tmp) / "source.spm"
-        tgt_spm = Path(tmp) / "target.spm"
-        src_spm.write_bytes(train_spm(CORPORA[src_lang], 300, seed))
-        tgt_spm.write_bytes(train_spm(CORPORA["en"], 300, seed))
-
-        vocab: dict[str, int] = {"</s>": 0, "<unk>": 1}
-        for piece in _spm_pieces(src_spm.read_bytes()) + _spm_pieces(tgt_spm.read_bytes()):
-            if piece not in vocab and piece not in ("<s>", "<pad>"):
-                vocab[piece] = len(vocab)
-        vocab["<pad>"] = len(vocab)
-        vocab_file = Path(tmp) / "vocab.json"
-        vocab_file.write_text(json.dumps(vocab, ensure_ascii=False, indent=1), encoding="utf-8")
-
-        tokenizer = MarianTokenizer(
-            source_spm=str(src_spm),
-            target_spm=str(tgt_spm),
-            vocab=str(vocab_file),
-            source_lang=src_lang,
-            target_lang="en",
-            model_max_length=max_input_tokens,
-        )
-        tokenizer.save_pretrained(out_dir)
-
-    pad_id, eos_id = vocab["<pad>"], vocab["</s>"]
-    config = MarianConfig(
-        vocab_size=len(vocab),
-        **TINY_DIMS,
-        max_position_embeddings=256,
-        pad_token_id=pad_id,
-        eos_token_id=eos_id,
-        decoder_start_token_id=pad_id,
-        forced_eos_token_id=eos_id,
-        scale_embedding=True,
-        share_encoder_decoder_embeddings=True,
-    )
-    torch.manual_seed(seed)
-    model = MarianMTModel(config)
-    model.generation_config = GenerationConfig(
-        bad_words_ids=[[pad_id]],
-        decoder_start_token_id=pad_id,
-        bos_token_id=eos_id,
-        eos_token_id=eos_id,
-        forced_eos_token_id=eos_id,
-        pad_token_id=pad_id,
-        num_beams=1,
-        max_length=max_new_length,
-    )
-    model.save_pretrained(out_dir)
+    spec = builders.TokenizerSpec(size=300, max_input_tokens=max_input_tokens, seed=seed)
+    vocab = builders.marian_tokenizer(out_dir, src_lang, CORPORA[src_lang], CORPORA["en"], spec)
+    generation = {"num_beams": 1, "max_length": max_new_length}
+    builders.save_model(out_dir, vocab, builders.ModelSpec(_TINY_MARIAN, generation, seed=seed))
     return out_dir
 
 
@@ -265,43 +215,11 @@ def build_bart(out_dir: Path, *, max_positions: int = 64, max_new_length: int = 
 
     The tokenizer's ``model_max_length`` equals ``max_positions`` so long documents need several chunks.
     """
-    import torch
-    from transformers import BartConfig, BartForConditionalGeneration, BartTokenizer, GenerationConfig
-
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="tiny-bart-") as tmp:
-        train_byte_bpe(CORPUS_EN, 500, Path(tmp))
-        tokenizer = BartTokenizer.from_pretrained(tmp, model_max_length=max_positions)
-        tokenizer.save_pretrained(out_dir)
-    vocab = tokenizer.get_vocab()
-    bos_id, pad_id, eos_id = vocab["<s>"], vocab["<pad>"], vocab["</s>"]
-    assert (bos_id, pad_id, eos_id) == (0, 1, 2), "BART expects <s>=0 <pad>=1 </s>=2"
-    config = BartConfig(
-        vocab_size=len(vocab),
-        **TINY_DIMS,
-        max_position_embeddings=max_positions,
-        bos_token_id=bos_id,
-        pad_token_id=pad_id,
-        eos_token_id=eos_id,
-        decoder_start_token_id=eos_id,
-        forced_eos_token_id=eos_id,
-    )
-    torch.manual_seed(seed)
-    model = BartForConditionalGeneration(config)
-    model.generation_config = GenerationConfig(
-        bos_token_id=bos_id,
-        pad_token_id=pad_id,
-        eos_token_id=eos_id,
-        decoder_start_token_id=eos_id,
-        forced_bos_token_id=bos_id,
-        forced_eos_token_id=eos_id,
-        num_beams=1,
-        max_length=max_new_length,
-        min_length=0,
-        no_repeat_ngram_size=3,
-    )
-    model.save_pretrained(out_dir)
+    vocab = builders.bart_tokenizer(out_dir, CORPUS_EN, builders.TokenizerSpec(500, max_positions))
+    architecture = {**TINY_DIMS, "max_position_embeddings": max_positions}
+    generation = {"num_beams": 1, "max_length": max_new_length, "min_length": 0, "no_repeat_ngram_size": 3}
+    builders.save_model(out_dir, vocab, builders.ModelSpec(architecture, generation, seed=seed))
     return out_dir
 
 

@@ -1,4 +1,4 @@
-"""Benchmark inputs: documents cleaned and segmented once, with clsum's own stages.
+"""Benchmark inputs: documents cleaned and segmented once, by the pipeline clsum runs.
 
 The baselines get each document's sentences exactly as clsum's segment stage produces them, and
 clsum gets the same raw text (which its stages turn into the same sentences; the clsum child checks
@@ -8,12 +8,12 @@ baselines too, so every system translates the same units.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from clsum.errors import InputError
 from clsum.record import Record
+from clsum.runner import Pipeline
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Doc:
     raw: str  # what clsum is given
     title: str | None  # translated separately by clsum (title_en), so by the baselines too
     sentences: list[list[str]]  # per paragraph, as clsum's segment stage leaves them
+    unit_tokens: list[int] = field(default_factory=list)  # translator input tokens per unit
 
     @property
     def units(self) -> list[str]:
@@ -32,9 +33,6 @@ class Doc:
     @property
     def n_sentences(self) -> int:
         return sum(len(p) for p in self.sentences)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def load_raw(folder: Path | None, langs: list[str], limit: int | None) -> list[Record]:
@@ -57,25 +55,26 @@ def load_raw(folder: Path | None, langs: list[str], limit: int | None) -> list[R
     return records
 
 
-def prepare(records: list[Record], translation_models: dict[str, str], langs: list[str]) -> list[Doc]:
-    """Run clean, detect and segment (tokenizers only) and keep the documents in ``langs``."""
-    from clsum.pipeline.clean import clean
-    from clsum.pipeline.detect import detect
-    from clsum.pipeline.runtime import Models
-    from clsum.pipeline.segment import segment
-
-    models = Models(translation_models, summarizer="", device="cpu")
-    clean(records)
-    detect(records, sorted(translation_models))
-    segment(records, models)
-    docs = [
-        Doc(r.id, r.lang, r.raw, r.title, r.sentences)
-        for r in records
-        if r.ok and r.lang in langs and r.sentences
-    ]
+def prepare(pipeline: Pipeline, records: list[Record], langs: list[str]) -> list[Doc]:
+    """Clean, detect and segment ``records`` with ``pipeline``; the documents in ``langs``, with
+    their units' token counts from the pipeline's own translator tokenizers."""
+    pipeline.process(records, until="detect")
+    # Segmenting loads the language's translator: only for the languages benchmarked.
+    kept = [r for r in records if r.ok and r.lang in langs]
+    pipeline.process(kept, start="segment", until="segment")
+    docs = [Doc(r.id, r.lang or "", r.raw, r.title, r.sentences) for r in kept if r.ok and r.sentences]
     if not docs:
         raise InputError(f"bench: no usable documents in {', '.join(langs)}")
+    for doc in docs:
+        doc.unit_tokens = pipeline.models.translator(doc.lang).count_tokens(doc.units)
     return docs
+
+
+def training_text(folder: Path | None, records: list[Record], lang: str) -> list[str]:
+    """Training text for a random model's tokenizer: all of NTREX for the language when available."""
+    if folder is None:
+        return raw_lines(load_raw(None, [lang], None), lang)
+    return raw_lines(records, lang) or [line for r in records for line in r.raw.splitlines()]
 
 
 def raw_lines(records: list[Record], lang: str) -> list[str]:

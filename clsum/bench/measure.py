@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -40,9 +40,6 @@ class Arch:
             decoder_layers=config.decoder_layers,
         )
 
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
-
 
 def generation_flops(arch: Arch, n: int, t: int, beam: int) -> float:
     """FLOPs to encode ``n`` source tokens and generate ``t`` tokens with beam ``beam`` (formula above)."""
@@ -54,15 +51,15 @@ def generation_flops(arch: Arch, n: int, t: int, beam: int) -> float:
     return float(encoder + cross_kv + decoder)
 
 
-def matmul_peak(threads: int, size: int = 1024, seconds: float = 2.0) -> dict[str, Any]:
-    """Measured GFLOP/s of a square fp32 torch matmul, and GOP/s of the same shape in int8."""
+def matmul_peak(size: int = 1024, seconds: float = 2.0) -> dict[str, Any]:
+    """Measured GFLOP/s of a square fp32 torch matmul, and GOP/s of the same shape in int8, on the
+    threads torch was given (the bench runs it in a child configured like the systems' children)."""
     import torch
 
-    torch.set_num_threads(threads)
     a, b = torch.randn(size, size), torch.randn(size, size)
     out: dict[str, Any] = {
         "size": size,
-        "threads": threads,
+        "threads": torch.get_num_threads(),
         "fp32_gflops": _rate(lambda: a @ b, size, seconds),
     }
     try:

@@ -7,6 +7,11 @@ benchmark text; summaries: 64 tokens, about what distilbart-cnn writes), and its
 ``final_logits_bias`` keeps generation inside the tokenizer's vocabulary so that decoded text has a
 realistic number of tokens for the next stage. The models are built once into a cache directory
 outside the repository (``$CLSUM_BENCH_CACHE`` or ``~/.cache/clsum/bench-models``) and reused.
+
+Their files are laid out like the hub repos' (opus-mt: source.spm, target.spm, vocab.json,
+tokenizer_config.json; distilbart: vocab.json, merges.txt, tokenizer_config.json, no
+tokenizer.json), so loading them costs what loading the real ones does; weights are
+model.safetensors and generation settings generation_config.json.
 """
 
 from __future__ import annotations
@@ -14,19 +19,25 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import statistics
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from clsum.bench.builders import ModelSpec, TokenizerSpec, bart_tokenizer, marian_tokenizer, save_model
+from clsum.bench.tokenizers import english_corpus
+from clsum.config import Config
 from clsum.errors import ModelError
 
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "CLSUM_BENCH_CACHE"
 META_FILE = "clsum_bench.json"  # written into every random model directory
+BUILD_FORMAT = 3  # bumped when the builder's output changes: cached random models are rebuilt
 SUMMARY_TOKENS = 64  # forced summary length for random summarizers (distilbart-cnn writes ~56-142)
 TRANSLATION_LENGTH_FACTOR = 1.1  # forced translation length = round(1.1 x mean source tokens)
 TOKENIZER_VOCAB = 12_000  # trained tokenizer size; ids stay below the model's embedding rows
@@ -92,8 +103,36 @@ class BenchModel:
     random: bool
     forced_length: int | None  # generated tokens per output when lengths are forced
 
+    @property
+    def clsum_spec(self) -> str:
+        """What clsum (and its CTranslate2 conversion cache) is given: a random stand-in's directory."""
+        return self.path if self.random else self.spec
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class BenchModels:
+    translators: dict[str, BenchModel]  # per benchmarked language
+    summarizer: BenchModel
+
+    def all(self) -> list[BenchModel]:
+        return [*self.translators.values(), self.summarizer]
+
+    def any_random(self) -> bool:
+        return any(m.random for m in self.all())
+
+    def overrides(self) -> list[str]:
+        """Random stand-ins live in the bench cache: point clsum at the same directories."""
+        out = [f"translation.models.{lang}={m.path}" for lang, m in self.translators.items() if m.random]
+        return out + ([f"summarization.model={self.summarizer.path}"] if self.summarizer.random else [])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "translation": {lang: m.to_dict() for lang, m in self.translators.items()},
+            "summarization": self.summarizer.to_dict(),
+        }
 
 
 def cache_root() -> Path:
@@ -101,7 +140,15 @@ def cache_root() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "clsum" / "bench-models"
 
 
-def resolve(spec: str, texts: Callable[[], list[str]], allow_random: bool = True) -> BenchModel:
+def resolve_models(config: Config, langs: list[str], text: Callable[[str], list[str]]) -> BenchModels:
+    """The configured translators of ``langs`` and summarizer; ``text(lang)`` is training text for
+    the tokenizer of a random stand-in (asked for only when one is built)."""
+    translators = {lang: resolve(config.translation.models[lang], partial(text, lang)) for lang in langs}
+    summarizer = resolve(config.summarization.model, lambda: [x for lang in langs for x in text(lang)])
+    return BenchModels(translators, summarizer)
+
+
+def resolve(spec: str, texts: Callable[[], list[str]]) -> BenchModel:
     """The configured model if it loads from a local dir or the HF cache, else its random stand-in."""
     local = Path(spec).expanduser()
     if local.is_dir():
@@ -112,7 +159,7 @@ def resolve(spec: str, texts: Callable[[], list[str]], allow_random: bool = True
     snapshot = _hf_snapshot(spec)
     if snapshot is not None:
         return BenchModel(spec, str(snapshot), f"real: {spec}@{snapshot.name}", False, None)
-    if not allow_random or spec not in RANDOM_ARCHITECTURES:
+    if spec not in RANDOM_ARCHITECTURES:
         raise ModelError(f"bench: model {spec!r} is neither a local directory nor in the HF cache")
     return _random_model(spec, texts)
 
@@ -137,22 +184,31 @@ def _random_model(spec: str, texts: Callable[[], list[str]]) -> BenchModel:
     kind, lang = RANDOM_ARCHITECTURES[spec]
     folder = cache_root() / spec.replace("/", "--")
     meta = _read_meta(folder)
-    if meta is None:
-        log.info("building a random %s with the published architecture in %s", spec, folder)
-        with tempfile.TemporaryDirectory(dir=folder.parent if folder.parent.exists() else None) as tmp:
-            staging = Path(tmp) / "model"
-            if kind == "marian":
-                length = build_random_marian(staging, lang, texts())
-            else:
-                length = build_random_bart(staging, texts())
-            meta = {
-                "provenance": f"random: {spec} architecture ({kind}), seed 0, tokenizer trained on NTREX",
-                "forced_length": length,
-            }
-            (staging / META_FILE).write_text(json.dumps(meta, indent=1))
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            staging.rename(folder)
+    if meta is None or meta.get("format") != BUILD_FORMAT:
+        meta = _build(folder, spec, kind, lang, texts())
     return BenchModel(spec, str(folder), meta["provenance"], True, meta["forced_length"])
+
+
+def _build(folder: Path, spec: str, kind: str, lang: str, texts: list[str]) -> dict[str, Any]:
+    """Build into a staging directory and move it into place: a cached model is always complete."""
+    log.info("building a random %s with the published architecture in %s", spec, folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+        staging = Path(tmp) / "model"
+        if kind == "marian":
+            length = build_random_marian(staging, lang, texts)
+        else:
+            length = build_random_bart(staging, texts)
+        meta = {
+            "provenance": f"random: {spec} architecture ({kind}), seed 0, tokenizer trained on NTREX",
+            "forced_length": length,
+            "format": BUILD_FORMAT,
+        }
+        (staging / META_FILE).write_text(json.dumps(meta, indent=1))
+        if folder.exists():  # built by an older bench: another layout
+            shutil.rmtree(folder)
+        staging.rename(folder)
+    return meta
 
 
 def forced_translation_length(token_counts: list[int]) -> int:
@@ -162,96 +218,34 @@ def forced_translation_length(token_counts: list[int]) -> int:
     return max(1, round(TRANSLATION_LENGTH_FACTOR * statistics.fmean(token_counts)))
 
 
-def _restrict_vocab(model: Any, allowed: list[int]) -> None:
-    """Random logits over ids the tokenizer cannot decode would give empty text: forbid those ids."""
-    import torch
-
-    bias = torch.full_like(model.final_logits_bias, -1e4)
-    bias[0, allowed] = 0.0
-    model.final_logits_bias.copy_(bias)
-
-
 def build_random_marian(out: Path, lang: str, texts: list[str]) -> int:
     """opus-mt-{lang}-en architecture with random weights; returns the forced output length."""
-    import torch
-    from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
-
-    from clsum.bench.tokenizers import english_corpus, marian_vocab, train_spm
-
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        src, tgt = Path(tmp) / "source.spm", Path(tmp) / "target.spm"
-        src.write_bytes(train_spm(texts, TOKENIZER_VOCAB))
-        tgt.write_bytes(train_spm(english_corpus(texts), TOKENIZER_VOCAB))
-        vocab, target_ids = marian_vocab(src, tgt, pad_id=OPUS_MT["pad_token_id"])
-        vocab_file = Path(tmp) / "vocab.json"
-        vocab_file.write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-        tokenizer = MarianTokenizer(
-            source_spm=str(src),
-            target_spm=str(tgt),
-            vocab=str(vocab_file),
-            source_lang=lang,
-            target_lang="en",
-            model_max_length=512,
-        )
-        tokenizer.save_pretrained(out)
-    counts = [len(x) for x in tokenizer(texts, verbose=False)["input_ids"]]
-    length = forced_translation_length(counts)
-    torch.manual_seed(0)
-    model = MarianMTModel(MarianConfig(**OPUS_MT))
-    _restrict_vocab(model, [*target_ids, OPUS_MT["eos_token_id"]])
-    pad, eos = OPUS_MT["pad_token_id"], OPUS_MT["eos_token_id"]
+    spec = TokenizerSpec(TOKENIZER_VOCAB, max_input_tokens=512, vocab_size=OPUS_MT["vocab_size"], seed=0)
+    vocab = marian_tokenizer(out, lang, texts, english_corpus(texts), spec)
+    length = forced_translation_length([len(x) for x in vocab.tokenizer(texts, verbose=False)["input_ids"]])
     # Real opus-mt: beam 4, max_length 512; here min = max so every output has ``length`` tokens
     # (+1: transformers counts the decoder start token).
-    model.generation_config = GenerationConfig(
-        bad_words_ids=[[pad]],
-        decoder_start_token_id=pad,
-        eos_token_id=eos,
-        forced_eos_token_id=eos,
-        pad_token_id=pad,
-        num_beams=4,
-        max_length=length + 1,
-        min_length=length + 1,
-    )
-    model.save_pretrained(out)
+    generation = {"num_beams": 4, "max_length": length + 1, "min_length": length + 1}
+    save_model(out, vocab, ModelSpec(OPUS_MT, generation, restrict_output=True))
     return length
 
 
 def build_random_bart(out: Path, texts: list[str]) -> int:
     """distilbart-cnn-12-6 architecture with random weights; returns the forced summary length."""
-    import torch
-    from transformers import BartConfig, BartForConditionalGeneration, BartTokenizer, GenerationConfig
-
-    from clsum.bench.tokenizers import english_corpus, pad_vocab, train_byte_bpe
-
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        train_byte_bpe(english_corpus(texts), TOKENIZER_VOCAB, Path(tmp))
-        vocab_file = Path(tmp) / "vocab.json"
-        vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
-        allowed = sorted(vocab.values())
-        pad_vocab(vocab, DISTILBART_CNN_12_6["vocab_size"])  # CTranslate2: vocab = embedding rows
-        vocab_file.write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-        tokenizer = BartTokenizer.from_pretrained(tmp, model_max_length=1024)
-        tokenizer.save_pretrained(out)
-    torch.manual_seed(0)
-    model = BartForConditionalGeneration(BartConfig(**DISTILBART_CNN_12_6))
-    _restrict_vocab(model, allowed)
     c = DISTILBART_CNN_12_6
-    # Real distilbart-cnn-12-6: beam 4, length_penalty 2, no_repeat_ngram_size 3, 56-142 tokens.
-    model.generation_config = GenerationConfig(
-        bos_token_id=c["bos_token_id"],
-        pad_token_id=c["pad_token_id"],
-        eos_token_id=c["eos_token_id"],
-        decoder_start_token_id=c["decoder_start_token_id"],
-        forced_bos_token_id=c["forced_bos_token_id"],
-        forced_eos_token_id=c["forced_eos_token_id"],
-        num_beams=4,
-        length_penalty=2.0,
-        no_repeat_ngram_size=3,
-        early_stopping=True,
-        max_length=SUMMARY_TOKENS + 1,
-        min_length=SUMMARY_TOKENS + 1,
+    # The hub repo's tokenizer files (vocab.json, merges.txt), which transformers converts at load.
+    spec = TokenizerSpec(
+        TOKENIZER_VOCAB, c["max_position_embeddings"], vocab_size=c["vocab_size"], hub_files=True
     )
-    model.save_pretrained(out)
+    vocab = bart_tokenizer(out, english_corpus(texts), spec)
+    # Real distilbart-cnn-12-6: beam 4, length_penalty 2, no_repeat_ngram_size 3, 56-142 tokens.
+    generation = {
+        "num_beams": 4,
+        "length_penalty": 2.0,
+        "no_repeat_ngram_size": 3,
+        "early_stopping": True,
+        "max_length": SUMMARY_TOKENS + 1,
+        "min_length": SUMMARY_TOKENS + 1,
+    }
+    save_model(out, vocab, ModelSpec(c, generation, restrict_output=True))
     return SUMMARY_TOKENS

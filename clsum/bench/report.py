@@ -6,9 +6,8 @@ import statistics
 from typing import Any
 
 from clsum.bench import measure
-from clsum.bench.baselines import GenSettings
+from clsum.bench.baselines import Decoding
 from clsum.bench.inputs import Doc
-from clsum.bench.models import BenchModel
 
 REFERENCE = "naive"  # the fp32 outputs other systems are compared with
 
@@ -16,49 +15,55 @@ REFERENCE = "naive"  # the fp32 outputs other systems are compared with
 def summarize_results(
     results: dict[str, dict[str, Any]],
     docs: list[Doc],
-    translators: dict[str, BenchModel],
-    summarizer: BenchModel,
-    job: dict[str, Any],
+    decoding: Decoding,
+    arch: dict[str, measure.Arch],
     peak: dict[str, Any],
 ) -> dict[str, Any]:
-    source_tokens = _source_tokens(docs, translators)
-    flops = _flops_per_article(results, docs, translators, summarizer, job, source_tokens)
-    systems = {}
-    for name, r in results.items():
-        per_s = r["documents"] / r["seconds"] if r["seconds"] > 0 else 0.0
-        achieved = flops * per_s if flops else None
-        systems[name] = {
-            "articles_per_min": round(60 * per_s, 2),
-            "source_tokens_per_s": round(sum(source_tokens.values()) / r["seconds"], 1),
-            "seconds": round(r["seconds"], 2),
-            "setup_seconds": round(r["setup_seconds"], 2),
-            "load_seconds": None if r["load_seconds"] is None else round(r["load_seconds"], 2),
-            "stage_seconds": {k: round(v, 2) for k, v in r["stage_seconds"].items()},
-            "peak_rss_mb": round(r["peak_rss_bytes"] / 2**20, 1),
-            "achieved_gflops": None if achieved is None else round(achieved / 1e9, 2),
-            "share_of_fp32_peak": _share(achieved, peak.get("fp32_gflops")),
-            "share_of_int8_peak": _share(achieved, peak.get("int8_gops")),
-            "chrf_vs_naive": _agreement(results, name),
-            "mean_summary_chars": round(statistics.fmean(len(d["summary"]) for d in r["docs"]), 1),
-            # generated tokens (special tokens excluded), baselines only: checks forced lengths match
-            "mean_translation_tokens": _mean([t for d in r["docs"] for t in d["out_tokens"]]),
-            "mean_summary_tokens": _mean([d["summary_tokens"] for d in r["docs"] if d["out_tokens"]]),
-            "backend": r.get("backend"),
-            "torch_threads": r.get("torch_threads"),
-            "outputs": [{k: d[k] for k in ("id", "translation", "summary")} for d in r["docs"]],
-        }
+    """The report's numbers; ``arch`` holds every model's architecture by directory."""
+    source_tokens = sum(n for d in docs for n in d.unit_tokens)
+    flops = _flops_per_article(results, docs, decoding, arch)
+    systems = {name: _system(name, results, source_tokens, flops, peak) for name in results}
     return {
         "systems": systems,
         "flops_per_article": flops,
         "flops_formula": measure.__doc__,
-        "source_tokens": sum(source_tokens.values()),
+        "source_tokens": source_tokens,
         "sentences": sum(d.n_sentences for d in docs),
         "matmul_peak": peak,
-        "settings": {
-            "translation": {lang: s.hf() for lang, s in job["translation"].items()},
-            "summarization": job["summarization"].hf(),
-        },
+        "settings": decoding.to_dict(),
         "summary_line": summary_line(systems),
+    }
+
+
+def _system(
+    name: str,
+    results: dict[str, dict[str, Any]],
+    source_tokens: int,
+    flops: float | None,
+    peak: dict[str, Any],
+) -> dict[str, Any]:
+    r = results[name]
+    per_s = r["documents"] / r["seconds"] if r["seconds"] > 0 else 0.0
+    achieved = flops * per_s if flops else None
+    return {
+        "articles_per_min": round(60 * per_s, 2),
+        "source_tokens_per_s": round(source_tokens / r["seconds"], 1),
+        "seconds": round(r["seconds"], 2),
+        "setup_seconds": round(r["setup_seconds"], 2),
+        "load_seconds": None if r["load_seconds"] is None else round(r["load_seconds"], 2),
+        "stage_seconds": {k: round(v, 2) for k, v in r["stage_seconds"].items()},
+        "peak_rss_mb": round(r["peak_rss_bytes"] / 2**20, 1),
+        "achieved_gflops": None if achieved is None else round(achieved / 1e9, 2),
+        "share_of_fp32_peak": _share(achieved, peak.get("fp32_gflops")),
+        "share_of_int8_peak": _share(achieved, peak.get("int8_gops")),
+        "chrf_vs_naive": _agreement(results, name),
+        "mean_summary_chars": round(statistics.fmean(len(d["summary"]) for d in r["docs"]), 1),
+        # decoder steps per output (forced BOS/EOS included), baselines only: forced lengths match
+        "mean_translation_tokens": _mean([t for d in r["docs"] for t in d["out_tokens"]]),
+        "mean_summary_tokens": _mean([d["summary_tokens"] for d in r["docs"] if d["out_tokens"]]),
+        "backend": r.get("backend"),
+        "torch_threads": r.get("torch_threads"),
+        "outputs": [{k: d[k] for k in ("id", "translation", "summary")} for d in r["docs"]],
     }
 
 
@@ -138,44 +143,25 @@ def _agreement(results: dict[str, dict[str, Any]], name: str) -> dict[str, float
     }
 
 
-def _source_tokens(docs: list[Doc], translators: dict[str, BenchModel]) -> dict[str, int]:
-    """Translator input tokens (special tokens included) per document: what every system reads."""
-    from transformers import AutoTokenizer
-
-    tokenizers = {lang: AutoTokenizer.from_pretrained(m.path) for lang, m in translators.items()}
-    return {d.id: sum(len(x) for x in tokenizers[d.lang](d.units, verbose=False)["input_ids"]) for d in docs}
-
-
 def _flops_per_article(
-    results: dict[str, dict[str, Any]],
-    docs: list[Doc],
-    translators: dict[str, BenchModel],
-    summarizer: BenchModel,
-    job: dict[str, Any],
-    source_tokens: dict[str, int],
+    results: dict[str, dict[str, Any]], docs: list[Doc], decoding: Decoding, arch: dict[str, measure.Arch]
 ) -> float | None:
     """Mean analytical FLOPs per article, from the output lengths a baseline actually generated."""
-    from transformers import AutoConfig, AutoTokenizer
-
     base = next((results[s] for s in (REFERENCE, "ctranslate2-plain") if s in results), None)
     if base is None:
         return None
-    arch = {
-        lang: measure.Arch.from_config(AutoConfig.from_pretrained(m.path)) for lang, m in translators.items()
-    }
-    s_arch = measure.Arch.from_config(AutoConfig.from_pretrained(summarizer.path))
-    toks = {lang: AutoTokenizer.from_pretrained(m.path) for lang, m in translators.items()}
     by_id = {d["id"]: d for d in base["docs"]}
+    summarizer = arch[decoding.summarizer]
     total = 0.0
     for doc in docs:
         out = by_id[doc.id]
-        tr: GenSettings = job["translation"][doc.lang]
-        lengths = [len(x) for x in toks[doc.lang](doc.units, verbose=False)["input_ids"]]
+        translator = arch[decoding.translators[doc.lang]]
+        beam = decoding.translation[doc.lang].num_beams
         total += sum(
-            measure.generation_flops(arch[doc.lang], n, t, tr.num_beams)
-            for n, t in zip(lengths, out["out_tokens"], strict=True)
+            measure.generation_flops(translator, n, t, beam)
+            for n, t in zip(doc.unit_tokens, out["out_tokens"], strict=True)
         )
         total += measure.generation_flops(
-            s_arch, out["summary_input_tokens"], out["summary_tokens"], job["summarization"].num_beams
+            summarizer, out["summary_input_tokens"], out["summary_tokens"], decoding.summarization.num_beams
         )
     return round(total / len(docs))

@@ -2,7 +2,10 @@
 
 Each child: load the models, process one document untimed (warm-up), then process every document
 timed. Setup (load + warm-up) and steady-state seconds are reported separately. Peak RSS is the
-child's ``ru_maxrss`` (the largest resident set it ever had, model loading included).
+child's ``VmHWM`` (the largest resident set it ever had, model loading included).
+
+Process-wide state (torch's thread count, transformers' loading bars) is set once per child, by its
+entry function ``_child_entry``; nothing below it changes that state.
 """
 
 from __future__ import annotations
@@ -18,23 +21,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from clsum.bench.baselines import GenSettings
+from clsum.bench.baselines import Decoding
 from clsum.bench.inputs import Doc
 from clsum.errors import ClsumError
 
 SYSTEMS = ("naive", "ctranslate2-plain", "clsum")
+
+T = TypeVar("T")
 
 
 @dataclass
 class Job:
     system: str
     docs: list[Doc]
-    translators: dict[str, str]  # lang -> transformers model directory
-    summarizer: str
-    translation: dict[str, GenSettings]  # lang -> settings
-    summarization: GenSettings
+    decoding: Decoding  # what the baselines run
     threads: int
     ct2_dirs: dict[str, str] = field(default_factory=dict)  # model directory -> converted directory
     clsum_config: str | None = None
@@ -47,24 +49,31 @@ class DocResult:
     id: str
     translation: str
     summary: str
-    out_tokens: list[int]  # generated tokens per translated unit (baselines only)
+    out_tokens: list[int]  # decoder steps per translated unit (baselines only)
     summary_input_tokens: int  # summarizer input tokens (baselines only)
     summary_tokens: int
 
 
-def run_in_child(job: Job) -> dict[str, Any]:
-    """Run ``job`` in a fresh spawned interpreter (nothing inherited: imports, threads, memory)."""
-    with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
-        result: dict[str, Any] = pool.apply(_child, (job,))
+def run_in_child(threads: int, func: Callable[..., T], *args: Any) -> T:
+    """``func(*args)`` in a fresh spawned interpreter (nothing inherited: imports, threads, memory)
+    that uses ``threads`` CPU threads."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1, initializer=_child_entry, initargs=(threads,), maxtasksperchild=1) as pool:
+        result: T = pool.apply(func, args)
     return result
 
 
-def _child(job: Job) -> dict[str, Any]:
-    import torch
-    from transformers.utils import logging as hf_logging
+def _child_entry(threads: int) -> None:
+    """Every child starts here: the one place the bench sets process-wide state."""
+    from clsum.pipeline.runtime import configure_process
 
-    hf_logging.disable_progress_bar()  # per-weight loading bars
-    torch.set_num_threads(job.threads)
+    configure_process(threads)  # torch threads; transformers' per-weight loading bars off
+
+
+def run_system(job: Job) -> dict[str, Any]:
+    """One system over every document (in a child: ``run_in_child(threads, run_system, job)``)."""
+    import torch
+
     runner = {"naive": _baseline_runner, "ctranslate2-plain": _baseline_runner, "clsum": _clsum_runner}
     result = runner[job.system](job)
     result["peak_rss_bytes"] = peak_rss_bytes()
@@ -118,8 +127,8 @@ def _baseline_runner(job: Job) -> dict[str, Any]:
     else:
         make = lambda path: PlainCT2(path, Path(job.ct2_dirs[path]), job.threads)  # noqa: E731
     langs = sorted({d.lang for d in job.docs})
-    translators = {lang: make(job.translators[lang]) for lang in langs}
-    summarizer = make(job.summarizer)
+    translators = {lang: make(job.decoding.translators[lang]) for lang in langs}
+    summarizer = make(job.decoding.summarizer)
     load_s = time.perf_counter() - start
     stages = {"translate": 0.0, "summarize": 0.0}
     _article(job, _warm_up_doc(job.docs), translators, summarizer, {"translate": 0.0, "summarize": 0.0})
@@ -133,7 +142,7 @@ def _article(
     job: Job, doc: Doc, translators: dict[str, Any], summarizer: Any, stages: dict[str, float]
 ) -> DocResult:
     t0 = time.perf_counter()
-    english, counts = translators[doc.lang].generate(doc.units, job.translation[doc.lang])
+    english, counts = translators[doc.lang].generate(doc.units, job.decoding.translation[doc.lang])
     t1 = time.perf_counter()
     body = english[1:] if doc.title else english
     paragraphs, i = [], 0
@@ -141,7 +150,7 @@ def _article(
         paragraphs.append(" ".join(body[i : i + len(p)]))
         i += len(p)
     text = " ".join(body)
-    summaries, summary_counts = summarizer.generate([text], job.summarization)
+    summaries, summary_counts = summarizer.generate([text], job.decoding.summarization)
     stages["translate"] += t1 - t0
     stages["summarize"] += time.perf_counter() - t1
     n_in = len(summarizer.tokenizer(text, truncation=True)["input_ids"])
@@ -162,31 +171,48 @@ def _clsum_runner(job: Job) -> dict[str, Any]:
     pipe = Pipeline(load_config(job.clsum_config, job.clsum_overrides))
     first = _warm_up_doc(job.docs)
     pipe.process([Record(id="warm-up", raw=first.raw, lang_hint=first.lang)])
+    _forget_warm_up(pipe)
     setup_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory(prefix="clsum-bench-") as tmp:
-        source = Path(tmp) / "docs.jsonl"
-        with source.open("w", encoding="utf-8") as fh:
-            for d in job.docs:
-                fh.write(json.dumps({"id": d.id, "text": d.raw, "lang": d.lang}, ensure_ascii=False) + "\n")
+        source = _write_jsonl(job.docs, Path(tmp) / "docs.jsonl")
         _check_same_sentences(job.docs, pipe.process(ingest(source), until="segment"))
         start = time.perf_counter()
         _profiled(job, lambda: pipe.run(source, Path(tmp) / "out", force=True))
         elapsed = time.perf_counter() - start
         rows = list(read_rows(Path(tmp) / "out" / SUMMARIES))
-    by_id = {r["id"]: r for r in rows}
-    missing = [d.id for d in job.docs if d.id not in by_id]
-    if missing:
-        raise ClsumError(f"bench: clsum did not summarize {len(missing)} document(s), e.g. {missing[0]}")
     stages: dict[str, float] = {}
     for row in rows:
         for stage, seconds in row["timings"].items():
             stages[stage] = stages.get(stage, 0.0) + seconds
-    docs = [
-        DocResult(d.id, by_id[d.id]["translation"], by_id[d.id]["summary"] or "", [], 0, 0) for d in job.docs
-    ]
-    result = _result(job, elapsed, None, setup_s, stages, docs)
+    result = _result(job, elapsed, None, setup_s, stages, _doc_results(job.docs, rows))
     result["backend"] = sorted({m for r in rows for m in r["models"].values()})
     return result
+
+
+def _write_jsonl(docs: list[Doc], path: Path) -> Path:
+    """clsum's input: each document's raw text, with its language as a hint (no detection)."""
+    with path.open("w", encoding="utf-8") as fh:
+        for d in docs:
+            fh.write(json.dumps({"id": d.id, "text": d.raw, "lang": d.lang}, ensure_ascii=False) + "\n")
+    return path
+
+
+def _doc_results(docs: list[Doc], rows: list[dict[str, Any]]) -> list[DocResult]:
+    by_id = {r["id"]: r for r in rows}
+    missing = [d.id for d in docs if d.id not in by_id]
+    if missing:
+        raise ClsumError(f"bench: clsum did not summarize {len(missing)} document(s), e.g. {missing[0]}")
+    return [DocResult(d.id, by_id[d.id]["translation"], by_id[d.id]["summary"] or "", [], 0, 0) for d in docs]
+
+
+def _forget_warm_up(pipe: Any) -> None:
+    """The warm-up document is one of the timed ones: its sentences must not be in clsum's
+    translation cache when timing starts (the baselines have no cache to warm up)."""
+    from clsum.pipeline.tcache import TranslationCache
+
+    if not isinstance(getattr(pipe, "translation_cache", None), TranslationCache):
+        raise ClsumError("bench: the pipeline has no translation_cache to empty after the warm-up")
+    pipe.translation_cache = TranslationCache(pipe.config.translation.cache_size)
 
 
 def _check_same_sentences(docs: list[Doc], records: list[Any]) -> None:

@@ -47,17 +47,22 @@ def _pieces(spm_file: Path) -> list[str]:
     return [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
 
 
-def marian_vocab(source: Path, target: Path, pad_id: int) -> tuple[dict[str, int], list[int]]:
-    """The joint vocab.json and the ids of the target pieces (what the decoder may produce)."""
+def marian_vocab(source: Path, target: Path, size: int | None = None) -> tuple[dict[str, int], list[int]]:
+    """The joint vocab.json and the ids of the target pieces (what the decoder may produce).
+
+    ``<pad>`` is the last id: ``size - 1`` with the unused ids below it filled (opus-mt's layout at
+    the published size; CTranslate2 requires as many entries as embedding rows), else the next free id.
+    """
     vocab = dict(_MARIAN_SPECIALS)
     for piece in _pieces(source) + _pieces(target):
         if piece not in vocab and piece not in ("<s>", "<pad>"):
             vocab[piece] = len(vocab)
-    if len(vocab) >= pad_id:
-        raise ValueError(f"tokenizer vocabulary {len(vocab)} does not fit below pad id {pad_id}")
+    if size is not None and len(vocab) >= size:
+        raise ValueError(f"tokenizer vocabulary {len(vocab)} does not fit below pad id {size - 1}")
     target_ids = sorted({vocab[p] for p in _pieces(target) if p in vocab and p not in ("<unk>", "<pad>")})
-    pad_vocab(vocab, pad_id)  # CTranslate2 requires the vocabulary to match the embedding rows
-    vocab["<pad>"] = pad_id
+    if size is not None:
+        pad_vocab(vocab, size - 1)
+    vocab["<pad>"] = len(vocab)
     return vocab, target_ids
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,31 +10,7 @@ from typing import Any
 import click
 
 from clsum.cli.common import EXIT_PARTIAL, handle_errors, setup_logging
-from clsum.errors import InputError
-from clsum.eval.checks import CHECKS_SIGNATURE, CheckResult, aggregate, check
-from clsum.pipeline.write import SUMMARIES, read_rows
-
-log = logging.getLogger(__name__)
-
-
-
-def load_rows(folder: Path) -> list[dict[str, Any]]:
-    """Rows of ``folder/summaries.jsonl``, read by the writer's own reader."""
-    path = folder / SUMMARIES
-    if not folder.is_dir():
-        raise InputError(f"{folder} is not a folder (expected the output folder of 'clsum summarize')")
-    if not path.is_file():
-        raise InputError(f"no {SUMMARIES} in {folder} (expected the output folder of 'clsum summarize')")
-    return list(read_rows(path))
-
-
-def check_row(row: dict[str, Any]) -> CheckResult | None:
-    """Check one stored summary; None for rows without a summary (failed documents)."""
-    if row.get("error") or not isinstance(row.get("summary"), str) or not isinstance(row.get("source"), str):
-        return None
-    lang = row.get("lang") or "en"
-    translation = row.get("translation") if lang != "en" else None
-    return check(row["source"], row["summary"], source_lang=lang, translation=translation or None)
+from clsum.eval.checks import CHECKS_SIGNATURE, CheckResult, aggregate, check_output
 
 
 def _table(checked: list[tuple[dict[str, Any], CheckResult]], summary: dict[str, Any]) -> str:
@@ -79,7 +54,7 @@ def check_command(output: Path, as_json: bool, fail_on_flag: bool, verbose: int)
     capitalisation heuristic) missing from the source; prints the flagged summaries and means.
     """
     setup_logging(verbose)
-    checked = [(row, res) for row in load_rows(output) if (res := check_row(row)) is not None]
+    checked = check_output(output)
     summary = aggregate([res for _, res in checked])
     if as_json:
         documents = [{"id": row["id"], "lang": row.get("lang"), **res.to_dict()} for row, res in checked]

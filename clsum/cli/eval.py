@@ -1,4 +1,9 @@
-"""``clsum eval``: run a benchmark config and write report.json, report.md and report.html."""
+"""``clsum eval``: run a benchmark config and write report.json, report.md and report.html.
+
+Exits 0 only when every system ran on every document; 3 when any system failed on any document
+(the reports are written, scores stand on the documents that succeeded); 2 on a bad config, data or
+model (before any system runs).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from clsum.cli.common import config_options, configure_runtime, handle_errors, setup_logging
+from clsum.cli.common import EXIT_PARTIAL, config_options, configure_runtime, handle_errors, setup_logging
 
 
 @click.command("eval")
@@ -32,7 +37,12 @@ def eval_command(
     overrides: tuple[str, ...],
     verbose: int,
 ) -> None:
-    """Run BENCHMARK (a YAML file, or the name of a shipped one: see --list) into -o RUN_DIR."""
+    """Run BENCHMARK (a YAML file, or the name of a shipped one: see --list) into -o RUN_DIR.
+
+    Every model the chosen systems need is loaded first. Exit status: 0 when every system ran on
+    every document, 3 when any document failed (scores then stand on the documents that succeeded;
+    report.md/html list the failures), 2 on errors.
+    """
     from clsum.eval.benchmark import load_benchmark, shipped_configs
 
     setup_logging(verbose, quiet)
@@ -58,10 +68,15 @@ def eval_command(
         report = run_benchmark(
             cfg, output, systems=names, limit=limit, config=config, progress=not quiet and sys.stderr.isatty()
         )
+    failed = {name: r for name, r in report.systems.items() if r.failures}
     if not quiet:
         for name, result in report.systems.items():
             scores = ", ".join(
                 f"{m} {s.score:.2f}" if s.score is not None else f"{m} n/a" for m, s in result.scores.items()
             )
-            click.echo(f"{name:28} {scores}", err=True)
+            click.echo(f"{name:28} {scores} (scored {len(result.scored)}/{result.total})", err=True)
         click.echo(f"report: {output / 'report.html'}", err=True)
+    if failed:
+        counts = ", ".join(f"{name} {len(r.failures)} of {r.total}" for name, r in failed.items())
+        click.echo(f"clsum: documents failed ({counts}); see {output / 'report.md'}", err=True)
+        sys.exit(EXIT_PARTIAL)

@@ -71,7 +71,7 @@ def summarize(
         result = Pipeline(config).run(input_path, output, lang=lang, force=force, progress=show_progress)
     message = (
         f"{result.summarized} summarized, {result.skipped} already done, {result.failed} failed "
-        f"of {result.total} documents -> {output}"
+        f"of {result.total} documents -> {output}{_warnings_note(result.warned, result.warnings)}"
     )
     if not quiet:
         click.echo(message, err=True)
@@ -81,6 +81,19 @@ def summarize(
             f"clsum: {result.failed} document(s) failed ({by_stage}); see {output / 'errors.jsonl'}", err=True
         )
         sys.exit(EXIT_PARTIAL)
+
+
+def _warnings_note(documents: int, counts: dict[str, int]) -> str:
+    """``; 2 with warnings: 3 translations cut at max_length, ...`` (nothing when there are none)."""
+    from clsum.record import warning_text
+
+    if not documents:
+        return ""
+    parts = []
+    for key, n in sorted(counts.items()):
+        stage, kind = key.split(" ", 1)
+        parts.append(warning_text(stage, kind, n))
+    return f"; {documents} with warnings ({', '.join(parts)}; see 'warnings' in summaries.jsonl)"
 
 
 @main.group()
@@ -116,7 +129,8 @@ def _configured_models(cfg: Config) -> list[tuple[str, str]]:
 @config_options
 @handle_errors
 def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
-    """Show each configured model and where it resolves from (cache, local dir, hub)."""
+    """Show each configured model, where it resolves from (cache, local dir, hub), the backend and
+    precision it runs on, and its generation settings with where each one comes from."""
     from clsum.pipeline.runtime import backend_options, describe
 
     setup_logging(verbose)
@@ -124,6 +138,28 @@ def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: i
     device = "cpu" if cfg.device == "auto" else cfg.device  # listing must not initialise CUDA
     for key, spec in _configured_models(cfg):
         click.echo(f"{key:26} {spec}\n{'':26} -> {describe(spec, backend_options(cfg), device)}")
+        for line in _generation_lines(cfg, key, spec):
+            click.echo(f"{'':26}    {line}")
+
+
+def _generation_lines(cfg: Config, key: str, spec: str) -> list[str]:
+    from clsum.pipeline.runtime import (
+        describe_generation,
+        describe_lines,
+        generation_overrides,
+        summarization_task,
+        translation_task,
+    )
+
+    sections = generation_overrides(cfg)
+    if key == "summarization.model":
+        task = summarization_task(sections["summarization"])
+    else:
+        task = translation_task(key.rsplit(".", 1)[1], sections["translation"])
+    settings = describe_generation(spec, task)
+    if isinstance(settings, str):
+        return [settings]
+    return ["generation settings, by origin:", *(f"  {line}" for line in describe_lines(settings))]
 
 
 @models.command("download")

@@ -1,31 +1,50 @@
 """The one package that talks to the model runtime (torch + transformers, or CTranslate2).
 
-``hub`` finds and loads model files, ``ct2cache`` converts them for CTranslate2, ``backends`` run
-them, ``seq2seq`` wraps tokenizer and engine into the one object stages use, and ``models`` loads
-what a config names. ``configure_process`` sets the process-wide state the CLI sets once at start.
+``hub`` finds and loads model files, ``ct2cache`` converts them for CTranslate2, ``generation``
+computes each model's generation settings (and where each came from), ``backends`` run them,
+``seq2seq`` wraps tokenizer and engine into the one object stages use, ``outputs`` flags degenerate
+outputs, and ``models`` loads what a config names. ``configure_process`` sets the process-wide
+state the CLI sets once at start.
 """
 
 from __future__ import annotations
 
+from clsum.pipeline.runtime.generation import GenerationSettings, Task, describe_lines
 from clsum.pipeline.runtime.models import (
     Models,
     backend_options,
     describe,
+    describe_generation,
     download,
+    generation_overrides,
     resolve_device,
     seed_everything,
+    summarization_task,
+    translation_task,
 )
+from clsum.pipeline.runtime.outputs import FLAGS, MAX_LENGTH, REPETITION, Output
 from clsum.pipeline.runtime.seq2seq import Seq2Seq
 
 __all__ = [
+    "FLAGS",
+    "MAX_LENGTH",
+    "REPETITION",
+    "GenerationSettings",
     "Models",
+    "Output",
     "Seq2Seq",
+    "Task",
     "backend_options",
     "configure_process",
     "describe",
+    "describe_generation",
+    "describe_lines",
     "download",
+    "generation_overrides",
     "resolve_device",
     "seed_everything",
+    "summarization_task",
+    "translation_task",
 ]
 
 

@@ -60,16 +60,23 @@ def _convert(name: str, ref: ModelRef, compute_type: str, target: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+_DROPPED_CONFIG: dict[str, dict[str, bool]] = {
+    "bart": {"normalize_before": False},
+    "pegasus": {"normalize_before": True, "normalize_embedding": False},
+}
+
+
 def _converter(location: str, revision: str | None) -> Any:
     from ctranslate2.converters import TransformersConverter
 
     class Converter(TransformersConverter):
         def load_model(self, model_class: Any, path: str, **kwargs: Any) -> Any:
             model = super().load_model(model_class, path, **kwargs)
-            # transformers 5 dropped BartConfig.normalize_before, which ct2's BART loader reads;
-            # BART is post-norm, so False is the value the attribute used to hold.
-            if not hasattr(model.config, "normalize_before"):
-                model.config.normalize_before = False
+            # transformers 5 dropped config attributes ct2's BART-family loaders read; put back
+            # the values they used to hold (BART is post-norm; PEGASUS is pre-norm, no embedding norm).
+            for name, value in _DROPPED_CONFIG.get(model.config.model_type, {}).items():
+                if not hasattr(model.config, name):
+                    setattr(model.config, name, value)
             return model
 
     return Converter(location, revision=revision)

@@ -1,15 +1,20 @@
-"""The models a config names: which device, which backend, loaded once and only when needed."""
+"""The models a config names: which device, which backend, which generation settings, loaded once
+and only when needed."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 from clsum.config import Config
-from clsum.errors import ModelError
-from clsum.pipeline.runtime import hub
+from clsum.errors import ClsumError, ModelError
+from clsum.pipeline.runtime import generation, hub
 from clsum.pipeline.runtime.backends import Options, resolve
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
+from clsum.pipeline.runtime.generation import GenerationSettings, Task
 from clsum.pipeline.runtime.seq2seq import Seq2Seq
 
 log = logging.getLogger(__name__)
@@ -18,6 +23,30 @@ log = logging.getLogger(__name__)
 def backend_options(config: Config) -> Options:
     """The config's backend settings (top-level ``backend``, ``compute_type``, ``threads``)."""
     return Options(config.backend, config.compute_type, config.threads)
+
+
+# The config keys that set generation settings, per section (None: the model's own).
+GENERATION_KEYS = {
+    "translation": ("num_beams", "max_length", "min_length"),
+    "summarization": ("num_beams", "max_length", "min_length", "prefix"),
+}
+
+
+def generation_overrides(config: Config) -> dict[str, dict[str, Any]]:
+    """The config's generation settings per section, None where the model's own apply."""
+    return {
+        section: {key: getattr(getattr(config, section), key) for key in keys}
+        for section, keys in GENERATION_KEYS.items()
+    }
+
+
+def translation_task(lang: str, overrides: Mapping[str, Any]) -> Task:
+    """Translating ``lang`` to English: ``task_specific_params.translation_<lang>_to_en``."""
+    return Task.of(f"translation_{lang}_to_en", "translation", overrides)
+
+
+def summarization_task(overrides: Mapping[str, Any]) -> Task:
+    return Task.of("summarization", "summarization", overrides)
 
 
 def resolve_device(device: str) -> str:
@@ -37,43 +66,95 @@ def seed_everything(seed: int) -> None:
 
 
 class Models:
-    """Loads each configured model once, and only when a document needs it."""
+    """Loads each configured model once, and only when a document needs it.
+
+    ``overrides`` are the config's generation settings per section (``generation_overrides``).
+    A model serves a role (``translation.models.de``, ``summarization.model``) with the settings of
+    that role's task; roles whose settings come out the same share one loaded model.
+    """
 
     def __init__(
-        self, translation: dict[str, str], summarizer: str, device: str, options: Options | None = None
+        self,
+        translation: dict[str, str],
+        summarizer: str,
+        device: str,
+        options: Options | None = None,
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self._translation = translation
         self._summarizer_spec = summarizer
         self.device = device
         self.options = options
+        self._overrides = overrides or {}
         if options is not None:
             resolve(options, device)  # a precision the device lacks fails now, not per document
-        self._loaded: dict[str, Seq2Seq] = {}
+        self._loaded: dict[tuple[str, Task], Seq2Seq] = {}
+        self._roles: dict[str, Seq2Seq] = {}
         self._lock = threading.Lock()  # the prefetch thread loads translators too
 
-    def _get(self, spec: str) -> Seq2Seq:
+    def _get(self, role: str, spec: str, task: Task) -> Seq2Seq:
         with self._lock:
-            if spec not in self._loaded:
-                log.info("loading %s on %s", spec, self.device)
-                self._loaded[spec] = Seq2Seq(spec, self.device, self.options)
-            return self._loaded[spec]
+            if role not in self._roles:
+                self._roles[role] = self._load(spec, task)
+            return self._roles[role]
+
+    def _load(self, spec: str, task: Task) -> Seq2Seq:
+        # A task the model has no task_specific_params entry for is the same as no task: languages
+        # that share a multilingual model share one loaded model.
+        if not generation.task_params(hub.load("config", hub.ModelRef(spec)), task.params):
+            task = replace(task, params=None)
+        if (spec, task) not in self._loaded:
+            log.info("loading %s on %s", spec, self.device)
+            self._loaded[spec, task] = Seq2Seq(spec, self.device, self.options, task)
+        return self._loaded[spec, task]
 
     def translator(self, lang: str) -> Seq2Seq:
-        return self._get(self._translation[lang])
+        task = translation_task(lang, self._overrides.get("translation", {}))
+        return self._get(f"translation.models.{lang}", self._translation[lang], task)
 
     def summarizer(self) -> Seq2Seq:
-        return self._get(self._summarizer_spec)
+        task = summarization_task(self._overrides.get("summarization", {}))
+        return self._get("summarization.model", self._summarizer_spec, task)
 
     def provenance(self) -> dict[str, str]:
         """Provenance of every model loaded so far, keyed by the spec in the config."""
-        return {spec: model.provenance for spec, model in self._loaded.items()}
+        return {model.ref.spec: model.provenance for model in self._roles.values()}
 
     def backends(self) -> dict[str, dict[str, str]]:
         """Backend and compute type of every model loaded so far, keyed by the spec in the config."""
         return {
-            spec: {"backend": model.backend, "compute_type": model.compute_type}
-            for spec, model in self._loaded.items()
+            model.ref.spec: {"backend": model.backend, "compute_type": model.compute_type}
+            for model in self._roles.values()
         }
+
+    def generation(self) -> dict[str, dict[str, Any]]:
+        """Per role used so far: the model, its engine and its generation settings with origins."""
+        return {role: model_summary(model) for role, model in sorted(self._roles.items())}
+
+
+def model_summary(model: Seq2Seq) -> dict[str, Any]:
+    """What made a model's text: weights, backend, precision and every generation setting's origin."""
+    return {
+        "model": model.ref.spec,
+        "provenance": model.provenance,
+        "backend": model.backend,
+        "compute_type": model.compute_type,
+        "task": model.settings.task,
+        "settings_from": model.settings.source,
+        "generation": model.settings.table(),
+    }
+
+
+def describe_generation(spec: str, task: Task) -> GenerationSettings | str:
+    """The generation settings ``spec`` gets for ``task``, read from its cached files without
+    loading weights; a one-line reason when they cannot be read (not downloaded yet)."""
+    ref = hub.ModelRef(spec)
+    if not ref.is_local and hub.cached_commit(ref) is None:
+        return "generation settings: known once the model is downloaded"
+    try:
+        return generation.resolve(ref, hub.load("config", ref), task)
+    except ClsumError as exc:
+        return f"generation settings: unavailable ({exc})"
 
 
 def describe(spec: str, options: Options | None = None, device: str = "cpu") -> str:

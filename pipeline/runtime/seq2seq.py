@@ -19,6 +19,9 @@ from clsum.pipeline.runtime import hub
 from clsum.pipeline.runtime.backends import Engine, Options, resolve
 from clsum.pipeline.runtime.batching import token_budget_batches
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
+from clsum.pipeline.runtime.generation import GenerationSettings, Task
+from clsum.pipeline.runtime.generation import resolve as resolve_settings
+from clsum.pipeline.runtime.outputs import MAX_LENGTH, REPETITION, Output, degeneration
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +34,23 @@ class Seq2Seq:
 
     ``options`` pick the backend and precision; constructed directly it is the reference
     (transformers, float32 on CPU), while the pipeline passes the config's (default: auto).
+    ``task`` picks the ``task_specific_params`` entry and the config's generation settings; the
+    effective settings (``settings``) are computed here, once, and every backend decodes with them.
     """
 
-    def __init__(self, spec: str, device: str, options: Options | None = None) -> None:
+    def __init__(
+        self, spec: str, device: str, options: Options | None = None, task: Task | None = None
+    ) -> None:
         self.ref = hub.ModelRef(spec)
         self.device = device
         self.options = options or Options()
         self.tokenizer = hub.load("tokenizer", self.ref)
+        self.config = hub.load("config", self.ref)
+        self.settings: GenerationSettings = resolve_settings(self.ref, self.config, task)
         # Fast tokenizers are not safe to call from two threads at once (the prefetch thread
         # counts tokens while the main thread translates): every tokenizer call holds this lock.
         self._tokenizer_lock = threading.Lock()
         self._engine: Engine | None = None
-        self._generation_config: Any = None
         self._choice, self._ct2_dir = self._choose_engine()
 
     def _choose_engine(self) -> tuple[tuple[str, str], Path | None]:
@@ -90,46 +98,32 @@ class Seq2Seq:
             from clsum.pipeline.runtime.backends.ctranslate2 import Ct2Engine
 
             return Ct2Engine(
-                self._ct2_dir,
-                self.tokenizer,
-                self.generation_config,
-                self.device,
-                self.compute_type,
-                self.options.threads,
+                self._ct2_dir, self.tokenizer, self.device, self.compute_type, self.options.threads
             )
         from clsum.pipeline.runtime.backends.transformers import TransformersEngine
 
         model = hub.load("model", self.ref)
-        self._generation_config = model.generation_config
         return TransformersEngine(model, self.tokenizer, self.device, self.compute_type)
-
-    @property
-    def generation_config(self) -> Any:
-        """The model's generation defaults (read from its files; no weights needed)."""
-        if self._generation_config is None:
-            from transformers import GenerationConfig
-
-            try:
-                self._generation_config = GenerationConfig.from_pretrained(
-                    self.ref.location, revision=self.ref.revision or "main"
-                )
-            except OSError:  # no generation_config.json: derived from config.json, as transformers does
-                self._generation_config = GenerationConfig.from_model_config(hub.load("config", self.ref))
-        return self._generation_config
 
     @functools.cached_property
     def max_input_tokens(self) -> int:
-        """Asked for every batch; without a tokenizer limit it reads config.json, so once only."""
+        """The tokenizer's ``model_max_length``; without one (older tokenizer configs), the model's
+        positions (``max_position_embeddings``; T5: ``n_positions``), else 512."""
         limit = int(getattr(self.tokenizer, "model_max_length", _NO_LIMIT) or _NO_LIMIT)
         if limit >= _NO_LIMIT:
-            config = hub.load("config", self.ref)
-            limit = int(getattr(config, "max_position_embeddings", 512))
+            positions = [getattr(self.config, k, None) for k in ("max_position_embeddings", "n_positions")]
+            limit = int(next((p for p in positions if p), 512))
         return limit
 
     @property
-    def max_output_tokens(self) -> int | None:
-        """The model's own generation length limit (used to decide if partial summaries fit)."""
-        return getattr(self.generation_config, "max_length", None)
+    def max_output_tokens(self) -> int:
+        """The effective ``max_length`` (counts the decoder start token, as transformers does)."""
+        return int(self.settings.config.max_length)
+
+    @property
+    def prefix(self) -> str:
+        """Text put before every input: the config's, else the task's (T5: ``summarize: ``)."""
+        return self.settings.prefix
 
     @property
     def precision(self) -> str:
@@ -170,41 +164,58 @@ class Seq2Seq:
         batch_tokens: int | None = None,
         **overrides: Any,
     ) -> list[str]:
+        """The texts of ``generate_outputs``."""
+        return [o.text for o in self.generate_outputs(texts, batch_size, progress, batch_tokens, **overrides)]
+
+    def generate_outputs(
+        self,
+        texts: list[str],
+        batch_size: int,
+        progress: Callable[[int], None] | None = None,
+        batch_tokens: int | None = None,
+        **overrides: Any,
+    ) -> list[Output]:
         """Generate for every text, batching by token length; results come back in input order.
 
         A batch holds at most ``batch_size`` texts and, when ``batch_tokens`` is set, at most that
-        many padded input tokens (rows x longest row). ``overrides`` with value None are dropped so
-        the model's own generation_config applies. ``progress`` gets the texts finished per batch.
+        many padded input tokens (rows x longest row). ``overrides`` (None: not set) apply on top of
+        ``settings`` for this call. ``progress`` gets the texts finished per batch. Each output
+        carries the flags of ``outputs.degeneration``.
         """
         if not texts:
             return []
-        settings = {k: v for k, v in overrides.items() if v is not None}
+        settings = self.settings.with_overrides(overrides, "generate() argument")
+        with self._tokenizer_lock:
+            specials = set(self.tokenizer.all_special_ids)
         ids = self._ids(texts)
         lengths = [len(x) for x in ids]
-        out: list[str] = [""] * len(texts)
+        out: list[Output] = [Output("")] * len(texts)
         for idx in token_budget_batches(lengths, batch_tokens or 1 << 62, batch_size):
             longest = max(lengths[i] for i in idx)
             # Inputs were already split to fit, so truncation here would only hide a bug: refuse it.
             if longest > self.max_input_tokens:
                 raise ModelError(f"{self.ref.spec}: input of {longest} tokens exceeds its limit")
-            outputs = self.engine.generate([ids[i] for i in idx], settings)
-            self._warn_if_cut(outputs, settings)
+            outputs = self.engine.generate([ids[i] for i in idx], settings.config)
             with self._tokenizer_lock:
                 texts_out = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
-            for i, text in zip(idx, texts_out, strict=True):
-                out[i] = text.strip()
+            for i, text, row in zip(idx, texts_out, outputs, strict=True):
+                out[i] = Output(text.strip(), self._flags(row, settings, specials))
             if progress is not None:
                 progress(len(idx))
+        self._log_degenerate(out, settings)
         return out
 
-    def _warn_if_cut(self, outputs: list[list[int]], settings: dict[str, Any]) -> None:
-        """Output that ends without EOS at max_length was cut by the length limit: say so."""
-        limit = settings.get("max_length") or self.generation_config.max_length
-        eos = self.generation_config.eos_token_id
-        if limit is None or eos is None:
-            return
-        eos_ids = eos if isinstance(eos, list) else [eos]
-        # limit - 1: HF's max_length counts the decoder start token, which outputs do not include
-        cut = sum(1 for row in outputs if len(row) >= limit - 1 and row and row[-1] not in eos_ids)
-        if cut:
-            log.warning("%s: %d output(s) reached max_length=%d without ending", self.ref.spec, cut, limit)
+    @staticmethod
+    def _flags(row: list[int], settings: GenerationSettings, specials: set[int]) -> tuple[str, ...]:
+        gc = settings.config
+        end = gc.eos_token_id if isinstance(gc.eos_token_id, list) else [gc.eos_token_id]
+        return degeneration(row, gc.max_length, end, gc.forced_eos_token_id is not None, specials)
+
+    def _log_degenerate(self, outputs: list[Output], settings: GenerationSettings) -> None:
+        for flag, what in ((MAX_LENGTH, "reached max_length={}"), (REPETITION, "repeat an n-gram in a loop")):
+            n = sum(1 for o in outputs if flag in o.flags)
+            if n:
+                log.warning(
+                    "%s: %d of %d output(s) %s", self.ref.spec, n, len(outputs),
+                    what.format(settings.config.max_length),
+                )

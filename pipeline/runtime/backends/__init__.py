@@ -39,9 +39,53 @@ class Engine(Protocol):
     backend: str
     compute_type: str
 
-    def generate(self, batch: list[list[int]], settings: dict[str, Any]) -> list[list[int]]:
-        """Output ids per input row: no decoder start token, no padding, EOS kept if produced."""
+    def generate(self, batch: list[list[int]], config: Any) -> list[list[int]]:
+        """Output ids per input row, decoded with ``config`` (a complete transformers
+        ``GenerationConfig``, see ``runtime.generation``): no decoder start token, no padding, EOS
+        kept if produced."""
         ...
+
+    def applied(self, config: Any) -> dict[str, Any]:
+        """The ``APPLIED`` settings this engine decodes with for ``config``, in transformers' terms
+        (``hf_terms``): what reaches the library, so the two backends can be compared."""
+        ...
+
+
+# The decoding settings both engines apply (``Engine.applied``), in transformers' terms.
+APPLIED = (
+    "num_beams",
+    "max_length",
+    "min_length",
+    "length_penalty",
+    "no_repeat_ngram_size",
+    "early_stopping",
+    "renormalize_logits",
+    "repetition_penalty",
+    "do_sample",
+    "forced_bos_token_id",
+    "forced_eos_token_id",
+    "bad_words_ids",
+    "eos_token_id",
+)
+
+
+def hf_terms(values: dict[str, Any]) -> dict[str, Any]:
+    """One spelling for settings that mean the same: ``min_length`` 0 and 1 both allow an end token
+    right after the decoder start token; one end token is a list of one; banned sequences (bad
+    words and suppressed tokens) one sorted list; floats are floats."""
+    out = dict(values)
+    banned = [list(s) for s in out.get("bad_words_ids") or []]
+    banned += [[t] for t in out.pop("suppress_tokens", None) or [] if [t] not in banned]
+    out["bad_words_ids"] = sorted(banned) or None
+    out["min_length"] = max(int(out["min_length"]), 1)
+    eos = out["eos_token_id"]
+    out["eos_token_id"] = sorted(eos) if isinstance(eos, list) else [eos]
+    for name in ("length_penalty", "repetition_penalty"):
+        out[name] = float(out[name])
+    out["renormalize_logits"] = bool(out["renormalize_logits"])
+    if out["num_beams"] == 1:  # greedy search: no beams to stop, and renormalizing changes no choice
+        out["early_stopping"] = out["renormalize_logits"] = None
+    return out
 
 
 def ct2_available() -> bool:

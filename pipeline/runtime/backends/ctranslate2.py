@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clsum.errors import ModelError
+from clsum.pipeline.runtime.backends import hf_terms
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +46,12 @@ def cpu_workers(threads: int) -> tuple[int, int]:
 class Ct2Engine:
     backend = "ctranslate2"
 
-    def __init__(
-        self,
-        model_dir: Path,
-        tokenizer: Any,
-        generation_config: Any,
-        device: str,
-        compute_type: str,
-        threads: int,
-    ) -> None:
+    def __init__(self, model_dir: Path, tokenizer: Any, device: str, compute_type: str, threads: int) -> None:
         import ctranslate2
 
         kind, _, index = device.partition(":")
         self.compute_type = compute_type
         self.tokenizer = tokenizer
-        self.gc = generation_config
         self.vocabulary = _vocabulary(model_dir)
         self.workers, intra = cpu_workers(threads) if kind == "cpu" else (1, 0)
         self.translator = ctranslate2.Translator(
@@ -70,49 +62,119 @@ class Ct2Engine:
             inter_threads=self.workers,
             intra_threads=intra,
         )
+        self._warned: set[str] = set()
 
-    def generate(self, batch: list[list[int]], settings: dict[str, Any]) -> list[list[int]]:
-        tok, gc = self.tokenizer, self.gc
+    def generate(self, batch: list[list[int]], config: Any) -> list[list[int]]:
+        tok = self.tokenizer
         source = [tok.convert_ids_to_tokens(ids) for ids in batch]
         prefix = None
-        if gc.forced_bos_token_id is not None:
-            prefix = [[tok.convert_ids_to_tokens(gc.forced_bos_token_id)]] * len(batch)
-        options = self._options(settings)
+        if config.forced_bos_token_id is not None:
+            prefix = [[tok.convert_ids_to_tokens(config.forced_bos_token_id)]] * len(batch)
+        options = self.options(config)
         # Split the batch so every worker decodes its share in parallel (ct2 keeps input order).
         options["max_batch_size"] = -(-len(batch) // self.workers)
         results = self.translator.translate_batch(source, prefix, **options)
         outputs = [tok.convert_tokens_to_ids(r.hypotheses[0]) for r in results]
-        return [self._force_eos(ids, options["max_decoding_length"]) for ids in outputs]
+        return [self._force_eos(ids, config, options["max_decoding_length"]) for ids in outputs]
 
-    def _options(self, settings: dict[str, Any]) -> dict[str, Any]:
-        """HF generation settings (overrides over the model's generation_config) as ct2 options."""
-        gc = self.gc
-        max_length = settings.get("max_length") or gc.max_length or 20
-        min_length = settings.get("min_length")
-        min_length = gc.min_length or 0 if min_length is None else min_length
-        # HF lengths include the decoder start token, ct2 lengths do not: one less for ct2.
+    def options(self, config: Any) -> dict[str, Any]:
+        """A complete transformers ``GenerationConfig`` (``runtime.generation``) as ct2 options.
+
+        transformers' lengths count the decoder start token and ct2's do not, so both are one
+        less; a forced first token (the target prefix) counts in both. ct2 bans the tokens its
+        vocabulary lacks (Marian's ``<pad>``) by construction; the others become suppressed
+        sequences.
+        """
+        self._warn_unsupported(config)
         options: dict[str, Any] = {
-            "beam_size": settings.get("num_beams") or gc.num_beams or 1,
-            "max_decoding_length": max(max_length - 1, 1),
-            "min_decoding_length": max(min_length - 1, 0),
-            "no_repeat_ngram_size": gc.no_repeat_ngram_size or 0,
-            "repetition_penalty": gc.repetition_penalty or 1.0,
-            "length_penalty": gc.length_penalty if gc.length_penalty is not None else 1.0,
+            "beam_size": config.num_beams,
+            "max_decoding_length": max(config.max_length - 1, 1),
+            "min_decoding_length": max(config.min_length - 1, 0),
+            "no_repeat_ngram_size": config.no_repeat_ngram_size,
+            "repetition_penalty": config.repetition_penalty,
+            "length_penalty": config.length_penalty,
+            "end_token": self._tokens(_as_list(config.eos_token_id)),
             "max_input_length": 0,  # inputs were checked against the limit; never truncate silently
-            "return_end_token": True,
+            "return_end_token": True,  # kept as transformers keeps it (length penalty counts it too)
         }
-        # Banned tokens ct2 dropped from its vocabulary (Marian's <pad>) cannot be generated anyway.
-        banned = [self.tokenizer.convert_ids_to_tokens(s) for s in gc.bad_words_ids or []]
+        banned = [self._tokens(s) for s in self._banned(config)]
         banned = [s for s in banned if all(t in self.vocabulary for t in s)]
         if banned:
             options["suppress_sequences"] = banned
+        if config.do_sample:
+            options.update(
+                sampling_topk=config.top_k if config.top_k is not None else 50,  # transformers' default
+                sampling_topp=config.top_p if config.top_p is not None else 1.0,
+                sampling_temperature=config.temperature if config.temperature is not None else 1.0,
+            )
         return options
 
-    def _force_eos(self, ids: list[int], limit: int) -> list[int]:
+    def applied(self, config: Any) -> dict[str, Any]:
+        """The decoding settings ct2 gets for ``config``, read back into transformers' terms."""
+        options = self.options(config)
+        tok = self.tokenizer
+        suppressed = [tok.convert_tokens_to_ids(s) for s in options.get("suppress_sequences", [])]
+        unreachable = [
+            s for s in self._banned(config) if not all(t in self.vocabulary for t in self._tokens(s))
+        ]
+        return hf_terms(
+            {
+                "num_beams": options["beam_size"],
+                "max_length": options["max_decoding_length"] + 1,
+                "min_length": options["min_decoding_length"] + 1,
+                "length_penalty": options["length_penalty"],
+                "no_repeat_ngram_size": options["no_repeat_ngram_size"],
+                # ct2 ends beam search once beam_size hypotheses are finished (its patience 1), and
+                # bans tokens before its softmax, so what is left always sums to one
+                "early_stopping": True,
+                "renormalize_logits": True,
+                "repetition_penalty": options["repetition_penalty"],
+                "do_sample": "sampling_topk" in options,
+                "forced_bos_token_id": config.forced_bos_token_id,  # as the target prefix
+                "forced_eos_token_id": config.forced_eos_token_id,  # by ``_force_eos``
+                "bad_words_ids": [list(s) for s in suppressed + unreachable],
+                "eos_token_id": tok.convert_tokens_to_ids(options["end_token"]),
+            }
+        )
+
+    def _banned(self, config: Any) -> list[list[int]]:
+        """transformers' bad words and suppressed tokens: sequences that may never be generated."""
+        banned = [list(s) for s in config.bad_words_ids or []]
+        return banned + [[t] for t in config.suppress_tokens or [] if [t] not in banned]
+
+    def _tokens(self, ids: list[int]) -> list[str]:
+        tokens: list[str] = self.tokenizer.convert_ids_to_tokens(ids)
+        return tokens
+
+    def _warn_unsupported(self, config: Any) -> None:
+        """Settings ct2 cannot follow exactly: said once per engine, in the log."""
+        differences = []
+        if config.num_beams > 1 and config.early_stopping is not True:
+            differences.append(
+                f"early_stopping={config.early_stopping!r} (ct2 ends beam search once num_beams "
+                "hypotheses are finished, as early_stopping=True does)"
+            )
+        if config.num_beams > 1 and not config.renormalize_logits:
+            differences.append(
+                "renormalize_logits=False (ct2 renormalizes after banning tokens, as "
+                "renormalize_logits=True does: beam scores differ where tokens are banned)"
+            )
+        if config.do_sample:
+            differences.append("do_sample=True (ct2 samples with its own random generator)")
+        for text in differences:
+            if text not in self._warned:
+                self._warned.add(text)
+                log.info("ctranslate2 differs from transformers for %s", text)
+
+    def _force_eos(self, ids: list[int], config: Any, limit: int) -> list[int]:
         """HF's forced_eos_token_id: a row that reaches the length limit ends with EOS, not a word."""
-        eos = self.gc.forced_eos_token_id
+        eos = config.forced_eos_token_id
         if isinstance(eos, list):
             eos = eos[0] if eos else None
         if eos is not None and len(ids) >= limit and ids[-1] != eos:
             return [*ids[: limit - 1], eos]
         return ids
+
+
+def _as_list(value: Any) -> list[int]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]

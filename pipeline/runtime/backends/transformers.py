@@ -6,6 +6,8 @@ import logging
 import warnings
 from typing import Any
 
+from clsum.pipeline.runtime.backends import APPLIED, hf_terms
+
 log = logging.getLogger(__name__)
 
 
@@ -15,18 +17,23 @@ class TransformersEngine:
     def __init__(self, model: Any, tokenizer: Any, device: str, compute_type: str) -> None:
         self.compute_type = compute_type
         self.device = device
-        self.pad_id = tokenizer.pad_token_id
         self._tokenizer = tokenizer
         self.model = _prepare(model, device, compute_type)
 
-    def generate(self, batch: list[list[int]], settings: dict[str, Any]) -> list[list[int]]:
+    def generate(self, batch: list[list[int]], config: Any) -> list[list[int]]:
         import torch
 
         enc = self._tokenizer.pad({"input_ids": batch}, return_tensors="pt")
         enc = {k: v.to(self.device) for k, v in enc.items()}
         with torch.inference_mode():
-            ids = self.model.generate(**enc, **settings)
-        return [_trim(row, self.pad_id) for row in ids.tolist()]
+            ids = self.model.generate(**enc, generation_config=config)
+        ends = set(config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id])
+        return [_trim(row, ends) for row in ids.tolist()]
+
+    def applied(self, config: Any) -> dict[str, Any]:
+        """The decoding settings ``generate`` uses with ``config``: what transformers makes of it."""
+        prepared, _ = self.model._prepare_generation_config(config)
+        return hf_terms({name: getattr(prepared, name) for name in (*APPLIED, "suppress_tokens")})
 
 
 def _prepare(model: Any, device: str, compute_type: str) -> Any:
@@ -43,9 +50,10 @@ def _prepare(model: Any, device: str, compute_type: str) -> Any:
     return model.to(device=device, dtype=dtype).eval()
 
 
-def _trim(row: list[int], pad_id: int | None) -> list[int]:
-    """Drop the decoder start token and the padding after a finished row."""
+def _trim(row: list[int], ends: set[int]) -> list[int]:
+    """Drop the decoder start token and what follows a row's end token: padding, which is the
+    end token itself for checkpoints without a pad_token_id (a row without an end token filled
+    the batch's whole length, so it has no padding)."""
     row = row[1:]
-    while row and pad_id is not None and row[-1] == pad_id:
-        row.pop()
-    return row
+    end = next((i for i, token in enumerate(row) if token in ends), None)
+    return row if end is None else row[: end + 1]

@@ -1,0 +1,162 @@
+"""Random-weight seq2seq models with tokenizers trained on the spot, saved like hub checkpoints.
+
+One builder for two uses that differ only in their parameters: the bench's stand-ins for the real
+models (published dimensions, vocabulary padded to the published size, outputs restricted to ids the
+tokenizer can decode; ``clsum.bench.models``) and the tests' tiny models (``tests/tinymodels.py``,
+whose files every test's expected outputs depend on). Building is two steps because the bench's
+generation settings depend on the trained tokenizer (its forced output length): ``*_tokenizer``
+trains and saves the tokenizer, ``save_model`` adds config, weights and generation_config.
+
+Torch, transformers and the tokenizer libraries are imported inside the functions: the tests import
+this module before they point the Hugging Face cache at a private directory.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clsum.bench.tokenizers import marian_vocab, pad_vocab, train_byte_bpe, train_spm
+
+
+@dataclass(frozen=True)
+class TokenizerSpec:
+    size: int  # pieces (SentencePiece) or tokens (byte-level BPE) to train
+    max_input_tokens: int  # the tokenizer's model_max_length
+    vocab_size: int | None = None  # fill unused ids up to this many (the published model's rows)
+    seed: int | None = None  # SentencePiece's generator seed
+    hub_files: bool = False  # BART: vocab.json + merges.txt as the hub repos ship, no tokenizer.json
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    architecture: dict[str, Any]  # config.json fields; vocab size and special ids come from the vocab
+    generation: dict[str, Any]  # generation_config.json fields besides the special ids
+    seed: int = 0
+    restrict_output: bool = False  # final_logits_bias forbids ids the tokenizer cannot decode
+
+
+@dataclass
+class Vocab:
+    """A trained tokenizer, saved in the model directory, and what the model takes from it."""
+
+    kind: str  # "marian" | "bart"
+    tokenizer: Any
+    size: int  # embedding rows
+    config_ids: dict[str, int]  # special ids in config.json
+    generation_ids: dict[str, Any]  # special ids in generation_config.json
+    output_ids: list[int] = field(default_factory=list)  # ids that decode to text
+
+
+def marian_tokenizer(
+    out: Path, lang: str, source_text: list[str], target_text: list[str], spec: TokenizerSpec
+) -> Vocab:
+    """opus-mt's tokenizer: source.spm, target.spm and one joint vocab.json (``</s>`` 0, ``<unk>``
+    1, the pieces of both, ``<pad>`` last; decoding starts from ``<pad>``)."""
+    from transformers import MarianTokenizer
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="random-marian-") as tmp:
+        src, tgt = Path(tmp) / "source.spm", Path(tmp) / "target.spm"
+        src.write_bytes(train_spm(source_text, spec.size, spec.seed))
+        tgt.write_bytes(train_spm(target_text, spec.size, spec.seed))
+        vocab, target_ids = marian_vocab(src, tgt, spec.vocab_size)
+        vocab_file = Path(tmp) / "vocab.json"
+        vocab_file.write_text(json.dumps(vocab, ensure_ascii=False, indent=1), encoding="utf-8")
+        tokenizer = MarianTokenizer(
+            source_spm=str(src),
+            target_spm=str(tgt),
+            vocab=str(vocab_file),
+            source_lang=lang,
+            target_lang="en",
+            model_max_length=spec.max_input_tokens,
+        )
+        tokenizer.save_pretrained(out)
+    pad, eos = vocab["<pad>"], vocab["</s>"]
+    ids = {
+        "pad_token_id": pad,
+        "eos_token_id": eos,
+        "decoder_start_token_id": pad,
+        "forced_eos_token_id": eos,
+    }
+    generation = {**ids, "bos_token_id": eos, "bad_words_ids": [[pad]]}
+    return Vocab("marian", tokenizer, len(vocab), ids, generation, [*target_ids, eos])
+
+
+def bart_tokenizer(out: Path, text: list[str], spec: TokenizerSpec) -> Vocab:
+    """BART's tokenizer: byte-level BPE with ``<s>`` 0, ``<pad>`` 1, ``</s>`` 2, ``<unk>`` 3,
+    ``<mask>`` 4; decoding starts from ``</s>`` and the first generated token is forced to ``<s>``."""
+    from transformers import BartTokenizer
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="random-bart-") as tmp:
+        train_byte_bpe(text, spec.size, Path(tmp))
+        vocab_file = Path(tmp) / "vocab.json"
+        trained = sorted(json.loads(vocab_file.read_text(encoding="utf-8")).values())
+        if spec.vocab_size is not None:
+            _pad_vocab_file(vocab_file, spec.vocab_size)
+        tokenizer = BartTokenizer.from_pretrained(tmp, model_max_length=spec.max_input_tokens)
+        tokenizer.save_pretrained(out)
+        if spec.hub_files:
+            _hub_tokenizer_files(Path(tmp), out)
+    vocab = tokenizer.get_vocab()
+    bos, pad, eos = vocab["<s>"], vocab["<pad>"], vocab["</s>"]
+    if (bos, pad, eos) != (0, 1, 2):
+        raise ValueError(f"BART expects <s>=0 <pad>=1 </s>=2, the tokenizer has {bos}, {pad}, {eos}")
+    ids = {
+        "bos_token_id": bos,
+        "pad_token_id": pad,
+        "eos_token_id": eos,
+        "decoder_start_token_id": eos,
+        "forced_eos_token_id": eos,
+    }
+    return Vocab("bart", tokenizer, len(vocab), ids, {**ids, "forced_bos_token_id": bos}, trained)
+
+
+def _pad_vocab_file(vocab_file: Path, size: int) -> None:
+    """CTranslate2 requires as many vocabulary entries as embedding rows."""
+    vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+    pad_vocab(vocab, size)
+    vocab_file.write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+
+
+def _hub_tokenizer_files(trained: Path, out: Path) -> None:
+    """The files the BART repos on the hub ship (vocab.json, merges.txt), which transformers converts
+    on every load, instead of the tokenizer.json it saves."""
+    (out / "tokenizer.json").unlink(missing_ok=True)
+    for name in ("vocab.json", "merges.txt"):
+        (out / name).write_bytes((trained / name).read_bytes())
+
+
+def save_model(out: Path, vocab: Vocab, spec: ModelSpec) -> None:
+    """config.json, model.safetensors (random weights from ``spec.seed``) and generation_config.json."""
+    import torch
+    from transformers import GenerationConfig
+
+    config_class, model_class = _classes(vocab.kind)
+    config = config_class(**{**spec.architecture, "vocab_size": vocab.size, **vocab.config_ids})
+    with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
+        torch.manual_seed(spec.seed)
+        model = model_class(config)
+    if spec.restrict_output:
+        _restrict_output(model, vocab.output_ids)
+    model.generation_config = GenerationConfig(**{**spec.generation, **vocab.generation_ids})
+    model.save_pretrained(out)
+
+
+def _classes(kind: str) -> tuple[Any, Any]:
+    from transformers import BartConfig, BartForConditionalGeneration, MarianConfig, MarianMTModel
+
+    return {"marian": (MarianConfig, MarianMTModel), "bart": (BartConfig, BartForConditionalGeneration)}[kind]
+
+
+def _restrict_output(model: Any, allowed: list[int]) -> None:
+    """Random logits over ids the tokenizer cannot decode would give empty text: forbid those ids."""
+    import torch
+
+    bias = torch.full_like(model.final_logits_bias, -1e4)
+    bias[0, allowed] = 0.0
+    model.final_logits_bias.copy_(bias)

@@ -1,0 +1,193 @@
+"""``clsum bench`` from options to report: models, inputs and settings once, then one child per system.
+
+Everything the systems share is made in this process before any timed child starts: the models
+(random stand-ins built), the CTranslate2 conversions, the documents (cleaned and segmented by the
+pipeline clsum runs, whose tokenizers also count their tokens) and the decoding settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from clsum.bench import measure
+from clsum.bench.baselines import Decoding
+from clsum.bench.inputs import Doc, load_raw, prepare, training_text
+from clsum.bench.models import BenchModels, resolve_models
+from clsum.bench.report import summarize_results
+from clsum.bench.settings import Lengths, clsum_overrides, decoding, forced_lengths
+from clsum.bench.systems import Job, run_in_child, run_system
+from clsum.config import Config, load_config
+from clsum.errors import ConfigError
+from clsum.runner import Pipeline
+from clsum.versions import package_versions
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    langs: list[str]
+    limit: int  # documents per language (with ``folder``: documents in all)
+    systems: list[str]  # names from ``systems.SYSTEMS``, run in this order
+    folder: Path | None = None  # None: NTREX from the data root
+    threads: int | None = None  # None: the config's threads, else every core this process may use
+    force_lengths: bool | None = None  # None: forced when a model is a random stand-in
+    profile_dir: Path | None = None
+    config_path: Path | None = None
+    overrides: list[str] = field(default_factory=list)  # --set KEY=VALUE
+    command: str = "clsum bench"  # as invoked, for the report
+
+
+@dataclass
+class Prepared:
+    """What every system shares."""
+
+    models: BenchModels
+    docs: list[Doc]
+    decoding: Decoding  # the baselines' settings
+    lengths: Lengths | None  # None: not forced
+    clsum_overrides: list[str]  # --set values the clsum system gets on top of the config file
+    ct2_dirs: dict[str, str]  # model directory -> int8 conversion (ctranslate2-plain)
+    arch: dict[str, measure.Arch]  # model directory -> architecture
+    seconds: dict[str, float] = field(default_factory=dict)  # building models, converting
+
+
+def run_bench(options: BenchOptions) -> dict[str, Any]:
+    """Run every system in ``options`` and return the report (the JSON the CLI writes)."""
+    started = time.perf_counter()
+    config = load_config(options.config_path, options.overrides)
+    missing = [x for x in options.langs if x not in config.translation.models]
+    if missing:
+        raise ConfigError(f"no translation model configured for {', '.join(missing)}")
+    threads = options.threads or config.threads or len(os.sched_getaffinity(0))
+    bench = _prepare(options, config)
+    peak = run_in_child(threads, measure.matmul_peak)
+    results = {}
+    for system in options.systems:
+        log.info("running %s on %d documents with %d threads", system, len(bench.docs), threads)
+        results[system] = run_in_child(threads, run_system, _job(system, bench, options, threads))
+    report = summarize_results(results, bench.docs, bench.decoding, bench.arch, peak)
+    report.update(_context(options, bench, threads, started))
+    return report
+
+
+def _prepare(options: BenchOptions, config: Config) -> Prepared:
+    records = load_raw(options.folder, options.langs, options.limit)
+    text = partial(training_text, options.folder, records)
+    models, build_s = _timed(lambda: resolve_models(config, options.langs, text))
+    pipeline = _pipeline(options, models)
+    ct2_dirs, convert_s = _timed(lambda: _convert(pipeline, models, options.systems))
+    docs = prepare(pipeline, records, options.langs)
+    log.info("benchmarking %d documents (%s)", len(docs), ", ".join(sorted({d.lang for d in docs})))
+    configs = _model_configs(models)
+    forced = options.force_lengths if options.force_lengths is not None else models.any_random()
+    positions = int(getattr(configs[models.summarizer.path], "max_position_embeddings", 1024))
+    lengths = forced_lengths(models, docs, positions) if forced else None
+    return Prepared(
+        models=models,
+        docs=docs,
+        decoding=decoding(config, models, lengths),
+        lengths=lengths,
+        clsum_overrides=[
+            *options.overrides,
+            *models.overrides(),
+            *(clsum_overrides(models, lengths) if lengths else []),
+        ],
+        ct2_dirs=ct2_dirs,
+        arch={path: measure.Arch.from_config(c) for path, c in configs.items()},
+        seconds={"build": build_s, "convert": convert_s},
+    )
+
+
+def _pipeline(options: BenchOptions, models: BenchModels) -> Pipeline:
+    """The pipeline the clsum system runs (same config, same models), in this process.
+
+    When the clsum system is not run, on transformers: segmenting needs only the tokenizers, and
+    with CTranslate2 the pipeline would convert every model it loads.
+    """
+    overrides = [*options.overrides, *models.overrides()]
+    if "clsum" not in options.systems:
+        overrides.append("backend=transformers")
+    return Pipeline(load_config(options.config_path, overrides))
+
+
+def _convert(pipeline: Pipeline, models: BenchModels, systems: list[str]) -> dict[str, str]:
+    """CTranslate2 conversions, done before any timed child so no system's RSS includes one."""
+    from clsum.pipeline.runtime.ct2cache import ct2_model_dir
+
+    if "clsum" in systems:  # loading a model converts it when clsum runs it on CTranslate2
+        for lang in models.translators:
+            pipeline.models.translator(lang)
+        pipeline.models.summarizer()
+    if "ctranslate2-plain" not in systems:
+        return {}
+    return {m.path: str(ct2_model_dir(m.clsum_spec, "int8")) for m in models.all()}
+
+
+def _model_configs(models: BenchModels) -> dict[str, Any]:
+    """Each model's config.json, read once (architectures for the FLOPs, the summarizer's positions)."""
+    from transformers import AutoConfig
+
+    return {m.path: AutoConfig.from_pretrained(m.path) for m in models.all()}
+
+
+def _job(system: str, bench: Prepared, options: BenchOptions, threads: int) -> Job:
+    return Job(
+        system=system,
+        docs=bench.docs,
+        decoding=bench.decoding,
+        threads=threads,
+        ct2_dirs=bench.ct2_dirs,
+        clsum_config=str(options.config_path) if options.config_path else None,
+        clsum_overrides=bench.clsum_overrides,
+        profile_dir=str(options.profile_dir) if options.profile_dir else None,
+    )
+
+
+def _context(options: BenchOptions, bench: Prepared, threads: int, started: float) -> dict[str, Any]:
+    """How the numbers were obtained: command, models, inputs, machine, versions."""
+    return {
+        "command": options.command,
+        "threads": threads,
+        "forced_lengths": bench.lengths is not None,
+        "forced_output_tokens": bench.lengths.to_dict() if bench.lengths else None,
+        "models": bench.models.to_dict(),
+        "seconds_building_models": round(bench.seconds["build"], 1),
+        "seconds_converting_ct2": round(bench.seconds["convert"], 1),
+        "seconds_total": round(time.perf_counter() - started, 1),
+        "inputs": {
+            "folder": str(options.folder) if options.folder else "NTREX-128 (data root)",
+            "documents": len(bench.docs),
+            "langs": options.langs,
+            "limit_per_lang": options.limit,
+        },
+        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "platform": platform.platform()},
+        "versions": package_versions(),
+        "clsum_overrides": bench.clsum_overrides,
+    }
+
+
+def _timed(func: Callable[[], T]) -> tuple[T, float]:
+    start = time.perf_counter()
+    value = func()
+    return value, time.perf_counter() - start
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

@@ -1,0 +1,110 @@
+"""The figures of report.html, each a PNG ``data:`` URI so the page needs no other file.
+
+Figures are built with matplotlib's object API (``Figure``, never pyplot), so drawing them selects
+no backend and leaves no global figure state behind. A figure with nothing to draw is None. Every
+axis is labelled with the metric (and "lower is better" where it is); bars carry their value, and
+the score axis always starts at 0 and spans at least 0-1, so scores of 0 still show as bars.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from typing import TYPE_CHECKING, Any
+
+from clsum.eval.options import metric_label
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from clsum.eval.harness import Report
+
+
+def figures(report: Report, metric: str) -> list[tuple[str, str]]:
+    """(title, data URI) of every figure there is data for, in the order the page shows them."""
+    label = metric_label(metric)
+    drawn = (
+        (f"{label}: systems side by side, 95% CI", bar_chart(report, metric)),
+        (f"{label}: per-document scores", distribution(report, metric)),
+        (f"{label} vs. source length", versus_length(report, metric)),
+    )
+    return [(title, uri) for title, uri in drawn if uri]
+
+
+def _png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _numbers(values: list[Any]) -> list[float]:
+    return [float(v) for v in values if isinstance(v, (int, float)) and not math.isnan(v)]
+
+
+def bar_chart(report: Report, metric: str) -> str | None:
+    fig = bar_figure(report, metric)
+    return _png(fig) if fig is not None else None
+
+
+def bar_figure(report: Report, metric: str) -> Figure | None:
+    from matplotlib.figure import Figure
+
+    scored = [(n, r.scores[metric]) for n, r in report.systems.items() if metric in r.scores]
+    bars = [(n, s.score, s.ci) for n, s in scored if s.score is not None]
+    if not bars:
+        return None
+    fig = Figure(figsize=(max(4.0, 1.2 * len(bars)), 3.2))
+    ax = fig.subplots()
+    errors = [[0.0, 0.0] for _ in bars]
+    for i, (_, value, ci) in enumerate(bars):
+        if ci:
+            errors[i] = [max(0.0, value - ci[0]), max(0.0, ci[1] - value)]
+    drawn = ax.bar(
+        [n for n, _, _ in bars], [v for _, v, _ in bars], yerr=list(zip(*errors, strict=True)), capsize=4
+    )
+    ax.bar_label(drawn, fmt="%.2f", padding=2, fontsize="small")
+    top = max(value + err[1] for (_, value, _), err in zip(bars, errors, strict=True))
+    ax.set_ylim(0, max(1.0, top * 1.15))  # all zeros would otherwise give an axis of -0.04..0.04
+    ax.set_ylabel(metric_label(metric))
+    ax.set_title(f"{metric}: systems side by side (95% CI)")
+    ax.tick_params(axis="x", rotation=20)
+    return fig
+
+
+def distribution(report: Report, metric: str) -> str | None:
+    from matplotlib.figure import Figure
+
+    series = {n: _numbers(r.per_document(metric)) for n, r in report.systems.items()}
+    series = {n: v for n, v in series.items() if v}
+    if not series:
+        return None
+    fig = Figure(figsize=(max(4.0, 1.2 * len(series)), 3.2))
+    ax = fig.subplots()
+    ax.boxplot(list(series.values()), showmeans=True)
+    ax.set_xticks(range(1, len(series) + 1), list(series), rotation=20)
+    ax.set_ylabel(f"per-document {metric_label(metric)}")
+    ax.set_title(f"{metric}: per-document distribution (scored documents)")
+    return _png(fig)
+
+
+def versus_length(report: Report, metric: str) -> str | None:
+    from matplotlib.figure import Figure
+
+    lengths = [len(s.source.split()) for s in report.dataset.segments]
+    fig = Figure(figsize=(5.5, 3.4))
+    ax = fig.subplots()
+    drawn = False
+    for name, result in report.systems.items():
+        values = result.per_document(metric)
+        points = [(x, float(v)) for x, v in zip(lengths, values, strict=False) if v is not None]
+        if points:
+            ax.scatter([p[0] for p in points], [p[1] for p in points], s=10, alpha=0.6, label=name)
+            drawn = True
+    if not drawn:
+        return None
+    ax.set_xlabel("source length (words)")
+    ax.set_ylabel(f"per-document {metric_label(metric)}")
+    ax.set_title(f"{metric} vs. source length")
+    ax.legend(fontsize="small")
+    return _png(fig)

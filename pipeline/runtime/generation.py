@@ -1,0 +1,257 @@
+"""Generation settings: one source of truth per model and task, with where each value came from.
+
+transformers 5 keeps generation settings off the model config. ``from_pretrained`` reads them from
+``generation_config.json`` or, for checkpoints published before that file existed (the 2020-era
+BART, distilBART, Marian and T5 uploads), from the legacy keys in ``config.json``, including the
+legacy ``force_bos_token_to_be_generated`` flag. ``resolve`` makes the same two calls, so a
+checkpoint starts from exactly what its authors configured, and then applies, later wins:
+
+1. ``task_specific_params[task]`` of ``config.json`` (``summarization``, ``translation_de_to_en``):
+   what transformers' summarization and translation pipelines applied before they were removed;
+   for ``t5-small`` the only sane settings, and its ``summarize: `` prefix;
+2. clsum's config (``summarization.num_beams``, ``.max_length``, ``.min_length``, ``.prefix``);
+3. arguments of one ``Seq2Seq.generate`` call.
+
+What is still unset gets transformers' own defaults (greedy; ``max_length``: 20 new tokens). Lengths
+keep transformers' meaning throughout (they count the decoder start token); ``max_new_tokens`` and
+``min_new_tokens`` are folded into them. Both backends decode from the resulting
+``GenerationConfig`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from clsum.errors import ModelError
+from clsum.pipeline.runtime.hub import ModelRef
+
+log = logging.getLogger(__name__)
+
+GENERATION_CONFIG = "generation_config.json"
+LEGACY_CONFIG = "config.json (legacy)"
+DEFAULT = "transformers default"
+NO_PREFIX = "clsum default"
+
+# Settings every model gets a value for (the transformers default when nobody set one): what decides
+# the text, as both backends apply it. Other settings a checkpoint sets are kept and shown too.
+DECODING = (
+    "num_beams",
+    "max_length",
+    "min_length",
+    "length_penalty",
+    "no_repeat_ngram_size",
+    "early_stopping",
+    "renormalize_logits",
+    "repetition_penalty",
+    "do_sample",
+    "forced_bos_token_id",
+    "forced_eos_token_id",
+    "bad_words_ids",
+)
+# Ways of writing a length that replace each other: the later layer's wins.
+_SAME_LENGTH = {
+    "max_length": "max_new_tokens",
+    "max_new_tokens": "max_length",
+    "min_length": "min_new_tokens",
+    "min_new_tokens": "min_length",
+}
+# Attributes of GenerationConfig that say what generate() returns or how it runs, not what it writes.
+BOOKKEEPING = {
+    "transformers_version",
+    "use_cache",
+    "output_attentions",
+    "output_hidden_states",
+    "output_scores",
+    "output_logits",
+    "return_dict_in_generate",
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a model is used for: its ``task_specific_params`` entry, and clsum's config on top.
+
+    ``overrides`` are (name, value) pairs the config sets (None values are left out: "the model's
+    own"); ``section`` names the config section they come from, for their origin.
+    """
+
+    params: str | None = None
+    section: str = ""
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, params: str | None, section: str, values: Mapping[str, Any]) -> Task:
+        return cls(params, section, tuple(sorted((k, v) for k, v in values.items() if v is not None)))
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """The effective settings of one model for one task.
+
+    ``config`` is a transformers ``GenerationConfig``, complete (every ``DECODING`` value set,
+    lengths as ``max_length``/``min_length``); ``origins`` says where each of its values and the
+    ``prefix`` came from; ``source`` which checkpoint file held the model's own settings.
+    """
+
+    config: Any
+    origins: Mapping[str, str]
+    prefix: str = ""
+    source: str = GENERATION_CONFIG
+    task: str | None = None
+    ignored: tuple[str, ...] = field(default=())  # task or config keys that are not generation settings
+
+    def values(self) -> dict[str, Any]:
+        """Every setting with an origin, by name (``prefix`` included)."""
+        out = {name: getattr(self.config, name) for name in self.origins if name != "prefix"}
+        return {**out, "prefix": self.prefix}
+
+    def table(self) -> dict[str, dict[str, Any]]:
+        """``{name: {"value": ..., "origin": ...}}``, for manifests."""
+        return {name: {"value": value, "origin": self.origins[name]} for name, value in self.values().items()}
+
+    def by_origin(self) -> dict[str, dict[str, Any]]:
+        """``{origin: {name: value}}`` in the order the layers apply, for ``clsum models list``."""
+        grouped: dict[str, dict[str, Any]] = {}
+        for name, value in self.values().items():
+            grouped.setdefault(self.origins[name], {})[name] = value
+        last = (NO_PREFIX, DEFAULT)
+        order = [self.source, *(o for o in grouped if o not in (self.source, *last)), *last]
+        return {origin: grouped[origin] for origin in order if origin in grouped}
+
+    def with_overrides(self, values: Mapping[str, Any], origin: str) -> GenerationSettings:
+        """These settings with ``values`` (None: unchanged) applied on top, labelled ``origin``."""
+        values = {k: v for k, v in values.items() if v is not None}
+        if not values:
+            return self
+        config, origins = copy.deepcopy(self.config), dict(self.origins)
+        prefix, ignored = self.prefix, list(self.ignored)
+        if "prefix" in values:
+            prefix, origins["prefix"] = str(values.pop("prefix")), origin
+        ignored += _apply(config, origins, values, lambda _: origin)
+        _normalize(config, origins)
+        return GenerationSettings(config, origins, prefix, self.source, self.task, tuple(ignored))
+
+
+def resolve(ref: ModelRef, model_config: Any, task: Task | None = None) -> GenerationSettings:
+    """The effective settings of ``ref`` for ``task`` (``model_config``: its transformers config)."""
+    task = task or Task()
+    config, source = checkpoint_config(ref)
+    origins = {name: source for name in _set_names(config)}
+    ignored: list[str] = []
+    prefix, prefix_origin = "", NO_PREFIX
+    params = task_params(model_config, task.params)
+    if params:
+        label = f"task_specific_params.{task.params}"
+        params = dict(params)
+        if "prefix" in params:
+            prefix, prefix_origin = str(params.pop("prefix")), label
+        ignored += _apply(config, origins, params, lambda _: label)
+    overrides = dict(task.overrides)
+    if "prefix" in overrides:
+        prefix, prefix_origin = str(overrides.pop("prefix")), f"config {task.section}.prefix"
+    ignored += _apply(config, origins, overrides, lambda key: f"config {task.section}.{key}")
+    _fill_defaults(config, origins, model_config)
+    _normalize(config, origins)
+    origins["prefix"] = prefix_origin
+    applied = task.params if params else None
+    return GenerationSettings(config, origins, prefix, source, applied, tuple(ignored))
+
+
+def checkpoint_config(ref: ModelRef) -> tuple[Any, str]:
+    """What ``AutoModelForSeq2SeqLM.from_pretrained(ref).generation_config`` holds, and its file.
+
+    The same two reads ``from_pretrained`` makes: ``generation_config.json``, else the generation
+    keys of ``config.json`` (``_from_model_config=True`` is how transformers asks for that, and how
+    it turns the legacy ``force_bos_token_to_be_generated`` into ``forced_bos_token_id``).
+    """
+    from transformers import GenerationConfig
+
+    kwargs: dict[str, Any] = {"revision": ref.revision or "main"}
+    try:
+        return GenerationConfig.from_pretrained(ref.location, **kwargs), GENERATION_CONFIG
+    except OSError:
+        pass
+    try:
+        legacy = GenerationConfig.from_pretrained(
+            ref.location, config_file_name="config.json", _from_model_config=True, **kwargs
+        )
+    except OSError as exc:
+        raise ModelError(f"cannot read the generation settings of {ref.spec!r}: {exc}") from exc
+    return legacy, LEGACY_CONFIG
+
+
+def task_params(model_config: Any, name: str | None) -> dict[str, Any]:
+    """``task_specific_params[name]`` of a transformers config ({} when absent)."""
+    if name is None:
+        return {}
+    params = getattr(model_config, "task_specific_params", None) or {}
+    entry = params.get(name) if isinstance(params, dict) else None
+    return dict(entry) if isinstance(entry, dict) else {}
+
+
+def _set_names(config: Any) -> list[str]:
+    return [
+        name
+        for name, value in vars(config).items()
+        if not name.startswith("_") and name not in BOOKKEEPING and value is not None
+    ]
+
+
+def _apply(
+    config: Any, origins: dict[str, str], values: Mapping[str, Any], origin: Callable[[str], str]
+) -> list[str]:
+    """Set ``values`` on ``config`` with their origins; returns the names that are no settings."""
+    ignored = []
+    for name, value in values.items():
+        if name.startswith("_") or name in BOOKKEEPING or not hasattr(config, name):
+            ignored.append(name)
+            continue
+        if name in _SAME_LENGTH:  # a max_length replaces a max_new_tokens set below it, and so on
+            setattr(config, _SAME_LENGTH[name], None)
+            origins.pop(_SAME_LENGTH[name], None)
+        setattr(config, name, value)
+        origins[name] = origin(name)
+    if ignored:
+        log.debug("not generation settings, ignored: %s", ", ".join(ignored))
+    return ignored
+
+
+def _fill_defaults(config: Any, origins: dict[str, str], model_config: Any) -> None:
+    """transformers' defaults for what nobody set, as ``generate()`` would apply them."""
+    # renormalize_logits has no listed default: generate() treats unset as False
+    defaults = {"renormalize_logits": False, **type(config)._get_default_generation_params()}
+    for name in DECODING:
+        if getattr(config, name) is not None or (name == "max_length" and config.max_new_tokens is not None):
+            continue
+        if name == "min_length" and config.min_new_tokens is not None:
+            continue
+        value = defaults[name]
+        if name == "max_length":
+            # generate(): 20 new tokens after the decoder start token, at most the model's positions
+            value = value + 1
+            positions = getattr(model_config, "max_position_embeddings", None)
+            value = min(value, positions) if positions else value
+        setattr(config, name, value)
+        origins[name] = DEFAULT
+
+
+def _normalize(config: Any, origins: dict[str, str]) -> None:
+    """``max_new_tokens`` -> ``max_length`` (and min): one way of counting for both backends.
+
+    An encoder-decoder's decoder starts from one token, so ``max_length = max_new_tokens + 1``.
+    """
+    for new, total in (("max_new_tokens", "max_length"), ("min_new_tokens", "min_length")):
+        if getattr(config, new) is not None:
+            setattr(config, total, getattr(config, new) + 1)
+            setattr(config, new, None)
+            origins[total] = origins.pop(new)
+
+
+def describe_lines(settings: GenerationSettings) -> Iterable[str]:
+    """One line per origin: ``origin: name=value, ...`` (``clsum models list``)."""
+    for origin, values in settings.by_origin().items():
+        yield f"{origin}: " + ", ".join(f"{name}={value!r}" for name, value in values.items())
