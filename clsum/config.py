@@ -175,7 +175,7 @@ def all_keys(cls: type = Config, prefix: str = "") -> list[str]:
 
 
 def unknown(what: str, name: str, valid: Iterable[str]) -> str:
-    """"unknown WHAT 'name' (did you mean 'x'? available: a, b, ...)"; the guess only when one is close."""
+    """ "unknown WHAT 'name' (did you mean 'x'? available: a, b, ...)"; the guess only when one is close."""
     valid = list(valid)
     close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
     guess = f"did you mean {close[0]!r}? " if close else ""
@@ -270,3 +270,32 @@ def validate(config: Config) -> None:
             raise ConfigError(f"{name} must be at least 1, got {size}")
     if "en" in config.translation.models:
         raise ConfigError("translation.models.en is not allowed: English passes through untranslated")
+    _validate_generation("translation", config.translation)
+    _validate_generation("summarization", config.summarization)
+
+
+# Room for one character (up to 4 byte-level tokens) and the special tokens around it: below this an
+# input limit fails every document when it is split to fit.
+MIN_INPUT_TOKENS = 8
+
+
+def _validate_generation(section: str, cfg: TranslationConfig | SummarizationConfig) -> None:
+    """Settings that would otherwise be ignored (0 reads as "unset") or fail every document late."""
+    if cfg.num_beams is not None and cfg.num_beams < 1:
+        raise ConfigError(
+            f"{section}.num_beams must be at least 1 (null: the model's own), got {cfg.num_beams}"
+        )
+    if cfg.max_length is not None and cfg.max_length < 2:
+        raise ConfigError(
+            f"{section}.max_length must be at least 2 (it counts the decoder's start token), "
+            f"got {cfg.max_length}"
+        )
+    if cfg.min_length is not None and cfg.max_length is not None and cfg.min_length > cfg.max_length:
+        raise ConfigError(
+            f"{section}.min_length ({cfg.min_length}) must not exceed {section}.max_length ({cfg.max_length})"
+        )
+    if cfg.max_input_tokens is not None and cfg.max_input_tokens < MIN_INPUT_TOKENS:
+        raise ConfigError(
+            f"{section}.max_input_tokens must be at least {MIN_INPUT_TOKENS} (room for a character "
+            f"and the special tokens), got {cfg.max_input_tokens}"
+        )

@@ -15,3 +15,17 @@ class InputError(ClsumError):
 
 class ModelError(ClsumError):
     """A model cannot be found, downloaded or loaded."""
+
+
+class OutputError(ClsumError):
+    """The output folder cannot be created, locked or written."""
+
+
+class WriteError(OutputError):
+    """Writing results failed during a run (a full disk, say): the run stopped, and every result
+    written before the failure is intact."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, ``docker stop``, systemd), raised by the CLI's handler: a run stops as on
+    Ctrl-C and records ``interrupted``."""

@@ -85,6 +85,7 @@ class Record:
     timings: dict[str, float] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
     key: str | None = None  # hash of content + effective config, used to resume
+    id_escape: str | None = None  # how ingest escaped an id that UTF-8 cannot hold (None: not escaped)
     error: StageError | None = None
 
     @property

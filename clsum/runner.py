@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from clsum.config import Config, unknown
-from clsum.errors import ClsumError
+from clsum.errors import ClsumError, OutputError, Terminated, WriteError
 from clsum.pipeline.clean import clean
 from clsum.pipeline.detect import detect
-from clsum.pipeline.ingest import open_source, text_record
+from clsum.pipeline.ingest import Source, open_source, text_record
 from clsum.pipeline.runtime import (
     Models,
     Output,
@@ -256,7 +256,7 @@ class Pipeline:
 
     def run(
         self,
-        source: str | Path,
+        source: str | Path | Source,
         output: str | Path,
         *,
         lang: str | None = None,
@@ -265,16 +265,30 @@ class Pipeline:
     ) -> RunResult:
         """Summarize every document under ``source`` into ``output``, resuming earlier runs.
 
+        ``source`` is a path, or a ``Source`` already opened with its ``lang`` and ``max_bytes``
+        (``open_source``).
+        The run holds ``output``'s lock: another run into it raises ``OutputError`` at once.
+
         Memory stays flat however many documents there are: the input is enumerated first (names
         only), then read once to compute each document's key (text dropped right away) so finished
         documents can be skipped, then read again batch by batch for processing. The next batch is
         read, cleaned, detected and segmented on a background thread while this one is in inference
         (``prefetch``).
         """
-        documents = open_source(source, lang=lang, max_bytes=self.config.input.max_bytes)
+        if isinstance(source, Source):
+            documents = source
+        else:
+            documents = open_source(source, lang=lang, max_bytes=self.config.input.max_bytes)
+        store = OutputStore(Path(output))
+        with store.locked():  # before any document is read: a second run into ``output`` fails at once
+            return self._run(documents, store, output, force, progress)
+
+    def _run(
+        self, documents: Source, store: OutputStore, output: str | Path, force: bool, progress: bool
+    ) -> RunResult:
+        source = documents.root
         config_hash = self.config.hash()
         keys = {r.id: record_key(config_hash, r) for r in documents.records()}
-        store = OutputStore(Path(output))
         done = store.prepare(keys, force=force)
         del keys
         result = RunResult(Path(output), total=len(documents), skipped=len(done))
@@ -290,20 +304,40 @@ class Pipeline:
         cache_start = (self.translation_cache.hits, self.translation_cache.misses)
         store.write_manifest(self._manifest(source, output, result, status="running", started_at=started))
         self.progress.start(progress, result.total - result.skipped)
-        ending: dict[str, str] = {"status": "failed"}
+        finish = partial(self._finish, store, source, output, result, started, cache_start)
         try:
             todo = documents.records(skip=done)
             for batch in self._prepared(_batches(todo, self.config.doc_batch_size), config_hash):
                 self._run_batch(batch, store, result)
-            ending = {"status": "complete"}
-        except KeyboardInterrupt:
-            ending = {"status": "interrupted"}
+        except BaseException as exc:
+            finish(_ending(exc), after_error=True)
+            if isinstance(exc, OutputError):
+                raise WriteError(f"{exc}; {_stopped(result)}") from exc
             raise
-        except Exception as exc:
-            ending = {"status": "failed", "error": str(exc)}
-            raise
-        finally:
-            self.progress.close()
+        try:
+            finish({"status": "complete"})
+        except OutputError as exc:
+            raise WriteError(f"{exc}; every document's result is written; rerun to write it again") from exc
+        return result
+
+    def _finish(
+        self,
+        store: OutputStore,
+        source: str | Path,
+        output: str | Path,
+        result: RunResult,
+        started: str,
+        cache_start: tuple[int, int],
+        ending: dict[str, str],
+        after_error: bool = False,
+    ) -> None:
+        """Write the final manifest and summaries.md. After an error they are best effort: the
+        error that stopped the run is the one to report (on a full disk these may fail too)."""
+        self.progress.close()
+        try:
+            if after_error:  # the last batch may be on disk but not yet counted: count the files
+                result.summarized, result.failures = store.appended()
+                result.failed = sum(result.failures.values())
             manifest = self._manifest(
                 source, output, result, started_at=started, finished_at=_now(), **ending
             )
@@ -311,7 +345,10 @@ class Pipeline:
             manifest["translation_cache"] = self._cache_stats(cache_start)
             store.write_manifest(manifest)
             store.write_markdown()
-        return result
+        except OutputError as exc:
+            if not after_error:
+                raise
+            log.debug("after the run stopped: %s", exc)
 
     def _prepared(self, batches: Iterator[list[Record]], config_hash: str) -> Iterator[list[Record]]:
         """Batches read, keyed, cleaned, detected and segmented; with ``prefetch`` the next batch is
@@ -399,6 +436,23 @@ def _in_place(batch: list[Record], process: Callable[[list[Record]], list[Record
     ok = [r.ok for r in batch]
     results = iter(process([r for r in batch if r.ok]))
     return [next(results) if was_ok else record for record, was_ok in zip(batch, ok, strict=True)]
+
+
+def _ending(exc: BaseException) -> dict[str, str]:
+    """The manifest's status for a run stopped by ``exc``."""
+    if isinstance(exc, Terminated):
+        return {"status": "interrupted", "reason": "SIGTERM"}
+    if isinstance(exc, KeyboardInterrupt):
+        return {"status": "interrupted", "reason": "SIGINT (Ctrl-C)"}
+    return {"status": "failed", "error": str(exc) or type(exc).__name__}
+
+
+def _stopped(result: RunResult) -> str:
+    done = result.summarized + result.failed
+    return (
+        f"the run stopped after {done} of {result.total - result.skipped} documents (their results are "
+        "intact); fix the cause and rerun the same command to resume"
+    )
 
 
 def _failed_in(record: Record, stage: str) -> bool:

@@ -18,6 +18,7 @@ from clsum.config import InputConfig
 from clsum.errors import InputError
 from clsum.pipeline.decode import SNIFF_BYTES, bom_encoding, cp1252_text, decode, looks_binary, repair_text
 from clsum.pipeline.limits import JSON_ESCAPE_FACTOR, capped_lines, read_at_most, text_too_large, too_large
+from clsum.pipeline.write import MANIFEST, MARKDOWN
 from clsum.record import Record
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,15 @@ def ingest(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES
 
     - A folder: every ``.txt``, ``.md``, ``.html`` and ``.htm`` file below it (suffix case-insensitive),
       hidden files and folders skipped, sorted by relative POSIX path; the id is that relative path.
+      Bytes of a file name that are not UTF-8 are written ``\\xNN`` in its id (``id_escape`` says
+      so); an escaped id that is the name of another file makes an error record ``<id>#<n>``.
     - A single file with one of those suffixes: one record whose id is the file name.
     - A ``.jsonl`` file: one record per non-blank line ``{"id": str, "text": str, "lang": str?}``;
       the text is treated as plain text. A line that is not a JSON object with string ``id`` and
       ``text`` becomes an error record with id ``<file name>:<line number>``. A repeated id becomes
       an error record with id ``<id>#<line number>``, so ids stay unique and the first one wins.
+      Lone surrogates in an id (``"\\ud800"`` escapes, which UTF-8 cannot hold) are written
+      ``\\ud800`` in it (``id_escape`` says so).
 
     ``lang`` (``--lang``) sets ``lang_hint`` on every record, overriding a JSONL ``lang`` field.
     A document over ``max_bytes`` (``input.max_bytes``; 0: no limit) becomes an error record
@@ -73,6 +78,8 @@ class Source:
         self.lang = lang
         self.max_bytes = max_bytes
         self._ids = ids  # folder: relative POSIX paths; file: its name; jsonl: empty
+        # The few names whose id is not the name itself (not UTF-8): name -> (id, error or "").
+        self._escaped = _escaped_ids(ids) if kind == "folder" else {}
         self._encoding = encoding  # jsonl only
         self._count = count or len(ids)
 
@@ -90,13 +97,58 @@ class Source:
         elif self.kind == "file":
             records = iter([_read_document(self.root, self.root.name, self.max_bytes)])
         else:
-            records = (_read_document(self.root / i, i, self.max_bytes) for i in self._ids if i not in skip)
+            records = (self._folder_record(n) for n in self._ids if self._folder_id(n) not in skip)
         for record in records:
             if record.id in skip:
                 continue
             if self.lang:
                 record.lang_hint = self.lang
             yield record
+
+    def _folder_id(self, name: str) -> str:
+        return self._escaped[name][0] if name in self._escaped else name
+
+    def _folder_record(self, name: str) -> Record:
+        if name not in self._escaped:
+            return _read_document(self.root / name, name, self.max_bytes)
+        doc_id, clash = self._escaped[name]
+        if clash:
+            return _error_record(doc_id, clash)
+        record = _read_document(self.root / name, doc_id, self.max_bytes)
+        record.id_escape = FILE_NAME_ESCAPE
+        return record
+
+
+FILE_NAME_ESCAPE = "file name bytes that are not UTF-8 written as \\xNN"
+ID_ESCAPE = "lone surrogates (not encodable in UTF-8) written as \\uXXXX"
+
+
+def _escaped_ids(names: list[str]) -> dict[str, tuple[str, str]]:
+    """Ids for names that are not UTF-8 (Python holds their bad bytes as lone surrogates, which no
+    UTF-8 file can store): the bytes written ``\\xNN``. Such an id that is another file's name (or
+    another escaped name's id) would merge two documents, so it becomes ``<id>#<n>`` with an error."""
+    escaped = {n: os.fsencode(n).decode("utf-8", "backslashreplace") for n in names if not _is_utf8_text(n)}
+    taken = set(names) - escaped.keys()
+    out: dict[str, tuple[str, str]] = {}
+    for name, doc_id in escaped.items():
+        if doc_id not in taken:
+            taken.add(doc_id)
+            out[name] = (doc_id, "")
+            continue
+        n = 2
+        while f"{doc_id}#{n}" in taken:
+            n += 1
+        taken.add(f"{doc_id}#{n}")
+        out[name] = (f"{doc_id}#{n}", f"file name is not UTF-8, and its escaped form '{doc_id}' is taken")
+    return out
+
+
+def _is_utf8_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def open_source(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES) -> Source:
@@ -121,19 +173,45 @@ def _supported() -> str:
     return ", ".join(FORMATS)
 
 
-def _is_hidden(relative: Path) -> bool:
-    return any(part.startswith(".") for part in relative.parts)
-
-
 def _folder_ids(root: Path) -> list[str]:
+    """Relative POSIX paths of the documents below ``root``: hidden files and folders skipped, and
+    clsum's own outputs (an output folder inside the input would otherwise be read as articles)."""
     ids = []
-    for file in root.rglob("*"):
-        relative = file.relative_to(root)
-        if file.suffix.lower() in FORMATS and not _is_hidden(relative) and file.is_file():
-            ids.append(relative.as_posix())
+    # The input folder itself was written into (``-o`` the same folder): only clsum's own file goes.
+    own_markdown = root / MARKDOWN if _is_clsum_output(root) else None
+    if own_markdown:
+        log.warning("skipping %s: clsum's own output (the folder holds clsum's %s)", own_markdown, MANIFEST)
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not _skip_output(here / d)]
+        for name in files:
+            file = here / name
+            if name.startswith(".") or file.suffix.lower() not in FORMATS or file == own_markdown:
+                continue
+            if file.is_file():
+                ids.append(file.relative_to(root).as_posix())
     if not ids:
         raise InputError(f"input folder '{root}' contains no supported files ({_supported()})")
     return sorted(ids)
+
+
+def _skip_output(folder: Path) -> bool:
+    if not _is_clsum_output(folder):
+        return False
+    log.warning("skipping %s: a clsum output folder (it holds clsum's %s)", folder, MANIFEST)
+    return True
+
+
+def _is_clsum_output(folder: Path) -> bool:
+    """Whether ``folder`` holds a manifest that clsum wrote (status, config hash and counts)."""
+    manifest = folder / MANIFEST
+    try:
+        if not manifest.is_file() or manifest.stat().st_size > 1 << 20:
+            return False
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"status", "config_hash", "counts"} <= data.keys()
 
 
 def _read_document(file: Path, doc_id: str, max_bytes: int) -> Record:
@@ -259,15 +337,19 @@ def _jsonl_record(
         return _error_record(where, f"line {lineno} has no string 'id'")
     if not isinstance(text, str):
         return _error_record(where, f"line {lineno} has no string 'text'")
+    escape = None if _is_utf8_text(doc_id) else ID_ESCAPE
+    if escape:
+        doc_id = doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
     if doc_id in first_line:
         return _error_record(
             f"{doc_id}#{lineno}", f"duplicate id {doc_id!r} (first used on line {first_line[doc_id]})"
         )
     first_line[doc_id] = lineno
     if lang is not None and not isinstance(lang, str):
-        return _error_record(doc_id, f"line {lineno} has a 'lang' that is not a string")
-    record = text_record(doc_id, text, lang or None, max_bytes)
-    record.encoding = encoding
+        record = _error_record(doc_id, f"line {lineno} has a 'lang' that is not a string")
+    else:
+        record = text_record(doc_id, text, lang or None, max_bytes)
+    record.encoding, record.id_escape = encoding, escape
     return record
 
 

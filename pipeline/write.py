@@ -5,19 +5,29 @@ appended with one write and fsync'd, so ``kill -9`` can at worst leave one parti
 Opening the store repairs that: it drops unparseable lines, keeps one row per id, drops rows this
 run will redo, and rewrites the files atomically (temp file + rename). ``manifest.json`` and
 ``summaries.md`` are always replaced atomically.
+
+Nothing a document holds can stop a write: text that UTF-8 cannot hold (a lone surrogate) is
+written as a JSON ``\\uXXXX`` escape. A run holds the folder's lock (``lock.py``) while it writes;
+taking it also removes temporary files left by a killed run. Files are created with the mode the
+umask gives, like any other file. A failing write (full disk, read-only folder) raises
+``OutputError`` naming the file and the cause, after cutting off any part of the batch it wrote.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from clsum.errors import OutputError
+from clsum.pipeline.lock import FolderLock
 from clsum.record import Record, warning_text
 
 log = logging.getLogger(__name__)
@@ -26,6 +36,9 @@ SUMMARIES = "summaries.jsonl"
 ERRORS = "errors.jsonl"
 MANIFEST = "manifest.json"
 MARKDOWN = "summaries.md"
+# A lone surrogate (from a JSON "\\ud800" escape or a non-UTF-8 file name) cannot be encoded as
+# UTF-8; "\\ud800" is also how JSON escapes it, so the files stay valid JSON and read back the same.
+_UNENCODABLE = "backslashreplace"
 
 
 def summary_row(record: Record) -> dict[str, Any]:
@@ -50,18 +63,43 @@ def summary_row(record: Record) -> dict[str, Any]:
         "timings": {k: round(v, 4) for k, v in record.timings.items()},
         "models": record.models,
         "key": record.key,
+        **_escape_note(record),
     }
 
 
 def error_row(record: Record) -> dict[str, Any]:
     assert record.error is not None
-    return {"id": record.id, "stage": record.error.stage, "error": record.error.message, "key": record.key}
+    return {
+        "id": record.id,
+        "stage": record.error.stage,
+        "error": record.error.message,
+        "key": record.key,
+        **_escape_note(record),
+    }
+
+
+def _escape_note(record: Record) -> dict[str, str]:
+    """``id_escape`` only in the rare rows whose id ingest had to escape."""
+    return {"id_escape": record.id_escape} if record.id_escape else {}
 
 
 class OutputStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        _make_folder(folder)
+        self._kept: dict[str, int] = {}  # rows each file held after ``prepare``
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[OutputStore]:
+        """Hold the folder for this run (``OutputError`` at once if another run holds it), and remove
+        temporary files a killed run left: nobody else can be writing them now."""
+        with FolderLock(self.folder):
+            for name in (SUMMARIES, ERRORS, MANIFEST, MARKDOWN):
+                for stale in self.folder.glob(f".{name}.*.tmp"):
+                    with _output_errors(f"remove {stale}"):
+                        stale.unlink(missing_ok=True)
+                    log.info("removed %s, left by an interrupted run", stale)
+            yield self
 
     def prepare(self, keys: dict[str, str], force: bool = False) -> set[str]:
         """Repair the files and return the ids whose stored summary matches ``keys`` (to skip).
@@ -79,29 +117,89 @@ class OutputStore:
                     done.add(row["id"])
                 yield row
 
-        # Streamed row by row: an output folder with 100,000 summaries is never held in memory.
-        _write_atomic_lines(self.folder / SUMMARIES, _jsonl_lines(kept_summaries()))
-        errors = (row for row in read_rows(self.folder / ERRORS) if row["id"] not in keys)
-        _write_atomic_lines(self.folder / ERRORS, _jsonl_lines(errors))
+        self._rewrite(SUMMARIES, kept_summaries())
+        self._rewrite(ERRORS, (row for row in read_rows(self.folder / ERRORS) if row["id"] not in keys))
         return done
+
+    def _rewrite(self, name: str, rows: Iterable[dict[str, Any]]) -> None:
+        """Replace file ``name`` with ``rows``, streamed: 100,000 summaries are never held in memory."""
+        kept = 0
+
+        def counted() -> Iterator[dict[str, Any]]:
+            nonlocal kept
+            for row in rows:
+                kept += 1
+                yield row
+
+        with _output_errors(f"update {self.folder / name}"):
+            _write_atomic_lines(self.folder / name, _jsonl_lines(counted()))
+        self._kept[name] = kept
+
+    def appended(self) -> tuple[int, dict[str, int]]:
+        """What was appended since ``prepare``, read back from the files: the number of summaries
+        and of failures per stage. Exact even when a signal stopped a run between writing a batch
+        and counting it."""
+        with _output_errors(f"read {self.folder}"):
+            summaries = sum(1 for n, _ in _rows(self.folder / SUMMARIES) if n > self._kept.get(SUMMARIES, 0))
+            failures: dict[str, int] = {}
+            for n, row in _rows(self.folder / ERRORS):
+                if n > self._kept.get(ERRORS, 0):
+                    failures[str(row.get("stage"))] = failures.get(str(row.get("stage")), 0) + 1
+        return summaries, failures
 
     def append(self, records: Iterable[Record]) -> None:
         records = list(records)
-        _append_durable(self.folder / SUMMARIES, _jsonl_lines(summary_row(r) for r in records if r.ok))
-        _append_durable(self.folder / ERRORS, _jsonl_lines(error_row(r) for r in records if not r.ok))
+        with _output_errors(f"write {self.folder / SUMMARIES}"):
+            _append_durable(self.folder / SUMMARIES, _jsonl_lines(summary_row(r) for r in records if r.ok))
+        with _output_errors(f"write {self.folder / ERRORS}"):
+            _append_durable(self.folder / ERRORS, _jsonl_lines(error_row(r) for r in records if not r.ok))
 
     def counts(self) -> dict[str, int]:
-        return {
-            "summaries": len(_last_lines(self.folder / SUMMARIES)),
-            "errors": len(_last_lines(self.folder / ERRORS)),
-        }
+        with _output_errors(f"read {self.folder}"):
+            return {
+                "summaries": len(_last_lines(self.folder / SUMMARIES)),
+                "errors": len(_last_lines(self.folder / ERRORS)),
+            }
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        _write_atomic(self.folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        path = self.folder / MANIFEST
+        with _output_errors(f"write {path}"):
+            try:
+                _write_atomic(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.is_file():
+                    raise
+                # A full disk has no room for a second copy; the manifest written at the start
+                # has room for this one without indentation, which makes it smaller.
+                _overwrite(path, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n")
 
     def write_markdown(self) -> None:
         rows = read_rows(self.folder / SUMMARIES)
-        _write_atomic_lines(self.folder / MARKDOWN, _markdown_parts(rows))
+        with _output_errors(f"write {self.folder / MARKDOWN}"):
+            _write_atomic_lines(self.folder / MARKDOWN, _markdown_parts(rows))
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"output path {folder} exists and is not a folder") from None
+    except NotADirectoryError:
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+        raise OutputError(
+            f"cannot create output folder {folder}: {blocker} is a file, not a folder"
+        ) from None
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder {folder}: {exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
+def _output_errors(what: str) -> Iterator[None]:
+    """An OSError becomes one ``OutputError`` line naming what failed and why."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot {what}: {exc.strerror or exc}") from exc
 
 
 def render_markdown(rows: Iterable[dict[str, Any]]) -> str:
@@ -165,13 +263,28 @@ def _jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
 
 
 def _append_durable(path: Path, lines: Iterable[str]) -> None:
-    text = "".join(lines)  # one write, so a kill leaves at most one partial line
-    if not text:
+    data = "".join(lines).encode("utf-8", _UNENCODABLE)  # one write: a kill leaves at most one partial line
+    if not data:
         return
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        start = os.fstat(fd).st_size
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        except OSError:
+            # A full disk takes part of the batch: cut it off, so the file ends with whole rows.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -179,13 +292,36 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _write_atomic_lines(path: Path, parts: Iterable[str]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp, fd = _new_temp(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", errors=_UNENCODABLE) as fh:
             fh.writelines(parts)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def _new_temp(path: Path) -> tuple[Path, int]:
+    """A new ``.<name>.<random>.tmp`` beside ``path``. Created with mode 0666 so that the umask
+    (and a default ACL) decide, as for any file; tempfile.mkstemp would make it 0600."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+
+
+def _overwrite(path: Path, text: str) -> None:
+    """Rewrite ``path`` in place (not atomic: only for when there is no room for a copy)."""
+    data = text.encode("utf-8", _UNENCODABLE)
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        _write_all(fd, data)
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    finally:
+        os.close(fd)

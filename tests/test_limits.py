@@ -141,3 +141,21 @@ def test_a_run_writes_the_refused_document_as_an_error_and_the_rest(
     (row,) = [json.loads(line) for line in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()]
     assert row["id"] == "lang.txt" and row["error"].startswith("too long: ")
     assert row["error"].endswith(" tokens > limit 2000; raise input.max_tokens to allow")
+
+
+def test_the_cli_applies_the_configured_byte_limit(tiny_overrides: list[str], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from clsum.cli import main
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "kort.txt").write_text(NL_BODY, encoding="utf-8")
+    (tmp_path / "in" / "groot.txt").write_text(NL_BODY * 4, encoding="utf-8")
+    sets = [a for item in [*tiny_overrides, "input.max_bytes=500"] for a in ("--set", item)]
+    result = CliRunner().invoke(
+        main, ["summarize", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q", *sets]
+    )
+    assert result.exit_code == 3
+    (row,) = [json.loads(line) for line in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()]
+    assert row["id"] == "groot.txt"
+    assert row["error"] == f"too large: {len(NL_BODY) * 4} bytes > limit 500; raise input.max_bytes to allow"

@@ -1,4 +1,4 @@
-"""With the real default models (from the hub or the HF cache): run with --real-models."""
+"""With the real default models (from the hub or the HF cache): run with CLSUM_REAL_MODELS=1."""
 
 from __future__ import annotations
 

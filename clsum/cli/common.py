@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,13 +17,16 @@ from typing import Any, TypeVar
 import click
 
 from clsum.config import Config
-from clsum.errors import ClsumError
+from clsum.errors import ClsumError, Terminated, WriteError
 
 log = logging.getLogger("clsum")
 
-EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 2, 3, 130
+EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_WRITE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 3, 4, 130, 143
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Loggers whose INFO messages are shown by default (as INFO, not as warnings).
+NOTICES = ("clsum.pipeline.runtime.ct2cache",)
 
 
 def config_options(func: F) -> F:
@@ -45,23 +49,44 @@ def config_options(func: F) -> F:
 
 
 def handle_errors(func: F) -> F:
-    """Library errors become one line on stderr and exit 2; -v adds the traceback."""
+    """Library errors become one line on stderr and exit 2 (4 when writing failed during a run); -v
+    adds the traceback. SIGTERM is handled like Ctrl-C, with its own exit code (143 = 128 + 15)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         verbose = kwargs.get("verbose", 0)
+        previous = _stop_on_sigterm()
         try:
             return func(*args, **kwargs)
         except ClsumError as exc:
             if verbose:
                 log.exception("details")
             click.echo(f"clsum: error: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
-        except KeyboardInterrupt:
-            click.echo("clsum: interrupted; rerun the same command to resume", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+            sys.exit(EXIT_WRITE if isinstance(exc, WriteError) else EXIT_USAGE)
+        except KeyboardInterrupt as exc:
+            what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+            click.echo(f"clsum: {what}; rerun the same command to resume", err=True)
+            sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _stop_on_sigterm() -> Any:
+    """Turn the first SIGTERM into ``Terminated``, so a run stops as on Ctrl-C: its finished batches
+    kept, its manifest saying ``interrupted``. A second SIGTERM kills at once. Returns the handler
+    to restore (None where handlers cannot be set: not in the main thread)."""
+
+    def stop(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:
+        return None
 
 
 def setup_logging(verbose: int, quiet: bool = False) -> None:
@@ -76,12 +101,38 @@ def setup_logging(verbose: int, quiet: bool = False) -> None:
     )
     logging.basicConfig(level=level, format="clsum: %(levelname)s: %(message)s", force=True)
     if verbose < 2:  # third-party chatter only at -vv
-        for name in ("transformers", "huggingface_hub", "urllib3", "filelock", "trafilatura", "htmldate"):
+        for name in ("transformers", "huggingface_hub", "urllib3", "filelock"):
             logging.getLogger(name).setLevel(max(level, logging.WARNING))
+        # The HTML extractors warn about their own fallbacks ("discarding data: None" when a page
+        # has no article body): clsum then extracts with lxml, nothing for the user to act on.
+        for name in ("trafilatura", "htmldate", "courlan"):
+            logging.getLogger(name).setLevel(max(level, logging.ERROR))
+    # Routine, but worth seeing without -v: a one-time conversion that can take a minute.
+    for name in NOTICES:
+        logging.getLogger(name).setLevel(logging.ERROR if quiet else min(level, logging.INFO))
 
 
 def configure_runtime(config: Config) -> None:
-    """Process-wide inference state (torch threads, loading bars), set once before models load."""
+    """Process-wide inference state (torch threads, loading bars), set once before models load.
+
+    With a hub model configured and HF_HUB_OFFLINE unset, one short request checks that the hub
+    answers; without an answer the process works from the cache only (``hub.offline_if_unreachable``).
+    """
     from clsum.pipeline.runtime import configure_process
+    from clsum.pipeline.runtime.hub import ModelRef, offline_if_unreachable
 
     configure_process(config.threads)
+    _one_handler_for_model_libraries()
+    specs = [*config.translation.models.values(), config.summarization.model]
+    if any(not ModelRef(spec).looks_local for spec in specs):
+        offline_if_unreachable()
+
+
+def _one_handler_for_model_libraries() -> None:
+    """transformers and huggingface_hub print through handlers of their own and also pass each
+    message on to ours, so every message came twice: theirs go, ours print each one once."""
+    for name in ("transformers", "huggingface_hub"):
+        library = logging.getLogger(name)
+        for handler in list(library.handlers):
+            library.removeHandler(handler)
+        library.propagate = True

@@ -4,7 +4,9 @@ The CLI is the only place that turns exceptions into exit codes and messages, an
 that sets process-wide state (logging, torch threads).
 
 Exit codes: 0 everything done; 3 some documents failed (the rest written, failures listed in
-errors.jsonl); 2 usage, configuration or model errors (one line; ``-v`` for details); 130 interrupted.
+errors.jsonl); 2 usage, configuration, model or output-folder errors before any document (one line;
+``-v`` for details); 4 writing failed during the run (a full disk: what was written is intact);
+130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def summarize(
     verbose: int,
 ) -> None:
     """Summarize INPUT (a folder, a .txt/.md/.html file, or a JSONL file) into OUTPUT."""
+    from clsum.pipeline.ingest import open_source
+    from clsum.pipeline.write import OutputStore
     from clsum.runner import Pipeline
 
     setup_logging(verbose, quiet)
@@ -63,12 +67,17 @@ def summarize(
             f"(configured: {', '.join(config.languages)}; en passes through)",
             param_hint="--lang",
         )
+    # Before the seconds that loading torch takes: an unusable INPUT, or an OUTPUT that cannot be
+    # written or that another run holds, fails at once (the run takes the lock again, for good).
+    documents = open_source(input_path, lang=lang, max_bytes=config.input.max_bytes)
+    with OutputStore(output).locked():
+        pass
     configure_runtime(config)
     show_progress = not quiet and sys.stderr.isatty()
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     with logging_redirect_tqdm():
-        result = Pipeline(config).run(input_path, output, lang=lang, force=force, progress=show_progress)
+        result = Pipeline(config).run(documents, output, force=force, progress=show_progress)
     message = (
         f"{result.summarized} summarized, {result.skipped} already done, {result.failed} failed "
         f"of {result.total} documents -> {output}{_warnings_note(result.warned, result.warnings)}"

@@ -46,7 +46,7 @@ def _convert(name: str, ref: ModelRef, compute_type: str, target: Path) -> None:
     """Convert into a temporary directory beside ``target`` and rename it into place, so a directory
     that exists is complete and concurrent runs never see half a model."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    log.warning("converting %s to CTranslate2 (%s), once: %s", name, compute_type, target)
+    log.info("converting %s to CTranslate2 (%s), once: %s", name, compute_type, target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         _converter(ref.location, ref.revision).convert(str(tmp), quantization=compute_type, force=True)

@@ -8,12 +8,15 @@ directory) is computed here so a record can say exactly which weights made it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clsum.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,18 @@ class ModelRef:
     @property
     def is_local(self) -> bool:
         return Path(self.spec).expanduser().is_dir()
+
+    @property
+    def looks_local(self) -> bool:
+        """A path, not a hub id: it exists, or it is written as only a path can be (hub ids are
+        ``name`` or ``owner/name`` and never start with ``.``, ``/`` or ``~``)."""
+        spec = self.spec
+        return (
+            Path(spec).expanduser().exists()
+            or spec.startswith((".", "/", "~"))
+            or "\\" in spec
+            or self.repo_id.count("/") > 1
+        )
 
     @property
     def repo_id(self) -> str:
@@ -44,26 +59,103 @@ def load(kind: str, ref: ModelRef) -> Any:
     from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
 
     loader: Any = {"tokenizer": AutoTokenizer, "model": AutoModelForSeq2SeqLM, "config": AutoConfig}[kind]
+    if ref.looks_local:
+        check_model_dir(ref.spec)
     try:
         return loader.from_pretrained(ref.location, revision=ref.revision)
     except (OSError, ValueError) as exc:
         raise ModelError(_not_found_message(ref, exc)) from exc
 
 
+# What transformers loads weights from (TensorFlow and Flax weights it no longer reads).
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+
+
+def check_model_dir(spec: str) -> None:
+    """Raise ``ModelError`` naming the directory (as written) and what it lacks, unless it looks like
+    a model directory."""
+    shown = os.path.expanduser(spec)
+    path = Path(shown)
+    if not path.exists():
+        raise ModelError(f"model directory {shown} does not exist")
+    if not path.is_dir():
+        raise ModelError(f"model path {shown} is a file, not a model directory")
+    if not (path / "config.json").is_file():
+        raise ModelError(
+            f"{shown} is not a model directory: it has no config.json (a transformers model "
+            "directory holds config.json, the weights and the tokenizer files)"
+        )
+    if not any((path / name).is_file() for name in WEIGHT_FILES):
+        raise ModelError(f"model directory {shown} has no weights ({' or '.join(WEIGHT_FILES[::2])})")
+
+
 def _not_found_message(ref: ModelRef, exc: Exception) -> str:
-    if Path(ref.spec).expanduser().exists() or "/" not in ref.spec or ref.spec.startswith((".", "/", "~")):
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"cannot load model from {ref.spec!r}: {first}"
-    where = "offline (HF_HUB_OFFLINE=1)" if offline() else "from the Hugging Face Hub"
+    if ref.looks_local:
+        return f"cannot load model directory {ref.location}: {_one_line(exc)}"
+    if not offline():
+        return f"cannot load model {ref.spec!r} from the Hugging Face Hub: {_one_line(exc)}"
     return (
-        f"model {ref.spec!r} is not in the Hugging Face cache ({hf_cache_dir()}) and could not be "
-        f"fetched {where}: run 'clsum models download' on a machine with internet access, "
-        "or point the config at a local model directory"
+        f"model {ref.spec!r} is not in the Hugging Face cache ({hf_cache_dir()}), and {_why_offline()}: "
+        "run 'clsum models download' (same config) where there is internet access and copy the "
+        "cache here, or point the config at a local model directory"
     )
 
 
+def cannot_download(ref: ModelRef) -> str:
+    """Why ``ref`` cannot be downloaded now (offline), for ``clsum models download`` itself."""
+    if _UNREACHABLE:
+        return f"cannot download {ref.spec!r}: {_UNREACHABLE}; check the network or proxy settings and retry"
+    return f"cannot download {ref.spec!r}: HF_HUB_OFFLINE=1 is set; unset it and retry"
+
+
+def _why_offline() -> str:
+    if _UNREACHABLE:
+        return f"it cannot be downloaded: {_UNREACHABLE}"
+    return "HF_HUB_OFFLINE=1 forbids downloading it"
+
+
+def _one_line(exc: BaseException, limit: int = 400) -> str:
+    """The whole message of ``exc`` on one line (its first line alone is often cut mid-sentence)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    """HF_HUB_OFFLINE is set, or ``offline_if_unreachable`` found no hub."""
+    return _UNREACHABLE is not None or os.environ.get("HF_HUB_OFFLINE", "").lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+    )
+
+
+# Why the hub could not be reached, once ``offline_if_unreachable`` found out (this process).
+_UNREACHABLE: str | None = None
+
+
+def offline_if_unreachable(timeout: float = 5.0) -> None:
+    """One short request to the hub; if it gets no answer, huggingface_hub goes offline for this
+    process: cached models load at once, and a missing one fails in one line, instead of minutes of
+    retries per file. Process-wide, so only for entry points (the CLI), like ``configure_process``.
+    """
+    global _UNREACHABLE
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
+
+    if constants.HF_HUB_OFFLINE:
+        return
+    try:
+        get_session().head(constants.ENDPOINT, timeout=timeout)  # any HTTP answer will do
+    except Exception as exc:  # whatever the HTTP client raises: DNS, refused, timeout, proxy, TLS
+        _UNREACHABLE = f"{constants.ENDPOINT} cannot be reached ({_one_line(exc, 200)})"
+        constants.HF_HUB_OFFLINE = True
+        log.info("%s; using the Hugging Face cache only", _UNREACHABLE)
 
 
 def hf_cache_dir() -> Path:

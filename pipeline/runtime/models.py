@@ -160,12 +160,16 @@ def describe_generation(spec: str, task: Task) -> GenerationSettings | str:
 def describe(spec: str, options: Options | None = None, device: str = "cpu") -> str:
     """Where a model resolves from, without loading it (for ``clsum models list``)."""
     ref = hub.ModelRef(spec)
-    if ref.is_local:
+    if ref.looks_local:
+        try:
+            hub.check_model_dir(ref.spec)
+        except ModelError as exc:
+            return f"NOT AVAILABLE: {exc}"
         where = f"local directory {ref.location}"
     elif commit := hub.cached_commit(ref):
         where = f"Hugging Face cache {hub.hf_cache_dir()} (revision {commit})"
     elif hub.offline():
-        return "NOT AVAILABLE: not cached and HF_HUB_OFFLINE=1"
+        return "NOT AVAILABLE: not cached, and offline (HF_HUB_OFFLINE=1)"
     else:
         return "not cached: downloaded from the Hugging Face Hub on first use"
     return where if options is None else f"{where}; {_describe_backend(spec, options, device)}"
@@ -184,6 +188,9 @@ def _describe_backend(spec: str, options: Options, device: str) -> str:
 def download(spec: str, options: Options | None = None) -> str:
     """Fetch tokenizer and weights into the HF cache (or check a local dir loads), converting them
     when the backend is ctranslate2; returns provenance."""
+    ref = hub.ModelRef(spec)
+    if not ref.looks_local and hub.offline() and not hub.cached_commit(ref):
+        raise ModelError(hub.cannot_download(ref))  # not the load error: it says to run this command
     model = Seq2Seq(spec, "cpu", options)
     _ = model.engine
     return model.provenance

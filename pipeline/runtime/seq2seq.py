@@ -214,8 +214,8 @@ class Seq2Seq:
     def _log_degenerate(self, outputs: list[Output], settings: GenerationSettings) -> None:
         for flag, what in ((MAX_LENGTH, "reached max_length={}"), (REPETITION, "repeat an n-gram in a loop")):
             n = sum(1 for o in outputs if flag in o.flags)
-            if n:
-                log.warning(
+            if n:  # counted per record and in the run summary; here only for -v
+                log.info(
                     "%s: %d of %d output(s) %s", self.ref.spec, n, len(outputs),
                     what.format(settings.config.max_length),
                 )

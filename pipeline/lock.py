@@ -1,0 +1,113 @@
+"""An exclusive lock on an output folder, so that two runs never write into it at the same time.
+
+The lock is an operating-system file lock on ``.clsum.lock`` (``filelock``: ``flock`` on Unix). The
+kernel drops it when its process ends, however it ends (``kill -9`` included), so no run can leave
+it held behind. Who holds it goes into ``.clsum.holder`` (pid, host, start time) for the message a
+second run prints. A run that gets the lock and still finds a holder file has found a stale one:
+the run that wrote it ended without releasing the folder (killed); it is reported and replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import filelock
+
+from clsum.errors import OutputError
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = ".clsum.lock"
+HOLDER_FILE = ".clsum.holder"
+
+
+class FolderLock:
+    """``with FolderLock(folder):`` holds ``folder`` for this process or raises ``OutputError`` at once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._lock = filelock.FileLock(folder / LOCK_FILE, timeout=0)
+
+    def __enter__(self) -> FolderLock:
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
+            raise OutputError(
+                f"output folder {self.folder} is in use by another clsum run ({_holding(self._holder())}); "
+                "wait for it to finish or write to another folder"
+            ) from None
+        except OSError as exc:
+            raise OutputError(f"cannot write to output folder {self.folder}: {exc.strerror or exc}") from exc
+        try:
+            self._take_over()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            (self.folder / HOLDER_FILE).unlink(missing_ok=True)
+        except OSError as error:  # the folder went away or became read-only: the lock still goes
+            log.debug("cannot remove %s: %s", self.folder / HOLDER_FILE, error)
+        finally:
+            self._lock.release()
+
+    def _take_over(self) -> None:
+        stale = self._holder()
+        if stale is not None:
+            log.info(
+                "%s: an earlier run ended without releasing this folder (%s); taking it over",
+                self.folder,
+                _describe(stale),
+            )
+        me = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        try:
+            (self.folder / HOLDER_FILE).write_text(json.dumps(me) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write to output folder {self.folder}: {exc.strerror or exc}") from exc
+
+    def _holder(self) -> dict[str, Any] | None:
+        try:
+            holder = json.loads((self.folder / HOLDER_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # none yet (the holder is just starting), or half-written
+            return None
+        return holder if isinstance(holder, dict) else None
+
+
+def _describe(holder: dict[str, Any]) -> str:
+    return f"pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('started_at')}"
+
+
+def _holding(holder: dict[str, Any] | None) -> str:
+    """Who holds the lock another process has, for the message of the run that did not get it."""
+    if holder is None:
+        return "holder not recorded yet"
+    pid = holder.get("pid")
+    if holder.get("host") == socket.gethostname() and isinstance(pid, int) and not _running(pid):
+        # The lock outlives its process only in a child that inherited it (a fork).
+        return f"{_describe(holder)}; pid {pid} has ended, but a process it started still holds the folder"
+    return _describe(holder)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
