@@ -80,6 +80,15 @@ class RayConfig:
 
 
 @dataclass
+class InputConfig:
+    # The most one document may cost (0: no limit); past one it is an error record. News articles
+    # are far below both. A limit only decides whether a document is refused, never what a summary
+    # says, and refused documents are retried on every run: so, like speed settings, not hashed.
+    max_bytes: int = speed_only(10_000_000)  # as read: the file (HTML included) or a text's UTF-8
+    max_tokens: int = speed_only(50_000)  # the cleaned text, as its first model's tokenizer counts
+
+
+@dataclass
 class Config:
     device: str = "auto"  # auto | cpu | cuda
     seed: int = 0
@@ -90,6 +99,7 @@ class Config:
     # prepare the next document batch on a background thread during inference
     prefetch: bool = speed_only(True)
     engine: str = speed_only("local")  # local | ray
+    input: InputConfig = field(default_factory=InputConfig, metadata={"output": False})  # limits only
     translation: TranslationConfig = field(default_factory=TranslationConfig)
     summarization: SummarizationConfig = field(default_factory=SummarizationConfig)
     # Where and how the ray engine runs: speed only, so a run on Ray resumes a local one and vice versa.

@@ -67,6 +67,9 @@ class Record:
     lang: str | None = None
     lang_confidence: float | None = None
     lang_source: str | None = None  # "detected" or "given" (--lang / JSONL "lang")
+    # each paragraph's language, when some paragraphs are in another language than ``lang``
+    # (each is translated by its own model); empty for a document in one language
+    paragraph_langs: list[str] = field(default_factory=list)
     # segment: sentences per paragraph
     sentences: list[list[str]] = field(default_factory=list)
     # translate: English sentences per paragraph, aligned with ``sentences``
@@ -94,11 +97,16 @@ class Record:
         """The cleaned source text, paragraphs separated by blank lines."""
         return "\n\n".join(self.paragraphs)
 
+    def paragraph_lang(self, index: int) -> str | None:
+        """The language paragraph ``index`` is in (the document's, unless it is mixed)."""
+        return self.paragraph_langs[index] if self.paragraph_langs else self.lang
+
     @property
     def english(self) -> list[list[str]]:
         """The English sentences per paragraph: the input's own for English input, else their
-        translations. The one definition of a record's English text."""
-        return self.sentences if self.lang == ENGLISH else self.translated
+        translations (English paragraphs of a mixed document included). The one definition of a
+        record's English text."""
+        return self.sentences if self.lang == ENGLISH and not self.paragraph_langs else self.translated
 
     @property
     def translation(self) -> str:

@@ -22,7 +22,7 @@ from clsum.config import Config, unknown
 from clsum.errors import ClsumError, OutputError, Terminated, WriteError
 from clsum.pipeline.clean import clean
 from clsum.pipeline.detect import detect
-from clsum.pipeline.ingest import Source, open_source
+from clsum.pipeline.ingest import Source, open_source, text_record
 from clsum.pipeline.runtime import (
     Models,
     Output,
@@ -151,10 +151,18 @@ def default_stages(
     return {
         "clean": Stage(clean),
         "detect": Stage(partial(detect, languages=config.languages)),
-        "segment": Stage(partial(segment, models=models, max_input_tokens=tc.max_input_tokens)),
+        "segment": Stage(
+            partial(
+                segment,
+                models=models,
+                max_input_tokens=tc.max_input_tokens,
+                max_tokens=config.input.max_tokens,
+            )
+        ),
         "translate": Stage(partial(translate, models=models, config=tc, progress=progress, cache=cache)),
         "summarize": Stage(
-            partial(summarize, models=models, config=sc), partial(check_summarization, models, sc)
+            partial(summarize, models=models, config=sc, max_tokens=config.input.max_tokens),
+            partial(check_summarization, models, sc),
         ),
     }
 
@@ -246,11 +254,12 @@ class Pipeline:
     def summarize_texts(
         self, texts: list[str], lang: str | None = None, until: StageName = "summarize"
     ) -> list[Record]:
-        """Summarize plain strings (or stop after stage ``until``); records come back in order."""
-        records = [Record(id=str(i), raw=t, lang_hint=lang) for i, t in enumerate(texts)]
-        for record in records:
-            if not record.raw.strip():
-                record.fail("ingest", "text is empty")
+        """Summarize plain strings (or stop after stage ``until``); records come back in order.
+
+        Each text is read like a file's contents: mojibake repaired, control characters dropped.
+        """
+        max_bytes = self.config.input.max_bytes
+        records = [text_record(str(i), t, lang, max_bytes) for i, t in enumerate(texts)]
         if any(r.ok for r in records):
             self.check(until)
         return self.process_isolated(records, until=until)
@@ -268,7 +277,8 @@ class Pipeline:
     ) -> RunResult:
         """Summarize every document under ``source`` into ``output``, resuming earlier runs.
 
-        ``source`` is a path, or a ``Source`` already opened with its ``lang`` (``open_source``).
+        ``source`` is a path, or a ``Source`` already opened with its ``lang`` and ``max_bytes``
+        (``open_source``).
         The run holds ``output``'s lock: another run into it raises ``OutputError`` at once.
 
         Memory stays flat however many documents there are: the input is enumerated first (names
@@ -277,7 +287,10 @@ class Pipeline:
         read, cleaned, detected and segmented on a background thread while this one is in inference
         (``prefetch``).
         """
-        documents = source if isinstance(source, Source) else open_source(source, lang=lang)
+        if isinstance(source, Source):
+            documents = source
+        else:
+            documents = open_source(source, lang=lang, max_bytes=self.config.input.max_bytes)
         store = OutputStore(Path(output))
         with store.locked():  # before any document is read: a second run into ``output`` fails at once
             return self._run(documents, store, output, force, progress)

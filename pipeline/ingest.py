@@ -7,6 +7,7 @@ document becomes an error record; only a problem with the whole input raises ``I
 from __future__ import annotations
 
 import codecs
+import copy
 import json
 import logging
 import os
@@ -14,8 +15,10 @@ from collections.abc import Container, Iterator
 from pathlib import Path
 from typing import Any
 
+from clsum.config import InputConfig
 from clsum.errors import InputError
 from clsum.pipeline.decode import SNIFF_BYTES, bom_encoding, cp1252_text, decode, looks_binary, repair_text
+from clsum.pipeline.limits import JSON_ESCAPE_FACTOR, capped_lines, read_at_most, text_too_large, too_large
 from clsum.pipeline.write import MANIFEST, MARKDOWN
 from clsum.record import Record
 
@@ -23,9 +26,10 @@ log = logging.getLogger(__name__)
 
 FORMATS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html"}
 JSONL_SUFFIX = ".jsonl"
+MAX_BYTES = InputConfig().max_bytes
 
 
-def ingest(path: str | Path, lang: str | None = None) -> list[Record]:
+def ingest(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES) -> list[Record]:
     """Read ``path`` into records, one per document (all in memory; ``open_source`` streams).
 
     - A folder: every ``.txt``, ``.md``, ``.html`` and ``.htm`` file below it (suffix case-insensitive),
@@ -41,10 +45,12 @@ def ingest(path: str | Path, lang: str | None = None) -> list[Record]:
       ``\\ud800`` in it (``id_escape`` says so).
 
     ``lang`` (``--lang``) sets ``lang_hint`` on every record, overriding a JSONL ``lang`` field.
+    A document over ``max_bytes`` (``input.max_bytes``; 0: no limit) becomes an error record
+    without being read into memory.
     Raises ``InputError`` when the path does not exist, has an unsupported suffix, or holds no
     supported documents.
     """
-    source = open_source(path, lang)
+    source = open_source(path, lang, max_bytes)
     records = list(source.records())
     log.info("ingested %d documents from %s (%d failed)", len(records), path, sum(not r.ok for r in records))
     return records
@@ -59,11 +65,19 @@ class Source:
     """
 
     def __init__(
-        self, root: Path, kind: str, ids: list[str], lang: str | None, encoding: str = "", count: int = 0
+        self,
+        root: Path,
+        kind: str,
+        ids: list[str],
+        lang: str | None,
+        encoding: str = "",
+        count: int = 0,
+        max_bytes: int = MAX_BYTES,
     ) -> None:
         self.root = root
         self.kind = kind  # "folder" | "file" | "jsonl"
         self.lang = lang
+        self.max_bytes = max_bytes
         self._ids = ids  # folder: relative POSIX paths; file: its name; jsonl: empty
         # The few names whose id is not the name itself (not UTF-8): name -> (id, error or "").
         self._escaped = _escaped_ids(ids) if kind == "folder" else {}
@@ -80,9 +94,9 @@ class Source:
         Skipped files are not even read; JSONL lines must be parsed to learn their id.
         """
         if self.kind == "jsonl":
-            records: Iterator[Record] = _jsonl_records(self.root, self._encoding)
+            records: Iterator[Record] = _jsonl_records(self.root, self._encoding, self.max_bytes)
         elif self.kind == "file":
-            records = iter([_read_document(self.root, self.root.name)])
+            records = iter([_read_document(self.root, self.root.name, self.max_bytes)])
         else:
             records = (self._folder_record(n) for n in self._ids if self._folder_id(n) not in skip)
         for record in records:
@@ -92,16 +106,31 @@ class Source:
                 record.lang_hint = self.lang
             yield record
 
+    def parts(self, size: int, skip: Container[str] = frozenset()) -> Iterator[Source]:
+        """The documents whose id is not in ``skip``, ``size`` at a time and in order, each part a
+        ``Source`` that reads only its own (for readers elsewhere: the ray engine's read tasks).
+        A part reads its documents exactly as this source would, escaped ids included. Folders and
+        single files only: a JSONL file is read in one pass."""
+        if self.kind == "jsonl":
+            raise ValueError("a JSONL source is read in one pass, not in parts")
+        names = [n for n in self._ids if self._folder_id(n) not in skip]
+        for start in range(0, len(names), size):
+            part = copy.copy(self)
+            part._ids = names[start : start + size]
+            part._escaped = {n: self._escaped[n] for n in part._ids if n in self._escaped}
+            part._count = len(part._ids)
+            yield part
+
     def _folder_id(self, name: str) -> str:
         return self._escaped[name][0] if name in self._escaped else name
 
     def _folder_record(self, name: str) -> Record:
         if name not in self._escaped:
-            return _read_document(self.root / name, name)
+            return _read_document(self.root / name, name, self.max_bytes)
         doc_id, clash = self._escaped[name]
         if clash:
             return _error_record(doc_id, clash)
-        record = _read_document(self.root / name, doc_id)
+        record = _read_document(self.root / name, doc_id, self.max_bytes)
         record.id_escape = FILE_NAME_ESCAPE
         return record
 
@@ -138,18 +167,18 @@ def _is_utf8_text(text: str) -> bool:
     return True
 
 
-def open_source(path: str | Path, lang: str | None = None) -> Source:
+def open_source(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES) -> Source:
     """Enumerate the documents under ``path`` (see ``ingest``) without reading their texts."""
     root = Path(path)
     if not root.exists():
         raise InputError(f"input path '{path}' does not exist")
     if root.is_dir():
-        source = Source(root, "folder", _folder_ids(root), lang)
+        source = Source(root, "folder", _folder_ids(root), lang, max_bytes=max_bytes)
     elif root.suffix.lower() == JSONL_SUFFIX:
-        encoding, count = _scan_jsonl(root)
-        source = Source(root, "jsonl", [], lang, encoding, count)
+        encoding, count = _scan_jsonl(root, max_bytes)
+        source = Source(root, "jsonl", [], lang, encoding, count, max_bytes)
     elif root.suffix.lower() in FORMATS:
-        source = Source(root, "file", [root.name], lang)
+        source = Source(root, "file", [root.name], lang, max_bytes=max_bytes)
     else:
         raise InputError(f"input file '{path}' has an unsupported suffix; expected {_supported()} or .jsonl")
     log.info("found %d documents in %s", len(source), root)
@@ -201,10 +230,14 @@ def _is_clsum_output(folder: Path) -> bool:
     return isinstance(data, dict) and {"status", "config_hash", "counts"} <= data.keys()
 
 
-def _read_document(file: Path, doc_id: str) -> Record:
+def _read_document(file: Path, doc_id: str, max_bytes: int) -> Record:
     record = Record(id=doc_id, path=str(file.resolve()), fmt=FORMATS[file.suffix.lower()])
     try:
-        data = file.read_bytes()
+        with file.open("rb") as fh:
+            data = read_at_most(fh, max_bytes)
+            if data is None:
+                record.fail("ingest", too_large(os.fstat(fh.fileno()).st_size, max_bytes))
+                return record
     except OSError as exc:
         record.fail("ingest", f"cannot read file: {exc.strerror or exc}")
         return record
@@ -215,18 +248,30 @@ def _read_document(file: Path, doc_id: str) -> Record:
         record.fail("ingest", "file looks binary, not text")
         return record
     record.raw, record.encoding, record.repairs = decode(data)
-    _check_text(record)
+    _check_text(record, "file")
     return record
 
 
-def _check_text(record: Record) -> None:
+def text_record(doc_id: str, text: str, lang_hint: str | None = None, max_bytes: int = MAX_BYTES) -> Record:
+    """A document given as a string (a JSONL ``text``, the Python API): the same limit, repairs and
+    checks as a file's contents (size, mojibake, line endings, control characters, empty text)."""
+    record = Record(id=doc_id, fmt="text", lang_hint=lang_hint)
+    if error := text_too_large(text, max_bytes):
+        record.fail("ingest", error)
+        return record
+    record.raw, record.repairs = repair_text(text)
+    _check_text(record, "text")
+    return record
+
+
+def _check_text(record: Record, what: str) -> None:
     if not record.raw:
-        record.fail("ingest", "file is empty")
+        record.fail("ingest", f"{what} is empty")
     elif not record.raw.strip():
-        record.fail("ingest", "file contains only whitespace")
+        record.fail("ingest", f"{what} contains only whitespace")
 
 
-def _scan_jsonl(file: Path) -> tuple[str, int]:
+def _scan_jsonl(file: Path, max_bytes: int) -> tuple[str, int]:
     """The file's encoding and number of non-blank lines, read in a stream (the file may be huge)."""
     try:
         with file.open("rb") as fh:
@@ -234,7 +279,7 @@ def _scan_jsonl(file: Path) -> tuple[str, int]:
         if looks_binary(head):
             raise InputError(f"input file '{file}' looks binary, not JSON lines")
         encoding = bom_encoding(head) or ("utf-8" if _is_utf8(file) else "cp1252")
-        count = sum(1 for _, line in _jsonl_lines(file, encoding) if line.strip())
+        count = sum(1 for _, line in _jsonl_lines(file, encoding, max_bytes) if line is None or line.strip())
     except OSError as exc:
         raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
     if not count:
@@ -254,16 +299,21 @@ def _is_utf8(file: Path) -> bool:
     return True
 
 
-def _jsonl_lines(file: Path, encoding: str) -> Iterator[tuple[int, str]]:
+def _jsonl_lines(file: Path, encoding: str, max_bytes: int) -> Iterator[tuple[int, str | None]]:
     """(line number, text) per line, split at ``\n`` only (``\r\n`` too): str.splitlines() would
-    also split at U+2028, which JSON strings may hold."""
+    also split at U+2028, which JSON strings may hold. The text is None for a line too long to hold
+    a text of ``max_bytes`` (``JSON_ESCAPE_FACTOR`` times as long), which is never held in memory."""
+    cap = max_bytes * JSON_ESCAPE_FACTOR
     if encoding == "utf-16":
         with file.open(encoding="utf-16", errors="replace", newline="\n") as text:
-            for lineno, line in enumerate(text, start=1):
-                yield lineno, _strip_eol(line)
+            for lineno, line in enumerate(capped_lines(text.readline, "\n", cap), start=1):
+                yield lineno, None if line is None else _strip_eol(line)
         return
     with file.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
+        for lineno, raw in enumerate(capped_lines(fh.readline, b"\n", cap), start=1):
+            if raw is None:
+                yield lineno, None
+                continue
             if lineno == 1 and encoding == "utf-8-sig":
                 raw = raw[len(codecs.BOM_UTF8) :]
             line = cp1252_text(raw) if encoding == "cp1252" else raw.decode("utf-8", errors="replace")
@@ -275,18 +325,22 @@ def _strip_eol(line: str) -> str:
     return line[:-1] if line.endswith("\r") else line
 
 
-def _jsonl_records(file: Path, encoding: str) -> Iterator[Record]:
+def _jsonl_records(file: Path, encoding: str, max_bytes: int) -> Iterator[Record]:
     # Repairs are made per text after parsing: a JSON escape can hide mojibake too.
     first_line: dict[str, int] = {}
     try:
-        for lineno, line in _jsonl_lines(file, encoding):
-            if line.strip():
-                yield _jsonl_record(file.name, lineno, line, encoding, first_line)
+        for lineno, line in _jsonl_lines(file, encoding, max_bytes):
+            if line is None:
+                yield _error_record(f"{file.name}:{lineno}", _line_too_long(lineno, max_bytes))
+            elif line.strip():
+                yield _jsonl_record(file.name, lineno, line, encoding, first_line, max_bytes)
     except OSError as exc:
         raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
 
 
-def _jsonl_record(name: str, lineno: int, line: str, encoding: str, first_line: dict[str, int]) -> Record:
+def _jsonl_record(
+    name: str, lineno: int, line: str, encoding: str, first_line: dict[str, int], max_bytes: int
+) -> Record:
     where = f"{name}:{lineno}"
     try:
         obj: Any = json.loads(line)
@@ -307,15 +361,19 @@ def _jsonl_record(name: str, lineno: int, line: str, encoding: str, first_line: 
             f"{doc_id}#{lineno}", f"duplicate id {doc_id!r} (first used on line {first_line[doc_id]})"
         )
     first_line[doc_id] = lineno
-    record = Record(id=doc_id, fmt="text", encoding=encoding, id_escape=escape)
     if lang is not None and not isinstance(lang, str):
-        record.fail("ingest", f"line {lineno} has a 'lang' that is not a string")
-        return record
-    record.lang_hint = lang or None
-    record.raw, record.repairs = repair_text(text)
-    if not record.raw.strip():
-        record.fail("ingest", "text is empty" if not record.raw else "text contains only whitespace")
+        record = _error_record(doc_id, f"line {lineno} has a 'lang' that is not a string")
+    else:
+        record = text_record(doc_id, text, lang or None, max_bytes)
+    record.encoding, record.id_escape = encoding, escape
     return record
+
+
+def _line_too_long(lineno: int, max_bytes: int) -> str:
+    return (
+        f"too large: line {lineno} is longer than {max_bytes * JSON_ESCAPE_FACTOR} bytes, more than a text "
+        f"of limit {max_bytes} bytes can take even with JSON escapes; raise input.max_bytes to allow"
+    )
 
 
 def _error_record(doc_id: str, message: str) -> Record:

@@ -1,7 +1,9 @@
 """Stage 4: split each paragraph into sentences, and split sentences that exceed the model limit.
 
 pysbd is rule-based and knows German and Dutch abbreviations; a few news abbreviations it misses
-(``mln.``, ``dhr.``) are merged back here. A sentence longer than the translation model's input
+(``mln.``, ``dhr.``) are merged back here, and so is a closing quotation mark it starts the next
+sentence with. pysbd's time grows with the square of a paragraph's length, so very long paragraphs
+are cut into blocks at sentence ends first. A sentence longer than the translation model's input
 limit is split further at the best boundary (punctuation, then spaces), never truncated.
 """
 
@@ -10,10 +12,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 
 import pysbd
 
+from clsum.pipeline.limits import count_tokens, too_long
 from clsum.pipeline.runtime import Models
 from clsum.record import ENGLISH, Record
 
@@ -45,6 +48,20 @@ _ABBREVIATIONS = {
     "en": {"mr", "mrs", "ms", "dr", "prof", "st", "no", "vs", "approx", "jan", "feb", "aug", "sept", "oct"},
 }
 _LAST_WORD = re.compile(r"(\w+)\.\s*$")
+# Quotation marks, opening and closing, of the languages clsum reads ("", '', ‘’, „“, «», ‹›).
+_QUOTES = "\"'‘’‚“”„«»‹›"
+# pysbd ends a sentence at ``.`` and gives the closing quote right after it to the next one
+# ('‘Ik heb veel respect.' / '’ Dat zei Musk.', or a lone '"'). A quote run glued to the end of the
+# previous segment and followed by a space closes that sentence.
+_LEADING_QUOTES = re.compile(f"^[{re.escape(_QUOTES)}]+(?=\\s|$)")
+# Paragraphs longer than this many characters go to pysbd in blocks cut at sentence ends: pysbd
+# takes ~4 s for one 100 kB paragraph and grows quadratically; news paragraphs are far shorter.
+BLOCK_CHARS = 10_000
+# A likely sentence end to cut at: a lowercase word of three letters or more (not an abbreviation
+# such as "Dr."), then . ! ? or …, then a capital or a quote.
+_BLOCK_END = re.compile(
+    f"(?<=[a-zäöüß]{{3}})[.!?…][{re.escape(_QUOTES)})]*\\s+(?=[A-ZÄÖÜ{re.escape(_QUOTES)}])"
+)
 # Boundaries to split an over-long sentence at, best first.
 _BOUNDARIES = [re.compile(r"(?<=[;:])\s+"), re.compile(r"(?<=,)\s+"), re.compile(r"\s+")]
 
@@ -57,7 +74,8 @@ def _segmenter(lang: str) -> pysbd.Segmenter:
 
 
 def split_sentences(paragraph: str, lang: str) -> list[str]:
-    pieces = [p.strip() for p in _segmenter(lang).segment(paragraph) if p.strip()]
+    segments = [s for block in _blocks(paragraph) for s in _segmenter(lang).segment(block)]
+    pieces = [p.strip() for p in _with_closing_quotes(segments) if p.strip()]
     merged: list[str] = []
     for piece in pieces:
         if merged and _continues(merged[-1], piece, lang):
@@ -65,6 +83,38 @@ def split_sentences(paragraph: str, lang: str) -> list[str]:
         else:
             merged.append(piece)
     return merged
+
+
+def _blocks(paragraph: str) -> list[str]:
+    """``paragraph`` cut after sentence ends into blocks of about ``BLOCK_CHARS`` (one block when shorter).
+
+    Blocks concatenate to the paragraph; a cut after an abbreviation is merged back like pysbd's own.
+    """
+    blocks: list[str] = []
+    start = 0
+    while len(paragraph) - start > BLOCK_CHARS:
+        end = _BLOCK_END.search(paragraph, start + BLOCK_CHARS // 2, start + BLOCK_CHARS)
+        space = paragraph.rfind(" ", start + 1, start + BLOCK_CHARS)
+        cut = end.end() if end else (space + 1 if space > start else start + BLOCK_CHARS)
+        blocks.append(paragraph[start:cut])
+        start = cut
+    blocks.append(paragraph[start:])
+    return blocks
+
+
+def _with_closing_quotes(segments: list[str]) -> list[str]:
+    """pysbd's segments (which concatenate to the text) with each closing quote moved back to the
+    sentence it closes."""
+    out: list[str] = []
+    for segment in segments:
+        glued = bool(out) and not out[-1][-1].isspace()
+        match = _LEADING_QUOTES.match(segment) if glued else None
+        if match:
+            out[-1] += match.group(0)
+            segment = segment[match.end() :]
+        if segment:
+            out.append(segment)
+    return out
 
 
 def _continues(previous: str, piece: str, lang: str) -> bool:
@@ -95,24 +145,59 @@ def _halve(text: str) -> tuple[str, str]:
     return text[:middle], text[middle:]  # one huge "word" (a URL, a table): split characters
 
 
-def segment(records: list[Record], models: Models, max_input_tokens: int | None = None) -> list[Record]:
-    """Fill ``record.sentences``; sentences too long for the language's translator are split."""
+def segment(
+    records: list[Record], models: Models, max_input_tokens: int | None = None, max_tokens: int = 0
+) -> list[Record]:
+    """Fill ``record.sentences``; sentences too long for the language's translator are split.
+
+    A document over ``max_tokens`` (``input.max_tokens``, 0: no limit) fails before it is split.
+    """
     for record in records:
         if not record.ok or record.lang is None:
             continue
+        if max_tokens and (tokens := _tokens(record, models, max_tokens)) > max_tokens:
+            record.fail("segment", too_long(tokens, max_tokens))
+            continue
         try:
-            record.sentences = [split_sentences(p, record.lang) for p in record.paragraphs]
-            if record.lang != ENGLISH:
-                _fit_translator(record, models, max_input_tokens)
+            record.sentences = [
+                split_sentences(p, record.paragraph_lang(i) or ENGLISH)
+                for i, p in enumerate(record.paragraphs)
+            ]
+            _fit_translators(record, models, max_input_tokens)
         except ValueError as exc:
             record.fail("segment", str(exc))
     return records
 
 
-def _fit_translator(record: Record, models: Models, max_input_tokens: int | None) -> None:
-    translator = models.translator(record.lang or "")
-    limit = max_input_tokens or translator.max_input_tokens
+def _tokens(record: Record, models: Models, max_tokens: int) -> int:
+    """The document's tokens as its translation models count them (English paragraphs of a mixed
+    document by the document's own), or 0 when not counted here.
+
+    English skips translation, so the summarizer counts it, in the summarize stage. Only English
+    with more words than ``max_tokens`` (each word is a token at least) is counted now, so that a
+    huge one does not first cost pysbd's ~8 s per MB. (Clean leaves single spaces between words.)
+    """
+    if record.lang == ENGLISH:
+        if sum(p.count(" ") + 1 for p in record.paragraphs) <= max_tokens:
+            return 0
+        return count_tokens(record.paragraphs, partial(models.summarizer().count_tokens, special=False))
+    by_model: dict[str, list[str]] = {}
+    for i, paragraph in enumerate(record.paragraphs):
+        lang = record.paragraph_lang(i) or ENGLISH
+        by_model.setdefault((record.lang or "") if lang == ENGLISH else lang, []).append(paragraph)
+    return sum(
+        count_tokens(paragraphs, partial(models.translator(lang).count_tokens, special=False))
+        for lang, paragraphs in by_model.items()
+    )
+
+
+def _fit_translators(record: Record, models: Models, max_input_tokens: int | None) -> None:
     for p, sentences in enumerate(record.sentences):
+        lang = record.paragraph_lang(p)
+        if lang is None or lang == ENGLISH:
+            continue
+        translator = models.translator(lang)
+        limit = max_input_tokens or translator.max_input_tokens
         counts = translator.count_tokens(sentences)
         if max(counts, default=0) <= limit:
             continue

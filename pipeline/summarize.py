@@ -2,23 +2,26 @@
 
 A document longer than the model's input limit is packed, at sentence boundaries, into chunks that
 fit; every chunk is summarized, and the partial summaries are joined. If the joined text is longer
-than one summary may be, it is summarized again (map-reduce), until it fits or stops shrinking.
+than one summary may be, it is packed and summarized again (hierarchical rounds) until the text
+left fits ``max_length`` tokens. Each round pairs up at least two partial summaries per input
+(intermediate summaries are made short enough for that), so the rounds always end.
 Chunks from all documents in the batch share generate() calls.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from clsum.config import SummarizationConfig
 from clsum.errors import ConfigError
-from clsum.pipeline.runtime import Models, Seq2Seq
+from clsum.pipeline.limits import count_tokens, too_long
+from clsum.pipeline.runtime import Models, Output, Seq2Seq
 from clsum.pipeline.segment import split_sentences, split_to_fit
 from clsum.record import ENGLISH, Record
 
 log = logging.getLogger(__name__)
-
-MAX_ROUNDS = 4  # reduce rounds after the first; each round shrinks the text several-fold
 
 
 class Packer:
@@ -39,10 +42,10 @@ class Packer:
     def pack(self, sentences: list[str]) -> list[list[str]]:
         """Group sentences (split further when one alone is too long) into chunks that fit."""
         budget = self.limit - self.overhead
-        pieces = [p for s in sentences for p in split_to_fit(s, self._count_plain, budget)]
+        pieces = [p for s in sentences for p in split_to_fit(s, self.count_plain, budget)]
         chunks: list[list[str]] = []
         used = budget + 1
-        for piece, n in zip(pieces, self._count_plain(pieces), strict=True):
+        for piece, n in zip(pieces, self.count_plain(pieces), strict=True):
             if used + n + 1 > budget:  # +1: the space joining sentences may cost a token
                 chunks.append([])
                 used = 0
@@ -64,11 +67,11 @@ class Packer:
                 queue.insert(0, carry)
         return out
 
-    def _count_plain(self, texts: list[str]) -> list[int]:
+    def count_plain(self, texts: list[str]) -> list[int]:
         return self.model.count_tokens(texts, special=False)
 
     def tokens(self, sentences: list[str]) -> int:
-        return sum(self._count_plain(sentences))
+        return sum(self.count_plain(sentences))
 
 
 def _packer(model: Seq2Seq, config: SummarizationConfig) -> Packer:
@@ -81,21 +84,37 @@ def check_summarization(models: Models, config: SummarizationConfig) -> None:
     _packer(models.summarizer(), config)
 
 
-def summarize(records: list[Record], models: Models, config: SummarizationConfig) -> list[Record]:
-    todo = [r for r in records if r.ok and r.lang]
-    if not todo:
+def summarize(
+    records: list[Record], models: Models, config: SummarizationConfig, max_tokens: int = 0
+) -> list[Record]:
+    """Fill ``summary``, ``chunks`` and ``coverage``. An English document over ``max_tokens``
+    (``input.max_tokens``) fails: the segment stage counts only those with more words than that."""
+    if not any(r.ok and r.lang for r in records):
         return records
     model = models.summarizer()
     packer = _packer(model, config)
-    target = config.max_length or model.max_output_tokens
-    pending = {i: _first_chunks(r, packer, config.truncate) for i, r in enumerate(todo)}
-    for round_ in range(MAX_ROUNDS + 1):
-        pending = _round(todo, pending, model, packer, config, target, last=round_ == MAX_ROUNDS)
-        if not pending:
-            break
+    _refuse_long_english(records, packer, max_tokens)
+    todo = [r for r in records if r.ok and r.lang]
+    rounds = _Rounds(model, packer, config)
+    docs = [_Doc(r, _first_chunks(r, packer, config.truncate), rounds.pair_length) for r in todo]
+    done = 0
+    while docs:
+        docs = rounds.run(docs, first=done == 0)
+        done += 1
+    log.debug("summarized %d documents in %d rounds", len(todo), done)
     for record in todo:
         record.models["summarization"] = model.provenance
     return records
+
+
+def _refuse_long_english(records: list[Record], packer: Packer, max_tokens: int) -> None:
+    if not max_tokens:
+        return
+    for record in records:
+        if record.ok and record.lang == ENGLISH:
+            tokens = count_tokens(record.paragraphs, packer.count_plain)
+            if tokens > max_tokens:
+                record.fail("summarize", too_long(tokens, max_tokens))
 
 
 def _first_chunks(record: Record, packer: Packer, truncate: bool) -> list[str]:
@@ -109,37 +128,66 @@ def _first_chunks(record: Record, packer: Packer, truncate: bool) -> list[str]:
     return [packer.text(c) for c in chunks]
 
 
-def _round(
-    records: list[Record],
-    pending: dict[int, list[str]],
-    model: Seq2Seq,
-    packer: Packer,
-    config: SummarizationConfig,
-    target: int | None,
-    last: bool,
-) -> dict[int, list[str]]:
-    """Summarize every pending chunk; return the documents whose joined partials need another round."""
-    flat = [(i, chunk) for i, chunks in pending.items() for chunk in chunks]
-    outputs = model.generate_outputs(  # generation settings: the model's (config's included)
-        [chunk for _, chunk in flat], batch_size=config.batch_size, batch_tokens=config.batch_tokens
-    )
-    partials: dict[int, list[str]] = {}
-    flags: dict[int, list[tuple[str, ...]]] = {}
-    for (i, _), output in zip(flat, outputs, strict=True):
-        partials.setdefault(i, []).append(output.text)
-        flags.setdefault(i, []).append(output.flags)
-    for i, found in flags.items():
-        records[i].count_outputs("summarize", found)
-    again: dict[int, list[str]] = {}
-    for i, parts in partials.items():
-        joined = " ".join(p for p in parts if p)
-        records[i].summary = joined
-        if len(parts) == 1 or target is None or packer.tokens([joined]) <= target:
-            continue
-        if last or packer.tokens([joined]) >= sum(packer.tokens([c]) for c in pending[i]):
-            log.warning(
-                "%s: partial summaries still exceed %d tokens; keeping them joined", records[i].id, target
-            )
-            continue
-        again[i] = [packer.text(c) for c in packer.pack(split_sentences(joined, ENGLISH))]
-    return again
+@dataclass
+class _Doc:
+    """A document between rounds: this round's inputs, and how long an intermediate summary may be."""
+
+    record: Record
+    chunks: list[str]
+    pair_length: int  # max_length for a round that is not the last; halves when pairs still don't fit
+
+
+class _Rounds:
+    """Summarizes every pending chunk of a batch, one generate() call per output length."""
+
+    def __init__(self, model: Seq2Seq, packer: Packer, config: SummarizationConfig) -> None:
+        self.model, self.packer, self.config = model, packer, config
+        # One summary: the model's max_length (summarization.max_length included).
+        self.target = model.max_output_tokens
+        # Intermediate summaries must leave room for two in one input, or no round would shrink.
+        self.pair_length = max(1, min(self.target, (packer.limit - packer.overhead - 1) // 2))
+
+    def _length(self, doc: _Doc, first: bool) -> int | None:
+        """max_length for ``doc``'s outputs this round; None: the model's own (the first round, a
+        last round of one chunk, and every round where two summaries of that length fit)."""
+        if first or len(doc.chunks) == 1 or doc.pair_length >= self.target:
+            return None
+        return doc.pair_length
+
+    def run(self, docs: list[_Doc], first: bool) -> list[_Doc]:
+        """One round; returns the documents that need another."""
+        outputs: dict[int, list[Output]] = {}
+        lengths = [self._length(doc, first) for doc in docs]
+        for length in dict.fromkeys(lengths):
+            group = [i for i, n in enumerate(lengths) if n == length]
+            flat = [(i, chunk) for i in group for chunk in docs[i].chunks]
+            for (i, _), output in zip(flat, self._generate([c for _, c in flat], length), strict=True):
+                outputs.setdefault(i, []).append(output)
+        again = []
+        for i, doc in enumerate(docs):
+            doc.record.count_outputs("summarize", [o.flags for o in outputs[i]])
+            parts = [o.text for o in outputs[i]]
+            joined = " ".join(p for p in parts if p)
+            doc.record.summary = joined
+            if len(parts) == 1 or self.packer.tokens([joined]) <= self.target:
+                continue
+            chunks = [self.packer.text(c) for c in self.packer.pack(split_sentences(joined, ENGLISH))]
+            if len(chunks) >= len(doc.chunks) and (lengths[i] or self.target) <= doc.pair_length:
+                # Summaries of pair_length did not pair up (decoded text can take more tokens than
+                # were generated): halve it. Halving ends in empty summaries, which always fit.
+                doc.pair_length = max(1, doc.pair_length // 2)
+            again.append(_Doc(doc.record, chunks, doc.pair_length))
+        return again
+
+    def _generate(self, texts: list[str], length: int | None) -> list[Output]:
+        """Generation settings: the model's (the config's included), with a shorter max_length for
+        an intermediate round; the minimum may not exceed it."""
+        overrides: dict[str, Any] = {}
+        if length is not None:
+            overrides["max_length"] = length
+            minimum = self.model.settings.config.min_length
+            if minimum and minimum > length:
+                overrides["min_length"] = length
+        return self.model.generate_outputs(
+            texts, batch_size=self.config.batch_size, batch_tokens=self.config.batch_tokens, **overrides
+        )

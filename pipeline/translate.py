@@ -3,7 +3,9 @@
 Sentences from all documents in the batch are pooled per language, so one generate() call serves
 many documents; identical sentences (bylines, boilerplate) are translated once. A run-wide
 ``TranslationCache`` extends that across batches: only sentences it has not seen are generated.
-Results go back to their documents paragraph by paragraph, in order.
+Results go back to their documents paragraph by paragraph, in order. A document whose paragraphs
+are in different languages has each paragraph translated by its own language's model (English
+paragraphs pass through).
 """
 
 from __future__ import annotations
@@ -36,10 +38,15 @@ def translate(
     cache = cache if cache is not None else TranslationCache[Output](0)
     by_lang: dict[str, list[Record]] = {}
     for record in records:
-        if record.ok and record.lang == ENGLISH:
+        if not record.ok or not record.lang:
+            continue
+        if record.lang == ENGLISH:
             record.title_en = record.title
-        elif record.ok and record.lang:
-            by_lang.setdefault(record.lang, []).append(record)
+        langs = {lang for _, lang in _paragraphs(record)} - {ENGLISH}
+        if langs:  # English paragraphs (of a mixed document) pass through; the others are filled below
+            record.translated = [list(s) if lang == ENGLISH else [] for s, lang in _paragraphs(record)]
+        for lang in sorted(langs):
+            by_lang.setdefault(lang, []).append(record)
     for lang, group in sorted(by_lang.items()):
         _translate_language(lang, group, models, config, progress, cache)
     return records
@@ -54,10 +61,11 @@ def _translate_language(
     cache: TranslationCache[Output],
 ) -> None:
     translator = models.translator(lang)
+    titled = [r for r in records if r.lang == lang]  # a title is in its document's language
     titles = _fitting_titles(
-        records, translator.count_tokens, config.max_input_tokens or translator.max_input_tokens
+        titled, translator.count_tokens, config.max_input_tokens or translator.max_input_tokens
     )
-    unique = list(dict.fromkeys([s for r in records for p in r.sentences for s in p] + titles))
+    unique = list(dict.fromkeys([s for r in records for p in _sentences_in(r, lang) for s in p] + titles))
     provenance = translator.provenance
     # Everything that can change a translation is in the key: the model's provenance (backend and
     # precision included), the device, and the translation settings that change outputs.
@@ -85,12 +93,25 @@ def _translate_language(
     cache.store(context, generated)
     lookup.update(generated)
     for record in records:
-        record.translated = [[lookup[s].text for s in paragraph] for paragraph in record.sentences]
-        title = lookup.get(record.title or "")
-        record.title_en = title.text if title is not None else None
-        record.models["translation"] = provenance
-        flags = [lookup[s].flags for paragraph in record.sentences for s in paragraph]
+        title = lookup.get(record.title or "") if record.lang == lang else None
+        sentences = _sentences_in(record, lang)
+        for p, (paragraph, paragraph_lang) in enumerate(_paragraphs(record)):
+            if paragraph_lang == lang:
+                record.translated[p] = [lookup[s].text for s in paragraph]
+        if record.lang == lang:
+            record.title_en = title.text if title is not None else None
+        record.models["translation" if record.lang == lang else f"translation.{lang}"] = provenance
+        flags = [lookup[s].flags for paragraph in sentences for s in paragraph]
         record.count_outputs("translate", flags + ([title.flags] if title is not None else []))
+
+
+def _paragraphs(record: Record) -> list[tuple[list[str], str]]:
+    """(sentences, language) of each paragraph."""
+    return [(s, record.paragraph_lang(p) or ENGLISH) for p, s in enumerate(record.sentences)]
+
+
+def _sentences_in(record: Record, lang: str) -> list[list[str]]:
+    return [sentences for sentences, paragraph_lang in _paragraphs(record) if paragraph_lang == lang]
 
 
 def _fitting_titles(records: list[Record], count: Callable[[list[str]], list[int]], limit: int) -> list[str]:

@@ -54,6 +54,7 @@ def summary_row(record: Record) -> dict[str, Any]:
         "lang": record.lang,
         "lang_confidence": record.lang_confidence,
         "lang_source": record.lang_source,
+        "paragraph_langs": record.paragraph_langs or None,  # set only for a document in several languages
         "source": record.source,
         "translation": record.translation,
         "summary": record.summary,

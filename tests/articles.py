@@ -93,3 +93,18 @@ def write_messy_corpus(root: Path) -> dict[str, str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return {rel: stage for rel, (_, stage) in files.items()}
+
+
+DE_MORE = (
+    "Der Bürgermeister sprach von einem wichtigen Tag für die Stadt und ihre Bewohner. "
+    "Die Bauarbeiten hatten fast drei Jahre gedauert und deutlich mehr gekostet als geplant."
+)
+NL_MORE = (
+    "De minister van Financiën presenteerde de plannen dinsdag in Den Haag aan de Tweede Kamer. "
+    "Oppositiepartijen noemen de begroting onvoldoende en willen lagere lasten voor gezinnen."
+)
+
+
+def mixed_german_dutch_article() -> str:
+    """A German report that quotes a Dutch statement at length: two paragraphs of each language."""
+    return "\n\n".join([DE_BODY, DE_MORE, NL_BODY, NL_MORE])

@@ -15,7 +15,9 @@ both styles the hub holds:
 
 Tokenizer configs come with and without ``model_max_length`` (see ``TOKENIZER_MAX_LENGTH``), as on
 the hub. ``place_replicas`` puts one layout of every replica into a Hugging Face cache under the
-real hub ids (each layout its own commit, so CTranslate2 conversions never mix them up).
+real hub ids (each layout its own commit, so CTranslate2 conversions never mix them up). The layouts
+and the authors' generation settings are ``clsum.bench.layouts``, which the bench's random stand-ins
+of the real models are saved with too.
 
 Weights are random but scaled up (as ``backendmodels.sharpen``), so that outputs depend on the input
 and a backend difference cannot hide. Same seed, same files. No pytest dependency; HF libraries are
@@ -33,9 +35,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clsum.bench.layouts import (
+    BART_CNN,
+    DISTILBART_LEGACY_EXTRA,
+    LAYOUTS,
+    generation_settings,
+    save_checkpoint,
+    write_tokenizer_config,
+)
 from tests.tinymodels import CORPUS_DE, CORPUS_EN, CORPUS_NL, TINY_DIMS, place_in_hf_cache
 
-LAYOUTS = ("legacy", "modern")
 COMMITS = {"legacy": "a" * 40, "modern": "b" * 40}  # one fake commit per layout
 
 CORPUS_FR = [
@@ -79,16 +88,7 @@ CORPUS_FR = [
 
 CORPORA = {"de": CORPUS_DE, "nl": CORPUS_NL, "fr": CORPUS_FR, "en": CORPUS_EN}
 
-# What the checkpoints' authors configured (the hub's config.json / generation_config.json).
-BART_CNN = {
-    "early_stopping": True,
-    "length_penalty": 2.0,
-    "max_length": 142,
-    "min_length": 56,
-    "no_repeat_ngram_size": 3,
-    "num_beams": 4,
-}
-PEGASUS_CNN = {"length_penalty": 0.8, "max_length": 128, "num_beams": 8}
+# What the checkpoints' authors configured beyond clsum.bench.layouts (task_specific_params).
 T5_TASKS = {
     "summarization": {
         "early_stopping": True,
@@ -158,47 +158,13 @@ REPLICAS = (
         "sshleifer/distilbart-cnn-12-6",
         "bart",
         task_specific_params={"summarization": BART_CNN},
-        legacy_extra={"force_bos_token_to_be_generated": True},
+        legacy_extra=DISTILBART_LEGACY_EXTRA,
     ),
     Replica("facebook/bart-large-cnn", "bart", task_specific_params={"summarization": BART_CNN}, seed=1),
     Replica("google/pegasus-cnn_dailymail", "pegasus", task_specific_params=PEGASUS_TASKS),
     Replica("google-t5/t5-small", "t5", positions=512, task_specific_params=T5_TASKS),
 )
 BY_ID = {r.repo_id: r for r in REPLICAS}
-
-
-def generation_settings(replica: Replica, layout: str, ids: dict[str, int]) -> dict[str, Any]:
-    """The generation settings the real repository holds in ``layout`` (``ids``: special tokens)."""
-    if replica.family == "marian":
-        legacy = {"num_beams": 4, "max_length": 512, "bad_words_ids": [[ids["pad"]]]}
-        modern = {
-            **legacy,
-            "bos_token_id": ids["eos"],
-            "decoder_start_token_id": ids["pad"],
-            "eos_token_id": ids["eos"],
-            "forced_eos_token_id": ids["eos"],
-            "pad_token_id": ids["pad"],
-            "renormalize_logits": True,
-        }
-    elif replica.family == "bart":
-        legacy = dict(BART_CNN)
-        modern = {
-            **BART_CNN,
-            "bos_token_id": 0,
-            "decoder_start_token_id": 2,
-            "eos_token_id": 2,
-            "forced_bos_token_id": 0,
-            "forced_eos_token_id": 2,
-            "pad_token_id": 1,
-        }
-    elif replica.family == "pegasus":
-        legacy = dict(PEGASUS_CNN)
-        modern = {**PEGASUS_CNN, "decoder_start_token_id": 0, "eos_token_id": 1, "forced_eos_token_id": 1}
-        modern["pad_token_id"] = 0
-    else:  # t5: nothing but token ids; its settings are in task_specific_params
-        legacy = {}
-        modern = {"decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0}
-    return legacy if layout == "legacy" else modern
 
 
 # --- tokenizers ---------------------------------------------------------------------------------
@@ -343,24 +309,10 @@ def _end_bias(model: Any, tokenizer: Any, replica: Replica, eos: int) -> float:
 
 
 def _save(model: Any, replica: Replica, layout: str, ids: dict[str, int], tokenizer: Path, out: Path) -> None:
-    import torch
-    from transformers import AutoTokenizer, GenerationConfig
+    from transformers import AutoTokenizer
 
-    generation = generation_settings(replica, layout, ids)
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="replica-") as tmp:
-        model.save_pretrained(tmp)  # config.json + model.safetensors (+ a generation_config.json)
-        # Every key, as the hub's config.json files hold them (save_pretrained leaves defaults out)
-        config = {**model.config.to_dict(), **json.loads((Path(tmp) / "config.json").read_text("utf-8"))}
-        if replica.task_specific_params:
-            config["task_specific_params"] = replica.task_specific_params
-        if layout == "legacy":
-            config.update(generation, **replica.legacy_extra)
-            torch.save(model.state_dict(), out / "pytorch_model.bin")
-        else:
-            shutil.copyfile(Path(tmp) / "model.safetensors", out / "model.safetensors")
-            GenerationConfig(**generation).save_pretrained(out)
-        (out / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    generation = generation_settings(replica.family, layout, ids)
+    save_checkpoint(model, out, layout, generation, replica.task_specific_params, replica.legacy_extra)
     for file in tokenizer.iterdir():
         shutil.copyfile(file, out / file.name)
     limit = TOKENIZER_MAX_LENGTH[replica.family][layout]
@@ -370,24 +322,11 @@ def _save(model: Any, replica: Replica, layout: str, ids: dict[str, int], tokeni
             AutoTokenizer.from_pretrained(out).save_pretrained(tmp)
             shutil.copyfile(Path(tmp) / "tokenizer.json", out / "tokenizer.json")
             saved = json.loads((Path(tmp) / "tokenizer_config.json").read_text(encoding="utf-8"))
-        _write_tokenizer_config(out, saved if replica.family != "bart" else None, limit)
+        write_tokenizer_config(out, saved if replica.family != "bart" else None, limit)
     else:
         existing = out / "tokenizer_config.json"
         base = json.loads(existing.read_text(encoding="utf-8")) if existing.is_file() else None
-        _write_tokenizer_config(out, base if base is not None or limit else None, limit)
-
-
-def _write_tokenizer_config(out: Path, base: dict[str, Any] | None, limit: int | None) -> None:
-    """tokenizer_config.json with ``model_max_length`` = ``limit`` (None: without the key); no file
-    at all when there is neither a base nor a limit."""
-    path = out / "tokenizer_config.json"
-    if base is None and limit is None:
-        path.unlink(missing_ok=True)
-        return
-    config = {k: v for k, v in (base or {}).items() if k != "model_max_length"}
-    if limit is not None:
-        config["model_max_length"] = limit
-    path.write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+        write_tokenizer_config(out, base if base is not None or limit else None, limit)
 
 
 def build_replica(replica: Replica, root: Path) -> dict[str, Path]:

@@ -82,3 +82,13 @@ def test_process_can_stop_after_translation(tiny_overrides: list[str]) -> None:
     assert record.translated and record.summary is None and "summarize" not in record.timings
     with pytest.raises(ValueError, match="available: clean, detect"):
         _pipeline(tiny_overrides).summarize_texts([NL_BODY], until="translation")
+
+
+def test_texts_get_the_repairs_files_get(tiny_overrides: list[str]) -> None:
+    """Mojibake repair and control-character removal: one path for files, JSONL and the API."""
+    garbled = "Nieuwe zonnepanelen zijn geÃ¯nstalleerd\x00 op het stadhuis.\r\n" + NL_BODY
+    (record,) = _pipeline(tiny_overrides).summarize_texts([garbled], until="clean")
+    assert record.raw == "Nieuwe zonnepanelen zijn geïnstalleerd op het stadhuis.\n" + NL_BODY
+    assert record.repairs == ["mojibake"]
+    (blank,) = _pipeline(tiny_overrides).summarize_texts(["\x00\x07 \n"], until="clean")
+    assert blank.error is not None and blank.error.message == "text contains only whitespace"

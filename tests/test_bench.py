@@ -10,12 +10,16 @@ import pytest
 from click.testing import CliRunner
 
 from clsum.bench import models as bench_models
-from clsum.bench.baselines import GenSettings, generated_tokens
+from clsum.bench.baselines import NaiveHF, PlainCT2, generated_tokens
 from clsum.bench.inputs import Doc
 from clsum.bench.measure import Arch, generation_flops
 from clsum.bench.models import BenchModel, BenchModels, forced_translation_length
-from clsum.bench.settings import clsum_overrides, forced_lengths
+from clsum.bench.settings import Lengths, clsum_overrides, decoding, forced_lengths
 from clsum.cli import main
+from clsum.config import load_config
+from clsum.pipeline.runtime.ct2cache import ct2_model_dir
+from clsum.pipeline.runtime.generation import LEGACY_CONFIG
+from clsum.runner import Pipeline
 from tests.tinymodels import CORPUS_DE
 
 LAST_LINE = re.compile(
@@ -43,34 +47,23 @@ def _model(random: bool, length: int | None = None) -> BenchModel:
     return BenchModel("spec", "/dir", "provenance", random, length)
 
 
-def test_forced_lengths_one_translation_length_when_clsum_needs_a_config_value() -> None:
+def test_forced_lengths_are_one_config_value_for_every_language() -> None:
     docs = [Doc("a", "de", "raw", None, [["x"]], unit_tokens=[10, 10]), Doc("b", "nl", "", None, [], [20])]
-    # random stand-ins only: each keeps its own length (its generation_config forces it in clsum too)
-    models = BenchModels({"de": _model(True, 30), "nl": _model(True, 40)}, _model(True, 64))
+    # random stand-ins only: the mean of their own lengths (clsum takes one config value)
+    models = BenchModels({"de": _model(True, 30), "nl": _model(True, 41)}, _model(True, 64))
     lengths = forced_lengths(models, docs, summarizer_positions=1024)
-    assert (lengths.translation, lengths.summary) == ({"de": 30, "nl": 40}, 64)
-    assert clsum_overrides(models, lengths) == []
-    # one real translator: clsum gets one config value, so every language gets the same length
+    assert (lengths.translation, lengths.summary) == (36, 64)
+    # their files hold their authors' settings, so clsum is given the lengths as a real model is
+    assert clsum_overrides(lengths) == [
+        "translation.min_length=37",
+        "translation.max_length=37",
+        "summarization.min_length=65",
+        "summarization.max_length=65",
+    ]
+    # one real translator: one length from the documents, round(1.1 x 40/3) = 15
     models = BenchModels({"de": _model(False), "nl": _model(True, 40)}, _model(False))
     lengths = forced_lengths(models, docs, summarizer_positions=50)
-    assert (lengths.translation, lengths.summary) == ({"de": 15, "nl": 15}, 48)
-    assert clsum_overrides(models, lengths) == [
-        "translation.min_length=16",
-        "translation.max_length=16",
-        "summarization.min_length=49",
-        "summarization.max_length=49",
-    ]
-
-
-def test_ct2_lengths_count_generated_tokens_only() -> None:
-    settings = GenSettings(num_beams=4, max_length=21, min_length=21, no_repeat_ngram_size=3)
-    assert settings.ct2() == {
-        "beam_size": 4,
-        "max_decoding_length": 20,
-        "min_decoding_length": 20,
-        "length_penalty": 1.0,
-        "no_repeat_ngram_size": 3,
-    }
+    assert (lengths.translation, lengths.summary) == (15, 48)
 
 
 def test_generated_tokens_are_decoder_steps() -> None:
@@ -79,31 +72,85 @@ def test_generated_tokens_are_decoder_steps() -> None:
     assert generated_tokens([0, 5, 7], {2}) == 3  # cut at max_length, no EOS
 
 
-def test_random_stand_ins_are_laid_out_like_the_hub_repos(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+@pytest.fixture(scope="module")
+def stand_ins(tmp_path_factory: pytest.TempPathFactory) -> BenchModels:
+    """The bench's random stand-ins of the default models, built as ``clsum bench`` builds them when
+    the real ones are not cached: published vocabulary sizes and special ids, tiny layers (the full
+    ones take minutes to build)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for arch in (bench_models.OPUS_MT, bench_models.DISTILBART_CNN_12_6):
+            for key, value in {"d_model": 16, "encoder_ffn_dim": 16, "decoder_ffn_dim": 16}.items():
+                patch.setitem(arch, key, value)
+            for key in ("encoder_layers", "decoder_layers"):
+                patch.setitem(arch, key, 1)
+            for key in ("encoder_attention_heads", "decoder_attention_heads"):
+                patch.setitem(arch, key, 1)
+        patch.setenv(bench_models.CACHE_ENV, str(tmp_path_factory.mktemp("bench-models")))
+        models = bench_models.resolve_models(load_config(None, []), ["de"], lambda lang: CORPUS_DE)
+    assert [m.random for m in models.all()] == [True, True]
+    return models
 
-    # published vocabulary sizes and special ids, tiny layers (the full ones take minutes to build)
-    for arch in (bench_models.OPUS_MT, bench_models.DISTILBART_CNN_12_6):
-        for key, value in {"d_model": 16, "encoder_ffn_dim": 16, "decoder_ffn_dim": 16}.items():
-            monkeypatch.setitem(arch, key, value)
-        for key in ("encoder_layers", "decoder_layers", "encoder_attention_heads", "decoder_attention_heads"):
-            monkeypatch.setitem(arch, key, 1)
-    length = bench_models.build_random_marian(tmp_path / "marian", "de", CORPUS_DE)
-    bench_models.build_random_bart(tmp_path / "bart", CORPUS_DE)
-    common = {"config.json", "generation_config.json", "model.safetensors", "tokenizer_config.json"}
-    files = {name: {p.name for p in (tmp_path / name).iterdir()} for name in ("marian", "bart")}
-    assert files["marian"] == common | {"source.spm", "target.spm", "vocab.json"}
-    assert files["bart"] == common | {"vocab.json", "merges.txt"}
-    for name, arch in (("marian", bench_models.OPUS_MT), ("bart", bench_models.DISTILBART_CNN_12_6)):
-        config = AutoConfig.from_pretrained(tmp_path / name)
+
+def test_random_stand_ins_are_laid_out_like_the_legacy_hub_repos(stand_ins: BenchModels) -> None:
+    from transformers import AutoConfig, AutoTokenizer
+
+    marian, bart = Path(stand_ins.translators["de"].path), Path(stand_ins.summarizer.path)
+    legacy = {"config.json", "pytorch_model.bin", "tokenizer_config.json", bench_models.META_FILE}
+    assert {p.name for p in marian.iterdir()} == legacy | {"source.spm", "target.spm", "vocab.json"}
+    assert {p.name for p in bart.iterdir()} == legacy | {"vocab.json", "merges.txt"}
+    # the authors' generation settings as config.json keys, as in the 2020-era uploads
+    config = json.loads((marian / "config.json").read_text())
+    assert (config["num_beams"], config["max_length"], config["bad_words_ids"]) == (4, 512, [[58100]])
+    config = json.loads((bart / "config.json").read_text())
+    published = {"num_beams": 4, "max_length": 142, "min_length": 56, "length_penalty": 2.0}
+    published |= {"no_repeat_ngram_size": 3, "early_stopping": True}
+    assert {k: config[k] for k in published} == published
+    assert config["force_bos_token_to_be_generated"] is True
+    assert config["task_specific_params"] == {"summarization": published}
+    assert config["pad_token_id"] == 1  # a class default, which save_pretrained would leave out
+    # opus-mt's tokenizer config has no input limit, distilbart's has 1024
+    assert "model_max_length" not in json.loads((marian / "tokenizer_config.json").read_text())
+    assert json.loads((bart / "tokenizer_config.json").read_text()) == {"model_max_length": 1024}
+    for folder, arch in ((marian, bench_models.OPUS_MT), (bart, bench_models.DISTILBART_CNN_12_6)):
+        loaded = AutoConfig.from_pretrained(folder)
         ids = ("pad_token_id", "eos_token_id", "decoder_start_token_id")
-        assert [getattr(config, k) for k in ids] == [arch[k] for k in ids]
+        assert [getattr(loaded, k) for k in ids] == [arch[k] for k in ids]
         # CTranslate2 needs as many vocabulary entries as embedding rows
-        assert len(AutoTokenizer.from_pretrained(tmp_path / name)) == config.vocab_size == arch["vocab_size"]
-    generation = GenerationConfig.from_pretrained(tmp_path / "marian")
-    assert generation.min_length == generation.max_length == length + 1
+        assert len(AutoTokenizer.from_pretrained(folder)) == loaded.vocab_size == arch["vocab_size"]
+
+
+def test_baselines_decode_stand_ins_with_the_settings_clsum_gets(
+    stand_ins: BenchModels, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLSUM_CT2_CACHE", str(tmp_path / "ct2"))
+    lengths = Lengths(translation=7, summary=9)
+    overrides = [*stand_ins.overrides(), *clsum_overrides(lengths), "device=cpu", "backend=ctranslate2"]
+    config = load_config(None, overrides)
+    bench = decoding(config, stand_ins)
+    pipeline = Pipeline(config)
+    clsum = {"de": pipeline.models.translator("de"), "summarizer": pipeline.models.summarizer()}
+    baseline = {"de": bench.translation["de"], "summarizer": bench.summarization}
+    for role, settings in baseline.items():
+        assert settings.table() == clsum[role].settings.table(), role
+    # the authors' settings, read from config.json, with the forced lengths on top
+    assert baseline["de"].source == baseline["summarizer"].source == LEGACY_CONFIG
+    translation = {"num_beams": 4, "bad_words_ids": [[58100]], "min_length": 8, "max_length": 8}
+    assert {k: baseline["de"].values()[k] for k in translation} == translation
+    summary = {"num_beams": 4, "length_penalty": 2.0, "no_repeat_ngram_size": 3, "forced_bos_token_id": 0}
+    summary |= {"min_length": 10, "max_length": 10}
+    assert {k: baseline["summarizer"].values()[k] for k in summary} == summary
+    assert baseline["summarizer"].origins["num_beams"] == "task_specific_params.summarization"
+    # ctranslate2-plain maps them to CTranslate2 options exactly as clsum's engine does
+    texts = {"de": CORPUS_DE[:3], "summarizer": [" ".join(CORPUS_DE[3:6])]}
+    dirs = {"de": stand_ins.translators["de"].path, "summarizer": stand_ins.summarizer.path}
+    for role, model_dir in dirs.items():
+        settings = baseline[role]
+        plain = PlainCT2(model_dir, ct2_model_dir(model_dir, "int8"), threads=1)
+        assert plain.options(settings) == clsum[role].engine.options(settings.config)
+        # and both baselines generate exactly the forced lengths (forced BOS and EOS included)
+        steps = settings.config.max_length - 1
+        for system in (NaiveHF(model_dir), plain):
+            assert system.generate(texts[role], settings)[1] == [steps] * len(texts[role]), (role, system)
 
 
 @pytest.fixture()

@@ -77,6 +77,10 @@ def test_rows_are_those_of_a_local_run(
     if kind == "folder":
         source = tmp_path / "in"
         write_messy_corpus(source)
+        # File names that are not UTF-8 get escaped ids; a name and the escaped form of another clash.
+        for name in (b"bad\xffname.txt", b"clash\xff.txt", b"clash\\xff.txt"):
+            with open(os.path.join(os.fsencode(source), name), "wb") as fh:
+                fh.write(f"{NL_BODY}\n".encode())
     else:
         _jsonl_corpus(source)
     config = _config(tiny_overrides)

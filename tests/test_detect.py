@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from clsum.pipeline.detect import detect
 from clsum.record import Record
-from tests.articles import DE_BODY, EN_BODY, FR_BODY, NL_BODY
+from tests.articles import DE_BODY, EN_BODY, FR_BODY, NL_BODY, mixed_german_dutch_article
 
 
 def _records(*texts: str, hint: str | None = None) -> list[Record]:
@@ -36,3 +36,28 @@ def test_failed_records_are_left_alone() -> None:
     record.fail("ingest", "file is empty")
     detect([record], ["nl"])
     assert record.lang is None and record.error is not None and record.error.stage == "ingest"
+
+
+def test_a_german_dutch_article_gets_a_language_per_paragraph() -> None:
+    record = Record(id="mixed", paragraphs=mixed_german_dutch_article().split("\n\n"))
+    detect([record], ["de", "nl"])
+    assert record.ok and record.lang in ("de", "nl") and record.lang_source == "detected"
+    assert record.paragraph_langs == ["de", "de", "nl", "nl"]
+
+
+def test_short_paragraphs_follow_the_text_after_them() -> None:
+    paragraphs = ["Reaktion", DE_BODY, "Reactie", NL_BODY, "Einde"]
+    (record,) = detect([Record(id="x", paragraphs=paragraphs)], ["de", "nl"])
+    assert record.paragraph_langs == ["de", "de", "nl", "nl", "nl"]
+
+
+def test_a_document_in_one_language_has_no_paragraph_languages() -> None:
+    records = detect(_records(NL_BODY, DE_BODY, EN_BODY), ["de", "nl"])
+    assert [r.paragraph_langs for r in records] == [[], [], []]
+    (hinted,) = detect([Record(id="x", paragraphs=[DE_BODY, NL_BODY], lang_hint="de")], ["de", "nl"])
+    assert hinted.paragraph_langs == []  # a language the user gave is not second-guessed
+
+
+def test_a_configured_language_the_detector_does_not_know_is_no_crash() -> None:
+    (record,) = detect([Record(id="x", paragraphs=[DE_BODY, NL_BODY])], ["de", "nl", "xx"])
+    assert record.ok and record.paragraph_langs == ["de", "nl"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import codecs
 import json
+import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,6 +87,20 @@ def test_looks_binary() -> None:
     assert not looks_binary(b"gewoon tekst\n")
 
 
+def test_binary_is_decided_by_the_share_of_control_bytes_not_their_presence() -> None:
+    article = ("De gemeente heeft de nieuwe brug geopend. " * 40).encode()
+    assert not looks_binary(article[:500] + b"\x00" + article[500:])  # one stray NUL
+    assert not looks_binary(article + b"\x00" * 4096)  # NUL padding a crash left at the end
+    assert looks_binary(random.Random(0).randbytes(8192))  # compressed data
+    assert looks_binary(article[:200] + bytes(range(32)) * 4)  # 128 controls in 328 bytes
+
+
+def test_a_stray_nul_byte_is_stripped_and_the_article_read(tmp_path: Path) -> None:
+    write(tmp_path / "export.txt", TEXT.encode()[:20] + b"\x00" + TEXT.encode()[20:] + b"\x00\x00")
+    (record,) = ingest(tmp_path)
+    assert record.ok and record.raw == TEXT
+
+
 # --- folders and single files ---------------------------------------------------------------------
 
 
@@ -147,14 +163,14 @@ def test_unreadable_file_becomes_error_record(tmp_path: Path, monkeypatch: pytes
     # chmod does not stop root, so the permission error is simulated.
     write(tmp_path / "locked.txt", TEXT)
     write(tmp_path / "open.txt", TEXT)
-    real = Path.read_bytes
+    real = Path.open
 
-    def read_bytes(self: Path) -> bytes:
+    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:
         if self.name == "locked.txt":
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(Path, "open", open_)
     records = ingest(tmp_path)
     assert records[0].error is not None
     assert records[0].error.message == "cannot read file: Permission denied"

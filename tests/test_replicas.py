@@ -74,7 +74,7 @@ def _expected(replica: Replica, layout: str, model: Seq2Seq) -> dict[str, Any]:
     the task's entry in task_specific_params."""
     tok = model.tokenizer
     ids = {"pad": tok.pad_token_id, "eos": tok.eos_token_id}
-    expected = dict(replicas.generation_settings(replica, layout, ids))
+    expected = dict(replicas.generation_settings(replica.family, layout, ids))
     if replica.legacy_extra.get("force_bos_token_to_be_generated") and layout == "legacy":
         expected["forced_bos_token_id"] = 0
     task = (replica.task_specific_params or {}).get("summarization" if not replica.lang else "")

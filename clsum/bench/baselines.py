@@ -3,80 +3,58 @@
 naive: per article, all its sentences in one ``model.generate`` call (padded batch), then the
 summarizer's ``generate`` on the joined English text (truncated to the model's input limit), fp32.
 ctranslate2-plain: the same per-article loop on CTranslate2 ``Translator.translate_batch``, int8.
-Both use the generation settings in ``GenSettings`` (beam, lengths), the same ones clsum is given.
 
-Forced lengths (min_length = max_length) are honoured by both only if both decode the same steps:
-transformers counts the decoder start token in its lengths and applies the model's
-``forced_bos_token_id`` (BART: ``<s>`` as first generated token) and ``forced_eos_token_id`` (EOS in
-the last slot); CTranslate2 counts generated tokens only, knows nothing of the generation_config, and
-counts a ``target_prefix`` as generated. So the CTranslate2 loop passes the forced BOS as prefix and
-its lengths are one less, and both count every decoder step (forced BOS and EOS included), not the
-"non-special" tokens: random weights generate special tokens anywhere (``<s>``, ``<unk>``).
+Both call their library directly (they are what clsum is compared with), but decode with exactly
+the generation settings clsum computes for the same model and task (``settings_from``: a checkpoint
+without ``generation_config.json`` keeps them in ``config.json``, which
+``GenerationConfig.from_pretrained`` alone cannot read). The CTranslate2 loop turns them into
+options with clsum's own mapping (``runtime.backends.ctranslate2``): lengths one less (CTranslate2
+does not count the decoder start token, but counts a target prefix), the forced BOS (BART's ``<s>``)
+as target prefix, the forced EOS in the last slot, bad words as suppressed sequences, the end token.
+
+Forced lengths (min_length = max_length) are honoured by both only if both decode the same steps, so
+both count every decoder step (forced BOS and EOS included), not the "non-special" tokens: random
+weights generate special tokens anywhere (``<s>``, ``<unk>``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-
-@dataclass
-class GenSettings:
-    """One stage's decoding settings, in transformers' terms (lengths count the decoder start token)."""
-
-    num_beams: int
-    max_length: int
-    min_length: int = 0
-    length_penalty: float = 1.0
-    no_repeat_ngram_size: int = 0
-
-    def hf(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def ct2(self) -> dict[str, Any]:
-        """CTranslate2 counts generated tokens only (a target prefix included), not the decoder start
-        token: one less than transformers' lengths."""
-        return {
-            "beam_size": self.num_beams,
-            "max_decoding_length": max(1, self.max_length - 1),
-            "min_decoding_length": max(0, self.min_length - 1),
-            "length_penalty": self.length_penalty,
-            "no_repeat_ngram_size": self.no_repeat_ngram_size,
-        }
+from clsum.pipeline.runtime import generation, hub
+from clsum.pipeline.runtime.generation import GenerationSettings, Task
 
 
 @dataclass
 class Decoding:
-    """What the baselines run: model directories and each stage's decoding settings."""
+    """What the baselines run: model directories and each stage's generation settings."""
 
     translators: dict[str, str]  # lang -> transformers model directory
     summarizer: str
-    translation: dict[str, GenSettings]  # lang -> settings
-    summarization: GenSettings
+    translation: dict[str, GenerationSettings]  # lang -> settings
+    summarization: GenerationSettings
 
     def to_dict(self) -> dict[str, Any]:
-        """The settings, in transformers' terms (the JSON's ``settings``)."""
+        """The settings by name, in transformers' terms (the JSON's ``settings``)."""
         return {
-            "translation": {lang: s.hf() for lang, s in self.translation.items()},
-            "summarization": self.summarization.hf(),
+            "translation": {lang: s.values() for lang, s in self.translation.items()},
+            "summarization": self.summarization.values(),
+        }
+
+    def origins(self) -> dict[str, Any]:
+        """Where each setting came from (the JSON's ``settings_origins``)."""
+        return {
+            "translation": {lang: dict(s.origins) for lang, s in self.translation.items()},
+            "summarization": dict(self.summarization.origins),
         }
 
 
-def settings_from(
-    model_dir: str, num_beams: int | None, max_length: int | None, min_length: int | None
-) -> GenSettings:
-    """The model's generation_config.json, with the config's explicit values on top."""
-    from transformers import GenerationConfig
-
-    gc = GenerationConfig.from_pretrained(model_dir)
-    return GenSettings(
-        num_beams=num_beams or gc.num_beams or 1,
-        max_length=max_length or gc.max_length or 256,
-        min_length=min_length if min_length is not None else (gc.min_length or 0),
-        length_penalty=float(gc.length_penalty if gc.length_penalty is not None else 1.0),
-        no_repeat_ngram_size=int(gc.no_repeat_ngram_size or 0),
-    )
+def settings_from(model_dir: str, task: Task) -> GenerationSettings:
+    """The settings clsum decodes ``model_dir`` with for ``task`` (its config's values included)."""
+    ref = hub.ModelRef(model_dir)
+    return generation.resolve(ref, hub.load("config", ref), task)
 
 
 def generated_tokens(ids: list[int], eos: set[int]) -> int:
@@ -88,8 +66,8 @@ def generated_tokens(ids: list[int], eos: set[int]) -> int:
     return len(ids)
 
 
-def _eos_ids(generation_config: Any) -> set[int]:
-    eos = generation_config.eos_token_id
+def _eos_ids(config: Any) -> set[int]:
+    eos = config.eos_token_id
     return set(eos) if isinstance(eos, list) else {eos}
 
 
@@ -101,17 +79,18 @@ class NaiveHF:
 
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
-        self.eos = _eos_ids(self.model.generation_config)
 
-    def generate(self, texts: list[str], settings: GenSettings) -> tuple[list[str], list[int]]:
+    def generate(self, texts: list[str], settings: GenerationSettings) -> tuple[list[str], list[int]]:
         """Outputs and their decoder steps (``generated_tokens``)."""
         import torch
 
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True)
+        inputs = [settings.prefix + t for t in texts]
+        enc = self.tokenizer(inputs, return_tensors="pt", padding=True, truncation=True)
         with torch.inference_mode():
-            ids = self.model.generate(**enc, **settings.hf())
+            ids = self.model.generate(**enc, generation_config=settings.config)
         # row[0] is the decoder start token (BART: the EOS id itself), not a generated token
-        counts = [generated_tokens(row.tolist()[1:], self.eos) for row in ids]
+        eos = _eos_ids(settings.config)
+        counts = [generated_tokens(row.tolist()[1:], eos) for row in ids]
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)], counts
 
 
@@ -120,33 +99,40 @@ class PlainCT2:
 
     def __init__(self, model_dir: str, ct2_dir: Path, threads: int, compute_type: str = "int8") -> None:
         import ctranslate2
-        from transformers import AutoTokenizer, GenerationConfig
+        from transformers import AutoTokenizer
+
+        from clsum.pipeline.runtime.backends.ctranslate2 import vocabulary
 
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.translator = ctranslate2.Translator(
             str(ct2_dir), device="cpu", compute_type=compute_type, intra_threads=threads, inter_threads=1
         )
-        gc = GenerationConfig.from_pretrained(model_dir)
-        self.eos = _eos_ids(gc)
-        # CTranslate2 ignores generation_config.json: the first token transformers forces (BART's
-        # <s>) is given as target prefix, as CTranslate2's docs do for mBART's language token.
-        forced = gc.forced_bos_token_id
-        self.prefix = None if forced is None else [self.tokenizer.convert_ids_to_tokens(forced)]
+        self.vocabulary = vocabulary(ct2_dir)
 
-    def generate(self, texts: list[str], settings: GenSettings) -> tuple[list[str], list[int]]:
+    def options(self, settings: GenerationSettings) -> dict[str, Any]:
+        """``settings`` as CTranslate2 options, mapped as clsum's CTranslate2 engine maps them."""
+        from clsum.pipeline.runtime.backends.ctranslate2 import decoding_options
+
+        return decoding_options(settings.config, self.tokenizer, self.vocabulary)
+
+    def generate(self, texts: list[str], settings: GenerationSettings) -> tuple[list[str], list[int]]:
         """Outputs and their decoder steps (``generated_tokens``)."""
-        limit = self.tokenizer.model_max_length
+        from clsum.pipeline.runtime.backends.ctranslate2 import force_eos, target_prefix
+
+        config, tok = settings.config, self.tokenizer
+        limit = tok.model_max_length
         sources = [
-            self.tokenizer.convert_ids_to_tokens(self.tokenizer.encode(t, truncation=True, max_length=limit))
+            tok.convert_ids_to_tokens(tok.encode(settings.prefix + t, truncation=True, max_length=limit))
             for t in texts
         ]
-        prefix = None if self.prefix is None else [self.prefix] * len(sources)
-        results = self.translator.translate_batch(
-            sources, target_prefix=prefix, return_end_token=True, **settings.ct2()
-        )
+        options = self.options(settings)
+        prefix = target_prefix(config, tok, len(sources))
+        results = self.translator.translate_batch(sources, prefix, **options)
         outputs, counts = [], []
+        eos = _eos_ids(config)
         for result in results:
-            ids = cast(list[int], self.tokenizer.convert_tokens_to_ids(result.hypotheses[0]))
-            counts.append(generated_tokens(ids, self.eos))
-            outputs.append(str(self.tokenizer.decode(ids, skip_special_tokens=True)).strip())
+            ids = cast(list[int], tok.convert_tokens_to_ids(result.hypotheses[0]))
+            ids = force_eos(ids, config, options["max_decoding_length"])
+            counts.append(generated_tokens(ids, eos))
+            outputs.append(str(tok.decode(ids, skip_special_tokens=True)).strip())
         return outputs, counts

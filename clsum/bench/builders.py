@@ -3,9 +3,11 @@
 One builder for two uses that differ only in their parameters: the bench's stand-ins for the real
 models (published dimensions, vocabulary padded to the published size, outputs restricted to ids the
 tokenizer can decode; ``clsum.bench.models``) and the tests' tiny models (``tests/tinymodels.py``,
-whose files every test's expected outputs depend on). Building is two steps because the bench's
-generation settings depend on the trained tokenizer (its forced output length): ``*_tokenizer``
-trains and saves the tokenizer, ``save_model`` adds config, weights and generation_config.
+whose files every test's expected outputs depend on). Building is two steps because the model
+takes its vocabulary size and special ids from the trained tokenizer: ``*_tokenizer`` trains and
+saves the tokenizer, then ``save_model`` adds config.json, weights and generation_config.json (the
+tests' tiny models), or ``random_model`` makes the model that ``clsum.bench.layouts`` saves in a hub
+repository's layout (the bench's stand-ins).
 
 Torch, transformers and the tokenizer libraries are imported inside the functions: the tests import
 this module before they point the Hugging Face cache at a private directory.
@@ -34,7 +36,8 @@ class TokenizerSpec:
 @dataclass(frozen=True)
 class ModelSpec:
     architecture: dict[str, Any]  # config.json fields; vocab size and special ids come from the vocab
-    generation: dict[str, Any]  # generation_config.json fields besides the special ids
+    # generation_config.json fields besides the special ids (``save_model``)
+    generation: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     restrict_output: bool = False  # final_logits_bias forbids ids the tokenizer cannot decode
 
@@ -133,8 +136,17 @@ def _hub_tokenizer_files(trained: Path, out: Path) -> None:
 
 def save_model(out: Path, vocab: Vocab, spec: ModelSpec) -> None:
     """config.json, model.safetensors (random weights from ``spec.seed``) and generation_config.json."""
-    import torch
     from transformers import GenerationConfig
+
+    model = random_model(vocab, spec)
+    model.generation_config = GenerationConfig(**{**spec.generation, **vocab.generation_ids})
+    model.save_pretrained(out)
+
+
+def random_model(vocab: Vocab, spec: ModelSpec) -> Any:
+    """``spec``'s architecture with ``vocab``'s size and special ids, random weights from ``spec.seed``
+    (``spec.generation`` is the caller's to save: ``save_model``, or ``layouts.save_checkpoint``)."""
+    import torch
 
     config_class, model_class = _classes(vocab.kind)
     config = config_class(**{**spec.architecture, "vocab_size": vocab.size, **vocab.config_ids})
@@ -143,8 +155,7 @@ def save_model(out: Path, vocab: Vocab, spec: ModelSpec) -> None:
         model = model_class(config)
     if spec.restrict_output:
         _restrict_output(model, vocab.output_ids)
-    model.generation_config = GenerationConfig(**{**spec.generation, **vocab.generation_ids})
-    model.save_pretrained(out)
+    return model
 
 
 def _classes(kind: str) -> tuple[Any, Any]:

@@ -1,17 +1,22 @@
 """Benchmark models: the configured ones when they load, else random ones of the published size.
 
 Random weights give meaningless text but the same compute as the real models, provided the output
-lengths are the same: each random model's ``generation_config`` therefore forces
-``min_length == max_length`` (translation: round(1.1 x mean source tokens per sentence) on the
-benchmark text; summaries: 64 tokens, about what distilbart-cnn writes), and its
-``final_logits_bias`` keeps generation inside the tokenizer's vocabulary so that decoded text has a
-realistic number of tokens for the next stage. The models are built once into a cache directory
-outside the repository (``$CLSUM_BENCH_CACHE`` or ``~/.cache/clsum/bench-models``) and reused.
+lengths are the same: the bench forces ``min_length == max_length`` for every system when a model is
+a random stand-in (``clsum.bench.settings``; translation: round(1.1 x mean source tokens per sentence)
+on the tokenizer's training text, kept in ``clsum_bench.json``; summaries: 64 tokens, about what
+distilbart-cnn writes), and each random model's ``final_logits_bias`` keeps generation inside the
+tokenizer's vocabulary so that decoded text has a realistic number of tokens for the next stage.
+The models are built once into a cache directory outside the repository (``$CLSUM_BENCH_CACHE`` or
+``~/.cache/clsum/bench-models``) and reused.
 
-Their files are laid out like the hub repos' (opus-mt: source.spm, target.spm, vocab.json,
-tokenizer_config.json; distilbart: vocab.json, merges.txt, tokenizer_config.json, no
-tokenizer.json), so loading them costs what loading the real ones does; weights are
-model.safetensors and generation settings generation_config.json.
+They are saved in the real repositories' legacy layout (``clsum.bench.layouts``), so that loading
+them costs what loading the real ones does and clsum and the baselines find their generation
+settings where they would find the real ones': opus-mt: config.json with beam 4, max_length 512 and
+``<pad>`` as bad word, pytorch_model.bin, source.spm, target.spm, vocab.json, a tokenizer_config.json
+without model_max_length; distilbart-cnn-12-6: config.json with beam 4, 56-142 tokens, length
+penalty 2, no-repeat 3, early stopping, the legacy forced-BOS flag and
+task_specific_params.summarization, pytorch_model.bin, vocab.json, merges.txt, a
+tokenizer_config.json with model_max_length 1024. Neither has a generation_config.json.
 """
 
 from __future__ import annotations
@@ -28,7 +33,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from clsum.bench.builders import ModelSpec, TokenizerSpec, bart_tokenizer, marian_tokenizer, save_model
+from clsum.bench import layouts
+from clsum.bench.builders import (
+    ModelSpec,
+    TokenizerSpec,
+    Vocab,
+    bart_tokenizer,
+    marian_tokenizer,
+    random_model,
+)
 from clsum.bench.tokenizers import english_corpus
 from clsum.config import Config
 from clsum.errors import ModelError
@@ -37,7 +50,7 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "CLSUM_BENCH_CACHE"
 META_FILE = "clsum_bench.json"  # written into every random model directory
-BUILD_FORMAT = 3  # bumped when the builder's output changes: cached random models are rebuilt
+BUILD_FORMAT = 4  # bumped when the builder's output changes: cached random models are rebuilt
 SUMMARY_TOKENS = 64  # forced summary length for random summarizers (distilbart-cnn writes ~56-142)
 TRANSLATION_LENGTH_FACTOR = 1.1  # forced translation length = round(1.1 x mean source tokens)
 TOKENIZER_VOCAB = 12_000  # trained tokenizer size; ids stay below the model's embedding rows
@@ -58,6 +71,7 @@ OPUS_MT: dict[str, Any] = {
     "static_position_embeddings": True,
     "normalize_embedding": False,
     "share_encoder_decoder_embeddings": True,
+    "bos_token_id": 0,
     "pad_token_id": 58100,
     "eos_token_id": 0,
     "decoder_start_token_id": 58100,
@@ -83,9 +97,8 @@ DISTILBART_CNN_12_6: dict[str, Any] = {
     "pad_token_id": 1,
     "eos_token_id": 2,
     "decoder_start_token_id": 2,
-    "forced_bos_token_id": 0,
     "forced_eos_token_id": 2,
-}
+}  # its forced BOS is a generation setting: layouts.DISTILBART_LEGACY_EXTRA
 RANDOM_ARCHITECTURES = {
     "Helsinki-NLP/opus-mt-de-en": ("marian", "de"),
     "Helsinki-NLP/opus-mt-nl-en": ("marian", "nl"),
@@ -219,33 +232,38 @@ def forced_translation_length(token_counts: list[int]) -> int:
 
 
 def build_random_marian(out: Path, lang: str, texts: list[str]) -> int:
-    """opus-mt-{lang}-en architecture with random weights; returns the forced output length."""
+    """opus-mt-{lang}-en: the published architecture, random weights, the legacy repository layout.
+    Returns the length its translations are forced to (from its tokenizer on ``texts``)."""
     spec = TokenizerSpec(TOKENIZER_VOCAB, max_input_tokens=512, vocab_size=OPUS_MT["vocab_size"], seed=0)
     vocab = marian_tokenizer(out, lang, texts, english_corpus(texts), spec)
     length = forced_translation_length([len(x) for x in vocab.tokenizer(texts, verbose=False)["input_ids"]])
-    # Real opus-mt: beam 4, max_length 512; here min = max so every output has ``length`` tokens
-    # (+1: transformers counts the decoder start token).
-    generation = {"num_beams": 4, "max_length": length + 1, "min_length": length + 1}
-    save_model(out, vocab, ModelSpec(OPUS_MT, generation, restrict_output=True))
+    model = random_model(vocab, ModelSpec(OPUS_MT, restrict_output=True))
+    generation = layouts.generation_settings("marian", "legacy", _ids(vocab))
+    layouts.save_checkpoint(model, out, "legacy", generation)
+    layouts.write_tokenizer_config(out, {"source_lang": lang, "target_lang": "en"}, None)
     return length
 
 
 def build_random_bart(out: Path, texts: list[str]) -> int:
-    """distilbart-cnn-12-6 architecture with random weights; returns the forced summary length."""
+    """distilbart-cnn-12-6: the published architecture, random weights, the legacy repository layout.
+    Returns the length its summaries are forced to."""
     c = DISTILBART_CNN_12_6
-    # The hub repo's tokenizer files (vocab.json, merges.txt), which transformers converts at load.
     spec = TokenizerSpec(
         TOKENIZER_VOCAB, c["max_position_embeddings"], vocab_size=c["vocab_size"], hub_files=True
     )
     vocab = bart_tokenizer(out, english_corpus(texts), spec)
-    # Real distilbart-cnn-12-6: beam 4, length_penalty 2, no_repeat_ngram_size 3, 56-142 tokens.
-    generation = {
-        "num_beams": 4,
-        "length_penalty": 2.0,
-        "no_repeat_ngram_size": 3,
-        "early_stopping": True,
-        "max_length": SUMMARY_TOKENS + 1,
-        "min_length": SUMMARY_TOKENS + 1,
-    }
-    save_model(out, vocab, ModelSpec(c, generation, restrict_output=True))
+    model = random_model(vocab, ModelSpec(c, restrict_output=True))
+    layouts.save_checkpoint(
+        model,
+        out,
+        "legacy",
+        layouts.generation_settings("bart", "legacy", _ids(vocab)),
+        task_specific_params={"summarization": layouts.BART_CNN},
+        legacy_extra=layouts.DISTILBART_LEGACY_EXTRA,
+    )
+    layouts.write_tokenizer_config(out, None, c["max_position_embeddings"])
     return SUMMARY_TOKENS
+
+
+def _ids(vocab: Vocab) -> dict[str, int]:
+    return {"pad": vocab.config_ids["pad_token_id"], "eos": vocab.config_ids["eos_token_id"]}

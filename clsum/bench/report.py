@@ -31,6 +31,7 @@ def summarize_results(
         "sentences": sum(d.n_sentences for d in docs),
         "matmul_peak": peak,
         "settings": decoding.to_dict(),
+        "settings_origins": decoding.origins(),
         "summary_line": summary_line(systems),
     }
 
@@ -156,16 +157,17 @@ def _flops_per_article(
         return None
     by_id = {d["id"]: d for d in base["docs"]}
     summarizer = arch[decoding.summarizer]
+    summary_beam = decoding.summarization.config.num_beams
     total = 0.0
     for doc in docs:
         out = by_id[doc.id]
         translator = arch[decoding.translators[doc.lang]]
-        beam = decoding.translation[doc.lang].num_beams
+        beam = decoding.translation[doc.lang].config.num_beams
         total += sum(
             measure.generation_flops(translator, n, t, beam)
             for n, t in zip(doc.unit_tokens, out["out_tokens"], strict=True)
         )
         total += measure.generation_flops(
-            summarizer, out["summary_input_tokens"], out["summary_tokens"], decoding.summarization.num_beams
+            summarizer, out["summary_input_tokens"], out["summary_tokens"], summary_beam
         )
     return round(total / len(docs))

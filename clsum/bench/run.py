@@ -93,16 +93,14 @@ def _prepare(options: BenchOptions, config: Config) -> Prepared:
     forced = options.force_lengths if options.force_lengths is not None else models.any_random()
     positions = int(getattr(configs[models.summarizer.path], "max_position_embeddings", 1024))
     lengths = forced_lengths(models, docs, positions) if forced else None
+    overrides = [*options.overrides, *models.overrides(), *(clsum_overrides(lengths) if lengths else [])]
     return Prepared(
         models=models,
         docs=docs,
-        decoding=decoding(config, models, lengths),
+        # the baselines decode with the settings clsum's own config gives it
+        decoding=decoding(load_config(options.config_path, overrides), models),
         lengths=lengths,
-        clsum_overrides=[
-            *options.overrides,
-            *models.overrides(),
-            *(clsum_overrides(models, lengths) if lengths else []),
-        ],
+        clsum_overrides=overrides,
         ct2_dirs=ct2_dirs,
         arch={path: measure.Arch.from_config(c) for path, c in configs.items()},
         seconds={"build": build_s, "convert": convert_s},

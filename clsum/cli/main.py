@@ -87,7 +87,7 @@ def summarize(
         )
     # Before the seconds that loading torch takes: an unusable INPUT, or an OUTPUT that cannot be
     # written or that another run holds, fails at once (the run takes the lock again, for good).
-    documents = open_source(input_path, lang=lang)
+    documents = open_source(input_path, lang=lang, max_bytes=config.input.max_bytes)
     with OutputStore(output).locked():
         pass
     configure_runtime(config)

@@ -59,7 +59,10 @@ def run_on_ray(
     ``stages`` replaces stage functions by name, as ``Pipeline(config, stages)`` does (tests).
     """
     import_ray()  # without the extra, fail before reading anything
-    documents = source if isinstance(source, Source) else open_source(source, lang=lang)
+    if isinstance(source, Source):
+        documents = source
+    else:
+        documents = open_source(source, lang=lang, max_bytes=config.input.max_bytes)
     store = OutputStore(Path(output))
     with store.locked():  # one run per output folder, whichever engine
         return _Run(config, documents, store, output, stages).run(force, progress)
@@ -101,7 +104,7 @@ class _Run:
         try:
             if todo:
                 bar.start(progress, len(todo))
-                self._execute(list(_batches(self.documents, todo, self.config.doc_batch_size)), bar)
+                self._execute(list(_batches(self.documents, done, self.config.doc_batch_size)), bar)
         except BaseException as exc:
             bar.close()
             self._finish(run_ending(exc), after_error=True)
@@ -167,24 +170,22 @@ class _Run:
         return manifest
 
 
-def _batches(documents: Source, todo: list[str], size: int) -> Iterator[dict[str, Any]]:
+def _batches(documents: Source, done: set[str], size: int) -> Iterator[dict[str, Any]]:
     """The rows of the dataset: the documents to do in input order, ``size`` at a time, each row
     named ``<run>-<index>`` so that block names sort in this order, within a run and across runs.
 
-    A folder's (or a file's) rows carry ids, and the read tasks read the files on the nodes; a JSONL
-    file is read here, and its rows carry the records.
+    A folder's (or a file's) rows carry a part of the source, and the read tasks read its files on
+    the nodes; a JSONL file is read here, and its rows carry the records.
     """
     run = f"{time.time_ns():020d}"
     names = (f"{run}-{index:09d}" for index in itertools.count())
     if documents.kind != "jsonl":
-        for start in range(0, len(todo), size):
-            yield {"name": next(names), "ids": todo[start : start + size]}
+        for part in documents.parts(size, skip=done):
+            yield {"name": next(names), "source": pickle.dumps(part)}
         return
-    wanted = set(todo)
     batch = []
-    for record in documents.records():
-        if record.id in wanted:
-            batch.append(record)
+    for record in documents.records(skip=done):
+        batch.append(record)
         if len(batch) == size:
             yield {"name": next(names), "records": pickle.dumps(batch)}
             batch = []
@@ -216,7 +217,6 @@ def _plan(
         log.info(
             "ray.task_cpus equals ray.cpus_per_actor: Ray Data runs the read step in the translate actors"
         )
-    read = {"root": str(documents.root.resolve()), "kind": documents.kind, "lang": documents.lang}
     here = {f"node:{ray.util.get_node_ip_address()}": 0.001}  # every node has its node:<ip> resource
 
     def pool(size: int) -> dict[str, Any]:
@@ -230,7 +230,7 @@ def _plan(
 
     return (
         ray.data.from_items(rows, override_num_blocks=len(rows))
-        .map(prepare, fn_kwargs={"config": config, **read, "stages": stages}, num_cpus=config.ray.task_cpus)
+        .map(prepare, fn_kwargs={"config": config, "stages": stages}, num_cpus=config.ray.task_cpus)
         .map(Translate, **pool(pools.translate))
         .map(Summarize, **pool(pools.summarize))
         .map(write, fn_kwargs={"output": str(Path(output).resolve())}, num_cpus=0, resources=here)

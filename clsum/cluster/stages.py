@@ -61,11 +61,13 @@ def tokenizer_config(config: Config) -> Config:
 _prepare_pipelines: dict[str, Pipeline] = {}
 
 
-def prepare(row: Row, config: Config, root: str, kind: str, lang: str | None, stages: Stages = None) -> Row:
-    """Read the batch (a folder's or file's ids; JSONL records come read), key, clean, detect, segment."""
+def prepare(row: Row, config: Config, stages: Stages = None) -> Row:
+    """Read the batch (a part of a folder's source; JSONL records come read), key, clean, detect
+    and segment it."""
     report = Report()
-    if "ids" in row:
-        records = list(Source(Path(root), kind, list(row["ids"]), lang).records())
+    if "source" in row:
+        part: Source = pickle.loads(row["source"])
+        records = list(part.records())
     else:
         records = pickle.loads(row["records"])
     config_hash = config.hash()

@@ -3,6 +3,8 @@
 The HF tokenizer stays the tokenizer: ids become token strings for ct2 and its token strings become
 ids again, so text is decoded exactly as with transformers. Length limits follow HF semantics (they
 count the decoder start token; ct2 does not, but it does count a forced first token given as prefix).
+``decoding_options``, ``target_prefix`` and ``force_eos`` are that mapping, outside the engine so the
+bench's plain CTranslate2 loop decodes with exactly the settings clsum does.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from clsum.pipeline.runtime.backends import hf_terms
 log = logging.getLogger(__name__)
 
 
-def _vocabulary(model_dir: Path) -> set[str]:
+def vocabulary(model_dir: Path) -> set[str]:
     """The target vocabulary of a converted model (shared, or the separate target one)."""
     for name in ("shared_vocabulary.json", "target_vocabulary.json"):
         if (model_dir / name).is_file():
@@ -52,7 +54,7 @@ class Ct2Engine:
         kind, _, index = device.partition(":")
         self.compute_type = compute_type
         self.tokenizer = tokenizer
-        self.vocabulary = _vocabulary(model_dir)
+        self.vocabulary = vocabulary(model_dir)
         self.workers, intra = cpu_workers(threads) if kind == "cpu" else (1, 0)
         self.translator = ctranslate2.Translator(
             str(model_dir),
@@ -67,47 +69,17 @@ class Ct2Engine:
     def generate(self, batch: list[list[int]], config: Any) -> list[list[int]]:
         tok = self.tokenizer
         source = [tok.convert_ids_to_tokens(ids) for ids in batch]
-        prefix = None
-        if config.forced_bos_token_id is not None:
-            prefix = [[tok.convert_ids_to_tokens(config.forced_bos_token_id)]] * len(batch)
         options = self.options(config)
         # Split the batch so every worker decodes its share in parallel (ct2 keeps input order).
         options["max_batch_size"] = -(-len(batch) // self.workers)
-        results = self.translator.translate_batch(source, prefix, **options)
+        results = self.translator.translate_batch(source, target_prefix(config, tok, len(batch)), **options)
         outputs = [tok.convert_tokens_to_ids(r.hypotheses[0]) for r in results]
-        return [self._force_eos(ids, config, options["max_decoding_length"]) for ids in outputs]
+        return [force_eos(ids, config, options["max_decoding_length"]) for ids in outputs]
 
     def options(self, config: Any) -> dict[str, Any]:
-        """A complete transformers ``GenerationConfig`` (``runtime.generation``) as ct2 options.
-
-        transformers' lengths count the decoder start token and ct2's do not, so both are one
-        less; a forced first token (the target prefix) counts in both. ct2 bans the tokens its
-        vocabulary lacks (Marian's ``<pad>``) by construction; the others become suppressed
-        sequences.
-        """
+        """``decoding_options`` for this engine's tokenizer and vocabulary."""
         self._warn_unsupported(config)
-        options: dict[str, Any] = {
-            "beam_size": config.num_beams,
-            "max_decoding_length": max(config.max_length - 1, 1),
-            "min_decoding_length": max(config.min_length - 1, 0),
-            "no_repeat_ngram_size": config.no_repeat_ngram_size,
-            "repetition_penalty": config.repetition_penalty,
-            "length_penalty": config.length_penalty,
-            "end_token": self._tokens(_as_list(config.eos_token_id)),
-            "max_input_length": 0,  # inputs were checked against the limit; never truncate silently
-            "return_end_token": True,  # kept as transformers keeps it (length penalty counts it too)
-        }
-        banned = [self._tokens(s) for s in self._banned(config)]
-        banned = [s for s in banned if all(t in self.vocabulary for t in s)]
-        if banned:
-            options["suppress_sequences"] = banned
-        if config.do_sample:
-            options.update(
-                sampling_topk=config.top_k if config.top_k is not None else 50,  # transformers' default
-                sampling_topp=config.top_p if config.top_p is not None else 1.0,
-                sampling_temperature=config.temperature if config.temperature is not None else 1.0,
-            )
-        return options
+        return decoding_options(config, self.tokenizer, self.vocabulary)
 
     def applied(self, config: Any) -> dict[str, Any]:
         """The decoding settings ct2 gets for ``config``, read back into transformers' terms."""
@@ -115,7 +87,8 @@ class Ct2Engine:
         tok = self.tokenizer
         suppressed = [tok.convert_tokens_to_ids(s) for s in options.get("suppress_sequences", [])]
         unreachable = [
-            s for s in self._banned(config) if not all(t in self.vocabulary for t in self._tokens(s))
+            s for s in banned_sequences(config)
+            if not all(t in self.vocabulary for t in tok.convert_ids_to_tokens(s))
         ]
         return hf_terms(
             {
@@ -137,15 +110,6 @@ class Ct2Engine:
             }
         )
 
-    def _banned(self, config: Any) -> list[list[int]]:
-        """transformers' bad words and suppressed tokens: sequences that may never be generated."""
-        banned = [list(s) for s in config.bad_words_ids or []]
-        return banned + [[t] for t in config.suppress_tokens or [] if [t] not in banned]
-
-    def _tokens(self, ids: list[int]) -> list[str]:
-        tokens: list[str] = self.tokenizer.convert_ids_to_tokens(ids)
-        return tokens
-
     def _warn_unsupported(self, config: Any) -> None:
         """Settings ct2 cannot follow exactly: said once per engine, in the log."""
         differences = []
@@ -166,14 +130,59 @@ class Ct2Engine:
                 self._warned.add(text)
                 log.info("ctranslate2 differs from transformers for %s", text)
 
-    def _force_eos(self, ids: list[int], config: Any, limit: int) -> list[int]:
-        """HF's forced_eos_token_id: a row that reaches the length limit ends with EOS, not a word."""
-        eos = config.forced_eos_token_id
-        if isinstance(eos, list):
-            eos = eos[0] if eos else None
-        if eos is not None and len(ids) >= limit and ids[-1] != eos:
-            return [*ids[: limit - 1], eos]
-        return ids
+
+def decoding_options(config: Any, tokenizer: Any, vocabulary: set[str]) -> dict[str, Any]:
+    """A complete transformers ``GenerationConfig`` (``runtime.generation``) as ct2 options.
+
+    transformers' lengths count the decoder start token and ct2's do not, so both are one less; a
+    forced first token (``target_prefix``) counts in both. ct2 bans the tokens its ``vocabulary``
+    lacks (Marian's ``<pad>``) by construction; the others become suppressed sequences.
+    """
+    options: dict[str, Any] = {
+        "beam_size": config.num_beams,
+        "max_decoding_length": max(config.max_length - 1, 1),
+        "min_decoding_length": max(config.min_length - 1, 0),
+        "no_repeat_ngram_size": config.no_repeat_ngram_size,
+        "repetition_penalty": config.repetition_penalty,
+        "length_penalty": config.length_penalty,
+        "end_token": tokenizer.convert_ids_to_tokens(_as_list(config.eos_token_id)),
+        "max_input_length": 0,  # inputs were checked against the limit; never truncate silently
+        "return_end_token": True,  # kept as transformers keeps it (length penalty counts it too)
+    }
+    banned = [tokenizer.convert_ids_to_tokens(s) for s in banned_sequences(config)]
+    banned = [s for s in banned if all(t in vocabulary for t in s)]
+    if banned:
+        options["suppress_sequences"] = banned
+    if config.do_sample:
+        options.update(
+            sampling_topk=config.top_k if config.top_k is not None else 50,  # transformers' default
+            sampling_topp=config.top_p if config.top_p is not None else 1.0,
+            sampling_temperature=config.temperature if config.temperature is not None else 1.0,
+        )
+    return options
+
+
+def target_prefix(config: Any, tokenizer: Any, rows: int) -> list[list[str]] | None:
+    """transformers' ``forced_bos_token_id`` (BART's ``<s>``) as ct2's target prefix of ``rows``."""
+    if config.forced_bos_token_id is None:
+        return None
+    return [[tokenizer.convert_ids_to_tokens(config.forced_bos_token_id)]] * rows
+
+
+def force_eos(ids: list[int], config: Any, limit: int) -> list[int]:
+    """HF's forced_eos_token_id: a row that reaches the length limit ends with EOS, not a word."""
+    eos = config.forced_eos_token_id
+    if isinstance(eos, list):
+        eos = eos[0] if eos else None
+    if eos is not None and len(ids) >= limit and ids[-1] != eos:
+        return [*ids[: limit - 1], eos]
+    return ids
+
+
+def banned_sequences(config: Any) -> list[list[int]]:
+    """transformers' bad words and suppressed tokens: sequences that may never be generated."""
+    banned = [list(s) for s in config.bad_words_ids or []]
+    return banned + [[t] for t in config.suppress_tokens or [] if [t] not in banned]
 
 
 def _as_list(value: Any) -> list[int]:

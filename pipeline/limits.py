@@ -1,0 +1,87 @@
+"""Input limits: the most one document may cost, so that no single document can wedge a run.
+
+A news article is a few hundred to a few thousand tokens. A document past ``input.max_bytes`` (its
+size as read: the file, HTML included, or a text's UTF-8) or past ``input.max_tokens`` (its cleaned
+text as the first model that reads it counts tokens) becomes an error record that says by how much
+and which setting raises the limit. Bytes are checked before a document is held in memory, tokens
+before it is split into sentences, so every later stage works on a bounded text. 0 turns a limit off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import AnyStr, BinaryIO
+
+TokenCounter = Callable[[list[str]], list[int]]
+
+# Texts are tokenized in pieces of at most this many characters: memory stays bounded for a huge
+# paragraph, and a cut (at a space) changes a count by a token at most.
+COUNT_PIECE_CHARS = 100_000
+# The most JSON escaping can inflate a text: one control character becomes ``\u0001``.
+JSON_ESCAPE_FACTOR = 6
+
+
+def too_large(size: int, limit: int) -> str:
+    return f"too large: {size} bytes > limit {limit}; raise input.max_bytes to allow"
+
+
+def too_long(tokens: int, limit: int) -> str:
+    return f"too long: {tokens} tokens > limit {limit}; raise input.max_tokens to allow"
+
+
+def read_at_most(fh: BinaryIO, limit: int) -> bytes | None:
+    """The whole file, or None when it holds more than ``limit`` bytes (then at most ``limit + 1``
+    bytes were read). ``limit`` 0 reads everything."""
+    if not limit:
+        return fh.read()
+    data = fh.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+def text_too_large(text: str, limit: int) -> str | None:
+    """The error for a text over ``limit`` bytes as UTF-8, else None (lone surrogates, which JSON
+    can hold, count as three bytes)."""
+    if not limit or len(text) * 4 <= limit:  # no character takes more than four bytes
+        return None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    return too_large(size, limit) if size > limit else None
+
+
+def capped_lines(readline: Callable[[int], AnyStr], newline: AnyStr, cap: int) -> Iterator[AnyStr | None]:
+    """Each line ``readline`` gives, with its end of line, or None for a line longer than ``cap``
+    (bytes or characters), which is read past without being held. ``cap`` 0: no cap."""
+    while line := readline(cap + 1 if cap else -1):
+        if cap and len(line) > cap and not line.endswith(newline):
+            while (rest := readline(1 << 20)) and not rest.endswith(newline):
+                pass
+            yield None
+        else:
+            yield line
+
+
+def count_tokens(texts: list[str], count: TokenCounter) -> int:
+    """Tokens of ``texts`` (special tokens not included), tokenized in bounded pieces."""
+    return sum(sum(count(group)) for group in _groups(texts))
+
+
+def _groups(texts: list[str]) -> Iterator[list[str]]:
+    group: list[str] = []
+    size = 0
+    for piece in (p for text in texts for p in _pieces(text)):
+        if group and size + len(piece) > COUNT_PIECE_CHARS:
+            yield group
+            group, size = [], 0
+        group.append(piece)
+        size += len(piece)
+    if group:
+        yield group
+
+
+def _pieces(text: str) -> Iterator[str]:
+    start = 0
+    while len(text) - start > COUNT_PIECE_CHARS:
+        space = text.rfind(" ", start + 1, start + COUNT_PIECE_CHARS)
+        cut = space if space > start else start + COUNT_PIECE_CHARS
+        yield text[start:cut]
+        start = cut
+    yield text[start:]
