@@ -7,7 +7,8 @@
 
 Layers, bottom to top (enforced by import-linter, see pyproject.toml): ``errors``, ``config``,
 ``record`` and ``versions``; the stages in ``clsum.pipeline`` (models only through
-``clsum.pipeline.runtime``); the ``runner``; ``clsum.eval`` and ``clsum.bench``; the ``cli``.
+``clsum.pipeline.runtime``); the ``runner``; ``clsum.eval`` and the ray engine ``clsum.cluster``
+(``run_on_ray``, the runner's ``run`` on a Ray cluster); ``clsum.bench``; the ``cli``.
 """
 
 from clsum.config import load_config

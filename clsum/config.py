@@ -26,6 +26,9 @@ DEFAULT_TRANSLATION_MODELS = {
 }
 
 
+ENGINES = ("local", "ray")
+
+
 def speed_only(default: Any) -> Any:
     """A field that changes speed or memory but never an output: left out of ``Config.hash``."""
     return field(default=default, metadata={"output": False})
@@ -70,6 +73,22 @@ class InputConfig:
 
 
 @dataclass
+class RayConfig:
+    """How ``engine: ray`` runs on a Ray cluster; none of it changes an output (README: Running on a
+    cluster)."""
+
+    address: str = ""  # "": $RAY_ADDRESS, else a Ray instance started on this machine for the run
+    translate_actors: int = 0  # translation actors, each loading the models once; 0: from the cluster
+    summarize_actors: int = 0  # summarization actors; 0: from the cluster's resources
+    cpus_per_actor: float = 1.0  # CPUs each model actor reserves; its inference threads unless threads is set
+    num_gpus_per_actor: float | None = None  # None: 1 when the cluster has GPUs and device is not cpu
+    memory_per_actor_gb: float = 0.0  # memory each model actor reserves when Ray places it; 0: none
+    # CPUs each read/clean/segment task reserves: they are light, and model actors must not take every
+    # CPU slot from them (ray-project/ray#44687). Write tasks reserve none.
+    task_cpus: float = 0.5
+
+
+@dataclass
 class Config:
     device: str = "auto"  # auto | cpu | cuda
     seed: int = 0
@@ -80,8 +99,11 @@ class Config:
     # prepare the next document batch on a background thread during inference
     prefetch: bool = speed_only(True)
     input: InputConfig = field(default_factory=InputConfig, metadata={"output": False})  # limits only
+    engine: str = speed_only("local")  # local | ray
     translation: TranslationConfig = field(default_factory=TranslationConfig)
     summarization: SummarizationConfig = field(default_factory=SummarizationConfig)
+    # Where and how the ray engine runs: speed only, so a run on Ray resumes a local one and vice versa.
+    ray: RayConfig = field(default_factory=RayConfig, metadata={"output": False})
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -246,6 +268,11 @@ def _coerce_scalar(hint: Any, value: Any, key: str) -> Any:
             if value < 0:
                 raise ConfigError(f"{key} must not be negative, got {value}")
             return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value < 0:
+                raise ConfigError(f"{key} must not be negative, got {value}")
+            return float(value)
     elif hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return str(value)
     raise ConfigError(f"{key} must be {hint.__name__}, got {value!r}")
@@ -268,6 +295,10 @@ def validate(config: Config) -> None:
     ):
         if size < 1:
             raise ConfigError(f"{name} must be at least 1, got {size}")
+    if config.engine not in ENGINES:
+        raise ConfigError(unknown("engine", config.engine, ENGINES))
+    if config.ray.cpus_per_actor <= 0:
+        raise ConfigError(f"ray.cpus_per_actor must be more than 0, got {config.ray.cpus_per_actor}")
     if "en" in config.translation.models:
         raise ConfigError("translation.models.en is not allowed: English passes through untranslated")
     _validate_generation("translation", config.translation)

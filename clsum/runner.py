@@ -79,6 +79,18 @@ class RunResult:
     def ok(self) -> bool:
         return self.failed == 0
 
+    def add(self, written: Iterable[Record]) -> None:
+        """Count (and log the failures of) records just written."""
+        for record in written:
+            if record.ok:
+                self.summarized += 1
+                self.count_warnings(record)
+            else:
+                assert record.error is not None
+                self.failed += 1
+                self.failures[record.error.stage] = self.failures.get(record.error.stage, 0) + 1
+                log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
+
     def count_warnings(self, record: Record) -> None:
         if record.warnings:
             self.warned += 1
@@ -310,9 +322,9 @@ class Pipeline:
             for batch in self._prepared(_batches(todo, self.config.doc_batch_size), config_hash):
                 self._run_batch(batch, store, result)
         except BaseException as exc:
-            finish(_ending(exc), after_error=True)
+            finish(run_ending(exc), after_error=True)
             if isinstance(exc, OutputError):
-                raise WriteError(f"{exc}; {_stopped(result)}") from exc
+                raise WriteError(f"{exc}; {run_stopped(result)}") from exc
             raise
         try:
             finish({"status": "complete"})
@@ -378,19 +390,9 @@ class Pipeline:
     def _run_batch(self, batch: list[Record], store: OutputStore, result: RunResult) -> None:
         first = STAGES[len(PREPARE_STAGES)]
         processed = _in_place(batch, lambda ok: self.process_isolated(ok, start=first))
-        # Ingest errors first, then the rest in input order: the order a one-pass run writes.
-        ordered = [r for r in processed if _failed_in(r, "ingest")]
-        ordered += [r for r in processed if not _failed_in(r, "ingest")]
+        ordered = written_order(processed)
         store.append(ordered)
-        for record in ordered:
-            if record.ok:
-                result.summarized += 1
-                result.count_warnings(record)
-            else:
-                assert record.error is not None
-                result.failed += 1
-                result.failures[record.error.stage] = result.failures.get(record.error.stage, 0) + 1
-                log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
+        result.add(ordered)
         self.progress.documents_done(len(batch))
 
     def _cache_stats(self, start: tuple[int, int]) -> dict[str, int]:
@@ -406,29 +408,67 @@ class Pipeline:
     def _manifest(
         self, source: str | Path, output: str | Path, result: RunResult, **status: str
     ) -> dict[str, Any]:
-        return {
-            **status,
-            "input": str(Path(source).resolve()),
-            "output": str(Path(output).resolve()),
-            "config": self.config.to_dict(),
-            "config_hash": self.config.hash(),
-            "seed": self.config.seed,
-            "device": self.device,
-            "models": self.models.provenance(),
-            "backends": self.models.backends(),  # backend + compute_type per model spec
-            # per role: model, backend, precision, and each generation setting with its origin
-            "generation": self.models.generation(),
-            "packages": package_versions(),
-            "counts": {
-                "input": result.total,
-                "summarized": result.summarized,
-                "skipped": result.skipped,
-                "failed": result.failed,
-                "failed_by_stage": result.failures,
-                "with_warnings": result.warned,
-                "warnings": result.warnings,  # "stage kind" -> outputs flagged (Record.warnings)
-            },
-        }
+        models = self.models
+        return run_manifest(
+            self.config, source, output, result, self.device,
+            RunModels(models.provenance(), models.backends(), models.generation()), **status,
+        )  # fmt: skip
+
+
+@dataclass
+class RunModels:
+    """What a run's manifest says about its models: provenance, backend and precision, generation
+    settings (each keyed as ``Models`` keys them)."""
+
+    provenance: dict[str, str] = field(default_factory=dict)
+    backends: dict[str, dict[str, str]] = field(default_factory=dict)
+    generation: dict[str, Any] = field(default_factory=dict)
+
+    def update(self, other: RunModels) -> None:
+        self.provenance.update(other.provenance)
+        self.backends.update(other.backends)
+        self.generation.update(other.generation)
+
+
+def run_manifest(
+    config: Config,
+    source: str | Path,
+    output: str | Path,
+    result: RunResult,
+    device: str,
+    models: RunModels,
+    **status: str,
+) -> dict[str, Any]:
+    """What ``manifest.json`` says about a run, whichever engine ran it."""
+    return {
+        **status,
+        "input": str(Path(source).resolve()),
+        "output": str(Path(output).resolve()),
+        "config": config.to_dict(),
+        "config_hash": config.hash(),
+        "seed": config.seed,
+        "device": device,
+        "models": models.provenance,
+        "backends": models.backends,  # backend + compute_type per model spec
+        # per role: model, backend, precision, and each generation setting with its origin
+        "generation": models.generation,
+        "packages": package_versions(),
+        "counts": {
+            "input": result.total,
+            "summarized": result.summarized,
+            "skipped": result.skipped,
+            "failed": result.failed,
+            "failed_by_stage": result.failures,
+            "with_warnings": result.warned,
+            "warnings": result.warnings,  # "stage kind" -> outputs flagged (Record.warnings)
+        },
+    }
+
+
+def written_order(batch: list[Record]) -> list[Record]:
+    """The order a processed batch goes to the output: ingest errors first, then the rest in input
+    order (the order a one-pass run writes)."""
+    return [r for r in batch if _failed_in(r, "ingest")] + [r for r in batch if not _failed_in(r, "ingest")]
 
 
 def _in_place(batch: list[Record], process: Callable[[list[Record]], list[Record]]) -> list[Record]:
@@ -438,7 +478,7 @@ def _in_place(batch: list[Record], process: Callable[[list[Record]], list[Record
     return [next(results) if was_ok else record for record, was_ok in zip(batch, ok, strict=True)]
 
 
-def _ending(exc: BaseException) -> dict[str, str]:
+def run_ending(exc: BaseException) -> dict[str, str]:
     """The manifest's status for a run stopped by ``exc``."""
     if isinstance(exc, Terminated):
         return {"status": "interrupted", "reason": "SIGTERM"}
@@ -447,7 +487,7 @@ def _ending(exc: BaseException) -> dict[str, str]:
     return {"status": "failed", "error": str(exc) or type(exc).__name__}
 
 
-def _stopped(result: RunResult) -> str:
+def run_stopped(result: RunResult) -> str:
     done = result.summarized + result.failed
     return (
         f"the run stopped after {done} of {result.total - result.skipped} documents (their results are "

@@ -11,6 +11,10 @@ written as a JSON ``\\uXXXX`` escape. A run holds the folder's lock (``lock.py``
 taking it also removes temporary files left by a killed run. Files are created with the mode the
 umask gives, like any other file. A failing write (full disk, read-only folder) raises
 ``OutputError`` naming the file and the cause, after cutting off any part of the batch it wrote.
+
+The ray engine's workers write each document batch as one block file instead (``write_block``,
+atomic, named so that names sort in the order a local run would append the batches);
+``merge_blocks`` folds them into the two files, so both engines leave the same output.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ MARKDOWN = "summaries.md"
 # A lone surrogate (from a JSON "\\ud800" escape or a non-UTF-8 file name) cannot be encoded as
 # UTF-8; "\\ud800" is also how JSON escapes it, so the files stay valid JSON and read back the same.
 _UNENCODABLE = "backslashreplace"
+BLOCKS = ".clsum-blocks"  # block files of a ray run not yet merged
 
 
 def summary_row(record: Record) -> dict[str, Any]:
@@ -107,6 +112,7 @@ class OutputStore:
         Rows for ids in ``keys`` that will be redone are removed now, so that each id ends up in
         the output exactly once; rows for other ids (earlier runs on other inputs) are kept.
         """
+        self.merge_blocks()  # a killed ray run's finished blocks count as done
         done: set[str] = set()
 
         def kept_summaries() -> Iterator[dict[str, Any]]:
@@ -153,6 +159,49 @@ class OutputStore:
             _append_durable(self.folder / SUMMARIES, _jsonl_lines(summary_row(r) for r in records if r.ok))
         with _output_errors(f"write {self.folder / ERRORS}"):
             _append_durable(self.folder / ERRORS, _jsonl_lines(error_row(r) for r in records if not r.ok))
+
+    def write_block(self, name: str, records: Iterable[Record]) -> None:
+        """One batch's rows as one file, written atomically: a block file is whole or absent, and a
+        retried task that writes the same ``name`` again replaces it."""
+        records = list(records)
+        block = {
+            "summaries": [summary_row(r) for r in records if r.ok],
+            "errors": [error_row(r) for r in records if not r.ok],
+        }
+        path = self.folder / BLOCKS / f"{name}.json"
+        with _output_errors(f"write {path}"):
+            path.parent.mkdir(exist_ok=True)
+            _write_atomic(path, json.dumps(block, ensure_ascii=False))
+
+    def merge_blocks(self) -> int:
+        """Fold the block files into ``summaries.jsonl`` and ``errors.jsonl``; returns how many.
+
+        Blocks are appended in name order. A document's row from a block replaces its earlier rows
+        in either file, and when several blocks hold the same id (a run killed and rerun) the last
+        one wins, so every id is in the output once. Both files are replaced atomically before any
+        block is deleted, and blocks are deleted in name order: a merge killed at any point leaves
+        blocks that merging again puts back in the same places. Streams the files; in memory is
+        only an id -> last block map.
+        """
+        folder = self.folder / BLOCKS
+        if not folder.is_dir():
+            return 0
+        names = sorted(folder.glob("*.json"))
+        blocks = [path for path in names if _read_block(path) is not None]
+        last: dict[str, int] = {}
+        for index, path in enumerate(blocks):
+            for part in ("summaries", "errors"):
+                last.update((row["id"], index) for row in _block_rows(path, part))
+        for file, part in ((SUMMARIES, "summaries"), (ERRORS, "errors")):
+            rows = _merged(read_rows(self.folder / file), blocks, part, last)
+            with _output_errors(f"update {self.folder / file}"):
+                _write_atomic_lines(self.folder / file, _jsonl_lines(rows))
+        with _output_errors(f"remove the merged blocks in {folder}"):
+            for path in [*names, *folder.glob(".*.tmp")]:  # temp files: writers killed mid-write
+                path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+        return len(names)
 
     def counts(self) -> dict[str, int]:
         with _output_errors(f"read {self.folder}"):
@@ -256,6 +305,28 @@ def _rows(path: Path, warn: bool = False) -> Iterator[tuple[int, dict[str, Any]]
                 continue
             if isinstance(row, dict) and isinstance(row.get("id"), str):
                 yield lineno, row
+
+
+def _merged(
+    kept: Iterable[dict[str, Any]], blocks: list[Path], part: str, last: dict[str, int]
+) -> Iterator[dict[str, Any]]:
+    yield from (row for row in kept if row["id"] not in last)
+    for index, path in enumerate(blocks):
+        yield from (row for row in _block_rows(path, part) if last[row["id"]] == index)
+
+
+def _block_rows(path: Path, part: str) -> list[dict[str, Any]]:
+    block = _read_block(path)
+    return [] if block is None else block[part]
+
+
+def _read_block(path: Path) -> dict[str, list[dict[str, Any]]] | None:
+    try:
+        block: dict[str, list[dict[str, Any]]] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:  # written atomically: only a damaged disk does this
+        log.warning("%s: unreadable block file, dropped; its documents will be redone (%s)", path, exc)
+        return None
+    return block
 
 
 def _jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:

@@ -202,3 +202,22 @@ def test_bench_rejects_unknown_system(tiny_overrides: list[str]) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
     assert "fast" in result.output
+
+
+def test_bench_engine_ray_runs_the_local_and_the_ray_engine_on_the_same_documents(
+    folder: Path, tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("ray", reason="the ray extra (pip install 'clsum[ray]'); CI installs it")
+    monkeypatch.setenv("CLSUM_CT2_CACHE", str(tmp_path / "ct2"))
+    out = tmp_path / "bench.json"
+    args = ["bench", str(folder), "--langs", "de", "--threads", "1", "--engine", "ray", "--json", str(out)]
+    args += ["--systems", "clsum,clsum-ray-1x1", "--set", "doc_batch_size=1"]
+    for item in tiny_overrides:
+        args += ["--set", item]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert re.search(r" clsum-ray-1x1_vs_clsum=\d+\.\d\d$", result.output.strip().splitlines()[-1])
+    systems = json.loads(out.read_text())["systems"]
+    assert list(systems) == ["clsum", "clsum-ray-1x1"]
+    assert systems["clsum-ray-1x1"]["outputs"] == systems["clsum"]["outputs"]  # same documents, same rows
+    assert systems["clsum-ray-1x1"]["peak_rss_mb"] > systems["clsum"]["peak_rss_mb"]  # the whole Ray instance

@@ -69,15 +69,19 @@ def _system(
 
 
 def summary_line(systems: dict[str, dict[str, Any]]) -> str:
-    def ratio(other: str) -> str:
-        if "clsum" not in systems or other not in systems or not systems[other]["articles_per_min"]:
+    def ratio(other: str, system: str = "clsum") -> str:
+        if system not in systems or other not in systems or not systems[other]["articles_per_min"]:
             return "nan"
-        return f"{systems['clsum']['articles_per_min'] / systems[other]['articles_per_min']:.2f}"
+        return f"{systems[system]['articles_per_min'] / systems[other]['articles_per_min']:.2f}"
 
     apm = systems["clsum"]["articles_per_min"] if "clsum" in systems else float("nan")
+    # the ray engine against the local one (clsum bench --engine ray)
+    ray = "".join(
+        f" {name}_vs_clsum={ratio('clsum', name)}" for name in systems if name.startswith("clsum-ray")
+    )
     return (
         f"speedup_vs_naive={ratio('naive')} speedup_vs_ctranslate2={ratio('ctranslate2-plain')} "
-        f"articles_per_min={apm:.1f}"
+        f"articles_per_min={apm:.1f}{ray}"
     )
 
 

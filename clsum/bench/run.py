@@ -23,7 +23,7 @@ from clsum.bench.inputs import Doc, load_raw, prepare, training_text
 from clsum.bench.models import BenchModels, resolve_models
 from clsum.bench.report import summarize_results
 from clsum.bench.settings import Lengths, clsum_overrides, decoding, forced_lengths
-from clsum.bench.systems import Job, run_in_child, run_system
+from clsum.bench.systems import RAY_SYSTEMS, Job, run_in_child, run_system
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError
 from clsum.runner import Pipeline
@@ -114,7 +114,7 @@ def _pipeline(options: BenchOptions, models: BenchModels) -> Pipeline:
     with CTranslate2 the pipeline would convert every model it loads.
     """
     overrides = [*options.overrides, *models.overrides()]
-    if "clsum" not in options.systems:
+    if not _runs_clsum(options.systems):
         overrides.append("backend=transformers")
     return Pipeline(load_config(options.config_path, overrides))
 
@@ -123,13 +123,17 @@ def _convert(pipeline: Pipeline, models: BenchModels, systems: list[str]) -> dic
     """CTranslate2 conversions, done before any timed child so no system's RSS includes one."""
     from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 
-    if "clsum" in systems:  # loading a model converts it when clsum runs it on CTranslate2
+    if _runs_clsum(systems):  # loading a model converts it when clsum runs it on CTranslate2
         for lang in models.translators:
             pipeline.models.translator(lang)
         pipeline.models.summarizer()
     if "ctranslate2-plain" not in systems:
         return {}
     return {m.path: str(ct2_model_dir(m.clsum_spec, "int8")) for m in models.all()}
+
+
+def _runs_clsum(systems: list[str]) -> bool:
+    return any(s == "clsum" or s in RAY_SYSTEMS for s in systems)
 
 
 def _model_configs(models: BenchModels) -> dict[str, Any]:

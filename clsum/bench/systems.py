@@ -28,6 +28,8 @@ from clsum.bench.inputs import Doc
 from clsum.errors import ClsumError
 
 SYSTEMS = ("naive", "ctranslate2-plain", "clsum")
+# clsum on the ray engine (``raysystem``), not run by default: system -> actors per model stage
+RAY_SYSTEMS = {"clsum-ray-1x1": 1, "clsum-ray-2x2": 2}
 
 T = TypeVar("T")
 
@@ -74,9 +76,12 @@ def run_system(job: Job) -> dict[str, Any]:
     """One system over every document (in a child: ``run_in_child(threads, run_system, job)``)."""
     import torch
 
+    from clsum.bench.raysystem import run_ray_system
+
     runner = {"naive": _baseline_runner, "ctranslate2-plain": _baseline_runner, "clsum": _clsum_runner}
+    runner.update(dict.fromkeys(RAY_SYSTEMS, run_ray_system))
     result = runner[job.system](job)
-    result["peak_rss_bytes"] = peak_rss_bytes()
+    result.setdefault("peak_rss_bytes", peak_rss_bytes())
     result["torch_threads"] = torch.get_num_threads()
     return result
 
@@ -96,7 +101,7 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _warm_up_doc(docs: list[Doc]) -> Doc:
+def warm_up_doc(docs: list[Doc]) -> Doc:
     """The shortest document: warms every model up (first calls allocate, JIT-select kernels) cheaply."""
     return min(docs, key=lambda d: sum(len(u) for u in d.units))
 
@@ -131,7 +136,7 @@ def _baseline_runner(job: Job) -> dict[str, Any]:
     summarizer = make(job.decoding.summarizer)
     load_s = time.perf_counter() - start
     stages = {"translate": 0.0, "summarize": 0.0}
-    _article(job, _warm_up_doc(job.docs), translators, summarizer, {"translate": 0.0, "summarize": 0.0})
+    _article(job, warm_up_doc(job.docs), translators, summarizer, {"translate": 0.0, "summarize": 0.0})
     setup_s = time.perf_counter() - start
     start = time.perf_counter()
     docs = _profiled(job, lambda: [_article(job, d, translators, summarizer, stages) for d in job.docs])
@@ -169,17 +174,22 @@ def _clsum_runner(job: Job) -> dict[str, Any]:
 
     start = time.perf_counter()
     pipe = Pipeline(load_config(job.clsum_config, job.clsum_overrides))
-    first = _warm_up_doc(job.docs)
+    first = warm_up_doc(job.docs)
     pipe.process([Record(id="warm-up", raw=first.raw, lang_hint=first.lang)])
     _forget_warm_up(pipe)
     setup_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory(prefix="clsum-bench-") as tmp:
-        source = _write_jsonl(job.docs, Path(tmp) / "docs.jsonl")
+        source = write_jsonl(job.docs, Path(tmp) / "docs.jsonl")
         _check_same_sentences(job.docs, pipe.process(ingest(source), until="segment"))
         start = time.perf_counter()
         _profiled(job, lambda: pipe.run(source, Path(tmp) / "out", force=True))
         elapsed = time.perf_counter() - start
         rows = list(read_rows(Path(tmp) / "out" / SUMMARIES))
+    return clsum_result(job, elapsed, setup_s, rows)
+
+
+def clsum_result(job: Job, elapsed: float, setup_s: float, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A clsum run's result from its ``summaries.jsonl`` rows (stage seconds: the rows' timings)."""
     stages: dict[str, float] = {}
     for row in rows:
         for stage, seconds in row["timings"].items():
@@ -189,7 +199,7 @@ def _clsum_runner(job: Job) -> dict[str, Any]:
     return result
 
 
-def _write_jsonl(docs: list[Doc], path: Path) -> Path:
+def write_jsonl(docs: list[Doc], path: Path) -> Path:
     """clsum's input: each document's raw text, with its language as a hint (no detection)."""
     with path.open("w", encoding="utf-8") as fh:
         for d in docs:

@@ -13,7 +13,7 @@ import click
 
 from clsum.bench.report import table
 from clsum.bench.run import BenchOptions, run_bench
-from clsum.bench.systems import SYSTEMS
+from clsum.bench.systems import RAY_SYSTEMS, SYSTEMS
 from clsum.cli.common import config_options, handle_errors, setup_logging
 
 QUICK_LIMIT = 2  # per language: naive costs ~1 min/article on 2 cores, so this fits in 10 minutes
@@ -37,7 +37,18 @@ DEFAULT_LIMIT = 8  # per language: ~10 minutes on 2 cores (the naive loop is mos
     show_default=True,
     help="Where to write the full results.",
 )
-@click.option("--systems", default=",".join(SYSTEMS), show_default=True, help="Systems to run, in order.")
+@click.option(
+    "--systems",
+    help=f"Systems to run, in order (default: {','.join(SYSTEMS)}; with --engine ray: "
+    f"{','.join(['clsum', *RAY_SYSTEMS])}).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    help="ray: the local clsum system against clsum on a Ray instance on this machine, with 1 and "
+    "with 2 actors per model stage (needs pip install 'clsum[ray]').",
+)
 @click.option(
     "--threads", type=int, help="CPU threads for every system (default: config threads, else all cores)."
 )
@@ -60,7 +71,8 @@ def bench_command(
     limit: int | None,
     quick: bool,
     json_path: Path,
-    systems: str,
+    systems: str | None,
+    engine: str,
     threads: int | None,
     force_lengths: bool | None,
     profile_dir: Path | None,
@@ -78,10 +90,12 @@ def bench_command(
 
     setup_logging(verbose)
     configure_process(0)  # no loading bars; each timed system sets its own threads in its child
-    chosen = [s.strip() for s in systems.split(",") if s.strip()]
-    unknown = sorted(set(chosen) - set(SYSTEMS))
+    default = ["clsum", *RAY_SYSTEMS] if engine == "ray" else list(SYSTEMS)
+    chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems else default
+    available = [*SYSTEMS, *RAY_SYSTEMS]
+    unknown = sorted(set(chosen) - set(available))
     if unknown or not chosen:
-        raise click.BadParameter(f"unknown system(s) {unknown}; available: {', '.join(SYSTEMS)}")
+        raise click.BadParameter(f"unknown system(s) {unknown}; available: {', '.join(available)}")
     options = BenchOptions(
         langs=[x.strip() for x in langs.split(",") if x.strip()],
         limit=limit or (QUICK_LIMIT if quick else DEFAULT_LIMIT),

@@ -21,7 +21,7 @@ from clsum.cli.check import check_command
 from clsum.cli.common import EXIT_PARTIAL, config_options, configure_runtime, handle_errors, setup_logging
 from clsum.cli.eval import eval_command
 from clsum.cli.score import compare_command, score_command
-from clsum.config import Config, load_config
+from clsum.config import ENGINES, Config, load_config
 
 
 def _config(config_path: Path | None, overrides: tuple[str, ...]) -> Config:
@@ -42,6 +42,16 @@ def main() -> None:
 @click.option("--lang", help="Language of every document (skips detection), e.g. nl.")
 @click.option("--force", is_flag=True, help="Redo documents already summarized in OUTPUT.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    help="local (default) or ray: the same run on a Ray cluster (needs pip install 'clsum[ray]').",
+)
+@click.option(
+    "--ray-address",
+    metavar="ADDRESS",
+    help="Ray cluster to run on (default: $RAY_ADDRESS, else this machine).",
+)
 @config_options
 @handle_errors
 def summarize(
@@ -50,6 +60,8 @@ def summarize(
     lang: str | None,
     force: bool,
     quiet: bool,
+    engine: str | None,
+    ray_address: str | None,
     config_path: Path | None,
     overrides: tuple[str, ...],
     verbose: int,
@@ -61,6 +73,12 @@ def summarize(
 
     setup_logging(verbose, quiet)
     config = _config(config_path, overrides)
+    config.engine = engine or config.engine  # the options win over the config file and --set
+    config.ray.address = ray_address or config.ray.address
+    if config.engine == "ray":
+        from clsum.cluster.connect import import_ray
+
+        import_ray()  # without the extra: one line, before anything is read or created
     if lang is not None and lang != "en" and lang not in config.languages:
         raise click.BadParameter(
             f"no translation model for {lang!r} "
@@ -77,7 +95,12 @@ def summarize(
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     with logging_redirect_tqdm():
-        result = Pipeline(config).run(documents, output, force=force, progress=show_progress)
+        if config.engine == "ray":
+            from clsum.cluster import run_on_ray
+
+            result = run_on_ray(config, documents, output, force=force, progress=show_progress)
+        else:
+            result = Pipeline(config).run(documents, output, force=force, progress=show_progress)
     message = (
         f"{result.summarized} summarized, {result.skipped} already done, {result.failed} failed "
         f"of {result.total} documents -> {output}{_warnings_note(result.warned, result.warnings)}"

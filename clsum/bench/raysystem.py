@@ -1,0 +1,83 @@
+"""The clsum system on the ray engine, in its child: a Ray instance on this machine, the same
+documents and config as the local ``clsum`` system, and N translate + N summarize actors.
+
+Setup (untimed) starts the Ray instance and runs the warm-up document through Ray once. The timed
+run is a whole ``run_on_ray``: it includes what every ray run pays on top of the work, its actors'
+start and model loading, which the local system's setup excludes. Each actor reserves
+cores / (2 N) CPUs, so the actors of both pools together reserve the cores the local system uses,
+and each read task half of that.
+
+Peak memory is the largest sum, sampled every ``SAMPLE_S``, of the proportional set sizes (PSS) of
+this process and every process below it (the Ray instance and its workers): PSS shares pages
+common to several processes (the same libraries) among them, so the sum counts them once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from clsum.bench.systems import RAY_SYSTEMS, Job, clsum_result, warm_up_doc, write_jsonl
+
+SAMPLE_S = 0.5
+
+
+def run_ray_system(job: Job) -> dict[str, Any]:
+    from clsum.cluster import run_on_ray
+    from clsum.cluster.connect import connected
+    from clsum.config import load_config
+    from clsum.pipeline.write import SUMMARIES, read_rows
+
+    n = RAY_SYSTEMS[job.system]
+    cpus = job.threads / (2 * n)
+    pools = [f"ray.translate_actors={n}", f"ray.summarize_actors={n}", f"ray.cpus_per_actor={cpus}"]
+    pools.append(f"ray.task_cpus={cpus / 2}")  # unlike the actors', so the read step stays in tasks
+    config = load_config(job.clsum_config, [*job.clsum_overrides, *pools])
+    memory = _PeakPss()
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="clsum-bench-ray-") as tmp, connected(""), memory:
+        warm_up = write_jsonl([warm_up_doc(job.docs)], Path(tmp) / "warm-up.jsonl")
+        run_on_ray(config, warm_up, Path(tmp) / "warm-up")
+        setup_s = time.perf_counter() - start
+        source = write_jsonl(job.docs, Path(tmp) / "docs.jsonl")
+        start = time.perf_counter()
+        run_on_ray(config, source, Path(tmp) / "out")
+        elapsed = time.perf_counter() - start
+        rows = list(read_rows(Path(tmp) / "out" / SUMMARIES))
+    result = clsum_result(job, elapsed, setup_s, rows)
+    result["peak_rss_bytes"] = memory.peak  # the whole Ray instance's PSS, not this process's RSS
+    result["memory_measure"] = f"peak sum of PSS over this process and its descendants, every {SAMPLE_S} s"
+    return result
+
+
+class _PeakPss:
+    """The peak PSS of this process and its descendants, sampled on a thread while in ``with``."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="clsum-bench-pss", daemon=True)
+
+    def __enter__(self) -> _PeakPss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(SAMPLE_S):
+            total = 0
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    total += process.memory_full_info().pss
+                except (psutil.Error, AttributeError):  # gone since listed, or no PSS on this OS
+                    continue
+            self.peak = max(self.peak, total)

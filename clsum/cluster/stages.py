@@ -1,0 +1,155 @@
+"""What runs on the Ray workers: the local engine's stages over one document batch per row.
+
+A row is one batch (``doc_batch_size`` documents, the batch a local run makes durable at once),
+named after its block file. Between steps it carries the batch's records and a ``Report``, both
+pickled. Per-document failures are error records, as in a local run (``Pipeline.process_isolated``);
+an error that concerns every document (``ClsumError``: a model that cannot load) is not raised,
+which would make Ray retry and print its own traceback, but reported once in the row: the driver
+raises it and stops the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clsum.config import Config
+from clsum.errors import ClsumError
+from clsum.pipeline.ingest import Source
+from clsum.pipeline.runtime import configure_process
+from clsum.pipeline.write import OutputStore
+from clsum.record import Record
+from clsum.runner import PREPARE_STAGES, Pipeline, RunModels, StageFn, StageName, record_key, written_order
+
+Row = dict[str, Any]
+Stages = Mapping[StageName, StageFn] | None
+
+
+@dataclass
+class Report:
+    """What a batch's trip through the workers tells the driver besides its records."""
+
+    fatal: tuple[str, str] | None = None  # (ClsumError subclass name, message)
+    models: RunModels = field(default_factory=RunModels)
+    devices: set[str] = field(default_factory=set)
+    cache: dict[str, int] = field(default_factory=lambda: {"hits": 0, "misses": 0})  # translation cache
+
+    def fail(self, exc: ClsumError) -> None:
+        self.fatal = (type(exc).__name__, str(exc))
+
+    def merge(self, other: Report) -> None:
+        self.models.update(other.models)
+        self.devices |= other.devices
+        for name, n in other.cache.items():
+            self.cache[name] = self.cache.get(name, 0) + n
+
+
+def tokenizer_config(config: Config) -> Config:
+    """The config for what only counts tokens (segmentation, the summarizer check): transformers on
+    CPU, which loads tokenizers and nothing else, on any node, whatever device the models run on.
+    Token counts do not depend on the backend, so neither do the stages' results."""
+    return dataclasses.replace(config, device="cpu", backend="transformers", compute_type="auto")
+
+
+# One pipeline per worker process for the read tasks: Ray reuses its worker processes, so the
+# tokenizers segmentation needs are loaded once per process, not once per batch.
+_prepare_pipelines: dict[str, Pipeline] = {}
+
+
+def prepare(row: Row, config: Config, root: str, kind: str, lang: str | None, stages: Stages = None) -> Row:
+    """Read the batch (a folder's or file's ids; JSONL records come read), key, clean, detect, segment."""
+    report = Report()
+    if "ids" in row:
+        records = list(Source(Path(root), kind, list(row["ids"]), lang).records())
+    else:
+        records = pickle.loads(row["records"])
+    config_hash = config.hash()
+    for record in records:
+        record.key = record_key(config_hash, record)
+    try:
+        pipeline = _prepare_pipeline(config, stages)
+        records = pipeline.process_isolated(records, until=PREPARE_STAGES[-1])
+    except ClsumError as exc:
+        report.fail(exc)
+    return _row(row["name"], records, report)
+
+
+def _prepare_pipeline(config: Config, stages: Stages) -> Pipeline:
+    if stages:  # tests' own stage functions: nothing worth keeping
+        return Pipeline(tokenizer_config(config), stages)
+    key = json.dumps(config.to_dict(), sort_keys=True)
+    if key not in _prepare_pipelines:
+        _prepare_pipelines.clear()  # one configuration at a time; a new run's replaces it
+        _prepare_pipelines[key] = Pipeline(tokenizer_config(config))
+    return _prepare_pipelines[key]
+
+
+class ModelStage:
+    """A pool actor that runs one model stage; its pipeline loads that stage's models once, on the
+    first batch that needs them, and keeps them (and its translation cache) for the whole run."""
+
+    stage: StageName
+
+    def __init__(self, config: Config, threads: int, stages: Stages = None) -> None:
+        # This actor's process is its own entry point: it sets its inference threads itself.
+        configure_process(threads)
+        self.fatal: ClsumError | None = None
+        try:
+            self.pipeline: Pipeline | None = Pipeline(dataclasses.replace(config, threads=threads), stages)
+        except ClsumError as exc:  # e.g. device cuda on a node without one: reported with the first batch
+            self.pipeline, self.fatal = None, exc
+
+    def __call__(self, row: Row) -> Row:
+        report: Report = pickle.loads(row["report"])
+        if report.fatal is not None:
+            return row
+        if self.pipeline is None:
+            assert self.fatal is not None
+            report.fail(self.fatal)
+            return {**row, "report": pickle.dumps(report)}
+        records: list[Record] = pickle.loads(row["records"])
+        cache = self.pipeline.translation_cache
+        hits, misses = cache.hits, cache.misses
+        try:
+            records = self.pipeline.process_isolated(records, until=self.stage, start=self.stage)
+        except ClsumError as exc:
+            report.fail(exc)
+        models = self.pipeline.models
+        report.models.update(RunModels(models.provenance(), models.backends(), models.generation()))
+        report.devices.add(self.pipeline.device)
+        if self.stage == "translate":
+            report.cache = {"hits": cache.hits - hits, "misses": cache.misses - misses}
+        return _row(row["name"], records, report)
+
+
+class Translate(ModelStage):
+    stage = "translate"
+
+
+class Summarize(ModelStage):
+    stage = "summarize"
+
+
+def write(row: Row, output: str) -> Row:
+    """Make the batch durable as one block file. What goes back to the driver is what it counts
+    (each record's id, error and warnings), not the texts."""
+    report: Report = pickle.loads(row["report"])
+    written: list[Record] = []
+    if report.fatal is None:
+        records: list[Record] = written_order(pickle.loads(row["records"]))
+        try:
+            OutputStore(Path(output)).write_block(row["name"], records)
+        except ClsumError as exc:  # OutputError: the driver stops the run with it
+            report.fail(exc)
+        else:
+            written = [Record(id=r.id, error=r.error, warnings=r.warnings) for r in records]
+    return {"name": row["name"], "written": pickle.dumps(written), "report": pickle.dumps(report)}
+
+
+def _row(name: str, records: list[Record], report: Report) -> Row:
+    return {"name": name, "records": pickle.dumps(records), "report": pickle.dumps(report)}
