@@ -64,6 +64,15 @@ class SummarizationConfig:
 
 
 @dataclass
+class InputConfig:
+    # The most one document may cost (0: no limit); past one it is an error record. News articles
+    # are far below both. A limit only decides whether a document is refused, never what a summary
+    # says, and refused documents are retried on every run: so, like speed settings, not hashed.
+    max_bytes: int = speed_only(10_000_000)  # as read: the file (HTML included) or a text's UTF-8
+    max_tokens: int = speed_only(50_000)  # the cleaned text, as its first model's tokenizer counts
+
+
+@dataclass
 class RayConfig:
     """How ``engine: ray`` runs on a Ray cluster; none of it changes an output (README: Running on a
     cluster)."""
@@ -80,15 +89,6 @@ class RayConfig:
 
 
 @dataclass
-class InputConfig:
-    # The most one document may cost (0: no limit); past one it is an error record. News articles
-    # are far below both. A limit only decides whether a document is refused, never what a summary
-    # says, and refused documents are retried on every run: so, like speed settings, not hashed.
-    max_bytes: int = speed_only(10_000_000)  # as read: the file (HTML included) or a text's UTF-8
-    max_tokens: int = speed_only(50_000)  # the cleaned text, as its first model's tokenizer counts
-
-
-@dataclass
 class Config:
     device: str = "auto"  # auto | cpu | cuda
     seed: int = 0
@@ -98,8 +98,8 @@ class Config:
     threads: int = speed_only(0)  # CPU threads for inference; 0 = all cores
     # prepare the next document batch on a background thread during inference
     prefetch: bool = speed_only(True)
-    engine: str = speed_only("local")  # local | ray
     input: InputConfig = field(default_factory=InputConfig, metadata={"output": False})  # limits only
+    engine: str = speed_only("local")  # local | ray
     translation: TranslationConfig = field(default_factory=TranslationConfig)
     summarization: SummarizationConfig = field(default_factory=SummarizationConfig)
     # Where and how the ray engine runs: speed only, so a run on Ray resumes a local one and vice versa.
