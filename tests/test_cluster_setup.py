@@ -69,3 +69,21 @@ def test_without_the_ray_extra_engine_ray_fails_in_one_line(
         "clsum: error: engine ray needs Ray Data, which is not installed: pip install 'clsum[ray]'"
     ]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_ray_job_is_reported_by_the_exception_that_started_it() -> None:
+    from clsum.cluster.run import _root_cause
+
+    # str() of the RayTaskError(UserCodeException) ray 2.60 raises for an exception in a map task
+    ray_error = RuntimeError(
+        "ray::Map(prepare)() (pid=26468, ip=192.0.2.2)\n"
+        '  File "stages.py", line 5, in prepare\n'
+        "    raise KeyError('boom inside')\n"
+        "KeyError: 'boom inside'\n\n"
+        "The above exception was the direct cause of the following exception:\n\n"
+        "ray::Map(prepare)() (pid=26468, ip=192.0.2.2)\n"
+        "ray.exceptions.UserCodeException: UDF failed to process a data block.\n"
+        "To change retry attempts, backoff, or which errors are retried, configure ...\n"
+    )
+    assert _root_cause(ray_error) == "KeyError: 'boom inside'"
+    assert _root_cause(RuntimeError("worker died\n")) == "worker died"

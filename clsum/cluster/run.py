@@ -128,7 +128,7 @@ class _Run:
                 for row in dataset.iter_rows():
                     self._tally(row, bar)
             except ray.exceptions.RayError as exc:  # not a document's failure: those are rows
-                raise ClsumError(f"the Ray job failed: {_last_line(exc)}") from exc
+                raise ClsumError(f"the Ray job failed: {_root_cause(exc)}") from exc
 
     def _tally(self, row: dict[str, Any], bar: Progress) -> None:
         report: Report = pickle.loads(row["report"])
@@ -237,9 +237,11 @@ def _plan(
     )
 
 
-def _last_line(exc: Exception) -> str:
-    """Ray's errors carry the remote traceback; its last line names the exception."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+def _root_cause(exc: Exception) -> str:
+    """The line naming the exception that started it, from the remote traceback Ray's error carries
+    (Ray Data adds its own exception and advice after it)."""
+    text = str(exc).split("The above exception was the direct cause of the following exception")[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else type(exc).__name__
 
 
