@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from clsum.errors import ConfigError
+from clsum.pipeline.runtime.generation import DECODING
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +52,9 @@ class Engine(Protocol):
         ...
 
 
-# The decoding settings both engines apply (``Engine.applied``), in transformers' terms.
-APPLIED = (
-    "num_beams",
-    "max_length",
-    "min_length",
-    "length_penalty",
-    "no_repeat_ngram_size",
-    "early_stopping",
-    "renormalize_logits",
-    "repetition_penalty",
-    "do_sample",
-    "forced_bos_token_id",
-    "forced_eos_token_id",
-    "bad_words_ids",
-    "eos_token_id",
-)
+# The decoding settings both engines apply (``Engine.applied``), in transformers' terms: the ones
+# every model gets a value for, and the end token.
+APPLIED = (*DECODING, "eos_token_id")
 
 
 def hf_terms(values: dict[str, Any]) -> dict[str, Any]:
