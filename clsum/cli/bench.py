@@ -15,6 +15,7 @@ from clsum.bench.report import table
 from clsum.bench.run import BenchOptions, run_bench
 from clsum.bench.systems import RAY_SYSTEMS, SYSTEMS
 from clsum.cli.common import config_options, handle_errors, setup_logging
+from clsum.config import unknown
 
 QUICK_LIMIT = 2  # per language: naive costs ~1 min/article on 2 cores, so this fits in 10 minutes
 DEFAULT_LIMIT = 8  # per language: ~10 minutes on 2 cores (the naive loop is most of it)
@@ -93,9 +94,11 @@ def bench_command(
     default = ["clsum", *RAY_SYSTEMS] if engine == "ray" else list(SYSTEMS)
     chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems else default
     available = [*SYSTEMS, *RAY_SYSTEMS]
-    unknown = sorted(set(chosen) - set(available))
-    if unknown or not chosen:
-        raise click.BadParameter(f"unknown system(s) {unknown}; available: {', '.join(available)}")
+    if not chosen:
+        raise click.BadParameter(f"no system given (available: {', '.join(available)})")
+    for name in chosen:
+        if name not in available:  # the project's one did-you-mean message
+            raise click.BadParameter(unknown("system", name, available))
     options = BenchOptions(
         langs=[x.strip() for x in langs.split(",") if x.strip()],
         limit=limit or (QUICK_LIMIT if quick else DEFAULT_LIMIT),
