@@ -5,13 +5,36 @@
     records = pipe.summarize_texts(["Het kabinet heeft ..."])
     result = pipe.run("articles/", "out/")
 
-Layers, bottom to top (enforced by import-linter, see pyproject.toml): ``errors``, ``config``,
-``record`` and ``versions``; the stages in ``clsum.pipeline`` (models only through
-``clsum.pipeline.runtime``); the ``runner``; ``clsum.eval`` and the ray engine ``clsum.cluster``
-(``run_on_ray``, the runner's ``run`` on a Ray cluster); ``clsum.bench``; the ``cli``.
+Layers, bottom to top (enforced by import-linter, see pyproject.toml and docs/architecture.md):
+``errors``; ``config``, ``record`` and ``versions``; the stages in ``clsum.pipeline`` (models only
+through ``clsum.pipeline.runtime``); the ``runner``; ``clsum.eval`` and the ray engine
+``clsum.cluster``; ``clsum.bench``; the ``cli``.
+
+The two names above are loaded on first use (PEP 562), so that importing a module of a low layer,
+such as ``clsum.errors``, does not import the runner and everything below it.
 """
 
-from clsum.config import load_config
-from clsum.runner import Pipeline
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from clsum.config import load_config
+    from clsum.runner import Pipeline
 
 __all__ = ["Pipeline", "load_config"]
+
+_WHERE = {"Pipeline": "clsum.runner", "load_config": "clsum.config"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'clsum' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value  # once: later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
