@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import platform
+import subprocess
 from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 PACKAGES = (
     "clsum",
@@ -31,3 +37,45 @@ def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def git_hash(repo: Path) -> str | None:
+    """HEAD of the git checkout at ``repo``, ``+dirty`` with uncommitted changes; None if none."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+dirty" if status.strip() else head
+
+
+def clsum_commit() -> str | None:
+    """The commit of clsum itself, from what was recorded when it was built or installed.
+
+    A wheel carries ``clsum/_build_info.py``, written by setup.py at build time. An editable
+    install runs from the source folder pip recorded in ``direct_url.json``, so that folder's HEAD
+    is the code that runs. Never a path derived from ``__file__``: installed in a venv inside a
+    user's repository, that would name the user's commit as clsum's. None when nothing was recorded
+    (a wheel built without git).
+    """
+    try:
+        recorded: str | None = importlib.import_module("clsum._build_info").COMMIT
+        return recorded
+    except ImportError:
+        pass
+    source = _editable_source()
+    return git_hash(source) if source is not None else None
+
+
+def _editable_source() -> Path | None:
+    # Every clsum distribution found: in a checkout, the build's clsum.egg-info (no direct_url.json)
+    # can come before the installed one on sys.path.
+    for dist in metadata.distributions(name="clsum"):
+        url = json.loads(dist.read_text("direct_url.json") or "{}")
+        if url.get("dir_info", {}).get("editable") and url.get("url", "").startswith("file:"):
+            return Path(url2pathname(urlparse(url["url"]).path))
+    return None

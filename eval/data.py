@@ -5,8 +5,8 @@ the local data root (``source: local``) or the Hugging Face hub (``source: datas
 who are online). Benchmark validation and the harness both read it; ``load`` is the one entry point.
 
 The data root (read-only, never copied into the repo) is ``$CLSUM_DATA`` when set (an error when it
-is not a folder), else ``../shared/data`` (relative to the working directory, then to the
-repository) when it exists.
+is not a folder), else ``../shared/data`` relative to the working directory (a checkout's layout)
+when it exists; never a path derived from where clsum is installed.
 Each reader returns plain dataclasses and a content hash of what it read, so reports can say
 exactly which data produced a number.
 """
@@ -24,7 +24,6 @@ from clsum.config import unknown
 from clsum.errors import ConfigError, InputError
 
 ENV_VAR = "CLSUM_DATA"
-_REPO = Path(__file__).resolve().parents[1]
 FLORES_CODES = {"de": "deu_Latn", "nl": "nld_Latn", "en": "eng_Latn"}
 NTREX_CODES = {"de": "deu", "nl": "nld"}
 
@@ -54,12 +53,10 @@ def data_root() -> Path:
         if not given.is_dir():
             raise InputError(f"{ENV_VAR}={given} is not a folder; point it at the benchmark data or unset it")
         return given.resolve()
-    candidates = [Path.cwd().parent / "shared" / "data", _REPO.parent / "shared" / "data"]
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate.resolve()
-    tried = ", ".join(str(c) for c in candidates)
-    raise InputError(f"no benchmark data found (tried {tried}); set {ENV_VAR} to the data folder")
+    default = Path.cwd().parent / "shared" / "data"
+    if default.is_dir():
+        return default.resolve()
+    raise InputError(f"no benchmark data: set {ENV_VAR} to the data folder (not found at {default})")
 
 
 def file_hash(path: Path) -> str:

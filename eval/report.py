@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from clsum.eval import plots
 from clsum.eval.options import LOWER_IS_BETTER, ScoreOptions, metric_label
-from clsum.versions import package_versions
+from clsum.versions import clsum_commit, package_versions
 
 if TYPE_CHECKING:
     from clsum.eval.harness import Report, SystemResult
     from clsum.eval.metrics import Score
 
-REPO = Path(__file__).resolve().parents[1]
 OWN_REFERENCE = "†"  # marks scores against the system's own English-side summaries
 _SHOWN_FAILURE_IDS = 5
 
@@ -44,20 +42,6 @@ def write_report(report: Report, run_dir: Path) -> None:
     content = blocks(report, data)
     (run_dir / "report.md").write_text(markdown(report, content), encoding="utf-8")
     (run_dir / "report.html").write_text(html_report(report, content), encoding="utf-8")
-
-
-def git_hash(repo: Path = REPO) -> str | None:
-    """HEAD of the repository the code runs from, ``+dirty`` with uncommitted changes; None if none."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True, timeout=30
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{head}+dirty" if status.strip() else head
 
 
 # -- JSON ----------------------------------------------------------------------------------------
@@ -142,7 +126,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "generation": report.generation,
         },
         "versions": package_versions(),
-        "git": git_hash(),
+        "git": clsum_commit(),
         "started_at": report.started_at,
         "seconds": round(report.seconds, 3),
     }

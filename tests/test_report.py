@@ -12,7 +12,7 @@ import yaml
 
 from clsum.eval.benchmark import load_benchmark
 from clsum.eval.harness import run_benchmark
-from clsum.eval.report import git_hash
+from clsum.versions import git_hash
 from tests.test_harness import needs_data
 
 
