@@ -119,6 +119,7 @@ def test_random_stand_ins_are_laid_out_like_the_legacy_hub_repos(stand_ins: Benc
         assert len(AutoTokenizer.from_pretrained(folder)) == loaded.vocab_size == arch["vocab_size"]
 
 
+@pytest.mark.slow
 def test_baselines_decode_stand_ins_with_the_settings_clsum_gets(
     stand_ins: BenchModels, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,6 +164,8 @@ def folder(tmp_path: Path) -> Path:
     return docs
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_bench_end_to_end(
     folder: Path, tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -204,6 +207,8 @@ def test_bench_rejects_unknown_system(tiny_overrides: list[str]) -> None:
     assert "fast" in result.output
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_bench_engine_ray_runs_the_local_and_the_ray_engine_on_the_same_documents(
     folder: Path, tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -63,6 +63,7 @@ def test_every_method_has_a_test() -> None:
     assert set(bootstrap.TESTS) == set(METHODS)
 
 
+@pytest.mark.slow
 def test_false_positive_rate_on_true_nulls(per_document_rouge1: tuple[np.ndarray, np.ndarray]) -> None:
     pairs = _pairs(*per_document_rouge1, 0.5, 0.5, NULL_PAIRS, seed=2024)
     rates = {m: np.mean([r.p_value < ALPHA for r in _run(m, pairs)]) for m in METHODS}
@@ -72,6 +73,7 @@ def test_false_positive_rate_on_true_nulls(per_document_rouge1: tuple[np.ndarray
     assert rates["sacrebleu-paired-bootstrap"] > 0.08, rates
 
 
+@pytest.mark.slow  # frank250_lead3: pysbd over 250 articles
 def test_p_value_and_interval_tell_one_story(per_document_rouge1: tuple[np.ndarray, np.ndarray]) -> None:
     """p < 0.05 exactly when the 95% interval of B - A excludes 0, on nulls and on real differences."""
     lead3, bart = per_document_rouge1

@@ -272,6 +272,8 @@ def clsum_subprocess(args: list[str], env: dict[str, str], **kwargs: Any) -> sub
     )
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_default_hub_ids_from_offline_hf_cache_with_no_config(
     hf_home_with_defaults: Path, tmp_path: Path
 ) -> None:

@@ -8,8 +8,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from clsum.pipeline.write import BLOCKS
 from clsum.record import Record
 from clsum.runner import Pipeline
 from tests.articles import DE_BODY, EN_BODY, FR_BODY, NL_BODY, long_dutch_article, write_messy_corpus
+from tests.helpers import summarize_cmd, wait_for
 
 ray = pytest.importorskip("ray", reason="the ray extra (pip install 'clsum[ray]'); CI installs it")
 
@@ -69,6 +68,8 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return [{k: v for k, v in row.items() if k != "timings"} for row in rows]
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 @pytest.mark.parametrize("kind", ["folder", "jsonl"])
 def test_rows_are_those_of_a_local_run(
     cluster: str, tiny_overrides: list[str], tmp_path: Path, kind: str
@@ -115,6 +116,8 @@ def crash_on_boom(records: list[Record]) -> None:
             record.summary, record.chunks, record.coverage = f"summary of {record.id}", 1, 1.0
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_crash_on_one_document_is_its_error_row_and_the_job_goes_on(
     cluster: str, tiny_overrides: list[str], tmp_path: Path
 ) -> None:
@@ -133,6 +136,8 @@ def test_a_crash_on_one_document_is_its_error_row_and_the_job_goes_on(
     ]  # fmt: skip
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_model_that_cannot_load_stops_the_run_with_one_error(
     cluster: str, tiny_overrides: list[str], tmp_path: Path
 ) -> None:
@@ -153,6 +158,8 @@ def test_an_output_folder_another_run_holds_fails_before_ray_starts(tmp_path: Pa
         run_on_ray(load_config(None, ["ray.address=127.0.0.1:1"]), tmp_path / "in", tmp_path / "out")
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_sigkill_of_the_driver_then_rerun_leaves_every_document_once(
     cluster: str, tiny_overrides: list[str], tmp_path: Path
 ) -> None:
@@ -163,31 +170,12 @@ def test_sigkill_of_the_driver_then_rerun_leaves_every_document_once(
         (src / name).write_text(f"Bericht {i}.\n\n{NL_BODY if i % 2 else DE_BODY}\n", encoding="utf-8")
     out = tmp_path / "out"
     settings = [*tiny_overrides, "doc_batch_size=1", "ray.translate_actors=1", "ray.summarize_actors=1"]
-    sets = [a for item in settings for a in ("--set", item)]
-    cmd = [
-        sys.executable,
-        "-m",
-        "clsum",
-        "summarize",
-        str(src),
-        "-o",
-        str(out),
-        "-q",
-        "--engine",
-        "ray",
-        *sets,
-    ]
+    cmd = [*summarize_cmd(src, out, *settings), "--engine", "ray"]
     driver = subprocess.Popen(
         [*cmd, "--ray-address", cluster], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     blocks = out / BLOCKS
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and driver.poll() is None:
-        if blocks.is_dir() and len(list(blocks.glob("*.json"))) >= 3:
-            break
-        time.sleep(0.005)
-    if driver.poll() is not None:
-        pytest.fail(f"run ended before it could be killed: {driver.communicate()[0]!r}")
+    wait_for(driver, lambda: blocks.is_dir() and len(list(blocks.glob("*.json"))) >= 3)
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
     finished = len(list(blocks.glob("*.json")))

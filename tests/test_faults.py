@@ -25,9 +25,7 @@ import clsum.pipeline.write
 from clsum.cli import main
 from clsum.errors import ConfigError, ModelError, WriteError
 from clsum.pipeline.runtime import Seq2Seq
-from tests.test_hostile import _fake_pipeline
-from tests.test_lock import _corpus, _summarize_cmd, _wait_for_rows
-from tests.test_streaming import _english_folder
+from tests.helpers import dutch_corpus, english_folder, fake_pipeline, summarize_cmd, wait_for_rows
 
 
 def _error_lines(output: str) -> list[str]:
@@ -45,7 +43,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def test_an_output_path_whose_parent_is_a_file_is_one_line_exit_2(tmp_path: Path) -> None:
-    _english_folder(tmp_path / "in", 1)
+    english_folder(tmp_path / "in", 1)
     (tmp_path / "afile").write_text("not a folder\n")
     out = tmp_path / "afile" / "out"
     result = CliRunner().invoke(main, ["summarize", str(tmp_path / "in"), "-o", str(out)])
@@ -79,8 +77,9 @@ def tmpfs(tmp_path_factory: pytest.TempPathFactory) -> None:
         pytest.skip(f"cannot mount a private tmpfs here: {result.stderr.strip()}")
 
 
+@pytest.mark.integration
 def test_an_unwritable_output_folder_is_one_line_exit_2(tmp_path: Path, tmpfs: None) -> None:
-    _english_folder(tmp_path / "in", 1)
+    english_folder(tmp_path / "in", 1)
     out = tmp_path / "out"
     out.mkdir()
     cmd = [sys.executable, "-m", "clsum", "summarize", str(tmp_path / "in"), "-o", str(out)]
@@ -93,7 +92,7 @@ def test_an_unwritable_output_folder_is_one_line_exit_2(tmp_path: Path, tmpfs: N
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into folders whatever their mode")
 def test_a_folder_without_write_permission_is_one_line_exit_2(tmp_path: Path) -> None:
-    _english_folder(tmp_path / "in", 1)
+    english_folder(tmp_path / "in", 1)
     out = tmp_path / "out"
     out.mkdir(mode=0o555)
     result = CliRunner().invoke(main, ["summarize", str(tmp_path / "in"), "-o", str(out)])
@@ -122,11 +121,11 @@ def _disk_full_after(monkeypatch: pytest.MonkeyPatch, appends: int) -> None:
 def test_a_full_disk_stops_the_run_keeps_whole_batches_and_says_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    src = _english_folder(tmp_path / "in", 10)
+    src = english_folder(tmp_path / "in", 10)
     out = tmp_path / "out"
     _disk_full_after(monkeypatch, appends=2)
     with pytest.raises(WriteError) as err:
-        _fake_pipeline().run(src, out)  # 4 documents per batch
+        fake_pipeline().run(src, out)  # 4 documents per batch
     assert str(err.value) == (
         f"cannot write {out / 'summaries.jsonl'}: No space left on device; the run stopped after 8 of "
         "10 documents (their results are intact); fix the cause and rerun the same command to resume"
@@ -137,17 +136,17 @@ def test_a_full_disk_stops_the_run_keeps_whole_batches_and_says_failed(
     assert manifest["error"] == f"cannot write {out / 'summaries.jsonl'}: No space left on device"
     assert manifest["counts"]["in_output"] == {"summaries": 8, "errors": 0}
     monkeypatch.undo()
-    again = _fake_pipeline().run(src, out)
+    again = fake_pipeline().run(src, out)
     assert (again.skipped, again.summarized) == (8, 2)
 
 
 def test_a_full_disk_during_the_cli_run_is_one_line_exit_4(
     tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ids = _corpus(tmp_path / "in", 5)
+    ids = dutch_corpus(tmp_path / "in", 5)
     out = tmp_path / "out"
     _disk_full_after(monkeypatch, appends=1)
-    args = _summarize_cmd(tmp_path / "in", out, tiny_overrides, "doc_batch_size=2")[3:]
+    args = summarize_cmd(tmp_path / "in", out, *tiny_overrides, "doc_batch_size=2")[3:]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 4, result.output
     assert _error_lines(result.output) == [
@@ -158,13 +157,15 @@ def test_a_full_disk_during_the_cli_run_is_one_line_exit_4(
     assert [r["id"] for r in _jsonl(out / "summaries.jsonl")] == ids[:2]
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_full_tmpfs_is_one_line_exit_4_and_the_rows_are_whole(
     tmp_path: Path, tiny_overrides: list[str], tmpfs: None
 ) -> None:
-    _corpus(tmp_path / "in", 120)
+    dutch_corpus(tmp_path / "in", 120)
     out = tmp_path / "out"
     out.mkdir()
-    cmd = _summarize_cmd(tmp_path / "in", out, tiny_overrides, "doc_batch_size=4", "prefetch=false")
+    cmd = summarize_cmd(tmp_path / "in", out, *tiny_overrides, "doc_batch_size=4", "prefetch=false")
     # The tmpfs goes with its process: what the run left is read inside it, right after the run.
     report = (
         "import json, sys; from pathlib import Path; out = Path(sys.argv[1]); "
@@ -190,14 +191,16 @@ def test_a_full_tmpfs_is_one_line_exit_4_and_the_rows_are_whole(
 # --- signals and leftovers ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_sigterm_stops_like_ctrl_c_exit_143_and_the_manifest_says_interrupted(
     tmp_path: Path, tiny_overrides: list[str]
 ) -> None:
-    ids = _corpus(tmp_path / "in", 24)
+    ids = dutch_corpus(tmp_path / "in", 24)
     out = tmp_path / "out"
-    cmd = _summarize_cmd(tmp_path / "in", out, tiny_overrides, "doc_batch_size=1")
+    cmd = summarize_cmd(tmp_path / "in", out, *tiny_overrides, "doc_batch_size=1")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for_rows(out / "summaries.jsonl", proc, rows=3)
+    wait_for_rows(out / "summaries.jsonl", proc, rows=3)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 143, stderr
@@ -211,27 +214,27 @@ def test_sigterm_stops_like_ctrl_c_exit_143_and_the_manifest_says_interrupted(
 
 
 def test_temporary_files_left_by_a_killed_run_are_removed(tmp_path: Path) -> None:
-    src = _english_folder(tmp_path / "in", 2)
+    src = english_folder(tmp_path / "in", 2)
     out = tmp_path / "out"
-    _fake_pipeline().run(src, out)
+    fake_pipeline().run(src, out)
     # What kill -9 during a rewrite leaves: the old tempfile.mkstemp names and the current ones.
     left = [out / ".summaries.jsonl.k3j_x9q2.tmp", out / ".manifest.json.0a1b2c3d4e5f.tmp"]
     for path in left:
         path.write_text("{partial")
     (out / ".notes.tmp").write_text("not ours\n")
-    _fake_pipeline().run(src, out)
+    fake_pipeline().run(src, out)
     assert not any(path.exists() for path in left)
     assert (out / ".notes.tmp").exists()
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o002], ids=["022", "002"])
 def test_output_files_follow_the_umask(tmp_path: Path, umask: int) -> None:
-    src = _english_folder(tmp_path / "in", 2)
+    src = english_folder(tmp_path / "in", 2)
     out = tmp_path / "out"
     previous = os.umask(umask)
     try:
-        _fake_pipeline().run(src, out)
-        _fake_pipeline().run(src, out)  # the resume rewrite too
+        fake_pipeline().run(src, out)
+        fake_pipeline().run(src, out)  # the resume rewrite too
     finally:
         os.umask(previous)
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir() if p.name != ".clsum.lock"}
@@ -276,9 +279,9 @@ def test_a_local_model_that_is_not_there_names_the_path_and_what_is_missing(
 def test_a_missing_model_directory_is_one_line_from_the_cli(
     tmp_path: Path, tiny_overrides: list[str]
 ) -> None:
-    _corpus(tmp_path / "in", 1)
+    dutch_corpus(tmp_path / "in", 1)
     missing = tmp_path / "models" / "bart"
-    args = _summarize_cmd(tmp_path / "in", tmp_path / "out", tiny_overrides, f"summarization.model={missing}")
+    args = summarize_cmd(tmp_path / "in", tmp_path / "out", *tiny_overrides, f"summarization.model={missing}")
     result = CliRunner().invoke(main, args[3:])
     assert result.exit_code == 2
     assert _error_lines(result.output) == [f"clsum: error: model directory {missing} does not exist"]
@@ -307,7 +310,7 @@ def test_settings_that_cannot_work_fail_at_startup(override: str, message: str) 
 
 
 def test_min_length_above_max_length_fails_at_startup_exit_2(tmp_path: Path) -> None:
-    _english_folder(tmp_path / "in", 1)
+    english_folder(tmp_path / "in", 1)
     sets = ["--set", "summarization.min_length=50", "--set", "summarization.max_length=20"]
     result = CliRunner().invoke(main, ["summarize", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *sets])
     assert result.exit_code == 2

@@ -55,6 +55,8 @@ def _article(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_no_network_and_a_model_not_cached_fails_fast_in_one_line(tmp_path: Path) -> None:
     env = _no_network_env(tmp_path / "hf")
     result, took = _clsum(["summarize", str(_article(tmp_path)), "-o", str(tmp_path / "out")], env)
@@ -67,6 +69,8 @@ def test_no_network_and_a_model_not_cached_fails_fast_in_one_line(tmp_path: Path
     assert took < 60  # one short attempt (minutes of retries before)
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_no_network_with_cached_models_runs_without_retries(
     tmp_path: Path, hf_home_with_defaults: Path
 ) -> None:
@@ -81,6 +85,8 @@ def test_no_network_with_cached_models_runs_without_retries(
     assert took < 120
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_models_download_offline_says_why_not_to_run_itself(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["models", "download"])  # tests run with HF_HUB_OFFLINE=1
     assert result.exit_code == 2

@@ -12,15 +12,7 @@ from click.testing import CliRunner
 
 from clsum.cli import main
 from clsum.eval.data import data_root
-
-try:
-    data_root()
-    HAVE_DATA = True
-except Exception:  # noqa: BLE001  (no data root on this machine)
-    HAVE_DATA = False
-needs_data = pytest.mark.skipif(
-    not HAVE_DATA, reason="benchmark data root (../shared/data or $CLSUM_DATA) missing"
-)
+from tests.helpers import needs_data
 
 
 def run_eval(args: list[str]) -> Any:
@@ -48,6 +40,7 @@ def check_shape(report: dict[str, Any], systems: list[str], metrics: dict[str, l
     assert all(len(digest) == 16 for digest in report["data"].values())
 
 
+@pytest.mark.slow
 @needs_data
 def test_flores_slice_end_to_end(tmp_path: Path, tiny_overrides: list[str]) -> None:
     out = tmp_path / "flores"
@@ -69,6 +62,7 @@ def test_flores_slice_end_to_end(tmp_path: Path, tiny_overrides: list[str]) -> N
         assert (out / name).stat().st_size > 0
 
 
+@pytest.mark.slow
 @needs_data
 def test_ntrex_documents_and_consistency(tmp_path: Path, tiny_overrides: list[str]) -> None:
     out = tmp_path / "ntrex"
@@ -100,6 +94,7 @@ def test_ntrex_documents_and_consistency(tmp_path: Path, tiny_overrides: list[st
     assert all(r["info"]["lines"] == r["output"].count("\n") + 1 for r in translated)
 
 
+@pytest.mark.slow
 @needs_data
 def test_cnndm_slice_with_selected_systems(tmp_path: Path, tiny_overrides: list[str]) -> None:
     out = tmp_path / "cnndm"

@@ -16,11 +16,9 @@ from typing import Any
 from click.testing import CliRunner
 
 from clsum.cli import main
-from clsum.config import load_config
 from clsum.pipeline.ingest import FILE_NAME_ESCAPE, ID_ESCAPE
-from clsum.runner import Pipeline
 from tests.articles import EN_BODY, NL_BODY
-from tests.test_streaming import FAKE_MODELS
+from tests.helpers import fake_pipeline
 
 
 def _strict_rows(path: Path) -> list[dict[str, Any]]:
@@ -36,10 +34,6 @@ def _write_bytes_name(folder: bytes, name: bytes, text: str) -> None:
     os.makedirs(os.path.dirname(os.path.join(folder, name)), exist_ok=True)
     with open(os.path.join(folder, name), "wb") as fh:
         fh.write(text.encode("utf-8"))
-
-
-def _fake_pipeline() -> Pipeline:
-    return Pipeline(load_config(None, ["device=cpu", "doc_batch_size=4"]), FAKE_MODELS)
 
 
 def test_a_file_name_that_is_not_utf8_gets_an_escaped_id_and_the_batch_is_written(
@@ -75,7 +69,7 @@ def test_a_jsonl_id_with_a_lone_surrogate_is_escaped_and_the_run_completes(tmp_p
     source = tmp_path / "docs.jsonl"
     source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="ascii")
     out = tmp_path / "out"
-    result = _fake_pipeline().run(source, out)
+    result = fake_pipeline().run(source, out)
     assert (result.total, result.summarized, result.failed) == (4, 2, 2)
     summaries = {r["id"]: r for r in _strict_rows(out / "summaries.jsonl")}
     errors = {r["id"]: r for r in _strict_rows(out / "errors.jsonl")}
@@ -83,7 +77,7 @@ def test_a_jsonl_id_with_a_lone_surrogate_is_escaped_and_the_run_completes(tmp_p
     assert "\ufffd" in summaries["fine"]["source"]
     assert errors["sur\\ud800rogate#2"]["error"].startswith("duplicate id")
     assert errors["odd-lang"]["stage"] == "detect"
-    assert _fake_pipeline().run(source, out).skipped == 2
+    assert fake_pipeline().run(source, out).skipped == 2
 
 
 # Pieces of hostile names: bytes that are not UTF-8 (lone continuation bytes, a truncated sequence,
@@ -118,7 +112,7 @@ def test_fuzz_odd_file_names_every_document_lands_once_and_resumes(tmp_path: Pat
     for i, name in enumerate(sorted(names)):
         _write_bytes_name(src, name, f"Report {i}.\n\n{EN_BODY}\n")
     out = tmp_path / "out"
-    result = _fake_pipeline().run(tmp_path / "in", out)
+    result = fake_pipeline().run(tmp_path / "in", out)
     assert result.total == len(names)
     summaries = _strict_rows(out / "summaries.jsonl")
     errors = _strict_rows(out / "errors.jsonl")
@@ -130,7 +124,7 @@ def test_fuzz_odd_file_names_every_document_lands_once_and_resumes(tmp_path: Pat
     assert escaped and set(escaped) <= documented
     message = "file name is not UTF-8, and its escaped form 'clash\\xff.txt' is taken"
     assert [(e["id"], e["error"]) for e in errors] == [("clash\\xff.txt#2", message)]
-    again = _fake_pipeline().run(tmp_path / "in", out)
+    again = fake_pipeline().run(tmp_path / "in", out)
     assert again.skipped == len(summaries) and again.summarized == 0
 
 
@@ -147,11 +141,11 @@ def test_fuzz_odd_jsonl_ids_and_texts_never_stop_a_run(tmp_path: Path) -> None:
     source = tmp_path / "docs.jsonl"
     source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="ascii")
     out = tmp_path / "out"
-    result = _fake_pipeline().run(source, out, lang=None)
+    result = fake_pipeline().run(source, out, lang=None)
     assert result.total == len(lines)
     summaries = _strict_rows(out / "summaries.jsonl")
     errors = _strict_rows(out / "errors.jsonl")
     ids = [r["id"] for r in summaries + errors]
     assert len(ids) == len(set(ids)) == len(lines)
-    again = _fake_pipeline().run(source, out)
+    again = fake_pipeline().run(source, out)
     assert again.skipped == len(summaries)

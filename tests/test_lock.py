@@ -16,41 +16,26 @@ import pytest
 
 from clsum.errors import OutputError
 from clsum.pipeline.lock import HOLDER_FILE, FolderLock
-from tests.articles import NL_BODY
-from tests.test_hostile import _fake_pipeline
-from tests.test_streaming import FAKE_MODELS, _english_folder
+from tests.helpers import (
+    FAKE_MODELS,
+    dutch_corpus,
+    english_folder,
+    fake_pipeline,
+    summarize_cmd,
+    wait_for_rows,
+)
 
 
-def _corpus(folder: Path, n: int) -> list[str]:
-    folder.mkdir(parents=True)
-    ids = [f"doc{i:02d}.txt" for i in range(n)]
-    for i, name in enumerate(ids):
-        (folder / name).write_text(f"Bericht {i}.\n\n{NL_BODY}\n")
-    return ids
-
-
-def _summarize_cmd(src: Path, out: Path, tiny_overrides: list[str], *extra: str) -> list[str]:
-    sets = [a for item in [*tiny_overrides, *extra] for a in ("--set", item)]
-    return [sys.executable, "-m", "clsum", "summarize", str(src), "-o", str(out), "-q", *sets]
-
-
-def _wait_for_rows(path: Path, proc: subprocess.Popen[bytes], rows: int = 1) -> None:
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if path.exists() and path.read_bytes().count(b"\n") >= rows:
-            return
-        time.sleep(0.01)
-    pytest.fail(f"the first run ended before the second one started: {proc.communicate()!r}")
-
-
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_second_run_into_the_same_folder_fails_at_once_naming_the_first(
     tmp_path: Path, tiny_overrides: list[str]
 ) -> None:
-    _corpus(tmp_path / "in", 300)  # enough that the first run is still going when the second starts
+    dutch_corpus(tmp_path / "in", 300)  # enough that the first run is still going when the second starts
     out = tmp_path / "out"
-    cmd = _summarize_cmd(tmp_path / "in", out, tiny_overrides, "doc_batch_size=1")
+    cmd = summarize_cmd(tmp_path / "in", out, *tiny_overrides, "doc_batch_size=1")
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for_rows(out / "summaries.jsonl", first)
+    wait_for_rows(out / "summaries.jsonl", first)
     started = time.monotonic()
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     took = time.monotonic() - started
@@ -81,12 +66,12 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path: Path, caplog: pytes
     )  # fmt: skip
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"
     with pytest.raises(OutputError, match=f"in use by another clsum run \\(pid {holder.pid} on "):
-        _fake_pipeline().run(_english_folder(tmp_path / "in", 3), out)
+        fake_pipeline().run(english_folder(tmp_path / "in", 3), out)
     os.kill(holder.pid, signal.SIGKILL)  # no chance to clean up: the holder file stays behind
     holder.wait()
     assert json.loads((out / HOLDER_FILE).read_text())["pid"] == holder.pid
     with caplog.at_level(logging.INFO, logger="clsum.pipeline.lock"):
-        result = _fake_pipeline().run(tmp_path / "in", out)
+        result = fake_pipeline().run(tmp_path / "in", out)
     assert result.summarized == 3
     assert f"ended without releasing this folder (pid {holder.pid} on" in caplog.text
     assert not (out / HOLDER_FILE).exists()
@@ -107,10 +92,10 @@ def test_a_run_holds_the_lock_until_it_ends_even_by_an_exception(tmp_path: Path)
             seen.append("held")
         raise KeyboardInterrupt
 
-    src = _english_folder(tmp_path / "in", 2)
+    src = english_folder(tmp_path / "in", 2)
     with pytest.raises(KeyboardInterrupt):
         Pipeline(load_config(None, ["device=cpu"]), {**FAKE_MODELS, "translate": interrupted}).run(src, out)
     assert seen == ["held"]  # during the run, another holder is refused
     with FolderLock(out):  # and after it, free again (same process)
         pass
-    assert _fake_pipeline().run(src, out).summarized == 2
+    assert fake_pipeline().run(src, out).summarized == 2

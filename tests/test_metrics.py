@@ -32,6 +32,7 @@ def test_bleu_and_chrf_equal_sacrebleu_on_cnndm(frank250: tuple[list[str], list[
     assert ours["bleu"].per_segment[3] == pytest.approx(sacrebleu.sentence_bleu(hyps[3], [refs[3]]).score)
 
 
+@pytest.mark.slow
 def test_ter_equals_sacrebleu_on_cnndm(frank250: tuple[list[str], list[str]]) -> None:
     # sacrebleu's TER is pure Python (~0.4 s per 50-word summary), so pin it on the first 8 articles.
     hyps, refs = (x[:8] for x in frank250)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 IMPORT_ALL = """
@@ -23,6 +25,7 @@ print(json.dumps({"modules": len(names), "benchmarks": sorted(shipped_configs())
 """
 
 
+@pytest.mark.integration
 def test_a_users_pipeline_py_and_eval_package_do_not_shadow_clsum(tmp_path: Path) -> None:
     (tmp_path / "pipeline.py").write_text("raise ImportError('the user pipeline.py was imported')\n")
     (tmp_path / "eval").mkdir()

@@ -7,21 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_hostile import _fake_pipeline
-from tests.test_streaming import _english_folder
+from tests.helpers import english_folder, fake_pipeline
 
 
 def test_an_output_folder_inside_the_input_is_skipped_and_said_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    src = _english_folder(tmp_path / "in", 3)
+    src = english_folder(tmp_path / "in", 3)
     out = src / "out"
-    assert _fake_pipeline().run(src, out).total == 3
+    assert fake_pipeline().run(src, out).total == 3
     (src / "notes").mkdir()
     (src / "notes" / "manifest.json").write_text('{"not": "clsum"}\n')  # someone else's manifest
     (src / "notes" / "memo.txt").write_text("The council met on Tuesday to discuss the library budget.\n")
     with caplog.at_level(logging.WARNING):
-        result = _fake_pipeline().run(src, out)
+        result = fake_pipeline().run(src, out)
     assert (result.total, result.skipped, result.summarized) == (4, 3, 1)  # not out/summaries.md
     assert f"skipping {out}: a clsum output folder (it holds clsum's manifest.json)" in caplog.messages
 
@@ -29,10 +28,10 @@ def test_an_output_folder_inside_the_input_is_skipped_and_said_so(
 def test_an_input_folder_that_is_also_the_output_skips_only_clsums_own_file(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    src = _english_folder(tmp_path / "in", 2)
-    assert _fake_pipeline().run(src, src).total == 2
+    src = english_folder(tmp_path / "in", 2)
+    assert fake_pipeline().run(src, src).total == 2
     assert (src / "summaries.md").exists()
     with caplog.at_level(logging.WARNING):
-        again = _fake_pipeline().run(src, src)
+        again = fake_pipeline().run(src, src)
     assert (again.total, again.skipped) == (2, 2)
     assert any(m.startswith(f"skipping {src / 'summaries.md'}: clsum's own output") for m in caplog.messages)

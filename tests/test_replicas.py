@@ -21,6 +21,9 @@ from clsum.pipeline.runtime.generation import BOOKKEEPING, DEFAULT, GENERATION_C
 from tests import replicas, tinymodels
 from tests.replicas import REPLICAS, Replica
 
+# Every test here loads replicas of the real checkpoints, built once per session (seconds each).
+pytestmark = pytest.mark.slow
+
 CASES = [(layout, r) for layout in replicas.LAYOUTS for r in REPLICAS]
 IDS = [f"{layout}-{r.repo_id.split('/')[1]}" for layout, r in CASES]
 HF_F32, CT2_F32 = Options("transformers", "float32"), Options("ctranslate2", "float32")
@@ -242,14 +245,18 @@ def test_legacy_reproduction_prints_identical_settings_on_both_backends(
     (model_dir / "generation_config.json").unlink()
     config = json.loads((model_dir / "config.json").read_text())
     legacy = {
-        "num_beams": 4, "max_length": 40, "min_length": 12, "length_penalty": 2.0, "no_repeat_ngram_size": 3
+        "num_beams": 4,
+        "max_length": 40,
+        "min_length": 12,
+        "length_penalty": 2.0,
+        "no_repeat_ngram_size": 3,
     }
     (model_dir / "config.json").write_text(json.dumps({**config, **legacy}))
     applied = {}
     for options in (HF_F32, CT2_F32):
         model = Seq2Seq(str(model_dir), "cpu", options, summarization_task({}))
         applied[options.backend] = model.engine.applied(model.settings.config)
-        print(f"{options.backend:13} {({k: applied[options.backend][k] for k in legacy})}")
+        print(f"{options.backend:13} { ({k: applied[options.backend][k] for k in legacy}) }")
     printed = capsys.readouterr().out.splitlines()
     assert printed == [
         "transformers  {'num_beams': 4, 'max_length': 40, 'min_length': 12, 'length_penalty': 2.0, "
@@ -288,9 +295,7 @@ def test_models_list_shows_each_setting_and_its_origin(use_layout: Any) -> None:
     assert out.count("runs on ctranslate2 int8") == 4
 
 
-def test_default_run_records_settings_origins_engines_and_warnings(
-    use_layout: Any, tmp_path: Path
-) -> None:
+def test_default_run_records_settings_origins_engines_and_warnings(use_layout: Any, tmp_path: Path) -> None:
     """The defaults (opus-mt de/nl, distilbart-cnn-12-6; backend auto) from a cache of legacy
     checkpoints: the path a user's first real run takes."""
     use_layout("legacy")

@@ -13,7 +13,7 @@ import yaml
 from clsum.eval.benchmark import load_benchmark
 from clsum.eval.harness import run_benchmark
 from clsum.versions import git_hash
-from tests.test_harness import needs_data
+from tests.helpers import needs_data
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,7 @@ def test_html_says_what_every_number_means(lead_run: Path) -> None:
     assert report["run"] == {"limit": 5, "systems": ["lead-3", "textrank", "bart-large-cnn-published"]}
 
 
+@pytest.mark.slow
 @needs_data
 def test_generation_settings_and_models_are_in_the_report(tmp_path: Path, tiny_overrides: list[str]) -> None:
     from clsum.eval.harness import pipeline_config
@@ -136,6 +137,8 @@ def _browser() -> str | None:
     )
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 @needs_data
 @pytest.mark.skipif(
     _browser() is None, reason="no Chromium/Chrome on PATH (.ci/run installs Debian's chromium)"

@@ -6,8 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from clsum.eval.checks import check_output
 from clsum.pipeline.write import OutputStore, read_rows, render_markdown
 from clsum.record import Record
 from tests.articles import DE_BODY, NL_BODY
+from tests.helpers import summarize_cmd, wait_for_rows
 
 
 def _record(doc_id: str, key: str, ok: bool = True) -> Record:
@@ -75,6 +74,8 @@ def test_markdown_lists_each_summary() -> None:
     assert "## Title" in text and "Short." in text and "original title: Titel" in text and "p=0.97" in text
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_sigkill_part_way_then_rerun_completes_every_document_once(
     tiny_overrides: list[str], tmp_path: Path
 ) -> None:
@@ -85,17 +86,10 @@ def test_sigkill_part_way_then_rerun_completes_every_document_once(
         body = NL_BODY if i % 2 else DE_BODY
         (src / name).write_text(f"Bericht {i}.\n\n{body}\n")
     out = tmp_path / "out"
-    sets = [a for item in [*tiny_overrides, "doc_batch_size=1"] for a in ("--set", item)]
-    cmd = [sys.executable, "-m", "clsum", "summarize", str(src), "-o", str(out), "-q", *sets]
+    cmd = summarize_cmd(src, out, *tiny_overrides, "doc_batch_size=1")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     summaries = out / "summaries.jsonl"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if summaries.exists() and summaries.read_bytes().count(b"\n") >= 3:
-            break
-        time.sleep(0.005)
-    if proc.poll() is not None:
-        pytest.fail(f"run ended before it could be killed: {proc.communicate()[0]!r}")
+    wait_for_rows(summaries, proc, rows=3)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     partial = summaries.read_text().count("\n")

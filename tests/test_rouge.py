@@ -96,6 +96,7 @@ def test_unknown_options_are_config_errors() -> None:
         rouge.rouge(["a"], ["a"], lsum_split="commas")
 
 
+@pytest.mark.slow
 def test_compat_mode_equals_rouge_score_on_cnndm(frank250: tuple[list[str], list[str]]) -> None:
     hyps, refs = frank250
     ours = rouge.rouge(hyps, refs, tokenizer="rouge-score", stem=True)
@@ -123,6 +124,7 @@ def _published_way(text: str) -> str:
     return text.replace(" . ", " .\n")
 
 
+@pytest.mark.slow
 def test_default_lsum_reproduces_the_published_way_on_cnndm(
     frank250: tuple[list[str], list[str]], frank250_lead3: list[str]
 ) -> None:

@@ -105,6 +105,7 @@ def test_count_tokens(de: Seq2Seq, bart: Seq2Seq) -> None:
 # --- generation -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_generate_returns_outputs_in_input_order(de: Seq2Seq) -> None:
     single = [de.generate([t], batch_size=1)[0] for t in GERMAN]
     assert len(set(single)) > 1, "tiny model gives one output for every input: order is untestable"
@@ -276,6 +277,8 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_default_hub_ids_load_from_the_hf_cache_offline(hf_home_with_defaults: Path) -> None:
     proc = tinymodels.run_offline(_LOAD_DEFAULTS, hf_home_with_defaults, cwd=REPO_ROOT, timeout=240)
     assert proc.returncode == 0, proc.stderr[-4000:]

@@ -87,6 +87,7 @@ def test_seed_002_has_no_sentence_that_is_only_a_quote() -> None:
     assert all(any(c.isalnum() for c in s) for s in sentences)
 
 
+@pytest.mark.slow
 def test_a_long_paragraph_goes_to_pysbd_in_blocks_with_the_same_sentences(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

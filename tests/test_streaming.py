@@ -22,39 +22,11 @@ from clsum.pipeline.ingest import ingest, open_source
 from clsum.record import Record
 from clsum.runner import Pipeline, Progress, StageFn, StageName
 from tests.articles import DE_BODY, EN_BODY, FR_BODY, NL_BODY
-
-TEXT_CHARS = 3000  # per generated document; the memory test compares growth per file with this
-
-
-def _fake_translate(records: list[Record], *args: Any, **kwargs: Any) -> list[Record]:
-    for record in records:
-        if record.ok:
-            record.translated = record.sentences
-    return records
-
-
-def _fake_summarize(records: list[Record], *args: Any, **kwargs: Any) -> list[Record]:
-    for record in records:
-        if record.ok:
-            record.summary, record.chunks, record.coverage = record.paragraphs[0][:40], 1, 1.0
-    return records
-
-
-# No models: translation copies the sentences, the summary is the first 40 characters.
-FAKE_MODELS: dict[StageName, StageFn] = {"translate": _fake_translate, "summarize": _fake_summarize}
+from tests.helpers import FAKE_MODELS, TEXT_CHARS, english_folder
 
 
 def _pipeline(*overrides: str, stages: dict[StageName, StageFn] | None = None, **kwargs: Any) -> Pipeline:
     return Pipeline(load_config(None, ["device=cpu", *overrides]), stages, **kwargs)
-
-
-def _english_folder(folder: Path, n: int) -> Path:
-    """``n`` distinct English documents of about TEXT_CHARS characters each (no translator needed)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    body = (EN_BODY + "\n\n") * (TEXT_CHARS // (len(EN_BODY) + 2))
-    for i in range(n):
-        (folder / f"{i:06d}.txt").write_text(f"Report number {i}.\n\n{body}")
-    return folder
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -84,7 +56,7 @@ NO_WORK: dict[StageName, StageFn] = {
     "detect": _unchanged,
     "segment": _unchanged,
     "translate": _unchanged,
-    "summarize": _fake_summarize,
+    "summarize": FAKE_MODELS["summarize"],
 }
 
 
@@ -100,6 +72,7 @@ def _peak_bytes(source: Path, output: Path) -> int:
     return peak
 
 
+@pytest.mark.slow
 def test_run_memory_does_not_grow_with_the_number_of_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,8 +83,8 @@ def test_run_memory_does_not_grow_with_the_number_of_files(
     # Repairing mojibake is per-file work (and slow under tracemalloc): not what is measured here.
     monkeypatch.setattr(clsum.pipeline.decode, "repair_text", lambda text: (text, []))
     n = 300
-    small = _peak_bytes(_english_folder(tmp_path / "small", n), tmp_path / "out-small")
-    large = _peak_bytes(_english_folder(tmp_path / "large", 4 * n), tmp_path / "out-large")
+    small = _peak_bytes(english_folder(tmp_path / "small", n), tmp_path / "out-small")
+    large = _peak_bytes(english_folder(tmp_path / "large", 4 * n), tmp_path / "out-large")
     growth_per_file = (large - small) / (3 * n)
     assert growth_per_file < 0.25 * TEXT_CHARS, (small, large, growth_per_file)
     assert len((tmp_path / "out-large" / "summaries.jsonl").read_text().splitlines()) == 4 * n
@@ -137,7 +110,7 @@ def test_jsonl_input_is_read_line_by_line(tmp_path: Path) -> None:
 
 
 def test_source_counts_before_reading_and_matches_ingest(tmp_path: Path) -> None:
-    folder = _english_folder(tmp_path / "in", 3)
+    folder = english_folder(tmp_path / "in", 3)
     (folder / "empty.txt").write_bytes(b"")
     source = open_source(folder, lang="en")
     assert len(source) == 4
@@ -218,7 +191,7 @@ def test_a_crash_in_the_prefetch_thread_is_pinned_on_its_document(
             raise RuntimeError("clean crashed")
         return clean(records)
 
-    source = _english_folder(tmp_path / "in", 5)
+    source = english_folder(tmp_path / "in", 5)
     (source / "000003.txt").write_text(f"BOOM\n\n{EN_BODY}")
     result = _pipeline("doc_batch_size=2", stages={**FAKE_MODELS, "clean": crashing_clean}).run(
         source, tmp_path / "out"
@@ -238,10 +211,10 @@ def test_an_input_error_in_the_prefetch_thread_fails_the_run(
     def summarize(records: list[Record]) -> list[Record]:
         for record in records:
             record.paragraphs, record.lang = ["p"], "en"
-        return _fake_summarize(records)
+        return FAKE_MODELS["summarize"](records)
 
     stages: dict[StageName, StageFn] = {**NO_WORK, "clean": failing_clean, "summarize": summarize}
-    source = _english_folder(tmp_path / "in", 6)
+    source = english_folder(tmp_path / "in", 6)
     with pytest.raises(InputError, match="the disk went away"):
         _pipeline("doc_batch_size=2", stages=stages).run(source, tmp_path / "out")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
@@ -258,9 +231,9 @@ def test_ctrl_c_during_inference_writes_an_interrupted_manifest(
         calls.append(len(records))
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return _fake_summarize(records)
+        return FAKE_MODELS["summarize"](records)
 
-    source = _english_folder(tmp_path / "in", 8)
+    source = english_folder(tmp_path / "in", 8)
     with pytest.raises(KeyboardInterrupt):
         _pipeline("doc_batch_size=2", stages={**FAKE_MODELS, "summarize": summarize}).run(
             source, tmp_path / "out"
@@ -288,7 +261,7 @@ def test_progress_total_counts_the_documents_left_to_do(
         def documents_done(self, n: int) -> None:
             done.append(n)
 
-    source = _english_folder(tmp_path / "in", 5)
+    source = english_folder(tmp_path / "in", 5)
     (source / "bad.txt").write_bytes(b"\x00\x01binary")
     _pipeline("doc_batch_size=2", stages=FAKE_MODELS, progress=Bars()).run(
         source, tmp_path / "out", progress=True
