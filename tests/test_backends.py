@@ -19,6 +19,7 @@ from clsum.pipeline.runtime.backends import Options, resolve
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.runner import Pipeline
 from tests import tinymodels
+from tests.helpers import set_args, write_inputs
 
 GERMAN = tinymodels.CORPUS_DE[:12] + ["Ja.", " ".join(tinymodels.CORPUS_DE[30:32])]
 ENGLISH = [" ".join(tinymodels.CORPUS_EN[i : i + 2])[: 40 + 5 * i] for i in range(0, 24, 2)]
@@ -203,12 +204,12 @@ def test_int8_runs_and_says_so(tiny_models: dict[str, Path]) -> None:
 def test_summarize_with_ctranslate2_records_backend_and_precision(
     tiny_overrides: list[str], tmp_path: Path
 ) -> None:
-    src = tmp_path / "in"
-    src.mkdir()
-    (src / "a.txt").write_text(" ".join(tinymodels.CORPUS_DE[:6]), encoding="utf-8")
-    (src / "b.txt").write_text(" ".join(tinymodels.CORPUS_EN[:5]), encoding="utf-8")
+    src = write_inputs(
+        tmp_path / "in",
+        {"a.txt": " ".join(tinymodels.CORPUS_DE[:6]), "b.txt": " ".join(tinymodels.CORPUS_EN[:5])},
+    )
     sets = [*tiny_overrides, "backend=ctranslate2", "compute_type=int8"]
-    args = ["summarize", str(src), "-o", str(tmp_path / "out"), *[a for s in sets for a in ("--set", s)]]
+    args = ["summarize", str(src), "-o", str(tmp_path / "out"), *set_args(*sets)]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "out" / "summaries.jsonl").read_text().splitlines()]
@@ -223,7 +224,7 @@ def test_summarize_with_ctranslate2_records_backend_and_precision(
 def test_models_download_converts_and_list_shows_it(
     tiny_overrides: list[str], conversions: list[str], tmp_path: Path
 ) -> None:
-    sets = [a for s in [*tiny_overrides, "backend=ctranslate2"] for a in ("--set", s)]
+    sets = set_args(*tiny_overrides, "backend=ctranslate2")
     listing = CliRunner().invoke(main, ["models", "list", *sets], catch_exceptions=False)
     assert listing.exit_code == 0 and listing.output.count("not converted yet") == 3, listing.output
     download = CliRunner().invoke(main, ["models", "download", *sets], catch_exceptions=False)
@@ -234,11 +235,9 @@ def test_models_download_converts_and_list_shows_it(
 
 
 def test_unsupported_precision_fails_before_any_document(tiny_overrides: list[str], tmp_path: Path) -> None:
-    src = tmp_path / "in"
-    src.mkdir()
-    (src / "a.txt").write_text(tinymodels.CORPUS_EN[0], encoding="utf-8")
+    src = write_inputs(tmp_path / "in", {"a.txt": tinymodels.CORPUS_EN[0]})
     sets = [*tiny_overrides, "backend=transformers", "compute_type=float16"]
-    args = ["summarize", str(src), "-o", str(tmp_path / "out"), *[a for s in sets for a in ("--set", s)]]
+    args = ["summarize", str(src), "-o", str(tmp_path / "out"), *set_args(*sets)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert "clsum: error: compute_type float16 with backend transformers needs a CUDA device" in result.output

@@ -14,6 +14,7 @@ from clsum.eval import checks
 from clsum.eval.checks import aggregate, check
 from clsum.eval.entities import candidates, fold
 from clsum.eval.numbers import extract_numbers, numeral_values
+from tests.helpers import set_args
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "articles"
 
@@ -255,7 +256,7 @@ def test_check_cli_bad_folder_is_one_line_exit_2(tmp_path: Path, make: str) -> N
 
 def test_check_after_summarize_with_tiny_models(tiny_overrides: list[str], tmp_path: Path) -> None:
     out = tmp_path / "out"
-    sets = [a for item in tiny_overrides for a in ("--set", item)]
+    sets = set_args(*tiny_overrides)
     runner = CliRunner()
     done = runner.invoke(main, ["summarize", str(EXAMPLES), "-o", str(out), "-q", *sets])
     assert done.exit_code == 0, done.output

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from clsum.cli import main
 from clsum.pipeline.write import read_rows
 from tests.articles import write_messy_corpus
+from tests.helpers import set_args
 
 
 def run_cli(*args: str) -> Any:
@@ -27,7 +28,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def overrides(tiny_overrides: list[str]) -> list[str]:
-    return [a for item in tiny_overrides for a in ("--set", item)]
+    return set_args(*tiny_overrides)
 
 
 @pytest.fixture(scope="module")

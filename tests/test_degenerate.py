@@ -13,6 +13,7 @@ from clsum.cli import main
 from clsum.pipeline.runtime.outputs import MAX_LENGTH, REPETITION, degeneration, has_loop
 from clsum.record import OutputWarning, Record, warning_text
 from tests import tinymodels
+from tests.helpers import set_args, write_inputs
 
 
 @pytest.mark.parametrize(
@@ -63,12 +64,12 @@ def test_a_run_lists_degenerate_outputs_in_records_manifest_markdown_and_closing
     tiny_overrides: list[str], tmp_path: Path
 ) -> None:
     """The tiny random translators run to their max_length=24 in loops: every translation is flagged."""
-    src = tmp_path / "in"
-    src.mkdir()
-    (src / "de.txt").write_text(" ".join(tinymodels.CORPUS_DE[:3]), encoding="utf-8")
-    (src / "en.txt").write_text(" ".join(tinymodels.CORPUS_EN[:3]), encoding="utf-8")
+    src = write_inputs(
+        tmp_path / "in",
+        {"de.txt": " ".join(tinymodels.CORPUS_DE[:3]), "en.txt": " ".join(tinymodels.CORPUS_EN[:3])},
+    )
     out = tmp_path / "out"
-    args = ["summarize", str(src), "-o", str(out), *[a for s in tiny_overrides for a in ("--set", s)]]
+    args = ["summarize", str(src), "-o", str(out), *set_args(*tiny_overrides)]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     rows = {r["id"]: r for r in map(json.loads, (out / "summaries.jsonl").read_text().splitlines())}

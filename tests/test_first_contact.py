@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from clsum.cli import main
 from tests.articles import NL_BODY
+from tests.helpers import set_args
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,7 +116,7 @@ def test_an_html_page_without_an_article_body_prints_no_third_party_chatter(
         "<html><head><title>Kabinet</title></head><body><nav>Home Nieuws Sport</nav>"
         f"<table><tr><td>{NL_BODY}</td></tr></table></body></html>"
     )
-    sets = [a for item in tiny_overrides for a in ("--set", item)]
+    sets = set_args(*tiny_overrides)
     result = CliRunner().invoke(main, ["summarize", str(page), "-o", str(tmp_path / "out"), *sets])
     assert result.exit_code == 0, result.output
     assert "discarding data" not in result.output

@@ -12,15 +12,11 @@ from click.testing import CliRunner
 
 from clsum.cli import main
 from clsum.eval.data import data_root
-from tests.helpers import needs_data
+from tests.helpers import needs_data, set_args
 
 
 def run_eval(args: list[str]) -> Any:
     return CliRunner().invoke(main, ["eval", *args], catch_exceptions=False)
-
-
-def sets(overrides: list[str]) -> list[str]:
-    return [arg for item in overrides for arg in ("--set", item)]
 
 
 def load(run_dir: Path) -> dict[str, Any]:
@@ -44,7 +40,7 @@ def check_shape(report: dict[str, Any], systems: list[str], metrics: dict[str, l
 @needs_data
 def test_flores_slice_end_to_end(tmp_path: Path, tiny_overrides: list[str]) -> None:
     out = tmp_path / "flores"
-    result = run_eval(["flores-de-en", "--limit", "3", "-o", str(out), *sets(tiny_overrides)])
+    result = run_eval(["flores-de-en", "--limit", "3", "-o", str(out), *set_args(*tiny_overrides)])
     assert result.exit_code == 0, result.output
     report = load(out)
     check_shape(
@@ -66,7 +62,7 @@ def test_flores_slice_end_to_end(tmp_path: Path, tiny_overrides: list[str]) -> N
 @needs_data
 def test_ntrex_documents_and_consistency(tmp_path: Path, tiny_overrides: list[str]) -> None:
     out = tmp_path / "ntrex"
-    result = run_eval(["ntrex-de-en", "--limit", "3", "-o", str(out), *sets(tiny_overrides)])
+    result = run_eval(["ntrex-de-en", "--limit", "3", "-o", str(out), *set_args(*tiny_overrides)])
     assert result.exit_code == 0, result.output
     report = load(out)
     rouge = ["rouge1", "rouge2", "rougeLsum"]
@@ -100,7 +96,7 @@ def test_cnndm_slice_with_selected_systems(tmp_path: Path, tiny_overrides: list[
     out = tmp_path / "cnndm"
     result = run_eval(
         ["cnndm-frank250", "--limit", "3", "--systems", "lead-3,pipeline,bart-large-cnn-published"]
-        + ["-o", str(out), *sets(tiny_overrides)]
+        + ["-o", str(out), *set_args(*tiny_overrides)]
     )
     assert result.exit_code == 0, result.output
     report = load(out)
@@ -256,7 +252,7 @@ def test_a_system_that_fails_everywhere_has_no_scores_and_exit_3(
 ) -> None:
     monkeypatch.setattr("clsum.runner.translate", _failing_translate(lambda record: True))
     out = tmp_path / "flores"
-    result = run_eval(["flores-de-en", "--limit", "3", "-o", str(out), *sets(tiny_overrides)])
+    result = run_eval(["flores-de-en", "--limit", "3", "-o", str(out), *set_args(*tiny_overrides)])
     assert result.exit_code == 3, result.output
     assert "clsum: documents failed (pipeline 3 of 3)" in result.output
     report = load(out)
@@ -283,7 +279,7 @@ def test_scores_stand_on_the_documents_that_succeeded(
     monkeypatch.setattr("clsum.runner.translate", _failing_translate(lambda record: record.raw == second))
     out = tmp_path / "flores"
     result = run_eval(
-        ["flores-de-en", "--limit", "3", "--systems", "pipeline", "-o", str(out)] + sets(tiny_overrides)
+        ["flores-de-en", "--limit", "3", "--systems", "pipeline", "-o", str(out)] + set_args(*tiny_overrides)
     )
     assert result.exit_code == 3
     assert "pipeline" in result.output and "(scored 2/3)" in result.output
@@ -332,7 +328,7 @@ def test_a_constant_summarizer_cannot_look_consistent(
     monkeypatch.setattr("clsum.runner.summarize", constant)
     out = tmp_path / "ntrex"
     args = ["ntrex-de-en", "--limit", "3", "--systems", "consistency-pipeline"]
-    result = run_eval([*args, "-o", str(out), *sets(tiny_overrides)])
+    result = run_eval([*args, "-o", str(out), *set_args(*tiny_overrides)])
     assert result.exit_code == 0, result.output
     report = load(out)
     assert report["systems"]["consistency-pipeline"]["rouge1"]["score"] == pytest.approx(100.0)

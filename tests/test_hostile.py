@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from clsum.cli import main
 from clsum.pipeline.ingest import FILE_NAME_ESCAPE, ID_ESCAPE
 from tests.articles import EN_BODY, NL_BODY
-from tests.helpers import fake_pipeline
+from tests.helpers import fake_pipeline, set_args
 
 
 def _strict_rows(path: Path) -> list[dict[str, Any]]:
@@ -45,7 +45,7 @@ def test_a_file_name_that_is_not_utf8_gets_an_escaped_id_and_the_batch_is_writte
         _write_bytes_name(src, f"doc{i}.txt".encode(), f"Bericht {i}.\n\n{NL_BODY}\n")
     out = tmp_path / "out"
     args = ["summarize", str(tmp_path / "in"), "-o", str(out), "-q", "--set", "doc_batch_size=8"]
-    args += [a for item in tiny_overrides for a in ("--set", item)]
+    args += set_args(*tiny_overrides)
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
     rows = {r["id"]: r for r in _strict_rows(out / "summaries.jsonl")}

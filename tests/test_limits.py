@@ -13,6 +13,7 @@ from clsum.pipeline import limits
 from clsum.pipeline.ingest import ingest, open_source
 from clsum.runner import Pipeline
 from tests.articles import NL_BODY, long_dutch_article
+from tests.helpers import set_args
 
 
 def _pipeline(tiny_overrides: list[str], *extra: str) -> Pipeline:
@@ -151,7 +152,7 @@ def test_the_cli_applies_the_configured_byte_limit(tiny_overrides: list[str], tm
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "kort.txt").write_text(NL_BODY, encoding="utf-8")
     (tmp_path / "in" / "groot.txt").write_text(NL_BODY * 4, encoding="utf-8")
-    sets = [a for item in [*tiny_overrides, "input.max_bytes=500"] for a in ("--set", item)]
+    sets = set_args(*tiny_overrides, "input.max_bytes=500")
     result = CliRunner().invoke(
         main, ["summarize", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q", *sets]
     )

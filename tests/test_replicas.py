@@ -19,6 +19,7 @@ from clsum.pipeline.runtime import Seq2Seq, summarization_task, translation_task
 from clsum.pipeline.runtime.backends import Options
 from clsum.pipeline.runtime.generation import BOOKKEEPING, DEFAULT, GENERATION_CONFIG, LEGACY_CONFIG, Task
 from tests import replicas, tinymodels
+from tests.helpers import set_args, write_inputs
 from tests.replicas import REPLICAS, Replica
 
 # Every test here loads replicas of the real checkpoints, built once per session (seconds each).
@@ -271,13 +272,9 @@ def test_legacy_reproduction_prints_identical_settings_on_both_backends(
 # --- the default code path: hub ids, the pipeline, its outputs ----------------------------------
 
 
-def _sets(*items: str) -> list[str]:
-    return [a for item in items for a in ("--set", item)]
-
-
 def test_models_list_shows_each_setting_and_its_origin(use_layout: Any) -> None:
     use_layout("legacy")
-    sets = _sets(
+    sets = set_args(
         "summarization.model=google-t5/t5-small",
         "translation.models.fr=Helsinki-NLP/opus-mt-fr-en",
         "translation.num_beams=2",
@@ -299,12 +296,12 @@ def test_default_run_records_settings_origins_engines_and_warnings(use_layout: A
     """The defaults (opus-mt de/nl, distilbart-cnn-12-6; backend auto) from a cache of legacy
     checkpoints: the path a user's first real run takes."""
     use_layout("legacy")
-    src = tmp_path / "in"
-    src.mkdir()
-    (src / "de.txt").write_text(" ".join(tinymodels.CORPUS_DE[:3]), encoding="utf-8")
-    (src / "nl.txt").write_text(" ".join(tinymodels.CORPUS_NL[:3]), encoding="utf-8")
+    src = write_inputs(
+        tmp_path / "in",
+        {"de.txt": " ".join(tinymodels.CORPUS_DE[:3]), "nl.txt": " ".join(tinymodels.CORPUS_NL[:3])},
+    )
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["summarize", str(src), "-o", str(out), *_sets("device=cpu")])
+    result = CliRunner().invoke(main, ["summarize", str(src), "-o", str(out), *set_args("device=cpu")])
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     generation = manifest["generation"]
