@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 from clsum.errors import ConfigError
 from clsum.eval.data import DATASETS, SOURCES, language
 from clsum.eval.options import ScoreOptions
-from clsum.settings import build, read_yaml, setting, unknown
+from clsum.settings import build, read_yaml, setting, shown, unknown
 
 Task = Literal["translate", "documents", "summarize", "end-to-end"]
 TASKS: tuple[str, ...] = get_args(Task)
@@ -135,9 +135,9 @@ def validate(config: BenchmarkConfig) -> None:
     names: set[str] = set()
     for i, system in enumerate(config.systems):
         if system.type not in SYSTEM_TYPES:
-            raise ConfigError(f"system {system.name!r}: {unknown('system type', system.type, SYSTEM_TYPES)}")
+            raise ConfigError(f"systems[{i}]: {unknown('system type', system.type, SYSTEM_TYPES)}")
         if system.name in names:
-            raise ConfigError(f"two systems are named {system.name!r}")
+            raise ConfigError(f"two systems are named {shown(system.name)}")
         names.add(system.name)
         build(SYSTEM_TYPES[system.type].Params, system.params, f"systems[{i}].params", what="param")
         for metric in [*config.metrics, *(system.metrics or [])]:

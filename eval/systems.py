@@ -22,7 +22,7 @@ from clsum.errors import ConfigError
 from clsum.eval import extractive
 from clsum.eval.data import Segment
 from clsum.settings import build as build_settings
-from clsum.settings import setting
+from clsum.settings import setting, shown
 
 if TYPE_CHECKING:
     from clsum.record import Record
@@ -146,7 +146,7 @@ class System:
 
     def __init__(self, name: str, params: dict[str, Any] | None = None) -> None:
         self.name = name
-        self.params = build_settings(self.Params, params or {}, f"system {name!r} params", what="param")
+        self.params = build_settings(self.Params, params or {}, f"system {shown(name)} params", what="param")
         self.info: list[dict[str, Any]] = []
         self.references: list[str] | None = None
 

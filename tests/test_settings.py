@@ -87,9 +87,16 @@ def test_an_alias_bomb_is_refused_by_the_loader(loader: str, tmp_path: Path) -> 
     assert f"aliases expand to more than {MAX_NODES} values" in message and len(message) < 300
 
 
-def test_a_value_that_is_too_big_to_show_is_cut_short(tmp_path: Path) -> None:
-    message = _error("config", tmp_path, _bomb(3, "seed"))  # 913 values: within the bound
-    assert "seed must be a whole number, got [[" in message and len(message) < 300
+@pytest.mark.parametrize(
+    ("loader", "key", "problem"),
+    [("config", "threads", "a whole number"), ("benchmark", "description", "a string")],
+)
+def test_a_value_that_is_too_big_to_show_is_cut_short(
+    loader: str, key: str, problem: str, tmp_path: Path
+) -> None:
+    _, body = LOADERS[loader]
+    message = _error(loader, tmp_path, body + _bomb(3, key))  # 913 values: within the bound
+    assert f"{key} must be {problem}, got [[" in message and len(message) < 300
 
 
 def test_a_recursive_alias_is_refused(tmp_path: Path) -> None:
