@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from clsum.errors import ConfigError
-from clsum.settings import build, default, leaves, parse_value, read_yaml, setting, shown, unknown, yaml_value
+from clsum.settings import build, parse_value, read_yaml, setting, shown, unknown
+from clsum.settings import table as settings_table
 
 __all__ = ["Config", "ConfigError", "load_config", "read_yaml", "unknown"]
 
@@ -206,12 +207,9 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
 
 def table() -> str:
     """The markdown table of every config key: default, whether it is in the config hash, meaning."""
-    rows = ["| key | default | hashed | meaning |", "|---|---|---|---|"]
-    for key, f, _ in leaves(Config):
-        value = yaml_value(default(f)).replace("|", "\\|")
-        hashed = "yes" if f.metadata.get("output", True) else "no"
-        rows.append(f"| `{key}` | `{value}` | {hashed} | {f.metadata['doc']} |")
-    return "\n".join(rows) + "\n"
+    return settings_table(
+        ("", Config), extra=("hashed", lambda f: "yes" if f.metadata.get("output", True) else "no")
+    )
 
 
 def validate(config: Config) -> None:

@@ -26,38 +26,42 @@ TASKS: tuple[str, ...] = get_args(Task)
 
 @dataclass
 class DatasetConfig:
-    name: str
-    lang: str | None = None  # source language (references are English); None: a one-language dataset's
-    source: str = "local"  # local: the data root ($CLSUM_DATA); datasets: the HF hub (online)
-    split: str = "test"  # only for source: datasets (local files fix their own split)
-    limit: int | None = setting(None, "first N segments/documents", min=1)
+    name: str = setting(doc="a dataset clsum knows (`clsum eval --list`)")
+    lang: str | None = setting(
+        None, "source language (references are English); null: a one-language dataset's"
+    )
+    source: str = setting(
+        "local", "local: the data root (`$CLSUM_DATA`); datasets: the Hugging Face hub (online)"
+    )
+    split: str = setting("test", "the split, for `source: datasets` only (local files fix their own)")
+    limit: int | None = setting(None, "the first N segments/documents; null: all", min=1)
 
 
 @dataclass
 class SystemConfig:
-    name: str
-    type: str
-    params: dict[str, Any] = field(default_factory=dict)  # built by the system type's Params
-    metrics: list[str] | None = setting(None, "None: the benchmark's metrics", min=1)
-    note: str = ""  # shown next to the system's scores in every report (e.g. "tuned on the test set")
+    name: str = setting(doc="its name in reports")
+    type: str = setting(doc="a system type (below)")
+    params: dict[str, Any] = setting(factory=dict, doc="the type's params (below)")
+    metrics: list[str] | None = setting(None, "null: the benchmark's metrics", min=1)
+    note: str = setting("", "shown next to the system's scores in every report (e.g. tuned on the test set)")
 
 
 @dataclass
 class PipelineSettings:
     """The clsum config pipeline systems run with (then ``clsum eval --config/--set`` on top)."""
 
-    config: str | None = None  # relative to the repository root, or absolute
-    set: list[str] = field(default_factory=list)
+    config: str | None = setting(None, "a clsum config file (relative to the repository root, or absolute)")
+    set: list[str] = setting(factory=list, doc="`KEY=VALUE` settings on top of it")
 
 
 @dataclass
 class BenchmarkConfig:
-    name: str
-    dataset: DatasetConfig
-    task: Task
-    systems: list[SystemConfig] = setting(min=1)
-    metrics: list[str] = setting(min=1)
-    description: str = ""
+    name: str = setting(doc="the benchmark's name")
+    dataset: DatasetConfig = setting(doc="where the segments come from")
+    task: Task = setting(doc="translate, documents, summarize or end-to-end")
+    systems: list[SystemConfig] = setting(doc="`{name, type, params, metrics, note}` each", min=1)
+    metrics: list[str] = setting(doc="metric names (`clsum score --help`)", min=1)
+    description: str = setting("", "shown in reports")
     score: ScoreOptions = field(default_factory=ScoreOptions)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     path: str | None = field(default=None, init=False)  # the file it was loaded from (not a YAML key)

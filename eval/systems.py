@@ -274,8 +274,10 @@ class SummarizeThenTranslate(System):
 
     @dataclass
     class Params(KParams):
-        extractor: Literal["textrank", "lead-k"] = "textrank"
-        reference: Literal["reference", "english-summary"] = "reference"
+        extractor: Literal["textrank", "lead-k"] = setting("textrank", "textrank or lead-k")
+        reference: Literal["reference", "english-summary"] = setting(
+            "reference", "the dataset's, or english-summary: the extractor run on the English original"
+        )
 
     params: Params
 
@@ -309,7 +311,9 @@ class CrossLingualConsistency(System):
 
     @dataclass
     class Params(KParams):
-        summarizer: Literal["pipeline", "textrank", "lead-k"] = "pipeline"
+        summarizer: Literal["pipeline", "textrank", "lead-k"] = setting(
+            "pipeline", "pipeline (the configured model), textrank or lead-k"
+        )
 
     params: Params
 

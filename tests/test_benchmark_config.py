@@ -17,6 +17,8 @@ from clsum.eval.benchmark import (
     resolve,
     shipped_configs,
 )
+from clsum.eval.systems import SYSTEM_TYPES
+from clsum.settings import table
 
 SHIPPED = {
     "flores-de-en",
@@ -37,6 +39,16 @@ def minimal() -> dict[str, Any]:
         "metrics": ["chrf"],
         "systems": [{"name": "id", "type": "identity"}],
     }
+
+
+def test_the_documented_tables_are_the_ones_the_fields_give() -> None:
+    """docs/configuration.md states the benchmark keys and every system type's params as the
+    dataclasses do (print these tables to regenerate it)."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    keys = table(("", BenchmarkConfig))
+    params = table(*((f"{name}.", t.Params) for name, t in SYSTEM_TYPES.items()))
+    assert keys in page and "| `score.bootstrap` | `1000` |" in keys
+    assert params in page and "| `textrank.max_words` | `60` |" in params
 
 
 def test_minimal_config_loads_with_defaults() -> None:
