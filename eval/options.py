@@ -52,10 +52,6 @@ class ScoreOptions:
 DEFAULTS = ScoreOptions()  # what a benchmark and 'clsum score' use unless told otherwise
 
 
-def is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check(values: dict[str, Any], where: str = "score options") -> ScoreOptions:
     """``values`` (ScoreOptions fields) built and checked: ConfigError on an unknown option or a
     wrongly typed value."""
