@@ -124,7 +124,7 @@ class RayConfig:
     )
     summarize_actors: int = speed_only(0, "summarization actors; 0: from the cluster's resources")
     cpus_per_actor: float = speed_only(
-        1.0, "CPUs each model actor reserves; its inference threads unless `threads` is set", min=0.01
+        1.0, "CPUs each model actor reserves; its inference threads unless `threads` is set"
     )
     num_gpus_per_actor: float | None = speed_only(
         None, "null: 1 when the cluster has GPUs and `device` is not cpu, else 0"
@@ -220,6 +220,8 @@ def validate(config: Config) -> None:
     """
     if config.device not in ("auto", "cpu", "cuda") and not config.device.startswith("cuda:"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {shown(config.device)}")
+    if config.ray.cpus_per_actor <= 0:
+        raise ConfigError(f"ray.cpus_per_actor must be more than 0, got {config.ray.cpus_per_actor}")
     if config.engine not in ENGINES:
         raise ConfigError(unknown("engine", config.engine, ENGINES))
     if "en" in config.translation.models:
