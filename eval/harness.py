@@ -14,6 +14,7 @@ English-side reference, so a system that writes the same text for every input ca
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from clsum.config import Config, load_config
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
-from clsum.eval.options import ScoreOptions
 from clsum.eval.systems import RunContext, System, build
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def pipeline_config(
 def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Score]:
     from clsum.eval.metrics import score
 
-    return score(outputs, refs, metrics, ScoreOptions(**cfg.score))  # keys checked when loading
+    return score(outputs, refs, metrics, cfg.score)
 
 
 def _unscored(metrics: list[str], reason: str) -> dict[str, Score]:
@@ -177,7 +177,7 @@ def run_system(
         name=system.name,
         type=system.type,
         kind=system.kind,
-        params=system.params,
+        params=dataclasses.asdict(system.params),
         outputs=outputs,
         references=refs,
         scores=_score(kept_outputs, kept_refs, metrics, cfg)

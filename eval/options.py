@@ -2,18 +2,16 @@
 
 Free of heavy imports (no numpy, sacrebleu or rouge_score), so the command line builds its options,
 defaults and choices from here at startup instead of repeating them; the metrics validate against
-the same tuples. ``check`` validates the type and range of every option, so a benchmark YAML with
-``seed: "12345"`` or ``stem: "no"`` fails when it is loaded, not after its systems have run.
+the same tuples. The settings builder checks the type and range of every option, so a benchmark
+YAML with ``seed: "12345"`` or ``stem: "no"`` fails when it is loaded, not after its systems ran.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-from clsum.config import unknown
-from clsum.errors import ConfigError
+from clsum.settings import build, setting
 
 LOWER_IS_BETTER = ("ter",)  # every other metric: higher is better
 
@@ -23,9 +21,12 @@ def metric_label(metric: str) -> str:
     return f"{metric} (lower is better)" if metric in LOWER_IS_BETTER else metric
 
 
-ROUGE_TOKENIZERS = ("unicode", "rouge-score")
-LSUM_SPLITS = ("auto", "newline", "ptb", "sentences")  # see eval.rouge
-CHRF_WORD_ORDERS = (0, 1, 2)  # 2 = chrF++
+RougeTokenizer = Literal["unicode", "rouge-score"]
+LsumSplit = Literal["auto", "newline", "ptb", "sentences"]  # see eval.rouge
+ChrfWordOrder = Literal[0, 1, 2]  # 2 = chrF++
+ROUGE_TOKENIZERS: tuple[str, ...] = get_args(RougeTokenizer)
+LSUM_SPLITS: tuple[str, ...] = get_args(LsumSplit)
+CHRF_WORD_ORDERS: tuple[int, ...] = get_args(ChrfWordOrder)
 # Significance tests of ``metrics.compare`` (the first is the default; see eval.bootstrap), and the
 # name each one has in a signature's ``test:`` field.
 METHODS = ("paired-bootstrap", "ar", "sacrebleu-paired-bootstrap")
@@ -34,50 +35,24 @@ TEST_SIGNATURES = {
     "ar": "approximate-randomization",
     "sacrebleu-paired-bootstrap": "sacrebleu-paired-bootstrap-folded",
 }
+SEED_MAX = 2**32 - 1  # numpy's RandomState (sacrebleu's paired bootstrap) takes no more
 
 
 @dataclass(frozen=True)
 class ScoreOptions:
-    rouge_tokenizer: str = "unicode"  # or "rouge-score"
-    stem: bool = True
-    lsum_split: str = "auto"  # newlines, else PTB marks if tokenized, else pysbd (see eval.rouge)
-    chrf_word_order: int = 0  # 2 = chrF++
-    bleu_tokenize: str | None = None  # None: sacrebleu default (13a)
-    bootstrap: int = 1000  # 0 disables the CI
-    seed: int = 12345
+    rouge_tokenizer: RougeTokenizer = setting("unicode", "unicode-aware, or rouge_score's own (a-z0-9)")
+    stem: bool = setting(True, "Porter stemming, as rouge_score")
+    lsum_split: LsumSplit = setting("auto", "newlines, else PTB marks if tokenized, else pysbd")
+    chrf_word_order: ChrfWordOrder = setting(0, "2 = chrF++")
+    bleu_tokenize: str | None = setting(None, "null: sacrebleu's default (13a)")
+    bootstrap: int = setting(1000, "bootstrap resamples; 0 disables the CI")
+    seed: int = setting(12345, "seed of the resampling", max=SEED_MAX)
 
 
 DEFAULTS = ScoreOptions()  # what a benchmark and 'clsum score' use unless told otherwise
 
 
-def is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _problem(name: str, value: Any) -> str | None:
-    """What is wrong with one option's value, or None."""
-    if name == "stem":
-        return None if isinstance(value, bool) else "must be true or false"
-    if name in ("bootstrap", "seed"):
-        return None if is_int(value) and value >= 0 else "must be a whole number >= 0"
-    if name == "chrf_word_order":
-        return None if is_int(value) and value in CHRF_WORD_ORDERS else "must be 0, 1 or 2 (2 = chrF++)"
-    if name == "bleu_tokenize":
-        return None if value is None or isinstance(value, str) else "must be a sacrebleu tokenizer name"
-    choices = {"rouge_tokenizer": ROUGE_TOKENIZERS, "lsum_split": LSUM_SPLITS}[name]
-    if not isinstance(value, str) or value not in choices:
-        return unknown(name.replace("_", " "), str(value), choices)
-    return None
-
-
-def check(values: dict[str, Any], where: str = "score options") -> None:
-    """ConfigError on the first unknown option or wrongly typed value (``values``: ScoreOptions fields)."""
-    names = [f.name for f in dataclasses.fields(ScoreOptions)]
-    for name, value in values.items():
-        if name not in names:
-            raise ConfigError(f"{where}: {unknown('option', str(name), names)}")
-        problem = _problem(name, value)
-        if problem is not None:
-            if problem.startswith("unknown"):
-                raise ConfigError(f"{where}: {problem}")
-            raise ConfigError(f"{where}: {name} {problem}, got {value!r}")
+def check(values: dict[str, Any], where: str = "score options") -> ScoreOptions:
+    """``values`` (ScoreOptions fields) built and checked: ConfigError on an unknown option or a
+    wrongly typed value."""
+    return build(ScoreOptions, values, where, what="option")

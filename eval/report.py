@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clsum.eval import plots
-from clsum.eval.options import LOWER_IS_BETTER, ScoreOptions, metric_label
+from clsum.eval.options import LOWER_IS_BETTER, metric_label
 from clsum.versions import clsum_commit, package_versions
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def reassembly(result: SystemResult) -> dict[str, int] | None:
 
 def intervals(report: Report) -> str:
     """What the brackets of every score are."""
-    options = ScoreOptions(**report.benchmark.score)
+    options = report.benchmark.score
     if not options.bootstrap:
         return "no confidence intervals (bootstrap: 0)"
     return (

@@ -15,12 +15,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from clsum.config import Config, unknown
 from clsum.errors import ConfigError
 from clsum.eval import extractive
 from clsum.eval.data import Segment
+from clsum.settings import build as build_settings
+from clsum.settings import setting, shown
 
 if TYPE_CHECKING:
     from clsum.record import Record
@@ -124,24 +126,29 @@ def record_info(record: Record) -> dict[str, Any]:
     return info
 
 
+@dataclass
+class NoParams:
+    pass
+
+
+@dataclass
+class KParams:
+    k: int = setting(3, "sentences", min=1)
+
+
 class System:
-    """Base class. ``PARAMS`` maps each accepted param to its default."""
+    """Base class. ``Params`` is the dataclass its benchmark ``params`` are built into."""
 
     kind: ClassVar[str] = "translation"  # "translation" or "summary" (summaries get checks)
     type: str = ""  # the registry name, set by build()
-    PARAMS: ClassVar[dict[str, Any]] = {}
+    Params: ClassVar[Any] = NoParams
+    params: Any
 
     def __init__(self, name: str, params: dict[str, Any] | None = None) -> None:
         self.name = name
-        self.params = {**self.PARAMS, **(params or {})}
+        self.params = build_settings(self.Params, params or {}, f"system {shown(name)} params", what="param")
         self.info: list[dict[str, Any]] = []
         self.references: list[str] | None = None
-
-    @classmethod
-    def check_params(cls, params: dict[str, Any], where: str) -> None:
-        for key in params:
-            if key not in cls.PARAMS:
-                raise ConfigError(f"{where}: {unknown('param', key, list(cls.PARAMS) or ['(none)'])}")
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         raise NotImplementedError
@@ -167,7 +174,11 @@ class Identity(System):
 class PipelineTranslate(System):
     """clean -> detect -> segment -> translate, exactly as ``clsum summarize`` runs them."""
 
-    PARAMS: ClassVar[dict[str, Any]] = {"paragraph_sep": "\n"}
+    @dataclass
+    class Params:
+        paragraph_sep: str = setting("\n", "between the translated title and paragraphs")
+
+    params: Params
 
     def runs(self, lang: str) -> list[tuple[str, StageName]]:
         return [(lang, "translate")]
@@ -175,7 +186,7 @@ class PipelineTranslate(System):
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
         self.info = [record_info(r) for r in records]
-        return [translation_text(r, self.params["paragraph_sep"]) if r.ok else "" for r in records]
+        return [translation_text(r, self.params.paragraph_sep) if r.ok else "" for r in records]
 
 
 class PipelineSummarize(System):
@@ -192,44 +203,35 @@ class PipelineSummarize(System):
         return [(r.summary or "") if r.ok else "" for r in records]
 
 
-def _positive_k(params: dict[str, Any], where: str) -> None:
-    k = params.get("k", 3)
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ConfigError(f"{where}: param k must be a positive integer, got {k!r}")
-
-
 class LeadK(System):
     """The first k sentences (Lead-3 is the classic news baseline)."""
 
     kind = "summary"
-    PARAMS: ClassVar[dict[str, Any]] = {"k": 3}
-
-    @classmethod
-    def check_params(cls, params: dict[str, Any], where: str) -> None:
-        super().check_params(params, where)
-        _positive_k(params, where)
+    Params = KParams
+    params: KParams
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         self.info = [{} for _ in segments]
         # One sentence per line: ROUGE-Lsum splits summaries at newlines.
-        return ["\n".join(extractive.lead(s.source, ctx.source_lang, self.params["k"])) for s in segments]
+        return ["\n".join(extractive.lead(s.source, ctx.source_lang, self.params.k)) for s in segments]
 
 
 class TextRank(System):
     """Graph-based extractive summary (TF-IDF cosine graph + PageRank), language-agnostic."""
 
     kind = "summary"
-    # max_words: sentences longer than this are skipped as splitter failures (null: keep all).
-    PARAMS: ClassVar[dict[str, Any]] = {"k": 3, "max_words": extractive.MAX_SENTENCE_WORDS}
 
-    @classmethod
-    def check_params(cls, params: dict[str, Any], where: str) -> None:
-        super().check_params(params, where)
-        _positive_k(params, where)
+    @dataclass
+    class Params(KParams):
+        max_words: int | None = setting(
+            extractive.MAX_SENTENCE_WORDS, "longer sentences are splitter failures: skipped; null: keep all"
+        )
+
+    params: Params
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         self.info = [{} for _ in segments]
-        k, max_words = self.params["k"], self.params["max_words"]
+        k, max_words = self.params.k, self.params.max_words
         return ["\n".join(extractive.textrank(s.source, ctx.source_lang, k, max_words)) for s in segments]
 
 
@@ -237,10 +239,15 @@ class Published(System):
     """Outputs published with the dataset (e.g. CNN/DM ``bart``): scored, not generated."""
 
     kind = "summary"
-    PARAMS: ClassVar[dict[str, Any]] = {"field": "bart"}
+
+    @dataclass
+    class Params:
+        field: str = setting("bart", "the dataset's field with the published outputs")
+
+    params: Params
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        field_name = self.params["field"]
+        field_name = self.params.field
         missing = [s.id for s in segments if field_name not in s.extra]
         if missing:
             available = sorted({k for s in segments for k in s.extra}) or ["(none)"]
@@ -254,12 +261,6 @@ _EXTRACTORS: dict[str, Callable[[str, str, int], list[str]]] = {
     "textrank": extractive.textrank,
     "lead-k": extractive.lead,
 }
-REFERENCES = ("reference", "english-summary")
-
-
-def _check_choice(params: dict[str, Any], key: str, valid: list[str], where: str) -> None:
-    if params.get(key, valid[0]) not in valid:
-        raise ConfigError(f"{where}: {unknown(key, str(params[key]), valid)}")
 
 
 class SummarizeThenTranslate(System):
@@ -270,20 +271,21 @@ class SummarizeThenTranslate(System):
     """
 
     kind = "summary"
-    PARAMS: ClassVar[dict[str, Any]] = {"extractor": "textrank", "k": 3, "reference": "reference"}
 
-    @classmethod
-    def check_params(cls, params: dict[str, Any], where: str) -> None:
-        super().check_params(params, where)
-        _positive_k(params, where)
-        _check_choice(params, "extractor", list(_EXTRACTORS), where)
-        _check_choice(params, "reference", list(REFERENCES), where)
+    @dataclass
+    class Params(KParams):
+        extractor: Literal["textrank", "lead-k"] = setting("textrank", "textrank or lead-k")
+        reference: Literal["reference", "english-summary"] = setting(
+            "reference", "the dataset's, or english-summary: the extractor run on the English original"
+        )
+
+    params: Params
 
     def runs(self, lang: str) -> list[tuple[str, StageName]]:
         return [] if lang == "en" else [(lang, "translate")]
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        extract, k = _EXTRACTORS[self.params["extractor"]], self.params["k"]
+        extract, k = _EXTRACTORS[self.params.extractor], self.params.k
         extracts = ["\n".join(extract(s.source, ctx.source_lang, k)) for s in segments]
         if ctx.source_lang == "en":
             records = None
@@ -292,7 +294,7 @@ class SummarizeThenTranslate(System):
             records = ctx.run_pipeline(extracts, ctx.source_lang, "translate", self.name)
             outputs = [translation_text(r) if r.ok else "" for r in records]
         self.info = [record_info(r) for r in records] if records else [{} for _ in segments]
-        if self.params["reference"] == "english-summary":
+        if self.params.reference == "english-summary":
             self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
         return outputs
 
@@ -306,21 +308,22 @@ class CrossLingualConsistency(System):
     """
 
     kind = "summary"
-    PARAMS: ClassVar[dict[str, Any]] = {"summarizer": "pipeline", "k": 3}
 
-    @classmethod
-    def check_params(cls, params: dict[str, Any], where: str) -> None:
-        super().check_params(params, where)
-        _positive_k(params, where)
-        _check_choice(params, "summarizer", ["pipeline", *_EXTRACTORS], where)
+    @dataclass
+    class Params(KParams):
+        summarizer: Literal["pipeline", "textrank", "lead-k"] = setting(
+            "pipeline", "pipeline (the configured model), textrank or lead-k"
+        )
+
+    params: Params
 
     def runs(self, lang: str) -> list[tuple[str, StageName]]:
-        if self.params["summarizer"] == "pipeline":
+        if self.params.summarizer == "pipeline":
             return [(lang, "summarize"), ("en", "summarize")]
         return [(lang, "translate")]
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        summarizer, k = self.params["summarizer"], self.params["k"]
+        summarizer, k = self.params.summarizer, self.params.k
         if summarizer == "pipeline":
             src = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "summarize", self.name)
             eng = ctx.run_pipeline([s.reference for s in segments], "en", "summarize", f"{self.name} (en)")

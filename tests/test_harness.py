@@ -227,7 +227,7 @@ def test_a_bad_score_option_fails_before_any_system_runs(tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["eval", str(cfg), "-o", str(tmp_path / "run")])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        f"clsum: error: {cfg}: score: seed must be a whole number >= 0, got '12345'"
+        f"clsum: error: {cfg}: score.seed must be a whole number, got '12345'"
     ]
     assert not (tmp_path / "run").exists()
 

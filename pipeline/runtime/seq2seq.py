@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from clsum.errors import ModelError
+from clsum.errors import ConfigError, ModelError
 from clsum.pipeline.runtime import hub
 from clsum.pipeline.runtime.backends import Engine, Options, resolve
 from clsum.pipeline.runtime.batching import token_budget_batches
@@ -47,6 +47,7 @@ class Seq2Seq:
         self.tokenizer = hub.load("tokenizer", self.ref)
         self.config = hub.load("config", self.ref)
         self.settings: GenerationSettings = resolve_settings(self.ref, self.config, task)
+        self._check_length()
         # Fast tokenizers are not safe to call from two threads at once (the prefetch thread
         # counts tokens while the main thread translates): every tokenizer call holds this lock.
         self._tokenizer_lock = threading.Lock()
@@ -68,6 +69,18 @@ class Seq2Seq:
                 raise
             log.warning("%s; using transformers instead", exc)
             return resolve(Options("transformers", "auto", self.options.threads), self.device), None
+
+    def _check_length(self) -> None:
+        """A ``max_length`` past the decoder's learned/sinusoidal positions fails every generate()
+        late; refuse it now. (Decoding from the start token at position 0, a model with P positions
+        generates at most P + 1 tokens. T5's relative positions have no such limit.)"""
+        positions = getattr(self.config, "max_position_embeddings", None)
+        if positions and self.max_output_tokens > positions + 1:
+            origin = self.settings.origins.get("max_length", "?")
+            raise ConfigError(
+                f"max_length {self.max_output_tokens} ({origin}) is more than {self.ref.spec} can "
+                f"generate: its {positions} positions allow at most {positions + 1}"
+            )
 
     @property
     def backend(self) -> str:
