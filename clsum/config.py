@@ -86,6 +86,9 @@ class RayConfig:
     # CPUs each read/clean/segment task reserves: they are light, and model actors must not take every
     # CPU slot from them (ray-project/ray#44687). Write tasks reserve none.
     task_cpus: float = 0.5
+    # How long a run waits for a cluster that clsum did not start to grow until the actor pools fit
+    # (an autoscaler adds nodes on request); 0: fail at once. clsum's own instance never waits.
+    placement_timeout_s: float = 600.0
 
 
 @dataclass

@@ -201,3 +201,84 @@ def test_sigkill_of_the_driver_then_rerun_leaves_every_document_once(
     assert (out / "errors.jsonl").read_text() == ""
     assert not blocks.exists()
     assert json.loads((out / "manifest.json").read_text())["counts"]["skipped"] >= finished
+
+
+def die_on_poison(records: list[Record]) -> None:
+    """A translate stage whose process dies on one document (as on memory exhaustion or a crash in
+    native code: nothing to catch), on every try; the others pass through."""
+    for record in records:
+        if record.ok and "poison" in record.id:
+            os._exit(1)
+    for record in records:
+        if record.ok:
+            record.translated = [list(p) for p in record.sentences]
+
+
+def test_a_document_that_kills_its_worker_is_one_error_row_and_the_run_goes_on(
+    cluster: str, tiny_overrides: list[str], tmp_path: Path
+) -> None:
+    (tmp_path / "in").mkdir()
+    names = ["a.txt", "b-poison.txt", "c.txt", "d.txt"]
+    for name in names:
+        (tmp_path / "in" / name).write_text(f"{NL_BODY}\n", encoding="utf-8")
+    start = time.monotonic()
+    result = run_on_ray(
+        _config(tiny_overrides), tmp_path / "in", tmp_path / "out", stages={"translate": die_on_poison}
+    )
+    assert time.monotonic() - start < 240  # bounded: Ray Data alone retries without end
+    assert (result.summarized, result.failed, result.failures) == (3, 1, {"translate": 1})
+    (error,) = _rows(tmp_path / "out" / "errors.jsonl")
+    assert (error["id"], error["stage"]) == ("b-poison.txt", "translate")
+    assert error["error"].startswith("the Ray worker died 3 times on this document")
+    # The poison document's batch partners (a, c) are summarized, in input order.
+    assert [r["id"] for r in _rows(tmp_path / "out" / "summaries.jsonl")] == ["a.txt", "c.txt", "d.txt"]
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["status"] == "complete"
+
+
+def _cli(out: Path, src: Path, settings: list[str], *extra: str) -> list[str]:
+    sets = [a for item in settings for a in ("--set", item)]
+    return [
+        sys.executable,
+        "-m",
+        "clsum",
+        "summarize",
+        str(src),
+        "-o",
+        str(out),
+        "--engine",
+        "ray",
+        *sets,
+        *extra,
+    ]
+
+
+def test_sigterm_stops_a_ray_run_as_it_stops_a_local_one(
+    cluster: str, tiny_overrides: list[str], tmp_path: Path
+) -> None:
+    """Exit 143, manifest interrupted by SIGTERM, one line: not Ray's handler (exit 15, a C++ stack dump)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(30):
+        (src / f"doc{i:02d}.txt").write_text(f"Bericht {i}.\n\n{NL_BODY}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    settings = [*tiny_overrides, "doc_batch_size=1", "ray.translate_actors=1", "ray.summarize_actors=1"]
+    driver = subprocess.Popen(
+        _cli(out, src, settings, "--ray-address", cluster),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    blocks = out / BLOCKS
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and driver.poll() is None:
+        if blocks.is_dir() and len(list(blocks.glob("*.json"))) >= 2:
+            break
+        time.sleep(0.05)
+    assert driver.poll() is None, driver.communicate()
+    driver.send_signal(signal.SIGTERM)
+    stdout, stderr = driver.communicate(timeout=60)
+    assert driver.returncode == 143, stderr
+    assert stderr.splitlines() == ["clsum: terminated (SIGTERM); rerun the same command to resume"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["status"], manifest["reason"]) == ("interrupted", "SIGTERM")
+    assert 2 <= manifest["counts"]["summarized"] < 30

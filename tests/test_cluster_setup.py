@@ -72,7 +72,7 @@ def test_without_the_ray_extra_engine_ray_fails_in_one_line(
 
 
 def test_a_failed_ray_job_is_reported_by_the_exception_that_started_it() -> None:
-    from clsum.cluster.run import _root_cause
+    from clsum.cluster.lost import root_cause as _root_cause
 
     # str() of the RayTaskError(UserCodeException) ray 2.60 raises for an exception in a map task
     ray_error = RuntimeError(
