@@ -10,32 +10,94 @@ import pytest
 from click.testing import CliRunner
 
 from clsum.cli import main
-from clsum.cluster.sizing import size_pools
+from clsum.cluster import sizing
+from clsum.cluster.sizing import check_fit, fits, size_pools
 from clsum.config import load_config
 from clsum.errors import ConfigError
 
 
 def test_cpu_pools_leave_cpus_for_the_read_and_write_tasks() -> None:
-    pools = size_pools(load_config(None, ["device=cpu"]), {"CPU": 4.0})
+    pools = size_pools(load_config(None, ["device=cpu"]), [{"CPU": 4.0}])
     assert (pools.translate, pools.summarize, pools.cpus, pools.gpus, pools.threads) == (1, 2, 1.0, 0.0, 1)
-    big = size_pools(load_config(None, ["ray.cpus_per_actor=4"]), {"CPU": 64.0, "memory": 1e12})
+    big = size_pools(load_config(None, ["ray.cpus_per_actor=4"]), [{"CPU": 64.0, "memory": 1e12}])
     assert (big.translate, big.summarize, big.threads) == (7, 7, 4)  # (64 - 6.4) // 4 = 14 slots
 
 
 def test_gpus_are_used_when_the_cluster_has_them() -> None:
-    one = size_pools(load_config(), {"CPU": 8.0, "GPU": 1.0})
+    one = size_pools(load_config(), [{"CPU": 8.0, "GPU": 1.0}])
     assert (one.translate, one.summarize, one.gpus) == (1, 1, 0.5)  # both stages share the one GPU
-    eight = size_pools(load_config(None, ["ray.memory_per_actor_gb=2"]), {"CPU": 64.0, "GPU": 8.0})
+    nodes = [{"CPU": 16.0, "GPU": 2.0, "memory": 64 * 1024.0**3}] * 4
+    eight = size_pools(load_config(None, ["ray.memory_per_actor_gb=2"]), nodes)
     assert (eight.translate, eight.summarize, eight.gpus, eight.memory) == (4, 4, 1.0, 2 * 1024**3)
-    cpu_only = size_pools(load_config(None, ["device=cpu"]), {"CPU": 8.0, "GPU": 8.0})
+    cpu_only = size_pools(load_config(None, ["device=cpu"]), [{"CPU": 8.0, "GPU": 8.0}])
     assert cpu_only.gpus == 0.0
 
 
-def test_explicit_sizes_win_and_a_pool_that_cannot_fit_is_announced(caplog: pytest.LogCaptureFixture) -> None:
-    config = load_config(None, ["ray.translate_actors=3", "ray.summarize_actors=5", "threads=2"])
-    pools = size_pools(config, {"CPU": 4.0})
-    assert (pools.translate, pools.summarize, pools.threads) == (3, 5, 2)
-    assert "the actor pools need 8 CPU" in caplog.text and "the cluster has 4" in caplog.text
+@pytest.mark.parametrize(
+    "nodes",
+    [
+        [{"CPU": 1.0}, {"CPU": 1.0}],  # the probe's 2-node cluster: 2 CPUs + 0.5 asked for before
+        [{"CPU": 1.0}],
+        [{"CPU": 2.0}],
+        [{"CPU": 3.0}],
+        [{"CPU": 0.0}, {"CPU": 1.0}, {"CPU": 1.0}],  # a head node that declares no CPU
+        [{"CPU": 1.5}] * 5,
+        [{"CPU": 4.0, "memory": 2.5 * 1024.0**3}],  # memory, not CPUs, limits the actors
+        [{"CPU": 2.0, "GPU": 1.0}, {"CPU": 1.0, "GPU": 1.0}],
+    ],
+)
+def test_automatic_pools_always_fit_the_nodes_as_they_are(nodes: list[dict[str, float]]) -> None:
+    config = load_config(None, ["ray.memory_per_actor_gb=1"] if any("memory" in n for n in nodes) else [])
+    nodes = [{"memory": 1e15, **n} for n in nodes]
+    pools = size_pools(config, nodes)
+    assert fits(pools.demands(config.ray.task_cpus), nodes)
+    assert pools.translate >= 1 and pools.summarize >= 1
+    assert pools.cpus != config.ray.task_cpus  # else Ray Data runs the read step in the translate actors
+    check_fit(pools, config, _Cluster([nodes]), own=True)  # returns at once
+
+
+class _Cluster:
+    """What ``check_fit`` asks of Ray: the nodes, each call the next state (the last one stays)."""
+
+    def __init__(self, states: list[list[dict[str, float]]]) -> None:
+        self.states = states
+
+    def nodes(self) -> list[dict[str, object]]:
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return [{"Alive": True, "Resources": node} for node in state]
+
+
+def test_explicit_sizes_that_cannot_fit_clsums_own_instance_fail_at_once() -> None:
+    config = load_config(None, ["ray.translate_actors=3", "ray.summarize_actors=3", "threads=2"])
+    pools = size_pools(config, [{"CPU": 3.0}])
+    assert (pools.translate, pools.summarize, pools.threads) == (3, 3, 2)  # kept as given
+    with pytest.raises(ConfigError) as info:
+        check_fit(pools, config, _Cluster([[{"CPU": 3.0}]]), own=True)
+    assert str(info.value) == (
+        "the actor pools cannot be placed: 3 translate + 3 summarize actors need 6 CPU (plus 0.5 CPU for "
+        "a read task), the cluster has 3 CPU on 1 node(s) (CPUs per node: 3); lower ray.translate_actors, "
+        "ray.summarize_actors or ray.cpus_per_actor (0 sizes a pool to fit)"
+    )
+
+
+def test_on_a_cluster_that_may_grow_the_run_waits_with_progress_and_a_timeout(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sizing, "WAIT_POLL_S", 0.01)
+    config = load_config(
+        None, ["ray.translate_actors=2", "ray.summarize_actors=2", "ray.placement_timeout_s=0.2"]
+    )
+    pools = size_pools(config, [{"CPU": 2.0}])
+    small, grown = [{"CPU": 2.0}], [{"CPU": 2.0}, {"CPU": 4.0}]
+    check_fit(pools, config, _Cluster([small, small, grown]), own=False)  # an autoscaler added a node
+    assert "waiting for the cluster to grow" in caplog.text
+    with pytest.raises(
+        ConfigError, match=r"the cluster has 2 CPU on 1 node\(s\).*\(waited 0 s for it to grow\)"
+    ):
+        check_fit(pools, config, _Cluster([small]), own=False)
+    config.ray.placement_timeout_s = 0  # no wait at all
+    with pytest.raises(ConfigError, match="cannot be placed"):
+        check_fit(pools, config, _Cluster([small]), own=False)
 
 
 @pytest.mark.parametrize(
@@ -51,7 +113,7 @@ def test_settings_the_cluster_cannot_honour_are_config_errors(
     settings: list[str], resources: dict[str, float], message: str
 ) -> None:
     with pytest.raises(ConfigError) as info:
-        size_pools(load_config(None, settings), resources)
+        size_pools(load_config(None, settings), [resources])
     assert message in str(info.value)
 
 

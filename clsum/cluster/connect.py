@@ -22,7 +22,7 @@ INSTALL_HINT = "pip install 'clsum[ray]'"
 CONNECT_TIMEOUT_S = 10
 RAY_LOG = "ray.log"  # in the output folder: what Ray itself prints during a run (without -v)
 # Words in a failed connection's message that mean the cluster refused this process's token.
-_AUTH_SIGNS = ("auth", "token", "unauthenticated")
+_AUTH_SIGNS = ("InvalidAuthToken", "Unauthenticated", "AuthenticationError", "authentication token")
 
 
 @dataclass
@@ -56,11 +56,12 @@ def connected(address: str, log_dir: Path | None = None) -> Iterator[Cluster]:
     """
     ray = import_ray()
     verbose = logging.getLogger("clsum").getEffectiveLevel() <= logging.INFO
-    with ray_output_to(None if verbose or log_dir is None else log_dir / RAY_LOG):
+    ray_log = None if verbose or log_dir is None else log_dir / RAY_LOG
+    with ray_output_to(ray_log):
         started = not ray.is_initialized()
         own = False
         if started:
-            own = _init(ray, address, verbose)
+            own = _init(ray, address, verbose, ray_log)
         _quiet_ray_data(verbose)
         try:
             yield Cluster(ray, own)
@@ -69,7 +70,7 @@ def connected(address: str, log_dir: Path | None = None) -> Iterator[Cluster]:
                 ray.shutdown()
 
 
-def _init(ray: Any, address: str, verbose: bool) -> bool:
+def _init(ray: Any, address: str, verbose: bool, ray_log: Path | None) -> bool:
     """``ray.init`` for a run; True when it started an instance of its own."""
     target = address or os.environ.get("RAY_ADDRESS") or _running_here()
     if target is not None and target.startswith("ray://"):
@@ -94,7 +95,7 @@ def _init(ray: Any, address: str, verbose: bool) -> bool:
     try:
         ray.init(address=target, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ConfigError(_cannot_connect(target, exc)) from exc
+        raise ConfigError(_cannot_connect(target, exc, _said(ray_log))) from exc
     finally:
         _restore(stop_handler)
     return own
@@ -128,19 +129,32 @@ def _restore(handler: Any) -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
-def _cannot_connect(target: str, exc: Exception) -> str:
-    """One line; when the message speaks of tokens, authentication is the likely cause, and says how
-    Ray 2.52+ wants it set up."""
+def _cannot_connect(target: str, exc: Exception, said: str) -> str:
+    """One line. Ray's own message does not say why (its connection attempts were refused for a
+    missing or wrong token, Ray 2.52+); what Ray printed meanwhile (``said``) does."""
     text = " ".join(str(exc).split())
     if len(text) > 300:
         text = text[:300] + "..."
     line = f"cannot connect to the Ray cluster at {target}: {text}"
-    if any(sign in text.lower() for sign in _AUTH_SIGNS):
-        line += (
-            " (likely token authentication: set RAY_AUTH_MODE=token and the cluster's token "
-            "(RAY_AUTH_TOKEN, or the file ~/.ray/auth_token) for clsum as for every node)"
-        )
+    setup = "RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN, or the file ~/.ray/auth_token)"
+    if any(sign in f"{text} {said}" for sign in _AUTH_SIGNS):
+        line += f"; the cluster refused this process's authentication token: set {setup} as on every node"
+    elif os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+        line += f"; if the cluster uses token authentication, set {setup}"
     return line
+
+
+def _said(ray_log: Path | None) -> str:
+    """The end of what Ray printed into ``ray_log`` (where the reason for a failure is)."""
+    if ray_log is None:
+        return ""
+    try:
+        with ray_log.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 20_000))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def _usable_cpus() -> int:
