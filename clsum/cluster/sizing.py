@@ -87,7 +87,7 @@ def size_pools(config: Config, nodes: list[Node]) -> Pools:
 
 def _shrink_to_fit(pools: Pools, config: Config, nodes: list[Node]) -> Pools:
     """The automatic pool(s) one actor smaller at a time until everything fits; at one actor each,
-    a smaller CPU reservation per actor (its inference threads stay)."""
+    a smaller CPU reservation per actor (its inference threads stay) when both sizes are automatic."""
     rc, task = config.ray, config.ray.task_cpus
     while not fits(pools.demands(task), nodes):
         if not rc.summarize_actors and pools.summarize > max(1, pools.translate):
@@ -99,6 +99,8 @@ def _shrink_to_fit(pools: Pools, config: Config, nodes: list[Node]) -> Pools:
         else:
             break
     cpus = pools.cpus
+    if rc.translate_actors or rc.summarize_actors:
+        return pools  # sizes set by the user: their CPUs stay as set too (check_fit says if they fit)
     while cpus / 2 >= MIN_ACTOR_CPUS and (
         cpus == task or not fits(replace(pools, cpus=cpus).demands(task), nodes)
     ):  # never equal to task_cpus: Ray Data would run the read step inside the translate actors
@@ -135,7 +137,7 @@ def check_fit(pools: Pools, config: Config, cluster: Any, own: bool) -> None:
                 _cannot_fit(pools, config, nodes), waited, config.ray.placement_timeout_s,
             )  # fmt: skip
             reported = time.monotonic()
-        time.sleep(WAIT_POLL_S)
+        time.sleep(max(0.0, min(WAIT_POLL_S, config.ray.placement_timeout_s - waited)))
         nodes = alive_nodes(cluster)
 
 
