@@ -3,8 +3,13 @@ the one-line error when the ray extra is not installed."""
 
 from __future__ import annotations
 
+import json
+import logging
+import pickle
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -13,7 +18,8 @@ from clsum.cli import main
 from clsum.cluster import sizing
 from clsum.cluster.sizing import check_fit, fits, size_pools
 from clsum.config import load_config
-from clsum.errors import ConfigError
+from clsum.errors import ClsumError, ConfigError
+from clsum.record import Record
 
 
 def test_cpu_pools_leave_cpus_for_the_read_and_write_tasks() -> None:
@@ -149,3 +155,70 @@ def test_a_failed_ray_job_is_reported_by_the_exception_that_started_it() -> None
     )
     assert _root_cause(ray_error) == "KeyError: 'boom inside'"
     assert _root_cause(RuntimeError("worker died\n")) == "worker died"
+
+
+class _Plan:
+    """A Ray Data plan whose workers die on every document named ``poison*``: what comes back is the
+    rows of the batches without one, and Ray Data's log line for each batch it dropped."""
+
+    def __init__(self) -> None:
+        self.passes: list[list[str]] = []
+
+    def __call__(self, rows: list[dict[str, Any]]) -> Any:
+        self.passes.append([row["name"] for row in rows])
+        return self
+
+    def iter_rows(self) -> Iterator[dict[str, Any]]:
+        executor = logging.getLogger("ray.data._internal.execution.streaming_executor_state")
+        for row in (r for r in _rows_of(self.passes[-1])):
+            if any(rec.id.startswith("poison") for rec in pickle.loads(row["records"])):
+                executor.error(
+                    'An exception was raised from a task of operator "MapBatches(Map(Translate))".'
+                )
+                continue
+            yield {"name": row["name"], "written": pickle.dumps([]), "report": pickle.dumps(None)}
+
+
+_BATCHES: dict[str, dict[str, Any]] = {}
+
+
+def _rows_of(names: list[str]) -> list[dict[str, Any]]:
+    return [_BATCHES[name] for name in names]
+
+
+def _batch(name: str, ids: list[str]) -> dict[str, Any]:
+    row = {"name": name, "records": pickle.dumps([Record(id=i, raw="Tekst.") for i in ids])}
+    _BATCHES[name] = row
+    for i, doc_id in enumerate(ids):  # the rows the driver makes when it splits the batch
+        _BATCHES[f"{name}-{i:05d}"] = {
+            "name": f"{name}-{i:05d}",
+            "records": pickle.dumps([Record(id=doc_id)]),
+        }
+    return row
+
+
+def test_a_lost_batch_is_retried_document_by_document_and_a_document_lost_again_is_an_error_row(
+    tmp_path: Path,
+) -> None:
+    ray = pytest.importorskip("ray")
+    from clsum.cluster import lost
+
+    plan = _Plan()
+    rows = [_batch("r-0", ["a", "b"]), _batch("r-1", ["c", "poison-d", "e"])]
+    got = [row["name"] for row in lost.execute(ray, plan, rows, load_config(), tmp_path)]
+    assert plan.passes == [["r-0", "r-1"], ["r-1-00000", "r-1-00001", "r-1-00002"]]
+    assert got == ["r-0", "r-1-00000", "r-1-00002", "r-1-00001"]  # the lost document last, written here
+    (block,) = (tmp_path / ".clsum-blocks").glob("*.json")
+    assert block.name == "r-1-00001.json"  # sorts between its batch partners' blocks
+    (error,) = json.loads(block.read_text())["errors"]
+    assert (error["id"], error["stage"]) == ("poison-d", "translate")
+    assert error["error"].startswith("the Ray worker died 3 times on this document")
+
+
+def test_when_every_batch_is_lost_the_run_stops_with_one_error(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    from clsum.cluster import lost
+
+    rows = [_batch("s-0", ["poison-1"]), _batch("s-1", ["poison-2"])]
+    with pytest.raises(ClsumError, match=r"the Ray job lost every batch \(translate\)"):
+        list(lost.execute(ray, _Plan(), rows, load_config(), tmp_path))

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 RETRIES = 2  # more tries of a batch whose worker died (Ray's max_retries / max_task_retries)
 # Where Ray Data reports a dropped block (ray/data/_internal/execution/streaming_executor_state.py).
 _EXECUTOR_LOG = "ray.data._internal.execution.streaming_executor_state"
-_OPERATOR = re.compile(r'operator "[^"]*?Map\((\w+)\)"')
+_OPERATOR = re.compile(r'operator "([^"]*)"')
+_STEP = re.compile(r"Map\((\w+)\)")  # "Map(Translate)"; fused steps: "Map(prepare)->Map(Translate)"
 _STAGES = {"prepare": "prepare", "Translate": "translate", "Summarize": "summarize", "write": "write"}
 
 Plan = Callable[[list[Row]], Any]  # rows -> a Ray dataset whose rows are write()'s
@@ -104,8 +105,9 @@ class _Dropped(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         found = _OPERATOR.search(record.getMessage())
-        if found:
-            self.stages.add(_STAGES.get(found.group(1), found.group(1)))
+        steps = _STEP.findall(found.group(1)) if found else []
+        if steps:  # of fused steps, the last: the model stage, not the light step before it
+            self.stages.add(_STAGES.get(steps[-1], steps[-1]))
 
 
 def _split(row: Row) -> list[Row]:
