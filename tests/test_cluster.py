@@ -229,7 +229,7 @@ def test_a_document_that_kills_its_worker_is_one_error_row_and_the_run_goes_on(
     assert (result.summarized, result.failed, result.failures) == (3, 1, {"translate": 1})
     (error,) = _rows(tmp_path / "out" / "errors.jsonl")
     assert (error["id"], error["stage"]) == ("b-poison.txt", "translate")
-    assert error["error"].startswith("the Ray worker died 3 times on this document")
+    assert error["error"].startswith("the Ray worker died 3 times on it (out of memory")
     # The poison document's batch partners (a, c) are summarized, in input order.
     assert [r["id"] for r in _rows(tmp_path / "out" / "summaries.jsonl")] == ["a.txt", "c.txt", "d.txt"]
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["status"] == "complete"

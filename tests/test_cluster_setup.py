@@ -212,7 +212,7 @@ def test_a_lost_batch_is_retried_document_by_document_and_a_document_lost_again_
     assert block.name == "r-1-00001.json"  # sorts between its batch partners' blocks
     (error,) = json.loads(block.read_text())["errors"]
     assert (error["id"], error["stage"]) == ("poison-d", "translate")
-    assert error["error"].startswith("the Ray worker died 3 times on this document")
+    assert error["error"].startswith("the Ray worker died 3 times on it (out of memory")
 
 
 def test_when_every_batch_is_lost_the_run_stops_with_one_error(tmp_path: Path) -> None:
@@ -220,5 +220,6 @@ def test_when_every_batch_is_lost_the_run_stops_with_one_error(tmp_path: Path) -
     from clsum.cluster import lost
 
     rows = [_batch("s-0", ["poison-1"]), _batch("s-1", ["poison-2"])]
-    with pytest.raises(ClsumError, match=r"the Ray job lost every batch \(translate\)"):
+    every = r"the Ray job lost every batch \(translate: the Ray worker died 3 times on it"
+    with pytest.raises(ClsumError, match=every):
         list(lost.execute(ray, _Plan(), rows, load_config(), tmp_path))

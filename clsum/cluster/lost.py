@@ -35,6 +35,10 @@ _OPERATOR = re.compile(r'operator "([^"]*)"')
 _STEP = re.compile(r"Map\((\w+)\)")  # "Map(Translate)"; fused steps: "Map(prepare)->Map(Translate)"
 _STAGES = {"prepare": "prepare", "Translate": "translate", "Summarize": "summarize", "write": "write"}
 
+# Exceptions that mean the process was lost, not that code raised (ray.exceptions).
+_DEATHS = {"RayActorError", "WorkerCrashedError", "OutOfMemoryError", "NodeDiedError", "ObjectLostError"}
+DIED = f"the Ray worker died {RETRIES + 1} times on it (out of memory, a crash in native code, or killed)"
+
 Plan = Callable[[list[Row]], Any]  # rows -> a Ray dataset whose rows are write()'s
 
 
@@ -63,24 +67,23 @@ def execute(ray: Any, plan: Plan, rows: list[Row], config: Config, output: Path)
     from ray.data import DataContext
 
     DataContext.get_current().max_errored_blocks = -1  # a dropped batch is retried below instead
-    lost, stages = yield from _one_pass(ray, plan, rows)
+    lost, dropped = yield from _one_pass(ray, plan, rows)
     if not lost:
         return
     if len(lost) == len(rows) > 1:  # not one document's doing: stop with the cause
-        raise ClsumError(f"the Ray job lost every batch ({', '.join(sorted(stages)) or 'no cause given'})")
+        raise ClsumError(f"the Ray job lost every batch ({dropped.where()}: {dropped.why()})")
     log.warning(
-        "%d batch(es) lost their Ray worker %d times (in %s); retrying their documents one by one",
-        len(lost), RETRIES + 1, ", ".join(sorted(stages)) or "an unknown step",
+        "%d batch(es) lost in %s (%s); retrying their documents one by one",
+        len(lost), dropped.where(), dropped.why(),
     )  # fmt: skip
     singles = [single for row in lost for single in _split(row)]
-    lost, stages = yield from _one_pass(ray, plan, singles)
-    stage = stages.pop() if len(stages) == 1 else "worker"
+    lost, dropped = yield from _one_pass(ray, plan, singles)
     for row in lost:
-        yield _error_row(row, stage, config, output)
+        yield _error_row(row, dropped.where(), dropped.why(), config, output)
 
 
-def _one_pass(ray: Any, plan: Plan, rows: list[Row]) -> Generator[Row, None, tuple[list[Row], set[str]]]:
-    """Yield what comes back; return the rows that did not, and the stages Ray Data dropped them in."""
+def _one_pass(ray: Any, plan: Plan, rows: list[Row]) -> Generator[Row, None, tuple[list[Row], _Dropped]]:
+    """Yield what comes back; return the rows that did not, and where and why Ray Data dropped them."""
     seen: set[str] = set()
     dropped = _Dropped()
     logger = logging.getLogger(_EXECUTOR_LOG)
@@ -93,21 +96,34 @@ def _one_pass(ray: Any, plan: Plan, rows: list[Row]) -> Generator[Row, None, tup
         raise ClsumError(f"the Ray job failed: {root_cause(exc)}") from exc
     finally:
         logger.removeHandler(dropped)
-    return [row for row in rows if row["name"] not in seen], dropped.stages
+    return [row for row in rows if row["name"] not in seen], dropped
 
 
 class _Dropped(logging.Handler):
-    """Collects the steps (stages) in which Ray Data dropped a block."""
+    """Collects the steps (stages) in which Ray Data dropped a block, and why (Ray Data logs each
+    with the exception)."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.stages: set[str] = set()
+        self.causes: set[str] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         found = _OPERATOR.search(record.getMessage())
         steps = _STEP.findall(found.group(1)) if found else []
-        if steps:  # of fused steps, the last: the model stage, not the light step before it
-            self.stages.add(_STAGES.get(steps[-1], steps[-1]))
+        if not steps:
+            return
+        self.stages.add(_STAGES.get(steps[-1], steps[-1]))  # of fused steps the last, the model's
+        exc = record.exc_info[1] if record.exc_info else None
+        died = exc is None or bool({c.__name__ for c in type(exc).__mro__} & _DEATHS)
+        self.causes.add(DIED if died or not isinstance(exc, Exception) else root_cause(exc))
+
+    def where(self) -> str:
+        """The one stage the blocks were dropped in ("worker" when it was not one)."""
+        return next(iter(self.stages)) if len(self.stages) == 1 else "worker"
+
+    def why(self) -> str:
+        return next(iter(self.causes)) if len(self.causes) == 1 else DIED
 
 
 def _split(row: Row) -> list[Row]:
@@ -120,7 +136,7 @@ def _split(row: Row) -> list[Row]:
     return [{"name": f"{row['name']}-{i:05d}", **item} for i, item in enumerate(items)]
 
 
-def _error_row(row: Row, stage: str, config: Config, output: Path) -> Row:
+def _error_row(row: Row, stage: str, why: str, config: Config, output: Path) -> Row:
     """The document of ``row`` as an error record, made durable as its block on this node."""
     if "source" in row:
         records: list[Record] = list(pickle.loads(row["source"]).records())
@@ -130,8 +146,7 @@ def _error_row(row: Row, stage: str, config: Config, output: Path) -> Row:
     for record in records:
         record.key = record_key(config_hash, record)
         if record.ok:
-            record.fail(stage, f"the Ray worker died {RETRIES + 1} times on this document (out of memory, "
-                        "a crash in native code, or killed)")  # fmt: skip
+            record.fail(stage, why)
     return write({"name": row["name"], "records": pickle.dumps(records), "report": pickle.dumps(Report())},
                  str(output))  # fmt: skip
 
