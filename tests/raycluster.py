@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -67,7 +68,7 @@ def _kill(procs: list[psutil.Process]) -> None:
 
 def _ray_start(args: list[str], env: dict[str, str]) -> None:
     subprocess.run(
-        ["ray", "start", *args, "--disable-usage-stats"],
+        [str(Path(sys.executable).parent / "ray"), "start", *args, "--disable-usage-stats"],
         env=env, check=True, capture_output=True, text=True, timeout=START_TIMEOUT_S,
     )  # fmt: skip
 
@@ -112,7 +113,7 @@ def _wait_for_nodes(cluster: Cluster, nodes: int) -> None:
     script = "import ray; ray.init(); print(sum(n['Alive'] for n in ray.nodes()))"
     while time.monotonic() < deadline:
         out = subprocess.run(
-            ["python", "-c", script], env={**cluster.env, "RAY_ADDRESS": cluster.address},
+            [sys.executable, "-c", script], env={**cluster.env, "RAY_ADDRESS": cluster.address},
             capture_output=True, text=True, timeout=START_TIMEOUT_S,
         )  # fmt: skip
         if out.stdout.strip().splitlines()[-1:] == [str(nodes)]:

@@ -214,6 +214,7 @@ def die_on_poison(records: list[Record]) -> None:
             record.translated = [list(p) for p in record.sentences]
 
 
+@pytest.mark.slow  # its worker dies six times (about 2 minutes)
 def test_a_document_that_kills_its_worker_is_one_error_row_and_the_run_goes_on(
     cluster: str, tiny_overrides: list[str], tmp_path: Path
 ) -> None:
