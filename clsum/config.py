@@ -74,10 +74,11 @@ class InputConfig:
 
 @dataclass
 class RayConfig:
-    """How ``engine: ray`` runs on a Ray cluster; none of it changes an output (README: Running on a
-    cluster)."""
+    """How ``engine: ray`` runs on a Ray cluster; none of it changes an output (docs/scaling.md)."""
 
-    address: str = ""  # "": $RAY_ADDRESS, else a Ray instance started on this machine for the run
+    # "": $RAY_ADDRESS, else the `ray start` cluster on this machine, else an instance of clsum's own;
+    # "local": always clsum's own
+    address: str = ""
     translate_actors: int = 0  # translation actors, each loading the models once; 0: from the cluster
     summarize_actors: int = 0  # summarization actors; 0: from the cluster's resources
     cpus_per_actor: float = 1.0  # CPUs each model actor reserves; its inference threads unless threads is set
