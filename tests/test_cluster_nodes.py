@@ -116,6 +116,7 @@ def test_without_an_address_clsum_joins_the_cluster_ray_start_runs_on_this_machi
     assert joined and joined.group(1).endswith(f":{port}"), run.stderr
     engine = _manifest(out)["engine"]
     assert (engine["address"], engine["nodes"]) == (joined.group(1), 2)
+    assert "core_worker.cc" in run.stderr and not (out / "ray.log").exists()  # -v: Ray's own lines shown
 
 
 def test_clsums_own_instance_never_grows_so_sizes_that_cannot_fit_fail_at_once(
