@@ -114,10 +114,12 @@ class InputConfig:
 
 @dataclass
 class RayConfig:
-    """How ``engine: ray`` runs on a Ray cluster; none of it changes an output."""
+    """How ``engine: ray`` runs on a Ray cluster; none of it changes an output (docs/scaling.md)."""
 
     address: str = speed_only(
-        "", '"": `$RAY_ADDRESS`, else a Ray instance started on this machine for the run'
+        "",
+        '"": `$RAY_ADDRESS`, else the `ray start` cluster on this machine, else an instance of '
+        'clsum\'s own; "local": always clsum\'s own',
     )
     translate_actors: int = speed_only(
         0, "translation actors, each loading the models once; 0: from the cluster"
@@ -132,6 +134,12 @@ class RayConfig:
     memory_per_actor_gb: float = speed_only(0.0, "memory Ray reserves for each model actor; 0: none")
     # Model actors must not take every CPU slot from the light read tasks (ray-project/ray#44687).
     task_cpus: float = speed_only(0.5, "CPUs each read/clean/segment task reserves (write tasks: none)")
+    # An autoscaler adds nodes on request; clsum's own instance never grows, so it never waits.
+    placement_timeout_s: float = speed_only(
+        600.0,
+        "seconds a run waits for a cluster clsum did not start to fit the pools; 0: fail at once",
+        min=0,
+    )
 
 
 @dataclass

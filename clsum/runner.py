@@ -72,7 +72,7 @@ class RunResult:
     failed: int = 0
     failures: dict[str, int] = field(default_factory=dict)  # stage -> count
     warned: int = 0  # documents done in this run with degenerate outputs (Record.warnings)
-    # "stage kind" (e.g. "translate max_length") -> outputs flagged, over the documents of this run
+    # "stage kind" (e.g. "translate max_length") -> documents of this run with outputs so flagged
     warnings: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -96,7 +96,7 @@ class RunResult:
             self.warned += 1
         for w in record.warnings:
             key = f"{w.stage} {w.kind}"
-            self.warnings[key] = self.warnings.get(key, 0) + w.count
+            self.warnings[key] = self.warnings.get(key, 0) + 1  # documents, not outputs (see Record)
 
 
 class Progress:
@@ -460,7 +460,7 @@ def run_manifest(
             "failed": result.failed,
             "failed_by_stage": result.failures,
             "with_warnings": result.warned,
-            "warnings": result.warnings,  # "stage kind" -> outputs flagged (Record.warnings)
+            "warnings": result.warnings,  # "stage kind" -> documents flagged (Record.warnings)
         },
     }
 

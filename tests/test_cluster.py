@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,36 @@ def test_sigkill_of_the_driver_then_rerun_leaves_every_document_once(
     assert (out / "errors.jsonl").read_text() == ""
     assert not blocks.exists()
     assert json.loads((out / "manifest.json").read_text())["counts"]["skipped"] >= finished
+
+
+def die_on_poison(records: list[Record]) -> None:
+    """A translate stage whose process dies on one document (as on memory exhaustion or a crash in
+    native code: nothing to catch), on every try; the others pass through."""
+    for record in records:
+        if record.ok and "poison" in record.id:
+            os._exit(1)
+    for record in records:
+        if record.ok:
+            record.translated = [list(p) for p in record.sentences]
+
+
+@pytest.mark.slow  # its worker dies six times (about 2 minutes)
+def test_a_document_that_kills_its_worker_is_one_error_row_and_the_run_goes_on(
+    cluster: str, tiny_overrides: list[str], tmp_path: Path
+) -> None:
+    (tmp_path / "in").mkdir()
+    names = ["a.txt", "b-poison.txt", "c.txt", "d.txt"]
+    for name in names:
+        (tmp_path / "in" / name).write_text(f"{NL_BODY}\n", encoding="utf-8")
+    start = time.monotonic()
+    result = run_on_ray(
+        _config(tiny_overrides), tmp_path / "in", tmp_path / "out", stages={"translate": die_on_poison}
+    )
+    assert time.monotonic() - start < 240  # bounded: Ray Data alone retries without end
+    assert (result.summarized, result.failed, result.failures) == (3, 1, {"translate": 1})
+    (error,) = _rows(tmp_path / "out" / "errors.jsonl")
+    assert (error["id"], error["stage"]) == ("b-poison.txt", "translate")
+    assert error["error"].startswith("the Ray worker died 3 times on it (out of memory")
+    # The poison document's batch partners (a, c) are summarized, in input order.
+    assert [r["id"] for r in _rows(tmp_path / "out" / "summaries.jsonl")] == ["a.txt", "c.txt", "d.txt"]
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["status"] == "complete"

@@ -116,7 +116,8 @@ def summarize(
 
 
 def _warnings_note(documents: int, counts: dict[str, int]) -> str:
-    """``; 2 with warnings: 3 translations cut at max_length, ...`` (nothing when there are none)."""
+    """``; 2 with warnings (2 with translations cut at max_length, ...)``: documents, not outputs (nothing
+    when there are none)."""
     from clsum.record import warning_text
 
     if not documents:
@@ -124,7 +125,7 @@ def _warnings_note(documents: int, counts: dict[str, int]) -> str:
     parts = []
     for key, n in sorted(counts.items()):
         stage, kind = key.split(" ", 1)
-        parts.append(warning_text(stage, kind, n))
+        parts.append(f"{n} with {warning_text(stage, kind, n).split(' ', 1)[1]}")  # n documents
     return f"; {documents} with warnings ({', '.join(parts)}; see 'warnings' in summaries.jsonl)"
 
 

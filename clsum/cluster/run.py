@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from clsum import errors
+from clsum.cluster import lost
 from clsum.cluster.connect import connected, import_ray
-from clsum.cluster.sizing import Pools, size_pools
+from clsum.cluster.sizing import Pools, alive_nodes, check_fit, size_pools
 from clsum.cluster.stages import Report, Summarize, Translate, prepare, tokenizer_config, write
 from clsum.config import Config
 from clsum.errors import ClsumError, OutputError, WriteError
@@ -103,8 +104,8 @@ class _Run:
         bar = Progress()
         try:
             if todo:
-                bar.start(progress, len(todo))
-                self._execute(list(_batches(self.documents, done, self.config.doc_batch_size)), bar)
+                rows = list(_batches(self.documents, done, self.config.doc_batch_size))
+                self._execute(rows, bar, progress, len(todo))
         except BaseException as exc:
             bar.close()
             self._finish(run_ending(exc), after_error=True)
@@ -118,17 +119,20 @@ class _Run:
             raise WriteError(f"{exc}; every document's result is written; rerun to write it again") from exc
         return self.result
 
-    def _execute(self, rows: list[dict[str, Any]], bar: Progress) -> None:
-        with connected(self.config.ray.address) as ray:
-            self.pools = size_pools(self.config, ray.cluster_resources())
+    def _execute(self, rows: list[dict[str, Any]], bar: Progress, progress: bool, todo: int) -> None:
+        with connected(self.config.ray.address, log_dir=Path(self.output)) as cluster:
+            ray = cluster.ray
+            self.pools = pools = size_pools(self.config, alive_nodes(ray))
             self.cluster = {"address": ray.get_runtime_context().gcs_address, "nodes": len(ray.nodes())}
             log.info("ray: %s on %d node(s)", self.pools.to_dict(), self.cluster["nodes"])
-            dataset = _plan(ray, self.config, self.pools, self.documents, rows, self.output, self.stages)
-            try:
-                for row in dataset.iter_rows():
-                    self._tally(row, bar)
-            except ray.exceptions.RayError as exc:  # not a document's failure: those are rows
-                raise ClsumError(f"the Ray job failed: {_root_cause(exc)}") from exc
+            check_fit(pools, self.config, ray, own=cluster.own)
+            bar.start(progress, todo)  # once Ray's own output goes to its file (connected)
+
+            def plan(batches: list[dict[str, Any]]) -> Any:
+                return _plan(ray, self.config, pools, batches, self.output, self.stages)
+
+            for row in lost.execute(ray, plan, rows, self.config, Path(self.output).resolve()):
+                self._tally(row, bar)
 
     def _tally(self, row: dict[str, Any], bar: Progress) -> None:
         report: Report = pickle.loads(row["report"])
@@ -197,7 +201,6 @@ def _plan(
     ray: Any,
     config: Config,
     pools: Pools,
-    documents: Source,
     rows: list[dict[str, Any]],
     output: str | Path,
     stages: Any,
@@ -226,23 +229,28 @@ def _plan(
             "num_cpus": pools.cpus,
             "num_gpus": pools.gpus or None,
             "memory": pools.memory,
+            **lost.actor_args(),
         }
 
-    return (
-        ray.data.from_items(rows, override_num_blocks=len(rows))
-        .map(prepare, fn_kwargs={"config": config, "stages": stages}, num_cpus=config.ray.task_cpus)
-        .map(Translate, **pool(pools.translate))
-        .map(Summarize, **pool(pools.summarize))
-        .map(write, fn_kwargs={"output": str(Path(output).resolve())}, num_cpus=0, resources=here)
-    )
-
-
-def _root_cause(exc: Exception) -> str:
-    """The line naming the exception that started it, from the remote traceback Ray's error carries
-    (Ray Data adds its own exception and advice after it)."""
-    text = str(exc).split("The above exception was the direct cause of the following exception")[0]
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
+    with lost.retry_args_allowed():  # Ray 2.60 warns that these arguments go in Ray 2.64
+        return (
+            ray.data.from_items(rows, override_num_blocks=len(rows))
+            .map(
+                prepare,
+                fn_kwargs={"config": config, "stages": stages},
+                num_cpus=config.ray.task_cpus,
+                **lost.task_args(),
+            )
+            .map(Translate, **pool(pools.translate))
+            .map(Summarize, **pool(pools.summarize))
+            .map(
+                write,
+                fn_kwargs={"output": str(Path(output).resolve())},
+                num_cpus=0,
+                resources=here,
+                **lost.task_args(),
+            )
+        )
 
 
 def _now() -> str:

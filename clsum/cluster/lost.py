@@ -1,0 +1,159 @@
+"""Batches whose worker dies: bounded retries, then one document at a time, then an error row.
+
+A document can kill the process that works on it (memory exhausted, a crash in native code): no
+exception reaches clsum, the worker is simply gone. Ray retries such a batch (``RETRIES`` more
+times here, never without end as Ray Data's defaults do); after that Ray Data drops the batch and
+the run goes on (``max_errored_blocks`` unlimited). The driver then sends the documents of every
+dropped batch again, one per row, as the local engine retries a failed batch document by document;
+a document lost again becomes one error row, written here, and the rest of its batch is summarized.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import re
+import warnings
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from clsum.cluster.stages import Report, Row, write
+from clsum.config import Config
+from clsum.errors import ClsumError
+from clsum.pipeline.ingest import Source
+from clsum.record import Record
+from clsum.runner import record_key
+
+log = logging.getLogger(__name__)
+
+RETRIES = 2  # more tries of a batch whose worker died (Ray's max_retries / max_task_retries)
+# Where Ray Data reports a dropped block (ray/data/_internal/execution/streaming_executor_state.py).
+_EXECUTOR_LOG = "ray.data._internal.execution.streaming_executor_state"
+_OPERATOR = re.compile(r'operator "([^"]*)"')
+_STEP = re.compile(r"Map\((\w+)\)")  # "Map(Translate)"; fused steps: "Map(prepare)->Map(Translate)"
+_STAGES = {"prepare": "prepare", "Translate": "translate", "Summarize": "summarize", "write": "write"}
+
+# Exceptions that mean the process was lost, not that code raised (ray.exceptions).
+_DEATHS = {"RayActorError", "WorkerCrashedError", "OutOfMemoryError", "NodeDiedError", "ObjectLostError"}
+DIED = f"the Ray worker died {RETRIES + 1} times on it (out of memory, a crash in native code, or killed)"
+
+Plan = Callable[[list[Row]], Any]  # rows -> a Ray dataset whose rows are write()'s
+
+
+def task_args() -> dict[str, Any]:
+    """Ray options of the read and write tasks."""
+    return {"max_retries": RETRIES}
+
+
+def actor_args() -> dict[str, Any]:
+    """Ray options of the model actors: an actor that dies is restarted (it reloads its models),
+    the batch it was working on is tried ``RETRIES`` more times."""
+    return {"max_task_retries": RETRIES}
+
+
+@contextmanager
+def retry_args_allowed() -> Iterator[None]:
+    """Ray 2.60 deprecates the remote arguments above in ``Dataset.map`` (to go in Ray 2.64, with no
+    named replacement yet for the retry bounds): its warning is not for clsum's users."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+        yield
+
+
+def execute(ray: Any, plan: Plan, rows: list[Row], config: Config, output: Path) -> Iterator[Row]:
+    """The rows ``write`` returns for every batch of ``rows``, the lost batches' one per document."""
+    from ray.data import DataContext
+
+    DataContext.get_current().max_errored_blocks = -1  # a dropped batch is retried below instead
+    lost, dropped = yield from _one_pass(ray, plan, rows)
+    if not lost:
+        return
+    if len(lost) == len(rows) > 1:  # not one document's doing: stop with the cause
+        raise ClsumError(f"the Ray job lost every batch ({dropped.where()}: {dropped.why()})")
+    log.warning(
+        "%d batch(es) lost in %s (%s); retrying their documents one by one",
+        len(lost), dropped.where(), dropped.why(),
+    )  # fmt: skip
+    singles = [single for row in lost for single in _split(row)]
+    lost, dropped = yield from _one_pass(ray, plan, singles)
+    for row in lost:
+        yield _error_row(row, dropped.where(), dropped.why(), config, output)
+
+
+def _one_pass(ray: Any, plan: Plan, rows: list[Row]) -> Generator[Row, None, tuple[list[Row], _Dropped]]:
+    """Yield what comes back; return the rows that did not, and where and why Ray Data dropped them."""
+    seen: set[str] = set()
+    dropped = _Dropped()
+    logger = logging.getLogger(_EXECUTOR_LOG)
+    logger.addHandler(dropped)
+    try:
+        for row in plan(rows).iter_rows():
+            seen.add(row["name"])
+            yield row
+    except ray.exceptions.RayError as exc:  # not a document's failure: those are rows
+        raise ClsumError(f"the Ray job failed: {root_cause(exc)}") from exc
+    finally:
+        logger.removeHandler(dropped)
+    return [row for row in rows if row["name"] not in seen], dropped
+
+
+class _Dropped(logging.Handler):
+    """Collects the steps (stages) in which Ray Data dropped a block, and why (Ray Data logs each
+    with the exception)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.stages: set[str] = set()
+        self.causes: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = _OPERATOR.search(record.getMessage())
+        steps = _STEP.findall(found.group(1)) if found else []
+        if not steps:
+            return
+        self.stages.add(_STAGES.get(steps[-1], steps[-1]))  # of fused steps the last, the model's
+        exc = record.exc_info[1] if record.exc_info else None
+        died = exc is None or bool({c.__name__ for c in type(exc).__mro__} & _DEATHS)
+        self.causes.add(DIED if died or not isinstance(exc, Exception) else root_cause(exc))
+
+    def where(self) -> str:
+        """The one stage the blocks were dropped in ("worker" when it was not one)."""
+        return next(iter(self.stages)) if len(self.stages) == 1 else "worker"
+
+    def why(self) -> str:
+        return next(iter(self.causes)) if len(self.causes) == 1 else DIED
+
+
+def _split(row: Row) -> list[Row]:
+    """One row per document of a batch's row, named so that blocks still sort in input order."""
+    if "source" in row:
+        part: Source = pickle.loads(row["source"])
+        items = [{"source": pickle.dumps(single)} for single in part.parts(1)]
+    else:
+        items = [{"records": pickle.dumps([r])} for r in pickle.loads(row["records"])]
+    return [{"name": f"{row['name']}-{i:05d}", **item} for i, item in enumerate(items)]
+
+
+def _error_row(row: Row, stage: str, why: str, config: Config, output: Path) -> Row:
+    """The document of ``row`` as an error record, made durable as its block on this node."""
+    if "source" in row:
+        records: list[Record] = list(pickle.loads(row["source"]).records())
+    else:
+        records = pickle.loads(row["records"])
+    config_hash = config.hash()
+    for record in records:
+        record.key = record_key(config_hash, record)
+        if record.ok:
+            record.fail(stage, why)
+    return write({"name": row["name"], "records": pickle.dumps(records), "report": pickle.dumps(Report())},
+                 str(output))  # fmt: skip
+
+
+def root_cause(exc: Exception) -> str:
+    """The line naming the exception that started it, from the remote traceback Ray's error carries
+    (Ray Data adds its own exception and advice after it)."""
+    text = str(exc).split("The above exception was the direct cause of the following exception")[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
