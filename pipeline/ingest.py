@@ -11,13 +11,22 @@ import copy
 import json
 import logging
 import os
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from clsum.config import InputConfig
 from clsum.errors import InputError
-from clsum.pipeline.decode import SNIFF_BYTES, bom_encoding, cp1252_text, decode, looks_binary, repair_text
+from clsum.pipeline.decode import (
+    SNIFF_BYTES,
+    bom_encoding,
+    cp1252_text,
+    decode,
+    input_digest,
+    looks_binary,
+    repair_text,
+)
 from clsum.pipeline.limits import JSON_ESCAPE_FACTOR, capped_lines, read_at_most, text_too_large, too_large
 from clsum.pipeline.write import MANIFEST, MARKDOWN
 from clsum.record import Record
@@ -88,23 +97,30 @@ class Source:
         """Number of documents (for JSONL, non-blank lines: each becomes a record or an error)."""
         return self._count
 
-    def records(self, skip: Container[str] = frozenset()) -> Iterator[Record]:
+    def records(self, skip: Container[str] = frozenset(), decoded: bool = True) -> Iterator[Record]:
         """Yield every document's record in order, except those whose id is in ``skip``.
 
-        Skipped files are not even read; JSONL lines must be parsed to learn their id.
+        Skipped files are not even read; JSONL lines must be parsed to learn their id. Without
+        ``decoded`` a record holds what its key needs (id, language hint, ``digest``), no text: the
+        bytes are read and hashed but not decoded (``headers``).
         """
+        read = partial(_read_document, max_bytes=self.max_bytes, decoded=decoded)
         if self.kind == "jsonl":
-            records: Iterator[Record] = _jsonl_records(self.root, self._encoding, self.max_bytes)
+            records: Iterator[Record] = _jsonl_records(self.root, self._encoding, self.max_bytes, decoded)
         elif self.kind == "file":
-            records = iter([_read_document(self.root, self.root.name, self.max_bytes)])
+            records = iter([read(self.root, self.root.name)])
         else:
-            records = (self._folder_record(n) for n in self._ids if self._folder_id(n) not in skip)
+            records = (self._folder_record(n, read) for n in self._ids if self._folder_id(n) not in skip)
         for record in records:
             if record.id in skip:
                 continue
             if self.lang:
                 record.lang_hint = self.lang
             yield record
+
+    def headers(self, skip: Container[str] = frozenset()) -> Iterator[Record]:
+        """Every document's id, language hint and input digest, without decoding (for keys)."""
+        return self.records(skip, decoded=False)
 
     def parts(self, size: int, skip: Container[str] = frozenset()) -> Iterator[Source]:
         """The documents whose id is not in ``skip``, ``size`` at a time and in order, each part a
@@ -124,13 +140,13 @@ class Source:
     def _folder_id(self, name: str) -> str:
         return self._escaped[name][0] if name in self._escaped else name
 
-    def _folder_record(self, name: str) -> Record:
+    def _folder_record(self, name: str, read: Callable[[Path, str], Record]) -> Record:
         if name not in self._escaped:
-            return _read_document(self.root / name, name, self.max_bytes)
+            return read(self.root / name, name)
         doc_id, clash = self._escaped[name]
         if clash:
             return _error_record(doc_id, clash)
-        record = _read_document(self.root / name, doc_id, self.max_bytes)
+        record = read(self.root / name, doc_id)
         record.id_escape = FILE_NAME_ESCAPE
         return record
 
@@ -230,7 +246,7 @@ def _is_clsum_output(folder: Path) -> bool:
     return isinstance(data, dict) and {"status", "config_hash", "counts"} <= data.keys()
 
 
-def _read_document(file: Path, doc_id: str, max_bytes: int) -> Record:
+def _read_document(file: Path, doc_id: str, max_bytes: int, decoded: bool = True) -> Record:
     record = Record(id=doc_id, path=str(file.resolve()), fmt=FORMATS[file.suffix.lower()])
     try:
         with file.open("rb") as fh:
@@ -240,6 +256,9 @@ def _read_document(file: Path, doc_id: str, max_bytes: int) -> Record:
                 return record
     except OSError as exc:
         record.fail("ingest", f"cannot read file: {exc.strerror or exc}")
+        return record
+    record.digest = input_digest(data)
+    if not decoded:
         return record
     if not data:
         record.fail("ingest", "file is empty")
@@ -255,13 +274,17 @@ def _read_document(file: Path, doc_id: str, max_bytes: int) -> Record:
 def text_record(doc_id: str, text: str, lang_hint: str | None = None, max_bytes: int = MAX_BYTES) -> Record:
     """A document given as a string (a JSONL ``text``, the Python API): the same limit, repairs and
     checks as a file's contents (size, mojibake, line endings, control characters, empty text)."""
-    record = Record(id=doc_id, fmt="text", lang_hint=lang_hint)
+    record = Record(id=doc_id, fmt="text", lang_hint=lang_hint, digest=_text_digest(text))
     if error := text_too_large(text, max_bytes):
         record.fail("ingest", error)
         return record
     record.raw, record.repairs = repair_text(text)
     _check_text(record, "text")
     return record
+
+
+def _text_digest(text: str) -> str:
+    return input_digest(text.encode("utf-8", "surrogatepass"))
 
 
 def _check_text(record: Record, what: str) -> None:
@@ -325,7 +348,7 @@ def _strip_eol(line: str) -> str:
     return line[:-1] if line.endswith("\r") else line
 
 
-def _jsonl_records(file: Path, encoding: str, max_bytes: int) -> Iterator[Record]:
+def _jsonl_records(file: Path, encoding: str, max_bytes: int, decoded: bool = True) -> Iterator[Record]:
     # Repairs are made per text after parsing: a JSON escape can hide mojibake too.
     first_line: dict[str, int] = {}
     try:
@@ -333,13 +356,19 @@ def _jsonl_records(file: Path, encoding: str, max_bytes: int) -> Iterator[Record
             if line is None:
                 yield _error_record(f"{file.name}:{lineno}", _line_too_long(lineno, max_bytes))
             elif line.strip():
-                yield _jsonl_record(file.name, lineno, line, encoding, first_line, max_bytes)
+                yield _jsonl_record(file.name, lineno, line, encoding, first_line, max_bytes, decoded)
     except OSError as exc:
         raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
 
 
 def _jsonl_record(
-    name: str, lineno: int, line: str, encoding: str, first_line: dict[str, int], max_bytes: int
+    name: str,
+    lineno: int,
+    line: str,
+    encoding: str,
+    first_line: dict[str, int],
+    max_bytes: int,
+    decoded: bool = True,
 ) -> Record:
     where = f"{name}:{lineno}"
     try:
@@ -363,6 +392,8 @@ def _jsonl_record(
     first_line[doc_id] = lineno
     if lang is not None and not isinstance(lang, str):
         record = _error_record(doc_id, f"line {lineno} has a 'lang' that is not a string")
+    elif not decoded:
+        record = Record(id=doc_id, fmt="text", lang_hint=lang or None, digest=_text_digest(text))
     else:
         record = text_record(doc_id, text, lang or None, max_bytes)
     record.encoding, record.id_escape = encoding, escape

@@ -1,0 +1,122 @@
+"""The run session both engines share: each document decoded once, copies only to retry, keys that
+know the model, and a stop that does not wait for the prefetch thread."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import clsum.pipeline.ingest
+from clsum.record import Removed
+from tests.articles import EN_BODY
+from tests.test_streaming import FAKE_MODELS, Record, _english_folder, _pipeline
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    calls: list[int] = []
+    real: Callable[..., Any] = getattr(clsum.pipeline.ingest, name)
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(clsum.pipeline.ingest, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("prefetch", ["true", "false"])
+def test_each_file_is_decoded_once_per_run_and_not_at_all_when_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefetch: str
+) -> None:
+    decodes = _counting(monkeypatch, "decode")
+    source = _english_folder(tmp_path / "in", 5)
+    pipeline = _pipeline("doc_batch_size=2", f"prefetch={prefetch}", stages=FAKE_MODELS)
+    assert pipeline.run(source, tmp_path / "out").summarized == 5
+    assert len(decodes) == 5  # the key pass hashes the bytes; only processing decodes
+    (source / "000002.txt").write_text(f"Changed.\n\n{EN_BODY}")
+    rerun = pipeline.run(source, tmp_path / "out")
+    assert (rerun.skipped, rerun.summarized, len(decodes)) == (4, 1, 6)
+
+
+def test_each_jsonl_text_is_repaired_once_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repairs = _counting(monkeypatch, "repair_text")
+    file = tmp_path / "docs.jsonl"
+    file.write_text("".join(json.dumps({"id": str(i), "text": f"{i}. {EN_BODY}"}) + "\n" for i in range(4)))
+    pipeline = _pipeline("doc_batch_size=3", stages=FAKE_MODELS)
+    assert pipeline.run(file, tmp_path / "out").summarized == 4
+    assert len(repairs) == 4
+    assert pipeline.run(file, tmp_path / "out").skipped == 4 and len(repairs) == 4
+
+
+def test_a_batch_is_not_deep_copied_and_a_retry_starts_from_each_record_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    deep = []
+    real = copy.deepcopy
+    monkeypatch.setattr(copy, "deepcopy", lambda *a, **k: deep.append(1) or real(*a, **k))
+
+    def marking_clean(records: list[Record]) -> list[Record]:
+        for record in records:  # changes every record before it crashes on one
+            record.removed.append(Removed("metadata", "seen"))
+            record.metadata["seen"] = "yes"
+        if any("BOOM" in r.raw for r in records):
+            raise RuntimeError("clean crashed")
+        for record in records:
+            record.paragraphs, record.lang = [record.raw], "en"
+        return records
+
+    pipeline = _pipeline(stages={**FAKE_MODELS, "clean": marking_clean, "detect": lambda r: r})
+    records = pipeline.summarize_texts(["one. " * 5, "two. " * 5, "three. " * 5])
+    assert all(r.ok for r in records) and not deep
+    records = pipeline.summarize_texts(["one. " * 5, "BOOM. " * 5, "three. " * 5])
+    assert [r.ok for r in records] == [True, False, True] and not deep
+    # the retry ran clean again on each record as it was before the failed batch: marked once
+    assert [len(r.removed) for r in records] == [1, 1, 1]
+
+
+def test_changed_model_files_at_the_same_path_redo_what_the_old_model_made(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text('{"d_model": 16}')
+    source = _english_folder(tmp_path / "in", 3)
+    pipeline = _pipeline(f"summarization.model={model}", stages=FAKE_MODELS)
+    assert pipeline.run(source, tmp_path / "out").summarized == 3
+    assert pipeline.run(source, tmp_path / "out").skipped == 3  # same files: nothing to redo
+    (model / "config.json").write_text('{"d_model": 32}')  # retrained in place
+    rerun = pipeline.run(source, tmp_path / "out")
+    assert (rerun.skipped, rerun.summarized) == (0, 3)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert str(model) in manifest["model_identity"]
+
+
+def test_a_stop_does_not_wait_for_a_prefetch_thread_that_is_stuck_reading(tmp_path: Path) -> None:
+    release = threading.Event()
+
+    def slow_clean(records: list[Record]) -> list[Record]:
+        if any(r.id == "000002.txt" for r in records):
+            release.wait(30)  # a document that takes long to prepare (or a blocked read)
+        for record in records:
+            record.paragraphs, record.lang = [record.raw], "en"
+        return records
+
+    def interrupted(records: list[Record]) -> list[Record]:
+        raise KeyboardInterrupt
+
+    stages = {**FAKE_MODELS, "clean": slow_clean, "detect": lambda r: r, "summarize": interrupted}
+    source = _english_folder(tmp_path / "in", 4)
+    began = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _pipeline("doc_batch_size=2", "prefetch=true", stages=stages).run(source, tmp_path / "out")
+        assert time.monotonic() - began < 10
+    finally:
+        release.set()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
