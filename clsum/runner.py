@@ -469,6 +469,7 @@ class RunSession:
             if after_error:  # the last batch may be on disk but not yet counted: count the files
                 result.summarized, result.failures = self.store.appended()
                 result.failed = sum(result.failures.values())
+            self.store.compact()
             manifest = self._manifest(engine, finished_at=_now(), **ending)
             manifest["counts"]["in_output"] = self.store.counts()
             self.store.write_manifest(manifest)

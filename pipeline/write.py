@@ -25,12 +25,13 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from clsum.errors import OutputError
+from clsum.pipeline.jsonl import lines
 from clsum.pipeline.lock import FolderLock
 from clsum.record import Record, warning_text
 
@@ -92,7 +93,9 @@ class OutputStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         _make_folder(folder)
-        self._kept: dict[str, int] = {}  # rows each file held after ``prepare``
+        self._kept: dict[str, int] = {}  # lines each file held after ``prepare``
+        self._keys: dict[str, str] = {}  # this run's key per id (``prepare``)
+        self._newest: dict[str, str] = {}  # id -> the file this store last appended a row of it to
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[OutputStore]:
@@ -109,56 +112,85 @@ class OutputStore:
     def prepare(self, keys: dict[str, str], force: bool = False) -> set[str]:
         """Repair the files and return the ids whose stored summary matches ``keys`` (to skip).
 
-        Rows for ids in ``keys`` that will be redone are removed now, so that each id ends up in
-        the output exactly once; rows for other ids (earlier runs on other inputs) are kept.
+        Nothing is deleted or rewritten here: a row to redo stays until its replacement exists (a
+        failed redo adds an error row and leaves the summary), and ``compact`` drops what later rows
+        replaced at the end of the run. Only a partial last line (a kill mid-write) is cut off.
         """
+        self._keys = keys
         self.merge_blocks()  # a killed ray run's finished blocks count as done
-        done: set[str] = set()
+        for name in (SUMMARIES, ERRORS):
+            with _output_errors(f"repair {self.folder / name}"):
+                self._kept[name] = _cut_partial_line(self.folder / name)
+        if force:
+            return set()
+        return {
+            row["id"]
+            for row in read_rows(self.folder / SUMMARIES)
+            if row["id"] in keys and row.get("key") == keys[row["id"]]
+        }
 
-        def kept_summaries() -> Iterator[dict[str, Any]]:
-            for row in read_rows(self.folder / SUMMARIES):
-                if row["id"] in keys:
-                    if force or row.get("key") != keys[row["id"]]:
-                        continue
-                    done.add(row["id"])
-                yield row
+    def compact(self) -> None:
+        """Drop the rows that are no longer current, rewriting a file only when it holds some (so a
+        rerun that redoes nothing needs no free disk): a row followed by a later one of its id in
+        the same file, and an error row its document has overcome since: summarized after it failed
+        (in this store's appends), or, untouched now, summarized with this run's key. A failed redo
+        leaves both rows: the good summary and the error."""
+        summaries = _latest(self.folder / SUMMARIES)
+        errors = _latest(self.folder / ERRORS)
 
-        self._rewrite(SUMMARIES, kept_summaries())
-        self._rewrite(ERRORS, (row for row in read_rows(self.folder / ERRORS) if row["id"] not in keys))
-        return done
+        def current_error(lineno: int, row: dict[str, Any]) -> bool:
+            doc_id = row["id"]
+            if errors[doc_id][0] != lineno:
+                return False
+            if doc_id in self._newest:
+                return self._newest[doc_id] == ERRORS
+            summary = summaries.get(doc_id)
+            return summary is None or summary[1] is None or summary[1] != self._keys.get(doc_id)
 
-    def _rewrite(self, name: str, rows: Iterable[dict[str, Any]]) -> None:
-        """Replace file ``name`` with ``rows``, streamed: 100,000 summaries are never held in memory."""
-        kept = 0
+        self._keep(SUMMARIES, lambda lineno, row: summaries[row["id"]][0] == lineno)
+        self._keep(ERRORS, current_error)
 
-        def counted() -> Iterator[dict[str, Any]]:
-            nonlocal kept
-            for row in rows:
-                kept += 1
-                yield row
-
-        with _output_errors(f"update {self.folder / name}"):
-            _write_atomic_lines(self.folder / name, _jsonl_lines(counted()))
-        self._kept[name] = kept
+    def _keep(self, name: str, keep: Callable[[int, dict[str, Any]], bool]) -> None:
+        """Rewrite file ``name`` with the rows ``keep`` accepts, streamed, if it drops any line."""
+        path = self.folder / name
+        with _output_errors(f"update {path}"):
+            total = kept = 0
+            for lineno, row, _ in _rows(path, every=True):
+                total += 1
+                kept += row is not None and keep(lineno, row)
+            if kept == total:
+                return
+            rows = _rows(path)
+            _write_atomic_lines(
+                path, (raw + b"\n" for n, row, raw in rows if row is not None and keep(n, row))
+            )
 
     def appended(self) -> tuple[int, dict[str, int]]:
         """What was appended since ``prepare``, read back from the files: the number of summaries
         and of failures per stage. Exact even when a signal stopped a run between writing a batch
         and counting it."""
         with _output_errors(f"read {self.folder}"):
-            summaries = sum(1 for n, _ in _rows(self.folder / SUMMARIES) if n > self._kept.get(SUMMARIES, 0))
+            summaries = sum(
+                1 for n, _, _ in _rows(self.folder / SUMMARIES) if n > self._kept.get(SUMMARIES, 0)
+            )
             failures: dict[str, int] = {}
-            for n, row in _rows(self.folder / ERRORS):
+            for n, row, _ in _rows(self.folder / ERRORS):
                 if n > self._kept.get(ERRORS, 0):
+                    assert row is not None
                     failures[str(row.get("stage"))] = failures.get(str(row.get("stage")), 0) + 1
         return summaries, failures
 
     def append(self, records: Iterable[Record]) -> None:
         records = list(records)
-        with _output_errors(f"write {self.folder / SUMMARIES}"):
-            _append_durable(self.folder / SUMMARIES, _jsonl_lines(summary_row(r) for r in records if r.ok))
-        with _output_errors(f"write {self.folder / ERRORS}"):
-            _append_durable(self.folder / ERRORS, _jsonl_lines(error_row(r) for r in records if not r.ok))
+        self._append_rows(
+            [summary_row(r) for r in records if r.ok], [error_row(r) for r in records if not r.ok]
+        )
+
+    def _append_rows(self, summaries: list[dict[str, Any]], errors: list[dict[str, Any]]) -> None:
+        for name, rows in ((SUMMARIES, summaries), (ERRORS, errors)):
+            with _output_errors(f"write {self.folder / name}"):
+                _append_durable(self.folder / name, _jsonl_lines(rows))
+            self._newest.update((row["id"], name) for row in rows)
 
     def write_block(self, name: str, records: Iterable[Record]) -> None:
         """One batch's rows as one file, written atomically: a block file is whole or absent, and a
@@ -174,28 +206,20 @@ class OutputStore:
             _write_atomic(path, json.dumps(block, ensure_ascii=False))
 
     def merge_blocks(self) -> int:
-        """Fold the block files into ``summaries.jsonl`` and ``errors.jsonl``; returns how many.
-
-        Blocks are appended in name order. A document's row from a block replaces its earlier rows
-        in either file, and when several blocks hold the same id (a run killed and rerun) the last
-        one wins, so every id is in the output once. Both files are replaced atomically before any
-        block is deleted, and blocks are deleted in name order: a merge killed at any point leaves
-        blocks that merging again puts back in the same places. Streams the files; in memory is
-        only an id -> last block map.
-        """
+        """Append the block files to ``summaries.jsonl`` and ``errors.jsonl`` in name order, then
+        delete them; returns how many there were. A merge killed at any point leaves blocks that
+        merging again appends once more: the last row of an id is the one that counts (``read_rows``,
+        ``compact``), and the same block holds the same rows."""
         folder = self.folder / BLOCKS
         if not folder.is_dir():
             return 0
+        for name in (SUMMARIES, ERRORS):
+            with _output_errors(f"repair {self.folder / name}"):
+                _cut_partial_line(self.folder / name)
         names = sorted(folder.glob("*.json"))
-        blocks = [path for path in names if _read_block(path) is not None]
-        last: dict[str, int] = {}
-        for index, path in enumerate(blocks):
-            for part in ("summaries", "errors"):
-                last.update((row["id"], index) for row in _block_rows(path, part))
-        for file, part in ((SUMMARIES, "summaries"), (ERRORS, "errors")):
-            rows = _merged(read_rows(self.folder / file), blocks, part, last)
-            with _output_errors(f"update {self.folder / file}"):
-                _write_atomic_lines(self.folder / file, _jsonl_lines(rows))
+        for path in names:
+            if (block := _read_block(path)) is not None:
+                self._append_rows(block["summaries"], block["errors"])
         with _output_errors(f"remove the merged blocks in {folder}"):
             for path in [*names, *folder.glob(".*.tmp")]:  # temp files: writers killed mid-write
                 path.unlink(missing_ok=True)
@@ -206,8 +230,8 @@ class OutputStore:
     def counts(self) -> dict[str, int]:
         with _output_errors(f"read {self.folder}"):
             return {
-                "summaries": len(_last_lines(self.folder / SUMMARIES)),
-                "errors": len(_last_lines(self.folder / ERRORS)),
+                "summaries": len(_latest(self.folder / SUMMARIES)),
+                "errors": len(_latest(self.folder / ERRORS)),
             }
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
@@ -278,46 +302,59 @@ def _warning_note(row: dict[str, Any]) -> str:
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     """The one reader of ``summaries.jsonl`` and ``errors.jsonl``: every parseable row, one per id
     (the last wins, in its place); a partial line from a kill is dropped. Lines end at ``\n`` only
-    (a summary may hold U+2028). Two streaming passes: only an id -> line-number map is in memory."""
-    last = _last_lines(path)
-    for lineno, row in _rows(path):
-        if last[row["id"]] == lineno:
+    (``jsonl.lines``: a summary may hold U+2028). Two streaming passes: only an id -> line-number map
+    is in memory."""
+    last = _latest(path)
+    for lineno, row, _ in _rows(path):
+        assert row is not None
+        if last[row["id"]][0] == lineno:
             yield row
 
 
-def _last_lines(path: Path) -> dict[str, int]:
-    """id -> number of the last line holding a parseable row for it."""
-    return {row["id"]: lineno for lineno, row in _rows(path, warn=True)}
+def _latest(path: Path) -> dict[str, tuple[int, str | None]]:
+    """id -> (number of the last line holding a row for it, that row's key)."""
+    return {row["id"]: (lineno, row.get("key")) for lineno, row, _ in _rows(path, warn=True) if row}
 
 
-def _rows(path: Path, warn: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows(path: Path, warn: bool = False, every: bool = False) -> Iterator[tuple[int, Any, bytes]]:
+    """(line number, row, line) for each line holding a row (an object with a string id); with
+    ``every`` also the other lines, with row None."""
     if not path.exists():
         return
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for line in lines(fh.readline):
+            raw = line.text or b""
             try:
-                row = json.loads(line)
+                row = json.loads(raw.decode("utf-8", "replace"))
             except json.JSONDecodeError:
-                if warn and line.strip():
+                row = None
+                if warn and raw.strip():
                     log.warning(
-                        "%s:%d: dropping an incomplete line (left by an interrupted run)", path, lineno
+                        "%s:%d: dropping an unreadable line (left by an interrupted run)", path, line.number
                     )
-                continue
             if isinstance(row, dict) and isinstance(row.get("id"), str):
-                yield lineno, row
+                yield line.number, row, raw
+            elif every:
+                yield line.number, None, raw
 
 
-def _merged(
-    kept: Iterable[dict[str, Any]], blocks: list[Path], part: str, last: dict[str, int]
-) -> Iterator[dict[str, Any]]:
-    yield from (row for row in kept if row["id"] not in last)
-    for index, path in enumerate(blocks):
-        yield from (row for row in _block_rows(path, part) if last[row["id"]] == index)
-
-
-def _block_rows(path: Path, part: str) -> list[dict[str, Any]]:
-    block = _read_block(path)
-    return [] if block is None else block[part]
+def _cut_partial_line(path: Path) -> int:
+    """Cut off a last line without its ``\n`` (a write a kill cut short), so that appending goes on
+    from whole lines; returns the number of lines left."""
+    if not path.exists():
+        return 0
+    with path.open("r+b") as fh:
+        count = 0
+        end = 0
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            count += block.count(b"\n")
+            if b"\n" in block:
+                end = fh.tell() - len(block) + block.rindex(b"\n") + 1
+        if end != fh.tell():
+            log.warning("%s: dropping an incomplete last line (left by an interrupted run)", path)
+            fh.truncate(end)
+            os.fsync(fh.fileno())
+    return count
 
 
 def _read_block(path: Path) -> dict[str, list[dict[str, Any]]] | None:
@@ -362,11 +399,11 @@ def _write_atomic(path: Path, text: str) -> None:
     _write_atomic_lines(path, [text])
 
 
-def _write_atomic_lines(path: Path, parts: Iterable[str]) -> None:
+def _write_atomic_lines(path: Path, parts: Iterable[str] | Iterable[bytes]) -> None:
     tmp, fd = _new_temp(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors=_UNENCODABLE) as fh:
-            fh.writelines(parts)
+        with os.fdopen(fd, "wb") as fh:
+            fh.writelines(p if isinstance(p, bytes) else p.encode("utf-8", _UNENCODABLE) for p in parts)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 import clsum.pipeline.ingest
+from clsum.errors import InputError
 from clsum.record import Removed
 from tests.articles import EN_BODY
 from tests.test_streaming import FAKE_MODELS, Record, _english_folder, _pipeline
@@ -120,3 +122,83 @@ def test_a_stop_does_not_wait_for_a_prefetch_thread_that_is_stuck_reading(tmp_pa
         release.set()
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
+
+
+# --- reruns keep what is good --------------------------------------------------------------------
+
+
+def _failing_summarize(records: list[Record]) -> list[Record]:
+    for record in records:
+        record.fail("summarize", "No position encodings are defined for positions >= 256")
+    return records
+
+
+def test_a_rerun_whose_every_redo_fails_keeps_the_good_summaries(tmp_path: Path) -> None:
+    source, out = _english_folder(tmp_path / "in", 3), tmp_path / "out"
+    _pipeline(stages=FAKE_MODELS).run(source, out)
+    good = (out / "summaries.jsonl").read_text()
+    failed = _pipeline(
+        "summarization.max_length=300", stages={**FAKE_MODELS, "summarize": _failing_summarize}
+    )
+    result = failed.run(source, out)
+    assert (result.summarized, result.failed) == (0, 3)
+    assert (out / "summaries.jsonl").read_text() == good  # no redo replaced a good row
+    assert len((out / "errors.jsonl").read_text().splitlines()) == 3  # and each failure is reported
+    assert json.loads((out / "manifest.json").read_text())["counts"]["in_output"] == {
+        "summaries": 3,
+        "errors": 3,
+    }
+    again = _pipeline(stages=FAKE_MODELS).run(source, out)  # the first config again: nothing to redo
+    assert (again.skipped, again.summarized) == (3, 0)
+    assert (out / "summaries.jsonl").read_text() == good and (out / "errors.jsonl").read_text() == ""
+
+
+def test_a_rerun_with_nothing_to_do_rewrites_no_output_file(tmp_path: Path) -> None:
+    source, out = _english_folder(tmp_path / "in", 3), tmp_path / "out"
+    (source / "empty.txt").write_text("")
+    _pipeline(stages=FAKE_MODELS).run(source, out)
+    files = {name: (out / name).stat() for name in ("summaries.jsonl", "errors.jsonl")}
+    result = _pipeline(stages=FAKE_MODELS).run(source, out)
+    assert (result.skipped, result.failed) == (3, 1)  # the empty file is tried again, and fails again
+    after = {name: (out / name).stat() for name in files}
+    assert after["summaries.jsonl"].st_ino == files["summaries.jsonl"].st_ino  # not replaced by a copy
+    assert after["summaries.jsonl"].st_size == files["summaries.jsonl"].st_size
+    assert len((out / "errors.jsonl").read_text().splitlines()) == 1
+
+
+def test_ids_clsum_invents_for_bad_lines_never_collide_with_real_ids(tmp_path: Path) -> None:
+    file, out = tmp_path / "docs.jsonl", tmp_path / "out"
+    rows = [{"id": "a", "text": EN_BODY}, {"id": "a", "text": EN_BODY}, {"id": "a#2", "text": EN_BODY}]
+    lines = [json.dumps(row) for row in rows] + [
+        "not json",
+        json.dumps({"id": "docs.jsonl:4", "text": EN_BODY}),
+    ]
+    file.write_text("\n".join(lines) + "\n")
+    result = _pipeline(stages=FAKE_MODELS).run(file, out)
+    assert (result.summarized, result.failed) == (3, 2)
+    errors = [json.loads(line)["id"] for line in (out / "errors.jsonl").read_text().splitlines()]
+    summaries = [json.loads(line)["id"] for line in (out / "summaries.jsonl").read_text().splitlines()]
+    assert summaries == ["a", "a#2", "docs.jsonl:4"] and errors == ["a#2~2", "docs.jsonl:4~2"]
+    rerun = _pipeline(stages=FAKE_MODELS).run(file, out)
+    assert (rerun.skipped, rerun.failed) == (3, 2)  # the broken lines are not forgotten
+    assert len((out / "errors.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_named_pipe_as_input_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "p.txt"
+    os.mkfifo(fifo)
+    stop = threading.Event()
+
+    def writer() -> None:  # so that a reader of the pipe is not blocked forever
+        while not stop.wait(5):
+            with open(fifo, "w") as fh:
+                fh.write("Text.")
+
+    threading.Thread(target=writer, daemon=True).start()
+    try:
+        began = time.monotonic()
+        with pytest.raises(InputError, match="not a regular file"):
+            _pipeline(stages=FAKE_MODELS).run(fifo, tmp_path / "out")
+        assert time.monotonic() - began < 5
+    finally:
+        stop.set()
