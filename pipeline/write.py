@@ -24,6 +24,7 @@ import errno
 import json
 import logging
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
@@ -44,6 +45,7 @@ MARKDOWN = "summaries.md"
 # A lone surrogate (from a JSON "\\ud800" escape or a non-UTF-8 file name) cannot be encoded as
 # UTF-8; "\\ud800" is also how JSON escapes it, so the files stay valid JSON and read back the same.
 _UNENCODABLE = "backslashreplace"
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 BLOCKS = ".clsum-blocks"  # block files of a ray run not yet merged
 
 
@@ -288,9 +290,15 @@ def _markdown_parts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
         )
         original = f" (original title: {row['title']})" if row.get("title") not in (None, title) else ""
         yield (
-            f"\n## {title}\n\n`{row['id']}` · language: {lang} · chunks: {row['chunks']} · "
+            f"\n## {_one_line(title)}\n\n`{_one_line(row['id'])}` · language: {lang} · "
+            f"chunks: {row['chunks']} · "
             f"coverage: {row['coverage']:.0%}{original}{_warning_note(row)}\n\n{row['summary']}\n"
         )
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its control characters written ``\\xNN`` (a file name may hold a newline)."""
+    return _CONTROL_CHARS.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 def _warning_note(row: dict[str, Any]) -> str:

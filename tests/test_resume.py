@@ -122,3 +122,16 @@ def test_sigkill_part_way_then_rerun_completes_every_document_once(
     rows = [json.loads(line) for line in summaries.read_text().splitlines()]
     assert sorted(r["id"] for r in rows) == ids
     assert json.loads((out / "manifest.json").read_text())["counts"]["skipped"] >= partial
+
+
+def test_a_newline_in_a_file_name_stays_on_its_markdown_line() -> None:
+    row = {
+        "id": "a\nb\u2028.txt",
+        "title": "T\nx",
+        "lang": "en",
+        "chunks": 1,
+        "coverage": 1.0,
+        "summary": "S.",
+    }
+    text = render_markdown([{**row, "summary": "S."}])
+    assert "## T\\nx\n\n`a\\nb\\u2028.txt` · language: en" in text
