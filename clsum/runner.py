@@ -411,6 +411,7 @@ class RunSession:
         self.identity = run_identity(config)
         self.progress = Progress()
         self.started = ""
+        self._previous: dict[str, str] = {}
 
     def run(self, engine: Engine, force: bool = False, progress: bool = False) -> RunResult:
         self.progress = engine.progress
@@ -430,6 +431,7 @@ class RunSession:
         self.progress.documents_done(len(records))
 
     def _run(self, engine: Engine, force: bool, progress: bool) -> RunResult:
+        self._previous = self._previous_run()
         keys = {r.id: self.key(r) for r in self.documents.headers()}
         done = self.store.prepare(keys, force=force)
         todo = len(keys) - len(done)
@@ -457,6 +459,25 @@ class RunSession:
         except OutputError as exc:
             raise WriteError(f"{exc}; every document's result is written; rerun to write it again") from exc
         return result
+
+    def _previous_run(self) -> dict[str, str]:
+        """The status the last run into this folder ended with. A manifest still ``running`` here,
+        where this run holds the lock, was left by a run that was killed (``kill -9``, a second
+        signal) before it could write its ending: it was interrupted."""
+        previous = self.store.read_manifest()
+        if not previous or "status" not in previous:
+            return {}
+        ended: dict[str, str] = {
+            k: str(previous[k]) for k in ("status", "started_at", "finished_at") if k in previous
+        }
+        if ended["status"] == "running":
+            ended["status"] = "interrupted"
+            log.warning(
+                "the last run into %s (started %s) was interrupted before it finished; resuming it",
+                self.output,
+                ended.get("started_at", "at an unknown time"),
+            )
+        return ended
 
     def _finish(self, engine: Engine, ending: dict[str, str], after_error: bool = False) -> None:
         """Write the final manifest and summaries.md. After an error they are best effort: the
@@ -487,6 +508,7 @@ class RunSession:
                 started_at=self.started, **status,
             ),
             "model_identity": self.identity,
+            "previous_run": self._previous or None,
             **report.extra,
         }  # fmt: skip
 

@@ -248,6 +248,14 @@ class OutputStore:
                 # has room for this one without indentation, which makes it smaller.
                 _overwrite(path, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n")
 
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest an earlier run left, if it can be read."""
+        try:
+            manifest = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return manifest if isinstance(manifest, dict) else None
+
     def write_markdown(self) -> None:
         rows = read_rows(self.folder / SUMMARIES)
         with _output_errors(f"write {self.folder / MARKDOWN}"):

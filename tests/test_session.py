@@ -202,3 +202,20 @@ def test_a_named_pipe_as_input_is_refused_at_once(tmp_path: Path) -> None:
         assert time.monotonic() - began < 5
     finally:
         stop.set()
+
+
+def test_a_run_after_one_killed_by_two_quick_signals_says_it_was_interrupted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What a process ended by a second signal leaves: a "running" manifest and a stale holder file.
+    source, out = _english_folder(tmp_path / "in", 2), tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"status": "running", "started_at": "2026-01-01T00:00:00"}))
+    (out / ".clsum.holder").write_text(json.dumps({"pid": 999999999, "host": "h", "started_at": "x"}))
+    with caplog.at_level("WARNING"):
+        _pipeline(stages=FAKE_MODELS).run(source, out)
+    assert "(started 2026-01-01T00:00:00) was interrupted before it finished" in caplog.text
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["previous_run"] == {"status": "interrupted", "started_at": "2026-01-01T00:00:00"}
+    assert not (out / ".clsum.holder").exists() and (out / "summaries.md").exists()
