@@ -356,9 +356,9 @@ def _rows(path: Path, warn: bool = False, every: bool = False) -> Iterator[tuple
 
 def _cut_partial_line(path: Path) -> int:
     """Cut off a last line without its ``\n`` (a write a kill cut short), so that appending goes on
-    from whole lines; returns the number of lines left."""
-    if not path.exists():
-        return 0
+    from whole lines; returns the number of lines left. Creates a missing file: every run leaves
+    both files, empty or not."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666))
     with path.open("r+b") as fh:
         count = 0
         end = 0
