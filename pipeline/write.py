@@ -27,14 +27,14 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from clsum.errors import OutputError
 from clsum.pipeline.jsonl import lines
 from clsum.pipeline.lock import FolderLock
-from clsum.record import Record, warning_text
+from clsum.record import OutputWarning, Record, Removed, warning_text
 
 log = logging.getLogger(__name__)
 
@@ -49,46 +49,75 @@ _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 BLOCKS = ".clsum-blocks"  # block files of a ray run not yet merged
 
 
+@dataclass(frozen=True)
+class SummaryRow:
+    """One line of ``summaries.jsonl``, fields in the file's order (``docs/outputs.md``)."""
+
+    id: str
+    title: str | None
+    title_en: str | None
+    lang: str | None
+    lang_confidence: float | None
+    lang_source: str | None
+    paragraph_langs: list[str] | None  # set only for a document in several languages
+    source: str
+    translation: str
+    summary: str | None
+    chunks: int
+    coverage: float | None
+    metadata: dict[str, str]
+    removed: list[Removed]
+    encoding: str | None
+    repairs: list[str]
+    warnings: list[OutputWarning]
+    timings: dict[str, float]
+    models: dict[str, str]
+    key: str | None
+    id_escape: str | None  # only in the rare rows whose id ingest had to escape
+
+    @classmethod
+    def of(cls, record: Record) -> SummaryRow:
+        special = {
+            "paragraph_langs": record.paragraph_langs or None,
+            "timings": {k: round(v, 4) for k, v in record.timings.items()},
+        }
+        return cls(**{f.name: special.get(f.name, getattr(record, f.name)) for f in fields(cls)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return _without_empty_escape(asdict(self))
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    """One line of ``errors.jsonl``."""
+
+    id: str
+    stage: str
+    error: str
+    key: str | None
+    id_escape: str | None
+
+    @classmethod
+    def of(cls, record: Record) -> ErrorRow:
+        assert record.error is not None
+        return cls(record.id, record.error.stage, record.error.message, record.key, record.id_escape)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _without_empty_escape(asdict(self))
+
+
+def _without_empty_escape(row: dict[str, Any]) -> dict[str, Any]:
+    if not row["id_escape"]:
+        del row["id_escape"]
+    return row
+
+
 def summary_row(record: Record) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "title": record.title,
-        "title_en": record.title_en,
-        "lang": record.lang,
-        "lang_confidence": record.lang_confidence,
-        "lang_source": record.lang_source,
-        "paragraph_langs": record.paragraph_langs or None,  # set only for a document in several languages
-        "source": record.source,
-        "translation": record.translation,
-        "summary": record.summary,
-        "chunks": record.chunks,
-        "coverage": record.coverage,
-        "metadata": record.metadata,
-        "removed": [asdict(r) for r in record.removed],
-        "encoding": record.encoding,
-        "repairs": record.repairs,
-        "warnings": [asdict(w) for w in record.warnings],
-        "timings": {k: round(v, 4) for k, v in record.timings.items()},
-        "models": record.models,
-        "key": record.key,
-        **_escape_note(record),
-    }
+    return SummaryRow.of(record).to_dict()
 
 
 def error_row(record: Record) -> dict[str, Any]:
-    assert record.error is not None
-    return {
-        "id": record.id,
-        "stage": record.error.stage,
-        "error": record.error.message,
-        "key": record.key,
-        **_escape_note(record),
-    }
-
-
-def _escape_note(record: Record) -> dict[str, str]:
-    """``id_escape`` only in the rare rows whose id ingest had to escape."""
-    return {"id_escape": record.id_escape} if record.id_escape else {}
+    return ErrorRow.of(record).to_dict()
 
 
 class OutputStore:
