@@ -298,7 +298,7 @@ class Pipeline:
         this process executes: the next batch is read, cleaned, detected and segmented on a
         background thread while this one is in inference (``prefetch``).
         """
-        documents = _opened(source, lang, self.config)
+        documents = opened(source, lang, self.config)
         return RunSession(self.config, documents, output).run(LocalEngine(self), force, progress)
 
     def prepare(self, batch: list[Record]) -> list[Record]:
@@ -652,7 +652,8 @@ def ahead(make: Callable[[], _T | None]) -> Iterator[_T]:
         requests.put(False)
 
 
-def _opened(source: str | Path | Source, lang: str | None, config: Config) -> Source:
+def opened(source: str | Path | Source, lang: str | None, config: Config) -> Source:
+    """``source`` as a ``Source`` (a path is opened with ``lang`` and ``input.max_bytes``)."""
     if isinstance(source, Source):
         return source
     return open_source(source, lang=lang, max_bytes=config.input.max_bytes)

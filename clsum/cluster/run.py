@@ -25,7 +25,7 @@ from clsum.cluster.sizing import Pools, size_pools
 from clsum.cluster.stages import Report, Summarize, Translate, prepare, tokenizer_config, write
 from clsum.config import Config
 from clsum.errors import ClsumError
-from clsum.pipeline.ingest import Source, open_source
+from clsum.pipeline.ingest import Source
 from clsum.record import Record
 from clsum.runner import (
     Engine,
@@ -37,6 +37,7 @@ from clsum.runner import (
     StageFn,
     StageName,
     batches,
+    opened,
 )
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,7 @@ def run_on_ray(
     ``stages`` replaces stage functions by name, as ``Pipeline(config, stages)`` does (tests).
     """
     import_ray()  # without the extra, fail before reading anything
-    if isinstance(source, Source):
-        documents = source
-    else:
-        documents = open_source(source, lang=lang, max_bytes=config.input.max_bytes)
+    documents = opened(source, lang, config)
     return RunSession(config, documents, output).run(RayEngine(config, stages), force, progress)
 
 
