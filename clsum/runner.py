@@ -366,10 +366,8 @@ class LocalEngine(Engine):
     ) -> Iterator[list[Record]]:
         """Prepared batches; with ``prefetch`` the next one is prepared on one background thread
         (which alone advances ``todo``: file reading happens there too) while the caller runs
-        inference on the current one. The thread's exceptions are raised here by ``result``.
-
-        On the way out (a signal, an error) the thread is not waited for: it may be reading a
-        document for a long time, and a stop must take effect within seconds."""
+        inference on the current one (``ahead``: its exceptions are raised here, and it is never
+        waited for on the way out)."""
 
         def prepare_next() -> list[Record] | None:
             batch = next(todo, None)
