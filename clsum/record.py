@@ -7,7 +7,7 @@ alone; later stages skip records that carry an error.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 ENGLISH = "en"  # the target language; English input passes through untranslated
@@ -84,7 +84,8 @@ class Record:
     # bookkeeping
     timings: dict[str, float] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
-    key: str | None = None  # hash of content + effective config, used to resume
+    digest: str | None = None  # hash of the input as read and the decoder version (``input_digest``)
+    key: str | None = None  # hash of input digest + effective config + model identity, used to resume
     id_escape: str | None = None  # how ingest escaped an id that UTF-8 cannot hold (None: not escaped)
     error: StageError | None = None
 
@@ -130,5 +131,21 @@ class Record:
             if warning.stage == stage:
                 warning.outputs = self.generated[stage]
 
+    def snapshot(self) -> Record:
+        """A copy that later stages cannot change: stages replace the strings and inner lists they
+        fill and add to containers, so containers are copied one level deep (and warnings, whose
+        counts grow); much cheaper than a deep copy, which walks every sentence."""
+        copied = {f.name: _shallow(getattr(self, f.name)) for f in fields(self)}
+        copied["warnings"] = [replace(w) for w in self.warnings]
+        return Record(**copied)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _shallow(value: Any) -> Any:
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value

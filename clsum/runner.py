@@ -5,18 +5,18 @@ It is what ``from clsum import Pipeline`` gives; see the package docstring for a
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
+import queue
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from clsum.config import Config, unknown
 from clsum.errors import ClsumError, OutputError, Terminated, WriteError
@@ -31,6 +31,7 @@ from clsum.pipeline.runtime import (
     resolve_device,
     seed_everything,
 )
+from clsum.pipeline.runtime.hub import ModelRef, local_dir_hash
 from clsum.pipeline.segment import segment
 from clsum.pipeline.summarize import check_summarization, summarize
 from clsum.pipeline.tcache import TranslationCache
@@ -40,6 +41,7 @@ from clsum.record import Record
 from clsum.versions import package_versions
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 StageName = Literal["clean", "detect", "segment", "translate", "summarize"]
 STAGES: tuple[StageName, ...] = get_args(StageName)
@@ -137,10 +139,24 @@ class Progress:
         self._docs = self._sents = None
 
 
-def record_key(config_hash: str, record: Record) -> str:
-    """What a stored summary must match to be reused: content, language hint and config."""
-    parts = [config_hash, record.id, record.lang_hint or "", record.raw]
+def record_key(identity: str, record: Record) -> str:
+    """What a stored summary must match to be reused: the run's ``identity`` (``run_identity``), the
+    document's id, language hint and input digest (its bytes and the decoder version)."""
+    parts = [identity, record.id, record.lang_hint or "", record.digest or ""]
     return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+def run_identity(config: Config) -> str:
+    """The config's hash and what its models are: a local model directory by its content hash (so
+    changed files at the same path redo what the old ones made), a hub model by its id and revision
+    (pin ``id@commit`` to be exact)."""
+    specs = sorted({*config.translation.models.values(), config.summarization.model})
+    return "\x00".join([config.hash(), *(f"{spec}={_model_identity(spec)}" for spec in specs)])
+
+
+def _model_identity(spec: str) -> str:
+    ref = ModelRef(spec)
+    return local_dir_hash(Path(ref.location)) if ref.is_local else ref.revision or ""
 
 
 def default_stages(
@@ -238,16 +254,16 @@ class Pipeline:
         Configuration and model errors (ClsumError) concern every document and propagate.
         """
         _stage_range(start, until)
-        pristine = copy.deepcopy(records)
+        pristine = [record.snapshot() for record in records] if len(records) > 1 else records
         try:
             return self.process(records, until, start)
         except ClsumError:
             raise
         except Exception as exc:
-            if len(records) == 1:
+            if len(records) == 1:  # its own record: what the stages left of it is dropped with the error
                 log.debug("%s failed in %s", records[0].id, self._stage, exc_info=True)
-                pristine[0].fail(self._stage, f"{type(exc).__name__}: {exc}")
-                return pristine
+                records[0].fail(self._stage, f"{type(exc).__name__}: {exc}")
+                return records
             log.warning("a batch failed in %s (%s); retrying its documents one by one", self._stage, exc)
             return [r for rec in pristine for r in self.process_isolated([rec], until, start)]
 
@@ -278,141 +294,221 @@ class Pipeline:
         """Summarize every document under ``source`` into ``output``, resuming earlier runs.
 
         ``source`` is a path, or a ``Source`` already opened with its ``lang`` and ``max_bytes``
-        (``open_source``).
-        The run holds ``output``'s lock: another run into it raises ``OutputError`` at once.
-
-        Memory stays flat however many documents there are: the input is enumerated first (names
-        only), then read once to compute each document's key (text dropped right away) so finished
-        documents can be skipped, then read again batch by batch for processing. The next batch is
-        read, cleaned, detected and segmented on a background thread while this one is in inference
-        (``prefetch``).
+        (``open_source``). The run is a ``RunSession`` (lock, keys, resume, manifest) whose batches
+        this process executes: the next batch is read, cleaned, detected and segmented on a
+        background thread while this one is in inference (``prefetch``).
         """
-        if isinstance(source, Source):
-            documents = source
-        else:
-            documents = open_source(source, lang=lang, max_bytes=self.config.input.max_bytes)
-        store = OutputStore(Path(output))
-        with store.locked():  # before any document is read: a second run into ``output`` fails at once
-            return self._run(documents, store, output, force, progress)
+        documents = opened(source, lang, self.config)
+        return RunSession(self.config, documents, output).run(LocalEngine(self), force, progress)
 
-    def _run(
-        self, documents: Source, store: OutputStore, output: str | Path, force: bool, progress: bool
-    ) -> RunResult:
-        source = documents.root
-        config_hash = self.config.hash()
-        keys = {r.id: record_key(config_hash, r) for r in documents.records()}
-        done = store.prepare(keys, force=force)
+    def prepare(self, batch: list[Record]) -> list[Record]:
+        """Clean, detect and segment a batch (the part that needs no model but a tokenizer)."""
+        return _in_place(batch, lambda ok: self.process_isolated(ok, until=PREPARE_STAGES[-1]))
+
+    def finish(self, batch: list[Record]) -> list[Record]:
+        """Translate and summarize a prepared batch; the records in the order they are written."""
+        first = STAGES[len(PREPARE_STAGES)]
+        return written_order(_in_place(batch, lambda ok: self.process_isolated(ok, start=first)))
+
+    def run_models(self) -> RunModels:
+        models = self.models
+        return RunModels(models.provenance(), models.backends(), models.generation())
+
+
+class Engine(ABC):
+    """How a run's batches are executed (in this process, or on a cluster). ``RunSession`` does
+    everything else: lock, keys, resume, manifest, counts, and what happens after an error."""
+
+    progress: Progress  # the bars the session starts and closes, and the engine's stages advance
+
+    @abstractmethod
+    def check(self) -> None:
+        """Check the settings against the models before the first document (raises ConfigError)."""
+
+    @abstractmethod
+    def execute(self, session: RunSession, done: set[str]) -> None:
+        """Run the documents whose ids are not in ``done`` (in input order) into ``session.store``,
+        calling ``session.written`` with each batch once it is durable."""
+
+    @abstractmethod
+    def describe(self) -> EngineReport:
+        """What the manifest says about the engine, as far as the run got."""
+
+
+@dataclass
+class EngineReport:
+    device: str
+    models: RunModels
+    extra: dict[str, Any] = field(default_factory=dict)  # manifest fields of this engine
+
+
+class LocalEngine(Engine):
+    """Batches in this process; with ``prefetch``, the next one prepared on a background thread."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline, self.progress = pipeline, pipeline.progress
+        cache = pipeline.translation_cache
+        self._cache_start = (cache.hits, cache.misses)
+
+    def check(self) -> None:
+        self.pipeline.check()
+
+    def execute(self, session: RunSession, done: set[str]) -> None:
+        pipeline = self.pipeline
+        documents = session.documents.records(skip=done)
+        for batch in self._prepared(batches(documents, pipeline.config.doc_batch_size), session.keyed):
+            written = pipeline.finish(batch)
+            session.store.append(written)
+            session.written(written)
+
+    def _prepared(
+        self, todo: Iterator[list[Record]], keyed: Callable[[list[Record]], None]
+    ) -> Iterator[list[Record]]:
+        """Prepared batches; with ``prefetch`` the next one is prepared on one background thread
+        (which alone advances ``todo``: file reading happens there too) while the caller runs
+        inference on the current one (``ahead``: its exceptions are raised here, and it is never
+        waited for on the way out)."""
+
+        def prepare_next() -> list[Record] | None:
+            batch = next(todo, None)
+            if batch is not None:
+                keyed(batch)
+                batch = self.pipeline.prepare(batch)
+            return batch
+
+        if self.pipeline.config.prefetch:
+            yield from ahead(prepare_next)
+        else:
+            yield from iter(prepare_next, None)
+
+    def describe(self) -> EngineReport:
+        cache = self.pipeline.translation_cache
+        stats = {
+            "hits": cache.hits - self._cache_start[0],
+            "misses": cache.misses - self._cache_start[1],
+            "size": cache.size,
+        }
+        return EngineReport(self.pipeline.device, self.pipeline.run_models(), {"translation_cache": stats})
+
+
+class RunSession:
+    """One run of any engine over ``documents`` into ``output``: the run protocol in one place.
+
+    ``run`` holds the folder's lock (a second run into it raises ``OutputError`` at once), keys every
+    document (its input digest, the config, the models' identity: no decoding), lets the store
+    resume (documents whose summary has the same key are skipped), writes a "running" manifest,
+    has the engine execute the rest while counting what it writes, and ends with the final
+    manifest and ``summaries.md``, also after an error or a signal. Each document is decoded once,
+    by the engine.
+    """
+
+    def __init__(self, config: Config, documents: Source, output: str | Path) -> None:
+        self.config, self.documents, self.output = config, documents, Path(output)
+        self.store = OutputStore(self.output)
+        self.result = RunResult(self.output, total=len(documents))
+        self.identity = run_identity(config)
+        self.progress = Progress()
+        self.started = ""
+        self._previous: dict[str, str] = {}
+
+    def run(self, engine: Engine, force: bool = False, progress: bool = False) -> RunResult:
+        self.progress = engine.progress
+        with self.store.locked():  # before any document is read
+            return self._run(engine, force, progress)
+
+    def key(self, record: Record) -> str:
+        return record_key(self.identity, record)
+
+    def keyed(self, batch: list[Record]) -> None:
+        for record in batch:
+            record.key = self.key(record)
+
+    def written(self, records: list[Record]) -> None:
+        """Count (and log the failures of) a batch the engine has made durable."""
+        self.result.add(records)
+        self.progress.documents_done(len(records))
+
+    def _run(self, engine: Engine, force: bool, progress: bool) -> RunResult:
+        self._previous = self._previous_run()
+        keys = {r.id: self.key(r) for r in self.documents.headers()}
+        done = self.store.prepare(keys, force=force)
+        todo = len(keys) - len(done)
         del keys
-        result = RunResult(Path(output), total=len(documents), skipped=len(done))
-        if result.skipped:
-            log.info(
-                "%d of %d documents already summarized with this config; skipping them",
-                result.skipped,
-                result.total,
-            )
-        if result.total > result.skipped:
-            self.check()
-        started = _now()
-        cache_start = (self.translation_cache.hits, self.translation_cache.misses)
-        store.write_manifest(self._manifest(source, output, result, status="running", started_at=started))
-        self.progress.start(progress, result.total - result.skipped)
-        finish = partial(self._finish, store, source, output, result, started, cache_start)
+        result = self.result
+        result.skipped = len(done)
+        if done:
+            log.info("%d of %d documents already summarized with this config; skipping them",
+                     len(done), result.total)  # fmt: skip
+        if todo:
+            engine.check()
+        self.started = _now()
+        self.store.write_manifest(self._manifest(engine, status="running"))
         try:
-            todo = documents.records(skip=done)
-            for batch in self._prepared(_batches(todo, self.config.doc_batch_size), config_hash):
-                self._run_batch(batch, store, result)
+            if todo:
+                self.progress.start(progress, todo)
+                engine.execute(self, done)
         except BaseException as exc:
-            finish(run_ending(exc), after_error=True)
+            self._finish(engine, run_ending(exc), after_error=True)
             if isinstance(exc, OutputError):
                 raise WriteError(f"{exc}; {run_stopped(result)}") from exc
             raise
         try:
-            finish({"status": "complete"})
+            self._finish(engine, {"status": "complete"})
         except OutputError as exc:
             raise WriteError(f"{exc}; every document's result is written; rerun to write it again") from exc
         return result
 
-    def _finish(
-        self,
-        store: OutputStore,
-        source: str | Path,
-        output: str | Path,
-        result: RunResult,
-        started: str,
-        cache_start: tuple[int, int],
-        ending: dict[str, str],
-        after_error: bool = False,
-    ) -> None:
+    def _previous_run(self) -> dict[str, str]:
+        """The status the last run into this folder ended with. A manifest still ``running`` here,
+        where this run holds the lock, was left by a run that was killed (``kill -9``, a second
+        signal) before it could write its ending: it was interrupted."""
+        previous = self.store.read_manifest()
+        if not previous or "status" not in previous:
+            return {}
+        ended: dict[str, str] = {
+            k: str(previous[k]) for k in ("status", "started_at", "finished_at") if k in previous
+        }
+        if ended["status"] == "running":
+            ended["status"] = "interrupted"
+            log.warning(
+                "the last run into %s (started %s) was interrupted before it finished; resuming it",
+                self.output,
+                ended.get("started_at", "at an unknown time"),
+            )
+        return ended
+
+    def _finish(self, engine: Engine, ending: dict[str, str], after_error: bool = False) -> None:
         """Write the final manifest and summaries.md. After an error they are best effort: the
         error that stopped the run is the one to report (on a full disk these may fail too)."""
         self.progress.close()
+        result = self.result
         try:
+            if merged := self.store.merge_blocks():  # the blocks of a cluster's batches
+                log.info("merged %d block files into %s", merged, self.output)
             if after_error:  # the last batch may be on disk but not yet counted: count the files
-                result.summarized, result.failures = store.appended()
+                result.summarized, result.failures = self.store.appended()
                 result.failed = sum(result.failures.values())
-            manifest = self._manifest(
-                source, output, result, started_at=started, finished_at=_now(), **ending
-            )
-            manifest["counts"]["in_output"] = store.counts()
-            manifest["translation_cache"] = self._cache_stats(cache_start)
-            store.write_manifest(manifest)
-            store.write_markdown()
+            self.store.compact()
+            manifest = self._manifest(engine, finished_at=_now(), **ending)
+            manifest["counts"]["in_output"] = self.store.counts()
+            self.store.write_manifest(manifest)
+            self.store.write_markdown()
         except OutputError as exc:
             if not after_error:
                 raise
             log.debug("after the run stopped: %s", exc)
 
-    def _prepared(self, batches: Iterator[list[Record]], config_hash: str) -> Iterator[list[Record]]:
-        """Batches read, keyed, cleaned, detected and segmented; with ``prefetch`` the next batch is
-        prepared on one background thread while the caller runs inference on the current one.
-
-        Exceptions from the thread are raised here, in the caller's thread, by ``Future.result``.
-        """
-        if not self.config.prefetch:
-            yield from (self._prepare(batch, config_hash) for batch in batches)
-            return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clsum-prefetch") as pool:
-            # The thread alone advances ``batches`` (file reading happens there too).
-            future = pool.submit(self._prepare_next, batches, config_hash)
-            while (batch := future.result()) is not None:
-                future = pool.submit(self._prepare_next, batches, config_hash)
-                yield batch
-
-    def _prepare_next(self, batches: Iterator[list[Record]], config_hash: str) -> list[Record] | None:
-        batch = next(batches, None)
-        return None if batch is None else self._prepare(batch, config_hash)
-
-    def _prepare(self, batch: list[Record], config_hash: str) -> list[Record]:
-        for record in batch:
-            record.key = record_key(config_hash, record)
-        return _in_place(batch, lambda ok: self.process_isolated(ok, until=PREPARE_STAGES[-1]))
-
-    def _run_batch(self, batch: list[Record], store: OutputStore, result: RunResult) -> None:
-        first = STAGES[len(PREPARE_STAGES)]
-        processed = _in_place(batch, lambda ok: self.process_isolated(ok, start=first))
-        ordered = written_order(processed)
-        store.append(ordered)
-        result.add(ordered)
-        self.progress.documents_done(len(batch))
-
-    def _cache_stats(self, start: tuple[int, int]) -> dict[str, int]:
-        cache = self.translation_cache
-        stats = {"hits": cache.hits - start[0], "misses": cache.misses - start[1], "size": cache.size}
-        log.info(
-            "translation cache: %d hits, %d misses (sentences per batch already deduplicated)",
-            stats["hits"],
-            stats["misses"],
-        )
-        return stats
-
-    def _manifest(
-        self, source: str | Path, output: str | Path, result: RunResult, **status: str
-    ) -> dict[str, Any]:
-        models = self.models
-        return run_manifest(
-            self.config, source, output, result, self.device,
-            RunModels(models.provenance(), models.backends(), models.generation()), **status,
-        )  # fmt: skip
+    def _manifest(self, engine: Engine, **status: str) -> dict[str, Any]:
+        report = engine.describe()
+        return {
+            **run_manifest(
+                self.config, self.documents.root, self.output, self.result, report.device, report.models,
+                started_at=self.started, **status,
+            ),
+            "model_identity": self.identity,
+            "previous_run": self._previous or None,
+            **report.extra,
+        }  # fmt: skip
 
 
 @dataclass
@@ -506,7 +602,8 @@ def _stage_range(start: StageName, until: StageName) -> tuple[StageName, ...]:
     return STAGES[STAGES.index(start) : STAGES.index(until) + 1]
 
 
-def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+def batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    """``records`` in lists of ``size`` (the last one shorter)."""
     batch: list[Record] = []
     for record in records:
         batch.append(record)
@@ -515,6 +612,49 @@ def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
             batch = []
     if batch:
         yield batch
+
+
+def ahead(make: Callable[[], _T | None]) -> Iterator[_T]:
+    """What ``make`` returns until it returns None, each made on a background thread while the
+    caller works on the previous one (one ahead at most); the thread's exception is raised here.
+
+    The thread is a daemon and is never joined: it may be blocked reading a document, and a signal
+    must stop the run (and the process exit) at once. Once the caller stops, it ends after the item
+    it is making."""
+    requests: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: make one more; False: stop
+    results: queue.SimpleQueue[tuple[_T | None, BaseException | None]] = queue.SimpleQueue()
+
+    def work() -> None:
+        while requests.get():
+            try:
+                item = make()
+            except BaseException as exc:  # raised in the caller's thread
+                results.put((None, exc))
+                return
+            results.put((item, None))
+            if item is None:
+                return
+
+    threading.Thread(target=work, name="clsum-prefetch", daemon=True).start()
+    requests.put(True)
+    try:
+        while True:
+            item, exc = results.get()
+            if exc is not None:
+                raise exc
+            if item is None:
+                return
+            requests.put(True)
+            yield item
+    finally:
+        requests.put(False)
+
+
+def opened(source: str | Path | Source, lang: str | None, config: Config) -> Source:
+    """``source`` as a ``Source`` (a path is opened with ``lang`` and ``input.max_bytes``)."""
+    if isinstance(source, Source):
+        return source
+    return open_source(source, lang=lang, max_bytes=config.input.max_bytes)
 
 
 def _now() -> str:

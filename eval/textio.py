@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clsum.errors import InputError
+from clsum.pipeline.jsonl import text_lines
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def _is_jsonl(path: Path, text: str) -> bool:
 def _parse_jsonl(path: Path, text: str) -> Segments:
     ids: list[str] = []
     texts: list[str] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in ((x.number, x.text or "") for x in text_lines(text)):  # "\n" only
         if not line.strip():
             continue
         try:

@@ -8,6 +8,7 @@ already garbled once (UTF-8 read as cp1252 or as the DOS code page cp437) before
 from __future__ import annotations
 
 import codecs
+import hashlib
 import re
 import unicodedata
 
@@ -22,6 +23,8 @@ _FTFY_CONFIG = ftfy.TextFixerConfig(
     fix_latin_ligatures=False,
     fix_character_width=False,
     normalization=None,
+    remove_control_chars=False,  # dropped below and reported as what they are, not as mojibake
+    remove_terminal_escapes=False,
     explain=False,
 )
 # Characters of cp437's upper half. A run of them that contains a box-drawing or block character
@@ -31,21 +34,33 @@ _CP437_RUN = re.compile(f"[{re.escape(_CP437_HIGH)}]{{2,}}")
 _BOX_DRAWING = re.compile("[\u2500-\u259f]")
 # Control characters except tab and newline; also stray BOMs and zero-width spaces inside the text.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\u200b]")
+_TERMINAL_ESCAPE = re.compile("\x1b\\[[0-9;?]*[A-Za-z]")  # e.g. ESC [1m: bold on a terminal
 # Share of control bytes (NUL included; tab, newlines, form feed and ^Z not) above which a file is
 # not text. Compressed or random data has about 10.5% of them (27 of 256 byte values), executables
 # and office files far more; an article has next to none, and a stray one (a NUL from a broken
 # export) is dropped with the other control characters.
 _BINARY_SHARE = 0.05
 SNIFF_BYTES = 8192  # how much of a file ``looks_binary`` needs to see
+# Part of every document's key: raise it when ``decode`` or ``repair_text`` would turn the same bytes
+# into other text, so a resume redoes what the old decoder made.
+DECODER_VERSION = "2"
+
+
+def input_digest(data: bytes) -> str:
+    """What a document's key holds of its input: its bytes as read (a file's, or a JSONL text's
+    UTF-8), hashed with the decoder version. Hashing runs at hundreds of MB/s, decoding at a few, so
+    a resume keys documents without decoding them."""
+    return hashlib.sha256(DECODER_VERSION.encode() + b"\x00" + data).hexdigest()
 
 
 def decode(data: bytes) -> tuple[str, str, list[str]]:
     """Decode ``data`` to clean text; returns (text, encoding name, repairs made).
 
-    Encodings: ``utf-8-sig`` (BOM stripped), ``utf-16`` (BOM, either byte order), ``utf-8``, and
-    otherwise ``cp1252`` (bytes cp1252 leaves undefined are read as Latin-1). Then mojibake is
-    repaired (``"mojibake"`` in repairs), line endings become ``\\n`` and control characters other
-    than tab and newline are dropped.
+    Encodings: ``utf-8-sig`` (BOM stripped), ``utf-16`` (BOM, either byte order), ``utf-16-le`` and
+    ``utf-16-be`` without a BOM (``utf16_without_bom``), ``utf-8``, and otherwise ``cp1252`` (bytes
+    cp1252 leaves undefined are read as Latin-1). Then mojibake is repaired (``"mojibake"`` in
+    repairs), line endings become ``\\n`` and control characters other than tab and newline are
+    dropped (``"control characters"``).
     """
     text, encoding = _decode_bytes(data)
     text, repairs = repair_text(text)
@@ -55,12 +70,15 @@ def decode(data: bytes) -> tuple[str, str, list[str]]:
 def repair_text(text: str) -> tuple[str, list[str]]:
     """Repair mojibake, normalize line endings and drop control characters; returns (text, repairs)."""
     repairs: list[str] = []
-    fixed = ftfy.fix_text(_fix_cp437(text), _FTFY_CONFIG)
-    if fixed != text:
+    plain = _TERMINAL_ESCAPE.sub("", text)
+    fixed = ftfy.fix_text(_fix_cp437(plain), _FTFY_CONFIG)
+    if fixed != plain:
         repairs.append("mojibake")
     fixed = fixed.replace("\r\n", "\n").replace("\r", "\n")
-    fixed = unicodedata.normalize("NFC", _CONTROL.sub("", fixed))
-    return fixed, repairs
+    kept = _CONTROL.sub("", fixed)
+    if kept != fixed or plain != text:
+        repairs.append("control characters")
+    return unicodedata.normalize("NFC", kept), repairs
 
 
 def bom_encoding(data: bytes) -> str | None:
@@ -84,15 +102,31 @@ def looks_binary(data: bytes) -> bool:
     UTF-16 with a BOM is text. NUL bytes padding the end of a file (what a crash can leave behind)
     do not count: they are dropped from the text like any other control character.
     """
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or utf16_without_bom(data):
         return False
     sample = data[:SNIFF_BYTES].rstrip(b"\x00")
     controls = sum(1 for b in sample if b < 0x20 and b not in b"\t\n\r\f\x1a")
     return bool(sample) and controls / len(sample) > _BINARY_SHARE
 
 
+def utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` for UTF-16 text without a byte order mark: Latin script in
+    UTF-16 has a NUL in (nearly) every other byte, on one side only; text in any 8-bit encoding
+    has next to none."""
+    sample = data[: SNIFF_BYTES - SNIFF_BYTES % 2].rstrip(b"\x00")
+    pairs = len(sample) // 2
+    if pairs < 8:
+        return None
+    even, odd = sample[0::2].count(0) / pairs, sample[1::2].count(0) / pairs
+    if odd > 0.4 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.4 and odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
 def _decode_bytes(data: bytes) -> tuple[str, str]:
-    bom = bom_encoding(data)
+    bom = bom_encoding(data) or utf16_without_bom(data)
     if bom:
         return data.decode(bom, errors="replace"), bom
     try:

@@ -11,14 +11,24 @@ import copy
 import json
 import logging
 import os
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from clsum.config import InputConfig
 from clsum.errors import InputError
-from clsum.pipeline.decode import SNIFF_BYTES, bom_encoding, cp1252_text, decode, looks_binary, repair_text
-from clsum.pipeline.limits import JSON_ESCAPE_FACTOR, capped_lines, read_at_most, text_too_large, too_large
+from clsum.pipeline.decode import (
+    SNIFF_BYTES,
+    bom_encoding,
+    cp1252_text,
+    decode,
+    input_digest,
+    looks_binary,
+    repair_text,
+)
+from clsum.pipeline.jsonl import lines
+from clsum.pipeline.limits import JSON_ESCAPE_FACTOR, read_at_most, text_too_large, too_large
 from clsum.pipeline.write import MANIFEST, MARKDOWN
 from clsum.record import Record
 
@@ -40,7 +50,8 @@ def ingest(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES
     - A ``.jsonl`` file: one record per non-blank line ``{"id": str, "text": str, "lang": str?}``;
       the text is treated as plain text. A line that is not a JSON object with string ``id`` and
       ``text`` becomes an error record with id ``<file name>:<line number>``. A repeated id becomes
-      an error record with id ``<id>#<line number>``, so ids stay unique and the first one wins.
+      an error record with id ``<id>#<line number>``, so ids stay unique and the first one wins. An
+      id made up this way that a line of the file uses gets ``~2`` (``~3``...) appended.
       Lone surrogates in an id (``"\\ud800"`` escapes, which UTF-8 cannot hold) are written
       ``\\ud800`` in it (``id_escape`` says so).
 
@@ -73,6 +84,7 @@ class Source:
         encoding: str = "",
         count: int = 0,
         max_bytes: int = MAX_BYTES,
+        taken: frozenset[str] = frozenset(),
     ) -> None:
         self.root = root
         self.kind = kind  # "folder" | "file" | "jsonl"
@@ -82,29 +94,37 @@ class Source:
         # The few names whose id is not the name itself (not UTF-8): name -> (id, error or "").
         self._escaped = _escaped_ids(ids) if kind == "folder" else {}
         self._encoding = encoding  # jsonl only
+        self._taken = taken  # jsonl only: the ids its lines give, which invented ids must avoid
         self._count = count or len(ids)
 
     def __len__(self) -> int:
         """Number of documents (for JSONL, non-blank lines: each becomes a record or an error)."""
         return self._count
 
-    def records(self, skip: Container[str] = frozenset()) -> Iterator[Record]:
+    def records(self, skip: Container[str] = frozenset(), decoded: bool = True) -> Iterator[Record]:
         """Yield every document's record in order, except those whose id is in ``skip``.
 
-        Skipped files are not even read; JSONL lines must be parsed to learn their id.
+        Skipped files are not even read; JSONL lines must be parsed to learn their id. Without
+        ``decoded`` a record holds what its key needs (id, language hint, ``digest``), no text: the
+        bytes are read and hashed but not decoded (``headers``).
         """
+        read = partial(_read_document, max_bytes=self.max_bytes, decoded=decoded)
         if self.kind == "jsonl":
-            records: Iterator[Record] = _jsonl_records(self.root, self._encoding, self.max_bytes)
+            records: Iterator[Record] = _jsonl_records(self, decoded)
         elif self.kind == "file":
-            records = iter([_read_document(self.root, self.root.name, self.max_bytes)])
+            records = iter([read(self.root, self.root.name)])
         else:
-            records = (self._folder_record(n) for n in self._ids if self._folder_id(n) not in skip)
+            records = (self._folder_record(n, read) for n in self._ids if self._folder_id(n) not in skip)
         for record in records:
             if record.id in skip:
                 continue
             if self.lang:
                 record.lang_hint = self.lang
             yield record
+
+    def headers(self, skip: Container[str] = frozenset()) -> Iterator[Record]:
+        """Every document's id, language hint and input digest, without decoding (for keys)."""
+        return self.records(skip, decoded=False)
 
     def parts(self, size: int, skip: Container[str] = frozenset()) -> Iterator[Source]:
         """The documents whose id is not in ``skip``, ``size`` at a time and in order, each part a
@@ -124,13 +144,13 @@ class Source:
     def _folder_id(self, name: str) -> str:
         return self._escaped[name][0] if name in self._escaped else name
 
-    def _folder_record(self, name: str) -> Record:
+    def _folder_record(self, name: str, read: Callable[[Path, str], Record]) -> Record:
         if name not in self._escaped:
-            return _read_document(self.root / name, name, self.max_bytes)
+            return read(self.root / name, name)
         doc_id, clash = self._escaped[name]
         if clash:
             return _error_record(doc_id, clash)
-        record = _read_document(self.root / name, doc_id, self.max_bytes)
+        record = read(self.root / name, doc_id)
         record.id_escape = FILE_NAME_ESCAPE
         return record
 
@@ -174,9 +194,11 @@ def open_source(path: str | Path, lang: str | None = None, max_bytes: int = MAX_
         raise InputError(f"input path '{path}' does not exist")
     if root.is_dir():
         source = Source(root, "folder", _folder_ids(root), lang, max_bytes=max_bytes)
+    elif not root.is_file():  # a named pipe or a device: it can be read once at most, and may block
+        raise InputError(f"input path '{path}' is not a regular file or a folder (a pipe or a device?)")
     elif root.suffix.lower() == JSONL_SUFFIX:
-        encoding, count = _scan_jsonl(root, max_bytes)
-        source = Source(root, "jsonl", [], lang, encoding, count, max_bytes)
+        encoding, count, taken = _scan_jsonl(root, max_bytes)
+        source = Source(root, "jsonl", [], lang, encoding, count, max_bytes, taken)
     elif root.suffix.lower() in FORMATS:
         source = Source(root, "file", [root.name], lang, max_bytes=max_bytes)
     else:
@@ -230,7 +252,7 @@ def _is_clsum_output(folder: Path) -> bool:
     return isinstance(data, dict) and {"status", "config_hash", "counts"} <= data.keys()
 
 
-def _read_document(file: Path, doc_id: str, max_bytes: int) -> Record:
+def _read_document(file: Path, doc_id: str, max_bytes: int, decoded: bool = True) -> Record:
     record = Record(id=doc_id, path=str(file.resolve()), fmt=FORMATS[file.suffix.lower()])
     try:
         with file.open("rb") as fh:
@@ -240,6 +262,9 @@ def _read_document(file: Path, doc_id: str, max_bytes: int) -> Record:
                 return record
     except OSError as exc:
         record.fail("ingest", f"cannot read file: {exc.strerror or exc}")
+        return record
+    record.digest = input_digest(data)
+    if not decoded:
         return record
     if not data:
         record.fail("ingest", "file is empty")
@@ -255,13 +280,17 @@ def _read_document(file: Path, doc_id: str, max_bytes: int) -> Record:
 def text_record(doc_id: str, text: str, lang_hint: str | None = None, max_bytes: int = MAX_BYTES) -> Record:
     """A document given as a string (a JSONL ``text``, the Python API): the same limit, repairs and
     checks as a file's contents (size, mojibake, line endings, control characters, empty text)."""
-    record = Record(id=doc_id, fmt="text", lang_hint=lang_hint)
+    record = Record(id=doc_id, fmt="text", lang_hint=lang_hint, digest=_text_digest(text))
     if error := text_too_large(text, max_bytes):
         record.fail("ingest", error)
         return record
     record.raw, record.repairs = repair_text(text)
     _check_text(record, "text")
     return record
+
+
+def _text_digest(text: str) -> str:
+    return input_digest(text.encode("utf-8", "surrogatepass"))
 
 
 def _check_text(record: Record, what: str) -> None:
@@ -271,20 +300,48 @@ def _check_text(record: Record, what: str) -> None:
         record.fail("ingest", f"{what} contains only whitespace")
 
 
-def _scan_jsonl(file: Path, max_bytes: int) -> tuple[str, int]:
-    """The file's encoding and number of non-blank lines, read in a stream (the file may be huge)."""
+def _scan_jsonl(file: Path, max_bytes: int) -> tuple[str, int, frozenset[str]]:
+    """The file's encoding, number of non-blank lines and the ids they give, read in a stream (the
+    file may be huge)."""
     try:
         with file.open("rb") as fh:
             head = fh.read(SNIFF_BYTES)
         if looks_binary(head):
             raise InputError(f"input file '{file}' looks binary, not JSON lines")
         encoding = bom_encoding(head) or ("utf-8" if _is_utf8(file) else "cp1252")
-        count = sum(1 for _, line in _jsonl_lines(file, encoding, max_bytes) if line is None or line.strip())
+        count = 0
+        taken: set[str | None] = set()
+        for _, line in _jsonl_lines(file, encoding, max_bytes):
+            if line is None or line.strip():
+                count += 1
+                taken.add(_line_id(line))
     except OSError as exc:
         raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
     if not count:
         raise InputError(f"input file '{file}' contains no JSON lines")
-    return encoding, count
+    return encoding, count, frozenset(doc_id for doc_id in taken if doc_id is not None)
+
+
+def _line_id(line: str | None) -> str | None:
+    """The id a line gives its record (escaped as ``_jsonl_record`` escapes it), if any."""
+    try:
+        obj = json.loads(line or "")
+    except json.JSONDecodeError:
+        return None
+    doc_id = obj.get("id") if isinstance(obj, dict) else None
+    if not isinstance(doc_id, str):
+        return None
+    return doc_id if _is_utf8_text(doc_id) else doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _invented(base: str, taken: frozenset[str]) -> str:
+    """An id for a line without a usable one of its own: ``base`` (``file:line``, ``id#line``),
+    or ``base~2``, ``base~3``... when a line of the file has that id: no two rows share an id."""
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}~{n}"
+    return candidate
 
 
 def _is_utf8(file: Path) -> bool:
@@ -300,48 +357,50 @@ def _is_utf8(file: Path) -> bool:
 
 
 def _jsonl_lines(file: Path, encoding: str, max_bytes: int) -> Iterator[tuple[int, str | None]]:
-    """(line number, text) per line, split at ``\n`` only (``\r\n`` too): str.splitlines() would
-    also split at U+2028, which JSON strings may hold. The text is None for a line too long to hold
+    """(line number, text) per line (``jsonl.lines``). The text is None for a line too long to hold
     a text of ``max_bytes`` (``JSON_ESCAPE_FACTOR`` times as long), which is never held in memory."""
     cap = max_bytes * JSON_ESCAPE_FACTOR
     if encoding == "utf-16":
         with file.open(encoding="utf-16", errors="replace", newline="\n") as text:
-            for lineno, line in enumerate(capped_lines(text.readline, "\n", cap), start=1):
-                yield lineno, None if line is None else _strip_eol(line)
+            yield from ((line.number, line.text) for line in lines(text.readline, cap))
         return
     with file.open("rb") as fh:
-        for lineno, raw in enumerate(capped_lines(fh.readline, b"\n", cap), start=1):
+        for line in lines(fh.readline, cap):
+            raw = line.text
             if raw is None:
-                yield lineno, None
+                yield line.number, None
                 continue
-            if lineno == 1 and encoding == "utf-8-sig":
+            if line.number == 1 and encoding == "utf-8-sig":
                 raw = raw[len(codecs.BOM_UTF8) :]
-            line = cp1252_text(raw) if encoding == "cp1252" else raw.decode("utf-8", errors="replace")
-            yield lineno, _strip_eol(line)
+            yield line.number, cp1252_text(raw) if encoding == "cp1252" else raw.decode("utf-8", "replace")
 
 
-def _strip_eol(line: str) -> str:
-    line = line[:-1] if line.endswith("\n") else line
-    return line[:-1] if line.endswith("\r") else line
-
-
-def _jsonl_records(file: Path, encoding: str, max_bytes: int) -> Iterator[Record]:
+def _jsonl_records(source: Source, decoded: bool = True) -> Iterator[Record]:
     # Repairs are made per text after parsing: a JSON escape can hide mojibake too.
+    file, encoding, max_bytes, taken = source.root, source._encoding, source.max_bytes, source._taken
     first_line: dict[str, int] = {}
     try:
         for lineno, line in _jsonl_lines(file, encoding, max_bytes):
             if line is None:
-                yield _error_record(f"{file.name}:{lineno}", _line_too_long(lineno, max_bytes))
+                where = _invented(f"{file.name}:{lineno}", taken)
+                yield _error_record(where, _line_too_long(lineno, max_bytes))
             elif line.strip():
-                yield _jsonl_record(file.name, lineno, line, encoding, first_line, max_bytes)
+                yield _jsonl_record(file.name, lineno, line, encoding, first_line, max_bytes, decoded, taken)
     except OSError as exc:
         raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
 
 
 def _jsonl_record(
-    name: str, lineno: int, line: str, encoding: str, first_line: dict[str, int], max_bytes: int
+    name: str,
+    lineno: int,
+    line: str,
+    encoding: str,
+    first_line: dict[str, int],
+    max_bytes: int,
+    decoded: bool = True,
+    taken: frozenset[str] = frozenset(),
 ) -> Record:
-    where = f"{name}:{lineno}"
+    where = _invented(f"{name}:{lineno}", taken)
     try:
         obj: Any = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -358,11 +417,14 @@ def _jsonl_record(
         doc_id = doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
     if doc_id in first_line:
         return _error_record(
-            f"{doc_id}#{lineno}", f"duplicate id {doc_id!r} (first used on line {first_line[doc_id]})"
+            _invented(f"{doc_id}#{lineno}", taken),
+            f"duplicate id {doc_id!r} (first used on line {first_line[doc_id]})",
         )
     first_line[doc_id] = lineno
     if lang is not None and not isinstance(lang, str):
         record = _error_record(doc_id, f"line {lineno} has a 'lang' that is not a string")
+    elif not decoded:
+        record = Record(id=doc_id, fmt="text", lang_hint=lang or None, digest=_text_digest(text))
     else:
         record = text_record(doc_id, text, lang or None, max_bytes)
     record.encoding, record.id_escape = encoding, escape

@@ -10,7 +10,7 @@ before it is split into sentences, so every later stage works on a bounded text.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import AnyStr, BinaryIO
+from typing import BinaryIO
 
 TokenCounter = Callable[[list[str]], list[int]]
 
@@ -45,18 +45,6 @@ def text_too_large(text: str, limit: int) -> str | None:
         return None
     size = len(text.encode("utf-8", "surrogatepass"))
     return too_large(size, limit) if size > limit else None
-
-
-def capped_lines(readline: Callable[[int], AnyStr], newline: AnyStr, cap: int) -> Iterator[AnyStr | None]:
-    """Each line ``readline`` gives, with its end of line, or None for a line longer than ``cap``
-    (bytes or characters), which is read past without being held. ``cap`` 0: no cap."""
-    while line := readline(cap + 1 if cap else -1):
-        if cap and len(line) > cap and not line.endswith(newline):
-            while (rest := readline(1 << 20)) and not rest.endswith(newline):
-                pass
-            yield None
-        else:
-            yield line
 
 
 def count_tokens(texts: list[str], count: TokenCounter) -> int:

@@ -21,6 +21,7 @@ from clsum.record import ENGLISH, Record
 
 log = logging.getLogger(__name__)
 
+
 class Progress(Protocol):
     def add_sentences(self, n: int) -> None: ...
     def sentences_done(self, n: int) -> None: ...

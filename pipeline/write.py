@@ -24,15 +24,17 @@ import errno
 import json
 import logging
 import os
+import re
 import secrets
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from clsum.errors import OutputError
+from clsum.pipeline.jsonl import lines
 from clsum.pipeline.lock import FolderLock
-from clsum.record import Record, warning_text
+from clsum.record import OutputWarning, Record, Removed, warning_text
 
 log = logging.getLogger(__name__)
 
@@ -43,56 +45,88 @@ MARKDOWN = "summaries.md"
 # A lone surrogate (from a JSON "\\ud800" escape or a non-UTF-8 file name) cannot be encoded as
 # UTF-8; "\\ud800" is also how JSON escapes it, so the files stay valid JSON and read back the same.
 _UNENCODABLE = "backslashreplace"
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 BLOCKS = ".clsum-blocks"  # block files of a ray run not yet merged
 
 
+@dataclass(frozen=True)
+class SummaryRow:
+    """One line of ``summaries.jsonl``, fields in the file's order (``docs/outputs.md``)."""
+
+    id: str
+    title: str | None
+    title_en: str | None
+    lang: str | None
+    lang_confidence: float | None
+    lang_source: str | None
+    paragraph_langs: list[str] | None  # set only for a document in several languages
+    source: str
+    translation: str
+    summary: str | None
+    chunks: int
+    coverage: float | None
+    metadata: dict[str, str]
+    removed: list[Removed]
+    encoding: str | None
+    repairs: list[str]
+    warnings: list[OutputWarning]
+    timings: dict[str, float]
+    models: dict[str, str]
+    key: str | None
+    id_escape: str | None  # only in the rare rows whose id ingest had to escape
+
+    @classmethod
+    def of(cls, record: Record) -> SummaryRow:
+        special = {
+            "paragraph_langs": record.paragraph_langs or None,
+            "timings": {k: round(v, 4) for k, v in record.timings.items()},
+        }
+        return cls(**{f.name: special.get(f.name, getattr(record, f.name)) for f in fields(cls)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return _without_empty_escape(asdict(self))
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    """One line of ``errors.jsonl``."""
+
+    id: str
+    stage: str
+    error: str
+    key: str | None
+    id_escape: str | None
+
+    @classmethod
+    def of(cls, record: Record) -> ErrorRow:
+        assert record.error is not None
+        return cls(record.id, record.error.stage, record.error.message, record.key, record.id_escape)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _without_empty_escape(asdict(self))
+
+
+def _without_empty_escape(row: dict[str, Any]) -> dict[str, Any]:
+    if not row["id_escape"]:
+        del row["id_escape"]
+    return row
+
+
 def summary_row(record: Record) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "title": record.title,
-        "title_en": record.title_en,
-        "lang": record.lang,
-        "lang_confidence": record.lang_confidence,
-        "lang_source": record.lang_source,
-        "paragraph_langs": record.paragraph_langs or None,  # set only for a document in several languages
-        "source": record.source,
-        "translation": record.translation,
-        "summary": record.summary,
-        "chunks": record.chunks,
-        "coverage": record.coverage,
-        "metadata": record.metadata,
-        "removed": [asdict(r) for r in record.removed],
-        "encoding": record.encoding,
-        "repairs": record.repairs,
-        "warnings": [asdict(w) for w in record.warnings],
-        "timings": {k: round(v, 4) for k, v in record.timings.items()},
-        "models": record.models,
-        "key": record.key,
-        **_escape_note(record),
-    }
+    return SummaryRow.of(record).to_dict()
 
 
 def error_row(record: Record) -> dict[str, Any]:
-    assert record.error is not None
-    return {
-        "id": record.id,
-        "stage": record.error.stage,
-        "error": record.error.message,
-        "key": record.key,
-        **_escape_note(record),
-    }
-
-
-def _escape_note(record: Record) -> dict[str, str]:
-    """``id_escape`` only in the rare rows whose id ingest had to escape."""
-    return {"id_escape": record.id_escape} if record.id_escape else {}
+    return ErrorRow.of(record).to_dict()
 
 
 class OutputStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         _make_folder(folder)
-        self._kept: dict[str, int] = {}  # rows each file held after ``prepare``
+        self._kept: dict[str, int] = {}  # lines each file held after ``prepare``
+        self._keys: dict[str, str] = {}  # this run's key per id (``prepare``)
+        self._newest: dict[str, str] = {}  # id -> the file this store last appended a row of it to
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[OutputStore]:
@@ -109,56 +143,85 @@ class OutputStore:
     def prepare(self, keys: dict[str, str], force: bool = False) -> set[str]:
         """Repair the files and return the ids whose stored summary matches ``keys`` (to skip).
 
-        Rows for ids in ``keys`` that will be redone are removed now, so that each id ends up in
-        the output exactly once; rows for other ids (earlier runs on other inputs) are kept.
+        Nothing is deleted or rewritten here: a row to redo stays until its replacement exists (a
+        failed redo adds an error row and leaves the summary), and ``compact`` drops what later rows
+        replaced at the end of the run. Only a partial last line (a kill mid-write) is cut off.
         """
+        self._keys = keys
         self.merge_blocks()  # a killed ray run's finished blocks count as done
-        done: set[str] = set()
+        for name in (SUMMARIES, ERRORS):
+            with _output_errors(f"repair {self.folder / name}"):
+                self._kept[name] = _cut_partial_line(self.folder / name)
+        if force:
+            return set()
+        return {
+            row["id"]
+            for row in read_rows(self.folder / SUMMARIES)
+            if row["id"] in keys and row.get("key") == keys[row["id"]]
+        }
 
-        def kept_summaries() -> Iterator[dict[str, Any]]:
-            for row in read_rows(self.folder / SUMMARIES):
-                if row["id"] in keys:
-                    if force or row.get("key") != keys[row["id"]]:
-                        continue
-                    done.add(row["id"])
-                yield row
+    def compact(self) -> None:
+        """Drop the rows that are no longer current, rewriting a file only when it holds some (so a
+        rerun that redoes nothing needs no free disk): a row followed by a later one of its id in
+        the same file, and an error row its document has overcome since: summarized after it failed
+        (in this store's appends), or, untouched now, summarized with this run's key. A failed redo
+        leaves both rows: the good summary and the error."""
+        summaries = _latest(self.folder / SUMMARIES)
+        errors = _latest(self.folder / ERRORS)
 
-        self._rewrite(SUMMARIES, kept_summaries())
-        self._rewrite(ERRORS, (row for row in read_rows(self.folder / ERRORS) if row["id"] not in keys))
-        return done
+        def current_error(lineno: int, row: dict[str, Any]) -> bool:
+            doc_id = row["id"]
+            if errors[doc_id][0] != lineno:
+                return False
+            if doc_id in self._newest:
+                return self._newest[doc_id] == ERRORS
+            summary = summaries.get(doc_id)
+            return summary is None or summary[1] is None or summary[1] != self._keys.get(doc_id)
 
-    def _rewrite(self, name: str, rows: Iterable[dict[str, Any]]) -> None:
-        """Replace file ``name`` with ``rows``, streamed: 100,000 summaries are never held in memory."""
-        kept = 0
+        self._keep(SUMMARIES, lambda lineno, row: summaries[row["id"]][0] == lineno)
+        self._keep(ERRORS, current_error)
 
-        def counted() -> Iterator[dict[str, Any]]:
-            nonlocal kept
-            for row in rows:
-                kept += 1
-                yield row
-
-        with _output_errors(f"update {self.folder / name}"):
-            _write_atomic_lines(self.folder / name, _jsonl_lines(counted()))
-        self._kept[name] = kept
+    def _keep(self, name: str, keep: Callable[[int, dict[str, Any]], bool]) -> None:
+        """Rewrite file ``name`` with the rows ``keep`` accepts, streamed, if it drops any line."""
+        path = self.folder / name
+        with _output_errors(f"update {path}"):
+            total = kept = 0
+            for lineno, row, _ in _rows(path, every=True):
+                total += 1
+                kept += row is not None and keep(lineno, row)
+            if kept == total:
+                return
+            rows = _rows(path)
+            _write_atomic_lines(
+                path, (raw + b"\n" for n, row, raw in rows if row is not None and keep(n, row))
+            )
 
     def appended(self) -> tuple[int, dict[str, int]]:
         """What was appended since ``prepare``, read back from the files: the number of summaries
         and of failures per stage. Exact even when a signal stopped a run between writing a batch
         and counting it."""
         with _output_errors(f"read {self.folder}"):
-            summaries = sum(1 for n, _ in _rows(self.folder / SUMMARIES) if n > self._kept.get(SUMMARIES, 0))
+            summaries = sum(
+                1 for n, _, _ in _rows(self.folder / SUMMARIES) if n > self._kept.get(SUMMARIES, 0)
+            )
             failures: dict[str, int] = {}
-            for n, row in _rows(self.folder / ERRORS):
+            for n, row, _ in _rows(self.folder / ERRORS):
                 if n > self._kept.get(ERRORS, 0):
+                    assert row is not None
                     failures[str(row.get("stage"))] = failures.get(str(row.get("stage")), 0) + 1
         return summaries, failures
 
     def append(self, records: Iterable[Record]) -> None:
         records = list(records)
-        with _output_errors(f"write {self.folder / SUMMARIES}"):
-            _append_durable(self.folder / SUMMARIES, _jsonl_lines(summary_row(r) for r in records if r.ok))
-        with _output_errors(f"write {self.folder / ERRORS}"):
-            _append_durable(self.folder / ERRORS, _jsonl_lines(error_row(r) for r in records if not r.ok))
+        self._append_rows(
+            [summary_row(r) for r in records if r.ok], [error_row(r) for r in records if not r.ok]
+        )
+
+    def _append_rows(self, summaries: list[dict[str, Any]], errors: list[dict[str, Any]]) -> None:
+        for name, rows in ((SUMMARIES, summaries), (ERRORS, errors)):
+            with _output_errors(f"write {self.folder / name}"):
+                _append_durable(self.folder / name, _jsonl_lines(rows))
+            self._newest.update((row["id"], name) for row in rows)
 
     def write_block(self, name: str, records: Iterable[Record]) -> None:
         """One batch's rows as one file, written atomically: a block file is whole or absent, and a
@@ -174,28 +237,20 @@ class OutputStore:
             _write_atomic(path, json.dumps(block, ensure_ascii=False))
 
     def merge_blocks(self) -> int:
-        """Fold the block files into ``summaries.jsonl`` and ``errors.jsonl``; returns how many.
-
-        Blocks are appended in name order. A document's row from a block replaces its earlier rows
-        in either file, and when several blocks hold the same id (a run killed and rerun) the last
-        one wins, so every id is in the output once. Both files are replaced atomically before any
-        block is deleted, and blocks are deleted in name order: a merge killed at any point leaves
-        blocks that merging again puts back in the same places. Streams the files; in memory is
-        only an id -> last block map.
-        """
+        """Append the block files to ``summaries.jsonl`` and ``errors.jsonl`` in name order, then
+        delete them; returns how many there were. A merge killed at any point leaves blocks that
+        merging again appends once more: the last row of an id is the one that counts (``read_rows``,
+        ``compact``), and the same block holds the same rows."""
         folder = self.folder / BLOCKS
         if not folder.is_dir():
             return 0
+        for name in (SUMMARIES, ERRORS):
+            with _output_errors(f"repair {self.folder / name}"):
+                _cut_partial_line(self.folder / name)
         names = sorted(folder.glob("*.json"))
-        blocks = [path for path in names if _read_block(path) is not None]
-        last: dict[str, int] = {}
-        for index, path in enumerate(blocks):
-            for part in ("summaries", "errors"):
-                last.update((row["id"], index) for row in _block_rows(path, part))
-        for file, part in ((SUMMARIES, "summaries"), (ERRORS, "errors")):
-            rows = _merged(read_rows(self.folder / file), blocks, part, last)
-            with _output_errors(f"update {self.folder / file}"):
-                _write_atomic_lines(self.folder / file, _jsonl_lines(rows))
+        for path in names:
+            if (block := _read_block(path)) is not None:
+                self._append_rows(block["summaries"], block["errors"])
         with _output_errors(f"remove the merged blocks in {folder}"):
             for path in [*names, *folder.glob(".*.tmp")]:  # temp files: writers killed mid-write
                 path.unlink(missing_ok=True)
@@ -206,8 +261,8 @@ class OutputStore:
     def counts(self) -> dict[str, int]:
         with _output_errors(f"read {self.folder}"):
             return {
-                "summaries": len(_last_lines(self.folder / SUMMARIES)),
-                "errors": len(_last_lines(self.folder / ERRORS)),
+                "summaries": len(_latest(self.folder / SUMMARIES)),
+                "errors": len(_latest(self.folder / ERRORS)),
             }
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
@@ -221,6 +276,14 @@ class OutputStore:
                 # A full disk has no room for a second copy; the manifest written at the start
                 # has room for this one without indentation, which makes it smaller.
                 _overwrite(path, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest an earlier run left, if it can be read."""
+        try:
+            manifest = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return manifest if isinstance(manifest, dict) else None
 
     def write_markdown(self) -> None:
         rows = read_rows(self.folder / SUMMARIES)
@@ -264,9 +327,15 @@ def _markdown_parts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
         )
         original = f" (original title: {row['title']})" if row.get("title") not in (None, title) else ""
         yield (
-            f"\n## {title}\n\n`{row['id']}` · language: {lang} · chunks: {row['chunks']} · "
+            f"\n## {_one_line(title)}\n\n`{_one_line(row['id'])}` · language: {lang} · "
+            f"chunks: {row['chunks']} · "
             f"coverage: {row['coverage']:.0%}{original}{_warning_note(row)}\n\n{row['summary']}\n"
         )
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its control characters written ``\\xNN`` (a file name may hold a newline)."""
+    return _CONTROL_CHARS.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 def _warning_note(row: dict[str, Any]) -> str:
@@ -278,46 +347,59 @@ def _warning_note(row: dict[str, Any]) -> str:
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     """The one reader of ``summaries.jsonl`` and ``errors.jsonl``: every parseable row, one per id
     (the last wins, in its place); a partial line from a kill is dropped. Lines end at ``\n`` only
-    (a summary may hold U+2028). Two streaming passes: only an id -> line-number map is in memory."""
-    last = _last_lines(path)
-    for lineno, row in _rows(path):
-        if last[row["id"]] == lineno:
+    (``jsonl.lines``: a summary may hold U+2028). Two streaming passes: only an id -> line-number map
+    is in memory."""
+    last = _latest(path)
+    for lineno, row, _ in _rows(path):
+        assert row is not None
+        if last[row["id"]][0] == lineno:
             yield row
 
 
-def _last_lines(path: Path) -> dict[str, int]:
-    """id -> number of the last line holding a parseable row for it."""
-    return {row["id"]: lineno for lineno, row in _rows(path, warn=True)}
+def _latest(path: Path) -> dict[str, tuple[int, str | None]]:
+    """id -> (number of the last line holding a row for it, that row's key)."""
+    return {row["id"]: (lineno, row.get("key")) for lineno, row, _ in _rows(path, warn=True) if row}
 
 
-def _rows(path: Path, warn: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows(path: Path, warn: bool = False, every: bool = False) -> Iterator[tuple[int, Any, bytes]]:
+    """(line number, row, line) for each line holding a row (an object with a string id); with
+    ``every`` also the other lines, with row None."""
     if not path.exists():
         return
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for line in lines(fh.readline):
+            raw = line.text or b""
             try:
-                row = json.loads(line)
+                row = json.loads(raw.decode("utf-8", "replace"))
             except json.JSONDecodeError:
-                if warn and line.strip():
+                row = None
+                if warn and raw.strip():
                     log.warning(
-                        "%s:%d: dropping an incomplete line (left by an interrupted run)", path, lineno
+                        "%s:%d: dropping an unreadable line (left by an interrupted run)", path, line.number
                     )
-                continue
             if isinstance(row, dict) and isinstance(row.get("id"), str):
-                yield lineno, row
+                yield line.number, row, raw
+            elif every:
+                yield line.number, None, raw
 
 
-def _merged(
-    kept: Iterable[dict[str, Any]], blocks: list[Path], part: str, last: dict[str, int]
-) -> Iterator[dict[str, Any]]:
-    yield from (row for row in kept if row["id"] not in last)
-    for index, path in enumerate(blocks):
-        yield from (row for row in _block_rows(path, part) if last[row["id"]] == index)
-
-
-def _block_rows(path: Path, part: str) -> list[dict[str, Any]]:
-    block = _read_block(path)
-    return [] if block is None else block[part]
+def _cut_partial_line(path: Path) -> int:
+    """Cut off a last line without its ``\n`` (a write a kill cut short), so that appending goes on
+    from whole lines; returns the number of lines left. Creates a missing file: every run leaves
+    both files, empty or not."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666))
+    with path.open("r+b") as fh:
+        count = 0
+        end = 0
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            count += block.count(b"\n")
+            if b"\n" in block:
+                end = fh.tell() - len(block) + block.rindex(b"\n") + 1
+        if end != fh.tell():
+            log.warning("%s: dropping an incomplete last line (left by an interrupted run)", path)
+            fh.truncate(end)
+            os.fsync(fh.fileno())
+    return count
 
 
 def _read_block(path: Path) -> dict[str, list[dict[str, Any]]] | None:
@@ -362,11 +444,11 @@ def _write_atomic(path: Path, text: str) -> None:
     _write_atomic_lines(path, [text])
 
 
-def _write_atomic_lines(path: Path, parts: Iterable[str]) -> None:
+def _write_atomic_lines(path: Path, parts: Iterable[str] | Iterable[bytes]) -> None:
     tmp, fd = _new_temp(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors=_UNENCODABLE) as fh:
-            fh.writelines(parts)
+        with os.fdopen(fd, "wb") as fh:
+            fh.writelines(p if isinstance(p, bytes) else p.encode("utf-8", _UNENCODABLE) for p in parts)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

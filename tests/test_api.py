@@ -89,6 +89,6 @@ def test_texts_get_the_repairs_files_get(tiny_overrides: list[str]) -> None:
     garbled = "Nieuwe zonnepanelen zijn geÃ¯nstalleerd\x00 op het stadhuis.\r\n" + NL_BODY
     (record,) = _pipeline(tiny_overrides).summarize_texts([garbled], until="clean")
     assert record.raw == "Nieuwe zonnepanelen zijn geïnstalleerd op het stadhuis.\n" + NL_BODY
-    assert record.repairs == ["mojibake"]
+    assert record.repairs == ["mojibake", "control characters"]  # each repair by its name
     (blank,) = _pipeline(tiny_overrides).summarize_texts(["\x00\x07 \n"], until="clean")
     assert blank.error is not None and blank.error.message == "text contains only whitespace"

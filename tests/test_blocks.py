@@ -30,16 +30,18 @@ def _ids(path: Path) -> list[str]:
     return [str(row["id"]) for row in _lines(path)]
 
 
-def test_blocks_are_appended_in_name_order_and_replace_earlier_rows_of_their_ids(tmp_path: Path) -> None:
+def test_blocks_are_appended_in_name_order_and_their_rows_replace_earlier_ones(tmp_path: Path) -> None:
     store = OutputStore(tmp_path)
     store.append([_record("old"), _record("a", summary="stale"), _record("b", ok=False)])
     store.write_block("2-000000001", [_record("d"), _record("a", ok=False)])
     store.write_block("1-000000002", [_record("c"), _record("b")])  # an earlier run's block sorts first
     store.write_block("2-000000000", [_record("c", summary="newer")])
     assert store.merge_blocks() == 3
-    assert _ids(tmp_path / SUMMARIES) == ["old", "b", "c", "d"]
-    assert _lines(tmp_path / SUMMARIES)[2]["summary"] == "newer"  # the last block holding c wins
-    assert _ids(tmp_path / ERRORS) == ["a"]  # a's error replaced its stale summary; b's summary its error
+    store.compact()
+    assert _ids(tmp_path / SUMMARIES) == ["old", "a", "b", "c", "d"]
+    assert _lines(tmp_path / SUMMARIES)[3]["summary"] == "newer"  # the last block holding c wins
+    # b's summary replaced its error; a's failed redo is reported and its good summary stays
+    assert _ids(tmp_path / ERRORS) == ["a"]
     assert not (tmp_path / BLOCKS).exists()
     assert store.merge_blocks() == 0
 
@@ -52,12 +54,14 @@ def test_a_merge_killed_before_every_block_was_deleted_merges_again_to_the_same_
     kept = tmp_path / "kept"
     shutil.copytree(tmp_path / BLOCKS, kept)
     store.merge_blocks()
+    store.compact()
     expected = {name: (tmp_path / name).read_text() for name in (SUMMARIES, ERRORS)}
     # Killed after the files were replaced and the first two blocks deleted (deletion is in name order).
     shutil.copytree(kept, tmp_path / BLOCKS)
     for path in sorted((tmp_path / BLOCKS).glob("*.json"))[:2]:
         path.unlink()
     store.merge_blocks()
+    store.compact()
     assert {name: (tmp_path / name).read_text() for name in (SUMMARIES, ERRORS)} == expected
     assert _ids(tmp_path / SUMMARIES) == ["old", "doc0", "doc1", "doc3", "shared"]
 
@@ -67,8 +71,8 @@ def test_opening_the_store_merges_the_blocks_of_a_killed_run_first(tmp_path: Pat
     store.write_block("1-000000000", [_record("a", key="ka"), _record("b", key="old-key")])
     (tmp_path / BLOCKS / ".1-000000001.json.x.tmp").write_text('{"summ')  # a writer killed mid-write
     done = OutputStore(tmp_path).prepare({"a": "ka", "b": "kb", "c": "kc"})
-    assert done == {"a"}  # b's block row has another key: redone, its row dropped like a stale summary
-    assert _ids(tmp_path / SUMMARIES) == ["a"]
+    assert done == {"a"}  # b's block row has another key: redone (its row stays until replaced)
+    assert _ids(tmp_path / SUMMARIES) == ["a", "b"]
     assert not (tmp_path / BLOCKS).exists()
 
 

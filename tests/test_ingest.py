@@ -250,3 +250,15 @@ def test_seed_cp437_mojibake_is_repaired() -> None:
     assert "geïnstalleerd" in first.raw and "├" not in first.raw
     assert first.repairs == ["mojibake"]
     assert "’s werelds" in first.raw  # curly quotes stay curly
+
+
+def test_nul_and_esc_are_reported_as_control_characters_not_mojibake() -> None:
+    text, _, repairs = decode(b"Der Zug\x00 f\xc3\xa4hrt \x1b[1mab.")
+    assert (text, repairs) == ("Der Zug fährt ab.", ["control characters"])
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_as_utf16(codec: str) -> None:
+    data = "De trein naar Köln vertrekt om acht uur.\n".encode(codec)
+    assert not looks_binary(data)
+    assert decode(data) == ("De trein naar Köln vertrekt om acht uur.\n", codec, [])

@@ -3,7 +3,6 @@ under is summarized, and no document is held in memory whole before its size is 
 
 from __future__ import annotations
 
-import io
 import json
 import tracemalloc
 from pathlib import Path
@@ -72,11 +71,6 @@ def test_jsonl_texts_over_max_bytes_are_error_records(tmp_path: Path) -> None:
     assert records[2].error is not None and records[2].error.message.startswith(
         "too large: line 3 is longer than 600 bytes"
     )
-
-
-def test_capped_lines_never_hold_a_line_longer_than_the_cap() -> None:
-    data = io.BytesIO(b"short\n" + b"y" * 5000 + b"\nlast")
-    assert list(limits.capped_lines(data.readline, b"\n", 10)) == [b"short\n", None, b"last"]
 
 
 def test_api_texts_over_max_bytes_are_error_records(tiny_overrides: list[str]) -> None:

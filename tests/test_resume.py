@@ -24,7 +24,7 @@ def _record(doc_id: str, key: str, ok: bool = True) -> Record:
     return record
 
 
-def test_prepare_repairs_a_partial_last_line_and_dedupes(tmp_path: Path) -> None:
+def test_prepare_cuts_a_partial_last_line_and_compact_dedupes(tmp_path: Path) -> None:
     store = OutputStore(tmp_path)
     store.append([_record("a", "k1"), _record("b", "k2")])
     with (tmp_path / "summaries.jsonl").open("a") as fh:
@@ -33,16 +33,30 @@ def test_prepare_repairs_a_partial_last_line_and_dedupes(tmp_path: Path) -> None
     done = store.prepare({"a": "k1", "b": "other", "c": "k3"})
     assert done == {"a"}  # b's key changed: redo; c was never finished
     lines = (tmp_path / "summaries.jsonl").read_text().splitlines()
-    assert [json.loads(line)["id"] for line in lines] == ["a"]
+    assert [json.loads(line)["id"] for line in lines] == ["a", "b", "a"]  # b stays until replaced
+    store.compact()
+    rows = [json.loads(line) for line in (tmp_path / "summaries.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["summary"]) for r in rows] == [("b", "s"), ("a", "dup")]
 
 
-def test_prepare_keeps_other_inputs_and_force_drops_everything_in_input(tmp_path: Path) -> None:
+def test_force_redoes_everything_in_the_input_and_replaces_rows_only_with_new_ones(tmp_path: Path) -> None:
     store = OutputStore(tmp_path)
     store.append([_record("a", "k1"), _record("z", "kz"), _record("e", "ke", ok=False)])
     assert store.prepare({"a": "k1", "e": "ke"}, force=True) == set()
+    store.append([_record("e", "ke")])  # e succeeds now; a's redo never happened (a stop)
+    store.compact()
     rows = [json.loads(line)["id"] for line in (tmp_path / "summaries.jsonl").read_text().splitlines()]
-    assert rows == ["z"]  # not part of this input: kept
-    assert (tmp_path / "errors.jsonl").read_text() == ""  # failures are retried
+    assert rows == ["a", "z", "e"]  # a kept: nothing replaced it
+    assert (tmp_path / "errors.jsonl").read_text() == ""  # e's failure is overcome
+
+
+def test_a_store_with_nothing_to_change_is_not_rewritten(tmp_path: Path) -> None:
+    store = OutputStore(tmp_path)
+    store.append([_record("a", "k1"), _record("e", "ke", ok=False)])
+    before = {name: (tmp_path / name).stat().st_ino for name in ("summaries.jsonl", "errors.jsonl")}
+    assert store.prepare({"a": "k1", "e": "ke"}) == {"a"}
+    store.compact()
+    assert {name: (tmp_path / name).stat().st_ino for name in before} == before  # same files, not copies
 
 
 def test_rows_holding_line_separators_are_read_back_whole(tmp_path: Path) -> None:
@@ -102,3 +116,16 @@ def test_sigkill_part_way_then_rerun_completes_every_document_once(
     rows = [json.loads(line) for line in summaries.read_text().splitlines()]
     assert sorted(r["id"] for r in rows) == ids
     assert json.loads((out / "manifest.json").read_text())["counts"]["skipped"] >= partial
+
+
+def test_a_newline_in_a_file_name_stays_on_its_markdown_line() -> None:
+    row = {
+        "id": "a\nb\u2028.txt",
+        "title": "T\nx",
+        "lang": "en",
+        "chunks": 1,
+        "coverage": 1.0,
+        "summary": "S.",
+    }
+    text = render_markdown([{**row, "summary": "S."}])
+    assert "## T\\nx\n\n`a\\nb\\u2028.txt` · language: en" in text

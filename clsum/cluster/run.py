@@ -16,7 +16,6 @@ import logging
 import pickle
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +25,20 @@ from clsum.cluster.connect import connected, import_ray
 from clsum.cluster.sizing import Pools, alive_nodes, check_fit, size_pools
 from clsum.cluster.stages import Report, Summarize, Translate, prepare, tokenizer_config, write
 from clsum.config import Config
-from clsum.errors import ClsumError, OutputError, WriteError
-from clsum.pipeline.ingest import Source, open_source
-from clsum.pipeline.write import OutputStore
+from clsum.errors import ClsumError
+from clsum.pipeline.ingest import Source
 from clsum.record import Record
 from clsum.runner import (
+    Engine,
+    EngineReport,
     Pipeline,
     Progress,
     RunResult,
+    RunSession,
     StageFn,
     StageName,
-    record_key,
-    run_ending,
-    run_manifest,
-    run_stopped,
+    batches,
+    opened,
 )
 
 log = logging.getLogger(__name__)
@@ -55,146 +54,77 @@ def run_on_ray(
     progress: bool = False,
     stages: Mapping[StageName, StageFn] | None = None,
 ) -> RunResult:
-    """``Pipeline(config).run(source, output, ...)`` on the Ray cluster ``config.ray`` names.
+    """``Pipeline(config).run(source, output, ...)`` on the Ray cluster ``config.ray`` names: the
+    same ``RunSession``, with this engine executing the batches.
 
     ``stages`` replaces stage functions by name, as ``Pipeline(config, stages)`` does (tests).
     """
     import_ray()  # without the extra, fail before reading anything
-    if isinstance(source, Source):
-        documents = source
-    else:
-        documents = open_source(source, lang=lang, max_bytes=config.input.max_bytes)
-    store = OutputStore(Path(output))
-    with store.locked():  # one run per output folder, whichever engine
-        return _Run(config, documents, store, output, stages).run(force, progress)
+    documents = opened(source, lang, config)
+    return RunSession(config, documents, output).run(RayEngine(config, stages), force, progress)
 
 
-class _Run:
-    """One run's state on the driver: counts, and what the workers report about models and cache."""
+class RayEngine(Engine):
+    """The batches as rows of a Ray dataset; what the workers report about models and cache."""
 
-    def __init__(
-        self,
-        config: Config,
-        documents: Source,
-        store: OutputStore,
-        output: str | Path,
-        stages: Mapping[StageName, StageFn] | None,
-    ) -> None:
-        self.config, self.documents, self.store, self.output = config, documents, store, output
-        self.stages = stages
-        self.result = RunResult(Path(output), total=len(documents))
-        self.started = _now()
+    def __init__(self, config: Config, stages: Mapping[StageName, StageFn] | None) -> None:
+        self.config, self.stages = config, stages
+        self.progress = Progress()
         self.report = Report()
         self.pools: Pools | None = None
         self.cluster: dict[str, Any] = {}
 
-    def run(self, force: bool, progress: bool) -> RunResult:
-        config_hash = self.config.hash()
-        keys = {r.id: record_key(config_hash, r) for r in self.documents.records()}
-        done = self.store.prepare(keys, force=force)
-        todo = [doc_id for doc_id in keys if doc_id not in done]
-        del keys
-        self.result.skipped = len(done)
-        if done:
-            log.info("%d of %d documents already summarized with this config; skipping them",
-                     len(done), self.result.total)  # fmt: skip
-        if todo:  # tokenizers only: the driver needs no device
-            Pipeline(tokenizer_config(self.config), self.stages).check()
-        self.store.write_manifest(self._manifest(status="running"))
-        bar = Progress()
-        try:
-            if todo:
-                rows = list(_batches(self.documents, done, self.config.doc_batch_size))
-                self._execute(rows, bar, progress, len(todo))
-        except BaseException as exc:
-            bar.close()
-            self._finish(run_ending(exc), after_error=True)
-            if isinstance(exc, OutputError):
-                raise WriteError(f"{exc}; {run_stopped(self.result)}") from exc
-            raise
-        bar.close()
-        try:
-            self._finish({"status": "complete"})
-        except OutputError as exc:
-            raise WriteError(f"{exc}; every document's result is written; rerun to write it again") from exc
-        return self.result
+    def check(self) -> None:  # tokenizers only: the driver needs no device
+        Pipeline(tokenizer_config(self.config), self.stages).check()
 
-    def _execute(self, rows: list[dict[str, Any]], bar: Progress, progress: bool, todo: int) -> None:
-        with connected(self.config.ray.address, log_dir=Path(self.output)) as cluster:
+    def execute(self, session: RunSession, done: set[str]) -> None:
+        rows = list(_batches(session.documents, done, self.config.doc_batch_size, session.identity))
+        with connected(self.config.ray.address, log_dir=Path(session.output)) as cluster:
             ray = cluster.ray
             self.pools = pools = size_pools(self.config, alive_nodes(ray))
             self.cluster = {"address": ray.get_runtime_context().gcs_address, "nodes": len(ray.nodes())}
             log.info("ray: %s on %d node(s)", self.pools.to_dict(), self.cluster["nodes"])
             check_fit(pools, self.config, ray, own=cluster.own)
-            bar.start(progress, todo)  # once Ray's own output goes to its file (connected)
 
             def plan(batches: list[dict[str, Any]]) -> Any:
-                return _plan(ray, self.config, pools, batches, self.output, self.stages)
+                return _plan(ray, self.config, pools, batches, session.output, self.stages)
 
-            for row in lost.execute(ray, plan, rows, self.config, Path(self.output).resolve()):
-                self._tally(row, bar)
+            for row in lost.execute(ray, plan, rows, self.config, Path(session.output).resolve()):
+                session.written(self._tally(row))
 
-    def _tally(self, row: dict[str, Any], bar: Progress) -> None:
+    def _tally(self, row: dict[str, Any]) -> list[Record]:
         report: Report = pickle.loads(row["report"])
         if report.fatal is not None:
             kind, text = report.fatal
             raise getattr(errors, kind, ClsumError)(text)
         self.report.merge(report)
         written: list[Record] = pickle.loads(row["written"])
-        self.result.add(written)
-        bar.documents_done(len(written))
+        return written
 
-    def _finish(self, ending: dict[str, str], after_error: bool = False) -> None:
-        """Merge the blocks, write the final manifest and summaries.md. After an error this is best
-        effort: the error that stopped the run is the one to report."""
-        try:
-            merged = self.store.merge_blocks()
-            log.info("merged %d block files into %s", merged, self.output)
-            if after_error:  # blocks written but not yet counted: count the files
-                self.result.summarized, self.result.failures = self.store.appended()
-                self.result.failed = sum(self.result.failures.values())
-            manifest = self._manifest(finished_at=_now(), **ending)
-            manifest["counts"]["in_output"] = self.store.counts()
-            # Each translate actor has its own cache of this size; hits and misses are summed.
-            manifest["translation_cache"] = {**self.report.cache, "size": self.config.translation.cache_size}
-            self.store.write_manifest(manifest)
-            self.store.write_markdown()
-        except OutputError as exc:
-            if not after_error:
-                raise
-            log.debug("after the run stopped: %s", exc)
-
-    def _manifest(self, **status: str) -> dict[str, Any]:
+    def describe(self) -> EngineReport:
+        # Each translate actor has its own cache of this size; hits and misses are summed.
+        cache = {**self.report.cache, "size": self.config.translation.cache_size}
+        engine = {"name": "ray", **self.cluster, **(self.pools.to_dict() if self.pools else {})}
         devices = ", ".join(sorted(self.report.devices))
-        manifest = run_manifest(
-            self.config, self.documents.root, self.output, self.result, devices, self.report.models,
-            started_at=self.started, **status,
-        )  # fmt: skip
-        manifest["engine"] = {"name": "ray", **self.cluster, **(self.pools.to_dict() if self.pools else {})}
-        return manifest
+        return EngineReport(devices, self.report.models, {"engine": engine, "translation_cache": cache})
 
 
-def _batches(documents: Source, done: set[str], size: int) -> Iterator[dict[str, Any]]:
+def _batches(documents: Source, done: set[str], size: int, identity: str) -> Iterator[dict[str, Any]]:
     """The rows of the dataset: the documents to do in input order, ``size`` at a time, each row
     named ``<run>-<index>`` so that block names sort in this order, within a run and across runs.
 
     A folder's (or a file's) rows carry a part of the source, and the read tasks read its files on
-    the nodes; a JSONL file is read here, and its rows carry the records.
+    the nodes; a JSONL file is read here, and its rows carry the records. Every row carries the
+    run's identity, which the read tasks key the documents with.
     """
     run = f"{time.time_ns():020d}"
     names = (f"{run}-{index:09d}" for index in itertools.count())
     if documents.kind != "jsonl":
         for part in documents.parts(size, skip=done):
-            yield {"name": next(names), "source": pickle.dumps(part)}
+            yield {"name": next(names), "identity": identity, "source": pickle.dumps(part)}
         return
-    batch = []
-    for record in documents.records(skip=done):
-        batch.append(record)
-        if len(batch) == size:
-            yield {"name": next(names), "records": pickle.dumps(batch)}
-            batch = []
-    if batch:
-        yield {"name": next(names), "records": pickle.dumps(batch)}
+    for batch in batches(documents.records(skip=done), size):
+        yield {"name": next(names), "identity": identity, "records": pickle.dumps(batch)}
 
 
 def _plan(
@@ -251,7 +181,3 @@ def _plan(
                 **lost.task_args(),
             )
         )
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

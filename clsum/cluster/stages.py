@@ -70,9 +70,8 @@ def prepare(row: Row, config: Config, stages: Stages = None) -> Row:
         records = list(part.records())
     else:
         records = pickle.loads(row["records"])
-    config_hash = config.hash()
     for record in records:
-        record.key = record_key(config_hash, record)
+        record.key = record_key(row["identity"], record)
     try:
         pipeline = _prepare_pipeline(config, stages)
         records = pipeline.process_isolated(records, until=PREPARE_STAGES[-1])

@@ -229,6 +229,9 @@ class Seq2Seq:
             n = sum(1 for o in outputs if flag in o.flags)
             if n:  # counted per record and in the run summary; here only for -v
                 log.info(
-                    "%s: %d of %d output(s) %s", self.ref.spec, n, len(outputs),
+                    "%s: %d of %d output(s) %s",
+                    self.ref.spec,
+                    n,
+                    len(outputs),
                     what.format(settings.config.max_length),
                 )

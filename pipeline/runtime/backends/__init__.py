@@ -21,8 +21,15 @@ BACKENDS = ("auto", "transformers", "ctranslate2")
 COMPUTE_TYPES = {
     "transformers": ("auto", "float32", "int8", "float16", "bfloat16"),
     "ctranslate2": (
-        "auto", "float32", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
-        "float16", "bfloat16",
+        "auto",
+        "float32",
+        "int8",
+        "int8_float32",
+        "int8_float16",
+        "int8_bfloat16",
+        "int16",
+        "float16",
+        "bfloat16",
     ),
 }
 

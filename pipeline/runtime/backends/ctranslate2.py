@@ -87,7 +87,8 @@ class Ct2Engine:
         tok = self.tokenizer
         suppressed = [tok.convert_tokens_to_ids(s) for s in options.get("suppress_sequences", [])]
         unreachable = [
-            s for s in banned_sequences(config)
+            s
+            for s in banned_sequences(config)
             if not all(t in self.vocabulary for t in tok.convert_ids_to_tokens(s))
         ]
         return hf_terms(
