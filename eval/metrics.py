@@ -64,9 +64,14 @@ class Comparison:
     score_b: float
     delta: float  # B - A
     p_value: float
-    ci: tuple[float, float]  # of the delta
-    method: str
+    ci: tuple[float, float] | None  # of the delta, from the procedure that gave p; None if it has none
+    method: str  # as requested (auto, permutation, ...)
     signature: str
+    test: str = ""  # the test that ran (eval.bootstrap.PairedResult.test)
+    differing: int = 0  # segments whose statistics for this metric differ
+    n: int = 0  # segments compared
+    trials: int = 0  # resamples, random swaps or enumerated swaps
+    caveat: str | None = None  # why this decision is outside the calibrated range, if it is
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,8 +79,13 @@ class Comparison:
             "score_b": self.score_b,
             "delta": self.delta,
             "p_value": self.p_value,
-            "ci": list(self.ci),
+            "ci": list(self.ci) if self.ci is not None else None,
             "method": self.method,
+            "test": self.test,
+            "differing": self.differing,
+            "n": self.n,
+            "trials": self.trials,
+            "caveat": self.caveat,
             "signature": self.signature,
         }
 
@@ -201,7 +211,7 @@ def compare(
     refs: list[str],
     metrics: Iterable[str] | None = None,
     options: ScoreOptions = DEFAULTS,
-    method: str = "paired-bootstrap",
+    method: str = "auto",
 ) -> dict[str, Comparison]:
     """Significance of B - A per cheap metric (model-based metrics are not compared)."""
     names = resolve_metrics(metrics)
@@ -218,20 +228,27 @@ def compare(
     cheap = [m for m in names if m in CHEAP_METRICS]
     stats_a = _all_stats(hyps_a, refs, cheap, options)
     stats_b = _all_stats(hyps_b, refs, cheap, options)
-    test = bootstrap.TESTS[method]
-    out = {}
-    for name in cheap:
-        a, b = stats_a[name], stats_b[name]
-        result = test(a.stats, b.stats, a.compute, options.bootstrap, options.seed)
-        signature = a.score.signature.replace("|bs:", f"|test:{TEST_SIGNATURES[method]}|bs:", 1)
-        out[name] = Comparison(
-            name,
-            a.score.score or 0.0,
-            b.score.score or 0.0,
-            result.delta,
-            result.p_value,
-            result.ci,
-            method,
-            signature,
-        )
-    return out
+    return {name: _compare_one(stats_a[name], stats_b[name], options, method) for name in cheap}
+
+
+def _compare_one(a: _Stats, b: _Stats, options: ScoreOptions, method: str) -> Comparison:
+    result = bootstrap.TESTS[method](a.stats, b.stats, a.compute, options.bootstrap, options.seed)
+    test_field = f"test:{TEST_SIGNATURES[result.test]}|k:{result.differing}"
+    signature = a.score.signature.replace("|bs:", f"|{test_field}|bs:", 1)
+    if result.test == "permutation-exact":  # no random draws: the trials are the 2^k swaps
+        signature = signature.replace(f"|bs:{options.bootstrap}", f"|swaps:{result.trials}", 1)
+    return Comparison(
+        a.score.metric,
+        a.score.score or 0.0,
+        b.score.score or 0.0,
+        result.delta,
+        result.p_value,
+        result.ci,
+        method,
+        signature,
+        test=result.test,
+        differing=result.differing,
+        n=len(a.stats),
+        trials=result.trials,
+        caveat=bootstrap.caveat(method, result),
+    )
