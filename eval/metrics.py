@@ -173,6 +173,15 @@ def _all_stats(
     return by_name
 
 
+def statistics(
+    hyps: list[str], refs: list[str], metrics: list[str], options: ScoreOptions = DEFAULTS
+) -> dict[str, tuple[np.ndarray, bootstrap.Compute]]:
+    """Per-segment statistics and corpus function of cheap metrics (what the paired tests resample)."""
+    _check_options(options)
+    _check_inputs(hyps, refs)
+    return {name: (s.stats, s.compute) for name, s in _all_stats(hyps, refs, metrics, options).items()}
+
+
 def _check_options(options: ScoreOptions) -> None:
     check_options(dataclasses.asdict(options))
     mt.build("bleu", bleu_tokenize=options.bleu_tokenize)  # sacrebleu's own list of tokenizers

@@ -29,8 +29,8 @@ CHRF_WORD_ORDERS = (0, 1, 2)  # 2 = chrF++
 # Significance tests of ``metrics.compare`` (the first is the default; see eval.bootstrap), and the
 # name each one has in a signature's ``test:`` field.
 METHODS = ("auto", "permutation", "paired-bootstrap", "ar", "sacrebleu-paired-bootstrap")
-# All 2^k swaps up to this many differing segments (4096 corpus scores per system); Monte Carlo above.
-EXACT_MAX_DIFFERING = 12
+# All 2^k swaps up to this many differing segments (1024 corpus scores per system); Monte Carlo above.
+EXACT_MAX_DIFFERING = 10
 # Fewest differing segments at which the percentile bootstrap's false-positive rate was within 5%
 # on every null of the calibration study (eval.calibration; table in docs/evaluation.md).
 BOOTSTRAP_MIN_DIFFERING = 100

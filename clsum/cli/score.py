@@ -20,6 +20,7 @@ from clsum.eval.options import (
     ROUGE_TOKENIZERS,
     ScoreOptions,
 )
+from clsum.eval.textio import FORMATS
 
 if TYPE_CHECKING:
     from clsum.eval.metrics import Comparison
@@ -78,6 +79,15 @@ def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table."),
         click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default="auto",
+            show_default=True,
+            help="Input files: auto (JSONL when .jsonl or the first line is a JSON object), text "
+            "(one segment per line, even a line starting with '{'), jsonl.",
+        ),
+        click.option(
             "--metrics",
             "metric_names",
             multiple=True,
@@ -119,7 +129,7 @@ def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: 
     from clsum.eval.textio import load_pair
 
     setup_logging(kw["verbose"])
-    hyps, refs = load_pair(hyp, ref)
+    hyps, refs = load_pair(hyp, ref, kw["fmt"])
     results = score(hyps, refs, metric_names or None, _options(kw))
     if as_json:
         click.echo(json.dumps({name: s.to_dict() for name, s in results.items()}, indent=2))
@@ -157,15 +167,12 @@ def compare_command(
 ) -> None:
     """Is system B better than system A? Per metric: B - A, p-value and the delta's 95% CI."""
     from clsum.eval.metrics import compare
-    from clsum.eval.textio import align, check_blank, read_segments
+    from clsum.eval.textio import load_pair
 
     setup_logging(kw["verbose"])
-    reference = read_segments(ref)
-    check_blank(reference.texts, ref, "reference")
-    hyps_a, hyps_b = (align(read_segments(p), reference) for p in (hyp_a, hyp_b))
-    check_blank(hyps_a, hyp_a, "hypothesis")
-    check_blank(hyps_b, hyp_b, "hypothesis")
-    results = compare(hyps_a, hyps_b, reference.texts, metric_names or None, _options(kw), method)
+    hyps_a, refs = load_pair(hyp_a, ref, kw["fmt"])
+    hyps_b, _ = load_pair(hyp_b, ref, kw["fmt"])
+    results = compare(hyps_a, hyps_b, refs, metric_names or None, _options(kw), method)
     if as_json:
         click.echo(json.dumps({name: c.to_dict() for name, c in results.items()}, indent=2))
         return
