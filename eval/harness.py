@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -26,56 +25,13 @@ from clsum.config import Config, load_config
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
 from clsum.eval.options import ScoreOptions
+from clsum.eval.results import Report, SystemResult
 from clsum.eval.systems import RunContext, System, build
 
 if TYPE_CHECKING:
-    from clsum.eval.metrics import Score
+    from clsum.eval.scores import Score
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SystemResult:
-    name: str
-    type: str
-    kind: str
-    params: dict[str, Any]
-    outputs: list[str]
-    references: list[str]
-    scores: dict[str, Score]  # metric -> score, on the ``scored`` documents only
-    info: list[dict[str, Any]]
-    seconds: float
-    reference_kind: str = "dataset"  # or "system" (cross-lingual consistency: its own references)
-    checks: dict[str, Any] | None = None  # eval.checks aggregate over the scored summaries
-    scored: list[int] = field(default_factory=list)  # indices of the documents that succeeded
-    failures: list[dict[str, str]] = field(default_factory=list)  # {id, stage, message} per failed one
-    contrast: dict[str, Score] = field(default_factory=dict)  # vs. another document's reference
-    note: str = ""  # the benchmark's note on this system (e.g. tuned on the test set)
-
-    @property
-    def total(self) -> int:
-        return len(self.outputs)
-
-    def per_document(self, metric: str) -> list[float | None]:
-        """Per-document scores of ``metric`` in dataset order; None for documents that failed."""
-        values: list[float | None] = [None] * self.total
-        score = self.scores.get(metric)
-        for index, value in zip(self.scored, (score.per_segment or []) if score else [], strict=False):
-            values[index] = value
-        return values
-
-
-@dataclass
-class Report:
-    benchmark: BenchmarkConfig
-    dataset: data.Dataset
-    config: Config
-    systems: dict[str, SystemResult] = field(default_factory=dict)
-    seconds: float = 0.0
-    started_at: str = ""
-    limit: int | None = None  # --limit
-    requested: list[str] | None = None  # --systems (None: all)
-    generation: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> effective settings
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -116,7 +72,7 @@ def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: Benchma
 
 
 def _unscored(metrics: list[str], reason: str) -> dict[str, Score]:
-    from clsum.eval.metrics import Score
+    from clsum.eval.scores import Score
 
     return {m: Score(m, None, f"{m}|skipped", None, None, skipped=reason) for m in metrics}
 

@@ -18,7 +18,7 @@ from clsum.eval.options import metric_label
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from clsum.eval.harness import Report
+    from clsum.eval.results import Report
 
 
 def figures(report: Report, metric: str) -> list[tuple[str, str]]:

@@ -26,8 +26,8 @@ from clsum.eval.options import LOWER_IS_BETTER, ScoreOptions, metric_label
 from clsum.versions import package_versions
 
 if TYPE_CHECKING:
-    from clsum.eval.harness import Report, SystemResult
-    from clsum.eval.metrics import Score
+    from clsum.eval.results import Report, SystemResult
+    from clsum.eval.scores import Score
 
 REPO = Path(__file__).resolve().parents[1]
 OWN_REFERENCE = "†"  # marks scores against the system's own English-side summaries

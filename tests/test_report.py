@@ -112,7 +112,7 @@ def test_bars_of_zero_scores_stay_visible() -> None:
     from types import SimpleNamespace
 
     from clsum.eval import plots
-    from clsum.eval.metrics import Score
+    from clsum.eval.scores import Score
 
     zero = Score("bleu", 0.0, "bleu|x", (0.0, 0.0), [0.0, 0.0])
     report = SimpleNamespace(systems={n: SimpleNamespace(scores={"bleu": zero}) for n in ("a", "b")})

@@ -23,7 +23,7 @@ from clsum.eval.options import (
 from clsum.eval.textio import FORMATS
 
 if TYPE_CHECKING:
-    from clsum.eval.metrics import Comparison
+    from clsum.eval.scores import Comparison
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _TEST_NAMES = {
