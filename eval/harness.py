@@ -44,6 +44,10 @@ def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
     n = min(x for x in (limit, ds.limit, len(dataset.segments)) if x is not None)
     dataset.segments = dataset.segments[:n]
     log.info("%s: %d segments from %s", dataset.name, n, ", ".join(dataset.files))
+    for what in ("source", "reference"):
+        empty = sum(1 for s in dataset.segments if not getattr(s, what).strip())
+        if empty:
+            log.warning("%s: %d of %d %s texts are empty", dataset.name, empty, n, what)
     return dataset
 
 
@@ -129,6 +133,9 @@ def run_system(
             len(scored),
         )  # fmt: skip
     kept_outputs, kept_refs = [outputs[i] for i in scored], [refs[i] for i in scored]
+    empty = sum(1 for text in kept_outputs if not text.strip())
+    if empty:
+        log.warning("%s: %d of %d outputs are empty (scored as they are: 0)", system.name, empty, len(scored))
     result = SystemResult(
         name=system.name,
         type=system.type,
@@ -144,12 +151,65 @@ def run_system(
         reference_kind="system" if system.references is not None else "dataset",
         scored=scored,
         failures=list(failed.values()),
+        empty_outputs=empty,
     )
     if system.references is not None and scored:
         result.contrast = contrast(kept_outputs, kept_refs, metrics, cfg)
     if system.kind == "summary":
         result.checks = _checks(system, dataset, outputs, scored)
     return result
+
+
+def score_common(report: Report, cfg: BenchmarkConfig) -> None:
+    """Score every system on the documents all systems with scores succeeded on, where that differs.
+
+    A system that failed on the long documents would otherwise be scored on the easy ones only; the
+    common subset makes the rows comparable, and each system's own scores stay beside them.
+    """
+    scored = [set(r.scored) for r in report.systems.values() if r.scored]
+    if not scored:
+        return
+    report.common = sorted(set.intersection(*scored))
+    if not report.common:
+        log.warning("no document was scored for every system; each system is scored on its own documents")
+        return
+    for result in report.systems.values():
+        if result.scored and len(report.common) < len(result.scored):
+            outputs = [result.outputs[i] for i in report.common]
+            refs = [result.references[i] for i in report.common]
+            result.common_scores = _score(outputs, refs, list(result.scores), cfg)
+            result.common_n = len(report.common)
+
+
+def compare_to_baseline(report: Report, cfg: BenchmarkConfig) -> None:
+    """Each system against the first scored one, on the common documents, with ``clsum compare``'s test."""
+    from clsum.eval.metrics import CHEAP_METRICS, compare
+
+    options = ScoreOptions(**cfg.score)
+    scored = [r for r in report.systems.values() if r.scored]
+    if len(scored) < 2 or not report.common:
+        report.comparison_note = "paired comparisons need two systems scored on common documents"
+        return
+    if options.bootstrap < 1:
+        report.comparison_note = "no paired comparisons: bootstrap is 0 (no resamples or random swaps)"
+        return
+    base = scored[0]
+    report.baseline = base.name
+    refs = [base.references[i] for i in report.common]
+    for result in scored[1:]:
+        if [result.references[i] for i in report.common] != refs:
+            continue  # scored against other references (its own English-side summaries): not paired
+        metrics = [m for m in result.scores if m in base.scores and m in CHEAP_METRICS]
+        if not metrics:
+            continue
+        report.comparisons[result.name] = compare(
+            [base.outputs[i] for i in report.common],
+            [result.outputs[i] for i in report.common],
+            refs,
+            metrics,
+            options,
+            "auto",
+        )
 
 
 def run_benchmark(
@@ -178,6 +238,8 @@ def run_benchmark(
         log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
         report.systems[sc.name] = run_system(system, sc.metrics or cfg.metrics, dataset, ctx, cfg)
         report.systems[sc.name].note = sc.note
+    score_common(report, cfg)
+    compare_to_baseline(report, cfg)
     report.generation = ctx.generation_settings()
     report.seconds = time.perf_counter() - start
     write_report(report, Path(run_dir))

@@ -277,7 +277,8 @@ def test_a_system_that_fails_everywhere_has_no_scores_and_exit_3(
     line = "pipeline: 3 of 3 documents failed in translate: model exploded (flores-1, flores-2, flores-3)"
     assert line in (out / "report.md").read_text(encoding="utf-8")
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert line in page and "n/a (all 3 documents failed)" in page and "0/3, 3 failed" in page
+    assert line in page and "n/a*" in page and "0/3, 3 failed" in page
+    assert "n/a* pipeline bleu: all 3 documents failed" in page
 
 
 @needs_data
@@ -302,6 +303,37 @@ def test_scores_stand_on_the_documents_that_succeeded(
         "| pipeline | " in (out / "report.md").read_text()
         and "| 2/3, 1 failed |" in (out / "report.md").read_text()
     )
+
+
+@needs_data
+def test_systems_failing_on_different_documents_are_compared_on_the_common_ones(
+    tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline fails on the longest of 6 sentences: every row is scored on the other 5 (and says
+    so), identity's own 6-document scores stay beside it, and identity is tested against the pipeline."""
+    lines = (data_root() / "flores200-devtest/deu_Latn.devtest").read_text(encoding="utf-8").split("\n")[:6]
+    longest = max(lines, key=len)
+    monkeypatch.setattr("clsum.runner.translate", _failing_translate(lambda record: record.raw == longest))
+    out = tmp_path / "flores"
+    result = run_eval(["flores-de-en", "--limit", "6", "-o", str(out), *sets(tiny_overrides)])
+    assert result.exit_code == 3, result.output
+    report = load(out)
+    assert report["common"]["documents"] == 5
+    assert list(report["common"]["scores"]) == ["identity"]  # the pipeline's own scores are the common ones
+    assert "|n:5|" in report["common"]["scores"]["identity"]["chrf"]["signature"]
+    assert "|n:6|" in report["systems"]["identity"]["chrf"]["signature"]
+    comparisons = report["comparisons"]
+    assert comparisons["baseline"] == "pipeline" and comparisons["documents"] == 5
+    chrf = comparisons["systems"]["identity"]["chrf"]
+    assert chrf["n"] == 5 and chrf["differing"] == 5 and chrf["test"] == "permutation-exact"
+    assert chrf["ci"] is None and chrf["p_value"] >= 2 / 32
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| identity | " in md and "| 5/6 common |" in md
+    assert "| ↳ identity: every document it succeeded on |" in md and "| 6/6 |" in md
+    assert "| 5/6, 1 failed |" in md  # the pipeline's row
+    assert "## Paired comparisons vs. pipeline" in md and "| identity | chrf |" in md
+    assert "BLEU, chrF and TER are corpus-level" in md
+    assert "only 5 segments differ: the smallest possible p is 0.0625" in md
 
 
 @needs_data

@@ -242,14 +242,18 @@ def test_legacy_reproduction_prints_identical_settings_on_both_backends(
     (model_dir / "generation_config.json").unlink()
     config = json.loads((model_dir / "config.json").read_text())
     legacy = {
-        "num_beams": 4, "max_length": 40, "min_length": 12, "length_penalty": 2.0, "no_repeat_ngram_size": 3
+        "num_beams": 4,
+        "max_length": 40,
+        "min_length": 12,
+        "length_penalty": 2.0,
+        "no_repeat_ngram_size": 3,
     }
     (model_dir / "config.json").write_text(json.dumps({**config, **legacy}))
     applied = {}
     for options in (HF_F32, CT2_F32):
         model = Seq2Seq(str(model_dir), "cpu", options, summarization_task({}))
         applied[options.backend] = model.engine.applied(model.settings.config)
-        print(f"{options.backend:13} {({k: applied[options.backend][k] for k in legacy})}")
+        print(f"{options.backend:13} { ({k: applied[options.backend][k] for k in legacy}) }")
     printed = capsys.readouterr().out.splitlines()
     assert printed == [
         "transformers  {'num_beams': 4, 'max_length': 40, 'min_length': 12, 'length_penalty': 2.0, "
@@ -288,9 +292,7 @@ def test_models_list_shows_each_setting_and_its_origin(use_layout: Any) -> None:
     assert out.count("runs on ctranslate2 int8") == 4
 
 
-def test_default_run_records_settings_origins_engines_and_warnings(
-    use_layout: Any, tmp_path: Path
-) -> None:
+def test_default_run_records_settings_origins_engines_and_warnings(use_layout: Any, tmp_path: Path) -> None:
     """The defaults (opus-mt de/nl, distilbart-cnn-12-6; backend auto) from a cache of legacy
     checkpoints: the path a user's first real run takes."""
     use_layout("legacy")
