@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clsum.config import Config, load_config
+from clsum.errors import OutputError
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
 from clsum.eval.options import ScoreOptions
 from clsum.eval.results import Report, SystemResult
 from clsum.eval.systems import RunContext, System, build
+from clsum.pipeline.lock import FolderLock
 
 if TYPE_CHECKING:
     from clsum.eval.scores import Score
@@ -220,7 +222,28 @@ def run_benchmark(
     config: Config | None = None,
     progress: bool = False,
 ) -> Report:
-    """Run ``systems`` (default: all) of a benchmark and write the report files into ``run_dir``."""
+    """Run ``systems`` (default: all) of a benchmark and write the report files into ``run_dir``.
+
+    The run holds ``run_dir`` from start to end (the lock of ``clsum summarize``): a second run into
+    the same folder fails at once instead of overwriting this one's reports.
+    """
+    folder = Path(run_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create run folder {folder}: {exc.strerror or exc}") from exc
+    with FolderLock(folder):
+        return _run_benchmark(cfg, folder, systems, limit, config, progress)
+
+
+def _run_benchmark(
+    cfg: BenchmarkConfig,
+    run_dir: Path,
+    systems: list[str] | None,
+    limit: int | None,
+    config: Config | None,
+    progress: bool,
+) -> Report:
     from clsum.eval.report import write_report
 
     chosen = [cfg.system(name) for name in systems] if systems else cfg.systems
@@ -242,5 +265,5 @@ def run_benchmark(
     compare_to_baseline(report, cfg)
     report.generation = ctx.generation_settings()
     report.seconds = time.perf_counter() - start
-    write_report(report, Path(run_dir))
+    write_report(report, run_dir)
     return report

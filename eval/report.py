@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import subprocess
 from collections import Counter
@@ -28,6 +29,8 @@ from clsum.versions import package_versions
 if TYPE_CHECKING:
     from clsum.eval.results import Report, SystemResult
     from clsum.eval.scores import Score
+
+log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
 OWN_REFERENCE = "†"  # marks scores against the system's own English-side summaries
@@ -167,8 +170,20 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
+def remove_stale_outputs(report: Report, folder: Path) -> list[str]:
+    """Delete outputs/SYSTEM.jsonl of systems an earlier run into this folder had and this one has not."""
+    current = {f"{_filename(name)}.jsonl" for name in report.systems}
+    stale = sorted(p.name for p in folder.glob("*.jsonl") if p.name not in current) if folder.is_dir() else []
+    for name in stale:
+        (folder / name).unlink()
+    if stale:
+        log.warning("removed outputs of an earlier run's systems that this run has not: %s", ", ".join(stale))
+    return stale
+
+
 def write_outputs(report: Report, folder: Path) -> None:
     """One JSONL line per segment: id, output, per-segment scores and what the system noted."""
+    remove_stale_outputs(report, folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, result in report.systems.items():
         per_document = {m: result.per_document(m) for m in result.scores}

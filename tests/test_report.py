@@ -209,3 +209,26 @@ def test_html_fits_a_1400_pixel_window_with_paired_comparisons(lead_run: Path, t
     scroll = re.search(r'data-scroll="(\d+)"', dom)
     assert right and scroll, dom[-500:]
     assert int(right.group(1)) <= 1400 and int(scroll.group(1)) <= 1400, (right.group(1), scroll.group(1))
+
+
+@needs_data
+def test_a_rerun_with_fewer_systems_removes_the_old_outputs(tmp_path: Path) -> None:
+    cfg = load_benchmark("cnndm-frank250")
+    run_benchmark(cfg, tmp_path, systems=["lead-3", "bart-large-cnn-published"], limit=2)
+    assert {p.name for p in (tmp_path / "outputs").iterdir()} == {
+        "lead-3.jsonl",
+        "bart-large-cnn-published.jsonl",
+    }
+    run_benchmark(cfg, tmp_path, systems=["lead-3"], limit=2)
+    assert {p.name for p in (tmp_path / "outputs").iterdir()} == {"lead-3.jsonl"}
+
+
+@needs_data
+def test_a_second_eval_into_a_held_folder_fails_at_once(tmp_path: Path) -> None:
+    from clsum.errors import OutputError
+    from clsum.pipeline.lock import FolderLock
+
+    cfg = load_benchmark("cnndm-frank250")
+    with FolderLock(tmp_path), pytest.raises(OutputError, match="is in use by another clsum run"):
+        run_benchmark(cfg, tmp_path, systems=["lead-3"], limit=2)
+    assert not (tmp_path / "report.json").exists()
