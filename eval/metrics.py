@@ -83,7 +83,7 @@ def _rouge_stats(names: list[str], hyps: list[str], refs: list[str], options: Sc
         r = results[name]
         f = np.asarray(r.fmeasure) * 100
         fields = rouge.signature_fields(
-            name, options.rouge_tokenizer, options.stem, options.lsum_split, r.splits
+            name, options.rouge_tokenizer, options.stem, options.lsum_split, r.splits, r.capped
         )
         details = {
             "precision": float(np.mean(r.precision) * 100),
