@@ -212,7 +212,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     grid = tuple(GRID[int(i)] for i in args.cells.split(",")) if args.cells else GRID
-    rows = list(run(load_outputs(), grid, args.pairs, args.seed))
+    rows = []
+    for row in run(load_outputs(), grid, args.pairs, args.seed):
+        rows.append(row)
+        log.info("  %s: %s", row.test, _cell(row))
     print(f"pairs per cell: {args.pairs}, seed {args.seed}; % significant at 0.05 [Clopper-Pearson 95%]")
     print(table(rows))
 

@@ -33,7 +33,7 @@ METHODS = ("auto", "permutation", "paired-bootstrap", "ar", "sacrebleu-paired-bo
 EXACT_MAX_DIFFERING = 10
 # Fewest differing segments at which the percentile bootstrap's false-positive rate was within 5%
 # on every null of the calibration study (eval.calibration; table in docs/evaluation.md).
-BOOTSTRAP_MIN_DIFFERING = 100
+BOOTSTRAP_MIN_DIFFERING = 400
 # The test that actually ran (eval.bootstrap.PairedResult.test) -> its name in a signature.
 TEST_SIGNATURES = {
     "paired-bootstrap": "paired-bootstrap-percentile",
