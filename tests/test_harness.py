@@ -396,3 +396,26 @@ def test_the_contrast_drops_for_outputs_that_depend_on_the_document() -> None:
         contrast(refs[:1], refs[:1], ["rouge1"], cfg)["rouge1"].skipped
         == "a contrast needs at least 2 documents"
     )
+
+
+def test_empty_sources_and_outputs_are_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """identity on a data set with empty source lines: warned with counts, never silent zeros."""
+    from clsum.eval import data
+    from clsum.eval.benchmark import load_benchmark
+    from clsum.eval.harness import run_benchmark
+
+    segments = [
+        data.Segment("a", "Der Rat stimmte zu.", "The council agreed."),
+        data.Segment("b", "", "The tram line opens on Monday."),
+        data.Segment("c", "  ", "Nobody came."),
+    ]
+    monkeypatch.setattr(data, "load", lambda *a, **k: data.Dataset("fake", "de", list(segments), {}))
+    cfg = load_benchmark("flores-de-en")
+    with caplog.at_level("WARNING"):
+        report = run_benchmark(cfg, tmp_path, systems=["identity"])
+    assert "fake: 2 of 3 source texts are empty" in caplog.text
+    assert "identity: 2 of 3 outputs are empty (scored as they are: 0)" in caplog.text
+    assert report.systems["identity"].empty_outputs == 2
+    assert load(tmp_path)["system_info"]["identity"]["empty_outputs"] == 2
