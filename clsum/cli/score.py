@@ -159,7 +159,8 @@ def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: 
     "(warns below its calibrated range); sacrebleu-paired-bootstrap: sacrebleu's folded test, "
     "anti-conservative (about 12% false positives at 0.05), for its numbers only. Calibrated (false-positive "
     "rate at 0.05 within its 95% interval of 5% or below) on CNN/DM null pairs at n = 10-1000: auto and "
-    "permutation everywhere, the bootstrap only from 400 differing segments (docs/evaluation.md).",
+    f"permutation everywhere, the bootstrap only from {BOOTSTRAP_MIN_DIFFERING} differing segments "
+    "(docs/evaluation.md).",
 )
 @_score_options
 @handle_errors
