@@ -214,6 +214,14 @@ def compare_to_baseline(report: Report, cfg: BenchmarkConfig) -> None:
         )
 
 
+def _hold(run_dir: Path) -> FolderLock:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from exc
+    return FolderLock(run_dir)
+
+
 def run_benchmark(
     cfg: BenchmarkConfig,
     run_dir: str | Path,
@@ -224,26 +232,10 @@ def run_benchmark(
 ) -> Report:
     """Run ``systems`` (default: all) of a benchmark and write the report files into ``run_dir``.
 
-    The run holds ``run_dir`` from start to end (the lock of ``clsum summarize``): a second run into
+    Data and models are loaded first (a failure there leaves no run folder); then the run holds
+    ``run_dir`` until its reports are written (the lock of ``clsum summarize``), so a second run into
     the same folder fails at once instead of overwriting this one's reports.
     """
-    folder = Path(run_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create run folder {folder}: {exc.strerror or exc}") from exc
-    with FolderLock(folder):
-        return _run_benchmark(cfg, folder, systems, limit, config, progress)
-
-
-def _run_benchmark(
-    cfg: BenchmarkConfig,
-    run_dir: Path,
-    systems: list[str] | None,
-    limit: int | None,
-    config: Config | None,
-    progress: bool,
-) -> Report:
     from clsum.eval.report import write_report
 
     chosen = [cfg.system(name) for name in systems] if systems else cfg.systems
@@ -257,13 +249,14 @@ def _run_benchmark(
     ctx.prepare(list(dict.fromkeys(run for _, system in built for run in system.runs(dataset.source_lang))))
     from tqdm import tqdm
 
-    for sc, system in tqdm(built, desc="systems", unit="system", disable=not progress):
-        log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
-        report.systems[sc.name] = run_system(system, sc.metrics or cfg.metrics, dataset, ctx, cfg)
-        report.systems[sc.name].note = sc.note
-    score_common(report, cfg)
-    compare_to_baseline(report, cfg)
-    report.generation = ctx.generation_settings()
-    report.seconds = time.perf_counter() - start
-    write_report(report, run_dir)
+    with _hold(Path(run_dir)):
+        for sc, system in tqdm(built, desc="systems", unit="system", disable=not progress):
+            log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
+            report.systems[sc.name] = run_system(system, sc.metrics or cfg.metrics, dataset, ctx, cfg)
+            report.systems[sc.name].note = sc.note
+        score_common(report, cfg)
+        compare_to_baseline(report, cfg)
+        report.generation = ctx.generation_settings()
+        report.seconds = time.perf_counter() - start
+        write_report(report, Path(run_dir))
     return report
