@@ -375,7 +375,8 @@ def test_a_constant_summarizer_cannot_look_consistent(
     assert report["systems"]["consistency-pipeline"]["rouge1"]["score"] == pytest.approx(100.0)
     assert report["contrast"]["consistency-pipeline"]["rouge1"]["score"] == pytest.approx(100.0)
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "| consistency-pipeline † | 100.00 [100.00, 100.00] |" in md
+    assert "| consistency-pipeline † | 100.00 [CI n/a] |" in md  # zero width: no interval to show
+    assert "CI n/a: the interval has zero width" in md
     assert "| ↳ consistency-pipeline: contrast (vs. another document's English-side summary) | 100.00" in md
     assert "3/3 flagged, 3 too short" in md
     assert "not against human references" in md
