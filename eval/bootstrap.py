@@ -5,20 +5,28 @@ Every metric is expressed the same way: per-segment statistics ``stats`` (segmen
 statistics; ROUGE (a mean of per-segment scores) uses one column and a mean. A resample is then a
 matrix of per-segment counts, so resampled sums are one matrix product.
 
-Three paired tests of "B - A = 0", all two-sided, all with the p-value ``(hits + 1) / (trials + 1)``
-style so that no p-value is 0:
+Paired tests of "B - A = 0", all two-sided. Each reports how many segments *differ* (their statistics
+for this metric are not identical): only those carry any evidence. The p-value and the interval a test
+reports always come from one procedure; a test that has no interval consistent with its p reports none.
 
-- ``paired_bootstrap`` (the default of ``clsum compare``): the percentile bootstrap's own test. p is
-  twice the share of resampled deltas on the far side of 0 (the smaller tail), so p < 0.05 exactly
-  when the printed 95% percentile interval of B - A excludes 0, up to resampling noise at the
-  boundary. Calibrated: about 5% false positives at alpha 0.05 on true nulls (tests/test_calibration).
-- ``approximate_randomization``: swaps each segment's two outputs with probability 1/2 (Riezler and
-  Maxwell 2005; sacrebleu's ``ar``). Calibrated too; its interval is still the paired bootstrap's,
-  so near p = 0.05 the two may disagree.
-- ``sacrebleu_paired_bootstrap``: sacrebleu's ``_paired_bs_test`` as published (Koehn 2004 as sacrebleu
+- ``permutation``: the paired permutation (sign-flip) test, i.e. approximate randomization restricted
+  to the differing segments (swapping two identical outputs changes nothing). With k differing
+  segments, all 2^k swaps are enumerated when k <= ``EXACT_MAX_DIFFERING`` (an exact p: the share of
+  swaps whose |B - A| is at least the observed one); otherwise ``trials`` random swaps, p =
+  (hits + 1) / (trials + 1). Valid at every n (it is exact under exchangeability), but it has no
+  interval. With k differing segments the smallest possible p is 2 / 2^k, so k < 6 can never reach
+  p < 0.05. ``ar`` is the same test under sacrebleu's name.
+- ``paired-bootstrap``: the percentile bootstrap's own test. p is twice the share of resampled deltas
+  on the far side of 0 (the smaller tail), so p < 0.05 exactly when the printed 95% percentile
+  interval of B - A excludes 0, up to resampling noise at the boundary. Anti-conservative when few
+  segments differ (it treats k segments as if the spread were known): calibrated only from
+  ``BOOTSTRAP_MIN_DIFFERING`` differing segments on (the calibration study, docs/evaluation.md).
+- ``auto`` (the default): ``paired-bootstrap`` (p and its interval) when at least
+  ``BOOTSTRAP_MIN_DIFFERING`` segments differ, else ``permutation`` (p, no interval).
+- ``sacrebleu-paired-bootstrap``: sacrebleu's ``_paired_bs_test`` as published (Koehn 2004 as sacrebleu
   implements it): deltas are folded (``|d*| - mean |d*|``) before comparing them with ``|d|``, which
   shrinks the null distribution: on true nulls built from CNN/DM it rejects about 12% at alpha 0.05.
-  Kept only to reproduce sacrebleu's numbers.
+  Kept only to reproduce sacrebleu's numbers; no interval (the bootstrap's would contradict its p).
 """
 
 from __future__ import annotations
@@ -28,15 +36,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, EXACT_MAX_DIFFERING
+
 Compute = Callable[[np.ndarray], float]
 ALPHA = 0.05  # 95% intervals
+_TOLERANCE = 1e-9  # sums in another order differ in the last bits; an equal |delta| is a hit
 
 
 @dataclass(frozen=True)
 class PairedResult:
     delta: float  # score(B) - score(A) on the full data
     p_value: float
-    ci: tuple[float, float]  # percentile bootstrap 95% interval of the delta
+    ci: tuple[float, float] | None  # 95% interval of the delta from the same procedure, or None
+    differing: int  # segments whose statistics differ between A and B
+    test: str  # the test that ran: "paired-bootstrap", "permutation-exact" or "permutation-mc"
+    trials: int  # resamples, random swaps, or 2^k enumerated swaps
 
 
 def mean_of(n: int) -> Compute:
@@ -45,7 +59,13 @@ def mean_of(n: int) -> Compute:
     def compute(sums: np.ndarray) -> float:
         return float(sums[0] / n)
 
+    compute.many = lambda sums: sums[:, 0] / n  # type: ignore[attr-defined]
     return compute
+
+
+def differing(stats_a: np.ndarray, stats_b: np.ndarray) -> np.ndarray:
+    """Boolean mask of the segments whose statistics differ."""
+    return np.any(stats_a != stats_b, axis=1)
 
 
 def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
@@ -57,6 +77,10 @@ def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
 
 
 def _scores(sums: np.ndarray, compute: Compute) -> np.ndarray:
+    """``compute`` on every row; at once where the metric has a vectorized form (``compute.many``)."""
+    many = getattr(compute, "many", None)
+    if many is not None:
+        return np.asarray(many(sums), dtype=np.float64)
     return np.array([compute(row) for row in sums])
 
 
@@ -92,7 +116,9 @@ def paired_bootstrap(
     deltas = _deltas(stats_a, stats_b, compute, resamples, seed)
     below, above = np.sum(deltas <= 0), np.sum(deltas >= 0)
     p = min(1.0, 2 * (min(below, above) + 1) / (resamples + 1))
-    return PairedResult(_delta(stats_a, stats_b, compute), float(p), _interval(deltas))
+    k = int(differing(stats_a, stats_b).sum())
+    delta = _delta(stats_a, stats_b, compute)
+    return PairedResult(delta, float(p), _interval(deltas), k, "paired-bootstrap", resamples)
 
 
 def sacrebleu_paired_bootstrap(
@@ -103,27 +129,71 @@ def sacrebleu_paired_bootstrap(
     deltas = _deltas(stats_a, stats_b, compute, resamples, seed)
     centred = np.abs(deltas) - np.abs(deltas).mean()
     p = (np.sum(centred >= abs(delta)) + 1) / (resamples + 1)
-    return PairedResult(delta, float(p), _interval(deltas))
+    k = int(differing(stats_a, stats_b).sum())
+    return PairedResult(delta, float(p), None, k, "sacrebleu-paired-bootstrap", resamples)
 
 
-def approximate_randomization(
+def _all_swaps(k: int) -> np.ndarray:
+    """(2^k, k): every assignment of k swaps, as 0/1 rows."""
+    return ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(np.float64)
+
+
+def permutation(
     stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute, trials: int, seed: int
 ) -> PairedResult:
-    """Approximate randomization; the delta's interval still comes from a paired bootstrap."""
+    """Paired permutation (sign-flip) test over the differing segments: exact for few, else Monte Carlo."""
     delta = _delta(stats_a, stats_b, compute)
-    rng = np.random.default_rng(seed)
-    swap = rng.integers(2, size=(trials, len(stats_a))).astype(np.float64)
-    shuffled_a = (1 - swap) @ stats_a + swap @ stats_b
-    shuffled_b = swap @ stats_a + (1 - swap) @ stats_b
-    trial_deltas = np.abs(_scores(shuffled_b, compute) - _scores(shuffled_a, compute))
-    # The tolerance: sums in another order differ in the last bits; an equal delta is a hit.
-    p = (np.sum(trial_deltas >= abs(delta) - 1e-9) + 1) / (trials + 1)
-    return PairedResult(delta, float(p), _interval(_deltas(stats_a, stats_b, compute, trials, seed)))
+    mask = differing(stats_a, stats_b)
+    k = int(mask.sum())
+    if k == 0:
+        return PairedResult(delta, 1.0, None, 0, "permutation-exact", 1)
+    same = stats_a[~mask].sum(0)
+    diff_a, diff_b = stats_a[mask], stats_b[mask]
+    exact = k <= EXACT_MAX_DIFFERING
+    if exact:
+        swap = _all_swaps(k)
+    else:
+        swap = np.random.default_rng(seed).integers(2, size=(trials, k)).astype(np.float64)
+    shuffled_a = same + (1 - swap) @ diff_a + swap @ diff_b
+    shuffled_b = same + swap @ diff_a + (1 - swap) @ diff_b
+    swapped = np.abs(_scores(shuffled_b, compute) - _scores(shuffled_a, compute))
+    hits = int(np.sum(swapped >= abs(delta) - _TOLERANCE))
+    if exact:  # the identity is one of the 2^k rows, so hits >= 1
+        return PairedResult(delta, hits / len(swap), None, k, "permutation-exact", len(swap))
+    return PairedResult(delta, (hits + 1) / (trials + 1), None, k, "permutation-mc", trials)
+
+
+def auto(
+    stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute, resamples: int, seed: int
+) -> PairedResult:
+    """The paired bootstrap where it is calibrated (enough differing segments), else the permutation test."""
+    if int(differing(stats_a, stats_b).sum()) >= BOOTSTRAP_MIN_DIFFERING:
+        return paired_bootstrap(stats_a, stats_b, compute, resamples, seed)
+    return permutation(stats_a, stats_b, compute, resamples, seed)
 
 
 # Method name (as in 'clsum compare --method' and signatures' test:) -> the test.
 TESTS: dict[str, Callable[[np.ndarray, np.ndarray, Compute, int, int], PairedResult]] = {
+    "auto": auto,
+    "permutation": permutation,
     "paired-bootstrap": paired_bootstrap,
-    "ar": approximate_randomization,
+    "ar": permutation,
     "sacrebleu-paired-bootstrap": sacrebleu_paired_bootstrap,
 }
+
+
+def caveat(method: str, result: PairedResult) -> str | None:
+    """One line when this result's decision is outside the range where its test is calibrated."""
+    if result.test == "paired-bootstrap" and result.differing < BOOTSTRAP_MIN_DIFFERING:
+        return (
+            f"only {result.differing} segments differ: the paired bootstrap is calibrated from "
+            f"{BOOTSTRAP_MIN_DIFFERING} on (use --method auto or permutation)"
+        )
+    if result.test.startswith("permutation") and 0 < result.differing < 6:
+        return (
+            f"only {result.differing} segments differ: the smallest possible p is "
+            f"{2 / 2**result.differing:.3g}, so no difference can be significant at {ALPHA}"
+        )
+    if result.test == "sacrebleu-paired-bootstrap":
+        return "sacrebleu's folded bootstrap is anti-conservative (about 12% false positives at 0.05)"
+    return None

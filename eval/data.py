@@ -68,7 +68,9 @@ def _read_lines(root: Path, rel: str, files: dict[str, str]) -> list[str]:
     if not path.is_file():
         raise InputError(f"benchmark file {path} is missing (data root: {root})")
     files[rel] = file_hash(path)
-    return path.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    # newline="": a lone \r inside a line stays in it (no universal-newline translation).
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [line.removesuffix("\r") for line in handle.read().rstrip("\n").split("\n")]
 
 
 def _check_aligned(name: str, *columns: list[str]) -> None:

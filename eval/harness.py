@@ -17,65 +17,23 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clsum.config import Config, load_config
+from clsum.errors import OutputError
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
+from clsum.eval.results import Report, SystemResult
 from clsum.eval.systems import RunContext, System, build
+from clsum.pipeline.lock import FolderLock
 
 if TYPE_CHECKING:
-    from clsum.eval.metrics import Score
+    from clsum.eval.scores import Score
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SystemResult:
-    name: str
-    type: str
-    kind: str
-    params: dict[str, Any]
-    outputs: list[str]
-    references: list[str]
-    scores: dict[str, Score]  # metric -> score, on the ``scored`` documents only
-    info: list[dict[str, Any]]
-    seconds: float
-    reference_kind: str = "dataset"  # or "system" (cross-lingual consistency: its own references)
-    checks: dict[str, Any] | None = None  # eval.checks aggregate over the scored summaries
-    scored: list[int] = field(default_factory=list)  # indices of the documents that succeeded
-    failures: list[dict[str, str]] = field(default_factory=list)  # {id, stage, message} per failed one
-    contrast: dict[str, Score] = field(default_factory=dict)  # vs. another document's reference
-    note: str = ""  # the benchmark's note on this system (e.g. tuned on the test set)
-
-    @property
-    def total(self) -> int:
-        return len(self.outputs)
-
-    def per_document(self, metric: str) -> list[float | None]:
-        """Per-document scores of ``metric`` in dataset order; None for documents that failed."""
-        values: list[float | None] = [None] * self.total
-        score = self.scores.get(metric)
-        for index, value in zip(self.scored, (score.per_segment or []) if score else [], strict=False):
-            values[index] = value
-        return values
-
-
-@dataclass
-class Report:
-    benchmark: BenchmarkConfig
-    dataset: data.Dataset
-    config: Config
-    systems: dict[str, SystemResult] = field(default_factory=dict)
-    seconds: float = 0.0
-    started_at: str = ""
-    limit: int | None = None  # --limit
-    requested: list[str] | None = None  # --systems (None: all)
-    generation: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> effective settings
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -88,6 +46,10 @@ def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
     n = min(x for x in (limit, ds.limit, len(dataset.segments)) if x is not None)
     dataset.segments = dataset.segments[:n]
     log.info("%s: %d segments from %s", dataset.name, n, ", ".join(dataset.files))
+    for what in ("source", "reference"):
+        empty = sum(1 for s in dataset.segments if not getattr(s, what).strip())
+        if empty:
+            log.warning("%s: %d of %d %s texts are empty", dataset.name, empty, n, what)
     return dataset
 
 
@@ -116,7 +78,7 @@ def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: Benchma
 
 
 def _unscored(metrics: list[str], reason: str) -> dict[str, Score]:
-    from clsum.eval.metrics import Score
+    from clsum.eval.scores import Score
 
     return {m: Score(m, None, f"{m}|skipped", None, None, skipped=reason) for m in metrics}
 
@@ -173,6 +135,9 @@ def run_system(
             len(scored),
         )  # fmt: skip
     kept_outputs, kept_refs = [outputs[i] for i in scored], [refs[i] for i in scored]
+    empty = sum(1 for text in kept_outputs if not text.strip())
+    if empty:
+        log.warning("%s: %d of %d outputs are empty (scored as they are: 0)", system.name, empty, len(scored))
     result = SystemResult(
         name=system.name,
         type=system.type,
@@ -188,12 +153,73 @@ def run_system(
         reference_kind="system" if system.references is not None else "dataset",
         scored=scored,
         failures=list(failed.values()),
+        empty_outputs=empty,
     )
     if system.references is not None and scored:
         result.contrast = contrast(kept_outputs, kept_refs, metrics, cfg)
     if system.kind == "summary":
         result.checks = _checks(system, dataset, outputs, scored)
     return result
+
+
+def score_common(report: Report, cfg: BenchmarkConfig) -> None:
+    """Score every system on the documents all systems with scores succeeded on, where that differs.
+
+    A system that failed on the long documents would otherwise be scored on the easy ones only; the
+    common subset makes the rows comparable, and each system's own scores stay beside them.
+    """
+    scored = [set(r.scored) for r in report.systems.values() if r.scored]
+    if not scored:
+        return
+    report.common = sorted(set.intersection(*scored))
+    if not report.common:
+        log.warning("no document was scored for every system; each system is scored on its own documents")
+        return
+    for result in report.systems.values():
+        if result.scored and len(report.common) < len(result.scored):
+            outputs = [result.outputs[i] for i in report.common]
+            refs = [result.references[i] for i in report.common]
+            result.common_scores = _score(outputs, refs, list(result.scores), cfg)
+            result.common_n = len(report.common)
+
+
+def compare_to_baseline(report: Report, cfg: BenchmarkConfig) -> None:
+    """Each system against the first scored one, on the common documents, with ``clsum compare``'s test."""
+    from clsum.eval.metrics import CHEAP_METRICS, compare
+
+    options = cfg.score
+    scored = [r for r in report.systems.values() if r.scored]
+    if len(scored) < 2 or not report.common:
+        report.comparison_note = "paired comparisons need two systems scored on common documents"
+        return
+    if options.bootstrap < 1:
+        report.comparison_note = "no paired comparisons: bootstrap is 0 (no resamples or random swaps)"
+        return
+    base = scored[0]
+    report.baseline = base.name
+    refs = [base.references[i] for i in report.common]
+    for result in scored[1:]:
+        if [result.references[i] for i in report.common] != refs:
+            continue  # scored against other references (its own English-side summaries): not paired
+        metrics = [m for m in result.scores if m in base.scores and m in CHEAP_METRICS]
+        if not metrics:
+            continue
+        report.comparisons[result.name] = compare(
+            [base.outputs[i] for i in report.common],
+            [result.outputs[i] for i in report.common],
+            refs,
+            metrics,
+            options,
+            "auto",
+        )
+
+
+def _hold(run_dir: Path) -> FolderLock:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from exc
+    return FolderLock(run_dir)
 
 
 def run_benchmark(
@@ -204,7 +230,12 @@ def run_benchmark(
     config: Config | None = None,
     progress: bool = False,
 ) -> Report:
-    """Run ``systems`` (default: all) of a benchmark and write the report files into ``run_dir``."""
+    """Run ``systems`` (default: all) of a benchmark and write the report files into ``run_dir``.
+
+    Data and models are loaded first (a failure there leaves no run folder); then the run holds
+    ``run_dir`` until its reports are written (the lock of ``clsum summarize``), so a second run into
+    the same folder fails at once instead of overwriting this one's reports.
+    """
     from clsum.eval.report import write_report
 
     chosen = [cfg.system(name) for name in systems] if systems else cfg.systems
@@ -218,11 +249,14 @@ def run_benchmark(
     ctx.prepare(list(dict.fromkeys(run for _, system in built for run in system.runs(dataset.source_lang))))
     from tqdm import tqdm
 
-    for sc, system in tqdm(built, desc="systems", unit="system", disable=not progress):
-        log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
-        report.systems[sc.name] = run_system(system, sc.metrics or cfg.metrics, dataset, ctx, cfg)
-        report.systems[sc.name].note = sc.note
-    report.generation = ctx.generation_settings()
-    report.seconds = time.perf_counter() - start
-    write_report(report, Path(run_dir))
+    with _hold(Path(run_dir)):
+        for sc, system in tqdm(built, desc="systems", unit="system", disable=not progress):
+            log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
+            report.systems[sc.name] = run_system(system, sc.metrics or cfg.metrics, dataset, ctx, cfg)
+            report.systems[sc.name].note = sc.note
+        score_common(report, cfg)
+        compare_to_baseline(report, cfg)
+        report.generation = ctx.generation_settings()
+        report.seconds = time.perf_counter() - start
+        write_report(report, Path(run_dir))
     return report

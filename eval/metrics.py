@@ -11,9 +11,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from clsum.errors import ConfigError, InputError
 from clsum.eval import bootstrap, modelmetrics, mt, rouge
 from clsum.eval.options import DEFAULTS, METHODS, TEST_SIGNATURES, ScoreOptions
 from clsum.eval.options import check as check_options
+from clsum.eval.scores import Comparison, Score
 
 log = logging.getLogger(__name__)
 
@@ -32,52 +32,6 @@ METRICS = CHEAP_METRICS + OPTIONAL_METRICS
 # segment, over a minute for 250 summaries); BERTScore and COMET run models.
 SLOW_METRICS = ("ter", *OPTIONAL_METRICS)
 DEFAULT_METRICS = tuple(m for m in METRICS if m not in SLOW_METRICS)  # seconds on 250 summaries
-
-
-@dataclass
-class Score:
-    metric: str
-    score: float | None  # 0-100; None only when skipped
-    signature: str
-    ci: tuple[float, float] | None
-    per_segment: list[float] | None  # 0-100
-    skipped: str | None = None  # reason
-    # ROUGE: "precision", "recall" (0-100 means) and "per_segment_precision"/"per_segment_recall";
-    # sacrebleu metrics: "sacrebleu_signature" (verbatim).
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "score": self.score,
-            "signature": self.signature,
-            "ci": list(self.ci) if self.ci is not None else None,
-        }
-        if self.skipped is not None:
-            out["skipped"] = self.skipped
-        return out
-
-
-@dataclass
-class Comparison:
-    metric: str
-    score_a: float
-    score_b: float
-    delta: float  # B - A
-    p_value: float
-    ci: tuple[float, float]  # of the delta
-    method: str
-    signature: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "score_a": self.score_a,
-            "score_b": self.score_b,
-            "delta": self.delta,
-            "p_value": self.p_value,
-            "ci": list(self.ci),
-            "method": self.method,
-            "signature": self.signature,
-        }
 
 
 @dataclass
@@ -129,7 +83,7 @@ def _rouge_stats(names: list[str], hyps: list[str], refs: list[str], options: Sc
         r = results[name]
         f = np.asarray(r.fmeasure) * 100
         fields = rouge.signature_fields(
-            name, options.rouge_tokenizer, options.stem, options.lsum_split, r.splits
+            name, options.rouge_tokenizer, options.stem, options.lsum_split, r.splits, r.capped
         )
         details = {
             "precision": float(np.mean(r.precision) * 100),
@@ -161,6 +115,15 @@ def _all_stats(
         if name in mt.MT_METRICS:
             by_name[name] = _mt_stats(name, hyps, refs, options)
     return by_name
+
+
+def statistics(
+    hyps: list[str], refs: list[str], metrics: list[str], options: ScoreOptions = DEFAULTS
+) -> dict[str, tuple[np.ndarray, bootstrap.Compute]]:
+    """Per-segment statistics and corpus function of cheap metrics (what the paired tests resample)."""
+    _check_options(options)
+    _check_inputs(hyps, refs)
+    return {name: (s.stats, s.compute) for name, s in _all_stats(hyps, refs, metrics, options).items()}
 
 
 def _check_options(options: ScoreOptions) -> None:
@@ -201,7 +164,7 @@ def compare(
     refs: list[str],
     metrics: Iterable[str] | None = None,
     options: ScoreOptions = DEFAULTS,
-    method: str = "paired-bootstrap",
+    method: str = "auto",
 ) -> dict[str, Comparison]:
     """Significance of B - A per cheap metric (model-based metrics are not compared)."""
     names = resolve_metrics(metrics)
@@ -218,20 +181,27 @@ def compare(
     cheap = [m for m in names if m in CHEAP_METRICS]
     stats_a = _all_stats(hyps_a, refs, cheap, options)
     stats_b = _all_stats(hyps_b, refs, cheap, options)
-    test = bootstrap.TESTS[method]
-    out = {}
-    for name in cheap:
-        a, b = stats_a[name], stats_b[name]
-        result = test(a.stats, b.stats, a.compute, options.bootstrap, options.seed)
-        signature = a.score.signature.replace("|bs:", f"|test:{TEST_SIGNATURES[method]}|bs:", 1)
-        out[name] = Comparison(
-            name,
-            a.score.score or 0.0,
-            b.score.score or 0.0,
-            result.delta,
-            result.p_value,
-            result.ci,
-            method,
-            signature,
-        )
-    return out
+    return {name: _compare_one(stats_a[name], stats_b[name], options, method) for name in cheap}
+
+
+def _compare_one(a: _Stats, b: _Stats, options: ScoreOptions, method: str) -> Comparison:
+    result = bootstrap.TESTS[method](a.stats, b.stats, a.compute, options.bootstrap, options.seed)
+    test_field = f"test:{TEST_SIGNATURES[result.test]}|k:{result.differing}"
+    signature = a.score.signature.replace("|bs:", f"|{test_field}|bs:", 1)
+    if result.test == "permutation-exact":  # no random draws: the trials are the 2^k swaps
+        signature = signature.replace(f"|bs:{options.bootstrap}", f"|swaps:{result.trials}", 1)
+    return Comparison(
+        a.score.metric,
+        a.score.score or 0.0,
+        b.score.score or 0.0,
+        result.delta,
+        result.p_value,
+        result.ci,
+        method,
+        signature,
+        test=result.test,
+        differing=result.differing,
+        n=len(a.stats),
+        trials=result.trials,
+        caveat=bootstrap.caveat(method, result),
+    )

@@ -65,9 +65,67 @@ def score(
     def compute(sums: np.ndarray) -> float:
         return float(scorer._compute_score_from_stats(_as_stats(metric, sums)).score)
 
+    many = _vectorized(scorer)
+    if many is not None:
+        compute.many = many  # type: ignore[attr-defined]  # rows of sums at once (eval.bootstrap)
+
     sentence = _sentence_metric(metric, bleu_tokenize, chrf_word_order)
     per_segment = [float(sentence._compute_score_from_stats(_as_stats(metric, row)).score) for row in stats]
     return MTResult(float(corpus.score), signature, stats, compute, per_segment)
+
+
+def _vectorized(scorer: Metric) -> Callable[[np.ndarray], np.ndarray] | None:
+    """sacrebleu's corpus score for many rows of summed statistics at once, operation for operation
+    as sacrebleu computes one row (tests/test_metrics compares them); None where not written."""
+    if isinstance(scorer, BLEU) and scorer.smooth_method == "exp" and not scorer.effective_order:
+        return lambda sums: _bleu_many(np.rint(sums), scorer.max_ngram_order)
+    if isinstance(scorer, CHRF) and not scorer.eps_smoothing:
+        return lambda sums: _chrf_many(sums, scorer.order, scorer.beta)
+    return None
+
+
+def _bleu_many(sums: np.ndarray, order: int) -> np.ndarray:
+    """BLEU.compute_bleu (smooth 'exp', no effective order) over rows [sys, ref, correct..., total...]."""
+    sys_len, ref_len = sums[:, 0], sums[:, 1]
+    correct, total = sums[:, 2 : 2 + order], sums[:, 2 + order : 2 + 2 * order]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        short = np.where(sys_len > 0, np.exp(1 - ref_len / sys_len), 0.0)
+        bp = np.where(sys_len < ref_len, short, 1.0)
+        precisions = np.zeros_like(correct)
+        alive = np.ones(len(sums), dtype=bool)  # no order with total 0 yet (sacrebleu breaks there)
+        smooth = np.ones(len(sums))
+        for n in range(order):
+            alive &= total[:, n] != 0
+            zero = correct[:, n] == 0
+            smooth = np.where(alive & zero, smooth * 2, smooth)
+            value = np.where(zero, 100.0 / (smooth * total[:, n]), 100.0 * correct[:, n] / total[:, n])
+            precisions[:, n] = np.where(alive, value, 0.0)
+        logs = np.where(
+            precisions == 0.0, -9999999999.0, np.log(np.where(precisions == 0.0, 1.0, precisions))
+        )
+    total_log = logs[:, 0].copy()
+    for n in range(1, order):  # left to right, as Python's sum() adds them
+        total_log += logs[:, n]
+    score = bp * np.exp(total_log / order)
+    return np.where(correct.any(axis=1), score, 0.0)
+
+
+def _chrf_many(sums: np.ndarray, order: int, beta: int) -> np.ndarray:
+    """CHRF._compute_f_score (no eps smoothing) over rows of [hyp, ref, match] per order."""
+    factor = beta**2
+    avg_prec, avg_rec, effective = np.zeros(len(sums)), np.zeros(len(sums)), np.zeros(len(sums))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(order):
+            n_hyp, n_ref, n_match = sums[:, 3 * i], sums[:, 3 * i + 1], sums[:, 3 * i + 2]
+            both = (n_hyp > 0) & (n_ref > 0)
+            avg_prec += np.where(both, n_match / n_hyp, 0.0)
+            avg_rec += np.where(both, n_match / n_ref, 0.0)
+            effective += both
+        avg_prec = np.where(effective > 0, avg_prec / effective, 0.0)
+        avg_rec = np.where(effective > 0, avg_rec / effective, 0.0)
+        score = (1 + factor) * avg_prec * avg_rec
+        score = score / ((factor * avg_prec) + avg_rec)
+    return np.where(avg_prec + avg_rec != 0, 100 * score, 0.0)
 
 
 def _as_stats(metric: str, values: np.ndarray) -> list[float] | list[int]:

@@ -29,10 +29,18 @@ LSUM_SPLITS: tuple[str, ...] = get_args(LsumSplit)
 CHRF_WORD_ORDERS: tuple[int, ...] = get_args(ChrfWordOrder)
 # Significance tests of ``metrics.compare`` (the first is the default; see eval.bootstrap), and the
 # name each one has in a signature's ``test:`` field.
-METHODS = ("paired-bootstrap", "ar", "sacrebleu-paired-bootstrap")
+METHODS = ("auto", "permutation", "paired-bootstrap", "ar", "sacrebleu-paired-bootstrap")
+# All 2^k swaps up to this many differing segments (1024 corpus scores per system); Monte Carlo above.
+EXACT_MAX_DIFFERING = 10
+# Fewest differing segments from which 'auto' uses the percentile bootstrap. In the calibration study
+# (eval.calibration, docs/evaluation.md) its false-positive rate at 0.05 was above 5% up to about 125
+# differing segments (BLEU 7.5% [5.1, 10.5] at n = 250) and 3.3-4.7% at about 500 (n = 1000).
+BOOTSTRAP_MIN_DIFFERING = 400
+# The test that actually ran (eval.bootstrap.PairedResult.test) -> its name in a signature.
 TEST_SIGNATURES = {
     "paired-bootstrap": "paired-bootstrap-percentile",
-    "ar": "approximate-randomization",
+    "permutation-exact": "permutation-exact",
+    "permutation-mc": "permutation-montecarlo",
     "sacrebleu-paired-bootstrap": "sacrebleu-paired-bootstrap-folded",
 }
 SEED_MAX = 2**32 - 1  # numpy's RandomState (sacrebleu's paired bootstrap) takes no more

@@ -18,7 +18,7 @@ from clsum.eval.options import metric_label
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from clsum.eval.harness import Report
+    from clsum.eval.results import Report
 
 
 def figures(report: Report, metric: str) -> list[tuple[str, str]]:
@@ -50,7 +50,11 @@ def bar_chart(report: Report, metric: str) -> str | None:
 def bar_figure(report: Report, metric: str) -> Figure | None:
     from matplotlib.figure import Figure
 
-    scored = [(n, r.scores[metric]) for n, r in report.systems.items() if metric in r.scores]
+    scored = [
+        (f"{n}\nn={r.main_n}", r.main_scores[metric])
+        for n, r in report.systems.items()
+        if metric in r.main_scores
+    ]
     bars = [(n, s.score, s.ci) for n, s in scored if s.score is not None]
     if not bars:
         return None
@@ -67,7 +71,9 @@ def bar_figure(report: Report, metric: str) -> Figure | None:
     top = max(value + err[1] for (_, value, _), err in zip(bars, errors, strict=True))
     ax.set_ylim(0, max(1.0, top * 1.15))  # all zeros would otherwise give an axis of -0.04..0.04
     ax.set_ylabel(metric_label(metric))
-    ax.set_title(f"{metric}: systems side by side (95% CI)")
+    common = any(r.common_scores for r in report.systems.values())
+    where = f", common {len(report.common)} documents" if common else ""
+    ax.set_title(f"{metric}: systems side by side (95% CI{where})")
     ax.tick_params(axis="x", rotation=20)
     return fig
 
@@ -75,7 +81,7 @@ def bar_figure(report: Report, metric: str) -> Figure | None:
 def distribution(report: Report, metric: str) -> str | None:
     from matplotlib.figure import Figure
 
-    series = {n: _numbers(r.per_document(metric)) for n, r in report.systems.items()}
+    series = {f"{n}\nn={len(r.scored)}": _numbers(r.per_document(metric)) for n, r in report.systems.items()}
     series = {n: v for n, v in series.items() if v}
     if not series:
         return None
@@ -84,7 +90,7 @@ def distribution(report: Report, metric: str) -> str | None:
     ax.boxplot(list(series.values()), showmeans=True)
     ax.set_xticks(range(1, len(series) + 1), list(series), rotation=20)
     ax.set_ylabel(f"per-document {metric_label(metric)}")
-    ax.set_title(f"{metric}: per-document distribution (scored documents)")
+    ax.set_title(f"{metric}: per-document distribution (scored documents; triangle: mean)")
     return _png(fig)
 
 
@@ -99,7 +105,8 @@ def versus_length(report: Report, metric: str) -> str | None:
         values = result.per_document(metric)
         points = [(x, float(v)) for x, v in zip(lengths, values, strict=False) if v is not None]
         if points:
-            ax.scatter([p[0] for p in points], [p[1] for p in points], s=10, alpha=0.6, label=name)
+            label = f"{name} (n={len(points)})"
+            ax.scatter([p[0] for p in points], [p[1] for p in points], s=10, alpha=0.6, label=label)
             drawn = True
     if not drawn:
         return None

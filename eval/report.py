@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -21,12 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clsum.eval import plots
-from clsum.eval.options import LOWER_IS_BETTER, metric_label
+from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, LOWER_IS_BETTER, metric_label
 from clsum.versions import clsum_commit, package_versions
 
 if TYPE_CHECKING:
-    from clsum.eval.harness import Report, SystemResult
-    from clsum.eval.metrics import Score
+    from clsum.eval.results import Report, SystemResult
+    from clsum.eval.scores import Score
+
+log = logging.getLogger(__name__)
 
 OWN_REFERENCE = "†"  # marks scores against the system's own English-side summaries
 _SHOWN_FAILURE_IDS = 5
@@ -95,6 +98,24 @@ def report_dict(report: Report) -> dict[str, Any]:
             name: {metric: s.to_dict() for metric, s in r.scores.items()}
             for name, r in report.systems.items()
         },
+        "common": {
+            "documents": len(report.common),
+            "ids": [report.dataset.segments[i].id for i in report.common],
+            "scores": {
+                name: {metric: s.to_dict() for metric, s in r.common_scores.items()}
+                for name, r in report.systems.items()
+                if r.common_scores
+            },
+        },
+        "comparisons": {
+            "baseline": report.baseline,
+            "documents": len(report.common),
+            "note": report.comparison_note,
+            "systems": {
+                name: {metric: c.to_dict() for metric, c in by_metric.items()}
+                for name, by_metric in report.comparisons.items()
+            },
+        },
         "contrast": {
             name: {metric: s.to_dict() for metric, s in r.contrast.items()}
             for name, r in report.systems.items()
@@ -111,6 +132,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "scored": len(r.scored),
                 "failed": len(r.failures),
                 "failures": r.failures,
+                "empty_outputs": r.empty_outputs,
                 "seconds": round(r.seconds, 3),
                 "reassembly": reassembly(r),
             }
@@ -132,8 +154,20 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
+def remove_stale_outputs(report: Report, folder: Path) -> list[str]:
+    """Delete outputs/SYSTEM.jsonl of systems an earlier run into this folder had and this one has not."""
+    current = {f"{_filename(name)}.jsonl" for name in report.systems}
+    stale = sorted(p.name for p in folder.glob("*.jsonl") if p.name not in current) if folder.is_dir() else []
+    for name in stale:
+        (folder / name).unlink()
+    if stale:
+        log.warning("removed outputs of an earlier run's systems that this run has not: %s", ", ".join(stale))
+    return stale
+
+
 def write_outputs(report: Report, folder: Path) -> None:
     """One JSONL line per segment: id, output, per-segment scores and what the system noted."""
+    remove_stale_outputs(report, folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, result in report.systems.items():
         per_document = {m: result.per_document(m) for m in result.scores}
@@ -197,9 +231,12 @@ def _score_cell(score: Score | None) -> str:
     if score is None:
         return ""
     if score.score is None:
-        return f"n/a ({score.skipped})" if score.skipped else "n/a"
-    ci = f" [{score.ci[0]:.2f}, {score.ci[1]:.2f}]" if score.ci else ""
-    return f"{score.score:.2f}{ci}"
+        return "n/a*" if score.skipped else "n/a"  # the reason is under the table (a long one would widen it)
+    if not score.ci:
+        return f"{score.score:.2f}"
+    if score.ci[0] == score.ci[1]:  # one document, or every resample alike: no interval to show
+        return f"{score.score:.2f} [CI n/a]"
+    return f"{score.score:.2f} [{score.ci[0]:.2f}, {score.ci[1]:.2f}]"
 
 
 def _metrics(report: Report) -> list[str]:
@@ -209,6 +246,12 @@ def _metrics(report: Report) -> list[str]:
 def _scored_cell(result: SystemResult) -> str:
     cell = f"{len(result.scored)}/{result.total}"
     return f"{cell}, {len(result.failures)} failed" if result.failures else cell
+
+
+def _main_scored_cell(result: SystemResult) -> str:
+    if not result.common_scores:
+        return _scored_cell(result)
+    return f"{result.common_n}/{result.total} common"
 
 
 def _checks_cell(result: SystemResult) -> str:
@@ -228,11 +271,15 @@ def score_table(report: Report) -> Table:
     for name, result in report.systems.items():
         marker = f" {OWN_REFERENCE}" if result.reference_kind == "system" else ""
         note = f" ({result.note})" if result.note else ""
-        cells = [_score_cell(result.scores.get(m)) for m in metrics]
+        cells = [_score_cell(result.main_scores.get(m)) for m in metrics]
         rows.append(
-            [f"{name}{marker}{note}", *cells, _scored_cell(result)]
+            [f"{name}{marker}{note}", *cells, _main_scored_cell(result)]
             + ([_checks_cell(result)] if with_checks else [])
         )
+        if result.common_scores:
+            own = [_score_cell(result.scores.get(m)) for m in metrics]
+            label = f"↳ {name}: every document it succeeded on"
+            rows.append([label, *own, _scored_cell(result), *([""] if with_checks else [])])
         if result.contrast:
             contrast = [_score_cell(result.contrast.get(m)) for m in metrics]
             label = f"↳ {name}: contrast (vs. another document's English-side summary)"
@@ -251,6 +298,21 @@ def legend(report: Report, data: dict[str, Any]) -> list[str]:
         "scored n/N: each score is computed on the n documents the system succeeded on, of N; failed "
         "documents are left out (never scored as 0) and listed under Failures.",
     ]
+    skipped = {
+        f"{name} {metric}: {s.skipped}"
+        for name, r in report.systems.items()
+        for metric, s in [*r.main_scores.items(), *r.contrast.items()]
+        if s.score is None and s.skipped
+    }
+    lines += [f"n/a* {reason}" for reason in sorted(skipped)]
+    if any(r.common_scores for r in report.systems.values()):
+        lines.append(
+            f"common: systems failed on different documents, so each system's row is scored on the "
+            f"{len(report.common)} documents every scored system succeeded on (comparable rows); the ↳ row "
+            "below it scores the same system on every document it succeeded on."
+        )
+    if any(s.ci and s.ci[0] == s.ci[1] for r in report.systems.values() for s in r.main_scores.values()):
+        lines.append("CI n/a: the interval has zero width (one document, or all resamples alike).")
     if any(r.reference_kind == "system" for r in report.systems.values()):
         lines.append(
             f"{OWN_REFERENCE} Cross-lingual consistency: scored against the same summarizer's summary of "
@@ -265,6 +327,62 @@ def legend(report: Report, data: dict[str, Any]) -> list[str]:
             "fewer than 5 words, e.g. empty or degenerate output."
         )
     return lines
+
+
+CORPUS_NOTE = (
+    "BLEU, chrF and TER are corpus-level: one score from n-gram statistics summed over all documents "
+    "(not the mean of per-document scores, which the box plots show). ROUGE (and BERTScore) is the mean "
+    "of per-document F-measures."
+)
+
+
+def _ci_cell(ci: tuple[float, float] | None) -> str:
+    if ci is None or ci[0] == ci[1]:
+        return "n/a"
+    return f"[{ci[0]:+.2f}, {ci[1]:+.2f}]"
+
+
+def comparison_table(report: Report) -> Table:
+    header = ["system", "metric", "baseline", "system score", "Δ", "95% CI of Δ", "p", "test", "differ"]
+    rows = [
+        [
+            name,
+            metric_label(metric),
+            f"{c.score_a:.2f}",
+            f"{c.score_b:.2f}",
+            f"{c.delta:+.2f}",
+            _ci_cell(c.ci),
+            f"{c.p_value:.4f}",
+            c.test,
+            f"{c.differing}/{c.n}",
+        ]
+        for name, by_metric in report.comparisons.items()
+        for metric, c in by_metric.items()
+    ]
+    return Table(header, rows)
+
+
+def comparison_blocks(report: Report) -> list[Block]:
+    """Each system against the baseline, with the test of ``clsum compare`` (its default, auto)."""
+    if not report.comparisons:
+        note = report.comparison_note or "no system shares the baseline's references"
+        return [Heading("Paired comparisons"), Para(f"None: {note}."), Para(CORPUS_NOTE)]
+    caveats = sorted(
+        {f"{n} {m}: {c.caveat}" for n, r in report.comparisons.items() for m, c in r.items() if c.caveat}
+    )
+    return [
+        Heading(f"Paired comparisons vs. {report.baseline}"),
+        Para(
+            f"Δ = system - {report.baseline} on the {len(report.common)} documents both were scored on, "
+            "tested as 'clsum compare' does (--method auto): the paired percentile bootstrap, whose 95% CI "
+            f"agrees with its p, when at least {BOOTSTRAP_MIN_DIFFERING} documents differ; otherwise the "
+            "paired permutation test over the differing documents (exact for few), which has no CI (n/a). "
+            "differ: documents whose per-document statistics differ, of n. Calibration: docs/evaluation.md."
+        ),
+        comparison_table(report),
+        *([Items(caveats)] if caveats else []),
+        Para(CORPUS_NOTE),
+    ]
 
 
 def _failure_items(report: Report) -> list[str]:
@@ -333,6 +451,7 @@ def blocks(report: Report, data: dict[str, Any]) -> list[Block]:
         score_table(report),
         Items(legend(report, data)),
     ]
+    out += comparison_blocks(report)
     failures = _failure_items(report)
     out += [
         Heading("Failures"),

@@ -13,10 +13,18 @@ system outputs are, which reproduces the published numbers (a newline after each
 NLTK's Punkt) within 0.05; otherwise (untokenized prose in any language) clsum's pysbd splitter.
 pysbd alone under-splits PTB text (`` ` ... ' `` quotes), 0.4 below the published BART-large-cnn
 ROUGE-Lsum. The signature counts which splitter split each side.
+
+ROUGE-L of very long texts: rouge_score fills a Python LCS table of hypothesis x reference tokens (an
+8,000-word pair: 42 s and 680 MB). Above ``MAX_LCS_CELLS`` whitespace-word pairs, ROUGE-L's LCS length
+comes from rapidfuzz's bit-parallel LCS instead (the LCS length is unique, so the score is the same);
+ROUGE-Lsum (a union of LCSs, which needs rouge_score's table) is computed on the first ``LSUM_CAP_WORDS``
+words of each side, with a warning and ``cap:N`` in its signature (N pairs cut).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -25,13 +33,18 @@ from functools import cache
 from importlib import metadata
 
 from nltk.stem import porter
-from rouge_score import rouge_scorer
+from rapidfuzz.distance import LCSseq
+from rouge_score import rouge_scorer, scoring
 
 from clsum.config import unknown
 from clsum.errors import ConfigError
 from clsum.eval.options import LSUM_SPLITS, ROUGE_TOKENIZERS
 
+log = logging.getLogger(__name__)
+
 ROUGE_METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+MAX_LCS_CELLS = 1_000_000  # hypothesis words x reference words (1,000 x 1,000) in rouge_score's table
+LSUM_CAP_WORDS = math.isqrt(MAX_LCS_CELLS)  # words per side that ROUGE-Lsum keeps above the limit
 SPLITTERS = ("newline", "ptb", "pysbd")  # what actually split a text (named so in signatures)
 _FORCED = {"newline": "newline", "ptb": "ptb", "sentences": "pysbd"}  # lsum_split -> splitter
 # PTB-tokenized text: a sentence-final mark standing alone as a token ("Friday . The").
@@ -66,6 +79,7 @@ class RougeResult:
     fmeasure: list[float]
     # rougeLsum only: side ("hyp"/"ref") -> splitter -> how many texts it split.
     splits: dict[str, dict[str, int]] = field(default_factory=dict)
+    capped: int = 0  # rougeLsum only: pairs cut to LSUM_CAP_WORDS words per side
 
 
 def check_options(tokenizer: str, lsum_split: str) -> None:
@@ -110,6 +124,51 @@ def split_for_lsum(text: str, mode: str = "auto") -> tuple[str, str]:
     return "\n".join(lines), splitter
 
 
+def _too_long(hyp: str, ref: str) -> bool:
+    return len(hyp.split()) * len(ref.split()) > MAX_LCS_CELLS
+
+
+def _first_words(text: str, words: int) -> str:
+    """The first ``words`` whitespace words of a one-sentence-per-line text, lines kept."""
+    kept, left = [], words
+    for line in text.split("\n"):
+        tokens = line.split()
+        if left <= 0:
+            break
+        kept.append(" ".join(tokens[:left]))
+        left -= len(tokens)
+    return "\n".join(kept)
+
+
+def _long_rouge_l(scorer: rouge_scorer.RougeScorer, ref: str, hyp: str) -> scoring.Score:
+    """rouge_score's ROUGE-L (``_score_lcs``) with the LCS length from rapidfuzz: no quadratic table."""
+    target, prediction = scorer._tokenizer.tokenize(ref), scorer._tokenizer.tokenize(hyp)
+    if not target or not prediction:
+        return scoring.Score(precision=0, recall=0, fmeasure=0)
+    lcs = LCSseq.similarity(target, prediction)
+    precision, recall = lcs / len(prediction), lcs / len(target)
+    return scoring.Score(precision, recall, scoring.fmeasure(precision, recall))
+
+
+_LCS_VARIANTS = ("rougeL", "rougeLsum")
+
+
+def _score_long(
+    metrics: tuple[str, ...], tokenizer: str, stem: bool, ref: str, hyp: str
+) -> dict[str, scoring.Score]:
+    """A pair above MAX_LCS_CELLS: the n-gram variants as usual, ROUGE-L by rapidfuzz, ROUGE-Lsum cut."""
+    out: dict[str, scoring.Score] = {}
+    linear = tuple(m for m in metrics if m not in _LCS_VARIANTS)
+    if linear:
+        out.update(_scorer(linear, tokenizer, stem).score(ref, hyp))
+    if "rougeL" in metrics:
+        out["rougeL"] = _long_rouge_l(_scorer(("rougeL",), tokenizer, stem), ref, hyp)
+    if "rougeLsum" in metrics:
+        cut_ref, cut_hyp = (_first_words(t, LSUM_CAP_WORDS) for t in (ref, hyp))
+        out["rougeLsum"] = _scorer(("rougeLsum",), tokenizer, stem).score(cut_ref, cut_hyp)["rougeLsum"]
+    return out
+
+
 def rouge(
     hyps: list[str],
     refs: list[str],
@@ -124,6 +183,7 @@ def rouge(
     lsum = "rougeLsum" in metrics
     rows: dict[str, tuple[list[float], list[float], list[float]]] = {m: ([], [], []) for m in metrics}
     splits: dict[str, Counter[str]] = {"hyp": Counter(), "ref": Counter()}
+    capped = 0
     for hyp, ref in zip(hyps, refs, strict=True):
         if lsum:  # rouge_score splits rougeLsum input on "\n"; the other variants ignore newlines
             (hyp, hyp_splitter), (ref, ref_splitter) = (
@@ -133,11 +193,27 @@ def rouge(
             splits["hyp"][hyp_splitter] += 1
             splits["ref"][ref_splitter] += 1
         # rouge_score's argument order is (target, prediction).
-        for name, s in scorer.score(ref, hyp).items():
+        if _too_long(hyp, ref) and any(m in _LCS_VARIANTS for m in metrics):
+            scores = _score_long(metrics, tokenizer, stem, ref, hyp)
+            capped += lsum
+        else:
+            scores = scorer.score(ref, hyp)
+        for name in metrics:
+            s = scores[name]
             for column, value in zip(rows[name], (s.precision, s.recall, s.fmeasure), strict=True):
                 column.append(float(value))
+    if capped:
+        log.warning(
+            "ROUGE-Lsum: %d of %d pairs are longer than %d x %d words; scored on their first %d words each",
+            capped, len(hyps), LSUM_CAP_WORDS, LSUM_CAP_WORDS, LSUM_CAP_WORDS,
+        )  # fmt: skip
     counted = {side: {k: c[k] for k in SPLITTERS if c[k]} for side, c in splits.items()}
-    return {m: RougeResult(*rows[m], splits=counted if m == "rougeLsum" else {}) for m in metrics}
+    return {
+        m: RougeResult(
+            *rows[m], splits=counted if m == "rougeLsum" else {}, capped=capped if m == "rougeLsum" else 0
+        )
+        for m in metrics
+    }
 
 
 def split_field(lsum_split: str, splits: dict[str, dict[str, int]]) -> str:
@@ -149,11 +225,18 @@ def split_field(lsum_split: str, splits: dict[str, dict[str, int]]) -> str:
 
 
 def signature_fields(
-    metric: str, tokenizer: str, stem: bool, lsum_split: str, splits: dict[str, dict[str, int]] | None = None
+    metric: str,
+    tokenizer: str,
+    stem: bool,
+    lsum_split: str,
+    splits: dict[str, dict[str, int]] | None = None,
+    capped: int = 0,
 ) -> list[str]:
     """The settings that change a ROUGE score, sacrebleu style (``key:value``)."""
     fields = [metric, f"tok:{tokenizer}", f"stem:{'yes' if stem else 'no'}"]
     if metric == "rougeLsum":
         fields.append(split_field(lsum_split, splits or {}))
+        if capped:
+            fields.append(f"cap:{capped}x{LSUM_CAP_WORDS}w")
     fields.append(f"impl:rouge_score-{metadata.version('rouge-score')}")
     return fields

@@ -114,7 +114,9 @@ T5_TASKS = {
 }
 PEGASUS_TASKS = {
     "summarization_cnn_dailymail": {
-        "length_penalty": 0.8, "max_length": 128, "max_position_embeddings": 1024
+        "length_penalty": 0.8,
+        "max_length": 128,
+        "max_position_embeddings": 1024,
     },
     "summarization_xsum": {"length_penalty": 0.6, "max_length": 64, "max_position_embeddings": 512},
 }
@@ -249,18 +251,34 @@ def _model_config(replica: Replica, ids: dict[str, int]) -> Any:
         # decoder_start_token_id and n_positions are not T5Config fields: extra keys, as in t5-small
         extra: dict[str, Any] = {"decoder_start_token_id": 0, "n_positions": replica.positions}
         return T5Config(
-            vocab_size=ids["vocab"], d_model=32, d_kv=16, d_ff=64, num_layers=2, num_heads=2,
-            pad_token_id=0, eos_token_id=1, **extra,
+            vocab_size=ids["vocab"],
+            d_model=32,
+            d_kv=16,
+            d_ff=64,
+            num_layers=2,
+            num_heads=2,
+            pad_token_id=0,
+            eos_token_id=1,
+            **extra,
         )
     common = {**TINY_DIMS, "vocab_size": ids["vocab"], "max_position_embeddings": replica.positions}
     if replica.family == "marian":
         return MarianConfig(
-            **common, pad_token_id=ids["pad"], eos_token_id=ids["eos"], bos_token_id=ids["eos"],
-            decoder_start_token_id=ids["pad"], scale_embedding=True, share_encoder_decoder_embeddings=True,
+            **common,
+            pad_token_id=ids["pad"],
+            eos_token_id=ids["eos"],
+            bos_token_id=ids["eos"],
+            decoder_start_token_id=ids["pad"],
+            scale_embedding=True,
+            share_encoder_decoder_embeddings=True,
         )
     if replica.family == "bart":
         return BartConfig(
-            **common, bos_token_id=0, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2,
+            **common,
+            bos_token_id=0,
+            pad_token_id=1,
+            eos_token_id=2,
+            decoder_start_token_id=2,
         )
     return PegasusConfig(
         **common, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, scale_embedding=True

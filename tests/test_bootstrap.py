@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from clsum.eval import bootstrap
+from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, EXACT_MAX_DIFFERING
 
 
 def _mean(n: int) -> bootstrap.Compute:
@@ -56,3 +57,52 @@ def test_noise_is_not_significant() -> None:
     b = a + rng.normal(scale=0.01, size=(60, 1))
     for test in bootstrap.TESTS.values():
         assert test(a, b, _mean(60), 300, 1).p_value > 0.05
+
+
+def test_permutation_is_exact_for_few_differing_segments() -> None:
+    """All 2^k swaps of the differing segments; identical segments are left out of the count."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(30, 1))
+    b = a.copy()
+    b[:6, 0] += np.array([1.0, 0.5, 2.0, -0.3, 0.8, 1.2])
+    result = bootstrap.permutation(a, b, _mean(30), 1000, 0)
+    assert (result.test, result.differing, result.trials, result.ci) == ("permutation-exact", 6, 64, None)
+    d = (b - a)[:6, 0]
+    signs = np.array([[1 - 2 * ((i >> j) & 1) for j in range(6)] for i in range(64)])
+    brute = np.mean(np.abs(signs @ d) >= abs(d.sum()) - 1e-12)
+    assert result.p_value == pytest.approx(brute)
+
+
+def test_permutation_is_monte_carlo_above_the_exact_limit() -> None:
+    k = EXACT_MAX_DIFFERING + 1
+    a, b = np.zeros((k + 5, 1)), np.zeros((k + 5, 1))
+    b[:k] = 1.0
+    result = bootstrap.permutation(a, b, _mean(k + 5), 500, 3)
+    assert (result.test, result.trials, result.differing) == ("permutation-mc", 500, k)
+    assert result.p_value == pytest.approx(1 / 501)
+
+
+def test_auto_uses_the_bootstrap_only_where_it_is_calibrated() -> None:
+    rng = np.random.default_rng(1)
+    for k, expected in (
+        (BOOTSTRAP_MIN_DIFFERING - 1, "permutation-mc"),
+        (BOOTSTRAP_MIN_DIFFERING, "paired-bootstrap"),
+    ):
+        a = rng.normal(size=(k + 10, 1))
+        b = a.copy()
+        b[:k] += rng.normal(size=(k, 1))
+        result = bootstrap.auto(a, b, _mean(k + 10), 200, 0)
+        assert result.test == expected and result.differing == k
+        assert (result.ci is None) == (expected != "paired-bootstrap")
+        assert bootstrap.caveat("auto", result) is None
+
+
+def test_caveats_name_what_is_uncalibrated() -> None:
+    a, b = np.zeros((20, 1)), np.zeros((20, 1))
+    b[:4] = 1.0
+    boot = bootstrap.paired_bootstrap(a, b, _mean(20), 200, 0)
+    assert "only 4 segments differ: the paired bootstrap is calibrated from" in str(
+        bootstrap.caveat("x", boot)
+    )
+    perm = bootstrap.permutation(a, b, _mean(20), 200, 0)
+    assert "smallest possible p is 0.125" in str(bootstrap.caveat("x", perm))

@@ -17,12 +17,14 @@ shared with test_rouge through the session fixture).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from clsum.eval import bootstrap
 from clsum.eval.metrics import ScoreOptions, score
-from clsum.eval.options import DEFAULTS, METHODS
+from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, DEFAULTS, METHODS
 
 NULL_PAIRS = 500
 RESAMPLES = DEFAULTS.bootstrap  # 1000
@@ -85,3 +87,52 @@ def test_p_value_and_interval_tell_one_story(per_document_rouge1: tuple[np.ndarr
         excludes_zero = r.ci[0] > 0 or r.ci[1] < 0
         near_boundary = abs(r.p_value - ALPHA) <= 2 / (RESAMPLES + 1)  # one resample either way
         assert excludes_zero == (r.p_value < ALPHA) or near_boundary, r
+
+
+# -- the shipped calibration study (eval.calibration) on a reduced, held-out grid --------------------
+
+HELD_OUT_SEED = 31337  # the study's table (docs/evaluation.md) used seed 2026
+REDUCED_GRID = (
+    ("coin", 10, 0.5),
+    ("coin", 50, 0.5),
+    ("sparse", 20, 4),
+    ("sparse", 50, 5),
+    ("coin", 1000, 0.5),
+)
+REDUCED_PAIRS = 200
+
+
+@pytest.fixture(scope="module")
+def study_outputs() -> Any:
+    from clsum.errors import ClsumError
+    from clsum.eval import calibration
+
+    try:
+        return calibration.load_outputs()
+    except ClsumError as exc:
+        pytest.skip(f"CNN/DM data not available: {exc}")
+
+
+def test_clopper_pearson_matches_known_intervals() -> None:
+    from clsum.eval.calibration import clopper_pearson
+
+    assert clopper_pearson(0, 400) == pytest.approx((0.0, 0.00918), abs=1e-5)
+    assert clopper_pearson(20, 400) == pytest.approx((0.03082, 0.07612), abs=1e-4)
+    assert clopper_pearson(400, 400)[1] == 1.0
+
+
+@pytest.mark.slow
+def test_every_printed_decision_is_calibrated_on_held_out_nulls(study_outputs: Any) -> None:
+    """Where 'clsum compare' neither refuses nor warns, the false-positive rate's 95% interval reaches 5%."""
+    from clsum.eval import calibration
+
+    rows = list(calibration.run(study_outputs, REDUCED_GRID, REDUCED_PAIRS, HELD_OUT_SEED))
+    for row in rows:
+        expected_k = row.size if row.construction == "sparse" else row.n * 0.5
+        warned = row.test == "paired-bootstrap" and expected_k < BOOTSTRAP_MIN_DIFFERING
+        if not warned:
+            assert row.interval[0] <= ALPHA, row
+    # Where the bootstrap warns, it is indeed wrong: 4 of 20 differing segments, the four metrics pooled.
+    few = [r for r in rows if (r.construction, r.n, r.test) == ("sparse", 20, "paired-bootstrap")]
+    pooled = calibration.clopper_pearson(sum(r.rejections for r in few), sum(r.pairs for r in few))
+    assert len(few) == 4 and pooled[0] > ALPHA, few

@@ -268,7 +268,8 @@ def test_a_system_that_fails_everywhere_has_no_scores_and_exit_3(
     line = "pipeline: 3 of 3 documents failed in translate: model exploded (flores-1, flores-2, flores-3)"
     assert line in (out / "report.md").read_text(encoding="utf-8")
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert line in page and "n/a (all 3 documents failed)" in page and "0/3, 3 failed" in page
+    assert line in page and "n/a*" in page and "0/3, 3 failed" in page
+    assert "n/a* pipeline bleu: all 3 documents failed" in page
 
 
 @needs_data
@@ -293,6 +294,37 @@ def test_scores_stand_on_the_documents_that_succeeded(
         "| pipeline | " in (out / "report.md").read_text()
         and "| 2/3, 1 failed |" in (out / "report.md").read_text()
     )
+
+
+@needs_data
+def test_systems_failing_on_different_documents_are_compared_on_the_common_ones(
+    tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline fails on the longest of 6 sentences: every row is scored on the other 5 (and says
+    so), identity's own 6-document scores stay beside it, and identity is tested against the pipeline."""
+    lines = (data_root() / "flores200-devtest/deu_Latn.devtest").read_text(encoding="utf-8").split("\n")[:6]
+    longest = max(lines, key=len)
+    monkeypatch.setattr("clsum.runner.translate", _failing_translate(lambda record: record.raw == longest))
+    out = tmp_path / "flores"
+    result = run_eval(["flores-de-en", "--limit", "6", "-o", str(out), *set_args(*tiny_overrides)])
+    assert result.exit_code == 3, result.output
+    report = load(out)
+    assert report["common"]["documents"] == 5
+    assert list(report["common"]["scores"]) == ["identity"]  # the pipeline's own scores are the common ones
+    assert "|n:5|" in report["common"]["scores"]["identity"]["chrf"]["signature"]
+    assert "|n:6|" in report["systems"]["identity"]["chrf"]["signature"]
+    comparisons = report["comparisons"]
+    assert comparisons["baseline"] == "pipeline" and comparisons["documents"] == 5
+    chrf = comparisons["systems"]["identity"]["chrf"]
+    assert chrf["n"] == 5 and chrf["differing"] == 5 and chrf["test"] == "permutation-exact"
+    assert chrf["ci"] is None and chrf["p_value"] >= 2 / 32
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| identity | " in md and "| 5/6 common |" in md
+    assert "| ↳ identity: every document it succeeded on |" in md and "| 6/6 |" in md
+    assert "| 5/6, 1 failed |" in md  # the pipeline's row
+    assert "## Paired comparisons vs. pipeline" in md and "| identity | chrf |" in md
+    assert "BLEU, chrF and TER are corpus-level" in md
+    assert "only 5 segments differ: the smallest possible p is 0.0625" in md
 
 
 @needs_data
@@ -334,7 +366,8 @@ def test_a_constant_summarizer_cannot_look_consistent(
     assert report["systems"]["consistency-pipeline"]["rouge1"]["score"] == pytest.approx(100.0)
     assert report["contrast"]["consistency-pipeline"]["rouge1"]["score"] == pytest.approx(100.0)
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "| consistency-pipeline † | 100.00 [100.00, 100.00] |" in md
+    assert "| consistency-pipeline † | 100.00 [CI n/a] |" in md  # zero width: no interval to show
+    assert "CI n/a: the interval has zero width" in md
     assert "| ↳ consistency-pipeline: contrast (vs. another document's English-side summary) | 100.00" in md
     assert "3/3 flagged, 3 too short" in md
     assert "not against human references" in md
@@ -355,3 +388,26 @@ def test_the_contrast_drops_for_outputs_that_depend_on_the_document() -> None:
         contrast(refs[:1], refs[:1], ["rouge1"], cfg)["rouge1"].skipped
         == "a contrast needs at least 2 documents"
     )
+
+
+def test_empty_sources_and_outputs_are_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """identity on a data set with empty source lines: warned with counts, never silent zeros."""
+    from clsum.eval import data
+    from clsum.eval.benchmark import load_benchmark
+    from clsum.eval.harness import run_benchmark
+
+    segments = [
+        data.Segment("a", "Der Rat stimmte zu.", "The council agreed."),
+        data.Segment("b", "", "The tram line opens on Monday."),
+        data.Segment("c", "  ", "Nobody came."),
+    ]
+    monkeypatch.setattr(data, "load", lambda *a, **k: data.Dataset("fake", "de", list(segments), {}))
+    cfg = load_benchmark("flores-de-en")
+    with caplog.at_level("WARNING"):
+        report = run_benchmark(cfg, tmp_path, systems=["identity"])
+    assert "fake: 2 of 3 source texts are empty" in caplog.text
+    assert "identity: 2 of 3 outputs are empty (scored as they are: 0)" in caplog.text
+    assert report.systems["identity"].empty_outputs == 2
+    assert load(tmp_path)["system_info"]["identity"]["empty_outputs"] == 2

@@ -187,7 +187,27 @@ def test_compare_finds_the_better_system() -> None:
         result = compare(worse, refs, refs, ["rouge1", "bleu", "chrf"], FAST, method)
         for name, c in result.items():
             assert c.delta > 0 and c.p_value < 0.05, (method, name)
-            assert c.ci[0] - 1e-9 <= c.delta <= c.ci[1] + 1e-9
-            assert f"|test:{TEST_SIGNATURES[method]}|" in c.signature
+            assert c.differing == 30 and c.n == 30
+            if c.ci is not None:  # only the paired bootstrap has an interval consistent with its p
+                assert c.test == "paired-bootstrap"
+                assert c.ci[0] - 1e-9 <= c.delta <= c.ci[1] + 1e-9
+            assert f"|test:{TEST_SIGNATURES[c.test]}|k:30|" in c.signature
     same = compare(refs, refs, refs, ["rouge1"], FAST)["rouge1"]
     assert same.delta == 0.0 and same.p_value == 1.0
+
+
+@pytest.mark.parametrize(("metric", "word_order"), [("bleu", 0), ("chrf", 0), ("chrf", 2)])
+def test_vectorized_corpus_score_equals_sacrebleus_own(metric: str, word_order: int) -> None:
+    """Resampling scores many rows at once; each must be sacrebleu's corpus score of that row."""
+    from clsum.eval import mt
+
+    rng = np.random.default_rng(4)
+    words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "far", "away", "into", "old"]
+    refs = [" ".join(rng.choice(words, size=rng.integers(3, 15))) for _ in range(40)]
+    hyps = [" ".join(rng.choice(words, size=rng.integers(0, 12))) for _ in range(40)]
+    hyps[:3] = ["", "cat", refs[2]]  # empty, one word (no 2-grams), a perfect match
+    r = mt.score(metric, hyps, refs, None, word_order)
+    rows = [r.stats[rng.integers(0, 40, size=(200, size))].sum(1) for size in (1, 2, 5, 40)]
+    sums = np.concatenate([*rows, r.stats, np.zeros((1, r.stats.shape[1]))])
+    expected = np.array([r.compute(row) for row in sums])
+    assert np.allclose(r.compute.many(sums), expected, rtol=0, atol=1e-9)  # type: ignore[attr-defined]

@@ -113,10 +113,11 @@ def test_bars_of_zero_scores_stay_visible() -> None:
     from types import SimpleNamespace
 
     from clsum.eval import plots
-    from clsum.eval.metrics import Score
+    from clsum.eval.scores import Score
 
     zero = Score("bleu", 0.0, "bleu|x", (0.0, 0.0), [0.0, 0.0])
-    report = SimpleNamespace(systems={n: SimpleNamespace(scores={"bleu": zero}) for n in ("a", "b")})
+    system = SimpleNamespace(scores={"bleu": zero}, main_scores={"bleu": zero}, main_n=2, common_scores={})
+    report = SimpleNamespace(systems={n: system for n in ("a", "b")}, common=[0, 1])
     fig = plots.bar_figure(report, "bleu")  # type: ignore[arg-type]
     assert fig is not None
     (ax,) = fig.axes
@@ -171,3 +172,66 @@ def test_html_renders_in_a_real_browser(lead_run: Path, tmp_path: Path) -> None:
     assert ink > 0.03, f"the page looks blank ({ink:.1%} non-white)"
     colours = len(np.unique(pixels[:, 0] * 65536 + pixels[:, 1] * 256 + pixels[:, 2]))
     assert colours > 100  # text, tables and the plots' colours, not a flat page
+
+
+@needs_data
+@pytest.mark.skipif(
+    _browser() is None, reason="no Chromium/Chrome on PATH (.ci/run installs Debian's chromium)"
+)
+def test_html_fits_a_1400_pixel_window_with_paired_comparisons(lead_run: Path, tmp_path: Path) -> None:
+    """Laid out by a real browser at 1400 px, no element reaches past the window's right edge."""
+    import subprocess
+
+    browser = _browser()
+    assert browser is not None
+    # A copy with a measuring script (report.html itself has none): the widest right edge of any
+    # element, written into the DOM that --dump-dom prints.
+    measure = (
+        "<script>window.addEventListener('load',()=>{let r=0;for(const e of document.querySelectorAll"
+        "('body *')){r=Math.max(r,e.getBoundingClientRect().right)}"
+        "document.body.setAttribute('data-right',Math.ceil(r));"
+        "document.body.setAttribute('data-scroll',document.documentElement.scrollWidth)})</script>"
+    )
+    page = tmp_path / "measured.html"
+    page.write_text(
+        (lead_run / "report.html").read_text(encoding="utf-8").replace("</body>", measure + "</body>")
+    )
+    flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,900", "--virtual-time-budget=5000",
+    ]  # fmt: skip
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    ).stdout
+    assert "Paired comparisons vs. lead-3" in dom and "<th>95% CI of Δ</th>" in dom
+    right = re.search(r'data-right="(\d+)"', dom)
+    scroll = re.search(r'data-scroll="(\d+)"', dom)
+    assert right and scroll, dom[-500:]
+    assert int(right.group(1)) <= 1400 and int(scroll.group(1)) <= 1400, (right.group(1), scroll.group(1))
+
+
+@needs_data
+def test_a_rerun_with_fewer_systems_removes_the_old_outputs(tmp_path: Path) -> None:
+    cfg = load_benchmark("cnndm-frank250")
+    run_benchmark(cfg, tmp_path, systems=["lead-3", "bart-large-cnn-published"], limit=2)
+    assert {p.name for p in (tmp_path / "outputs").iterdir()} == {
+        "lead-3.jsonl",
+        "bart-large-cnn-published.jsonl",
+    }
+    run_benchmark(cfg, tmp_path, systems=["lead-3"], limit=2)
+    assert {p.name for p in (tmp_path / "outputs").iterdir()} == {"lead-3.jsonl"}
+
+
+@needs_data
+def test_a_second_eval_into_a_held_folder_fails_at_once(tmp_path: Path) -> None:
+    from clsum.errors import OutputError
+    from clsum.pipeline.lock import FolderLock
+
+    cfg = load_benchmark("cnndm-frank250")
+    with FolderLock(tmp_path), pytest.raises(OutputError, match="is in use by another clsum run"):
+        run_benchmark(cfg, tmp_path, systems=["lead-3"], limit=2)
+    assert not (tmp_path / "report.json").exists()

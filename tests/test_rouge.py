@@ -142,3 +142,34 @@ def test_default_lsum_reproduces_the_published_way_on_cnndm(
                 name,
                 tokenizer,
             )
+
+
+def test_long_pairs_get_the_same_rouge_l_without_the_quadratic_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above the cell limit ROUGE-L's LCS comes from rapidfuzz: the same score as rouge_score's table."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "running", "runs"]
+    hyp, ref = (" ".join(rng.choice(words, size=300)) for _ in range(2))
+    expected = rouge.rouge([hyp], [ref], ("rouge1", "rougeL"))
+    monkeypatch.setattr(rouge, "MAX_LCS_CELLS", 1000)
+    fast = rouge.rouge([hyp], [ref], ("rouge1", "rougeL"))
+    for name in ("rouge1", "rougeL"):
+        assert fast[name].fmeasure == pytest.approx(expected[name].fmeasure, abs=1e-12)
+        assert fast[name].precision == pytest.approx(expected[name].precision, abs=1e-12)
+
+
+def test_an_8000_word_pair_is_bounded_and_rouge_lsum_says_it_was_cut(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from clsum.eval.metrics import score
+    from clsum.eval.options import ScoreOptions
+
+    words = [f"w{i % 997}" for i in range(8000)]
+    hyp, ref = " ".join(words), " ".join(reversed(words))
+    with caplog.at_level("WARNING"):
+        result = score([hyp], [ref], ["rougeL", "rougeLsum"], ScoreOptions(bootstrap=0, lsum_split="newline"))
+    assert result["rougeL"].score is not None and 0 < result["rougeL"].score < 100
+    assert f"|cap:1x{rouge.LSUM_CAP_WORDS}w|" in result["rougeLsum"].signature
+    assert "|cap:" not in result["rougeL"].signature
+    assert "ROUGE-Lsum: 1 of 1 pairs are longer than 1000 x 1000 words" in caplog.text

@@ -107,11 +107,39 @@ def test_compare_json(tmp_path: Path) -> None:
         assert set(result) == {"rouge1", "chrf"}
         for item in result.values():
             assert item["delta"] > 0 and item["p_value"] < 0.05 and item["method"] == method
-            assert set(item) == {"score_a", "score_b", "delta", "p_value", "ci", "method", "signature"}
-    code, out, _ = _run("compare", a, b, ref, "--metrics", "rouge1", *FAST)
+            assert item["differing"] == 20 and item["n"] == 20
+            assert set(item) == {
+                "score_a", "score_b", "delta", "p_value", "ci", "method", "signature",
+                "test", "differing", "n", "trials", "caveat",
+            }  # fmt: skip
+    code, out, err = _run("compare", a, b, ref, "--metrics", "rouge1", *FAST)
     assert code == 0 and "rouge1" in out
-    assert out.startswith("test: paired percentile bootstrap (two-sided; agrees with the 95% CI of B-A)")
-    assert "|test:paired-bootstrap-percentile|" in out
+    # 20 differing segments: the default (auto) runs the permutation test, which has no interval.
+    assert out.startswith("test (auto): paired permutation test over the differing segments")
+    assert "|test:permutation-montecarlo|k:20|" in out
+    row = next(line for line in out.splitlines() if line.startswith("rouge1"))
+    assert " n/a " in row and " 20/20 " in row
+    assert err == ""
+
+
+def test_compare_few_differing_segments_is_exact(tmp_path: Path) -> None:
+    """4 of 20 segments differ, all in B's favour: the exact sign-flip p is 2/16, not the bootstrap's."""
+    refs = [f"sentence {i} about the cat on the mat" for i in range(20)]
+    a = _write(tmp_path / "a.txt", [f"{i} dog" if i < 4 else refs[i] for i in range(20)])
+    ref = _write(tmp_path / "ref.txt", refs)
+    code, out, err = _run("compare", a, ref, ref, "--metrics", "rouge1", "--json")
+    item = json.loads(out)["rouge1"]
+    assert code == 0
+    assert item["test"] == "permutation-exact" and item["trials"] == 16 and item["differing"] == 4
+    assert item["p_value"] == pytest.approx(2 / 16) and item["ci"] is None
+    assert "smallest possible p is 0.125" in item["caveat"]
+    code, out, err = _run("compare", a, ref, ref, "--metrics", "rouge1", "--method", "paired-bootstrap")
+    assert code == 0 and "warning: rouge1: only 4 segments differ" in err
+
+
+def test_compare_help_has_no_doubled_percent() -> None:
+    code, out, _ = _run("compare", "--help")
+    assert code == 0 and "%%" not in out and "95% CI" in " ".join(out.split())
 
 
 def test_byte_order_mark_is_dropped(tmp_path: Path) -> None:
@@ -141,6 +169,52 @@ def test_all_empty_input_is_refused(tmp_path: Path, blank: str) -> None:
         code, _, err = _run(*command, *FAST)
         assert code == 2
         assert "segments are empty; nothing to score" in err and len(err.strip().splitlines()) == 1
+
+
+def test_lone_carriage_return_stays_inside_its_line(tmp_path: Path) -> None:
+    """sacrebleu keeps a lone \r inside a line; so does clsum (a CRLF ending is still one line end)."""
+    refs = [f"line {i} text" for i in range(50)]
+    hyp = tmp_path / "hyp.txt"
+    hyp.write_bytes("".join(f"{r}\r\n" if i != 3 else "line 3 te\rxt\n" for i, r in enumerate(refs)).encode())
+    ref = _write(tmp_path / "ref.txt", refs)
+    code, out, err = _run("score", hyp, ref, "--json", "--metrics", "rouge1", *FAST)
+    assert code == 0, err
+    assert json.loads(out)["rouge1"]["signature"].split("|n:")[1].startswith("50|")
+
+
+def test_format_text_overrides_detection(tmp_path: Path) -> None:
+    lines = ["{curly} start of a plain line", "second line"]
+    hyp, ref = _write(tmp_path / "hyp.txt", lines), _write(tmp_path / "ref.txt", lines)
+    code, _, err = _run("score", hyp, ref, "--metrics", "rouge1", *FAST)
+    assert code == 2 and "not valid JSON" in err
+    code, out, err = _run("score", hyp, ref, "--metrics", "rouge1", "--format", "text", "--json", *FAST)
+    assert code == 0 and json.loads(out)["rouge1"]["score"] == 100.0
+
+
+def test_unicode_normalization_mismatch_warns(tmp_path: Path) -> None:
+    import unicodedata
+
+    refs = ["Köln und Zürich sind Städte", "Ärger über Öl"]
+    nfd = [unicodedata.normalize("NFD", r) for r in refs]
+    hyp, ref = _write(tmp_path / "hyp.txt", nfd), _write(tmp_path / "ref.txt", refs)
+    code, _, err = _run("score", hyp, ref, "--metrics", "rouge1,bleu", *FAST)
+    assert code == 0
+    assert "Unicode normalization differs (segments not in NFC: 2 of 2 hypotheses, 0 of 2 references)" in err
+    code, _, err = _run("score", ref, ref, "--metrics", "rouge1", *FAST)
+    assert "normalization" not in err
+
+
+def test_large_jsonl_reads_linearly_and_finds_duplicates(tmp_path: Path) -> None:
+    from clsum.errors import InputError
+    from clsum.eval.textio import read_segments
+
+    rows = [json.dumps({"id": f"d{i}", "text": f"text {i}\u2028more"}) for i in range(100_000)]
+    path = _write(tmp_path / "big.jsonl", rows)
+    segments = read_segments(path)
+    assert len(segments.texts) == 100_000 and segments.texts[5] == "text 5\u2028more"
+    _write(path, [*rows[:3], rows[1]])
+    with pytest.raises(InputError, match=r"big.jsonl:4: duplicate id 'd1'"):
+        read_segments(path)
 
 
 def test_help_says_which_metrics_are_slow() -> None:

@@ -1,0 +1,224 @@
+"""The calibration study behind ``clsum compare``: false-positive rates on true nulls, power on planted
+degradations, for every paired test, on CNN/DM (the 250 FRANK articles).
+
+Per-segment statistics are computed once for three outputs of each article: lead-3, the published
+BART-large-cnn summary, and a *degraded* one (BART's summary of the next article: fluent, off-topic).
+A corpus of n documents draws n articles (without replacement up to 250, with replacement above, so
+n = 1000 repeats articles). Constructions, each repeated ``pairs`` times:
+
+- ``coin``: A and B each take, per document, BART's or lead-3's output by a fair coin (independently):
+  exchangeable, so every rejection is a false positive; about half the documents differ.
+- ``sparse``: A and B are BART's outputs except on k documents, where a fair coin gives one of them
+  lead-3's: few differing segments, still a true null.
+- ``power``: A is BART; B is BART with a share of documents replaced by the degraded output.
+
+Each pair runs every test exactly as ``clsum compare`` does (same defaults: 1000 resamples or random
+swaps, seed 12345); ``auto``'s decision is derived from the bootstrap's and the permutation test's by
+its rule. A rate comes with its Clopper-Pearson 95% interval. Run as
+``python -m clsum.eval.calibration [--pairs N] [--seed S]``; it prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from clsum.eval import bootstrap
+from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, DEFAULTS
+
+log = logging.getLogger(__name__)
+
+METRICS = ("bleu", "chrf", "rouge2", "rougeLsum")
+TESTS = ("paired-bootstrap", "permutation", "auto")
+# (construction, n, k or share): the full grid of docs/evaluation.md.
+GRID: tuple[tuple[str, int, float], ...] = (
+    *(("coin", n, 0.5) for n in (10, 20, 50, 100, 250, 1000)),
+    ("sparse", 20, 4), ("sparse", 50, 5), ("sparse", 50, 10), ("sparse", 250, 8),
+    ("sparse", 250, 25), ("sparse", 1000, 50), ("sparse", 1000, 100), ("sparse", 1000, 200),
+    *(("power", n, 0.1) for n in (20, 50, 250, 1000)),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Per-metric per-segment statistics of the three outputs of every article (articles x k)."""
+
+    lead3: dict[str, np.ndarray]
+    bart: dict[str, np.ndarray]
+    degraded: dict[str, np.ndarray]
+    compute: dict[str, bootstrap.Compute]  # for sacrebleu metrics; ROUGE is a mean (depends on n)
+
+
+@dataclass(frozen=True)
+class Row:
+    construction: str
+    n: int
+    size: float  # k (sparse) or the share of documents (coin: A/B coin, power: degraded)
+    metric: str
+    test: str
+    rejections: int
+    pairs: int
+
+    @property
+    def rate(self) -> float:
+        return self.rejections / self.pairs
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return clopper_pearson(self.rejections, self.pairs)
+
+
+def _binomial_tail(x: int, n: int, p: float, upper: bool) -> float:
+    """P(X >= x) if upper else P(X <= x), X ~ Binomial(n, p)."""
+    ks = range(x, n + 1) if upper else range(0, x + 1)
+    if p <= 0.0:
+        return 1.0 if (not upper or x == 0) else 0.0
+    if p >= 1.0:
+        return 1.0 if (upper or x == n) else 0.0
+    logs = [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in ks]
+    return float(
+        sum(math.exp(c + k * math.log(p) + (n - k) * math.log1p(-p)) for c, k in zip(logs, ks, strict=True))
+    )
+
+
+def _solve(target: float, x: int, n: int, upper: bool) -> float:
+    """The p at which the tail equals ``target`` (bisection; the tail is monotone in p)."""
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        tail = _binomial_tail(x, n, mid, upper)
+        if (tail < target) == upper:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+def clopper_pearson(x: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval of a binomial proportion x / n."""
+    low = 0.0 if x == 0 else _solve(alpha / 2, x, n, upper=True)
+    high = 1.0 if x == n else _solve(alpha / 2, x, n, upper=False)
+    return low, high
+
+
+def load_outputs() -> Outputs:
+    """Statistics of lead-3, BART and degraded outputs of the 250 FRANK articles (needs CLSUM_DATA)."""
+    from clsum.eval.data import load_cnndm_frank250
+    from clsum.eval.extractive import lead
+    from clsum.eval.metrics import statistics
+
+    segments = load_cnndm_frank250().segments
+    refs = [s.reference for s in segments]
+    bart = [s.extra["bart"] for s in segments]
+    texts = {
+        "lead3": ["\n".join(lead(s.source, "en", 3)) for s in segments],
+        "bart": bart,
+        "degraded": bart[1:] + bart[:1],
+    }
+    stats = {key: statistics(hyps, refs, list(METRICS)) for key, hyps in texts.items()}
+    compute = {m: c for m, (_, c) in stats["bart"].items()}
+    by_key = {key: {m: s for m, (s, _) in value.items()} for key, value in stats.items()}
+    return Outputs(by_key["lead3"], by_key["bart"], by_key["degraded"], compute)
+
+
+def _pair(
+    outputs: Outputs, metric: str, construction: str, n: int, size: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    articles = len(outputs.bart[metric])
+    docs = rng.choice(articles, size=n, replace=n > articles)
+    lead3, bart = outputs.lead3[metric][docs], outputs.bart[metric][docs]
+    if construction == "coin":
+        pick_a, pick_b = rng.random(n) < size, rng.random(n) < size
+        return np.where(pick_a[:, None], bart, lead3), np.where(pick_b[:, None], bart, lead3)
+    if construction == "sparse":
+        a, b = bart.copy(), bart.copy()
+        chosen = rng.choice(n, size=int(size), replace=False)
+        to_a = rng.random(len(chosen)) < 0.5
+        a[chosen[to_a]], b[chosen[~to_a]] = lead3[chosen[to_a]], lead3[chosen[~to_a]]
+        return a, b
+    degraded = rng.random(n) < size
+    return bart, np.where(degraded[:, None], outputs.degraded[metric][docs], bart)
+
+
+def _compute(outputs: Outputs, metric: str, n: int) -> bootstrap.Compute:
+    return bootstrap.mean_of(n) if metric.startswith("rouge") else outputs.compute[metric]
+
+
+def _decisions(a: np.ndarray, b: np.ndarray, compute: bootstrap.Compute) -> dict[str, bool]:
+    """Each test's 'significant at 0.05', as clsum compare decides it with its defaults."""
+    resamples, seed = DEFAULTS.bootstrap, DEFAULTS.seed
+    boot = bootstrap.paired_bootstrap(a, b, compute, resamples, seed)
+    perm = bootstrap.permutation(a, b, compute, resamples, seed)
+    chosen = boot if boot.differing >= BOOTSTRAP_MIN_DIFFERING else perm
+    return {
+        "paired-bootstrap": boot.p_value < bootstrap.ALPHA,
+        "permutation": perm.p_value < bootstrap.ALPHA,
+        "auto": chosen.p_value < bootstrap.ALPHA,
+    }
+
+
+def run_cell(
+    outputs: Outputs, construction: str, n: int, size: float, metric: str, pairs: int, seed: int
+) -> list[Row]:
+    """One grid cell: ``pairs`` constructions, every test's rejections."""
+    rng = np.random.default_rng([seed, n, int(size * 1000), METRICS.index(metric), len(construction)])
+    compute = _compute(outputs, metric, n)
+    counts = dict.fromkeys(TESTS, 0)
+    for _ in range(pairs):
+        for test, significant in _decisions(
+            *_pair(outputs, metric, construction, n, size, rng), compute
+        ).items():
+            counts[test] += significant
+    return [Row(construction, n, size, metric, t, counts[t], pairs) for t in TESTS]
+
+
+def run(outputs: Outputs, grid: tuple[tuple[str, int, float], ...], pairs: int, seed: int) -> Iterator[Row]:
+    for construction, n, size in grid:
+        for metric in METRICS:
+            log.info("%s n=%d size=%g %s", construction, n, size, metric)
+            yield from run_cell(outputs, construction, n, size, metric, pairs, seed)
+
+
+def _cell(row: Row) -> str:
+    low, high = row.interval
+    return f"{100 * row.rate:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+
+
+def table(rows: list[Row]) -> str:
+    """Markdown: one line per construction, n and metric; a column per test (% rejected, 95% CP)."""
+    lines = [
+        "| null / power | n | k or share | metric | " + " | ".join(TESTS) + " |",
+        "|---|---:|---:|---|" + "---|" * len(TESTS),
+    ]
+    keyed: dict[tuple[str, int, float, str], dict[str, Row]] = {}
+    for row in rows:
+        keyed.setdefault((row.construction, row.n, row.size, row.metric), {})[row.test] = row
+    for (construction, n, size, metric), by_test in keyed.items():
+        cells = " | ".join(_cell(by_test[t]) for t in TESTS)
+        lines.append(f"| {construction} | {n} | {size:g} | {metric} | {cells} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=400, help="constructions per grid cell")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--cells", help="comma-separated indices into GRID (default: all)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    grid = tuple(GRID[int(i)] for i in args.cells.split(",")) if args.cells else GRID
+    rows = []
+    for row in run(load_outputs(), grid, args.pairs, args.seed):
+        rows.append(row)
+        log.info("  %s: %s", row.test, _cell(row))
+    print(f"pairs per cell: {args.pairs}, seed {args.seed}; % significant at 0.05 [Clopper-Pearson 95%]")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

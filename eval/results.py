@@ -1,0 +1,77 @@
+"""The result types of a benchmark run: each system's outputs and scores, and the run's report (data only).
+
+``eval.harness`` fills them; ``eval.report`` and ``eval.plots`` render them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from clsum.config import Config
+from clsum.eval import data
+from clsum.eval.benchmark import BenchmarkConfig
+from clsum.eval.scores import Comparison, Score
+
+
+@dataclass
+class SystemResult:
+    name: str
+    type: str
+    kind: str
+    params: dict[str, Any]
+    outputs: list[str]
+    references: list[str]
+    scores: dict[str, Score]  # metric -> score, on the ``scored`` documents only
+    info: list[dict[str, Any]]
+    seconds: float
+    reference_kind: str = "dataset"  # or "system" (cross-lingual consistency: its own references)
+    checks: dict[str, Any] | None = None  # eval.checks aggregate over the scored summaries
+    scored: list[int] = field(default_factory=list)  # indices of the documents that succeeded
+    failures: list[dict[str, str]] = field(default_factory=list)  # {id, stage, message} per failed one
+    contrast: dict[str, Score] = field(default_factory=dict)  # vs. another document's reference
+    note: str = ""  # the benchmark's note on this system (e.g. tuned on the test set)
+    # Scores on the documents every scored system succeeded on; empty when that is all of ``scored``.
+    common_scores: dict[str, Score] = field(default_factory=dict)
+    common_n: int = 0  # documents the common-subset scores stand on
+    empty_outputs: int = 0  # scored documents whose output is empty (they score 0)
+
+    @property
+    def main_scores(self) -> dict[str, Score]:
+        """What the main table and the bar chart show: common-subset scores where they differ."""
+        return self.common_scores or self.scores
+
+    @property
+    def main_n(self) -> int:
+        """How many documents ``main_scores`` stand on."""
+        return self.common_n if self.common_scores else len(self.scored)
+
+    @property
+    def total(self) -> int:
+        return len(self.outputs)
+
+    def per_document(self, metric: str) -> list[float | None]:
+        """Per-document scores of ``metric`` in dataset order; None for documents that failed."""
+        values: list[float | None] = [None] * self.total
+        score = self.scores.get(metric)
+        for index, value in zip(self.scored, (score.per_segment or []) if score else [], strict=False):
+            values[index] = value
+        return values
+
+
+@dataclass
+class Report:
+    benchmark: BenchmarkConfig
+    dataset: data.Dataset
+    config: Config
+    systems: dict[str, SystemResult] = field(default_factory=dict)
+    seconds: float = 0.0
+    started_at: str = ""
+    limit: int | None = None  # --limit
+    requested: list[str] | None = None  # --systems (None: all)
+    generation: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> effective settings
+    common: list[int] = field(default_factory=list)  # documents every system with scores succeeded on
+    baseline: str | None = None  # the system the paired comparisons are against (the first scored one)
+    # system -> metric -> the paired test of (system - baseline) on the common documents
+    comparisons: dict[str, dict[str, Comparison]] = field(default_factory=dict)
+    comparison_note: str = ""  # why there are no comparisons, when there are none
