@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from clsum.bench import measure
 from clsum.bench.baselines import Decoding
 from clsum.bench.inputs import Doc, load_raw, prepare, training_text
+from clsum.bench.invariance import run_variants
 from clsum.bench.models import BenchModels, resolve_models
 from clsum.bench.report import summarize_results
 from clsum.bench.settings import Lengths, clsum_overrides, decoding, forced_lengths
@@ -46,6 +47,7 @@ class BenchOptions:
     config_path: Path | None = None
     overrides: list[str] = field(default_factory=list)  # --set KEY=VALUE
     command: str = "clsum bench"  # as invoked, for the report
+    invariance: bool = False  # compare the outputs of speed-only variants instead (``invariance``)
 
 
 @dataclass
@@ -71,6 +73,10 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         raise ConfigError(f"no translation model configured for {', '.join(missing)}")
     threads = options.threads or config.threads or len(os.sched_getaffinity(0))
     bench = _prepare(options, config)
+    if options.invariance:
+        report = run_variants(_job("clsum", bench, options, threads))
+        report.update(_context(options, bench, threads, started))
+        return report
     peak = run_in_child(threads, measure.matmul_peak)
     results = {}
     for system in options.systems:
