@@ -12,8 +12,9 @@ import dataclasses
 import logging
 from typing import Any
 
+from clsum.bench.dispatch import run_system
 from clsum.bench.report import differing
-from clsum.bench.systems import Job, run_in_child, run_system
+from clsum.bench.systems import Job, run_in_child
 
 log = logging.getLogger(__name__)
 

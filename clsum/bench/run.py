@@ -19,12 +19,13 @@ from typing import Any, TypeVar
 
 from clsum.bench import measure
 from clsum.bench.baselines import Decoding
+from clsum.bench.dispatch import run_system
 from clsum.bench.inputs import Doc, load_raw, prepare, training_text
 from clsum.bench.invariance import run_variants
 from clsum.bench.models import BenchModels, resolve_models
 from clsum.bench.report import summarize_results
 from clsum.bench.settings import Lengths, clsum_overrides, decoding, forced_lengths
-from clsum.bench.systems import RAY_SYSTEMS, Job, run_in_child, run_system
+from clsum.bench.systems import RAY_SYSTEMS, Job, run_in_child
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError
 from clsum.runner import Pipeline
