@@ -43,7 +43,7 @@ class TranslationConfig:
     batch_size: int = speed_only(32)  # sentences per generate() call
     max_input_tokens: int | None = None  # None: the tokenizer's model_max_length
     min_length: int | None = None  # HF semantics (counts the decoder start token)
-    batch_tokens: int = speed_only(4096)  # padded input tokens (rows x longest row) per generate() call
+    batch_tokens: int = speed_only(4096)  # input tokens (rows x length, no padding) per generate() call
     # sentence translations kept for the whole run (LRU); 0: no cache. The cache returns what
     # generating would, so its size changes no output.
     cache_size: int = speed_only(100000)
@@ -59,7 +59,7 @@ class SummarizationConfig:
     min_length: int | None = None
     batch_size: int = speed_only(4)  # chunks per generate() call
     max_input_tokens: int | None = None
-    batch_tokens: int = speed_only(8192)  # padded input tokens (rows x longest row) per generate() call
+    batch_tokens: int = speed_only(8192)  # input tokens (rows x length, no padding) per generate() call
     truncate: bool = False  # read only the first max_input_tokens instead of chunking
 
 
