@@ -83,7 +83,8 @@ def summary_line(systems: dict[str, dict[str, Any]]) -> str:
 
     apm = systems["clsum"]["articles_per_min"] if "clsum" in systems else float("nan")
     diff = (systems.get("clsum") or {}).get("differing_vs_ctranslate2_plain")
-    differ = "nan" if diff is None else f"{diff['translation']}/{diff['summary']}"
+    n = len((systems.get("clsum") or {}).get("outputs", []))
+    differ = "nan" if diff is None else f"tr:{diff['translation']}/{n},sum:{diff['summary']}/{n}"
     # the ray engine against the local one (clsum bench --engine ray)
     ray = "".join(
         f" {name}_vs_clsum={ratio('clsum', name)}" for name in systems if name.startswith("clsum-ray")
