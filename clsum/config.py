@@ -68,7 +68,7 @@ class TranslationConfig:
     max_input_tokens: int | None = _input_limit("null: the tokenizer's model_max_length")
     min_length: int | None = setting(None, "null: the model's own; counts the decoder start token")
     batch_tokens: int = speed_only(
-        4096, "padded input tokens (rows x longest row) per generate() call", min=1
+        4096, "input tokens (rows x length; rows of one length, no padding) per generate() call", min=1
     )
     cache_size: int = speed_only(
         100000,
@@ -91,7 +91,7 @@ class SummarizationConfig:
     batch_size: int = speed_only(4, "chunks per generate() call", min=1)
     max_input_tokens: int | None = _input_limit("null: the tokenizer's model_max_length")
     batch_tokens: int = speed_only(
-        8192, "padded input tokens (rows x longest row) per generate() call", min=1
+        8192, "input tokens (rows x length; rows of one length, no padding) per generate() call", min=1
     )
     truncate: bool = setting(False, "read only the first chunk instead of chunking and combining")
 

@@ -29,6 +29,7 @@ from clsum.pipeline.runtime import (
     backend_options,
     generation_overrides,
     resolve_device,
+    run_facts,
     seed_everything,
 )
 from clsum.pipeline.runtime.hub import ModelRef, local_dir_hash
@@ -183,6 +184,9 @@ def default_stages(
     }
 
 
+_BOUND = ("config", "device", "models", "translation_cache", "progress", "stages")
+
+
 class Pipeline:
     """The stages in order over batches of records, and runs over folders that resume.
 
@@ -210,6 +214,11 @@ class Pipeline:
         self.stages = default_stages(config, self.models, self.translation_cache, self.progress)
         self.stages.update({name: Stage(fn) for name, fn in (stages or {}).items()})
         self._local = threading.local()  # the stage each thread is in, to blame a crash on it
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _BOUND and name in self.__dict__:  # the stages hold these: a new one reaches none
+            raise AttributeError(f"Pipeline.{name} is bound by its stages and cannot be replaced")
+        super().__setattr__(name, value)
 
     def check(self, until: StageName = "summarize") -> None:
         """Check the settings of every stage up to ``until`` (raises ConfigError)."""
@@ -546,6 +555,7 @@ def run_manifest(
         "device": device,
         "models": models.provenance,
         "backends": models.backends,  # backend + compute_type per model spec
+        "runtime": run_facts(models.backends, config.threads, device),  # CPU ISA, workers, batches
         # per role: model, backend, precision, and each generation setting with its origin
         "generation": models.generation,
         "packages": package_versions(),

@@ -64,5 +64,10 @@ class TranslationCache(Generic[V]):
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
+    def clear(self) -> None:
+        """Forget every entry (the counts stay: they are the run's)."""
+        with self._lock:
+            self._entries.clear()
+
     def __len__(self) -> int:
         return len(self._entries)

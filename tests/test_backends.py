@@ -17,6 +17,7 @@ from clsum.pipeline.runtime import Seq2Seq, backends
 from clsum.pipeline.runtime import ct2cache as ct2_backend
 from clsum.pipeline.runtime.backends import Options, resolve
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
+from clsum.pipeline.runtime.provenance import cpu_isa
 from clsum.runner import Pipeline
 from tests import tinymodels
 from tests.helpers import set_args, write_inputs
@@ -72,6 +73,9 @@ def test_unknown_backends_and_precisions_fail_when_the_pipeline_is_built(
 
 
 def test_backend_and_precision_change_the_hash_threads_and_budgets_do_not() -> None:
+    """Threads and budgets are speed-only because batches hold one input length (no padding) and
+    go to the engine whole: test_batching shows it on an int8 model that padding changes, and
+    ``clsum bench --invariance`` on the published architectures (BENCHMARKS.md)."""
     base = load_config().hash()
     for same in ("threads=2", "translation.batch_tokens=10", "summarization.batch_tokens=99"):
         assert load_config(None, [same]).hash() == base, same
@@ -208,7 +212,7 @@ def test_summarize_with_ctranslate2_records_backend_and_precision(
         tmp_path / "in",
         {"a.txt": " ".join(tinymodels.CORPUS_DE[:6]), "b.txt": " ".join(tinymodels.CORPUS_EN[:5])},
     )
-    sets = [*tiny_overrides, "backend=ctranslate2", "compute_type=int8"]
+    sets = [*tiny_overrides, "backend=ctranslate2", "compute_type=int8", "threads=2"]
     args = ["summarize", str(src), "-o", str(tmp_path / "out"), *set_args(*sets)]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -219,6 +223,11 @@ def test_summarize_with_ctranslate2_records_backend_and_precision(
     assert manifest["config"]["backend"] == "ctranslate2"
     assert set(manifest["backends"]) == set(manifest["models"])
     assert all(b == {"backend": "ctranslate2", "compute_type": "int8"} for b in manifest["backends"].values())
+    # where the numbers came from: the CPU's int8 instruction sets, workers x threads, the batch policy
+    runtime = manifest["runtime"]
+    assert runtime["cpu_isa"] == cpu_isa()
+    assert {(e["workers"], e["threads_per_worker"]) for e in runtime["engines"].values()} == {(2, 1)}
+    assert set(runtime["engines"]) == set(manifest["models"]) and "no padding" in runtime["batch_policy"]
 
 
 def test_models_download_converts_and_list_shows_it(
@@ -241,6 +250,19 @@ def test_unsupported_precision_fails_before_any_document(tiny_overrides: list[st
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert "clsum: error: compute_type float16 with backend transformers needs a CUDA device" in result.output
+
+
+def test_the_cpu_isa_comes_from_cpuinfo_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\n", encoding="utf-8")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    monkeypatch.delenv("CT2_FORCE_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    expected = {"flags": ["avx2", "avx512f", "avx512_vnni"], "env": {"ONEDNN_MAX_CPU_ISA": "AVX2"}}
+    assert cpu_isa(info) == expected
+    assert cpu_isa(tmp_path / "missing")["flags"] is None  # unknown, not "none of them"
 
 
 def test_cpu_threads_become_parallel_single_thread_batches_up_to_four() -> None:

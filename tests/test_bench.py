@@ -23,7 +23,8 @@ from clsum.runner import Pipeline
 from tests.tinymodels import CORPUS_DE
 
 LAST_LINE = re.compile(
-    r"^speedup_vs_naive=\d+\.\d\d speedup_vs_ctranslate2=\d+\.\d\d articles_per_min=\d+\.\d$"
+    r"^speedup_vs_naive=\d+\.\d\d speedup_vs_ctranslate2=\d+\.\d\d "
+    r"differing_vs_ctranslate2=tr:\d+/2,sum:\d+/2 articles_per_min=\d+\.\d$"
 )
 
 
@@ -196,6 +197,10 @@ def test_bench_end_to_end(
     assert report["flops_per_article"] > 0
     assert report["matmul_peak"]["fp32_gflops"] > 0
     assert report["summary_line"] == result.output.strip().splitlines()[-1]
+    # beside the speed ratio: outputs that differ from the plain loop's, which decodes the same
+    differ = report["systems"]["clsum"]["differing_vs_ctranslate2_plain"]
+    assert set(differ) == {"translation", "summary"} and all(0 <= n <= 2 for n in differ.values())
+    assert report["systems"]["ctranslate2-plain"]["differing_vs_ctranslate2_plain"] is None
 
 
 def test_bench_rejects_unknown_system(tiny_overrides: list[str]) -> None:
@@ -226,3 +231,61 @@ def test_bench_engine_ray_runs_the_local_and_the_ray_engine_on_the_same_document
     assert list(systems) == ["clsum", "clsum-ray-1x1"]
     assert systems["clsum-ray-1x1"]["outputs"] == systems["clsum"]["outputs"]  # same documents, same rows
     assert systems["clsum-ray-1x1"]["peak_rss_mb"] > systems["clsum"]["peak_rss_mb"]  # the whole Ray instance
+
+
+def test_bench_json_into_a_missing_folder_fails_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_work(*args: object) -> None:
+        raise AssertionError("the bench ran although its results could not be written")
+
+    monkeypatch.setattr("clsum.cli.bench.run_bench", no_work)
+    out = tmp_path / "missing" / "bench.json"
+    result = CliRunner().invoke(main, ["bench", "--json", str(out)])
+    assert result.exit_code != 0
+    assert f"--json {out}: the folder {out.parent} does not exist" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_finished_measurement_is_printed_even_when_the_json_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = {"reference": "a", "documents": 6, "differing": {"a": {"translation": 0, "summary": 0}}}
+    monkeypatch.setattr("clsum.cli.bench.run_bench", lambda options: report)
+    real = Path.write_text
+
+    def full_disk(self: Path, *args: object, **kwargs: object) -> int:
+        if self.name.endswith(".part"):
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(main, ["bench", "--invariance", "--json", str(out)])
+    assert result.exit_code != 0
+    assert "differing from the first variant (a)" in result.output  # the table came first
+    assert f"cannot write {out}: No space left on device" in result.output
+    assert not out.exists() and not list(tmp_path.iterdir())  # no half-written file left
+
+
+def test_the_timed_run_starts_with_an_empty_translation_cache(tiny_overrides: list[str]) -> None:
+    from clsum.bench.systems import _forget_warm_up
+    from clsum.record import Record
+
+    pipe = Pipeline(load_config(None, tiny_overrides))
+    text = " ".join(CORPUS_DE[:4])
+    cache = pipe.translation_cache
+    pipe.process([Record(id="warm-up", raw=text, lang_hint="de")])
+    misses = cache.misses
+    _forget_warm_up(pipe)
+    (record,) = pipe.process([Record(id="timed", raw=text, lang_hint="de")])
+    assert record.ok and cache.misses - misses == len(cache) > 0  # every sentence translated again
+
+
+def test_what_the_stages_hold_cannot_be_replaced_on_a_pipeline(tiny_overrides: list[str]) -> None:
+    from clsum.pipeline.tcache import TranslationCache
+
+    pipe = Pipeline(load_config(None, tiny_overrides))
+    for name, value in (("translation_cache", TranslationCache(0)), ("models", None), ("config", None)):
+        with pytest.raises(AttributeError, match=f"Pipeline.{name} is bound by its stages"):
+            setattr(pipe, name, value)

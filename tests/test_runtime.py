@@ -125,8 +125,11 @@ def test_greedy_output_does_not_depend_on_batch_size(model_name: str, request: p
 
 def test_generate_reports_progress_per_batch(de: Seq2Seq) -> None:
     seen: list[int] = []
-    de.generate(GERMAN, batch_size=4, progress=seen.append)
+    de.generate([GERMAN[0]] * 9, batch_size=4, progress=seen.append)  # one length: full batches
     assert seen == [4, 4, 1]
+    seen.clear()
+    de.generate(GERMAN, batch_size=4, progress=seen.append)
+    assert sum(seen) == len(GERMAN)
 
 
 def test_generate_overrides_apply_and_none_means_model_default(de: Seq2Seq) -> None:

@@ -10,6 +10,7 @@ from clsum.bench.baselines import Decoding
 from clsum.bench.inputs import Doc
 
 REFERENCE = "naive"  # the fp32 outputs other systems are compared with
+SAME_SETTINGS = "ctranslate2-plain"  # decodes with clsum's settings: outputs compared token for token
 
 
 def summarize_results(
@@ -58,6 +59,12 @@ def _system(
         "share_of_fp32_peak": _share(achieved, peak.get("fp32_gflops")),
         "share_of_int8_peak": _share(achieved, peak.get("int8_gops")),
         "chrf_vs_naive": _agreement(results, name),
+        # documents whose translation / summary is not the plain CTranslate2 loop's, token for token
+        "differing_vs_ctranslate2_plain": (
+            differing(results[SAME_SETTINGS]["docs"], r["docs"])
+            if SAME_SETTINGS in results and name != SAME_SETTINGS
+            else None
+        ),
         "mean_summary_chars": round(statistics.fmean(len(d["summary"]) for d in r["docs"]), 1),
         # decoder steps per output (forced BOS/EOS included), baselines only: forced lengths match
         "mean_translation_tokens": _mean([t for d in r["docs"] for t in d["out_tokens"]]),
@@ -75,20 +82,24 @@ def summary_line(systems: dict[str, dict[str, Any]]) -> str:
         return f"{systems[system]['articles_per_min'] / systems[other]['articles_per_min']:.2f}"
 
     apm = systems["clsum"]["articles_per_min"] if "clsum" in systems else float("nan")
+    diff = (systems.get("clsum") or {}).get("differing_vs_ctranslate2_plain")
+    n = len((systems.get("clsum") or {}).get("outputs", []))
+    differ = "nan" if diff is None else f"tr:{diff['translation']}/{n},sum:{diff['summary']}/{n}"
     # the ray engine against the local one (clsum bench --engine ray)
     ray = "".join(
         f" {name}_vs_clsum={ratio('clsum', name)}" for name in systems if name.startswith("clsum-ray")
     )
     return (
         f"speedup_vs_naive={ratio('naive')} speedup_vs_ctranslate2={ratio('ctranslate2-plain')} "
-        f"articles_per_min={apm:.1f}{ray}"
+        f"differing_vs_ctranslate2={differ} articles_per_min={apm:.1f}{ray}"
     )
 
 
 def table(report: dict[str, Any]) -> str:
     head = (
         f"{'system':18} {'art/min':>8} {'src tok/s':>9} {'steady s':>9} {'setup s':>8} {'translate s':>11} "
-        f"{'summarize s':>11} {'peak RSS MB':>11} {'GFLOP/s':>8} {'%peak f32/i8':>13} {'chrF tr/sum':>12}"
+        f"{'summarize s':>11} {'peak RSS MB':>11} {'GFLOP/s':>8} {'%peak f32/i8':>13} {'chrF tr/sum':>12} "
+        f"{'≠plain tr/sum':>13}"
     )
     lines = [head, "-" * len(head)]
     for name, s in report["systems"].items():
@@ -97,11 +108,13 @@ def table(report: dict[str, Any]) -> str:
         agree = "-" if chrf is None else f"{_fmt(chrf['translation'])}/{_fmt(chrf['summary'])}"
         shares = [s["share_of_fp32_peak"], s["share_of_int8_peak"]]
         share = "/".join("-" if x is None else f"{100 * x:.0f}%" for x in shares)
+        diff = s["differing_vs_ctranslate2_plain"]
+        differ = "-" if diff is None else f"{diff['translation']}/{diff['summary']}"
         lines.append(
             f"{name:18} {s['articles_per_min']:8.2f} {s['source_tokens_per_s']:9.1f} {s['seconds']:9.1f} "
             f"{s['setup_seconds']:8.1f} {st.get('translate', 0.0):11.1f} {st.get('summarize', 0.0):11.1f} "
             f"{s['peak_rss_mb']:11.0f} {_fmt(s['achieved_gflops']):>8} "
-            f"{share:>13} {agree:>12}"
+            f"{share:>13} {agree:>12} {differ:>13}"
         )
     peak = report["matmul_peak"]
     flops = report["flops_per_article"]
@@ -119,6 +132,15 @@ def table(report: dict[str, Any]) -> str:
     ]
     lines.append("models: " + "; ".join(prov))
     return "\n".join(lines)
+
+
+def differing(reference: list[dict[str, Any]], other: list[dict[str, Any]]) -> dict[str, int]:
+    """How many documents' translations, and how many summaries, differ between two runs."""
+    ref = {d["id"]: d for d in reference}
+    return {
+        part: sum(1 for d in other if d["id"] not in ref or d[part] != ref[d["id"]][part])
+        for part in ("translation", "summary")
+    }
 
 
 def _mean(values: list[int]) -> float | None:

@@ -19,11 +19,13 @@ from typing import Any, TypeVar
 
 from clsum.bench import measure
 from clsum.bench.baselines import Decoding
+from clsum.bench.dispatch import run_system
 from clsum.bench.inputs import Doc, load_raw, prepare, training_text
+from clsum.bench.invariance import run_variants
 from clsum.bench.models import BenchModels, resolve_models
 from clsum.bench.report import summarize_results
 from clsum.bench.settings import Lengths, clsum_overrides, decoding, forced_lengths
-from clsum.bench.systems import RAY_SYSTEMS, Job, run_in_child, run_system
+from clsum.bench.systems import RAY_SYSTEMS, Job, run_in_child
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError
 from clsum.runner import Pipeline
@@ -46,6 +48,7 @@ class BenchOptions:
     config_path: Path | None = None
     overrides: list[str] = field(default_factory=list)  # --set KEY=VALUE
     command: str = "clsum bench"  # as invoked, for the report
+    invariance: bool = False  # compare the outputs of speed-only variants instead (``invariance``)
 
 
 @dataclass
@@ -71,6 +74,10 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         raise ConfigError(f"no translation model configured for {', '.join(missing)}")
     threads = options.threads or config.threads or len(os.sched_getaffinity(0))
     bench = _prepare(options, config)
+    if options.invariance:
+        report = run_variants(_job("clsum", bench, options, threads))
+        report.update(_context(options, bench, threads, started))
+        return report
     peak = run_in_child(threads, measure.matmul_peak)
     results = {}
     for system in options.systems:

@@ -72,20 +72,6 @@ def _child_entry(threads: int) -> None:
     configure_process(threads)  # torch threads; transformers' per-weight loading bars off
 
 
-def run_system(job: Job) -> dict[str, Any]:
-    """One system over every document (in a child: ``run_in_child(threads, run_system, job)``)."""
-    import torch
-
-    from clsum.bench.raysystem import run_ray_system
-
-    runner = {"naive": _baseline_runner, "ctranslate2-plain": _baseline_runner, "clsum": _clsum_runner}
-    runner.update(dict.fromkeys(RAY_SYSTEMS, run_ray_system))
-    result = runner[job.system](job)
-    result.setdefault("peak_rss_bytes", peak_rss_bytes())
-    result["torch_threads"] = torch.get_num_threads()
-    return result
-
-
 def peak_rss_bytes() -> int:
     """This process's peak resident set: VmHWM of its own address space.
 
@@ -122,7 +108,7 @@ def _profiled(job: Job, work: Callable[[], Any]) -> Any:
 # -- baselines ---------------------------------------------------------------------------------------
 
 
-def _baseline_runner(job: Job) -> dict[str, Any]:
+def baseline_runner(job: Job) -> dict[str, Any]:
     from clsum.bench.baselines import NaiveHF, PlainCT2
 
     start = time.perf_counter()
@@ -165,7 +151,7 @@ def _article(
 # -- clsum -------------------------------------------------------------------------------------------
 
 
-def _clsum_runner(job: Job) -> dict[str, Any]:
+def clsum_runner(job: Job) -> dict[str, Any]:
     from clsum.config import load_config
     from clsum.pipeline.ingest import ingest
     from clsum.pipeline.write import SUMMARIES, read_rows
@@ -218,11 +204,9 @@ def _doc_results(docs: list[Doc], rows: list[dict[str, Any]]) -> list[DocResult]
 def _forget_warm_up(pipe: Any) -> None:
     """The warm-up document is one of the timed ones: its sentences must not be in clsum's
     translation cache when timing starts (the baselines have no cache to warm up)."""
-    from clsum.pipeline.tcache import TranslationCache
-
-    if not isinstance(getattr(pipe, "translation_cache", None), TranslationCache):
-        raise ClsumError("bench: the pipeline has no translation_cache to empty after the warm-up")
-    pipe.translation_cache = TranslationCache(pipe.config.translation.cache_size)
+    pipe.translation_cache.clear()
+    if len(pipe.translation_cache):
+        raise ClsumError("bench: the translation cache is not empty after the warm-up")
 
 
 def _check_same_sentences(docs: list[Doc], records: list[Any]) -> None:

@@ -6,16 +6,20 @@ The command parses options and prints; the bench itself is ``clsum.bench.run``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
+from clsum.bench.invariance import invariance_table
 from clsum.bench.report import table
 from clsum.bench.run import BenchOptions, run_bench
 from clsum.bench.systems import RAY_SYSTEMS, SYSTEMS
 from clsum.cli.common import config_options, handle_errors, setup_logging
 from clsum.config import unknown
+from clsum.errors import OutputError
 
 QUICK_LIMIT = 2  # per language: naive costs ~1 min/article on 2 cores, so this fits in 10 minutes
 DEFAULT_LIMIT = 8  # per language: ~10 minutes on 2 cores (the naive loop is most of it)
@@ -64,6 +68,12 @@ DEFAULT_LIMIT = 8  # per language: ~10 minutes on 2 cores (the naive loop is mos
     type=click.Path(file_okay=False, path_type=Path),
     help="Write a cProfile summary of each system's timed run into this folder.",
 )
+@click.option(
+    "--invariance",
+    is_flag=True,
+    help="Instead of timing: run clsum under each variant of the speed-only settings (threads, "
+    "batches, cache, prefetch, ray) and count the outputs that differ (docs/reproducibility.md).",
+)
 @config_options
 @handle_errors
 def bench_command(
@@ -77,6 +87,7 @@ def bench_command(
     threads: int | None,
     force_lengths: bool | None,
     profile_dir: Path | None,
+    invariance: bool,
     config_path: Path | None,
     overrides: tuple[str, ...],
     verbose: int,
@@ -90,8 +101,11 @@ def bench_command(
     from clsum.pipeline.runtime import configure_process
 
     setup_logging(verbose)
+    _check_writable(json_path)  # before any work: a finished measurement must have somewhere to go
     configure_process(0)  # no loading bars; each timed system sets its own threads in its child
     default = ["clsum", *RAY_SYSTEMS] if engine == "ray" else list(SYSTEMS)
+    if invariance:  # the variants say which systems run
+        default, systems = ["clsum"], None
     chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems else default
     available = [*SYSTEMS, *RAY_SYSTEMS]
     if not chosen:
@@ -110,9 +124,32 @@ def bench_command(
         config_path=config_path,
         overrides=list(overrides),
         command=" ".join(["clsum", *sys.argv[1:]]),
+        invariance=invariance,
     )
     report = run_bench(options)
-    json_path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    click.echo(table(report))
+    # The table first: whatever happens to the file, the measurement is on the screen.
+    click.echo(invariance_table(report) if invariance else table(report))
+    _write_json(report, json_path)
     click.echo(f"full results: {json_path}")
-    click.echo(report["summary_line"])
+    if not invariance:
+        click.echo(report["summary_line"])
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"--json {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OutputError(f"--json {path}: cannot write there (permission denied)")
+
+
+def _write_json(report: dict[str, Any], path: Path) -> None:
+    """Written beside, then renamed over ``path``: a full disk leaves no half-written file."""
+    part = path.with_name(path.name + ".part")
+    try:
+        part.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        part.replace(path)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        reason = exc.strerror or exc
+        raise OutputError(f"cannot write {path}: {reason} (the table above is the result)") from exc

@@ -3,7 +3,8 @@
 ``hub`` finds and loads model files, ``ct2cache`` converts them for CTranslate2, ``generation``
 computes each model's generation settings (and where each came from), ``backends`` run them,
 ``seq2seq`` wraps tokenizer and engine into the one object stages use, ``outputs`` flags degenerate
-outputs, and ``models`` loads what a config names. ``configure_process`` sets the process-wide
+outputs, ``models`` loads what a config names, and ``provenance`` says where numbers came from
+(CPU ISA, workers x threads, batch policy). ``configure_process`` sets the process-wide
 state the CLI sets once at start.
 """
 
@@ -23,6 +24,7 @@ from clsum.pipeline.runtime.models import (
     translation_task,
 )
 from clsum.pipeline.runtime.outputs import FLAGS, MAX_LENGTH, REPETITION, Output
+from clsum.pipeline.runtime.provenance import run_facts
 from clsum.pipeline.runtime.seq2seq import Seq2Seq
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "download",
     "generation_overrides",
     "resolve_device",
+    "run_facts",
     "seed_everything",
     "summarization_task",
     "translation_task",

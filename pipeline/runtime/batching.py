@@ -1,20 +1,28 @@
-"""Token-budget batching: group inputs so every batch fits a padded-token budget.
+"""Batching without padding: every batch holds inputs of one token length, within a token budget.
 
-Inputs are sorted by token length, so each batch holds rows of similar length (little padding), and
-a batch is cut when rows x longest row would exceed the budget, or the row cap is reached.
+CTranslate2's int8 results on CPU depend on the padding in a batch (measured with the bench's
+stand-ins: 3 of 6 long summarizer inputs decoded differently in one padded batch than alone), so
+batches whose rows need no padding make each output a function of its own input only: which other
+inputs a run, a document batch, a cache or a batch size puts beside it cannot change it
+(docs/reproducibility.md). Inputs are taken in order of length, and a batch is cut when rows x
+length would exceed the budget, the row cap is reached, or the length changes.
 """
 
 from __future__ import annotations
 
 
-def token_budget_batches(lengths: list[int], batch_tokens: int, batch_size: int) -> list[list[int]]:
+def equal_length_batches(lengths: list[int], batch_tokens: int, batch_size: int) -> list[list[int]]:
     """Indices into ``lengths``, batched; a single input longer than the budget gets its own batch."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])  # stable: ties keep input order
     batches: list[list[int]] = []
     current: list[int] = []
     for i in order:
-        longest = lengths[i]  # ascending order: the newest row is the longest
-        if current and ((len(current) + 1) * longest > batch_tokens or len(current) >= batch_size):
+        length = lengths[i]
+        if current and (
+            lengths[current[0]] != length
+            or (len(current) + 1) * length > batch_tokens
+            or len(current) >= batch_size
+        ):
             batches.append(current)
             current = []
         current.append(i)

@@ -17,7 +17,7 @@ from typing import Any
 from clsum.errors import ConfigError, ModelError
 from clsum.pipeline.runtime import hub
 from clsum.pipeline.runtime.backends import Engine, Options, resolve
-from clsum.pipeline.runtime.batching import token_budget_batches
+from clsum.pipeline.runtime.batching import equal_length_batches
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.pipeline.runtime.generation import GenerationSettings, Task
 from clsum.pipeline.runtime.generation import resolve as resolve_settings
@@ -190,8 +190,9 @@ class Seq2Seq:
     ) -> list[Output]:
         """Generate for every text, batching by token length; results come back in input order.
 
-        A batch holds at most ``batch_size`` texts and, when ``batch_tokens`` is set, at most that
-        many padded input tokens (rows x longest row). ``overrides`` (None: not set) apply on top of
+        A batch holds texts of one token length only (``batching``: no padding, so no output
+        depends on the others), at most ``batch_size`` of them and, when ``batch_tokens`` is set,
+        at most that many input tokens (rows x length). ``overrides`` (None: not set) apply on top of
         ``settings`` for this call. ``progress`` gets the texts finished per batch. Each output
         carries the flags of ``outputs.degeneration``.
         """
@@ -203,12 +204,14 @@ class Seq2Seq:
         ids = self._ids(texts)
         lengths = [len(x) for x in ids]
         out: list[Output] = [Output("")] * len(texts)
-        for idx in token_budget_batches(lengths, batch_tokens or 1 << 62, batch_size):
-            longest = max(lengths[i] for i in idx)
+        batches = equal_length_batches(lengths, batch_tokens or 1 << 62, batch_size)
+        if lengths and max(lengths) > self.max_input_tokens:
             # Inputs were already split to fit, so truncation here would only hide a bug: refuse it.
-            if longest > self.max_input_tokens:
-                raise ModelError(f"{self.ref.spec}: input of {longest} tokens exceeds its limit")
-            outputs = self.engine.generate([ids[i] for i in idx], settings.config)
+            raise ModelError(f"{self.ref.spec}: input of {max(lengths)} tokens exceeds its limit")
+        # The engine decodes the batches as formed here (in parallel where it can) and yields each
+        # batch's outputs in order: what runs beside a row never depends on threads or workers.
+        results = self.engine.generate_all([[ids[i] for i in idx] for idx in batches], settings.config)
+        for idx, outputs in zip(batches, results, strict=True):
             with self._tokenizer_lock:
                 texts_out = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
             for i, text, row in zip(idx, texts_out, outputs, strict=True):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,6 +52,11 @@ class Engine(Protocol):
         """Output ids per input row, decoded with ``config`` (a complete transformers
         ``GenerationConfig``, see ``runtime.generation``): no decoder start token, no padding, EOS
         kept if produced."""
+        ...
+
+    def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
+        """``generate`` for each batch, yielded in order; each batch is decoded as given (never
+        split or merged), concurrently where the engine can."""
         ...
 
     def applied(self, config: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from clsum.pipeline.runtime.backends import APPLIED, hf_terms
@@ -29,6 +30,10 @@ class TransformersEngine:
             ids = self.model.generate(**enc, generation_config=config)
         ends = set(config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id])
         return [_trim(row, ends) for row in ids.tolist()]
+
+    def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
+        for batch in batches:
+            yield self.generate(batch, config)
 
     def applied(self, config: Any) -> dict[str, Any]:
         """The decoding settings ``generate`` uses with ``config``: what transformers makes of it."""

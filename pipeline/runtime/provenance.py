@@ -1,0 +1,50 @@
+"""Where a run's numbers came from, for its manifest: the CPU's instruction sets that int8 kernels
+run on, each model's resolved backend and precision, workers x threads, and the batch policy.
+
+int8 products take another path on a CPU without AVX-512 VNNI (oneDNN), so int8 outputs may differ
+between CPUs; ``ONEDNN_MAX_CPU_ISA`` (and CTranslate2's ``CT2_FORCE_CPU_ISA``) hold a CPU to an
+older path. Same machine, same settings: byte-identical outputs (docs/reproducibility.md).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from clsum.pipeline.runtime.backends.ctranslate2 import cpu_workers
+
+ISA_ENV = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "CT2_FORCE_CPU_ISA")
+# /proc/cpuinfo flags that pick int8 kernels (VNNI: 8-bit dot products in one instruction)
+ISA_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8")
+BATCH_POLICY = (
+    "inputs of one token length per batch (no padding), at most batch_size rows and batch_tokens "
+    "tokens; each batch decoded whole, batches in parallel over the workers"
+)
+
+
+def cpu_isa(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
+    """The ISA flags this CPU has (of ``ISA_FLAGS``) and the ISA settings in the environment."""
+    flags: set[str] = set()
+    try:
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    return {
+        "flags": [f for f in ISA_FLAGS if f in flags] if flags else None,  # None: not readable
+        "env": {name: os.environ[name] for name in ISA_ENV if name in os.environ},
+    }
+
+
+def run_facts(backends: dict[str, dict[str, str]], threads: int, device: str) -> dict[str, Any]:
+    """The manifest's ``runtime``: ``backends`` as ``Models.backends`` gives them, each with the
+    workers x threads it decodes with on ``device``; the CPU's ISA; the batch policy."""
+    engines = {}
+    for spec, choice in backends.items():
+        cpu_ct2 = choice["backend"] == "ctranslate2" and device == "cpu"
+        workers, each = cpu_workers(threads) if cpu_ct2 else (1, threads)
+        engines[spec] = {**choice, "workers": workers, "threads_per_worker": each}
+    return {"cpu_isa": cpu_isa(), "engines": engines, "batch_policy": BATCH_POLICY}
