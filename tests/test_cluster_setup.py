@@ -20,6 +20,7 @@ from clsum.cluster.sizing import check_fit, fits, size_pools
 from clsum.config import load_config
 from clsum.errors import ClsumError, ConfigError
 from clsum.record import Record
+from clsum.runner import record_key
 
 
 def test_cpu_pools_leave_cpus_for_the_read_and_write_tasks() -> None:
@@ -187,11 +188,13 @@ def _rows_of(names: list[str]) -> list[dict[str, Any]]:
 
 
 def _batch(name: str, ids: list[str]) -> dict[str, Any]:
-    row = {"name": name, "records": pickle.dumps([Record(id=i, raw="Tekst.") for i in ids])}
+    records = [Record(id=i, raw="Tekst.") for i in ids]
+    row = {"name": name, "identity": "run", "records": pickle.dumps(records)}
     _BATCHES[name] = row
     for i, doc_id in enumerate(ids):  # the rows the driver makes when it splits the batch
         _BATCHES[f"{name}-{i:05d}"] = {
             "name": f"{name}-{i:05d}",
+            "identity": "run",
             "records": pickle.dumps([Record(id=doc_id)]),
         }
     return row
@@ -205,13 +208,14 @@ def test_a_lost_batch_is_retried_document_by_document_and_a_document_lost_again_
 
     plan = _Plan()
     rows = [_batch("r-0", ["a", "b"]), _batch("r-1", ["c", "poison-d", "e"])]
-    got = [row["name"] for row in lost.execute(ray, plan, rows, load_config(), tmp_path)]
+    got = [row["name"] for row in lost.execute(ray, plan, rows, tmp_path)]
     assert plan.passes == [["r-0", "r-1"], ["r-1-00000", "r-1-00001", "r-1-00002"]]
     assert got == ["r-0", "r-1-00000", "r-1-00002", "r-1-00001"]  # the lost document last, written here
     (block,) = (tmp_path / ".clsum-blocks").glob("*.json")
     assert block.name == "r-1-00001.json"  # sorts between its batch partners' blocks
     (error,) = json.loads(block.read_text())["errors"]
     assert (error["id"], error["stage"]) == ("poison-d", "translate")
+    assert error["key"] == record_key("run", Record(id="poison-d", raw="Tekst."))  # the run's identity
     assert error["error"].startswith("the Ray worker died 3 times on it (out of memory")
 
 
@@ -222,4 +226,4 @@ def test_when_every_batch_is_lost_the_run_stops_with_one_error(tmp_path: Path) -
     rows = [_batch("s-0", ["poison-1"]), _batch("s-1", ["poison-2"])]
     every = r"the Ray job lost every batch \(translate: the Ray worker died 3 times on it"
     with pytest.raises(ClsumError, match=every):
-        list(lost.execute(ray, _Plan(), rows, load_config(), tmp_path))
+        list(lost.execute(ray, _Plan(), rows, tmp_path))

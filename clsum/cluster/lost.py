@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from clsum.cluster.stages import Report, Row, write
-from clsum.config import Config
 from clsum.errors import ClsumError
 from clsum.pipeline.ingest import Source
 from clsum.record import Record
@@ -62,7 +61,7 @@ def retry_args_allowed() -> Iterator[None]:
         yield
 
 
-def execute(ray: Any, plan: Plan, rows: list[Row], config: Config, output: Path) -> Iterator[Row]:
+def execute(ray: Any, plan: Plan, rows: list[Row], output: Path) -> Iterator[Row]:
     """The rows ``write`` returns for every batch of ``rows``, the lost batches' one per document."""
     from ray.data import DataContext
 
@@ -79,7 +78,7 @@ def execute(ray: Any, plan: Plan, rows: list[Row], config: Config, output: Path)
     singles = [single for row in lost for single in _split(row)]
     lost, dropped = yield from _one_pass(ray, plan, singles)
     for row in lost:
-        yield _error_row(row, dropped.where(), dropped.why(), config, output)
+        yield _error_row(row, dropped.where(), dropped.why(), output)
 
 
 def _one_pass(ray: Any, plan: Plan, rows: list[Row]) -> Generator[Row, None, tuple[list[Row], _Dropped]]:
@@ -133,18 +132,18 @@ def _split(row: Row) -> list[Row]:
         items = [{"source": pickle.dumps(single)} for single in part.parts(1)]
     else:
         items = [{"records": pickle.dumps([r])} for r in pickle.loads(row["records"])]
-    return [{"name": f"{row['name']}-{i:05d}", **item} for i, item in enumerate(items)]
+    name, identity = row["name"], row["identity"]
+    return [{"name": f"{name}-{i:05d}", "identity": identity, **item} for i, item in enumerate(items)]
 
 
-def _error_row(row: Row, stage: str, why: str, config: Config, output: Path) -> Row:
+def _error_row(row: Row, stage: str, why: str, output: Path) -> Row:
     """The document of ``row`` as an error record, made durable as its block on this node."""
     if "source" in row:
         records: list[Record] = list(pickle.loads(row["source"]).records())
     else:
         records = pickle.loads(row["records"])
-    config_hash = config.hash()
     for record in records:
-        record.key = record_key(config_hash, record)
+        record.key = record_key(row["identity"], record)
         if record.ok:
             record.fail(stage, why)
     return write({"name": row["name"], "records": pickle.dumps(records), "report": pickle.dumps(Report())},

@@ -89,7 +89,7 @@ class RayEngine(Engine):
             def plan(batches: list[dict[str, Any]]) -> Any:
                 return _plan(ray, self.config, pools, batches, session.output, self.stages)
 
-            for row in lost.execute(ray, plan, rows, self.config, Path(session.output).resolve()):
+            for row in lost.execute(ray, plan, rows, Path(session.output).resolve()):
                 session.written(self._tally(row))
 
     def _tally(self, row: dict[str, Any]) -> list[Record]:
