@@ -37,7 +37,7 @@ from clsum.pipeline.runtime.hub import identity as hub_identity
 from clsum.pipeline.segment import segment
 from clsum.pipeline.summarize import check_summarization, summarize
 from clsum.pipeline.tcache import TranslationCache
-from clsum.pipeline.translate import translate
+from clsum.pipeline.translate import check_translation, translate
 from clsum.pipeline.write import OutputStore
 from clsum.record import Record
 from clsum.versions import package_versions
@@ -176,7 +176,10 @@ def default_stages(
                 max_tokens=config.input.max_tokens,
             )
         ),
-        "translate": Stage(partial(translate, models=models, config=tc, progress=progress, cache=cache)),
+        "translate": Stage(
+            partial(translate, models=models, config=tc, progress=progress, cache=cache),
+            partial(check_translation, models, config.languages),
+        ),
         "summarize": Stage(
             partial(summarize, models=models, config=sc, max_tokens=config.input.max_tokens),
             partial(check_summarization, models, sc),

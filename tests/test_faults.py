@@ -363,3 +363,17 @@ def test_sigterm_in_the_middle_of_a_long_ctranslate2_batch_lands_within_seconds(
     assert proc.returncode == 143, stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["status"], manifest["reason"]) == ("interrupted", "SIGTERM")
+
+
+def test_a_translation_max_length_past_the_translators_positions_fails_at_startup_exit_2(
+    tmp_path: Path, tiny_overrides: list[str]
+) -> None:
+    # English input: no translator would load before the first document in its language
+    english_folder(tmp_path / "in", 1)
+    args = summarize_cmd(tmp_path / "in", tmp_path / "out", *tiny_overrides, "translation.max_length=300")
+    result = CliRunner().invoke(main, args[3:])
+    assert result.exit_code == 2, result.output
+    (line,) = _error_lines(result.output)
+    assert line.startswith("clsum: error: max_length 300 (config translation.max_length) is more than ")
+    assert line.endswith("its 256 positions allow at most 257")
+    assert not _jsonl(tmp_path / "out" / "summaries.jsonl")  # refused before the first document
