@@ -346,7 +346,9 @@ def test_sigterm_in_the_middle_of_a_long_ctranslate2_batch_lands_within_seconds(
     (src / "doc.txt").write_text("Bericht.\n\nDe gemeente heeft gisteren nieuwe fietspaden geopend.\n")
     out, ct2 = tmp_path / "out", tmp_path / "ct2"
     slow = _slow_marian(tmp_path / "slow-nl")
-    settings = [*tiny_overrides, f"translation.models.nl={slow}", "backend=ctranslate2",
+    # the slow model for German too: the tiny one's 256 positions cannot honor max_length 1000
+    settings = [*tiny_overrides, f"translation.models.nl={slow}", f"translation.models.de={slow}",
+                "backend=ctranslate2",
                 "translation.num_beams=16", "translation.max_length=1000",
                 "translation.min_length=1000"]  # fmt: skip
     env = {**os.environ, "CLSUM_CT2_CACHE": str(ct2)}
