@@ -338,8 +338,9 @@ def _slow_marian(out: Path) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_sigterm_in_the_middle_of_a_long_ctranslate2_batch_lands_within_seconds(
-    tmp_path: Path, tiny_overrides: list[str]
+@pytest.mark.parametrize("backend", ["ctranslate2", "transformers"])
+def test_sigterm_in_the_middle_of_a_long_batch_lands_within_seconds(
+    tmp_path: Path, tiny_overrides: list[str], backend: str
 ) -> None:
     src = tmp_path / "in"
     src.mkdir()
@@ -348,7 +349,7 @@ def test_sigterm_in_the_middle_of_a_long_ctranslate2_batch_lands_within_seconds(
     slow = _slow_marian(tmp_path / "slow-nl")
     # the slow model for German too: the tiny one's 256 positions cannot honor max_length 1000
     settings = [*tiny_overrides, f"translation.models.nl={slow}", f"translation.models.de={slow}",
-                "backend=ctranslate2",
+                f"backend={backend}",
                 "translation.num_beams=16", "translation.max_length=1000",
                 "translation.min_length=1000"]  # fmt: skip
     env = {**os.environ, "CLSUM_CT2_CACHE": str(ct2)}
