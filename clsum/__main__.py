@@ -1,5 +1,5 @@
 """``python -m clsum``: the same as the ``clsum`` command."""
 
-from clsum.cli import main
+from clsum.cli import entry
 
-main()
+entry()

@@ -32,11 +32,12 @@ from clsum.pipeline.runtime import (
     run_facts,
     seed_everything,
 )
-from clsum.pipeline.runtime.hub import ModelRef, local_dir_hash
+from clsum.pipeline.runtime.hub import ModelRef
+from clsum.pipeline.runtime.hub import identity as hub_identity
 from clsum.pipeline.segment import segment
 from clsum.pipeline.summarize import check_summarization, summarize
 from clsum.pipeline.tcache import TranslationCache
-from clsum.pipeline.translate import translate
+from clsum.pipeline.translate import check_translation, translate
 from clsum.pipeline.write import OutputStore
 from clsum.record import Record
 from clsum.versions import package_versions
@@ -149,15 +150,14 @@ def record_key(identity: str, record: Record) -> str:
 
 def run_identity(config: Config) -> str:
     """The config's hash and what its models are: a local model directory by its content hash (so
-    changed files at the same path redo what the old ones made), a hub model by its id and revision
-    (pin ``id@commit`` to be exact)."""
+    changed files at the same path redo what the old ones made), a hub model by the commit its
+    revision resolves to in the cache (a newer snapshot redoes what the old one made)."""
     specs = sorted({*config.translation.models.values(), config.summarization.model})
     return "\x00".join([config.hash(), *(f"{spec}={_model_identity(spec)}" for spec in specs)])
 
 
 def _model_identity(spec: str) -> str:
-    ref = ModelRef(spec)
-    return local_dir_hash(Path(ref.location)) if ref.is_local else ref.revision or ""
+    return hub_identity(ModelRef(spec))
 
 
 def default_stages(
@@ -176,7 +176,10 @@ def default_stages(
                 max_tokens=config.input.max_tokens,
             )
         ),
-        "translate": Stage(partial(translate, models=models, config=tc, progress=progress, cache=cache)),
+        "translate": Stage(
+            partial(translate, models=models, config=tc, progress=progress, cache=cache),
+            partial(check_translation, models, config.languages),
+        ),
         "summarize": Stage(
             partial(summarize, models=models, config=sc, max_tokens=config.input.max_tokens),
             partial(check_summarization, models, sc),

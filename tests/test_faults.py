@@ -15,6 +15,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -318,3 +319,64 @@ def test_min_length_above_max_length_fails_at_startup_exit_2(tmp_path: Path) -> 
         "clsum: error: summarization.min_length (50) must not exceed summarization.max_length (20)"
     ]
     assert not (tmp_path / "out").exists()  # nothing was started
+
+
+def _slow_marian(out: Path) -> Path:
+    """A Marian wide and long enough (1024 positions) that one forced 1000-token beam decode takes
+    many seconds on a CPU: a batch far longer than a stop may wait."""
+    from clsum.bench import builders
+    from tests import tinymodels
+
+    spec = builders.TokenizerSpec(size=300, max_input_tokens=128, seed=0)
+    vocab = builders.marian_tokenizer(out, "nl", tinymodels.CORPORA["nl"], tinymodels.CORPORA["en"], spec)
+    arch = {**tinymodels.TINY_DIMS, "d_model": 256, "decoder_ffn_dim": 1024, "decoder_layers": 4,
+            "max_position_embeddings": 1024, "scale_embedding": True,
+            "share_encoder_decoder_embeddings": True}  # fmt: skip
+    builders.save_model(out, vocab, builders.ModelSpec(arch, {"num_beams": 1, "max_length": 24}))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", ["ctranslate2", "transformers"])
+def test_sigterm_in_the_middle_of_a_long_batch_lands_within_seconds(
+    tmp_path: Path, tiny_overrides: list[str], backend: str
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "doc.txt").write_text("Bericht.\n\nDe gemeente heeft gisteren nieuwe fietspaden geopend.\n")
+    out, ct2 = tmp_path / "out", tmp_path / "ct2"
+    slow = _slow_marian(tmp_path / "slow-nl")
+    # the slow model for German too: the tiny one's 256 positions cannot honor max_length 1000
+    settings = [*tiny_overrides, f"translation.models.nl={slow}", f"translation.models.de={slow}",
+                f"backend={backend}",
+                "translation.num_beams=16", "translation.max_length=1000",
+                "translation.min_length=1000"]  # fmt: skip
+    env = {**os.environ, "CLSUM_CT2_CACHE": str(ct2)}
+    cmd = summarize_cmd(src, out, *settings)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # converted, loaded, and two seconds into decoding the one batch of the title and sentence
+    wait_for_rows(out / "manifest.json", proc, rows=1)
+    time.sleep(4)
+    assert proc.poll() is None, "the batch was too short to be interrupted"
+    proc.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    _, stderr = proc.communicate(timeout=120)
+    assert time.monotonic() - sent < 5, stderr
+    assert proc.returncode == 143, stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["status"], manifest["reason"]) == ("interrupted", "SIGTERM")
+
+
+def test_a_translation_max_length_past_the_translators_positions_fails_at_startup_exit_2(
+    tmp_path: Path, tiny_overrides: list[str]
+) -> None:
+    # English input: no translator would load before the first document in its language
+    english_folder(tmp_path / "in", 1)
+    args = summarize_cmd(tmp_path / "in", tmp_path / "out", *tiny_overrides, "translation.max_length=300")
+    result = CliRunner().invoke(main, args[3:])
+    assert result.exit_code == 2, result.output
+    (line,) = _error_lines(result.output)
+    assert line.startswith("clsum: error: max_length 300 (config translation.max_length) is more than ")
+    assert line.endswith("its 256 positions allow at most 257")
+    assert not _jsonl(tmp_path / "out" / "summaries.jsonl")  # refused before the first document

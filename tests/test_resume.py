@@ -129,3 +129,25 @@ def test_a_newline_in_a_file_name_stays_on_its_markdown_line() -> None:
     }
     text = render_markdown([{**row, "summary": "S."}])
     assert "## T\\nx\n\n`a\\nb\\u2028.txt` · language: en" in text
+
+
+def test_a_new_snapshot_of_a_hub_model_redoes_what_the_old_one_made(
+    tmp_path: Path, tiny_models: dict[str, Path], session_hf_home: Path
+) -> None:
+    from clsum.config import load_config
+    from clsum.runner import Pipeline
+    from tests.helpers import FAKE_MODELS, english_folder
+    from tests.tinymodels import place_in_hf_cache
+
+    src, out, repo = english_folder(tmp_path / "in", 3), tmp_path / "out", "test-org/identity-bart"
+    place_in_hf_cache(tiny_models["summarizer"], repo, session_hf_home, commit="a" * 40)
+
+    def run() -> int:
+        config = load_config(None, ["device=cpu", f"summarization.model={repo}"])
+        return Pipeline(config, FAKE_MODELS).run(src, out).skipped
+
+    assert run() == 0
+    assert run() == 3  # the same snapshot: nothing to redo
+    place_in_hf_cache(tiny_models["summarizer"], repo, session_hf_home, commit="b" * 40)  # refs/main moves
+    assert run() == 0
+    assert {row["key"] for row in read_rows(out / "summaries.jsonl")} and run() == 3

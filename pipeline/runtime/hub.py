@@ -173,6 +173,21 @@ def cached_commit(ref: ModelRef) -> str | None:
     return ref.revision if ref.revision and (folder / "snapshots" / ref.revision).is_dir() else None
 
 
+def identity(ref: ModelRef) -> str:
+    """What exactly ``ref`` names now, downloading nothing but config.json: a local directory's
+    content hash, or the hub commit its revision resolves to in the cache (``refs/main`` moves when
+    a newer snapshot is downloaded). A hub model not cached yet is resolved first (config.json only,
+    as loading it would), so a run keys by the commit it will load; offline and not cached, by the
+    revision as written (it cannot load then, so nothing is made under that key)."""
+    if ref.is_local:
+        return local_dir_hash(Path(ref.location))
+    commit = cached_commit(ref)
+    if commit is None and not offline():
+        load("config", ref)
+        commit = cached_commit(ref)
+    return commit or ref.revision or ""
+
+
 def local_dir_hash(path: Path) -> str:
     """Content hash of a local model directory (file names and bytes), so provenance is exact.
 

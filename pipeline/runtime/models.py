@@ -15,7 +15,7 @@ from clsum.pipeline.runtime import generation, hub
 from clsum.pipeline.runtime.backends import Options, resolve
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.pipeline.runtime.generation import GenerationSettings, Task
-from clsum.pipeline.runtime.seq2seq import Seq2Seq
+from clsum.pipeline.runtime.seq2seq import Seq2Seq, check_length
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,22 @@ class Models:
     def translator(self, lang: str) -> Seq2Seq:
         task = translation_task(lang, self._overrides.get("translation", {}))
         return self._get(f"translation.models.{lang}", self._translation[lang], task)
+
+    def check_translators(self, languages: list[str]) -> None:
+        """Raise ConfigError for a setting a translator of ``languages`` cannot honor (max_length
+        past its positions), from its config.json alone: translators load on the first document
+        in their language, too late to refuse a setting. A model whose config cannot be read yet
+        (not downloaded, missing) is left to fail in one line when it loads."""
+        for lang in sorted(set(languages) & set(self._translation)):
+            ref = hub.ModelRef(self._translation[lang])
+            if not ref.is_local and hub.cached_commit(ref) is None:
+                continue
+            try:
+                model_config = hub.load("config", ref)
+            except ModelError:
+                continue
+            task = translation_task(lang, self._overrides.get("translation", {}))
+            check_length(ref, model_config, generation.resolve(ref, model_config, task))
 
     def summarizer(self) -> Seq2Seq:
         task = summarization_task(self._overrides.get("summarization", {}))

@@ -29,6 +29,21 @@ log = logging.getLogger(__name__)
 _NO_LIMIT = 1_000_000
 
 
+def check_length(ref: hub.ModelRef, config: Any, settings: GenerationSettings) -> None:
+    """A ``max_length`` past the decoder's learned/sinusoidal positions fails every generate()
+    late; refuse it now. (Decoding from the start token at position 0, a model with P positions
+    generates at most P + 1 tokens. T5's relative positions have no such limit.) Needs only the
+    model's config.json, not its weights."""
+    positions = getattr(config, "max_position_embeddings", None)
+    max_length = int(settings.config.max_length)
+    if positions and max_length > positions + 1:
+        origin = settings.origins.get("max_length", "?")
+        raise ConfigError(
+            f"max_length {max_length} ({origin}) is more than {ref.spec} can "
+            f"generate: its {positions} positions allow at most {positions + 1}"
+        )
+
+
 class Seq2Seq:
     """A tokenizer + seq2seq model pair. The tokenizer loads at once, the weights on first use.
 
@@ -47,7 +62,7 @@ class Seq2Seq:
         self.tokenizer = hub.load("tokenizer", self.ref)
         self.config = hub.load("config", self.ref)
         self.settings: GenerationSettings = resolve_settings(self.ref, self.config, task)
-        self._check_length()
+        check_length(self.ref, self.config, self.settings)
         # Fast tokenizers are not safe to call from two threads at once (the prefetch thread
         # counts tokens while the main thread translates): every tokenizer call holds this lock.
         self._tokenizer_lock = threading.Lock()
@@ -69,18 +84,6 @@ class Seq2Seq:
                 raise
             log.warning("%s; using transformers instead", exc)
             return resolve(Options("transformers", "auto", self.options.threads), self.device), None
-
-    def _check_length(self) -> None:
-        """A ``max_length`` past the decoder's learned/sinusoidal positions fails every generate()
-        late; refuse it now. (Decoding from the start token at position 0, a model with P positions
-        generates at most P + 1 tokens. T5's relative positions have no such limit.)"""
-        positions = getattr(self.config, "max_position_embeddings", None)
-        if positions and self.max_output_tokens > positions + 1:
-            origin = self.settings.origins.get("max_length", "?")
-            raise ConfigError(
-                f"max_length {self.max_output_tokens} ({origin}) is more than {self.ref.spec} can "
-                f"generate: its {positions} positions allow at most {positions + 1}"
-            )
 
     @property
     def backend(self) -> str:

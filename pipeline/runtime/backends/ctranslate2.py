@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ class Ct2Engine:
             for batch in batches
         ]
         for results in pending:
-            outputs = [tok.convert_tokens_to_ids(r.result().hypotheses[0]) for r in results]
+            outputs = [tok.convert_tokens_to_ids(_wait(r).hypotheses[0]) for r in results]
             yield [force_eos(ids, config, options["max_decoding_length"]) for ids in outputs]
 
     def options(self, config: Any) -> dict[str, Any]:
@@ -144,6 +145,17 @@ class Ct2Engine:
             if text not in self._warned:
                 self._warned.add(text)
                 log.info("ctranslate2 differs from transformers for %s", text)
+
+
+def _wait(pending: Any) -> Any:
+    """The result of an asynchronous ct2 translation. Polled, not ``result()`` at once: a main thread
+    blocked in C++ never runs Python's signal handlers, so SIGTERM or Ctrl-C would wait for the
+    whole batch (minutes); between short sleeps the handler runs and a stop lands within ~50 ms."""
+    delay = 0.001
+    while not pending.done():
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    return pending.result()
 
 
 def decoding_options(config: Any, tokenizer: Any, vocabulary: set[str]) -> dict[str, Any]:
