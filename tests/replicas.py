@@ -16,7 +16,7 @@ both styles the hub holds:
 Tokenizer configs come with and without ``model_max_length`` (see ``TOKENIZER_MAX_LENGTH``), as on
 the hub. ``place_replicas`` puts one layout of every replica into a Hugging Face cache under the
 real hub ids (each layout its own commit, so CTranslate2 conversions never mix them up). The layouts
-and the authors' generation settings are ``clsum.bench.layouts``, which the bench's random stand-ins
+and the authors' generation settings are ``clsum.bench.standins.layouts``, which the bench's random stand-ins
 of the real models are saved with too.
 
 Weights are random but scaled up (as ``backendmodels.sharpen``), so that outputs depend on the input
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clsum.bench.layouts import (
+from clsum.bench.standins.layouts import (
     BART_CNN,
     DISTILBART_LEGACY_EXTRA,
     LAYOUTS,
@@ -88,7 +88,7 @@ CORPUS_FR = [
 
 CORPORA = {"de": CORPUS_DE, "nl": CORPUS_NL, "fr": CORPUS_FR, "en": CORPUS_EN}
 
-# What the checkpoints' authors configured beyond clsum.bench.layouts (task_specific_params).
+# What the checkpoints' authors configured beyond clsum.bench.standins.layouts (task_specific_params).
 T5_TASKS = {
     "summarization": {
         "early_stopping": True,

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from clsum.bench import models as bench_models
 from clsum.bench.baselines import NaiveHF, PlainCT2, generated_tokens
 from clsum.bench.inputs import Doc
 from clsum.bench.measure import Arch, generation_flops
-from clsum.bench.models import BenchModel, BenchModels, forced_translation_length
+from clsum.bench.report import Differing, InvarianceReport
 from clsum.bench.settings import Lengths, clsum_overrides, decoding, forced_lengths
+from clsum.bench.standins import models as bench_models
+from clsum.bench.standins.models import BenchModel, BenchModels, forced_translation_length
 from clsum.cli import main
 from clsum.config import load_config
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
@@ -95,7 +96,7 @@ def stand_ins(tmp_path_factory: pytest.TempPathFactory) -> BenchModels:
 def test_random_stand_ins_are_laid_out_like_the_legacy_hub_repos(stand_ins: BenchModels) -> None:
     from transformers import AutoConfig, AutoTokenizer
 
-    marian, bart = Path(stand_ins.translators["de"].path), Path(stand_ins.summarizer.path)
+    marian, bart = Path(stand_ins.translation["de"].path), Path(stand_ins.summarization.path)
     legacy = {"config.json", "pytorch_model.bin", "tokenizer_config.json", bench_models.META_FILE}
     assert {p.name for p in marian.iterdir()} == legacy | {"source.spm", "target.spm", "vocab.json"}
     assert {p.name for p in bart.iterdir()} == legacy | {"vocab.json", "merges.txt"}
@@ -144,7 +145,7 @@ def test_baselines_decode_stand_ins_with_the_settings_clsum_gets(
     assert baseline["summarizer"].origins["num_beams"] == "task_specific_params.summarization"
     # ctranslate2-plain maps them to CTranslate2 options exactly as clsum's engine does
     texts = {"de": CORPUS_DE[:3], "summarizer": [" ".join(CORPUS_DE[3:6])]}
-    dirs = {"de": stand_ins.translators["de"].path, "summarizer": stand_ins.summarizer.path}
+    dirs = {"de": stand_ins.translation["de"].path, "summarizer": stand_ins.summarization.path}
     for role, model_dir in dirs.items():
         settings = baseline[role]
         plain = PlainCT2(model_dir, ct2_model_dir(model_dir, "int8"), threads=1)
@@ -239,7 +240,7 @@ def test_bench_json_into_a_missing_folder_fails_before_any_work(
     def no_work(*args: object) -> None:
         raise AssertionError("the bench ran although its results could not be written")
 
-    monkeypatch.setattr("clsum.cli.bench.run_bench", no_work)
+    monkeypatch.setattr("clsum.bench.run.run_bench", no_work)
     out = tmp_path / "missing" / "bench.json"
     result = CliRunner().invoke(main, ["bench", "--json", str(out)])
     assert result.exit_code != 0
@@ -250,8 +251,8 @@ def test_bench_json_into_a_missing_folder_fails_before_any_work(
 def test_a_finished_measurement_is_printed_even_when_the_json_cannot_be_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    report = {"reference": "a", "documents": 6, "differing": {"a": {"translation": 0, "summary": 0}}}
-    monkeypatch.setattr("clsum.cli.bench.run_bench", lambda options: report)
+    report = InvarianceReport("a", 6, {"a": Differing(0, 0)}, {"a": []})
+    monkeypatch.setattr("clsum.bench.run.run_bench", lambda options: report)
     real = Path.write_text
 
     def full_disk(self: Path, *args: object, **kwargs: object) -> int:
@@ -269,7 +270,7 @@ def test_a_finished_measurement_is_printed_even_when_the_json_cannot_be_written(
 
 
 def test_the_timed_run_starts_with_an_empty_translation_cache(tiny_overrides: list[str]) -> None:
-    from clsum.bench.systems import _forget_warm_up
+    from clsum.bench.local import forget_warm_up
     from clsum.record import Record
 
     pipe = Pipeline(load_config(None, tiny_overrides))
@@ -277,7 +278,7 @@ def test_the_timed_run_starts_with_an_empty_translation_cache(tiny_overrides: li
     cache = pipe.translation_cache
     pipe.process([Record(id="warm-up", raw=text, lang_hint="de")])
     misses = cache.misses
-    _forget_warm_up(pipe)
+    forget_warm_up(pipe)
     (record,) = pipe.process([Record(id="timed", raw=text, lang_hint="de")])
     assert record.ok and cache.misses - misses == len(cache) > 0  # every sentence translated again
 

@@ -301,3 +301,14 @@ def test_bundled_examples_summarize_cleanly(tiny_overrides: list[str], tmp_path:
     rows = read_jsonl(tmp_path / "out" / "summaries.jsonl")
     assert {r["id"].split("/")[0]: r["lang"] for r in rows} == {"de": "de", "en": "en", "nl": "nl"}
     assert len(rows) == 5 and all(r["lang_confidence"] > 0.9 for r in rows)
+
+
+def test_the_command_line_imports_no_model_library_or_runner_at_startup() -> None:
+    """``clsum --help`` stays fast: the commands import what they run when they run."""
+    heavy = ("torch", "transformers", "ctranslate2", "ray", "lxml", "clsum.runner", "clsum.bench.run")
+    code = "import json, sys, clsum.cli.main; print(json.dumps(sorted(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    loaded = json.loads(proc.stdout)
+    assert [m for m in loaded if m.split(".")[0] in heavy[:5] or m.startswith(heavy[5:])] == []
+    assert "clsum.cli.bench" in loaded  # the check above looked at the right process

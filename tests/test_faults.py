@@ -324,7 +324,7 @@ def test_min_length_above_max_length_fails_at_startup_exit_2(tmp_path: Path) -> 
 def _slow_marian(out: Path) -> Path:
     """A Marian wide and long enough (1024 positions) that one forced 1000-token beam decode takes
     many seconds on a CPU: a batch far longer than a stop may wait."""
-    from clsum.bench import builders
+    from clsum.bench.standins import builders
     from tests import tinymodels
 
     spec = builders.TokenizerSpec(size=300, max_input_tokens=128, seed=0)

@@ -1,7 +1,7 @@
 """Tiny, real transformers models built from scratch in seconds, for tests that must run offline.
 
 Every builder trains its tokenizer on a small corpus embedded below, creates a model from a tiny
-random config with a fixed seed (with ``clsum.bench.builders``, which also builds the bench's
+random config with a fixed seed (with ``clsum.bench.standins.builders``, which also builds the bench's
 stand-ins for the real models), and writes both with ``save_pretrained`` so that
 ``AutoTokenizer.from_pretrained(dir)`` and ``AutoModelForSeq2SeqLM.from_pretrained(dir)`` load them
 exactly like a downloaded checkpoint. Same seed, same files: the outputs are deterministic.
@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from clsum.bench import builders
+from clsum.bench.standins import builders
 
 # A fixed, fake commit hash for models placed in the test HF cache.
 DEFAULT_COMMIT = "0123456789abcdef0123456789abcdef01234567"

@@ -19,6 +19,7 @@ weights generate special tokens anywhere (``<s>``, ``<unk>``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -36,18 +37,12 @@ class Decoding:
     translation: dict[str, GenerationSettings]  # lang -> settings
     summarization: GenerationSettings
 
-    def to_dict(self) -> dict[str, Any]:
-        """The settings by name, in transformers' terms (the JSON's ``settings``)."""
+    def by_stage(self, part: Callable[[GenerationSettings], Any]) -> dict[str, Any]:
+        """``part`` of each model's settings, by stage and language (the JSON's ``settings``: their
+        values in transformers' terms; ``settings_origins``: where each came from)."""
         return {
-            "translation": {lang: s.values() for lang, s in self.translation.items()},
-            "summarization": self.summarization.values(),
-        }
-
-    def origins(self) -> dict[str, Any]:
-        """Where each setting came from (the JSON's ``settings_origins``)."""
-        return {
-            "translation": {lang: dict(s.origins) for lang, s in self.translation.items()},
-            "summarization": dict(self.summarization.origins),
+            "translation": {lang: part(s) for lang, s in self.translation.items()},
+            "summarization": part(self.summarization),
         }
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
 
-from clsum.bench.dispatch import run_system
-from clsum.bench.report import differing
-from clsum.bench.systems import Job, run_in_child
+from clsum.bench.job import Job
+from clsum.bench.local import run_in_child, run_system
+from clsum.bench.report import Differing, InvarianceReport
 
 log = logging.getLogger(__name__)
 
@@ -40,29 +39,16 @@ VARIANTS: list[tuple[str, str, list[str]]] = [
 ]
 
 
-def run_variants(job: Job, variants: list[tuple[str, str, list[str]]] = VARIANTS) -> dict[str, Any]:
+def run_variants(job: Job, variants: list[tuple[str, str, list[str]]] = VARIANTS) -> InvarianceReport:
     """Every variant over ``job``'s documents; the outputs of each compared with the first's."""
-    outputs: dict[str, list[dict[str, Any]]] = {}
+    outputs = {}
     for name, system, sets in variants:
         threads = next((int(s.split("=")[1]) for s in sets if s.startswith("threads=")), job.threads)
         variant = dataclasses.replace(
             job, system=system, threads=threads, clsum_overrides=[*job.clsum_overrides, *sets]
         )
         log.info("invariance: %s on %d documents", name, len(job.docs))
-        outputs[name] = run_in_child(threads, run_system, variant)["docs"]
+        outputs[name] = run_in_child(threads, run_system, variant).outputs()
     first = variants[0][0]
-    return {
-        "reference": first,
-        "documents": len(job.docs),
-        "differing": {name: differing(outputs[first], docs) for name, docs in outputs.items()},
-        "outputs": outputs,
-    }
-
-
-def invariance_table(report: dict[str, Any]) -> str:
-    n = report["documents"]
-    lines = [f"{'variant':76} {'translations':>12} {'summaries':>10}", "-" * 100]
-    for name, diff in report["differing"].items():
-        lines.append(f"{name:76} {diff['translation']:>7} / {n:<3} {diff['summary']:>5} / {n:<3}")
-    lines.append(f"differing from the first variant ({report['reference']}), token for token")
-    return "\n".join(lines)
+    differing = {name: Differing.between(outputs[first], docs) for name, docs in outputs.items()}
+    return InvarianceReport(first, len(job.docs), differing, outputs)

@@ -51,28 +51,32 @@ def generation_flops(arch: Arch, n: int, t: int, beam: int) -> float:
     return float(encoder + cross_kv + decoder)
 
 
-def matmul_peak(size: int = 1024, seconds: float = 2.0) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MatmulPeak:
+    size: int
+    threads: int
+    fp32_gflops: float
+    int8_gops: float | None
+    int8_note: str | None = None  # why there is no int8 figure
+
+
+def matmul_peak(size: int = 1024, seconds: float = 2.0) -> MatmulPeak:
     """Measured GFLOP/s of a square fp32 torch matmul, and GOP/s of the same shape in int8, on the
     threads torch was given (the bench runs it in a child configured like the systems' children)."""
     import torch
 
     a, b = torch.randn(size, size), torch.randn(size, size)
-    out: dict[str, Any] = {
-        "size": size,
-        "threads": torch.get_num_threads(),
-        "fp32_gflops": _rate(lambda: a @ b, size, seconds),
-    }
+    fp32 = _rate(lambda: a @ b, size, seconds)
     try:
         # int8 GEMM as inference engines run it: a dynamically quantized Linear (fbgemm/oneDNN),
         # int8 weights and activations, int32 accumulation.
         with warnings.catch_warnings():  # torch deprecates quantized tensors in favour of torchao
             warnings.simplefilter("ignore")
             linear = torch.ao.nn.quantized.dynamic.Linear(size, size, dtype=torch.qint8)
-        out["int8_gops"] = _rate(lambda: linear(a), size, seconds)
+        return MatmulPeak(size, torch.get_num_threads(), fp32, _rate(lambda: linear(a), size, seconds))
     except (RuntimeError, AttributeError, NotImplementedError) as exc:  # no quantized engine
-        out["int8_gops"] = None
-        out["int8_note"] = f"quantized Linear unavailable: {exc}".splitlines()[0]
-    return out
+        note = f"quantized Linear unavailable: {exc}".splitlines()[0]
+        return MatmulPeak(size, torch.get_num_threads(), fp32, None, note)
 
 
 def _rate(op: Any, size: int, seconds: float) -> float:

@@ -15,21 +15,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from clsum.bench import measure
+from clsum.bench import RAY_SYSTEMS, measure
 from clsum.bench.baselines import Decoding
-from clsum.bench.dispatch import run_system
 from clsum.bench.inputs import Doc, load_raw, prepare, training_text
 from clsum.bench.invariance import run_variants
-from clsum.bench.models import BenchModels, resolve_models
-from clsum.bench.report import summarize_results
+from clsum.bench.job import Job
+from clsum.bench.local import run_in_child, run_system
+from clsum.bench.report import BenchReport, Context, Inputs, InvarianceReport, Machine
 from clsum.bench.settings import Lengths, clsum_overrides, decoding, forced_lengths
-from clsum.bench.systems import RAY_SYSTEMS, Job, run_in_child
+from clsum.bench.standins.models import BenchModels, resolve_models
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError
 from clsum.runner import Pipeline
 from clsum.versions import package_versions
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ T = TypeVar("T")
 class BenchOptions:
     langs: list[str]
     limit: int  # documents per language (with ``folder``: documents in all)
-    systems: list[str]  # names from ``systems.SYSTEMS``, run in this order
+    systems: list[str]  # names from ``SYSTEMS`` and ``RAY_SYSTEMS``, run in this order
     folder: Path | None = None  # None: NTREX from the data root
     threads: int | None = None  # None: the config's threads, else every core this process may use
     force_lengths: bool | None = None  # None: forced when a model is a random stand-in
@@ -65,8 +68,8 @@ class Prepared:
     seconds: dict[str, float] = field(default_factory=dict)  # building models, converting
 
 
-def run_bench(options: BenchOptions) -> dict[str, Any]:
-    """Run every system in ``options`` and return the report (the JSON the CLI writes)."""
+def run_bench(options: BenchOptions) -> BenchReport | InvarianceReport:
+    """Run every system in ``options`` and return the report (``report.to_json``: what the CLI writes)."""
     started = time.perf_counter()
     config = load_config(options.config_path, options.overrides)
     missing = [x for x in options.langs if x not in config.translation.models]
@@ -74,17 +77,17 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         raise ConfigError(f"no translation model configured for {', '.join(missing)}")
     threads = options.threads or config.threads or len(os.sched_getaffinity(0))
     bench = _prepare(options, config)
+    report: BenchReport | InvarianceReport
     if options.invariance:
         report = run_variants(_job("clsum", bench, options, threads))
-        report.update(_context(options, bench, threads, started))
-        return report
-    peak = run_in_child(threads, measure.matmul_peak)
-    results = {}
-    for system in options.systems:
-        log.info("running %s on %d documents with %d threads", system, len(bench.docs), threads)
-        results[system] = run_in_child(threads, run_system, _job(system, bench, options, threads))
-    report = summarize_results(results, bench.docs, bench.decoding, bench.arch, peak)
-    report.update(_context(options, bench, threads, started))
+    else:
+        peak = run_in_child(threads, measure.matmul_peak)
+        results = {}
+        for system in options.systems:
+            log.info("running %s on %d documents with %d threads", system, len(bench.docs), threads)
+            results[system] = run_in_child(threads, run_system, _job(system, bench, options, threads))
+        report = BenchReport.of(results, bench.docs, bench.decoding, bench.arch, peak)
+    report.context = _context(options, bench, threads, started)
     return report
 
 
@@ -98,7 +101,7 @@ def _prepare(options: BenchOptions, config: Config) -> Prepared:
     log.info("benchmarking %d documents (%s)", len(docs), ", ".join(sorted({d.lang for d in docs})))
     configs = _model_configs(models)
     forced = options.force_lengths if options.force_lengths is not None else models.any_random()
-    positions = int(getattr(configs[models.summarizer.path], "max_position_embeddings", 1024))
+    positions = int(getattr(configs[models.summarization.path], "max_position_embeddings", 1024))
     lengths = forced_lengths(models, docs, positions) if forced else None
     overrides = [*options.overrides, *models.overrides(), *(clsum_overrides(lengths) if lengths else [])]
     return Prepared(
@@ -131,7 +134,7 @@ def _convert(pipeline: Pipeline, models: BenchModels, systems: list[str]) -> dic
     from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 
     if _runs_clsum(systems):  # loading a model converts it when clsum runs it on CTranslate2
-        for lang in models.translators:
+        for lang in models.translation:
             pipeline.models.translator(lang)
         pipeline.models.summarizer()
     if "ctranslate2-plain" not in systems:
@@ -143,7 +146,7 @@ def _runs_clsum(systems: list[str]) -> bool:
     return any(s == "clsum" or s in RAY_SYSTEMS for s in systems)
 
 
-def _model_configs(models: BenchModels) -> dict[str, Any]:
+def _model_configs(models: BenchModels) -> dict[str, PretrainedConfig]:
     """Each model's config.json, read once (architectures for the FLOPs, the summarizer's positions)."""
     from transformers import AutoConfig
 
@@ -163,27 +166,22 @@ def _job(system: str, bench: Prepared, options: BenchOptions, threads: int) -> J
     )
 
 
-def _context(options: BenchOptions, bench: Prepared, threads: int, started: float) -> dict[str, Any]:
-    """How the numbers were obtained: command, models, inputs, machine, versions."""
-    return {
-        "command": options.command,
-        "threads": threads,
-        "forced_lengths": bench.lengths is not None,
-        "forced_output_tokens": bench.lengths.to_dict() if bench.lengths else None,
-        "models": bench.models.to_dict(),
-        "seconds_building_models": round(bench.seconds["build"], 1),
-        "seconds_converting_ct2": round(bench.seconds["convert"], 1),
-        "seconds_total": round(time.perf_counter() - started, 1),
-        "inputs": {
-            "folder": str(options.folder) if options.folder else "NTREX-128 (data root)",
-            "documents": len(bench.docs),
-            "langs": options.langs,
-            "limit_per_lang": options.limit,
-        },
-        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "platform": platform.platform()},
-        "versions": package_versions(),
-        "clsum_overrides": bench.clsum_overrides,
-    }
+def _context(options: BenchOptions, bench: Prepared, threads: int, started: float) -> Context:
+    folder = str(options.folder) if options.folder else "NTREX-128 (data root)"
+    return Context(
+        command=options.command,
+        threads=threads,
+        forced_lengths=bench.lengths is not None,
+        forced_output_tokens=bench.lengths,
+        models=bench.models,
+        seconds_building_models=round(bench.seconds["build"], 1),
+        seconds_converting_ct2=round(bench.seconds["convert"], 1),
+        seconds_total=round(time.perf_counter() - started, 1),
+        inputs=Inputs(folder, len(bench.docs), options.langs, options.limit),
+        machine=Machine(_cpu_name(), os.cpu_count(), platform.platform()),
+        versions=package_versions(),
+        clsum_overrides=bench.clsum_overrides,
+    )
 
 
 def _timed(func: Callable[[], T]) -> tuple[T, float]:

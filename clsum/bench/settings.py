@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from clsum.bench.baselines import Decoding, settings_from
 from clsum.bench.inputs import Doc
-from clsum.bench.models import SUMMARY_TOKENS, BenchModels, forced_translation_length
+from clsum.bench.standins.models import SUMMARY_TOKENS, BenchModels, forced_translation_length
 from clsum.config import Config
 from clsum.pipeline.runtime.models import generation_overrides, summarization_task, translation_task
 
@@ -27,9 +27,6 @@ class Lengths:
     translation: int  # every language: clsum takes it as one config value
     summary: int
 
-    def to_dict(self) -> dict[str, object]:
-        return {"translation": self.translation, "summary": self.summary}
-
 
 def forced_lengths(models: BenchModels, docs: list[Doc], summarizer_positions: int) -> Lengths:
     """One translation length for every language, because clsum takes it as one config value.
@@ -38,12 +35,12 @@ def forced_lengths(models: BenchModels, docs: list[Doc], summarizer_positions: i
     language: a ``--quick`` run decodes what a full one does): the mean of theirs. A real translator
     gets one from these documents. A real summarizer gets ``SUMMARY_TOKENS``, capped by its positions.
     """
-    translators = models.translators.values()
+    translators = models.translation.values()
     if all(m.random and m.forced_length for m in translators):
         translation = round(statistics.fmean(m.forced_length or 0 for m in translators))
     else:
         translation = forced_translation_length([n for d in docs for n in d.unit_tokens])
-    summary = models.summarizer.forced_length or min(SUMMARY_TOKENS, summarizer_positions - 2)
+    summary = models.summarization.forced_length or min(SUMMARY_TOKENS, summarizer_positions - 2)
     return Lengths(translation, summary)
 
 
@@ -61,8 +58,8 @@ def decoding(config: Config, models: BenchModels) -> Decoding:
     overrides = generation_overrides(config)
     translation = {
         lang: settings_from(m.path, translation_task(lang, overrides["translation"]))
-        for lang, m in models.translators.items()
+        for lang, m in models.translation.items()
     }
-    summarization = settings_from(models.summarizer.path, summarization_task(overrides["summarization"]))
-    translators = {lang: m.path for lang, m in models.translators.items()}
-    return Decoding(translators, models.summarizer.path, translation, summarization)
+    summarization = settings_from(models.summarization.path, summarization_task(overrides["summarization"]))
+    translators = {lang: m.path for lang, m in models.translation.items()}
+    return Decoding(translators, models.summarization.path, translation, summarization)

@@ -9,14 +9,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from clsum.bench.invariance import invariance_table
-from clsum.bench.report import table
-from clsum.bench.run import BenchOptions, run_bench
-from clsum.bench.systems import RAY_SYSTEMS, SYSTEMS
+from clsum.bench import RAY_SYSTEMS, SYSTEMS
 from clsum.cli.common import config_options, handle_errors, setup_logging
 from clsum.config import unknown
 from clsum.errors import OutputError
@@ -98,6 +94,8 @@ def bench_command(
     configured models when they are in the cache and random models of the same architecture
     otherwise. Prints a table, writes JSON; the last line is the speedup summary.
     """
+    from clsum.bench.report import BenchReport, to_json
+    from clsum.bench.run import BenchOptions, run_bench
     from clsum.pipeline.runtime import configure_process
 
     setup_logging(verbose)
@@ -128,11 +126,11 @@ def bench_command(
     )
     report = run_bench(options)
     # The table first: whatever happens to the file, the measurement is on the screen.
-    click.echo(invariance_table(report) if invariance else table(report))
-    _write_json(report, json_path)
+    click.echo(report.table())
+    _write_json(to_json(report), json_path)
     click.echo(f"full results: {json_path}")
-    if not invariance:
-        click.echo(report["summary_line"])
+    if isinstance(report, BenchReport):
+        click.echo(report.summary_line)
 
 
 def _check_writable(path: Path) -> None:
@@ -143,7 +141,7 @@ def _check_writable(path: Path) -> None:
         raise OutputError(f"--json {path}: cannot write there (permission denied)")
 
 
-def _write_json(report: dict[str, Any], path: Path) -> None:
+def _write_json(report: object, path: Path) -> None:
     """Written beside, then renamed over ``path``: a full disk leaves no half-written file."""
     part = path.with_name(path.name + ".part")
     try:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from clsum.cli.common import EXIT_PARTIAL, handle_errors, setup_logging
-from clsum.eval.checks import CHECKS_SIGNATURE, CheckResult, aggregate, check_output
+
+if TYPE_CHECKING:
+    from clsum.eval.checks import CheckResult
 
 
 def _table(checked: list[tuple[dict[str, Any], CheckResult]], summary: dict[str, Any]) -> str:
+    from clsum.eval.checks import CHECKS_SIGNATURE
+
     lines = []
     flagged = [(row, res) for row, res in checked if res.flagged]
     if flagged:
@@ -53,6 +57,8 @@ def check_command(output: Path, as_json: bool, fail_on_flag: bool, verbose: int)
     Compression, novel n-grams, repeated trigrams (loops), numbers and named entities (a
     capitalisation heuristic) missing from the source; prints the flagged summaries and means.
     """
+    from clsum.eval.checks import CHECKS_SIGNATURE, aggregate, check_output
+
     setup_logging(verbose)
     checked = check_output(output)
     summary = aggregate([res for _, res in checked])

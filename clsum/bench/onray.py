@@ -18,18 +18,17 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
-from clsum.bench.systems import RAY_SYSTEMS, Job, clsum_result, warm_up_doc, write_jsonl
+from clsum.bench import RAY_SYSTEMS
+from clsum.bench.job import Job, SystemResult, write_input
 
 SAMPLE_S = 0.5
 
 
-def run_ray_system(job: Job) -> dict[str, Any]:
+def run_ray_system(job: Job) -> SystemResult:
     from clsum.cluster import run_on_ray
     from clsum.cluster.connect import connected
     from clsum.config import load_config
-    from clsum.pipeline.write import SUMMARIES, read_rows
 
     n = RAY_SYSTEMS[job.system]
     cpus = job.threads / (2 * n)
@@ -39,17 +38,15 @@ def run_ray_system(job: Job) -> dict[str, Any]:
     memory = _PeakPss()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="clsum-bench-ray-") as tmp, connected(""), memory:
-        warm_up = write_jsonl([warm_up_doc(job.docs)], Path(tmp) / "warm-up.jsonl")
+        warm_up = write_input([job.warm_up_doc()], Path(tmp) / "warm-up.jsonl")
         run_on_ray(config, warm_up, Path(tmp) / "warm-up")
         setup_s = time.perf_counter() - start
-        source = write_jsonl(job.docs, Path(tmp) / "docs.jsonl")
+        source = write_input(job.docs, Path(tmp) / "docs.jsonl")
         start = time.perf_counter()
         run_on_ray(config, source, Path(tmp) / "out")
-        elapsed = time.perf_counter() - start
-        rows = list(read_rows(Path(tmp) / "out" / SUMMARIES))
-    result = clsum_result(job, elapsed, setup_s, rows)
-    result["peak_rss_bytes"] = memory.peak  # the whole Ray instance's PSS, not this process's RSS
-    result["memory_measure"] = f"peak sum of PSS over this process and its descendants, every {SAMPLE_S} s"
+        result = SystemResult.from_output(job, time.perf_counter() - start, setup_s, Path(tmp) / "out")
+    result.peak_rss_bytes = memory.peak  # the whole Ray instance's PSS, not this process's RSS
+    result.memory_measure = f"peak sum of PSS over this process and its descendants, every {SAMPLE_S} s"
     return result
 
 

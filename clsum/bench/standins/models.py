@@ -9,7 +9,7 @@ tokenizer's vocabulary so that decoded text has a realistic number of tokens for
 The models are built once into a cache directory outside the repository (``$CLSUM_BENCH_CACHE`` or
 ``~/.cache/clsum/bench-models``) and reused.
 
-They are saved in the real repositories' legacy layout (``clsum.bench.layouts``), so that loading
+They are saved in the real repositories' legacy layout (``layouts``), so that loading
 them costs what loading the real ones does and clsum and the baselines find their generation
 settings where they would find the real ones': opus-mt: config.json with beam 4, max_length 512 and
 ``<pad>`` as bad word, pytorch_model.bin, source.spm, target.spm, vocab.json, a tokenizer_config.json
@@ -33,16 +33,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from clsum.bench import layouts
-from clsum.bench.builders import (
+from clsum.bench.standins import layouts
+from clsum.bench.standins.builders import (
     ModelSpec,
     TokenizerSpec,
     Vocab,
     bart_tokenizer,
+    english_corpus,
     marian_tokenizer,
     random_model,
 )
-from clsum.bench.tokenizers import english_corpus
 from clsum.config import Config
 from clsum.errors import ModelError
 
@@ -121,31 +121,39 @@ class BenchModel:
         """What clsum (and its CTranslate2 conversion cache) is given: a random stand-in's directory."""
         return self.path if self.random else self.spec
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
 class BenchModels:
-    translators: dict[str, BenchModel]  # per benchmarked language
-    summarizer: BenchModel
+    translation: dict[str, BenchModel]  # per benchmarked language
+    summarization: BenchModel
 
     def all(self) -> list[BenchModel]:
-        return [*self.translators.values(), self.summarizer]
+        return [*self.translation.values(), self.summarization]
 
     def any_random(self) -> bool:
         return any(m.random for m in self.all())
 
     def overrides(self) -> list[str]:
         """Random stand-ins live in the bench cache: point clsum at the same directories."""
-        out = [f"translation.models.{lang}={m.path}" for lang, m in self.translators.items() if m.random]
-        return out + ([f"summarization.model={self.summarizer.path}"] if self.summarizer.random else [])
+        out = [f"translation.models.{lang}={m.path}" for lang, m in self.translation.items() if m.random]
+        return out + ([f"summarization.model={self.summarization.path}"] if self.summarization.random else [])
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "translation": {lang: m.to_dict() for lang, m in self.translators.items()},
-            "summarization": self.summarizer.to_dict(),
-        }
+
+@dataclass(frozen=True)
+class Meta:
+    """``META_FILE``, in every random model's directory."""
+
+    provenance: str
+    forced_length: int
+    format: int  # BUILD_FORMAT when built
+
+    @classmethod
+    def read(cls, folder: Path) -> Meta | None:
+        meta = folder / META_FILE
+        return cls(**json.loads(meta.read_text())) if meta.is_file() else None
+
+    def model(self, spec: str, folder: Path) -> BenchModel:
+        return BenchModel(spec, str(folder), self.provenance, True, self.forced_length)
 
 
 def cache_root() -> Path:
@@ -156,25 +164,29 @@ def cache_root() -> Path:
 def resolve_models(config: Config, langs: list[str], text: Callable[[str], list[str]]) -> BenchModels:
     """The configured translators of ``langs`` and summarizer; ``text(lang)`` is training text for
     the tokenizer of a random stand-in (asked for only when one is built)."""
-    translators = {lang: resolve(config.translation.models[lang], partial(text, lang)) for lang in langs}
-    summarizer = resolve(config.summarization.model, lambda: [x for lang in langs for x in text(lang)])
-    return BenchModels(translators, summarizer)
+    translation = {lang: resolve(config.translation.models[lang], partial(text, lang)) for lang in langs}
+    summarization = resolve(config.summarization.model, lambda: [x for lang in langs for x in text(lang)])
+    return BenchModels(translation, summarization)
 
 
 def resolve(spec: str, texts: Callable[[], list[str]]) -> BenchModel:
     """The configured model if it loads from a local dir or the HF cache, else its random stand-in."""
     local = Path(spec).expanduser()
     if local.is_dir():
-        meta = _read_meta(local)
-        if meta:
-            return BenchModel(spec, str(local), meta["provenance"], True, meta["forced_length"])
-        return BenchModel(spec, str(local), f"local: {local}", False, None)
+        meta = Meta.read(local)
+        return (
+            meta.model(spec, local) if meta else BenchModel(spec, str(local), f"local: {local}", False, None)
+        )
     snapshot = _hf_snapshot(spec)
     if snapshot is not None:
         return BenchModel(spec, str(snapshot), f"real: {spec}@{snapshot.name}", False, None)
     if spec not in RANDOM_ARCHITECTURES:
         raise ModelError(f"bench: model {spec!r} is neither a local directory nor in the HF cache")
-    return _random_model(spec, texts)
+    folder = cache_root() / spec.replace("/", "--")
+    meta = Meta.read(folder)
+    if meta is None or meta.format != BUILD_FORMAT:
+        meta = _build(folder, spec, texts())
+    return meta.model(spec, folder)
 
 
 def _hf_snapshot(spec: str) -> Path | None:
@@ -188,36 +200,21 @@ def _hf_snapshot(spec: str) -> Path | None:
     return path if has_weights and (path / "config.json").is_file() else None
 
 
-def _read_meta(folder: Path) -> dict[str, Any] | None:
-    meta = folder / META_FILE
-    return json.loads(meta.read_text()) if meta.is_file() else None
-
-
-def _random_model(spec: str, texts: Callable[[], list[str]]) -> BenchModel:
-    kind, lang = RANDOM_ARCHITECTURES[spec]
-    folder = cache_root() / spec.replace("/", "--")
-    meta = _read_meta(folder)
-    if meta is None or meta.get("format") != BUILD_FORMAT:
-        meta = _build(folder, spec, kind, lang, texts())
-    return BenchModel(spec, str(folder), meta["provenance"], True, meta["forced_length"])
-
-
-def _build(folder: Path, spec: str, kind: str, lang: str, texts: list[str]) -> dict[str, Any]:
+def _build(folder: Path, spec: str, texts: list[str]) -> Meta:
     """Build into a staging directory and move it into place: a cached model is always complete."""
     log.info("building a random %s with the published architecture in %s", spec, folder)
+    kind, lang = RANDOM_ARCHITECTURES[spec]
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
         staging = Path(tmp) / "model"
-        if kind == "marian":
-            length = build_random_marian(staging, lang, texts)
-        else:
-            length = build_random_bart(staging, texts)
-        meta = {
-            "provenance": f"random: {spec} architecture ({kind}), seed 0, tokenizer trained on NTREX",
-            "forced_length": length,
-            "format": BUILD_FORMAT,
-        }
-        (staging / META_FILE).write_text(json.dumps(meta, indent=1))
+        length = (
+            build_random_marian(staging, lang, texts)
+            if kind == "marian"
+            else build_random_bart(staging, texts)
+        )
+        provenance = f"random: {spec} architecture ({kind}), seed 0, tokenizer trained on NTREX"
+        meta = Meta(provenance, length, BUILD_FORMAT)
+        (staging / META_FILE).write_text(json.dumps(asdict(meta), indent=1))
         if folder.exists():  # built by an older bench: another layout
             shutil.rmtree(folder)
         staging.rename(folder)

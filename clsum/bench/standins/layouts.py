@@ -6,12 +6,12 @@
 - ``modern``: ``generation_config.json`` next to ``config.json``, weights in ``model.safetensors``.
 
 Which hub repositories were updated since cannot be checked from here, so both are built: by the
-bench for its random stand-ins of the real models (``clsum.bench.models``, legacy) and by the tests'
+bench for its random stand-ins of the real models (``models``, legacy) and by the tests'
 replicas of every supported family (``tests/replicas.py``, both layouts). Tokenizer files are the
 caller's; ``write_tokenizer_config`` writes the ``tokenizer_config.json`` the repositories ship
 (with or without ``model_max_length``).
 
-Torch and transformers are imported inside the functions (see ``clsum.bench.builders``).
+Torch and transformers are imported inside the functions (see ``builders``).
 """
 
 from __future__ import annotations

@@ -12,48 +12,22 @@ from __future__ import annotations
 
 import cProfile
 import io
-import json
 import multiprocessing
 import pstats
 import resource
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from clsum.bench.baselines import Decoding
+from clsum.bench import RAY_SYSTEMS
 from clsum.bench.inputs import Doc
+from clsum.bench.job import DocResult, Job, SystemResult, write_input
+from clsum.bench.onray import run_ray_system
 from clsum.errors import ClsumError
 
-SYSTEMS = ("naive", "ctranslate2-plain", "clsum")
-# clsum on the ray engine (``raysystem``), not run by default: system -> actors per model stage
-RAY_SYSTEMS = {"clsum-ray-1x1": 1, "clsum-ray-2x2": 2}
-
 T = TypeVar("T")
-
-
-@dataclass
-class Job:
-    system: str
-    docs: list[Doc]
-    decoding: Decoding  # what the baselines run
-    threads: int
-    ct2_dirs: dict[str, str] = field(default_factory=dict)  # model directory -> converted directory
-    clsum_config: str | None = None
-    clsum_overrides: list[str] = field(default_factory=list)
-    profile_dir: str | None = None
-
-
-@dataclass
-class DocResult:
-    id: str
-    translation: str
-    summary: str
-    out_tokens: list[int]  # decoder steps per translated unit (baselines only)
-    summary_input_tokens: int  # summarizer input tokens (baselines only)
-    summary_tokens: int
 
 
 def run_in_child(threads: int, func: Callable[..., T], *args: Any) -> T:
@@ -72,7 +46,20 @@ def _child_entry(threads: int) -> None:
     configure_process(threads)  # torch threads; transformers' per-weight loading bars off
 
 
-def peak_rss_bytes() -> int:
+def run_system(job: Job) -> SystemResult:
+    """One system over every document (in a child: ``run_in_child(threads, run_system, job)``)."""
+    import torch
+
+    if job.system in RAY_SYSTEMS:
+        result = run_ray_system(job)
+    else:
+        result = (_clsum if job.system == "clsum" else _baseline)(job)
+        result.peak_rss_bytes = _peak_rss_bytes()
+    result.torch_threads = torch.get_num_threads()
+    return result
+
+
+def _peak_rss_bytes() -> int:
     """This process's peak resident set: VmHWM of its own address space.
 
     Not ``ru_maxrss``: Linux carries that across fork + exec, so a spawned child would report the
@@ -87,16 +74,11 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def warm_up_doc(docs: list[Doc]) -> Doc:
-    """The shortest document: warms every model up (first calls allocate, JIT-select kernels) cheaply."""
-    return min(docs, key=lambda d: sum(len(u) for u in d.units))
-
-
-def _profiled(job: Job, work: Callable[[], Any]) -> Any:
+def _profiled(job: Job, work: Callable[[], T]) -> T:
     if not job.profile_dir:
         return work()
     profiler = cProfile.Profile()
-    value = profiler.runcall(work)
+    value: T = profiler.runcall(work)
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
@@ -105,10 +87,7 @@ def _profiled(job: Job, work: Callable[[], Any]) -> Any:
     return value
 
 
-# -- baselines ---------------------------------------------------------------------------------------
-
-
-def baseline_runner(job: Job) -> dict[str, Any]:
+def _baseline(job: Job) -> SystemResult:
     from clsum.bench.baselines import NaiveHF, PlainCT2
 
     start = time.perf_counter()
@@ -117,16 +96,15 @@ def baseline_runner(job: Job) -> dict[str, Any]:
         make = NaiveHF
     else:
         make = lambda path: PlainCT2(path, Path(job.ct2_dirs[path]), job.threads)  # noqa: E731
-    langs = sorted({d.lang for d in job.docs})
-    translators = {lang: make(job.decoding.translators[lang]) for lang in langs}
+    translators = {lang: make(job.decoding.translators[lang]) for lang in sorted({d.lang for d in job.docs})}
     summarizer = make(job.decoding.summarizer)
     load_s = time.perf_counter() - start
     stages = {"translate": 0.0, "summarize": 0.0}
-    _article(job, warm_up_doc(job.docs), translators, summarizer, {"translate": 0.0, "summarize": 0.0})
+    _article(job, job.warm_up_doc(), translators, summarizer, {"translate": 0.0, "summarize": 0.0})
     setup_s = time.perf_counter() - start
     start = time.perf_counter()
     docs = _profiled(job, lambda: [_article(job, d, translators, summarizer, stages) for d in job.docs])
-    return _result(job, time.perf_counter() - start, load_s, setup_s, stages, docs)
+    return SystemResult(job.system, time.perf_counter() - start, setup_s, load_s, stages, docs)
 
 
 def _article(
@@ -148,60 +126,27 @@ def _article(
     return DocResult(doc.id, "\n\n".join(paragraphs), summaries[0], counts, n_in, summary_counts[0])
 
 
-# -- clsum -------------------------------------------------------------------------------------------
-
-
-def clsum_runner(job: Job) -> dict[str, Any]:
+def _clsum(job: Job) -> SystemResult:
     from clsum.config import load_config
     from clsum.pipeline.ingest import ingest
-    from clsum.pipeline.write import SUMMARIES, read_rows
     from clsum.record import Record
     from clsum.runner import Pipeline
 
     start = time.perf_counter()
     pipe = Pipeline(load_config(job.clsum_config, job.clsum_overrides))
-    first = warm_up_doc(job.docs)
+    first = job.warm_up_doc()
     pipe.process([Record(id="warm-up", raw=first.raw, lang_hint=first.lang)])
-    _forget_warm_up(pipe)
+    forget_warm_up(pipe)
     setup_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory(prefix="clsum-bench-") as tmp:
-        source = write_jsonl(job.docs, Path(tmp) / "docs.jsonl")
+        source = write_input(job.docs, Path(tmp) / "docs.jsonl")
         _check_same_sentences(job.docs, pipe.process(ingest(source), until="segment"))
         start = time.perf_counter()
         _profiled(job, lambda: pipe.run(source, Path(tmp) / "out", force=True))
-        elapsed = time.perf_counter() - start
-        rows = list(read_rows(Path(tmp) / "out" / SUMMARIES))
-    return clsum_result(job, elapsed, setup_s, rows)
+        return SystemResult.from_output(job, time.perf_counter() - start, setup_s, Path(tmp) / "out")
 
 
-def clsum_result(job: Job, elapsed: float, setup_s: float, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """A clsum run's result from its ``summaries.jsonl`` rows (stage seconds: the rows' timings)."""
-    stages: dict[str, float] = {}
-    for row in rows:
-        for stage, seconds in row["timings"].items():
-            stages[stage] = stages.get(stage, 0.0) + seconds
-    result = _result(job, elapsed, None, setup_s, stages, _doc_results(job.docs, rows))
-    result["backend"] = sorted({m for r in rows for m in r["models"].values()})
-    return result
-
-
-def write_jsonl(docs: list[Doc], path: Path) -> Path:
-    """clsum's input: each document's raw text, with its language as a hint (no detection)."""
-    with path.open("w", encoding="utf-8") as fh:
-        for d in docs:
-            fh.write(json.dumps({"id": d.id, "text": d.raw, "lang": d.lang}, ensure_ascii=False) + "\n")
-    return path
-
-
-def _doc_results(docs: list[Doc], rows: list[dict[str, Any]]) -> list[DocResult]:
-    by_id = {r["id"]: r for r in rows}
-    missing = [d.id for d in docs if d.id not in by_id]
-    if missing:
-        raise ClsumError(f"bench: clsum did not summarize {len(missing)} document(s), e.g. {missing[0]}")
-    return [DocResult(d.id, by_id[d.id]["translation"], by_id[d.id]["summary"] or "", [], 0, 0) for d in docs]
-
-
-def _forget_warm_up(pipe: Any) -> None:
+def forget_warm_up(pipe: Any) -> None:
     """The warm-up document is one of the timed ones: its sentences must not be in clsum's
     translation cache when timing starts (the baselines have no cache to warm up)."""
     pipe.translation_cache.clear()
@@ -216,22 +161,3 @@ def _check_same_sentences(docs: list[Doc], records: list[Any]) -> None:
         record = by_id[doc.id]
         if record.sentences != doc.sentences or (record.title or None) != (doc.title or None):
             raise ClsumError(f"bench: {doc.id}: clsum segments differently from the prepared input")
-
-
-def _result(
-    job: Job,
-    elapsed: float,
-    load_s: float | None,
-    setup_s: float,
-    stages: dict[str, float],
-    docs: list[DocResult],
-) -> dict[str, Any]:
-    return {
-        "system": job.system,
-        "documents": len(docs),
-        "seconds": elapsed,
-        "load_seconds": load_s,
-        "setup_seconds": setup_s,
-        "stage_seconds": stages,
-        "docs": [d.__dict__ for d in docs],
-    }
