@@ -15,9 +15,9 @@ both styles the hub holds:
 
 Tokenizer configs come with and without ``model_max_length`` (see ``TOKENIZER_MAX_LENGTH``), as on
 the hub. ``place_replicas`` puts one layout of every replica into a Hugging Face cache under the
-real hub ids (each layout its own commit, so CTranslate2 conversions never mix them up). The layouts
-and the authors' generation settings are ``clsum.bench.standins.layouts``, which the bench's random stand-ins
-of the real models are saved with too.
+real hub ids (each layout its own commit, so CTranslate2 conversions never mix them up). They are
+saved by ``clsum.bench.standins.builders.save_checkpoint`` with the authors' settings of
+``clsum.bench.standins.models``, as the bench's random stand-ins of the real models are.
 
 Weights are random but scaled up (as ``backendmodels.sharpen``), so that outputs depend on the input
 and a backend difference cannot hide. Same seed, same files. No pytest dependency; HF libraries are
@@ -35,14 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clsum.bench.standins.layouts import (
-    BART_CNN,
-    DISTILBART_LEGACY_EXTRA,
-    LAYOUTS,
-    generation_settings,
-    save_checkpoint,
-    write_tokenizer_config,
-)
+from clsum.bench.standins import builders
+from clsum.bench.standins.models import BART_CNN, DISTILBART_LEGACY_EXTRA, OPUS_MT_SETTINGS
 from tests.tinymodels import CORPUS_DE, CORPUS_EN, CORPUS_NL, TINY_DIMS, place_in_hf_cache
 
 COMMITS = {"legacy": "a" * 40, "modern": "b" * 40}  # one fake commit per layout
@@ -88,7 +82,12 @@ CORPUS_FR = [
 
 CORPORA = {"de": CORPUS_DE, "nl": CORPUS_NL, "fr": CORPUS_FR, "en": CORPUS_EN}
 
-# What the checkpoints' authors configured beyond clsum.bench.standins.layouts (task_specific_params).
+# The two file layouts the hub repositories hold checkpoints in (``builders.save_checkpoint``): which
+# repositories were updated since cannot be checked from here, so the replicas are built in both.
+LAYOUTS = ("legacy", "modern")
+
+# What the checkpoints' authors configured beyond clsum.bench.standins.models (the bench's stand-ins).
+PEGASUS_CNN: dict[str, Any] = {"length_penalty": 0.8, "max_length": 128, "num_beams": 8}
 T5_TASKS = {
     "summarization": {
         "early_stopping": True,
@@ -167,6 +166,54 @@ REPLICAS = (
     Replica("google-t5/t5-small", "t5", positions=512, task_specific_params=T5_TASKS),
 )
 BY_ID = {r.repo_id: r for r in REPLICAS}
+
+
+def generation_settings(family: str, layout: str, ids: dict[str, int]) -> dict[str, Any]:
+    """The generation settings a ``family`` (marian, bart, pegasus, t5) repository holds in
+    ``layout``; ``ids``: its special tokens (``pad``, ``eos``)."""
+    if family == "marian":
+        legacy = {**OPUS_MT_SETTINGS, "bad_words_ids": [[ids["pad"]]]}
+        modern = {
+            **legacy,
+            "bos_token_id": ids["eos"],
+            "decoder_start_token_id": ids["pad"],
+            "eos_token_id": ids["eos"],
+            "forced_eos_token_id": ids["eos"],
+            "pad_token_id": ids["pad"],
+            "renormalize_logits": True,
+        }
+    elif family == "bart":
+        legacy = dict(BART_CNN)
+        modern = {
+            **BART_CNN,
+            "bos_token_id": 0,
+            "decoder_start_token_id": 2,
+            "eos_token_id": 2,
+            "forced_bos_token_id": 0,
+            "forced_eos_token_id": 2,
+            "pad_token_id": 1,
+        }
+    elif family == "pegasus":
+        legacy = dict(PEGASUS_CNN)
+        modern = {**PEGASUS_CNN, "decoder_start_token_id": 0, "eos_token_id": 1, "forced_eos_token_id": 1}
+        modern["pad_token_id"] = 0
+    else:  # t5: nothing but token ids; its settings are in task_specific_params
+        legacy = {}
+        modern = {"decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0}
+    return legacy if layout == "legacy" else modern
+
+
+def write_tokenizer_config(out: Path, base: dict[str, Any] | None, limit: int | None) -> None:
+    """tokenizer_config.json: ``base`` with ``model_max_length`` = ``limit`` (None: without the key);
+    no file at all when there is neither a base nor a limit."""
+    path = out / "tokenizer_config.json"
+    if base is None and limit is None:
+        path.unlink(missing_ok=True)
+        return
+    config = {k: v for k, v in (base or {}).items() if k != "model_max_length"}
+    if limit is not None:
+        config["model_max_length"] = limit
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 # --- tokenizers ---------------------------------------------------------------------------------
@@ -330,7 +377,12 @@ def _save(model: Any, replica: Replica, layout: str, ids: dict[str, int], tokeni
     from transformers import AutoTokenizer
 
     generation = generation_settings(replica.family, layout, ids)
-    save_checkpoint(model, out, layout, generation, replica.task_specific_params, replica.legacy_extra)
+    config_keys = (
+        {"task_specific_params": replica.task_specific_params} if replica.task_specific_params else {}
+    )
+    if layout == "legacy":
+        config_keys |= replica.legacy_extra
+    builders.save_checkpoint(model, out, layout, generation, config_keys)
     for file in tokenizer.iterdir():
         shutil.copyfile(file, out / file.name)
     limit = TOKENIZER_MAX_LENGTH[replica.family][layout]

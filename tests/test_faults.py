@@ -332,7 +332,7 @@ def _slow_marian(out: Path) -> Path:
     arch = {**tinymodels.TINY_DIMS, "d_model": 256, "decoder_ffn_dim": 1024, "decoder_layers": 4,
             "max_position_embeddings": 1024, "scale_embedding": True,
             "share_encoder_decoder_embeddings": True}  # fmt: skip
-    builders.save_model(out, vocab, builders.ModelSpec(arch, {"num_beams": 1, "max_length": 24}))
+    tinymodels.save_model(out, vocab, builders.ModelSpec(arch), {"num_beams": 1, "max_length": 24})
     return out
 
 

@@ -187,6 +187,18 @@ _TINY_MARIAN: dict[str, Any] = {
 }
 
 
+def save_model(
+    out: Path, vocab: builders.Vocab, spec: builders.ModelSpec, generation: dict[str, Any]
+) -> None:
+    """config.json, model.safetensors (random weights from ``spec.seed``) and generation_config.json
+    (``generation`` and the tokenizer's special ids)."""
+    from transformers import GenerationConfig
+
+    model = builders.random_model(vocab, spec)
+    model.generation_config = GenerationConfig(**{**generation, **vocab.generation_ids})
+    model.save_pretrained(out)
+
+
 def build_marian(
     out_dir: Path,
     src_lang: str,
@@ -206,7 +218,7 @@ def build_marian(
     spec = builders.TokenizerSpec(size=300, max_input_tokens=max_input_tokens, seed=seed)
     vocab = builders.marian_tokenizer(out_dir, src_lang, CORPORA[src_lang], CORPORA["en"], spec)
     generation = {"num_beams": 1, "max_length": max_new_length}
-    builders.save_model(out_dir, vocab, builders.ModelSpec(_TINY_MARIAN, generation, seed=seed))
+    save_model(out_dir, vocab, builders.ModelSpec(_TINY_MARIAN, seed=seed), generation)
     return out_dir
 
 
@@ -219,7 +231,7 @@ def build_bart(out_dir: Path, *, max_positions: int = 64, max_new_length: int = 
     vocab = builders.bart_tokenizer(out_dir, CORPUS_EN, builders.TokenizerSpec(500, max_positions))
     architecture = {**TINY_DIMS, "max_position_embeddings": max_positions}
     generation = {"num_beams": 1, "max_length": max_new_length, "min_length": 0, "no_repeat_ngram_size": 3}
-    builders.save_model(out_dir, vocab, builders.ModelSpec(architecture, generation, seed=seed))
+    save_model(out_dir, vocab, builders.ModelSpec(architecture, seed=seed), generation)
     return out_dir
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from clsum.bench import RAY_SYSTEMS
+from clsum.bench.baselines import NaiveHF, PlainCT2
 from clsum.bench.inputs import Doc
 from clsum.bench.job import DocResult, Job, SystemResult, write_input
 from clsum.bench.onray import run_ray_system
@@ -88,14 +89,13 @@ def _profiled(job: Job, work: Callable[[], T]) -> T:
 
 
 def _baseline(job: Job) -> SystemResult:
-    from clsum.bench.baselines import NaiveHF, PlainCT2
-
     start = time.perf_counter()
-    make: Callable[[str], Any]
-    if job.system == "naive":
-        make = NaiveHF
-    else:
-        make = lambda path: PlainCT2(path, Path(job.ct2_dirs[path]), job.threads)  # noqa: E731
+
+    def make(path: str) -> NaiveHF | PlainCT2:
+        return (
+            NaiveHF(path) if job.system == "naive" else PlainCT2(path, Path(job.ct2_dirs[path]), job.threads)
+        )
+
     translators = {lang: make(job.decoding.translators[lang]) for lang in sorted({d.lang for d in job.docs})}
     summarizer = make(job.decoding.summarizer)
     load_s = time.perf_counter() - start
@@ -108,7 +108,11 @@ def _baseline(job: Job) -> SystemResult:
 
 
 def _article(
-    job: Job, doc: Doc, translators: dict[str, Any], summarizer: Any, stages: dict[str, float]
+    job: Job,
+    doc: Doc,
+    translators: dict[str, NaiveHF | PlainCT2],
+    summarizer: NaiveHF | PlainCT2,
+    stages: dict[str, float],
 ) -> DocResult:
     t0 = time.perf_counter()
     english, counts = translators[doc.lang].generate(doc.units, job.decoding.translation[doc.lang])

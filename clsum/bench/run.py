@@ -12,14 +12,13 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from clsum.bench import RAY_SYSTEMS, measure
-from clsum.bench.baselines import Decoding
-from clsum.bench.inputs import Doc, load_raw, prepare, training_text
+from clsum.bench.inputs import load_raw, prepare, training_text
 from clsum.bench.invariance import run_variants
 from clsum.bench.job import Job
 from clsum.bench.local import run_in_child, run_system
@@ -56,16 +55,13 @@ class BenchOptions:
 
 @dataclass
 class Prepared:
-    """What every system shares."""
+    """What the report says about the preparation (the systems share the job: ``Job``)."""
 
     models: BenchModels
-    docs: list[Doc]
-    decoding: Decoding  # the baselines' settings
     lengths: Lengths | None  # None: not forced
-    clsum_overrides: list[str]  # --set values the clsum system gets on top of the config file
-    ct2_dirs: dict[str, str]  # model directory -> int8 conversion (ctranslate2-plain)
     arch: dict[str, measure.Arch]  # model directory -> architecture
-    seconds: dict[str, float] = field(default_factory=dict)  # building models, converting
+    build_s: float  # building models
+    convert_s: float  # converting them for CTranslate2
 
 
 def run_bench(options: BenchOptions) -> BenchReport | InvarianceReport:
@@ -76,22 +72,22 @@ def run_bench(options: BenchOptions) -> BenchReport | InvarianceReport:
     if missing:
         raise ConfigError(f"no translation model configured for {', '.join(missing)}")
     threads = options.threads or config.threads or len(os.sched_getaffinity(0))
-    bench = _prepare(options, config)
+    job, bench = _prepare(options, config, threads)
     report: BenchReport | InvarianceReport
     if options.invariance:
-        report = run_variants(_job("clsum", bench, options, threads))
+        report = run_variants(job)
     else:
         peak = run_in_child(threads, measure.matmul_peak)
         results = {}
         for system in options.systems:
-            log.info("running %s on %d documents with %d threads", system, len(bench.docs), threads)
-            results[system] = run_in_child(threads, run_system, _job(system, bench, options, threads))
-        report = BenchReport.of(results, bench.docs, bench.decoding, bench.arch, peak)
-    report.context = _context(options, bench, threads, started)
+            log.info("running %s on %d documents with %d threads", system, len(job.docs), threads)
+            results[system] = run_in_child(threads, run_system, replace(job, system=system))
+        report = BenchReport.of(results, job.docs, job.decoding, bench.arch, peak)
+    report.context = _context(options, job, bench, started)
     return report
 
 
-def _prepare(options: BenchOptions, config: Config) -> Prepared:
+def _prepare(options: BenchOptions, config: Config, threads: int) -> tuple[Job, Prepared]:
     records = load_raw(options.folder, options.langs, options.limit)
     text = partial(training_text, options.folder, records)
     models, build_s = _timed(lambda: resolve_models(config, options.langs, text))
@@ -104,17 +100,19 @@ def _prepare(options: BenchOptions, config: Config) -> Prepared:
     positions = int(getattr(configs[models.summarization.path], "max_position_embeddings", 1024))
     lengths = forced_lengths(models, docs, positions) if forced else None
     overrides = [*options.overrides, *models.overrides(), *(clsum_overrides(lengths) if lengths else [])]
-    return Prepared(
-        models=models,
+    job = Job(
+        system="",
         docs=docs,
         # the baselines decode with the settings clsum's own config gives it
         decoding=decoding(load_config(options.config_path, overrides), models),
-        lengths=lengths,
-        clsum_overrides=overrides,
+        threads=threads,
         ct2_dirs=ct2_dirs,
-        arch={path: measure.Arch.from_config(c) for path, c in configs.items()},
-        seconds={"build": build_s, "convert": convert_s},
+        clsum_config=str(options.config_path) if options.config_path else None,
+        clsum_overrides=overrides,
+        profile_dir=str(options.profile_dir) if options.profile_dir else None,
     )
+    arch = {path: measure.Arch.from_config(c) for path, c in configs.items()}
+    return job, Prepared(models, lengths, arch, build_s, convert_s)
 
 
 def _pipeline(options: BenchOptions, models: BenchModels) -> Pipeline:
@@ -153,34 +151,21 @@ def _model_configs(models: BenchModels) -> dict[str, PretrainedConfig]:
     return {m.path: AutoConfig.from_pretrained(m.path) for m in models.all()}
 
 
-def _job(system: str, bench: Prepared, options: BenchOptions, threads: int) -> Job:
-    return Job(
-        system=system,
-        docs=bench.docs,
-        decoding=bench.decoding,
-        threads=threads,
-        ct2_dirs=bench.ct2_dirs,
-        clsum_config=str(options.config_path) if options.config_path else None,
-        clsum_overrides=bench.clsum_overrides,
-        profile_dir=str(options.profile_dir) if options.profile_dir else None,
-    )
-
-
-def _context(options: BenchOptions, bench: Prepared, threads: int, started: float) -> Context:
+def _context(options: BenchOptions, job: Job, bench: Prepared, started: float) -> Context:
     folder = str(options.folder) if options.folder else "NTREX-128 (data root)"
     return Context(
         command=options.command,
-        threads=threads,
+        threads=job.threads,
         forced_lengths=bench.lengths is not None,
         forced_output_tokens=bench.lengths,
         models=bench.models,
-        seconds_building_models=round(bench.seconds["build"], 1),
-        seconds_converting_ct2=round(bench.seconds["convert"], 1),
+        seconds_building_models=round(bench.build_s, 1),
+        seconds_converting_ct2=round(bench.convert_s, 1),
         seconds_total=round(time.perf_counter() - started, 1),
-        inputs=Inputs(folder, len(bench.docs), options.langs, options.limit),
+        inputs=Inputs(folder, len(job.docs), options.langs, options.limit),
         machine=Machine(_cpu_name(), os.cpu_count(), platform.platform()),
         versions=package_versions(),
-        clsum_overrides=bench.clsum_overrides,
+        clsum_overrides=job.clsum_overrides,
     )
 
 

@@ -1,7 +1,5 @@
-"""``clsum bench``: naive transformers loop vs plain CTranslate2 loop vs clsum, one run, same inputs.
-
-The command parses options and prints; the bench itself is ``clsum.bench.run``.
-"""
+"""``clsum bench``: the command parses options and prints; the bench itself is ``clsum.bench.run``,
+imported when the command runs (``clsum --help`` loads no model library)."""
 
 from __future__ import annotations
 
@@ -9,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -73,20 +72,15 @@ DEFAULT_LIMIT = 8  # per language: ~10 minutes on 2 cores (the naive loop is mos
 @config_options
 @handle_errors
 def bench_command(
-    folder: Path | None,
     langs: str,
     limit: int | None,
     quick: bool,
     json_path: Path,
     systems: str | None,
     engine: str,
-    threads: int | None,
-    force_lengths: bool | None,
-    profile_dir: Path | None,
-    invariance: bool,
-    config_path: Path | None,
     overrides: tuple[str, ...],
     verbose: int,
+    **same: Any,  # folder, threads, force_lengths, profile_dir, invariance, config_path: as BenchOptions
 ) -> None:
     """Benchmark clsum against a naive transformers loop and a plain CTranslate2 int8 loop.
 
@@ -102,7 +96,7 @@ def bench_command(
     _check_writable(json_path)  # before any work: a finished measurement must have somewhere to go
     configure_process(0)  # no loading bars; each timed system sets its own threads in its child
     default = ["clsum", *RAY_SYSTEMS] if engine == "ray" else list(SYSTEMS)
-    if invariance:  # the variants say which systems run
+    if same["invariance"]:  # the variants say which systems run
         default, systems = ["clsum"], None
     chosen = [s.strip() for s in systems.split(",") if s.strip()] if systems else default
     available = [*SYSTEMS, *RAY_SYSTEMS]
@@ -111,20 +105,16 @@ def bench_command(
     for name in chosen:
         if name not in available:  # the project's one did-you-mean message
             raise click.BadParameter(unknown("system", name, available))
-    options = BenchOptions(
-        langs=[x.strip() for x in langs.split(",") if x.strip()],
-        limit=limit or (QUICK_LIMIT if quick else DEFAULT_LIMIT),
-        systems=chosen,
-        folder=folder,
-        threads=threads,
-        force_lengths=force_lengths,
-        profile_dir=profile_dir,
-        config_path=config_path,
-        overrides=list(overrides),
-        command=" ".join(["clsum", *sys.argv[1:]]),
-        invariance=invariance,
+    report = run_bench(
+        BenchOptions(
+            langs=[x.strip() for x in langs.split(",") if x.strip()],
+            limit=limit or (QUICK_LIMIT if quick else DEFAULT_LIMIT),
+            systems=chosen,
+            overrides=list(overrides),
+            command=" ".join(["clsum", *sys.argv[1:]]),
+            **same,
+        )
     )
-    report = run_bench(options)
     # The table first: whatever happens to the file, the measurement is on the screen.
     click.echo(report.table())
     _write_json(to_json(report), json_path)

@@ -90,15 +90,7 @@ def _stop_on_sigterm() -> Any:
 
 
 def setup_logging(verbose: int, quiet: bool = False) -> None:
-    level = (
-        logging.ERROR
-        if quiet
-        else logging.DEBUG
-        if verbose > 1
-        else logging.INFO
-        if verbose
-        else logging.WARNING
-    )
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="clsum: %(levelname)s: %(message)s", force=True)
     if verbose < 2:  # third-party chatter only at -vv
         for name in ("transformers", "huggingface_hub", "urllib3", "filelock"):

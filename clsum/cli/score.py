@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,6 @@ def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--bootstrap",
-            "resamples",
             default=DEFAULTS.bootstrap,
             show_default=True,
             help="Bootstrap resamples (compare: also permutation swaps); 0: no CI in score.",
@@ -102,16 +102,8 @@ def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _options(kw: dict[str, Any]) -> ScoreOptions:
-    return ScoreOptions(
-        rouge_tokenizer=kw["rouge_tokenizer"],
-        stem=kw["stem"],
-        lsum_split=kw["lsum_split"],
-        chrf_word_order=kw["chrf_word_order"],
-        bleu_tokenize=kw["bleu_tokenize"],
-        bootstrap=kw["resamples"],
-        seed=kw["seed"],
-    )
+def _options(**kw: Any) -> ScoreOptions:
+    return ScoreOptions(**{f.name: kw[f.name] for f in fields(ScoreOptions)})
 
 
 def _fmt(value: float | None) -> str:
@@ -130,7 +122,7 @@ def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: 
 
     setup_logging(kw["verbose"])
     hyps, refs = load_pair(hyp, ref, kw["fmt"])
-    results = score(hyps, refs, metric_names or None, _options(kw))
+    results = score(hyps, refs, metric_names or None, _options(**kw))
     if as_json:
         click.echo(json.dumps({name: s.to_dict() for name, s in results.items()}, indent=2))
         return
@@ -174,18 +166,18 @@ def compare_command(
     setup_logging(kw["verbose"])
     hyps_a, refs = load_pair(hyp_a, ref, kw["fmt"])
     hyps_b, _ = load_pair(hyp_b, ref, kw["fmt"])
-    results = compare(hyps_a, hyps_b, refs, metric_names or None, _options(kw), method)
+    results = compare(hyps_a, hyps_b, refs, metric_names or None, _options(**kw), method)
     if as_json:
         click.echo(json.dumps({name: c.to_dict() for name, c in results.items()}, indent=2))
         return
-    _print_comparisons(results, method, kw)
+    _print_comparisons(results, method, kw["bootstrap"], kw["seed"])
 
 
-def _print_comparisons(results: dict[str, Comparison], method: str, kw: dict[str, Any]) -> None:
+def _print_comparisons(results: dict[str, Comparison], method: str, resamples: int, seed: int) -> None:
     tests = sorted({c.test for c in results.values()})
     for test in tests:
         click.echo(f"test ({method}): {_TEST_NAMES[test]}")
-    click.echo(f"{kw['resamples']} resamples / random swaps, seed {kw['seed']}; k = segments that differ")
+    click.echo(f"{resamples} resamples / random swaps, seed {seed}; k = segments that differ")
     click.echo(
         f"{'metric':10} {'A':>7} {'B':>7} {'B-A':>7} {'p':>7} {'95% CI of B-A':>17} {'k/n':>9}  signature"
     )

@@ -1,16 +1,12 @@
 """Random-weight seq2seq models with tokenizers trained on the spot, saved like hub checkpoints.
 
-One builder for two uses that differ only in their parameters: the bench's stand-ins for the real
-models (published dimensions, vocabulary padded to the published size, outputs restricted to ids the
-tokenizer can decode; ``models``) and the tests' tiny models (``tests/tinymodels.py``,
-whose files every test's expected outputs depend on). Building is two steps because the model
-takes its vocabulary size and special ids from the trained tokenizer: ``*_tokenizer`` trains and
-saves the tokenizer, then ``save_model`` adds config.json, weights and generation_config.json (the
-tests' tiny models), or ``random_model`` makes the model that ``layouts`` saves in a hub
-repository's layout (the bench's stand-ins).
-
-Torch, transformers and the tokenizer libraries are imported inside the functions: the tests import
-this module before they point the Hugging Face cache at a private directory.
+One builder for the bench's stand-ins (``models``: published dimensions, vocabulary padded to the
+published size, outputs restricted to ids the tokenizer can decode) and the tests' tiny models and
+replicas (whose files every test's expected outputs depend on). Two steps, because the model takes
+its vocabulary size and special ids from the trained tokenizer: ``*_tokenizer`` trains and saves
+the tokenizer, then ``random_model`` makes the model (``save_checkpoint``: in a hub repository's
+layout). Model libraries are imported inside the functions: the tests import this
+module before they point the Hugging Face cache at a private directory.
 """
 
 from __future__ import annotations
@@ -18,9 +14,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +33,6 @@ class TokenizerSpec:
 @dataclass(frozen=True)
 class ModelSpec:
     architecture: dict[str, Any]  # config.json fields; vocab size and special ids come from the vocab
-    # generation_config.json fields besides the special ids (``save_model``)
-    generation: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     restrict_output: bool = False  # final_logits_bias forbids ids the tokenizer cannot decode
 
@@ -51,7 +45,7 @@ class Vocab:
     tokenizer: Any
     size: int  # embedding rows
     config_ids: dict[str, int]  # special ids in config.json
-    generation_ids: dict[str, Any]  # special ids in generation_config.json
+    generation_ids: dict[str, int | list[list[int]]]  # special ids in generation_config.json
     output_ids: list[int] = field(default_factory=list)  # ids that decode to text
 
 
@@ -86,7 +80,7 @@ def marian_tokenizer(
         "decoder_start_token_id": pad,
         "forced_eos_token_id": eos,
     }
-    generation = {**ids, "bos_token_id": eos, "bad_words_ids": [[pad]]}
+    generation: dict[str, int | list[list[int]]] = {**ids, "bos_token_id": eos, "bad_words_ids": [[pad]]}
     return Vocab("marian", tokenizer, len(vocab), ids, generation, [*target_ids, eos])
 
 
@@ -135,18 +129,8 @@ def _hub_tokenizer_files(trained: Path, out: Path) -> None:
         (out / name).write_bytes((trained / name).read_bytes())
 
 
-def save_model(out: Path, vocab: Vocab, spec: ModelSpec) -> None:
-    """config.json, model.safetensors (random weights from ``spec.seed``) and generation_config.json."""
-    from transformers import GenerationConfig
-
-    model = random_model(vocab, spec)
-    model.generation_config = GenerationConfig(**{**spec.generation, **vocab.generation_ids})
-    model.save_pretrained(out)
-
-
 def random_model(vocab: Vocab, spec: ModelSpec) -> Any:
-    """``spec``'s architecture with ``vocab``'s size and special ids, random weights from ``spec.seed``
-    (``spec.generation`` is the caller's to save: ``save_model``, or ``layouts.save_checkpoint``)."""
+    """``spec``'s architecture with ``vocab``'s size and special ids, random weights from ``spec.seed``."""
     import torch
 
     config_class, model_class = _classes(vocab.kind)
@@ -160,9 +144,39 @@ def random_model(vocab: Vocab, spec: ModelSpec) -> Any:
 
 
 def _classes(kind: str) -> tuple[Any, Any]:
-    from transformers import BartConfig, BartForConditionalGeneration, MarianConfig, MarianMTModel
+    import transformers as t
 
-    return {"marian": (MarianConfig, MarianMTModel), "bart": (BartConfig, BartForConditionalGeneration)}[kind]
+    return {
+        "marian": (t.MarianConfig, t.MarianMTModel),
+        "bart": (t.BartConfig, t.BartForConditionalGeneration),
+    }[kind]
+
+
+def save_checkpoint(
+    model: Any, out: Path, layout: str, generation: dict[str, Any], config_keys: dict[str, Any] | None = None
+) -> None:
+    """``model`` and its ``generation`` settings in a hub repository's files: ``legacy`` (2020-era
+    uploads: the settings as config.json keys, weights in pytorch_model.bin) or ``modern``
+    (generation_config.json, model.safetensors). ``config_keys``: more config.json keys.
+
+    config.json holds every key of the model's config, as the hub's files do: ``save_pretrained``
+    leaves out values equal to the class defaults (a BART's ``pad_token_id``, for one), which a
+    legacy read of the generation settings would then miss.
+    """
+    import torch
+    from transformers import GenerationConfig
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="checkpoint-") as tmp:
+        model.save_pretrained(tmp)  # config.json + model.safetensors (+ a generation_config.json)
+        config = {**model.config.to_dict(), **json.loads((Path(tmp) / "config.json").read_text("utf-8"))}
+        if layout == "legacy":
+            config.update(generation)
+            torch.save(model.state_dict(), out / "pytorch_model.bin")
+        else:
+            shutil.copyfile(Path(tmp) / "model.safetensors", out / "model.safetensors")
+            GenerationConfig(**generation).save_pretrained(out)
+        (out / "config.json").write_text(json.dumps(config | (config_keys or {}), indent=2), encoding="utf-8")
 
 
 def _restrict_output(model: Any, allowed: list[int]) -> None:
@@ -174,17 +188,12 @@ def _restrict_output(model: Any, allowed: list[int]) -> None:
     model.final_logits_bias.copy_(bias)
 
 
-# Marian vocab.json: "</s>" = 0, "<unk>" = 1, pieces from both spm models, "<pad>" at pad_id.
-_MARIAN_SPECIALS = {"</s>": 0, "<unk>": 1}
-
-
 def train_spm(sentences: list[str], vocab_size: int, seed: int | None = None) -> bytes:
     """A unigram SentencePiece model (serialized proto), as opus-mt ships (source.spm, target.spm)."""
     import sentencepiece as spm
 
     if seed is not None and hasattr(spm, "set_random_generator_seed"):
         spm.set_random_generator_seed(seed)
-
     buf = io.BytesIO()
     with open(os.devnull, "w") as devnull:
         spm.SentencePieceTrainer.train(
@@ -216,7 +225,7 @@ def marian_vocab(source: Path, target: Path, size: int | None = None) -> tuple[d
     ``<pad>`` is the last id: ``size - 1`` with the unused ids below it filled (opus-mt's layout at
     the published size; CTranslate2 requires as many entries as embedding rows), else the next free id.
     """
-    vocab = dict(_MARIAN_SPECIALS)
+    vocab = {"</s>": 0, "<unk>": 1}
     for piece in _pieces(source) + _pieces(target):
         if piece not in vocab and piece not in ("<s>", "<pad>"):
             vocab[piece] = len(vocab)
@@ -250,18 +259,12 @@ def train_byte_bpe(corpus: list[str], vocab_size: int, out_dir: Path) -> None:
     bpe.save_model(str(out_dir))
 
 
-@cache
-def _ntrex_english() -> tuple[str, ...]:
+def english_corpus(fallback: list[str]) -> list[str]:
+    """NTREX's English side (the references) when the data root exists, else ``fallback``."""
     from clsum.eval.data import load_ntrex_documents
 
     try:
         docs = load_ntrex_documents("de")
-    except Exception:  # no data root: callers fall back to the source text
-        return ()
-    return tuple(line for seg in docs.segments for line in seg.reference.split("\n") if line.strip())
-
-
-def english_corpus(fallback: list[str] | None = None) -> list[str]:
-    """NTREX's English side (the references) when the data root exists, else ``fallback``."""
-    lines = list(_ntrex_english())
-    return lines or list(fallback or [])
+    except Exception:  # no data root
+        return fallback
+    return [line for seg in docs.segments for line in seg.reference.split("\n") if line.strip()] or fallback

@@ -1,22 +1,13 @@
 """Benchmark models: the configured ones when they load, else random ones of the published size.
 
-Random weights give meaningless text but the same compute as the real models, provided the output
-lengths are the same: the bench forces ``min_length == max_length`` for every system when a model is
-a random stand-in (``clsum.bench.settings``; translation: round(1.1 x mean source tokens per sentence)
-on the tokenizer's training text, kept in ``clsum_bench.json``; summaries: 64 tokens, about what
-distilbart-cnn writes), and each random model's ``final_logits_bias`` keeps generation inside the
+Random weights give meaningless text but the same compute as the real models when the output
+lengths are the same: the bench then forces ``min_length == max_length`` for every system
+(``clsum.bench.settings``), and each random model's ``final_logits_bias`` keeps generation inside its
 tokenizer's vocabulary so that decoded text has a realistic number of tokens for the next stage.
-The models are built once into a cache directory outside the repository (``$CLSUM_BENCH_CACHE`` or
-``~/.cache/clsum/bench-models``) and reused.
-
-They are saved in the real repositories' legacy layout (``layouts``), so that loading
-them costs what loading the real ones does and clsum and the baselines find their generation
-settings where they would find the real ones': opus-mt: config.json with beam 4, max_length 512 and
-``<pad>`` as bad word, pytorch_model.bin, source.spm, target.spm, vocab.json, a tokenizer_config.json
-without model_max_length; distilbart-cnn-12-6: config.json with beam 4, 56-142 tokens, length
-penalty 2, no-repeat 3, early stopping, the legacy forced-BOS flag and
-task_specific_params.summarization, pytorch_model.bin, vocab.json, merges.txt, a
-tokenizer_config.json with model_max_length 1024. Neither has a generation_config.json.
+They are built once into ``$CLSUM_BENCH_CACHE`` (else ``~/.cache/clsum/bench-models``), in the hub
+repositories' legacy layout with their authors' settings (BENCHMARKS.md lists the files), so that
+loading them costs what loading the real ones does and every system finds its generation settings
+where it would find the real ones'.
 """
 
 from __future__ import annotations
@@ -33,15 +24,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from clsum.bench.standins import layouts
 from clsum.bench.standins.builders import (
     ModelSpec,
     TokenizerSpec,
-    Vocab,
     bart_tokenizer,
     english_corpus,
     marian_tokenizer,
     random_model,
+    save_checkpoint,
 )
 from clsum.config import Config
 from clsum.errors import ModelError
@@ -98,7 +88,18 @@ DISTILBART_CNN_12_6: dict[str, Any] = {
     "eos_token_id": 2,
     "decoder_start_token_id": 2,
     "forced_eos_token_id": 2,
-}  # its forced BOS is a generation setting: layouts.DISTILBART_LEGACY_EXTRA
+}  # its forced BOS is a generation setting: DISTILBART_LEGACY_EXTRA
+# What the checkpoints' authors configured (besides opus-mt's bad word, its <pad>).
+OPUS_MT_SETTINGS = {"num_beams": 4, "max_length": 512}
+BART_CNN = {
+    "early_stopping": True,
+    "length_penalty": 2.0,
+    "max_length": 142,
+    "min_length": 56,
+    "no_repeat_ngram_size": 3,
+    "num_beams": 4,
+}
+DISTILBART_LEGACY_EXTRA = {"force_bos_token_to_be_generated": True}  # the forced BOS, as of 2020
 RANDOM_ARCHITECTURES = {
     "Helsinki-NLP/opus-mt-de-en": ("marian", "de"),
     "Helsinki-NLP/opus-mt-nl-en": ("marian", "nl"),
@@ -235,32 +236,27 @@ def build_random_marian(out: Path, lang: str, texts: list[str]) -> int:
     vocab = marian_tokenizer(out, lang, texts, english_corpus(texts), spec)
     length = forced_translation_length([len(x) for x in vocab.tokenizer(texts, verbose=False)["input_ids"]])
     model = random_model(vocab, ModelSpec(OPUS_MT, restrict_output=True))
-    generation = layouts.generation_settings("marian", "legacy", _ids(vocab))
-    layouts.save_checkpoint(model, out, "legacy", generation)
-    layouts.write_tokenizer_config(out, {"source_lang": lang, "target_lang": "en"}, None)
+    pad = vocab.config_ids["pad_token_id"]
+    save_checkpoint(model, out, "legacy", {**OPUS_MT_SETTINGS, "bad_words_ids": [[pad]]})
+    _tokenizer_config(out, {"source_lang": lang, "target_lang": "en"})  # no model_max_length
     return length
 
 
 def build_random_bart(out: Path, texts: list[str]) -> int:
     """distilbart-cnn-12-6: the published architecture, random weights, the legacy repository layout.
     Returns the length its summaries are forced to."""
-    c = DISTILBART_CNN_12_6
-    spec = TokenizerSpec(
-        TOKENIZER_VOCAB, c["max_position_embeddings"], vocab_size=c["vocab_size"], hub_files=True
-    )
+    positions = DISTILBART_CNN_12_6["max_position_embeddings"]
+    spec = TokenizerSpec(TOKENIZER_VOCAB, positions, DISTILBART_CNN_12_6["vocab_size"], hub_files=True)
     vocab = bart_tokenizer(out, english_corpus(texts), spec)
-    model = random_model(vocab, ModelSpec(c, restrict_output=True))
-    layouts.save_checkpoint(
-        model,
-        out,
-        "legacy",
-        layouts.generation_settings("bart", "legacy", _ids(vocab)),
-        task_specific_params={"summarization": layouts.BART_CNN},
-        legacy_extra=layouts.DISTILBART_LEGACY_EXTRA,
-    )
-    layouts.write_tokenizer_config(out, None, c["max_position_embeddings"])
+    model = random_model(vocab, ModelSpec(DISTILBART_CNN_12_6, restrict_output=True))
+    config_keys = {"task_specific_params": {"summarization": BART_CNN}, **DISTILBART_LEGACY_EXTRA}
+    save_checkpoint(model, out, "legacy", BART_CNN, config_keys)
+    _tokenizer_config(out, {"model_max_length": positions})
     return SUMMARY_TOKENS
 
 
-def _ids(vocab: Vocab) -> dict[str, int]:
-    return {"pad": vocab.config_ids["pad_token_id"], "eos": vocab.config_ids["eos_token_id"]}
+def _tokenizer_config(out: Path, config: dict[str, object]) -> None:
+    """tokenizer_config.json as the repository ships it (not the one ``save_pretrained`` wrote)."""
+    (out / "tokenizer_config.json").write_text(
+        json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
