@@ -5,27 +5,24 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from clsum.cli.common import EXIT_PARTIAL, handle_errors, setup_logging
 
-if TYPE_CHECKING:
-    from clsum.eval.checks import CheckResult
 
-
-def _table(checked: list[tuple[dict[str, Any], CheckResult]], summary: dict[str, Any]) -> str:
+def _table(flagged: list[tuple[str, str, list[str]]], summary: dict[str, Any]) -> str:
+    """``flagged``: (id, lang, flags) of each flagged summary; ``summary``: ``aggregate``'s means."""
     from clsum.eval.checks import CHECKS_SIGNATURE
 
     lines = []
-    flagged = [(row, res) for row, res in checked if res.flagged]
     if flagged:
-        width = max(len(row["id"]) for row, _ in flagged)
+        width = max(len(doc_id) for doc_id, _, _ in flagged)
         lines.append(f"{'document':{width}}  lang  flags")
-        for row, res in flagged:
-            lines.append(f"{row['id']:{width}}  {row.get('lang') or '?':4}  {res.flags[0]}")
-            lines.extend(f"{'':{width}}        {flag}" for flag in res.flags[1:])
+        for doc_id, lang, flags in flagged:
+            lines.append(f"{doc_id:{width}}  {lang:4}  {flags[0]}")
+            lines.extend(f"{'':{width}}        {flag}" for flag in flags[1:])
         lines.append("")
     if summary["documents"]:
         novel = summary["mean_novel_ngrams"]
@@ -67,6 +64,7 @@ def check_command(output: Path, as_json: bool, fail_on_flag: bool, verbose: int)
         payload = {"documents": documents, "aggregate": summary, "signature": CHECKS_SIGNATURE}
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        click.echo(_table(checked, summary))
+        flagged = [(row["id"], row.get("lang") or "?", res.flags) for row, res in checked if res.flagged]
+        click.echo(_table(flagged, summary))
     if fail_on_flag and any(res.flagged for _, res in checked):
         sys.exit(EXIT_PARTIAL)

@@ -24,10 +24,6 @@ from clsum.cli.score import compare_command, score_command
 from clsum.config import ENGINES, Config, load_config
 
 
-def _config(config_path: Path | None, overrides: tuple[str, ...]) -> Config:
-    return load_config(config_path, overrides)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="clsum")
 def main() -> None:
@@ -72,7 +68,7 @@ def summarize(
     from clsum.runner import Pipeline
 
     setup_logging(verbose, quiet)
-    config = _config(config_path, overrides)
+    config = load_config(config_path, overrides)
     config.engine = engine or config.engine  # the options win over the config file and --set
     config.ray.address = ray_address or config.ray.address
     if config.engine == "ray":
@@ -143,7 +139,7 @@ def config_show(config_path: Path | None, overrides: tuple[str, ...], verbose: i
     from clsum.pipeline.runtime.backends import check
 
     setup_logging(verbose)
-    cfg = _config(config_path, overrides)
+    cfg = load_config(config_path, overrides)
     check(backend_options(cfg))  # the one check that needs the backends' registry, not the device
     click.echo(f"# config hash: {cfg.hash()}\n{cfg.to_yaml()}", nl=False)
 
@@ -167,7 +163,7 @@ def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: i
     from clsum.pipeline.runtime import backend_options, describe
 
     setup_logging(verbose)
-    cfg = _config(config_path, overrides)
+    cfg = load_config(config_path, overrides)
     device = "cpu" if cfg.device == "auto" else cfg.device  # listing must not initialise CUDA
     for key, spec in _configured_models(cfg):
         click.echo(f"{key:26} {spec}\n{'':26} -> {describe(spec, backend_options(cfg), device)}")
@@ -203,7 +199,7 @@ def models_download(config_path: Path | None, overrides: tuple[str, ...], verbos
     from clsum.pipeline.runtime import backend_options, download
 
     setup_logging(verbose)
-    cfg = _config(config_path, overrides)
+    cfg = load_config(config_path, overrides)
     configure_runtime(cfg)
     for key, spec in _configured_models(cfg):
         click.echo(f"{key:26} {spec} ... ", nl=False, err=True)
