@@ -195,7 +195,12 @@ def save_model(
     from transformers import GenerationConfig
 
     model = builders.random_model(vocab, spec)
-    model.generation_config = GenerationConfig(**{**generation, **vocab.generation_ids})
+    ids: dict[str, Any] = dict(vocab.config_ids)
+    if vocab.kind == "marian":  # decoding starts from <pad>, which may never be generated
+        ids |= {"bos_token_id": ids["eos_token_id"], "bad_words_ids": [[ids["pad_token_id"]]]}
+    else:  # BART: the first generated token is forced to <s>
+        ids["forced_bos_token_id"] = ids["bos_token_id"]
+    model.generation_config = GenerationConfig(**{**generation, **ids})
     model.save_pretrained(out)
 
 

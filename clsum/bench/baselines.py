@@ -1,20 +1,12 @@
-"""The two reference systems, written the way each library's documentation shows.
+"""The two reference systems, written the way each library's documentation shows: per article, all
+its sentences in one padded batch, then the summarizer on the joined English text (truncated to its
+input limit); naive: transformers ``generate`` in fp32; ctranslate2-plain: ``translate_batch`` in int8.
 
-naive: per article, all its sentences in one ``model.generate`` call (padded batch), then the
-summarizer's ``generate`` on the joined English text (truncated to the model's input limit), fp32.
-ctranslate2-plain: the same per-article loop on CTranslate2 ``Translator.translate_batch``, int8.
-
-Both call their library directly (they are what clsum is compared with), but decode with exactly
-the generation settings clsum computes for the same model and task (``settings_from``: a checkpoint
-without ``generation_config.json`` keeps them in ``config.json``, which
-``GenerationConfig.from_pretrained`` alone cannot read). The CTranslate2 loop turns them into
-options with clsum's own mapping (``runtime.backends.ctranslate2``): lengths one less (CTranslate2
-does not count the decoder start token, but counts a target prefix), the forced BOS (BART's ``<s>``)
-as target prefix, the forced EOS in the last slot, bad words as suppressed sequences, the end token.
-
-Forced lengths (min_length = max_length) are honoured by both only if both decode the same steps, so
-both count every decoder step (forced BOS and EOS included), not the "non-special" tokens: random
-weights generate special tokens anywhere (``<s>``, ``<unk>``).
+Both decode with exactly the settings clsum computes for the same model and task (``settings_from``),
+the CTranslate2 loop mapped to options by clsum's own mapping (``runtime.backends.ctranslate2``;
+BENCHMARKS.md lists it). Both count every decoder step (forced BOS and EOS included), not the
+"non-special" tokens: random weights generate special tokens anywhere, and forced lengths hold
+only if both count the same steps.
 """
 
 from __future__ import annotations

@@ -71,18 +71,9 @@ def prepare(pipeline: Pipeline, records: list[Record], langs: list[str]) -> list
 
 
 def training_text(folder: Path | None, records: list[Record], lang: str) -> list[str]:
-    """Training text for a random model's tokenizer: all of NTREX for the language when available."""
+    """Training text for a random model's tokenizer: the non-empty lines of the documents of ``lang``,
+    all of NTREX's when benchmarking NTREX (else any document's lines when none is in ``lang``)."""
     if folder is None:
-        return raw_lines(load_raw(None, [lang], None), lang)
-    return raw_lines(records, lang) or [line for r in records for line in r.raw.splitlines()]
-
-
-def raw_lines(records: list[Record], lang: str) -> list[str]:
-    """Non-empty lines of the raw documents of ``lang`` (tokenizer training text)."""
-    return [
-        line.strip()
-        for r in records
-        if (r.lang_hint or r.lang) == lang
-        for line in r.raw.splitlines()
-        if line.strip()
-    ]
+        records = load_raw(None, [lang], None)
+    lines = (line.strip() for r in records if (r.lang_hint or r.lang) == lang for line in r.raw.splitlines())
+    return [line for line in lines if line] or [line for r in records for line in r.raw.splitlines()]

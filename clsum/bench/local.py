@@ -1,11 +1,7 @@
-"""Run one benchmarked system in a fresh child process, so its peak RSS and load time are its own.
-
-Each child: load the models, process one document untimed (warm-up), then process every document
-timed. Setup (load + warm-up) and steady-state seconds are reported separately. Peak RSS is the
-child's ``VmHWM`` (the largest resident set it ever had, model loading included).
-
-Process-wide state (torch's thread count, transformers' loading bars) is set once per child, by its
-entry function ``_child_entry``; nothing below it changes that state.
+"""Each benchmarked system in a fresh child process, so its peak RSS (``VmHWM``, model loading
+included) and load time are its own: load, one untimed warm-up document, then every document timed
+(setup and steady-state seconds reported apart). ``_child_entry`` is the one place a child sets
+process-wide state (torch threads, loading bars).
 """
 
 from __future__ import annotations

@@ -1,15 +1,12 @@
-"""The clsum system on the ray engine, in its child: a Ray instance on this machine, the same
-documents and config as the local ``clsum`` system, and N translate + N summarize actors.
+"""The clsum system on the ray engine, in its child: a Ray instance on this machine, the local clsum
+system's documents and config, N translate + N summarize actors. Setup (untimed) runs the warm-up
+document through Ray; the timed run is a whole ``run_on_ray``, so it includes what every ray run pays
+(its actors' start and model loading). The actors of both pools together reserve the cores the local
+system uses (cores / (2 N) each), a read task half of an actor's.
 
-Setup (untimed) starts the Ray instance and runs the warm-up document through Ray once. The timed
-run is a whole ``run_on_ray``: it includes what every ray run pays on top of the work, its actors'
-start and model loading, which the local system's setup excludes. Each actor reserves
-cores / (2 N) CPUs, so the actors of both pools together reserve the cores the local system uses,
-and each read task half of that.
-
-Peak memory is the largest sum, sampled every ``SAMPLE_S``, of the proportional set sizes (PSS) of
-this process and every process below it (the Ray instance and its workers): PSS shares pages
-common to several processes (the same libraries) among them, so the sum counts them once.
+Peak memory: the largest sum, every ``SAMPLE_S``, of the proportional set sizes (PSS) of this
+process and its descendants (the Ray instance): PSS shares common pages among the processes that
+map them, so the sum counts them once.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
-"""What the systems decode with: forced output lengths, and the baselines' generation settings.
-
-Every system decodes with the settings clsum computes for its model and task
-(``clsum.pipeline.runtime.generation``): the checkpoint's own (``generation_config.json``, else the
-legacy keys of ``config.json``), its ``task_specific_params`` entry, then the config, which holds the
-forced lengths as ``--set`` values. Lengths here are generated tokens (decoder steps, as the
-baselines count them); transformers' and clsum's ``min_length``/``max_length`` count the decoder
-start token too, hence the ``+ 1``s.
+"""What the systems decode with: forced output lengths, and the baselines' generation settings
+(those clsum computes for each model and task, ``clsum.pipeline.runtime.generation``; the forced
+lengths reach them as ``--set`` values of the config). Lengths here are generated tokens (decoder
+steps, as the baselines count them); ``min_length``/``max_length`` count the decoder start token
+too, hence the ``+ 1``s.
 """
 
 from __future__ import annotations

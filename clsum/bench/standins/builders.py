@@ -45,7 +45,6 @@ class Vocab:
     tokenizer: Any
     size: int  # embedding rows
     config_ids: dict[str, int]  # special ids in config.json
-    generation_ids: dict[str, int | list[list[int]]]  # special ids in generation_config.json
     output_ids: list[int] = field(default_factory=list)  # ids that decode to text
 
 
@@ -80,8 +79,7 @@ def marian_tokenizer(
         "decoder_start_token_id": pad,
         "forced_eos_token_id": eos,
     }
-    generation: dict[str, int | list[list[int]]] = {**ids, "bos_token_id": eos, "bad_words_ids": [[pad]]}
-    return Vocab("marian", tokenizer, len(vocab), ids, generation, [*target_ids, eos])
+    return Vocab("marian", tokenizer, len(vocab), ids, [*target_ids, eos])
 
 
 def bart_tokenizer(out: Path, text: list[str], spec: TokenizerSpec) -> Vocab:
@@ -111,7 +109,7 @@ def bart_tokenizer(out: Path, text: list[str], spec: TokenizerSpec) -> Vocab:
         "decoder_start_token_id": eos,
         "forced_eos_token_id": eos,
     }
-    return Vocab("bart", tokenizer, len(vocab), ids, {**ids, "forced_bos_token_id": bos}, trained)
+    return Vocab("bart", tokenizer, len(vocab), ids, trained)
 
 
 def _pad_vocab_file(vocab_file: Path, size: int) -> None:
