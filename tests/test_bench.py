@@ -80,7 +80,7 @@ def stand_ins(tmp_path_factory: pytest.TempPathFactory) -> BenchModels:
     the real ones are not cached: published vocabulary sizes and special ids, tiny layers (the full
     ones take minutes to build)."""
     with pytest.MonkeyPatch.context() as patch:
-        for arch in (bench_models.OPUS_MT, bench_models.DISTILBART_CNN_12_6):
+        for arch in (bench_models.OPUS_MT.architecture, bench_models.DISTILBART_CNN_12_6.architecture):
             for key, value in {"d_model": 16, "encoder_ffn_dim": 16, "decoder_ffn_dim": 16}.items():
                 patch.setitem(arch, key, value)
             for key in ("encoder_layers", "decoder_layers"):
@@ -113,7 +113,8 @@ def test_random_stand_ins_are_laid_out_like_the_legacy_hub_repos(stand_ins: Benc
     # opus-mt's tokenizer config has no input limit, distilbart's has 1024
     assert "model_max_length" not in json.loads((marian / "tokenizer_config.json").read_text())
     assert json.loads((bart / "tokenizer_config.json").read_text()) == {"model_max_length": 1024}
-    for folder, arch in ((marian, bench_models.OPUS_MT), (bart, bench_models.DISTILBART_CNN_12_6)):
+    published = (bench_models.OPUS_MT.architecture, bench_models.DISTILBART_CNN_12_6.architecture)
+    for folder, arch in zip((marian, bart), published, strict=True):
         loaded = AutoConfig.from_pretrained(folder)
         ids = ("pad_token_id", "eos_token_id", "decoder_start_token_id")
         assert [getattr(loaded, k) for k in ids] == [arch[k] for k in ids]

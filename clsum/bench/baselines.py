@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from clsum.pipeline.runtime import generation, hub
 from clsum.pipeline.runtime.generation import GenerationSettings, Task
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -29,13 +31,16 @@ class Decoding:
     translation: dict[str, GenerationSettings]  # lang -> settings
     summarization: GenerationSettings
 
-    def by_stage(self, part: Callable[[GenerationSettings], Any]) -> dict[str, Any]:
-        """``part`` of each model's settings, by stage and language (the JSON's ``settings``: their
-        values in transformers' terms; ``settings_origins``: where each came from)."""
-        return {
-            "translation": {lang: part(s) for lang, s in self.translation.items()},
-            "summarization": part(self.summarization),
-        }
+    def by_stage(self, part: Callable[[GenerationSettings], T]) -> ByStage[T]:
+        """``part`` of each model's settings (the JSON's ``settings``: their values in transformers'
+        terms; ``settings_origins``: where each came from)."""
+        return ByStage({lang: part(s) for lang, s in self.translation.items()}, part(self.summarization))
+
+
+@dataclass(frozen=True)
+class ByStage(Generic[T]):
+    translation: dict[str, T]  # per source language
+    summarization: T
 
 
 def settings_from(model_dir: str, task: Task) -> GenerationSettings:

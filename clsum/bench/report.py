@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from clsum.bench import measure
-from clsum.bench.baselines import Decoding
+from clsum.bench.baselines import ByStage, Decoding
 from clsum.bench.inputs import Doc
 from clsum.bench.job import DocResult, Output, SystemResult
 from clsum.bench.settings import Lengths
@@ -109,8 +109,8 @@ class BenchReport:
     source_tokens: int
     sentences: int
     matmul_peak: measure.MatmulPeak
-    settings: dict[str, Any]
-    settings_origins: dict[str, Any]
+    settings: ByStage[dict[str, Any]]  # the runtime's values(): generation_config.json's keys
+    settings_origins: ByStage[dict[str, str]]
     summary_line: str
     context: Context | None = None
 

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from clsum.bench.standins.builders import (
     ModelSpec,
@@ -46,49 +45,55 @@ TRANSLATION_LENGTH_FACTOR = 1.1  # forced translation length = round(1.1 x mean 
 TOKENIZER_VOCAB = 12_000  # trained tokenizer size; ids stay below the model's embedding rows
 
 # The published architectures (config.json of the hub checkpoints), copied field by field.
-OPUS_MT: dict[str, Any] = {
-    "vocab_size": 58101,
-    "d_model": 512,
-    "encoder_layers": 6,
-    "decoder_layers": 6,
-    "encoder_attention_heads": 8,
-    "decoder_attention_heads": 8,
-    "encoder_ffn_dim": 2048,
-    "decoder_ffn_dim": 2048,
-    "activation_function": "swish",
-    "max_position_embeddings": 512,
-    "scale_embedding": True,
-    "static_position_embeddings": True,
-    "normalize_embedding": False,
-    "share_encoder_decoder_embeddings": True,
-    "bos_token_id": 0,
-    "pad_token_id": 58100,
-    "eos_token_id": 0,
-    "decoder_start_token_id": 58100,
-    "forced_eos_token_id": 0,
-}
-DISTILBART_CNN_12_6: dict[str, Any] = {
-    "vocab_size": 50264,
-    "d_model": 1024,
-    "encoder_layers": 12,
-    "decoder_layers": 6,
-    "encoder_attention_heads": 16,
-    "decoder_attention_heads": 16,
-    "encoder_ffn_dim": 4096,
-    "decoder_ffn_dim": 4096,
-    "activation_function": "gelu",
-    "max_position_embeddings": 1024,
-    "normalize_before": False,
-    "normalize_embedding": True,
-    "scale_embedding": False,
-    "add_final_layer_norm": False,
-    "static_position_embeddings": False,
-    "bos_token_id": 0,
-    "pad_token_id": 1,
-    "eos_token_id": 2,
-    "decoder_start_token_id": 2,
-    "forced_eos_token_id": 2,
-}  # its forced BOS is a generation setting: DISTILBART_LEGACY_EXTRA
+OPUS_MT = ModelSpec(
+    {
+        "vocab_size": 58101,
+        "d_model": 512,
+        "encoder_layers": 6,
+        "decoder_layers": 6,
+        "encoder_attention_heads": 8,
+        "decoder_attention_heads": 8,
+        "encoder_ffn_dim": 2048,
+        "decoder_ffn_dim": 2048,
+        "activation_function": "swish",
+        "max_position_embeddings": 512,
+        "scale_embedding": True,
+        "static_position_embeddings": True,
+        "normalize_embedding": False,
+        "share_encoder_decoder_embeddings": True,
+        "bos_token_id": 0,
+        "pad_token_id": 58100,
+        "eos_token_id": 0,
+        "decoder_start_token_id": 58100,
+        "forced_eos_token_id": 0,
+    },
+    restrict_output=True,  # random logits over ids the tokenizer cannot decode would give empty text
+)
+DISTILBART_CNN_12_6 = ModelSpec(
+    {
+        "vocab_size": 50264,
+        "d_model": 1024,
+        "encoder_layers": 12,
+        "decoder_layers": 6,
+        "encoder_attention_heads": 16,
+        "decoder_attention_heads": 16,
+        "encoder_ffn_dim": 4096,
+        "decoder_ffn_dim": 4096,
+        "activation_function": "gelu",
+        "max_position_embeddings": 1024,
+        "normalize_before": False,
+        "normalize_embedding": True,
+        "scale_embedding": False,
+        "add_final_layer_norm": False,
+        "static_position_embeddings": False,
+        "bos_token_id": 0,
+        "pad_token_id": 1,
+        "eos_token_id": 2,
+        "decoder_start_token_id": 2,
+        "forced_eos_token_id": 2,
+    },  # its forced BOS is a generation setting: DISTILBART_LEGACY_EXTRA
+    restrict_output=True,
+)
 # What the checkpoints' authors configured (besides opus-mt's bad word, its <pad>).
 OPUS_MT_SETTINGS = {"num_beams": 4, "max_length": 512}
 BART_CNN = {
@@ -232,10 +237,12 @@ def forced_translation_length(token_counts: list[int]) -> int:
 def build_random_marian(out: Path, lang: str, texts: list[str]) -> int:
     """opus-mt-{lang}-en: the published architecture, random weights, the legacy repository layout.
     Returns the length its translations are forced to (from its tokenizer on ``texts``)."""
-    spec = TokenizerSpec(TOKENIZER_VOCAB, max_input_tokens=512, vocab_size=OPUS_MT["vocab_size"], seed=0)
+    spec = TokenizerSpec(
+        TOKENIZER_VOCAB, max_input_tokens=512, vocab_size=OPUS_MT.architecture["vocab_size"], seed=0
+    )
     vocab = marian_tokenizer(out, lang, texts, english_corpus(texts), spec)
     length = forced_translation_length([len(x) for x in vocab.tokenizer(texts, verbose=False)["input_ids"]])
-    model = random_model(vocab, ModelSpec(OPUS_MT, restrict_output=True))
+    model = random_model(vocab, OPUS_MT)
     pad = vocab.config_ids["pad_token_id"]
     save_checkpoint(model, out, "legacy", {**OPUS_MT_SETTINGS, "bad_words_ids": [[pad]]})
     _tokenizer_config(out, {"source_lang": lang, "target_lang": "en"})  # no model_max_length
@@ -245,10 +252,10 @@ def build_random_marian(out: Path, lang: str, texts: list[str]) -> int:
 def build_random_bart(out: Path, texts: list[str]) -> int:
     """distilbart-cnn-12-6: the published architecture, random weights, the legacy repository layout.
     Returns the length its summaries are forced to."""
-    positions = DISTILBART_CNN_12_6["max_position_embeddings"]
-    spec = TokenizerSpec(TOKENIZER_VOCAB, positions, DISTILBART_CNN_12_6["vocab_size"], hub_files=True)
+    positions, size = (DISTILBART_CNN_12_6.architecture[k] for k in ("max_position_embeddings", "vocab_size"))
+    spec = TokenizerSpec(TOKENIZER_VOCAB, positions, size, hub_files=True)
     vocab = bart_tokenizer(out, english_corpus(texts), spec)
-    model = random_model(vocab, ModelSpec(DISTILBART_CNN_12_6, restrict_output=True))
+    model = random_model(vocab, DISTILBART_CNN_12_6)
     config_keys = {"task_specific_params": {"summarization": BART_CNN}, **DISTILBART_LEGACY_EXTRA}
     save_checkpoint(model, out, "legacy", BART_CNN, config_keys)
     _tokenizer_config(out, {"model_max_length": positions})
