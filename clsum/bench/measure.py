@@ -31,14 +31,9 @@ class Arch:
     decoder_layers: int
 
     @classmethod
-    def from_config(cls, config: Any) -> Arch:
-        return cls(
-            d_model=config.d_model,
-            ffn=config.encoder_ffn_dim,
-            vocab=config.vocab_size,
-            encoder_layers=config.encoder_layers,
-            decoder_layers=config.decoder_layers,
-        )
+    def from_config(cls, c: Any) -> Arch:
+        """From a transformers config (FFN width: the encoder's; the published models use one width)."""
+        return cls(c.d_model, c.encoder_ffn_dim, c.vocab_size, c.encoder_layers, c.decoder_layers)
 
 
 def generation_flops(arch: Arch, n: int, t: int, beam: int) -> float:
