@@ -1,3 +1,2 @@
-"""Random stand-ins of the published models (``models``), built with ``builders`` and saved in the
-hub repositories' layouts (``layouts``); the tests build their tiny models and replicas with the same
-two modules."""
+"""Random stand-ins of the published models (``models``), built and saved in a hub repository's
+layout by ``builders``, with which the tests build their tiny models and replicas too."""
