@@ -21,6 +21,7 @@ from clsum.config import load_config
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.pipeline.runtime.generation import LEGACY_CONFIG
 from clsum.runner import Pipeline
+from tests.helpers import set_args
 from tests.tinymodels import CORPUS_DE
 
 LAST_LINE = re.compile(
@@ -203,6 +204,29 @@ def test_bench_end_to_end(
     differ = report["systems"]["clsum"]["differing_vs_ctranslate2_plain"]
     assert set(differ) == {"translation", "summary"} and all(0 <= n <= 2 for n in differ.values())
     assert report["systems"]["ctranslate2-plain"]["differing_vs_ctranslate2_plain"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_bench_invariance_compares_every_variant_with_the_first(
+    folder: Path, tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    variants = [("one", "clsum", ["threads=1"]), ("batches of one", "clsum", ["translation.batch_size=1"])]
+    monkeypatch.setattr("clsum.bench.invariance.VARIANTS", variants)
+    out = tmp_path / "bench.json"
+    args = ["bench", str(folder), "--langs", "de", "--threads", "1", "--invariance", "--json", str(out)]
+    result = CliRunner().invoke(main, args + set_args(*tiny_overrides), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "differing from the first variant (one), token for token" in result.output
+    report = json.loads(out.read_text())
+    assert (report["reference"], report["documents"], list(report["outputs"])) == (
+        "one",
+        2,
+        ["one", "batches of one"],
+    )
+    assert report["differing"]["one"] == {"translation": 0, "summary": 0}  # the reference against itself
+    assert all(set(d) == {"id", "translation", "summary"} for d in report["outputs"]["batches of one"])
+    assert report["inputs"]["documents"] == 2 and report["threads"] == 1  # the context, at the top level
 
 
 def test_bench_rejects_unknown_system(tiny_overrides: list[str]) -> None:

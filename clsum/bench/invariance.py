@@ -39,16 +39,16 @@ VARIANTS: list[tuple[str, str, list[str]]] = [
 ]
 
 
-def run_variants(job: Job, variants: list[tuple[str, str, list[str]]] = VARIANTS) -> InvarianceReport:
+def run_variants(job: Job) -> InvarianceReport:
     """Every variant over ``job``'s documents; the outputs of each compared with the first's."""
     outputs = {}
-    for name, system, sets in variants:
+    for name, system, sets in VARIANTS:
         threads = next((int(s.split("=")[1]) for s in sets if s.startswith("threads=")), job.threads)
         variant = dataclasses.replace(
             job, system=system, threads=threads, clsum_overrides=[*job.clsum_overrides, *sets]
         )
         log.info("invariance: %s on %d documents", name, len(job.docs))
         outputs[name] = run_in_child(threads, run_system, variant).outputs()
-    first = variants[0][0]
+    first = VARIANTS[0][0]
     differing = {name: Differing.between(outputs[first], docs) for name, docs in outputs.items()}
     return InvarianceReport(first, len(job.docs), differing, outputs)
