@@ -9,7 +9,6 @@ dataset does not have and a ``split`` that a local dataset would ignore fail whe
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Literal, get_args
 from clsum.errors import ConfigError
 from clsum.eval.data import DATASETS, SOURCES, language
 from clsum.eval.options import ScoreOptions
+from clsum.eval.options import validate as validate_options
 from clsum.settings import build, read_yaml, setting, shown, unknown
 
 Task = Literal["translate", "documents", "summarize", "end-to-end"]
@@ -65,9 +65,6 @@ class BenchmarkConfig:
     score: ScoreOptions = field(default_factory=ScoreOptions)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     path: str | None = field(default=None, init=False)  # the file it was loaded from (not a YAML key)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
     def system(self, name: str) -> SystemConfig:
         for system in self.systems:
@@ -132,22 +129,17 @@ def _check_dataset(ds: DatasetConfig) -> None:
 
 def validate(config: BenchmarkConfig) -> None:
     """What the types cannot say: names the registries know, each system's params, no name twice."""
-    from clsum.eval.systems import SYSTEM_TYPES
+    from clsum.eval.systems import build as build_system
 
     _check_dataset(config.dataset)
     metrics = available_metrics()
     names: set[str] = set()
     for i, system in enumerate(config.systems):
-        if system.type not in SYSTEM_TYPES:
-            raise ConfigError(f"systems[{i}]: {unknown('system type', system.type, SYSTEM_TYPES)}")
+        build_system(system.name, system.type, system.params, where=f"systems[{i}]")
         if system.name in names:
             raise ConfigError(f"two systems are named {shown(system.name)}")
         names.add(system.name)
-        build(SYSTEM_TYPES[system.type].Params, system.params, f"systems[{i}].params", what="param")
         for metric in [*config.metrics, *(system.metrics or [])]:
             if metric not in metrics:
                 raise ConfigError(unknown("metric", metric, metrics))
-    if config.score.bleu_tokenize is not None:
-        from clsum.eval.mt import build as build_metric
-
-        build_metric("bleu", bleu_tokenize=config.score.bleu_tokenize)  # sacrebleu's list of tokenizers
+    validate_options(config.score, "score")

@@ -19,6 +19,7 @@ from typing import Any
 
 from clsum.errors import InputError
 from clsum.eval import entities, numbers
+from clsum.eval.scores import jsonable
 from clsum.pipeline.write import SUMMARIES, read_rows
 
 # Flag thresholds (a summary is flagged when a value is past one of them).
@@ -74,9 +75,42 @@ class CheckResult:
         return [flag.split(":", 1)[0] for flag in self.flags]
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["novel_ngrams"] = {str(n): v for n, v in self.novel_ngrams.items()}
-        return data
+        return {**asdict(self), "novel_ngrams": {str(n): v for n, v in self.novel_ngrams.items()}}
+
+
+@dataclass
+class ChecksSummary:
+    """Means of the values over the checked summaries, the share flagged and counts per flag kind
+    (only ``documents`` and ``signature`` when there were none)."""
+
+    documents: int
+    mean_compression: float | None = None
+    mean_novel_ngrams: dict[str, float] | None = None  # n (as text) -> mean
+    mean_repeated_trigrams: float | None = None
+    mean_unsupported_numbers: float | None = None
+    mean_unsupported_entities: float | None = None
+    flagged: int | None = None
+    share_flagged: float | None = None
+    flags: dict[str, int] | None = None  # every kind of FLAG_KINDS -> summaries flagged with it
+    signature: str = CHECKS_SIGNATURE
+
+    @classmethod
+    def of(cls, results: list[CheckResult]) -> ChecksSummary:
+        if not results:
+            return cls(0)
+        kinds = Counter(kind for r in results for kind in set(r.flag_kinds))
+        flagged = sum(r.flagged for r in results)
+        return cls(
+            documents=len(results),
+            mean_compression=mean(r.compression for r in results),
+            mean_novel_ngrams={str(n): mean(r.novel_ngrams[n] for r in results) for n in (1, 2, 3)},
+            mean_repeated_trigrams=mean(r.repeated_trigrams for r in results),
+            mean_unsupported_numbers=mean(len(r.unsupported_numbers) for r in results),
+            mean_unsupported_entities=mean(len(r.unsupported_entities) for r in results),
+            flagged=flagged,
+            share_flagged=flagged / len(results),
+            flags={kind: kinds.get(kind, 0) for kind in FLAG_KINDS},
+        )
 
 
 def tokens(text: str) -> list[str]:
@@ -116,8 +150,7 @@ def unsupported_entities(source: str, summary: str, translation: str | None) -> 
 def check(source: str, summary: str, source_lang: str = "en", translation: str | None = None) -> CheckResult:
     """Check ``summary`` (English) against ``source`` (in ``source_lang``) and its English translation."""
     summary_tokens = tokens(summary)
-    reference = translation if translation else source
-    reference_tokens = tokens(reference)
+    reference_tokens = tokens(translation or source)
     result = CheckResult(
         compression=len(summary_tokens) / max(len(tokens(source)), 1),
         novel_ngrams={n: novel_ngram_ratio(summary_tokens, reference_tokens, n) for n in (1, 2, 3)},
@@ -156,41 +189,25 @@ def _flags(result: CheckResult, summary_words: int, english_reference: bool) -> 
 
 
 def aggregate(results: list[CheckResult]) -> dict[str, Any]:
-    """Means of the values, the share of flagged summaries, and counts per flag kind."""
-    if not results:
-        return {"documents": 0, "signature": CHECKS_SIGNATURE}
-    kinds = Counter(kind for r in results for kind in set(r.flag_kinds))
-    return {
-        "documents": len(results),
-        "mean_compression": mean(r.compression for r in results),
-        "mean_novel_ngrams": {str(n): mean(r.novel_ngrams[n] for r in results) for n in (1, 2, 3)},
-        "mean_repeated_trigrams": mean(r.repeated_trigrams for r in results),
-        "mean_unsupported_numbers": mean(len(r.unsupported_numbers) for r in results),
-        "mean_unsupported_entities": mean(len(r.unsupported_entities) for r in results),
-        "flagged": sum(r.flagged for r in results),
-        "share_flagged": sum(r.flagged for r in results) / len(results),
-        "flags": {kind: kinds.get(kind, 0) for kind in FLAG_KINDS},
-        "signature": CHECKS_SIGNATURE,
-    }
+    """The JSON form of ``ChecksSummary.of(results)``, as ``clsum check --json`` prints it."""
+    return jsonable(ChecksSummary.of(results))
 
 
 # -- the summaries a 'clsum summarize' run stored ----------------------------------------------------
 
 
-def check_row(row: dict[str, Any]) -> CheckResult | None:
-    """Check one stored summary; None for rows without a summary (failed documents)."""
-    if row.get("error") or not isinstance(row.get("summary"), str) or not isinstance(row.get("source"), str):
-        return None
-    lang = row.get("lang") or "en"
-    translation = row.get("translation") if lang != "en" else None
-    return check(row["source"], row["summary"], source_lang=lang, translation=translation or None)
-
-
 def check_output(folder: Path) -> list[tuple[dict[str, Any], CheckResult]]:
-    """Each stored summary of the output folder of ``clsum summarize`` with its checks, in file order."""
+    """Each stored summary of the output folder of ``clsum summarize`` with its checks, in file order
+    (rows without a summary, failed documents, are left out)."""
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder (expected the output folder of 'clsum summarize')")
     path = folder / SUMMARIES
     if not path.is_file():
         raise InputError(f"no {SUMMARIES} in {folder} (expected the output folder of 'clsum summarize')")
-    return [(row, result) for row in read_rows(path) if (result := check_row(row)) is not None]
+    checked = []
+    for row in read_rows(path):
+        summary, source, lang = row.get("summary"), row.get("source"), row.get("lang") or "en"
+        if isinstance(summary, str) and isinstance(source, str) and not row.get("error"):
+            translation = (row.get("translation") if lang != "en" else None) or None
+            checked.append((row, check(source, summary, lang, translation)))
+    return checked

@@ -14,24 +14,25 @@ English-side reference, so a system that writes the same text for every input ca
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+
+from tqdm import tqdm
 
 from clsum.config import Config, load_config
 from clsum.errors import OutputError
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
-from clsum.eval.results import Report, SystemResult
+from clsum.eval.checks import ChecksSummary, check
+from clsum.eval.metrics import CHEAP_METRICS, compare, score
+from clsum.eval.report import write_report
+from clsum.eval.results import Failure, Report, SystemResult
+from clsum.eval.scores import Score
 from clsum.eval.systems import RunContext, System, build
 from clsum.pipeline.lock import FolderLock
-
-if TYPE_CHECKING:
-    from clsum.eval.scores import Score
 
 log = logging.getLogger(__name__)
 
@@ -71,37 +72,16 @@ def pipeline_config(
 # -- running and scoring -------------------------------------------------------------------------
 
 
-def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Score]:
-    from clsum.eval.metrics import score
-
-    return score(outputs, refs, metrics, cfg.score)
-
-
 def _unscored(metrics: list[str], reason: str) -> dict[str, Score]:
-    from clsum.eval.scores import Score
-
-    return {m: Score(m, None, f"{m}|skipped", None, None, skipped=reason) for m in metrics}
+    return {m: Score.skip(m, reason) for m in metrics}
 
 
-def _checks(system: System, dataset: data.Dataset, outputs: list[str], scored: list[int]) -> dict[str, Any]:
-    """Faithfulness checks (numbers, names, ...) over every summary that was made, aggregated."""
-    from clsum.eval.checks import aggregate, check
-
-    segments = dataset.segments
-    return aggregate(
-        [
-            check(segments[i].source, outputs[i], dataset.source_lang, system.translation_for(i))
-            for i in scored
-        ]
-    )
-
-
-def failures(system: System, dataset: data.Dataset) -> dict[int, dict[str, str]]:
-    """Index -> {id, stage, message} of every document the system failed on, in dataset order."""
+def failures(system: System, dataset: data.Dataset) -> dict[int, Failure]:
+    """Index -> the failure of every document the system failed on, in dataset order."""
     return {
-        i: {"id": segment.id, "stage": info["error"]["stage"], "message": info["error"]["message"]}
+        i: Failure(segment.id, info.error.stage, info.error.message)
         for i, (segment, info) in enumerate(zip(dataset.segments, system.info, strict=False))
-        if info.get("error")
+        if info.error
     }
 
 
@@ -115,7 +95,7 @@ def contrast(
     """
     if len(outputs) < 2:
         return _unscored(metrics, "a contrast needs at least 2 documents")
-    return _score(outputs, refs[1:] + refs[:1], metrics, cfg)
+    return score(outputs, refs[1:] + refs[:1], metrics, cfg.score)
 
 
 def run_system(
@@ -131,8 +111,7 @@ def run_system(
         first = next(iter(failed.values()))
         log.warning(
             "%s: %d of %d documents failed (first: %s in %s: %s); scoring the %d that succeeded",
-            system.name, len(failed), len(outputs), first["id"], first["stage"], first["message"],
-            len(scored),
+            system.name, len(failed), len(outputs), first.id, first.stage, first.message, len(scored),
         )  # fmt: skip
     kept_outputs, kept_refs = [outputs[i] for i in scored], [refs[i] for i in scored]
     empty = sum(1 for text in kept_outputs if not text.strip())
@@ -142,10 +121,10 @@ def run_system(
         name=system.name,
         type=system.type,
         kind=system.kind,
-        params=dataclasses.asdict(system.params),
+        params=system.params,
         outputs=outputs,
         references=refs,
-        scores=_score(kept_outputs, kept_refs, metrics, cfg)
+        scores=score(kept_outputs, kept_refs, metrics, cfg.score)
         if scored
         else _unscored(metrics, f"all {len(outputs)} documents failed"),
         info=system.info,
@@ -157,8 +136,10 @@ def run_system(
     )
     if system.references is not None and scored:
         result.contrast = contrast(kept_outputs, kept_refs, metrics, cfg)
-    if system.kind == "summary":
-        result.checks = _checks(system, dataset, outputs, scored)
+    if system.kind == "summary":  # the reference-free checks of every summary that was made
+        segments, lang = dataset.segments, dataset.source_lang
+        checked = [check(segments[i].source, outputs[i], lang, system.translation_for(i)) for i in scored]
+        result.checks = ChecksSummary.of(checked)
     return result
 
 
@@ -179,14 +160,12 @@ def score_common(report: Report, cfg: BenchmarkConfig) -> None:
         if result.scored and len(report.common) < len(result.scored):
             outputs = [result.outputs[i] for i in report.common]
             refs = [result.references[i] for i in report.common]
-            result.common_scores = _score(outputs, refs, list(result.scores), cfg)
+            result.common_scores = score(outputs, refs, list(result.scores), cfg.score)
             result.common_n = len(report.common)
 
 
 def compare_to_baseline(report: Report, cfg: BenchmarkConfig) -> None:
     """Each system against the first scored one, on the common documents, with ``clsum compare``'s test."""
-    from clsum.eval.metrics import CHEAP_METRICS, compare
-
     options = cfg.score
     scored = [r for r in report.systems.values() if r.scored]
     if len(scored) < 2 or not report.common:
@@ -236,8 +215,6 @@ def run_benchmark(
     ``run_dir`` until its reports are written (the lock of ``clsum summarize``), so a second run into
     the same folder fails at once instead of overwriting this one's reports.
     """
-    from clsum.eval.report import write_report
-
     chosen = [cfg.system(name) for name in systems] if systems else cfg.systems
     started, start = datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
     dataset = load_data(cfg, limit)
@@ -247,8 +224,6 @@ def run_benchmark(
     built = [(sc, build(sc.name, sc.type, sc.params)) for sc in chosen]
     # Every model any chosen system needs, before the first system runs.
     ctx.prepare(list(dict.fromkeys(run for _, system in built for run in system.runs(dataset.source_lang))))
-    from tqdm import tqdm
-
     with _hold(Path(run_dir)):
         for sc, system in tqdm(built, desc="systems", unit="system", disable=not progress):
             log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
@@ -256,7 +231,7 @@ def run_benchmark(
             report.systems[sc.name].note = sc.note
         score_common(report, cfg)
         compare_to_baseline(report, cfg)
-        report.generation = ctx.generation_settings()
+        report.models, report.generation = ctx.models, ctx.generation_settings()
         report.seconds = time.perf_counter() - start
         write_report(report, Path(run_dir))
     return report

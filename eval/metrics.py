@@ -8,7 +8,6 @@ BLEU/chrF/TER signatures are the metric name, sacrebleu's own signature verbatim
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,8 +18,7 @@ import numpy as np
 from clsum.config import unknown
 from clsum.errors import ConfigError, InputError
 from clsum.eval import bootstrap, modelmetrics, mt, rouge
-from clsum.eval.options import DEFAULTS, METHODS, TEST_SIGNATURES, ScoreOptions
-from clsum.eval.options import check as check_options
+from clsum.eval.options import DEFAULTS, METHODS, TEST_SIGNATURES, ScoreOptions, validate
 from clsum.eval.scores import Comparison, Score
 
 log = logging.getLogger(__name__)
@@ -85,12 +83,7 @@ def _rouge_stats(names: list[str], hyps: list[str], refs: list[str], options: Sc
         fields = rouge.signature_fields(
             name, options.rouge_tokenizer, options.stem, options.lsum_split, r.splits, r.capped
         )
-        details = {
-            "precision": float(np.mean(r.precision) * 100),
-            "recall": float(np.mean(r.recall) * 100),
-            "per_segment_precision": [p * 100 for p in r.precision],
-            "per_segment_recall": [x * 100 for x in r.recall],
-        }
+        details = {"precision": float(np.mean(r.precision) * 100), "recall": float(np.mean(r.recall) * 100)}
         signature = "|".join(fields + _tail(len(hyps), options))
         s = Score(name, float(f.mean()), signature, None, f.tolist(), details=details)
         out.append(_Stats(s, f[:, None], bootstrap.mean_of(len(f))))
@@ -100,8 +93,7 @@ def _rouge_stats(names: list[str], hyps: list[str], refs: list[str], options: Sc
 def _mt_stats(name: str, hyps: list[str], refs: list[str], options: ScoreOptions) -> _Stats:
     r = mt.score(name, hyps, refs, options.bleu_tokenize, options.chrf_word_order)
     signature = "|".join([name, r.signature, *_tail(len(hyps), options)])
-    s = Score(name, r.score, signature, None, r.per_segment, details={"sacrebleu_signature": r.signature})
-    return _Stats(s, r.stats, r.compute)
+    return _Stats(Score(name, r.score, signature, None, r.per_segment), r.stats, r.compute)
 
 
 def _all_stats(
@@ -121,14 +113,9 @@ def statistics(
     hyps: list[str], refs: list[str], metrics: list[str], options: ScoreOptions = DEFAULTS
 ) -> dict[str, tuple[np.ndarray, bootstrap.Compute]]:
     """Per-segment statistics and corpus function of cheap metrics (what the paired tests resample)."""
-    _check_options(options)
+    validate(options)
     _check_inputs(hyps, refs)
     return {name: (s.stats, s.compute) for name, s in _all_stats(hyps, refs, metrics, options).items()}
-
-
-def _check_options(options: ScoreOptions) -> None:
-    check_options(dataclasses.asdict(options))
-    mt.build("bleu", bleu_tokenize=options.bleu_tokenize)  # sacrebleu's own list of tokenizers
 
 
 def score(
@@ -139,7 +126,7 @@ def score(
 ) -> dict[str, Score]:
     """Score hypotheses against references (same order), metric name -> Score, in request order."""
     names = resolve_metrics(metrics)
-    _check_options(options)
+    validate(options)
     _check_inputs(hyps, refs)
     cheap = _all_stats(hyps, refs, [m for m in names if m in CHEAP_METRICS], options)
     out: dict[str, Score] = {}
@@ -170,7 +157,7 @@ def compare(
     names = resolve_metrics(metrics)
     if method not in METHODS:
         raise ConfigError(unknown("comparison method", method, METHODS))
-    _check_options(options)
+    validate(options)
     if options.bootstrap < 1:
         raise ConfigError("comparing systems needs bootstrap >= 1 resamples/trials")
     _check_inputs(hyps_a, refs)
@@ -194,14 +181,9 @@ def _compare_one(a: _Stats, b: _Stats, options: ScoreOptions, method: str) -> Co
         a.score.metric,
         a.score.score or 0.0,
         b.score.score or 0.0,
-        result.delta,
-        result.p_value,
-        result.ci,
-        method,
-        signature,
-        test=result.test,
-        differing=result.differing,
+        method=method,
         n=len(a.stats),
-        trials=result.trials,
         caveat=bootstrap.caveat(method, result),
+        signature=signature,
+        **vars(result),  # delta, p_value, ci, differing, test, trials
     )

@@ -11,14 +11,11 @@ import logging
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from clsum.eval import bootstrap
-
-if TYPE_CHECKING:
-    from clsum.eval.scores import Score
+from clsum.eval.scores import Score
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +52,8 @@ def _cached_folder(repo: str, filename: str) -> Path | None:
 
 
 def _skipped(name: str, reason: str) -> Score:
-    from clsum.eval.scores import Score
-
     log.warning("%s skipped: %s", name, reason)
-    return Score(name, None, f"{name}|skipped", None, None, skipped=reason)
+    return Score.skip(name, reason)
 
 
 def _bertscore(
@@ -66,8 +61,6 @@ def _bertscore(
 ) -> Score:
     import bert_score
     from bert_score.utils import model2layers
-
-    from clsum.eval.scores import Score
 
     if "t5" in str(folder):  # bert_score loads any model_type containing "t5" as a T5 encoder
         return _skipped(metric.name, f"bert_score would read {folder} as a T5 model (its path has 't5')")

@@ -17,13 +17,14 @@ import json
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clsum.eval import plots
+from clsum.eval.checks import CHECKS_SIGNATURE, FLAG_KINDS
 from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, LOWER_IS_BETTER, metric_label
-from clsum.versions import clsum_commit, package_versions
+from clsum.eval.scores import jsonable
 
 if TYPE_CHECKING:
     from clsum.eval.results import Report, SystemResult
@@ -37,12 +38,10 @@ _SHOWN_FAILURE_IDS = 5
 
 def write_report(report: Report, run_dir: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
-    data = report_dict(report)
-    (run_dir / "report.json").write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-    )
+    text = json.dumps(report_json(report), indent=2, ensure_ascii=False, default=jsonable)
+    (run_dir / "report.json").write_text(text + "\n", encoding="utf-8")
     write_outputs(report, run_dir / "outputs")
-    content = blocks(report, data)
+    content = blocks(report)
     (run_dir / "report.md").write_text(markdown(report, content), encoding="utf-8")
     (run_dir / "report.html").write_text(html_report(report, content), encoding="utf-8")
 
@@ -50,26 +49,19 @@ def write_report(report: Report, run_dir: Path) -> None:
 # -- JSON ----------------------------------------------------------------------------------------
 
 
-def _models(result: SystemResult) -> dict[str, str]:
-    seen: dict[str, str] = {}
-    for info in result.info:
-        seen.update(info.get("models", {}))
-    return seen
-
-
 def reassembly(result: SystemResult) -> dict[str, int] | None:
     """Input lines vs. paragraphs that came out: NTREX lines must all survive clean and segment."""
-    infos = [i for i in result.info if "lines" in i]
+    infos = [i for i in result.info if i.lines is not None]
     if not infos:
         return None
     return {
         "documents": len(infos),
-        "lines_in": sum(i["lines"] for i in infos),
-        "paragraphs_out": sum(i["paragraphs"] for i in infos),
+        "lines_in": sum(i.lines or 0 for i in infos),
+        "paragraphs_out": sum(i.paragraphs or 0 for i in infos),
         "documents_changed": sum(
-            1 for i in infos if i["lines"] != i["paragraphs"] or i.get("error") or i.get("title_untranslated")
+            1 for i in infos if i.lines != i.paragraphs or i.error or i.title_untranslated
         ),
-        "items_removed_by_clean": sum(len(i.get("removed", [])) for i in infos),
+        "items_removed_by_clean": sum(len(i.removed or []) for i in infos),
     }
 
 
@@ -84,48 +76,33 @@ def intervals(report: Report) -> str:
     )
 
 
-def report_dict(report: Report) -> dict[str, Any]:
-    ds = report.dataset
-    models: dict[str, str] = {}
-    for result in report.systems.values():
-        models.update(_models(result))
+def report_json(report: Report) -> dict[str, Any]:
+    """report.json, the one serializer of a ``Report`` (scores, checks and failures are dumped with
+    ``eval.scores.jsonable``)."""
+    ds, systems = report.dataset, report.systems
     return {
-        "benchmark": report.benchmark.to_dict(),
+        "benchmark": asdict(report.benchmark),
         "run": {"limit": report.limit, "systems": report.requested or "all"},
         "intervals": intervals(report),
         "lower_is_better": list(LOWER_IS_BETTER),
-        "systems": {
-            name: {metric: s.to_dict() for metric, s in r.scores.items()}
-            for name, r in report.systems.items()
-        },
+        "systems": {name: r.scores for name, r in systems.items()},
         "common": {
             "documents": len(report.common),
-            "ids": [report.dataset.segments[i].id for i in report.common],
-            "scores": {
-                name: {metric: s.to_dict() for metric, s in r.common_scores.items()}
-                for name, r in report.systems.items()
-                if r.common_scores
-            },
+            "ids": [ds.segments[i].id for i in report.common],
+            "scores": {name: r.common_scores for name, r in systems.items() if r.common_scores},
         },
         "comparisons": {
             "baseline": report.baseline,
             "documents": len(report.common),
             "note": report.comparison_note,
-            "systems": {
-                name: {metric: c.to_dict() for metric, c in by_metric.items()}
-                for name, by_metric in report.comparisons.items()
-            },
+            "systems": report.comparisons,
         },
-        "contrast": {
-            name: {metric: s.to_dict() for metric, s in r.contrast.items()}
-            for name, r in report.systems.items()
-            if r.contrast
-        },
+        "contrast": {name: r.contrast for name, r in systems.items() if r.contrast},
         "system_info": {
             name: {
                 "type": r.type,
                 "kind": r.kind,
-                "params": r.params,
+                "params": asdict(r.params),
                 "references": r.reference_kind,
                 "note": r.note,
                 "documents": r.total,
@@ -136,19 +113,19 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "seconds": round(r.seconds, 3),
                 "reassembly": reassembly(r),
             }
-            for name, r in report.systems.items()
+            for name, r in systems.items()
         },
-        "checks": {name: r.checks for name, r in report.systems.items() if r.checks is not None},
+        "checks": {name: r.checks for name, r in systems.items() if r.checks is not None},
         "dataset": {"name": ds.name, "source_lang": ds.source_lang, "segments": len(ds.segments)},
         "data": ds.files,
         "pipeline": {
             "config_hash": report.config.hash(),
             "config": report.config.to_dict(),
-            "models": models,
+            "models": report.models,
             "generation": report.generation,
         },
-        "versions": package_versions(),
-        "git": clsum_commit(),
+        "versions": report.versions,
+        "git": report.git,
         "started_at": report.started_at,
         "seconds": round(report.seconds, 3),
     }
@@ -173,16 +150,11 @@ def write_outputs(report: Report, folder: Path) -> None:
         per_document = {m: result.per_document(m) for m in result.scores}
         with (folder / f"{_filename(name)}.jsonl").open("w", encoding="utf-8") as out:
             for i, (seg, output) in enumerate(zip(report.dataset.segments, result.outputs, strict=True)):
-                row: dict[str, Any] = {"id": seg.id, "output": output}
-                if result.reference_kind == "system":
-                    row["reference"] = result.references[i]
-                row["scores"] = {m: v[i] for m, v in per_document.items() if v[i] is not None}
-                info = (
-                    {k: v for k, v in result.info[i].items() if k != "models"} if i < len(result.info) else {}
-                )
-                if info:
-                    row["info"] = info
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                own = {"reference": result.references[i]} if result.reference_kind == "system" else {}
+                scores = {m: v[i] for m, v in per_document.items() if v[i] is not None}
+                info = {"info": result.info[i]} if i < len(result.info) else {}
+                row = {"id": seg.id, "output": output, **own, "scores": scores, **info}
+                out.write(json.dumps(row, ensure_ascii=False, default=jsonable) + "\n")
 
 
 def _filename(name: str) -> str:
@@ -256,10 +228,10 @@ def _main_scored_cell(result: SystemResult) -> str:
 
 def _checks_cell(result: SystemResult) -> str:
     checks = result.checks
-    if not checks or not checks.get("documents"):
+    if not checks or not checks.documents or checks.flags is None:
         return ""
-    cell = f"{checks['flagged']}/{checks['documents']} flagged"
-    too_short = checks["flags"].get("too_short", 0)
+    cell = f"{checks.flagged}/{checks.documents} flagged"
+    too_short = checks.flags["too_short"]
     return f"{cell}, {too_short} too short" if too_short else cell
 
 
@@ -287,14 +259,14 @@ def score_table(report: Report) -> Table:
     return Table(header, rows)
 
 
-def legend(report: Report, data: dict[str, Any]) -> list[str]:
+def legend(report: Report) -> list[str]:
     """What the table's numbers, brackets and marks mean (only the marks the table uses)."""
     lower = [m for m in _metrics(report) if m in LOWER_IS_BETTER]
     direction = (
         f"Higher is better, except {', '.join(lower)} (lower is better)." if lower else "Higher is better."
     )
     lines = [
-        f"Scores are 0-100. Brackets: {data['intervals']}. {direction}",
+        f"Scores are 0-100. Brackets: {intervals(report)}. {direction}",
         "scored n/N: each score is computed on the n documents the system succeeded on, of N; failed "
         "documents are left out (never scored as 0) and listed under Failures.",
     ]
@@ -390,9 +362,9 @@ def _failure_items(report: Report) -> list[str]:
     for name, result in report.systems.items():
         if not result.failures:
             continue
-        groups = Counter((f["stage"], f["message"]) for f in result.failures)
+        groups = Counter((f.stage, f.message) for f in result.failures)
         for (stage, message), count in groups.most_common():
-            ids = [f["id"] for f in result.failures if (f["stage"], f["message"]) == (stage, message)]
+            ids = [f.id for f in result.failures if (f.stage, f.message) == (stage, message)]
             shown = ", ".join(ids[:_SHOWN_FAILURE_IDS]) + (" ..." if len(ids) > _SHOWN_FAILURE_IDS else "")
             items.append(
                 f"{name}: {count} of {result.total} documents failed in {stage}: {message} ({shown})"
@@ -400,10 +372,8 @@ def _failure_items(report: Report) -> list[str]:
     return items
 
 
-def checks_table(data: dict[str, Any]) -> Table | None:
-    from clsum.eval.checks import FLAG_KINDS
-
-    checks = {n: c for n, c in data["checks"].items() if c.get("documents")}
+def checks_table(report: Report) -> Table | None:
+    checks = {n: r.checks for n, r in report.systems.items() if r.checks and r.checks.documents}
     if not checks:
         return None
     header = [
@@ -418,38 +388,30 @@ def checks_table(data: dict[str, Any]) -> Table | None:
     rows = [
         [
             name,
-            str(c["documents"]),
-            f"{c['flagged']} ({c['share_flagged']:.0%})",
-            *(str(c["flags"][k]) for k in FLAG_KINDS),
-            f"{c['mean_compression']:.3f}",
-            f"{c['mean_novel_ngrams']['1']:.3f}",
-            f"{c['mean_repeated_trigrams']:.3f}",
+            str(c.documents),
+            f"{c.flagged} ({c.share_flagged:.0%})",
+            *(str((c.flags or {})[k]) for k in FLAG_KINDS),
+            f"{c.mean_compression:.3f}",
+            f"{(c.mean_novel_ngrams or {})['1']:.3f}",
+            f"{c.mean_repeated_trigrams:.3f}",
         ]
         for name, c in checks.items()
     ]
     return Table(header, rows)
 
 
-def _generation_items(data: dict[str, Any]) -> list[str]:
-    return [
-        f"{role}: {', '.join(f'{k} {v}' for k, v in values.items())}"
-        for role, values in data["pipeline"]["generation"].items()
-    ]
-
-
-def blocks(report: Report, data: dict[str, Any]) -> list[Block]:
+def blocks(report: Report) -> list[Block]:
     """Everything report.md and report.html say, in order."""
-    ds = data["dataset"]
-    run = data["run"]
+    ds = report.dataset
     out: list[Block] = [
         Para(report.benchmark.description.strip()),
         Para(
-            f"Dataset {ds['name']}: {ds['segments']} segments, source language {ds['source_lang']}. "
-            f"Run with --limit {run['limit'] or '(none)'} and --systems "
-            f"{','.join(run['systems']) if isinstance(run['systems'], list) else 'all'}."
+            f"Dataset {ds.name}: {len(ds.segments)} segments, source language {ds.source_lang}. "
+            f"Run with --limit {report.limit or '(none)'} and "
+            f"--systems {','.join(report.requested or ['all'])}."
         ),
         score_table(report),
-        Items(legend(report, data)),
+        Items(legend(report)),
     ]
     out += comparison_blocks(report)
     failures = _failure_items(report)
@@ -457,18 +419,17 @@ def blocks(report: Report, data: dict[str, Any]) -> list[Block]:
         Heading("Failures"),
         Items(failures) if failures else Para("None: every system ran on every document."),
     ]
-    checks = checks_table(data)
+    checks = checks_table(report)
     if checks is not None:
         out += [
             Heading("Summary checks"),
             Para(
                 "Reference-free checks of each summary against its source (and English translation): "
-                "flag counts per kind and means over the scored summaries; thresholds in "
-                f"{data['checks'][next(iter(data['checks']))]['signature']}."
+                f"flag counts per kind and means over the scored summaries; thresholds in {CHECKS_SIGNATURE}."
             ),
             checks,
         ]
-    kept = {n: i["reassembly"] for n, i in data["system_info"].items() if i["reassembly"]}
+    kept = {name: r for name, result in report.systems.items() if (r := reassembly(result))}
     if kept:
         out += [
             Heading("Reassembly (input lines vs. paragraphs out)"),
@@ -482,27 +443,29 @@ def blocks(report: Report, data: dict[str, Any]) -> list[Block]:
             ),
         ]
     out += [Heading("Plots"), Plots()]
-    models = data["pipeline"]["models"]
     out += [
         Heading("Provenance"),
         Items(
             [
-                f"pipeline config hash {data['pipeline']['config_hash']}",
-                f"git {data['git']}",
-                f"started {data['started_at']}, took {data['seconds']:.1f} s",
-                *(f"model for {role}: {prov}" for role, prov in models.items()),
-                *_generation_items(data),
+                f"pipeline config hash {report.config.hash()}",
+                f"git {report.git}",
+                f"started {report.started_at}, took {round(report.seconds, 3):.1f} s",
+                *(f"model for {role}: {prov}" for role, prov in report.models.items()),
+                *(
+                    f"{role}: {', '.join(f'{k} {v}' for k, v in values.items())}"
+                    for role, values in report.generation.items()
+                ),
             ]
         ),
         Heading("Data"),
-        Items([f"{path} sha256:{digest}" for path, digest in data["data"].items()], code=True),
+        Items([f"{path} sha256:{digest}" for path, digest in ds.files.items()], code=True),
         Heading("Signatures"),
         Items(
             [f"{n} {m}: {s.signature}" for n, r in report.systems.items() for m, s in r.scores.items()],
             code=True,
         ),
         Heading("Versions"),
-        Items([f"{k} {v}" for k, v in data["versions"].items()]),
+        Items([f"{k} {v}" for k, v in report.versions.items()]),
     ]
     return out
 

@@ -36,10 +36,6 @@ from nltk.stem import porter
 from rapidfuzz.distance import LCSseq
 from rouge_score import rouge_scorer, scoring
 
-from clsum.config import unknown
-from clsum.errors import ConfigError
-from clsum.eval.options import LSUM_SPLITS, ROUGE_TOKENIZERS
-
 log = logging.getLogger(__name__)
 
 ROUGE_METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -80,13 +76,6 @@ class RougeResult:
     # rougeLsum only: side ("hyp"/"ref") -> splitter -> how many texts it split.
     splits: dict[str, dict[str, int]] = field(default_factory=dict)
     capped: int = 0  # rougeLsum only: pairs cut to LSUM_CAP_WORDS words per side
-
-
-def check_options(tokenizer: str, lsum_split: str) -> None:
-    if tokenizer not in ROUGE_TOKENIZERS:
-        raise ConfigError(unknown("ROUGE tokenizer", tokenizer, ROUGE_TOKENIZERS))
-    if lsum_split not in LSUM_SPLITS:
-        raise ConfigError(unknown("ROUGE-Lsum split", lsum_split, LSUM_SPLITS))
 
 
 def _scorer(metrics: tuple[str, ...], tokenizer: str, stem: bool) -> rouge_scorer.RougeScorer:
@@ -177,8 +166,7 @@ def rouge(
     stem: bool = True,
     lsum_split: str = "auto",
 ) -> dict[str, RougeResult]:
-    """Per-segment ROUGE scores for each requested ROUGE variant."""
-    check_options(tokenizer, lsum_split)
+    """Per-segment ROUGE scores for each requested ROUGE variant (options checked by ``eval.options``)."""
     scorer = _scorer(metrics, tokenizer, stem)
     lsum = "rougeLsum" in metrics
     rows: dict[str, tuple[list[float], list[float], list[float]]] = {m: ([], [], []) for m in metrics}

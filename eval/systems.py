@@ -1,10 +1,10 @@
 """System types a benchmark can run: each turns the dataset's sources into outputs to score.
 
 A system has one method, ``run(segments, ctx) -> list[str]`` (one output per segment, in order),
-and may fill ``info`` (one dict per segment: errors, sentence counts, the English translation) and
-``references`` (when it is scored against something other than the dataset's references, as
-cross-lingual consistency is). A document whose ``info`` has an ``error`` ({stage, message}) failed:
-the harness leaves it out of the scores and reports it. ``runs(lang)`` says which pipeline runs a
+and may fill ``info`` (a ``DocInfo`` per segment: errors, sentence counts, the English translation)
+and ``references`` (when it is scored against something other than the dataset's references, as
+cross-lingual consistency is). A document whose ``info`` has an ``error`` failed: the harness leaves
+it out of the scores and reports it. ``runs(lang)`` says which pipeline runs a
 system will make, so every model a benchmark needs is loaded before any system runs. Systems with
 models go through ``clsum.runner.Pipeline``, the same code ``clsum summarize`` runs, so a benchmark
 measures what users get.
@@ -21,6 +21,7 @@ from clsum.config import Config, unknown
 from clsum.errors import ConfigError
 from clsum.eval import extractive
 from clsum.eval.data import Segment
+from clsum.record import StageError
 from clsum.settings import build as build_settings
 from clsum.settings import setting, shown
 
@@ -40,6 +41,7 @@ class RunContext:
     source_lang: str
     config: Config
     progress: bool = False
+    models: dict[str, str] = field(default_factory=dict)  # role -> provenance of what made the outputs
     _pipeline: Pipeline | None = field(default=None, repr=False)
 
     def pipeline(self) -> Pipeline:
@@ -68,28 +70,19 @@ class RunContext:
             if until == "summarize":
                 pipeline.models.summarizer()
 
-    def generation_settings(self) -> dict[str, dict[str, Any]]:
-        """Per model the systems loaded: its provenance and effective generation settings, each
-        with its origin (the runtime's one source of truth, what both backends decode with)."""
-        if self._pipeline is None:
-            return {}
-        models = self._pipeline.models
-        loaded = models.provenance()
-        used: list[tuple[str, Any]] = [
-            (f"translation ({lang})", lambda lang=lang: models.translator(lang))
-            for lang, spec in self.config.translation.models.items()
-            if spec in loaded
-        ]
-        if self.config.summarization.model in loaded:
-            used.append(("summarization", models.summarizer))
-        settings = {}
-        for role, get in used:
-            model = get()  # already loaded: no second load
-            values: dict[str, Any] = {"model": model.provenance}
-            for name, entry in model.settings.table().items():
-                values[name] = f"{entry['value']} ({entry['origin']})"
-            settings[role] = values
-        return settings
+    def generation_settings(self) -> dict[str, dict[str, str]]:
+        """Per model the systems used: its provenance and effective generation settings, each with
+        its origin (the runtime's one source of truth, what both backends decode with)."""
+        used = self._pipeline.models.generation() if self._pipeline else {}
+        return {
+            f"translation ({role.rsplit('.', 1)[1]})"
+            if role.startswith("translation")
+            else "summarization": {
+                "model": summary["provenance"],
+                **{name: f"{e['value']} ({e['origin']})" for name, e in summary["generation"].items()},
+            }
+            for role, summary in sorted(used.items(), key=lambda item: item[0].startswith("summarization"))
+        }
 
     def run_pipeline(self, texts: list[str], lang: str, until: StageName, desc: str) -> list[Record]:
         """``Pipeline.summarize_texts`` in batches, with a progress bar over documents."""
@@ -101,6 +94,8 @@ class RunContext:
                 batch = texts[start : start + PIPELINE_BATCH]
                 records += self.pipeline().summarize_texts(batch, lang=lang, until=until)
                 bar.update(len(batch))
+        for record in records:
+            self.models.update(record.models)
         return records
 
 
@@ -110,20 +105,31 @@ def translation_text(record: Record, paragraph_sep: str = "\n") -> str:
     return paragraph_sep.join(p for p in paragraphs if p)
 
 
-def record_info(record: Record) -> dict[str, Any]:
-    """Per-document facts that show whether cleaning and segmentation kept everything."""
-    info: dict[str, Any] = {
-        "lines": sum(1 for line in record.raw.split("\n") if line.strip()),  # input lines (NTREX: sentences)
-        "paragraphs": len(record.paragraphs) + (1 if record.title else 0),
-        "sentences": sum(len(p) for p in record.sentences),
-        "removed": [r.kind for r in record.removed],
-        "models": dict(record.models),
-    }
-    if record.title and record.lang != "en" and record.title_en is None:
-        info["title_untranslated"] = True
-    if record.error:
-        info["error"] = {"stage": record.error.stage, "message": record.error.message}
-    return info
+@dataclass
+class DocInfo:
+    """What a system noted about one document (in outputs/SYSTEM.jsonl, None values left out): whether
+    cleaning and segmentation kept everything, the English translation behind a summary (for the
+    checks), and the error the document failed with."""
+
+    lines: int | None = None  # non-empty input lines (NTREX: sentences)
+    paragraphs: int | None = None  # paragraphs out, the title counted
+    sentences: int | None = None
+    removed: list[str] | None = None  # the kinds of what clean removed
+    title_untranslated: bool | None = None  # True or None
+    error: StageError | None = None
+    translation: str | None = None
+
+    @classmethod
+    def of(cls, record: Record, translation: bool = False) -> DocInfo:
+        return cls(
+            lines=sum(1 for line in record.raw.split("\n") if line.strip()),
+            paragraphs=len(record.paragraphs) + (1 if record.title else 0),
+            sentences=sum(len(p) for p in record.sentences),
+            removed=[r.kind for r in record.removed],
+            title_untranslated=bool(record.title and record.lang != "en" and record.title_en is None) or None,
+            error=record.error,
+            translation=translation_text(record) if translation else None,
+        )
 
 
 @dataclass
@@ -144,10 +150,10 @@ class System:
     Params: ClassVar[Any] = NoParams
     params: Any
 
-    def __init__(self, name: str, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, name: str, params: object) -> None:
         self.name = name
-        self.params = build_settings(self.Params, params or {}, f"system {shown(name)} params", what="param")
-        self.info: list[dict[str, Any]] = []
+        self.params = params  # a built ``Params``
+        self.info: list[DocInfo] = []  # none: no pipeline ran, nothing to note
         self.references: list[str] | None = None
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
@@ -159,15 +165,13 @@ class System:
 
     def translation_for(self, index: int) -> str | None:
         """The English translation behind output ``index``, when the system made one (for checks)."""
-        value = self.info[index].get("translation") if index < len(self.info) else None
-        return value if isinstance(value, str) else None
+        return self.info[index].translation if index < len(self.info) else None
 
 
 class Identity(System):
     """The source unchanged: the floor any translation must beat."""
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        self.info = [{} for _ in segments]
         return [s.source for s in segments]
 
 
@@ -185,7 +189,7 @@ class PipelineTranslate(System):
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
-        self.info = [record_info(r) for r in records]
+        self.info = [DocInfo.of(r) for r in records]
         return [translation_text(r, self.params.paragraph_sep) if r.ok else "" for r in records]
 
 
@@ -199,7 +203,7 @@ class PipelineSummarize(System):
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "summarize", self.name)
-        self.info = [{**record_info(r), "translation": translation_text(r)} for r in records]
+        self.info = [DocInfo.of(r, translation=True) for r in records]
         return [(r.summary or "") if r.ok else "" for r in records]
 
 
@@ -211,7 +215,6 @@ class LeadK(System):
     params: KParams
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        self.info = [{} for _ in segments]
         # One sentence per line: ROUGE-Lsum splits summaries at newlines.
         return ["\n".join(extractive.lead(s.source, ctx.source_lang, self.params.k)) for s in segments]
 
@@ -230,7 +233,6 @@ class TextRank(System):
     params: Params
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        self.info = [{} for _ in segments]
         k, max_words = self.params.k, self.params.max_words
         return ["\n".join(extractive.textrank(s.source, ctx.source_lang, k, max_words)) for s in segments]
 
@@ -253,7 +255,6 @@ class Published(System):
             available = sorted({k for s in segments for k in s.extra}) or ["(none)"]
             problem = unknown("published field", field_name, available)
             raise ConfigError(f"system {self.name!r}: segment {missing[0]}: {problem}")
-        self.info = [{} for _ in segments]
         return [s.extra[field_name] for s in segments]
 
 
@@ -293,7 +294,7 @@ class SummarizeThenTranslate(System):
         else:
             records = ctx.run_pipeline(extracts, ctx.source_lang, "translate", self.name)
             outputs = [translation_text(r) if r.ok else "" for r in records]
-        self.info = [record_info(r) for r in records] if records else [{} for _ in segments]
+        self.info = [DocInfo.of(r) for r in records or []]
         if self.params.reference == "english-summary":
             self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
         return outputs
@@ -334,14 +335,11 @@ class CrossLingualConsistency(System):
             src = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
             outputs = ["\n".join(extract(translation_text(r), "en", k)) if r.ok else "" for r in src]
             self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
-        self.info = [{**record_info(r), "translation": translation_text(r)} for r in src]
+        self.info = [DocInfo.of(r, translation=True) for r in src]
         if summarizer == "pipeline":  # the English side failing fails the document too
             for info, record in zip(self.info, eng, strict=True):
-                if record.error and "error" not in info:
-                    info["error"] = {
-                        "stage": f"{record.error.stage} (English side)",
-                        "message": record.error.message,
-                    }
+                if record.error and not info.error:
+                    info.error = StageError(f"{record.error.stage} (English side)", record.error.message)
         return outputs
 
 
@@ -357,9 +355,13 @@ SYSTEM_TYPES: dict[str, type[System]] = {
 }
 
 
-def build(name: str, type_: str, params: dict[str, Any] | None = None) -> System:
+def build(name: str, type_: str, params: dict[str, Any] | None = None, where: str = "") -> System:
+    """A system of a registered type, its ``params`` (YAML) built into its ``Params``: the one check of
+    both. ``where`` starts a message (a benchmark's ``systems[i]``; default: the system's name)."""
+    where = where or f"system {shown(name)}"
     if type_ not in SYSTEM_TYPES:
-        raise ConfigError(unknown("system type", type_, SYSTEM_TYPES))
-    system = SYSTEM_TYPES[type_](name, params)
+        raise ConfigError(f"{where}: {unknown('system type', type_, SYSTEM_TYPES)}")
+    cls = SYSTEM_TYPES[type_]
+    system = cls(name, build_settings(cls.Params, params or {}, f"{where}.params", what="param"))
     system.type = type_
     return system
