@@ -1,32 +1,12 @@
 """Seeded resampling over segments: bootstrap confidence intervals and paired significance tests.
 
-Every metric is expressed the same way: per-segment statistics ``stats`` (segments x k) and a
-``compute`` function from their column sums to the corpus score. sacrebleu metrics use their sufficient
-statistics; ROUGE (a mean of per-segment scores) uses one column and a mean. A resample is then a
-matrix of per-segment counts, so resampled sums are one matrix product.
-
-Paired tests of "B - A = 0", all two-sided. Each reports how many segments *differ* (their statistics
-for this metric are not identical): only those carry any evidence. The p-value and the interval a test
-reports always come from one procedure; a test that has no interval consistent with its p reports none.
-
-- ``permutation``: the paired permutation (sign-flip) test, i.e. approximate randomization restricted
-  to the differing segments (swapping two identical outputs changes nothing). With k differing
-  segments, all 2^k swaps are enumerated when k <= ``EXACT_MAX_DIFFERING`` (an exact p: the share of
-  swaps whose |B - A| is at least the observed one); otherwise ``trials`` random swaps, p =
-  (hits + 1) / (trials + 1). Valid at every n (it is exact under exchangeability), but it has no
-  interval. With k differing segments the smallest possible p is 2 / 2^k, so k < 6 can never reach
-  p < 0.05. ``ar`` is the same test under sacrebleu's name.
-- ``paired-bootstrap``: the percentile bootstrap's own test. p is twice the share of resampled deltas
-  on the far side of 0 (the smaller tail), so p < 0.05 exactly when the printed 95% percentile
-  interval of B - A excludes 0, up to resampling noise at the boundary. Anti-conservative when few
-  segments differ (it treats k segments as if the spread were known): calibrated only from
-  ``BOOTSTRAP_MIN_DIFFERING`` differing segments on (the calibration study, docs/evaluation.md).
-- ``auto`` (the default): ``paired-bootstrap`` (p and its interval) when at least
-  ``BOOTSTRAP_MIN_DIFFERING`` segments differ, else ``permutation`` (p, no interval).
-- ``sacrebleu-paired-bootstrap``: sacrebleu's ``_paired_bs_test`` as published (Koehn 2004 as sacrebleu
-  implements it): deltas are folded (``|d*| - mean |d*|``) before comparing them with ``|d|``, which
-  shrinks the null distribution: on true nulls built from CNN/DM it rejects about 12% at alpha 0.05.
-  Kept only to reproduce sacrebleu's numbers; no interval (the bootstrap's would contradict its p).
+Every metric is per-segment statistics ``stats`` (segments x k) and a ``compute`` from their column
+sums to the corpus score (sacrebleu's sufficient statistics; ROUGE: one column and a mean), so a
+resample is a matrix of per-segment counts and its sums are one matrix product. Each paired test of
+"B - A = 0" (two-sided) counts the segments whose statistics *differ* (only those carry evidence) and
+reports a p and an interval from one procedure, or no interval. The tests, why ``auto`` picks the
+percentile bootstrap only from ``BOOTSTRAP_MIN_DIFFERING`` differing segments on, and why sacrebleu's
+folded bootstrap is anti-conservative: docs/evaluation.md (Comparing systems, Calibration study).
 """
 
 from __future__ import annotations

@@ -1,21 +1,11 @@
-"""The calibration study behind ``clsum compare``: false-positive rates on true nulls, power on planted
-degradations, for every paired test, on CNN/DM (the 250 FRANK articles).
+"""The calibration study behind ``clsum compare``: false-positive rates on true nulls and power on planted
+degradations, for every paired test, on CNN/DM (the 250 FRANK articles); docs/evaluation.md
+(Calibration study) describes the constructions and has the results.
 
-Per-segment statistics are computed once for three outputs of each article: lead-3, the published
-BART-large-cnn summary, and a *degraded* one (BART's summary of the next article: fluent, off-topic).
-A corpus of n documents draws n articles (without replacement up to 250, with replacement above, so
-n = 1000 repeats articles). Constructions, each repeated ``pairs`` times:
-
-- ``coin``: A and B each take, per document, BART's or lead-3's output by a fair coin (independently):
-  exchangeable, so every rejection is a false positive; about half the documents differ.
-- ``sparse``: A and B are BART's outputs except on k documents, where a fair coin gives one of them
-  lead-3's: few differing segments, still a true null.
-- ``power``: A is BART; B is BART with a share of documents replaced by the degraded output.
-
-Each pair runs every test exactly as ``clsum compare`` does (same defaults: 1000 resamples or random
-swaps, seed 12345); ``auto``'s decision is derived from the bootstrap's and the permutation test's by
-its rule. A rate comes with its Clopper-Pearson 95% interval. Run as
-``python -m clsum.eval.calibration [--pairs N] [--seed S]``; it prints a Markdown table.
+Per-segment statistics are computed once for lead-3, the published BART summary and a degraded one
+(BART's summary of the next article). Each pair runs the tests as ``clsum compare`` does (same
+defaults); a rate comes with its Clopper-Pearson 95% interval. Run as
+``python -m clsum.eval.calibration [--pairs N] [--seed S] [--cells i,j]``; it prints a Markdown table.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
 """Reference-free checks of one summary against its source, and their aggregate over a run.
 
-Nothing here needs a reference summary or a model: the checks compare the summary with the
-source (and the source's English translation, when there is one) and flag summaries that look
-degenerate or unfaithful. Every value is defined in the docstring of ``CheckResult``; the flag
-thresholds are the module constants below. ``CHECKS_SIGNATURE`` names the method and thresholds,
-so a stored result says how it was computed. ``check_output`` checks every summary a
-``clsum summarize`` run stored.
+No reference summary or model is needed: a summary is compared with its source (and the source's
+English translation, when there is one) and flagged when it looks degenerate or unfaithful. Every
+value is defined in ``CheckResult``; ``CHECKS_SIGNATURE`` names the method and the thresholds (the
+constants below), so a stored result says how it was computed.
 """
 
 from __future__ import annotations

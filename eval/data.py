@@ -1,14 +1,10 @@
-"""Benchmark datasets: the table of every dataset a benchmark may name, and their readers.
+"""Benchmark datasets: the table of every dataset a benchmark may name (``DATASETS``), and their readers.
 
-``DATASETS`` says, per name, which source languages a dataset has and where it can be read from:
-the local data root (``source: local``) or the Hugging Face hub (``source: datasets``, for users
-who are online). Benchmark validation and the harness both read it; ``load`` is the one entry point.
-
-The data root (read-only, never copied into the repo) is ``$CLSUM_DATA`` when set (an error when it
-is not a folder), else ``../shared/data`` relative to the working directory (a checkout's layout)
-when it exists; never a path derived from where clsum is installed.
-Each reader returns plain dataclasses and a content hash of what it read, so reports can say
-exactly which data produced a number.
+A dataset is read from the local data root (``source: local``) or the Hugging Face hub (``source:
+datasets``, for users who are online). The data root is ``$CLSUM_DATA`` (an error when it is not a
+folder), else ``../shared/data`` from the working directory (a checkout's layout); never a path
+derived from where clsum is installed. Readers note a content hash of every file they read, so
+reports can say exactly which data produced a number.
 """
 
 from __future__ import annotations

@@ -1,15 +1,11 @@
 """Run a benchmark: load its data, run each system, score the outputs, and write the report.
 
-Scores come from ``eval.metrics.score`` (signed, with confidence intervals) and summary checks from
-``eval.checks``; this module only wires them together and records how every number was made.
-
-A document a system failed on (a pipeline stage error) is not a bad output: it is left out of the
-scores and checks, which are computed on the documents that succeeded, and listed as a failure with
-its stage and message. A system whose every document failed has no scores (skipped, with the
-reason), never zeros. Before any system runs, every model the chosen systems need is loaded, so a
-missing model fails at once. Systems scored against their own English-side references
-(cross-lingual consistency) also get a contrast: the same metric against another document's
-English-side reference, so a system that writes the same text for every input cannot look perfect.
+A document a system failed on (a stage error) is not a bad output: it is left out of the scores and
+checks and listed with its stage and message; a system whose every document failed has no scores
+(skipped, with the reason), never zeros. Every model the chosen systems need is loaded before any
+system runs, so a missing model fails at once. Systems scored against their own English-side
+references also get a contrast (against another document's), so a system that writes the same text
+for every input cannot look perfect.
 """
 
 from __future__ import annotations
@@ -37,9 +33,6 @@ from clsum.pipeline.lock import FolderLock
 log = logging.getLogger(__name__)
 
 
-# -- data ----------------------------------------------------------------------------------------
-
-
 def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
     """The benchmark's dataset, cut to its first ``limit`` or ``dataset.limit`` segments (the fewer)."""
     ds = cfg.dataset
@@ -54,9 +47,6 @@ def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
     return dataset
 
 
-# -- pipeline config -----------------------------------------------------------------------------
-
-
 def pipeline_config(
     cfg: BenchmarkConfig, config_path: Path | None = None, overrides: tuple[str, ...] | list[str] = ()
 ) -> Config:
@@ -67,13 +57,6 @@ def pipeline_config(
         if not path.is_absolute() and not path.is_file():
             path = Path(str(resources.files("clsum"))) / path  # shipped: configs/...
     return load_config(path, [*cfg.pipeline.set, *overrides])
-
-
-# -- running and scoring -------------------------------------------------------------------------
-
-
-def _unscored(metrics: list[str], reason: str) -> dict[str, Score]:
-    return {m: Score.skip(m, reason) for m in metrics}
 
 
 def failures(system: System, dataset: data.Dataset) -> dict[int, Failure]:
@@ -94,7 +77,7 @@ def contrast(
     input; it scores the same here, while a system whose summaries depend on the document drops.
     """
     if len(outputs) < 2:
-        return _unscored(metrics, "a contrast needs at least 2 documents")
+        return {m: Score.skip(m, "a contrast needs at least 2 documents") for m in metrics}
     return score(outputs, refs[1:] + refs[:1], metrics, cfg.score)
 
 
@@ -126,7 +109,7 @@ def run_system(
         references=refs,
         scores=score(kept_outputs, kept_refs, metrics, cfg.score)
         if scored
-        else _unscored(metrics, f"all {len(outputs)} documents failed"),
+        else {m: Score.skip(m, f"all {len(outputs)} documents failed") for m in metrics},
         info=system.info,
         seconds=seconds,
         reference_kind="system" if system.references is not None else "dataset",
@@ -158,9 +141,7 @@ def score_common(report: Report, cfg: BenchmarkConfig) -> None:
         return
     for result in report.systems.values():
         if result.scored and len(report.common) < len(result.scored):
-            outputs = [result.outputs[i] for i in report.common]
-            refs = [result.references[i] for i in report.common]
-            result.common_scores = score(outputs, refs, list(result.scores), cfg.score)
+            result.common_scores = score(*_on_common(result, report.common), list(result.scores), cfg.score)
             result.common_n = len(report.common)
 
 
@@ -176,21 +157,18 @@ def compare_to_baseline(report: Report, cfg: BenchmarkConfig) -> None:
         return
     base = scored[0]
     report.baseline = base.name
-    refs = [base.references[i] for i in report.common]
+    outputs, refs = _on_common(base, report.common)
     for result in scored[1:]:
-        if [result.references[i] for i in report.common] != refs:
-            continue  # scored against other references (its own English-side summaries): not paired
+        their_outputs, their_refs = _on_common(result, report.common)
         metrics = [m for m in result.scores if m in base.scores and m in CHEAP_METRICS]
-        if not metrics:
-            continue
-        report.comparisons[result.name] = compare(
-            [base.outputs[i] for i in report.common],
-            [result.outputs[i] for i in report.common],
-            refs,
-            metrics,
-            options,
-            "auto",
-        )
+        # Scored against other references (its own English-side summaries): not paired.
+        if their_refs == refs and metrics:
+            report.comparisons[result.name] = compare(outputs, their_outputs, refs, metrics, options, "auto")
+
+
+def _on_common(result: SystemResult, common: list[int]) -> tuple[list[str], list[str]]:
+    """(outputs, references) of the documents every scored system succeeded on."""
+    return [result.outputs[i] for i in common], [result.references[i] for i in common]
 
 
 def _hold(run_dir: Path) -> FolderLock:

@@ -1,13 +1,9 @@
-"""Report files of a benchmark run: report.json, report.md, report.html and outputs/SYSTEM.jsonl.
+"""Report files of a benchmark run: report.json, report.md, report.html and outputs/SYSTEM.jsonl
+(docs/evaluation.md, Report files).
 
-report.json says how every number was made: score signatures, the benchmark config, package
-versions, the git commit, data file hashes and the pipeline config hash with model provenance and
-effective generation settings. report.md and report.html are rendered from one list of blocks
-(``blocks``), so they say the same things: the score table with what its brackets mean, which
-metric is lower-is-better, how many documents each score stands on and which failed, which scores
-are against a system's own English-side summaries (with their contrast), the summary checks, the
-run's ``--limit``/``--systems``, provenance and signatures. report.html is self-contained (the figures
-of ``eval.plots`` inline, no scripts or external links), so it can be mailed or opened offline.
+report.json says how every number was made. report.md and report.html are rendered from one list of
+blocks (``blocks``), so they say the same things; report.html is self-contained (the figures of
+``eval.plots`` inline, no scripts or external links), so it can be mailed or opened offline.
 """
 
 from __future__ import annotations
@@ -194,10 +190,6 @@ class Plots:
 Block = Heading | Para | Table | Items | Plots
 
 
-def _fmt(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
-
-
 def _score_cell(score: Score | None) -> str:
     """A table cell: the score and its 95% interval, or why there is no score."""
     if score is None:
@@ -215,15 +207,11 @@ def _metrics(report: Report) -> list[str]:
     return list(dict.fromkeys(m for r in report.systems.values() for m in r.scores))
 
 
-def _scored_cell(result: SystemResult) -> str:
+def _scored_cell(result: SystemResult, main: bool = False) -> str:
+    if main and result.common_scores:
+        return f"{result.common_n}/{result.total} common"
     cell = f"{len(result.scored)}/{result.total}"
     return f"{cell}, {len(result.failures)} failed" if result.failures else cell
-
-
-def _main_scored_cell(result: SystemResult) -> str:
-    if not result.common_scores:
-        return _scored_cell(result)
-    return f"{result.common_n}/{result.total} common"
 
 
 def _checks_cell(result: SystemResult) -> str:
@@ -245,7 +233,7 @@ def score_table(report: Report) -> Table:
         note = f" ({result.note})" if result.note else ""
         cells = [_score_cell(result.main_scores.get(m)) for m in metrics]
         rows.append(
-            [f"{name}{marker}{note}", *cells, _main_scored_cell(result)]
+            [f"{name}{marker}{note}", *cells, _scored_cell(result, main=True)]
             + ([_checks_cell(result)] if with_checks else [])
         )
         if result.common_scores:
@@ -308,12 +296,6 @@ CORPUS_NOTE = (
 )
 
 
-def _ci_cell(ci: tuple[float, float] | None) -> str:
-    if ci is None or ci[0] == ci[1]:
-        return "n/a"
-    return f"[{ci[0]:+.2f}, {ci[1]:+.2f}]"
-
-
 def comparison_table(report: Report) -> Table:
     header = ["system", "metric", "baseline", "system score", "Δ", "95% CI of Δ", "p", "test", "differ"]
     rows = [
@@ -323,7 +305,7 @@ def comparison_table(report: Report) -> Table:
             f"{c.score_a:.2f}",
             f"{c.score_b:.2f}",
             f"{c.delta:+.2f}",
-            _ci_cell(c.ci),
+            f"[{c.ci[0]:+.2f}, {c.ci[1]:+.2f}]" if c.ci and c.ci[0] != c.ci[1] else "n/a",
             f"{c.p_value:.4f}",
             c.test,
             f"{c.differing}/{c.n}",
@@ -473,10 +455,6 @@ def blocks(report: Report) -> list[Block]:
 # -- Markdown ------------------------------------------------------------------------------------
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def _md_block(block: Block) -> list[str]:
     if isinstance(block, Heading):
         return [f"## {block.text}", ""]
@@ -487,7 +465,7 @@ def _md_block(block: Block) -> list[str]:
             "| " + " | ".join(block.header) + " |",
             "| --- | " + " | ".join("---:" for _ in block.header[1:]) + " |",
         ]
-        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in block.rows]
         return [*lines, ""]
     if isinstance(block, Items):
         return [*(f"- `{i}`" if block.code else f"- {i}" for i in block.items), ""]

@@ -1,24 +1,13 @@
-"""ROUGE on top of rouge_score (Google's reimplementation of ROUGE-1.5.5).
+"""ROUGE on top of rouge_score (Google's reimplementation of ROUGE-1.5.5); docs/evaluation.md (ROUGE
+details) says what each option does and why.
 
-rouge_score's own tokenizer keeps only ``[a-z0-9]``, so "Müller" becomes "m ller" and German or Dutch
-words lose letters. The default here is a Unicode-aware tokenizer (every letter and digit is a word
-character); ``tokenizer="rouge-score"`` hands tokenization back to rouge_score to reproduce its
-numbers exactly.
-
-ROUGE-Lsum needs sentences: rouge_score splits its input on newlines, so text without newlines is
-sentence-split first. The default (``auto``) picks a splitter per text: its own newlines when it has
-any; a newline after each sentence-final token when the text is PTB-tokenized (`` . ``, `` ! ``, `` ? ``
-standing alone, with the closing quotes that follow them), as CNN/DM references and the published
-system outputs are, which reproduces the published numbers (a newline after each `` . `` token, or
-NLTK's Punkt) within 0.05; otherwise (untokenized prose in any language) clsum's pysbd splitter.
-pysbd alone under-splits PTB text (`` ` ... ' `` quotes), 0.4 below the published BART-large-cnn
-ROUGE-Lsum. The signature counts which splitter split each side.
-
-ROUGE-L of very long texts: rouge_score fills a Python LCS table of hypothesis x reference tokens (an
-8,000-word pair: 42 s and 680 MB). Above ``MAX_LCS_CELLS`` whitespace-word pairs, ROUGE-L's LCS length
-comes from rapidfuzz's bit-parallel LCS instead (the LCS length is unique, so the score is the same);
-ROUGE-Lsum (a union of LCSs, which needs rouge_score's table) is computed on the first ``LSUM_CAP_WORDS``
-words of each side, with a warning and ``cap:N`` in its signature (N pairs cut).
+rouge_score's own tokenizer keeps only ``[a-z0-9]`` ("Müller" becomes "m ller"), so the default here is
+Unicode-aware; ``tokenizer="rouge-score"`` reproduces rouge_score exactly. ROUGE-Lsum needs one sentence
+per line: ``auto`` uses a text's own newlines, else breaks PTB-tokenized text after each standing
+sentence mark (reproducing the published CNN/DM numbers), else pysbd. Above ``MAX_LCS_CELLS`` word
+pairs (rouge_score's LCS table is quadratic in time and memory), ROUGE-L's LCS length comes from
+rapidfuzz (the same score) and ROUGE-Lsum is cut to ``LSUM_CAP_WORDS`` words per side (``cap:`` in its
+signature).
 """
 
 from __future__ import annotations
