@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -77,40 +78,31 @@ def confidence_interval(
     return _interval(_scores(counts @ stats, compute))
 
 
-def _deltas(
-    stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute, resamples: int, seed: int
-) -> np.ndarray:
-    """B - A on each resample; both systems are scored on the same resampled segments."""
-    counts = resample_counts(len(stats_a), resamples, seed)
-    return _scores(counts @ stats_b, compute) - _scores(counts @ stats_a, compute)
-
-
 def _delta(stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute) -> float:
     return compute(stats_b.sum(0)) - compute(stats_a.sum(0))
 
 
 def paired_bootstrap(
-    stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute, resamples: int, seed: int
+    stats_a: np.ndarray,
+    stats_b: np.ndarray,
+    compute: Compute,
+    resamples: int,
+    seed: int,
+    folded: bool = False,
 ) -> PairedResult:
-    """Paired percentile bootstrap: p = 2 x the resampled deltas' tail beyond 0 (the smaller tail)."""
-    deltas = _deltas(stats_a, stats_b, compute, resamples, seed)
-    below, above = np.sum(deltas <= 0), np.sum(deltas >= 0)
-    p = min(1.0, 2 * (min(below, above) + 1) / (resamples + 1))
-    k = int(differing(stats_a, stats_b).sum())
-    delta = _delta(stats_a, stats_b, compute)
+    """Paired percentile bootstrap (both systems on the same resampled segments): p = 2 x the resampled
+    deltas' tail beyond 0 (the smaller tail), with their interval. ``folded``: sacrebleu's
+    ``_paired_bs_test``, deltas folded before comparing them with |delta| (anti-conservative; no
+    interval, the bootstrap's would contradict its p)."""
+    counts = resample_counts(len(stats_a), resamples, seed)
+    deltas = _scores(counts @ stats_b, compute) - _scores(counts @ stats_a, compute)
+    delta, k = _delta(stats_a, stats_b, compute), int(differing(stats_a, stats_b).sum())
+    if folded:
+        centred = np.abs(deltas) - np.abs(deltas).mean()
+        p = (np.sum(centred >= abs(delta)) + 1) / (resamples + 1)
+        return PairedResult(delta, float(p), None, k, "sacrebleu-paired-bootstrap", resamples)
+    p = min(1.0, 2 * (min(np.sum(deltas <= 0), np.sum(deltas >= 0)) + 1) / (resamples + 1))
     return PairedResult(delta, float(p), _interval(deltas), k, "paired-bootstrap", resamples)
-
-
-def sacrebleu_paired_bootstrap(
-    stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute, resamples: int, seed: int
-) -> PairedResult:
-    """sacrebleu's ``_paired_bs_test`` (folded deltas; anti-conservative, see the module docstring)."""
-    delta = _delta(stats_a, stats_b, compute)
-    deltas = _deltas(stats_a, stats_b, compute, resamples, seed)
-    centred = np.abs(deltas) - np.abs(deltas).mean()
-    p = (np.sum(centred >= abs(delta)) + 1) / (resamples + 1)
-    k = int(differing(stats_a, stats_b).sum())
-    return PairedResult(delta, float(p), None, k, "sacrebleu-paired-bootstrap", resamples)
 
 
 def _all_swaps(k: int) -> np.ndarray:
@@ -158,7 +150,7 @@ TESTS: dict[str, Callable[[np.ndarray, np.ndarray, Compute, int, int], PairedRes
     "permutation": permutation,
     "paired-bootstrap": paired_bootstrap,
     "ar": permutation,
-    "sacrebleu-paired-bootstrap": sacrebleu_paired_bootstrap,
+    "sacrebleu-paired-bootstrap": partial(paired_bootstrap, folded=True),
 }
 
 

@@ -55,21 +55,13 @@ class Row:
     pairs: int
 
     @property
-    def rate(self) -> float:
-        return self.rejections / self.pairs
-
-    @property
     def interval(self) -> tuple[float, float]:
         return clopper_pearson(self.rejections, self.pairs)
 
 
 def _binomial_tail(x: int, n: int, p: float, upper: bool) -> float:
-    """P(X >= x) if upper else P(X <= x), X ~ Binomial(n, p)."""
+    """P(X >= x) if upper else P(X <= x), X ~ Binomial(n, p), 0 < p < 1."""
     ks = range(x, n + 1) if upper else range(0, x + 1)
-    if p <= 0.0:
-        return 1.0 if (not upper or x == 0) else 0.0
-    if p >= 1.0:
-        return 1.0 if (upper or x == n) else 0.0
     logs = [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in ks]
     return float(
         sum(math.exp(c + k * math.log(p) + (n - k) * math.log1p(-p)) for c, k in zip(logs, ks, strict=True))
@@ -135,10 +127,6 @@ def _pair(
     return bart, np.where(degraded[:, None], outputs.degraded[metric][docs], bart)
 
 
-def _compute(outputs: Outputs, metric: str, n: int) -> bootstrap.Compute:
-    return bootstrap.mean_of(n) if metric.startswith("rouge") else outputs.compute[metric]
-
-
 def _decisions(a: np.ndarray, b: np.ndarray, compute: bootstrap.Compute) -> dict[str, bool]:
     """Each test's 'significant at 0.05', as clsum compare decides it with its defaults."""
     resamples, seed = DEFAULTS.bootstrap, DEFAULTS.seed
@@ -157,7 +145,7 @@ def run_cell(
 ) -> list[Row]:
     """One grid cell: ``pairs`` constructions, every test's rejections."""
     rng = np.random.default_rng([seed, n, int(size * 1000), METRICS.index(metric), len(construction)])
-    compute = _compute(outputs, metric, n)
+    compute = bootstrap.mean_of(n) if metric.startswith("rouge") else outputs.compute[metric]
     counts = dict.fromkeys(TESTS, 0)
     for _ in range(pairs):
         for test, significant in _decisions(
@@ -176,7 +164,7 @@ def run(outputs: Outputs, grid: tuple[tuple[str, int, float], ...], pairs: int, 
 
 def _cell(row: Row) -> str:
     low, high = row.interval
-    return f"{100 * row.rate:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+    return f"{100 * row.rejections / row.pairs:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
 
 
 def table(rows: list[Row]) -> str:
