@@ -73,7 +73,7 @@ class CheckResult:
         return [flag.split(":", 1)[0] for flag in self.flags]
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "novel_ngrams": {str(n): v for n, v in self.novel_ngrams.items()}}
+        return asdict(self)  # novel_ngrams' keys become text in JSON
 
 
 @dataclass
@@ -119,47 +119,30 @@ def ngrams(toks: list[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
 
 
-def novel_ngram_ratio(summary_tokens: list[str], reference_tokens: list[str], n: int) -> float:
-    grams = ngrams(summary_tokens, n)
-    if not grams:
-        return 0.0
-    known = set(ngrams(reference_tokens, n))
-    return sum(g not in known for g in grams) / len(grams)
-
-
-def repeated_trigram_ratio(summary_tokens: list[str]) -> float:
-    grams = ngrams(summary_tokens, 3)
-    return (len(grams) - len(set(grams))) / len(grams) if grams else 0.0
-
-
-def unsupported_numbers(source: str, summary: str, source_lang: str, translation: str | None) -> list[str]:
-    known = numbers.values_of(numbers.extract_numbers(source, source_lang))
-    if translation:
-        known += numbers.values_of(numbers.extract_numbers(translation, "en"))
-    missing = [m.text for m in numbers.extract_numbers(summary, "en") if not numbers.is_supported(m, known)]
-    return list(dict.fromkeys(missing))
-
-
-def unsupported_entities(source: str, summary: str, translation: str | None) -> list[str]:
-    vocab = entities.vocabulary(source, translation or "")
-    return [e for e in entities.candidates(summary) if not entities.is_supported(e, vocab)]
-
-
 def check(source: str, summary: str, source_lang: str = "en", translation: str | None = None) -> CheckResult:
     """Check ``summary`` (English) against ``source`` (in ``source_lang``) and its English translation."""
-    summary_tokens = tokens(summary)
-    reference_tokens = tokens(translation or source)
+    words, reference = tokens(summary), tokens(translation or source)
+    grams = {n: ngrams(words, n) for n in (1, 2, 3)}
+    known = {n: set(ngrams(reference, n)) for n in (1, 2, 3)}
+    mentions = numbers.extract_numbers(source, source_lang) + numbers.extract_numbers(translation or "", "en")
+    known_numbers, vocab = numbers.values_of(mentions), entities.vocabulary(source, translation or "")
     result = CheckResult(
-        compression=len(summary_tokens) / max(len(tokens(source)), 1),
-        novel_ngrams={n: novel_ngram_ratio(summary_tokens, reference_tokens, n) for n in (1, 2, 3)},
-        repeated_trigrams=repeated_trigram_ratio(summary_tokens),
-        unsupported_numbers=unsupported_numbers(source, summary, source_lang, translation),
-        unsupported_entities=unsupported_entities(source, summary, translation),
+        compression=len(words) / max(len(tokens(source)), 1),
+        novel_ngrams={
+            n: sum(g not in known[n] for g in gs) / len(gs) if gs else 0.0 for n, gs in grams.items()
+        },
+        repeated_trigrams=(len(grams[3]) - len(set(grams[3]))) / len(grams[3]) if grams[3] else 0.0,
+        unsupported_numbers=list(
+            dict.fromkeys(
+                m.text
+                for m in numbers.extract_numbers(summary, "en")
+                if not numbers.is_supported(m, known_numbers)
+            )
+        ),
+        unsupported_entities=[e for e in entities.candidates(summary) if not entities.is_supported(e, vocab)],
     )
     # Novel words are only meaningful against English text (the summary is English).
-    result.flags = _flags(
-        result, len(summary_tokens), english_reference=bool(translation) or source_lang == "en"
-    )
+    result.flags = _flags(result, len(words), english_reference=bool(translation) or source_lang == "en")
     return result
 
 

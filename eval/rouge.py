@@ -102,10 +102,6 @@ def split_for_lsum(text: str, mode: str = "auto") -> tuple[str, str]:
     return "\n".join(lines), splitter
 
 
-def _too_long(hyp: str, ref: str) -> bool:
-    return len(hyp.split()) * len(ref.split()) > MAX_LCS_CELLS
-
-
 def _first_words(text: str, words: int) -> str:
     """The first ``words`` whitespace words of a one-sentence-per-line text, lines kept."""
     kept, left = [], words
@@ -163,14 +159,13 @@ def rouge(
     capped = 0
     for hyp, ref in zip(hyps, refs, strict=True):
         if lsum:  # rouge_score splits rougeLsum input on "\n"; the other variants ignore newlines
-            (hyp, hyp_splitter), (ref, ref_splitter) = (
-                split_for_lsum(hyp, lsum_split),
-                split_for_lsum(ref, lsum_split),
-            )
+            hyp, hyp_splitter = split_for_lsum(hyp, lsum_split)
+            ref, ref_splitter = split_for_lsum(ref, lsum_split)
             splits["hyp"][hyp_splitter] += 1
             splits["ref"][ref_splitter] += 1
         # rouge_score's argument order is (target, prediction).
-        if _too_long(hyp, ref) and any(m in _LCS_VARIANTS for m in metrics):
+        too_long = len(hyp.split()) * len(ref.split()) > MAX_LCS_CELLS
+        if too_long and any(m in _LCS_VARIANTS for m in metrics):
             scores = _score_long(metrics, tokenizer, stem, ref, hyp)
             capped += lsum
         else:
@@ -193,14 +188,6 @@ def rouge(
     }
 
 
-def split_field(lsum_split: str, splits: dict[str, dict[str, int]]) -> str:
-    """``split:auto[hyp:newline=250,ref:ptb=230+pysbd=20]``: the mode and what split each side."""
-    sides = ",".join(
-        f"{side}:" + "+".join(f"{name}={n}" for name, n in counts.items()) for side, counts in splits.items()
-    )
-    return f"split:{lsum_split}[{sides}]"
-
-
 def signature_fields(
     metric: str,
     tokenizer: str,
@@ -211,8 +198,12 @@ def signature_fields(
 ) -> list[str]:
     """The settings that change a ROUGE score, sacrebleu style (``key:value``)."""
     fields = [metric, f"tok:{tokenizer}", f"stem:{'yes' if stem else 'no'}"]
-    if metric == "rougeLsum":
-        fields.append(split_field(lsum_split, splits or {}))
+    if metric == "rougeLsum":  # split:auto[hyp:newline=250,ref:ptb=230+pysbd=20]: what split each side
+        sides = (
+            f"{side}:" + "+".join(f"{k}={n}" for k, n in counts.items())
+            for side, counts in (splits or {}).items()
+        )
+        fields.append(f"split:{lsum_split}[{','.join(sides)}]")
         if capped:
             fields.append(f"cap:{capped}x{LSUM_CAP_WORDS}w")
     fields.append(f"impl:rouge_score-{metadata.version('rouge-score')}")
