@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from clsum.errors import ConfigError
-from clsum.eval.data import DATASETS, SOURCES, language
+from clsum.eval.data import language
 from clsum.eval.options import ScoreOptions
 from clsum.eval.options import validate as validate_options
 from clsum.settings import build, read_yaml, setting, shown, unknown
@@ -30,7 +30,7 @@ class DatasetConfig:
     lang: str | None = setting(
         None, "source language (references are English); null: a one-language dataset's"
     )
-    source: str = setting(
+    source: Literal["local", "datasets"] = setting(
         "local", "local: the data root (`$CLSUM_DATA`); datasets: the Hugging Face hub (online)"
     )
     split: str = setting("test", "the split, for `source: datasets` only (local files fix their own)")
@@ -117,21 +117,14 @@ def available_metrics() -> tuple[str, ...]:
     return tuple(METRICS)
 
 
-def _check_dataset(ds: DatasetConfig) -> None:
-    """The dataset's name, source and language (one-language datasets fill in their language)."""
-    for what, value, valid in (("dataset", ds.name, DATASETS), ("dataset source", ds.source, SOURCES)):
-        if value not in valid:
-            raise ConfigError(unknown(what, value, valid))
-    if ds.split != "test" and ds.source == "local":
-        raise ConfigError("dataset.split applies to source: datasets only (local files fix their split)")
-    ds.lang = language(ds.name, ds.lang)
-
-
 def validate(config: BenchmarkConfig) -> None:
     """What the types cannot say: names the registries know, each system's params, no name twice."""
     from clsum.eval.systems import build as build_system
 
-    _check_dataset(config.dataset)
+    ds = config.dataset
+    ds.lang = language(ds.name, ds.lang)  # the name too; one-language datasets fill in their language
+    if ds.split != "test" and ds.source == "local":
+        raise ConfigError("dataset.split applies to source: datasets only (local files fix their split)")
     metrics = available_metrics()
     names: set[str] = set()
     for i, system in enumerate(config.systems):

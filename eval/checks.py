@@ -125,7 +125,10 @@ def check(source: str, summary: str, source_lang: str = "en", translation: str |
     grams = {n: ngrams(words, n) for n in (1, 2, 3)}
     known = {n: set(ngrams(reference, n)) for n in (1, 2, 3)}
     mentions = numbers.extract_numbers(source, source_lang) + numbers.extract_numbers(translation or "", "en")
-    known_numbers, vocab = numbers.values_of(mentions), entities.vocabulary(source, translation or "")
+    known_numbers, vocab = (
+        [v for m in mentions for v in m.values],
+        entities.vocabulary(source, translation or ""),
+    )
     result = CheckResult(
         compression=len(words) / max(len(tokens(source)), 1),
         novel_ngrams={

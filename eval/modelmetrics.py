@@ -56,26 +56,6 @@ def _skipped(name: str, reason: str) -> Score:
     return Score.skip(name, reason)
 
 
-def _bertscore(
-    metric: ModelMetric, folder: Path, hyps: list[str], refs: list[str], tail: list[str], bs: int, seed: int
-) -> Score:
-    import bert_score
-    from bert_score.utils import model2layers
-
-    if "t5" in str(folder):  # bert_score loads any model_type containing "t5" as a T5 encoder
-        return _skipped(metric.name, f"bert_score would read {folder} as a T5 model (its path has 't5')")
-    # The cache folder as model_type: transformers reads local files only. bert_score keys its
-    # layer table by hub name, so the layer it would pick for the name is passed explicitly.
-    _, _, f1 = bert_score.score(
-        hyps, refs, model_type=str(folder), num_layers=model2layers[metric.repo], lang="en", verbose=False
-    )
-    f = np.asarray(f1.tolist(), dtype=np.float64) * 100
-    fields = [metric.name, f"model:{metric.repo}", "idf:no", "rescale:no"]
-    signature = "|".join([*fields, f"impl:bert_score-{metadata.version(metric.package)}", *tail])
-    ci = bootstrap.confidence_interval(f[:, None], bootstrap.mean_of(len(f)), bs, seed) if bs else None
-    return Score(metric.name, float(f.mean()), signature, ci, f.tolist())
-
-
 def score(name: str, hyps: list[str], refs: list[str], tail: list[str], bs: int = 0, seed: int = 0) -> Score:
     """A model-based score, or a skipped Score saying why it cannot be computed offline right now."""
     metric = MODEL_METRICS[name]
@@ -86,4 +66,23 @@ def score(name: str, hyps: list[str], refs: list[str], tail: list[str], bs: int 
         return _skipped(name, f"weights for {metric.repo} not in the HF cache")
     if metric.name == "comet":  # COMET-22 scores (source, hypothesis, reference) triples
         return _skipped(name, "COMET needs the source texts, which 'clsum score' does not take")
-    return _bertscore(metric, folder, hyps, refs, tail, bs, seed)
+    if "t5" in str(folder):  # bert_score loads any model_type containing "t5" as a T5 encoder
+        return _skipped(name, f"bert_score would read {folder} as a T5 model (its path has 't5')")
+    import bert_score
+    from bert_score.utils import model2layers
+
+    # The cache folder as model_type: transformers reads local files only. bert_score keys its
+    # layer table by hub name, so the layer it would pick for the name is passed explicitly.
+    _, _, f1 = bert_score.score(
+        hyps, refs, model_type=str(folder), num_layers=model2layers[metric.repo], lang="en", verbose=False
+    )
+    f = np.asarray(f1.tolist(), dtype=np.float64) * 100
+    fields = [
+        name,
+        f"model:{metric.repo}",
+        "idf:no",
+        "rescale:no",
+        f"impl:bert_score-{metadata.version(metric.package)}",
+    ]
+    ci = bootstrap.confidence_interval(f[:, None], bootstrap.mean_of(len(f)), bs, seed) if bs else None
+    return Score(name, float(f.mean()), "|".join([*fields, *tail]), ci, f.tolist())

@@ -159,9 +159,5 @@ def _is_ordinal(last_word: str, digits: list[str]) -> bool:
     )
 
 
-def values_of(mentions: list[Mention]) -> list[float]:
-    return sorted({v for m in mentions for v in m.values})
-
-
 def is_supported(mention: Mention, known: list[float]) -> bool:
     return any(math.isclose(v, k, rel_tol=1e-9, abs_tol=1e-9) for v in mention.values for k in known)
