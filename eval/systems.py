@@ -1,18 +1,15 @@
 """System types a benchmark can run: each turns the dataset's sources into outputs to score.
 
 A system has one method, ``run(segments, ctx) -> list[str]`` (one output per segment, in order),
-and may fill ``info`` (a ``DocInfo`` per segment: errors, sentence counts, the English translation)
-and ``references`` (when it is scored against something other than the dataset's references, as
-cross-lingual consistency is). A document whose ``info`` has an ``error`` failed: the harness leaves
-it out of the scores and reports it. ``runs(lang)`` says which pipeline runs a
-system will make, so every model a benchmark needs is loaded before any system runs. Systems with
-models go through ``clsum.runner.Pipeline``, the same code ``clsum summarize`` runs, so a benchmark
-measures what users get.
+and may fill ``info`` (a ``DocInfo`` per segment; one with an ``error`` failed) and ``references``
+(when it is scored against something other than the dataset's references). ``runs(lang)`` says which
+pipeline runs it will make, so every model a benchmark needs is loaded before any system runs.
+Systems with models go through ``clsum.runner.Pipeline``, the code ``clsum summarize`` runs, so a
+benchmark measures what users get.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -28,8 +25,6 @@ from clsum.settings import setting, shown
 if TYPE_CHECKING:
     from clsum.record import Record
     from clsum.runner import Pipeline, StageName
-
-log = logging.getLogger(__name__)
 
 PIPELINE_BATCH = 32  # documents per Pipeline call: a progress step, and bounded memory
 
@@ -57,12 +52,10 @@ class RunContext:
         A missing or broken model then fails at once (ConfigError/ModelError), not after other
         systems have run.
         """
-        if not runs:
-            return
-        pipeline = self.pipeline()
         for lang, until in runs:
+            pipeline = self.pipeline()
             pipeline.check(until)
-            if lang != "en" and until in ("translate", "summarize"):
+            if lang != "en":  # every run ends at translate or summarize
                 if lang not in self.config.translation.models:
                     configured = list(self.config.translation.models) or ["(none)"]
                     raise ConfigError(f"no translation model for {unknown('language', lang, configured)}")
