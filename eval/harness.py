@@ -59,15 +59,6 @@ def pipeline_config(
     return load_config(path, [*cfg.pipeline.set, *overrides])
 
 
-def failures(system: System, dataset: data.Dataset) -> dict[int, Failure]:
-    """Index -> the failure of every document the system failed on, in dataset order."""
-    return {
-        i: Failure(segment.id, info.error.stage, info.error.message)
-        for i, (segment, info) in enumerate(zip(dataset.segments, system.info, strict=False))
-        if info.error
-    }
-
-
 def contrast(
     outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig
 ) -> dict[str, Score]:
@@ -88,7 +79,11 @@ def run_system(
     outputs = system.run(dataset.segments, ctx)
     seconds = time.perf_counter() - start
     refs = system.references if system.references is not None else [s.reference for s in dataset.segments]
-    failed = failures(system, dataset)
+    failed = {
+        i: Failure(segment.id, info.error.stage, info.error.message)
+        for i, (segment, info) in enumerate(zip(dataset.segments, system.info, strict=False))
+        if info.error
+    }
     scored = [i for i in range(len(outputs)) if i not in failed]
     if failed:
         first = next(iter(failed.values()))
@@ -101,18 +96,13 @@ def run_system(
     if empty:
         log.warning("%s: %d of %d outputs are empty (scored as they are: 0)", system.name, empty, len(scored))
     result = SystemResult(
-        name=system.name,
-        type=system.type,
-        kind=system.kind,
-        params=system.params,
+        system=system,
         outputs=outputs,
         references=refs,
         scores=score(kept_outputs, kept_refs, metrics, cfg.score)
         if scored
         else {m: Score.skip(m, f"all {len(outputs)} documents failed") for m in metrics},
-        info=system.info,
         seconds=seconds,
-        reference_kind="system" if system.references is not None else "dataset",
         scored=scored,
         failures=list(failed.values()),
         empty_outputs=empty,
@@ -156,14 +146,16 @@ def compare_to_baseline(report: Report, cfg: BenchmarkConfig) -> None:
         report.comparison_note = "no paired comparisons: bootstrap is 0 (no resamples or random swaps)"
         return
     base = scored[0]
-    report.baseline = base.name
+    report.baseline = base.system.name
     outputs, refs = _on_common(base, report.common)
     for result in scored[1:]:
         their_outputs, their_refs = _on_common(result, report.common)
         metrics = [m for m in result.scores if m in base.scores and m in CHEAP_METRICS]
         # Scored against other references (its own English-side summaries): not paired.
         if their_refs == refs and metrics:
-            report.comparisons[result.name] = compare(outputs, their_outputs, refs, metrics, options, "auto")
+            report.comparisons[result.system.name] = compare(
+                outputs, their_outputs, refs, metrics, options, "auto"
+            )
 
 
 def _on_common(result: SystemResult, common: list[int]) -> tuple[list[str], list[str]]:

@@ -47,7 +47,7 @@ def write_report(report: Report, run_dir: Path) -> None:
 
 def reassembly(result: SystemResult) -> dict[str, int] | None:
     """Input lines vs. paragraphs that came out: NTREX lines must all survive clean and segment."""
-    infos = [i for i in result.info if i.lines is not None]
+    infos = [i for i in result.system.info if i.lines is not None]
     if not infos:
         return None
     return {
@@ -96,9 +96,9 @@ def report_json(report: Report) -> dict[str, Any]:
         "contrast": {name: r.contrast for name, r in systems.items() if r.contrast},
         "system_info": {
             name: {
-                "type": r.type,
-                "kind": r.kind,
-                "params": asdict(r.params),
+                "type": r.system.type,
+                "kind": r.system.kind,
+                "params": asdict(r.system.params),
                 "references": r.reference_kind,
                 "note": r.note,
                 "documents": r.total,
@@ -148,7 +148,7 @@ def write_outputs(report: Report, folder: Path) -> None:
             for i, (seg, output) in enumerate(zip(report.dataset.segments, result.outputs, strict=True)):
                 own = {"reference": result.references[i]} if result.reference_kind == "system" else {}
                 scores = {m: v[i] for m, v in per_document.items() if v[i] is not None}
-                info = {"info": result.info[i]} if i < len(result.info) else {}
+                info = {"info": result.system.info[i]} if i < len(result.system.info) else {}
                 row = {"id": seg.id, "output": output, **own, "scores": scores, **info}
                 out.write(json.dumps(row, ensure_ascii=False, default=jsonable) + "\n")
 

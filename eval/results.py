@@ -6,18 +6,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from clsum.config import Config
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
 from clsum.eval.checks import ChecksSummary
 from clsum.eval.scores import Comparison, Score
-from clsum.eval.systems import DocInfo
+from clsum.eval.systems import System
 from clsum.versions import clsum_commit, package_versions
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
 
 @dataclass
@@ -29,16 +25,11 @@ class Failure:
 
 @dataclass
 class SystemResult:
-    name: str
-    type: str
-    kind: str
-    params: DataclassInstance  # the system's built ``Params``
+    system: System  # what ran: its name, type, params and what it noted per document (``info``)
     outputs: list[str]
-    references: list[str]
+    references: list[str]  # the dataset's, or the system's own (cross-lingual consistency)
     scores: dict[str, Score]  # metric -> score, on the ``scored`` documents only
-    info: list[DocInfo]  # per document; empty when the system noted nothing
     seconds: float
-    reference_kind: str = "dataset"  # or "system" (cross-lingual consistency: its own references)
     checks: ChecksSummary | None = None  # over the scored summaries (summary systems only)
     scored: list[int] = field(default_factory=list)  # indices of the documents that succeeded
     failures: list[Failure] = field(default_factory=list)
@@ -48,6 +39,10 @@ class SystemResult:
     common_scores: dict[str, Score] = field(default_factory=dict)
     common_n: int = 0  # documents the common-subset scores stand on
     empty_outputs: int = 0  # scored documents whose output is empty (they score 0)
+
+    @property
+    def reference_kind(self) -> str:
+        return "dataset" if self.system.references is None else "system"
 
     @property
     def main_scores(self) -> dict[str, Score]:
