@@ -105,11 +105,6 @@ def paired_bootstrap(
     return PairedResult(delta, float(p), _interval(deltas), k, "paired-bootstrap", resamples)
 
 
-def _all_swaps(k: int) -> np.ndarray:
-    """(2^k, k): every assignment of k swaps, as 0/1 rows."""
-    return ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(np.float64)
-
-
 def permutation(
     stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute, trials: int, seed: int
 ) -> PairedResult:
@@ -122,8 +117,8 @@ def permutation(
     same = stats_a[~mask].sum(0)
     diff_a, diff_b = stats_a[mask], stats_b[mask]
     exact = k <= EXACT_MAX_DIFFERING
-    if exact:
-        swap = _all_swaps(k)
+    if exact:  # every assignment of k swaps, as 0/1 rows
+        swap = ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(np.float64)
     else:
         swap = np.random.default_rng(seed).integers(2, size=(trials, k)).astype(np.float64)
     shuffled_a = same + (1 - swap) @ diff_a + swap @ diff_b

@@ -80,18 +80,11 @@ def _split_sentences(text: str) -> tuple[str, ...]:
     return tuple(split_sentences(text, "en"))
 
 
-def splitter_for(text: str, mode: str = "auto") -> str:
-    """The splitter ``mode`` uses on ``text``: one of ``SPLITTERS``."""
-    if mode != "auto":
-        return _FORCED[mode]
-    if "\n" in text:
-        return "newline"
-    return "ptb" if _PTB_FINAL.search(text) else "pysbd"
-
-
 def split_for_lsum(text: str, mode: str = "auto") -> tuple[str, str]:
-    """(text with one sentence per line, as rouge_score's rougeLsum expects; the splitter used)."""
-    splitter = splitter_for(text, mode)
+    """(text with one sentence per line, as rouge_score's rougeLsum expects; the splitter used, one of
+    ``SPLITTERS``)."""
+    splitter = "newline" if "\n" in text else "ptb" if _PTB_FINAL.search(text) else "pysbd"
+    splitter = splitter if mode == "auto" else _FORCED[mode]
     paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
     if splitter == "newline":
         lines = paragraphs
