@@ -42,27 +42,15 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 @dataclass
 class CheckResult:
-    """Checks of one summary.
+    """Checks of one summary (docs/evaluation.md, What each value means). Words are lower-cased
+    ``\\w+`` tokens; the reference text is the English translation when given, else the source."""
 
-    compression: summary words / source words (words = ``\\w+`` tokens of the source as given).
-    novel_ngrams: for n = 1, 2, 3, the share of the summary's n-gram occurrences whose n-gram does
-        not occur in the reference text: the English translation when given, else the source.
-        Lower-cased ``\\w+`` tokens; 0.0 when the summary has fewer than n tokens.
-    repeated_trigrams: share of the summary's trigram occurrences that repeat an earlier trigram of
-        the summary ((occurrences - distinct) / occurrences); 0.0 without trigrams.
-    unsupported_numbers: number mentions of the summary (as written) with no value in common with
-        any number of the source or translation (see ``eval.numbers``).
-    unsupported_entities: entity candidates of the summary (capitalisation heuristic, see
-        ``eval.entities``) with a capitalised word found neither in the source nor the translation.
-    flags: ``"kind: reason"`` for each threshold crossed; kinds are ``FLAG_KINDS``.
-    """
-
-    compression: float
-    novel_ngrams: dict[int, float]
-    repeated_trigrams: float
-    unsupported_numbers: list[str]
-    unsupported_entities: list[str]
-    flags: list[str] = field(default_factory=list)
+    compression: float  # summary words / source words
+    novel_ngrams: dict[int, float]  # n (1-3) -> share of the summary's n-grams not in the reference text
+    repeated_trigrams: float  # (trigram occurrences - distinct trigrams) / occurrences
+    unsupported_numbers: list[str]  # mentions (as written) with no value in the source or translation
+    unsupported_entities: list[str]  # candidates with a capitalised word in neither (``eval.entities``)
+    flags: list[str] = field(default_factory=list)  # "kind: reason" per threshold crossed (FLAG_KINDS)
 
     @property
     def flagged(self) -> bool:

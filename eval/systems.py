@@ -66,16 +66,13 @@ class RunContext:
     def generation_settings(self) -> dict[str, dict[str, str]]:
         """Per model the systems used: its provenance and effective generation settings, each with
         its origin (the runtime's one source of truth, what both backends decode with)."""
-        used = self._pipeline.models.generation() if self._pipeline else {}
-        return {
-            f"translation ({role.rsplit('.', 1)[1]})"
-            if role.startswith("translation")
-            else "summarization": {
-                "model": summary["provenance"],
-                **{name: f"{e['value']} ({e['origin']})" for name, e in summary["generation"].items()},
-            }
-            for role, summary in sorted(used.items(), key=lambda item: item[0].startswith("summarization"))
-        }
+        settings = {}
+        for role, used in (self._pipeline.models.generation() if self._pipeline else {}).items():
+            lang = role.removeprefix("translation.models.")
+            name = "summarization" if role == "summarization.model" else f"translation ({lang})"
+            generation = {k: f"{e['value']} ({e['origin']})" for k, e in used["generation"].items()}
+            settings[name] = {"model": used["provenance"], **generation}
+        return dict(sorted(settings.items(), key=lambda item: item[0] == "summarization"))  # translation 1st
 
     def run_pipeline(self, texts: list[str], lang: str, until: StageName, desc: str) -> list[Record]:
         """``Pipeline.summarize_texts`` in batches, with a progress bar over documents."""
