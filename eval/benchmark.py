@@ -110,29 +110,20 @@ def parse_benchmark(data: Any, where: str = "benchmark") -> BenchmarkConfig:
     return config
 
 
-def available_metrics() -> tuple[str, ...]:
-    """Metric names the metrics engine accepts (it is the one authority on them)."""
-    from clsum.eval.metrics import METRICS
-
-    return tuple(METRICS)
-
-
 def validate(config: BenchmarkConfig) -> None:
     """What the types cannot say: names the registries know, each system's params, no name twice."""
+    from clsum.eval.metrics import resolve_metrics  # the one authority on metric names
     from clsum.eval.systems import build as build_system
 
     ds = config.dataset
     ds.lang = language(ds.name, ds.lang)  # the name too; one-language datasets fill in their language
     if ds.split != "test" and ds.source == "local":
         raise ConfigError("dataset.split applies to source: datasets only (local files fix their split)")
-    metrics = available_metrics()
     names: set[str] = set()
     for i, system in enumerate(config.systems):
         build_system(system.name, system.type, system.params, where=f"systems[{i}]")
         if system.name in names:
             raise ConfigError(f"two systems are named {shown(system.name)}")
         names.add(system.name)
-        for metric in [*config.metrics, *(system.metrics or [])]:
-            if metric not in metrics:
-                raise ConfigError(unknown("metric", metric, metrics))
+        resolve_metrics([*config.metrics, *(system.metrics or [])])
     validate_options(config.score, "score")
