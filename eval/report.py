@@ -127,34 +127,26 @@ def report_json(report: Report) -> dict[str, Any]:
     }
 
 
-def remove_stale_outputs(report: Report, folder: Path) -> list[str]:
-    """Delete outputs/SYSTEM.jsonl of systems an earlier run into this folder had and this one has not."""
-    current = {f"{_filename(name)}.jsonl" for name in report.systems}
-    stale = sorted(p.name for p in folder.glob("*.jsonl") if p.name not in current) if folder.is_dir() else []
-    for name in stale:
-        (folder / name).unlink()
+def write_outputs(report: Report, folder: Path) -> None:
+    """One JSONL line per segment: id, output, per-segment scores and what the system noted. The
+    files of systems an earlier run into this folder had and this one has not are deleted."""
+    files = {re.sub(r"[^\w.-]+", "_", name) + ".jsonl": name for name in report.systems}
+    stale = sorted(p.name for p in folder.glob("*.jsonl") if p.name not in files) if folder.is_dir() else []
+    for file in stale:
+        (folder / file).unlink()
     if stale:
         log.warning("removed outputs of an earlier run's systems that this run has not: %s", ", ".join(stale))
-    return stale
-
-
-def write_outputs(report: Report, folder: Path) -> None:
-    """One JSONL line per segment: id, output, per-segment scores and what the system noted."""
-    remove_stale_outputs(report, folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, result in report.systems.items():
+    for file, name in files.items():
+        result = report.systems[name]
         per_document = {m: result.per_document(m) for m in result.scores}
-        with (folder / f"{_filename(name)}.jsonl").open("w", encoding="utf-8") as out:
+        with (folder / file).open("w", encoding="utf-8") as out:
             for i, (seg, output) in enumerate(zip(report.dataset.segments, result.outputs, strict=True)):
                 own = {"reference": result.references[i]} if result.reference_kind == "system" else {}
                 scores = {m: v[i] for m, v in per_document.items() if v[i] is not None}
                 info = {"info": result.system.info[i]} if i < len(result.system.info) else {}
                 row = {"id": seg.id, "output": output, **own, "scores": scores, **info}
                 out.write(json.dumps(row, ensure_ascii=False, default=jsonable) + "\n")
-
-
-def _filename(name: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", name)
 
 
 # -- one content, two renderings -----------------------------------------------------------------
