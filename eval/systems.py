@@ -277,14 +277,11 @@ class SummarizeThenTranslate(System):
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         extract, k = _EXTRACTORS[self.params.extractor], self.params.k
-        extracts = ["\n".join(extract(s.source, ctx.source_lang, k)) for s in segments]
-        if ctx.source_lang == "en":
-            records = None
-            outputs = extracts
-        else:
-            records = ctx.run_pipeline(extracts, ctx.source_lang, "translate", self.name)
+        outputs = ["\n".join(extract(s.source, ctx.source_lang, k)) for s in segments]
+        if ctx.source_lang != "en":  # translate the extracts
+            records = ctx.run_pipeline(outputs, ctx.source_lang, "translate", self.name)
+            self.info = [DocInfo.of(r) for r in records]
             outputs = [translation_text(r) if r.ok else "" for r in records]
-        self.info = [DocInfo.of(r) for r in records or []]
         if self.params.reference == "english-summary":
             self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
         return outputs
