@@ -9,15 +9,15 @@ dataset does not have and a ``split`` that a local dataset would ignore fail whe
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from clsum.errors import ConfigError
-from clsum.eval.data import DATASETS, SOURCES, language
+from clsum.eval.data import language
 from clsum.eval.options import ScoreOptions
+from clsum.eval.options import validate as validate_options
 from clsum.settings import build, read_yaml, setting, shown, unknown
 
 Task = Literal["translate", "documents", "summarize", "end-to-end"]
@@ -30,7 +30,7 @@ class DatasetConfig:
     lang: str | None = setting(
         None, "source language (references are English); null: a one-language dataset's"
     )
-    source: str = setting(
+    source: Literal["local", "datasets"] = setting(
         "local", "local: the data root (`$CLSUM_DATA`); datasets: the Hugging Face hub (online)"
     )
     split: str = setting("test", "the split, for `source: datasets` only (local files fix their own)")
@@ -65,9 +65,6 @@ class BenchmarkConfig:
     score: ScoreOptions = field(default_factory=ScoreOptions)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     path: str | None = field(default=None, init=False)  # the file it was loaded from (not a YAML key)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
     def system(self, name: str) -> SystemConfig:
         for system in self.systems:
@@ -113,41 +110,20 @@ def parse_benchmark(data: Any, where: str = "benchmark") -> BenchmarkConfig:
     return config
 
 
-def available_metrics() -> tuple[str, ...]:
-    """Metric names the metrics engine accepts (it is the one authority on them)."""
-    from clsum.eval.metrics import METRICS
-
-    return tuple(METRICS)
-
-
-def _check_dataset(ds: DatasetConfig) -> None:
-    """The dataset's name, source and language (one-language datasets fill in their language)."""
-    for what, value, valid in (("dataset", ds.name, DATASETS), ("dataset source", ds.source, SOURCES)):
-        if value not in valid:
-            raise ConfigError(unknown(what, value, valid))
-    if ds.split != "test" and ds.source == "local":
-        raise ConfigError("dataset.split applies to source: datasets only (local files fix their split)")
-    ds.lang = language(ds.name, ds.lang)
-
-
 def validate(config: BenchmarkConfig) -> None:
     """What the types cannot say: names the registries know, each system's params, no name twice."""
-    from clsum.eval.systems import SYSTEM_TYPES
+    from clsum.eval.metrics import resolve_metrics  # the one authority on metric names
+    from clsum.eval.systems import build as build_system
 
-    _check_dataset(config.dataset)
-    metrics = available_metrics()
+    ds = config.dataset
+    ds.lang = language(ds.name, ds.lang)  # the name too; one-language datasets fill in their language
+    if ds.split != "test" and ds.source == "local":
+        raise ConfigError("dataset.split applies to source: datasets only (local files fix their split)")
     names: set[str] = set()
     for i, system in enumerate(config.systems):
-        if system.type not in SYSTEM_TYPES:
-            raise ConfigError(f"systems[{i}]: {unknown('system type', system.type, SYSTEM_TYPES)}")
+        build_system(system.name, system.type, system.params, where=f"systems[{i}]")
         if system.name in names:
             raise ConfigError(f"two systems are named {shown(system.name)}")
         names.add(system.name)
-        build(SYSTEM_TYPES[system.type].Params, system.params, f"systems[{i}].params", what="param")
-        for metric in [*config.metrics, *(system.metrics or [])]:
-            if metric not in metrics:
-                raise ConfigError(unknown("metric", metric, metrics))
-    if config.score.bleu_tokenize is not None:
-        from clsum.eval.mt import build as build_metric
-
-        build_metric("bleu", bleu_tokenize=config.score.bleu_tokenize)  # sacrebleu's list of tokenizers
+        resolve_metrics([*config.metrics, *(system.metrics or [])])
+    validate_options(config.score, "score")

@@ -1,38 +1,19 @@
 """Seeded resampling over segments: bootstrap confidence intervals and paired significance tests.
 
-Every metric is expressed the same way: per-segment statistics ``stats`` (segments x k) and a
-``compute`` function from their column sums to the corpus score. sacrebleu metrics use their sufficient
-statistics; ROUGE (a mean of per-segment scores) uses one column and a mean. A resample is then a
-matrix of per-segment counts, so resampled sums are one matrix product.
-
-Paired tests of "B - A = 0", all two-sided. Each reports how many segments *differ* (their statistics
-for this metric are not identical): only those carry any evidence. The p-value and the interval a test
-reports always come from one procedure; a test that has no interval consistent with its p reports none.
-
-- ``permutation``: the paired permutation (sign-flip) test, i.e. approximate randomization restricted
-  to the differing segments (swapping two identical outputs changes nothing). With k differing
-  segments, all 2^k swaps are enumerated when k <= ``EXACT_MAX_DIFFERING`` (an exact p: the share of
-  swaps whose |B - A| is at least the observed one); otherwise ``trials`` random swaps, p =
-  (hits + 1) / (trials + 1). Valid at every n (it is exact under exchangeability), but it has no
-  interval. With k differing segments the smallest possible p is 2 / 2^k, so k < 6 can never reach
-  p < 0.05. ``ar`` is the same test under sacrebleu's name.
-- ``paired-bootstrap``: the percentile bootstrap's own test. p is twice the share of resampled deltas
-  on the far side of 0 (the smaller tail), so p < 0.05 exactly when the printed 95% percentile
-  interval of B - A excludes 0, up to resampling noise at the boundary. Anti-conservative when few
-  segments differ (it treats k segments as if the spread were known): calibrated only from
-  ``BOOTSTRAP_MIN_DIFFERING`` differing segments on (the calibration study, docs/evaluation.md).
-- ``auto`` (the default): ``paired-bootstrap`` (p and its interval) when at least
-  ``BOOTSTRAP_MIN_DIFFERING`` segments differ, else ``permutation`` (p, no interval).
-- ``sacrebleu-paired-bootstrap``: sacrebleu's ``_paired_bs_test`` as published (Koehn 2004 as sacrebleu
-  implements it): deltas are folded (``|d*| - mean |d*|``) before comparing them with ``|d|``, which
-  shrinks the null distribution: on true nulls built from CNN/DM it rejects about 12% at alpha 0.05.
-  Kept only to reproduce sacrebleu's numbers; no interval (the bootstrap's would contradict its p).
+Every metric is per-segment statistics ``stats`` (segments x k) and a ``compute`` from their column
+sums to the corpus score (sacrebleu's sufficient statistics; ROUGE: one column and a mean), so a
+resample is a matrix of per-segment counts and its sums are one matrix product. Each paired test of
+"B - A = 0" (two-sided) counts the segments whose statistics *differ* (only those carry evidence) and
+reports a p and an interval from one procedure, or no interval. The tests, why ``auto`` picks the
+percentile bootstrap only from ``BOOTSTRAP_MIN_DIFFERING`` differing segments on, and why sacrebleu's
+folded bootstrap is anti-conservative: docs/evaluation.md (Comparing systems, Calibration study).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -97,45 +78,31 @@ def confidence_interval(
     return _interval(_scores(counts @ stats, compute))
 
 
-def _deltas(
-    stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute, resamples: int, seed: int
-) -> np.ndarray:
-    """B - A on each resample; both systems are scored on the same resampled segments."""
-    counts = resample_counts(len(stats_a), resamples, seed)
-    return _scores(counts @ stats_b, compute) - _scores(counts @ stats_a, compute)
-
-
 def _delta(stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute) -> float:
     return compute(stats_b.sum(0)) - compute(stats_a.sum(0))
 
 
 def paired_bootstrap(
-    stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute, resamples: int, seed: int
+    stats_a: np.ndarray,
+    stats_b: np.ndarray,
+    compute: Compute,
+    resamples: int,
+    seed: int,
+    folded: bool = False,
 ) -> PairedResult:
-    """Paired percentile bootstrap: p = 2 x the resampled deltas' tail beyond 0 (the smaller tail)."""
-    deltas = _deltas(stats_a, stats_b, compute, resamples, seed)
-    below, above = np.sum(deltas <= 0), np.sum(deltas >= 0)
-    p = min(1.0, 2 * (min(below, above) + 1) / (resamples + 1))
-    k = int(differing(stats_a, stats_b).sum())
-    delta = _delta(stats_a, stats_b, compute)
+    """Paired percentile bootstrap (both systems on the same resampled segments): p = 2 x the resampled
+    deltas' tail beyond 0 (the smaller tail), with their interval. ``folded``: sacrebleu's
+    ``_paired_bs_test``, deltas folded before comparing them with |delta| (anti-conservative; no
+    interval, the bootstrap's would contradict its p)."""
+    counts = resample_counts(len(stats_a), resamples, seed)
+    deltas = _scores(counts @ stats_b, compute) - _scores(counts @ stats_a, compute)
+    delta, k = _delta(stats_a, stats_b, compute), int(differing(stats_a, stats_b).sum())
+    if folded:
+        centred = np.abs(deltas) - np.abs(deltas).mean()
+        p = (np.sum(centred >= abs(delta)) + 1) / (resamples + 1)
+        return PairedResult(delta, float(p), None, k, "sacrebleu-paired-bootstrap", resamples)
+    p = min(1.0, 2 * (min(np.sum(deltas <= 0), np.sum(deltas >= 0)) + 1) / (resamples + 1))
     return PairedResult(delta, float(p), _interval(deltas), k, "paired-bootstrap", resamples)
-
-
-def sacrebleu_paired_bootstrap(
-    stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute, resamples: int, seed: int
-) -> PairedResult:
-    """sacrebleu's ``_paired_bs_test`` (folded deltas; anti-conservative, see the module docstring)."""
-    delta = _delta(stats_a, stats_b, compute)
-    deltas = _deltas(stats_a, stats_b, compute, resamples, seed)
-    centred = np.abs(deltas) - np.abs(deltas).mean()
-    p = (np.sum(centred >= abs(delta)) + 1) / (resamples + 1)
-    k = int(differing(stats_a, stats_b).sum())
-    return PairedResult(delta, float(p), None, k, "sacrebleu-paired-bootstrap", resamples)
-
-
-def _all_swaps(k: int) -> np.ndarray:
-    """(2^k, k): every assignment of k swaps, as 0/1 rows."""
-    return ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(np.float64)
 
 
 def permutation(
@@ -150,8 +117,8 @@ def permutation(
     same = stats_a[~mask].sum(0)
     diff_a, diff_b = stats_a[mask], stats_b[mask]
     exact = k <= EXACT_MAX_DIFFERING
-    if exact:
-        swap = _all_swaps(k)
+    if exact:  # every assignment of k swaps, as 0/1 rows
+        swap = ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(np.float64)
     else:
         swap = np.random.default_rng(seed).integers(2, size=(trials, k)).astype(np.float64)
     shuffled_a = same + (1 - swap) @ diff_a + swap @ diff_b
@@ -178,7 +145,7 @@ TESTS: dict[str, Callable[[np.ndarray, np.ndarray, Compute, int, int], PairedRes
     "permutation": permutation,
     "paired-bootstrap": paired_bootstrap,
     "ar": permutation,
-    "sacrebleu-paired-bootstrap": sacrebleu_paired_bootstrap,
+    "sacrebleu-paired-bootstrap": partial(paired_bootstrap, folded=True),
 }
 
 

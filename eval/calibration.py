@@ -1,21 +1,11 @@
-"""The calibration study behind ``clsum compare``: false-positive rates on true nulls, power on planted
-degradations, for every paired test, on CNN/DM (the 250 FRANK articles).
+"""The calibration study behind ``clsum compare``: false-positive rates on true nulls and power on planted
+degradations, for every paired test, on CNN/DM (the 250 FRANK articles); docs/evaluation.md
+(Calibration study) describes the constructions and has the results.
 
-Per-segment statistics are computed once for three outputs of each article: lead-3, the published
-BART-large-cnn summary, and a *degraded* one (BART's summary of the next article: fluent, off-topic).
-A corpus of n documents draws n articles (without replacement up to 250, with replacement above, so
-n = 1000 repeats articles). Constructions, each repeated ``pairs`` times:
-
-- ``coin``: A and B each take, per document, BART's or lead-3's output by a fair coin (independently):
-  exchangeable, so every rejection is a false positive; about half the documents differ.
-- ``sparse``: A and B are BART's outputs except on k documents, where a fair coin gives one of them
-  lead-3's: few differing segments, still a true null.
-- ``power``: A is BART; B is BART with a share of documents replaced by the degraded output.
-
-Each pair runs every test exactly as ``clsum compare`` does (same defaults: 1000 resamples or random
-swaps, seed 12345); ``auto``'s decision is derived from the bootstrap's and the permutation test's by
-its rule. A rate comes with its Clopper-Pearson 95% interval. Run as
-``python -m clsum.eval.calibration [--pairs N] [--seed S]``; it prints a Markdown table.
+Per-segment statistics are computed once for lead-3, the published BART summary and a degraded one
+(BART's summary of the next article). Each pair runs the tests as ``clsum compare`` does (same
+defaults); a rate comes with its Clopper-Pearson 95% interval. Run as
+``python -m clsum.eval.calibration [--pairs N] [--seed S] [--cells i,j]``; it prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -65,21 +55,13 @@ class Row:
     pairs: int
 
     @property
-    def rate(self) -> float:
-        return self.rejections / self.pairs
-
-    @property
     def interval(self) -> tuple[float, float]:
         return clopper_pearson(self.rejections, self.pairs)
 
 
 def _binomial_tail(x: int, n: int, p: float, upper: bool) -> float:
-    """P(X >= x) if upper else P(X <= x), X ~ Binomial(n, p)."""
+    """P(X >= x) if upper else P(X <= x), X ~ Binomial(n, p), 0 < p < 1."""
     ks = range(x, n + 1) if upper else range(0, x + 1)
-    if p <= 0.0:
-        return 1.0 if (not upper or x == 0) else 0.0
-    if p >= 1.0:
-        return 1.0 if (upper or x == n) else 0.0
     logs = [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in ks]
     return float(
         sum(math.exp(c + k * math.log(p) + (n - k) * math.log1p(-p)) for c, k in zip(logs, ks, strict=True))
@@ -145,10 +127,6 @@ def _pair(
     return bart, np.where(degraded[:, None], outputs.degraded[metric][docs], bart)
 
 
-def _compute(outputs: Outputs, metric: str, n: int) -> bootstrap.Compute:
-    return bootstrap.mean_of(n) if metric.startswith("rouge") else outputs.compute[metric]
-
-
 def _decisions(a: np.ndarray, b: np.ndarray, compute: bootstrap.Compute) -> dict[str, bool]:
     """Each test's 'significant at 0.05', as clsum compare decides it with its defaults."""
     resamples, seed = DEFAULTS.bootstrap, DEFAULTS.seed
@@ -167,7 +145,7 @@ def run_cell(
 ) -> list[Row]:
     """One grid cell: ``pairs`` constructions, every test's rejections."""
     rng = np.random.default_rng([seed, n, int(size * 1000), METRICS.index(metric), len(construction)])
-    compute = _compute(outputs, metric, n)
+    compute = bootstrap.mean_of(n) if metric.startswith("rouge") else outputs.compute[metric]
     counts = dict.fromkeys(TESTS, 0)
     for _ in range(pairs):
         for test, significant in _decisions(
@@ -186,7 +164,7 @@ def run(outputs: Outputs, grid: tuple[tuple[str, int, float], ...], pairs: int, 
 
 def _cell(row: Row) -> str:
     low, high = row.interval
-    return f"{100 * row.rate:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+    return f"{100 * row.rejections / row.pairs:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
 
 
 def table(rows: list[Row]) -> str:

@@ -1,11 +1,9 @@
 """Reference-free checks of one summary against its source, and their aggregate over a run.
 
-Nothing here needs a reference summary or a model: the checks compare the summary with the
-source (and the source's English translation, when there is one) and flag summaries that look
-degenerate or unfaithful. Every value is defined in the docstring of ``CheckResult``; the flag
-thresholds are the module constants below. ``CHECKS_SIGNATURE`` names the method and thresholds,
-so a stored result says how it was computed. ``check_output`` checks every summary a
-``clsum summarize`` run stored.
+No reference summary or model is needed: a summary is compared with its source (and the source's
+English translation, when there is one) and flagged when it looks degenerate or unfaithful. Every
+value is defined in ``CheckResult``; ``CHECKS_SIGNATURE`` names the method and the thresholds (the
+constants below), so a stored result says how it was computed.
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ from typing import Any
 
 from clsum.errors import InputError
 from clsum.eval import entities, numbers
+from clsum.eval.scores import jsonable
 from clsum.pipeline.write import SUMMARIES, read_rows
 
 # Flag thresholds (a summary is flagged when a value is past one of them).
@@ -43,27 +42,15 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 @dataclass
 class CheckResult:
-    """Checks of one summary.
+    """Checks of one summary (docs/evaluation.md, What each value means). Words are lower-cased
+    ``\\w+`` tokens; the reference text is the English translation when given, else the source."""
 
-    compression: summary words / source words (words = ``\\w+`` tokens of the source as given).
-    novel_ngrams: for n = 1, 2, 3, the share of the summary's n-gram occurrences whose n-gram does
-        not occur in the reference text: the English translation when given, else the source.
-        Lower-cased ``\\w+`` tokens; 0.0 when the summary has fewer than n tokens.
-    repeated_trigrams: share of the summary's trigram occurrences that repeat an earlier trigram of
-        the summary ((occurrences - distinct) / occurrences); 0.0 without trigrams.
-    unsupported_numbers: number mentions of the summary (as written) with no value in common with
-        any number of the source or translation (see ``eval.numbers``).
-    unsupported_entities: entity candidates of the summary (capitalisation heuristic, see
-        ``eval.entities``) with a capitalised word found neither in the source nor the translation.
-    flags: ``"kind: reason"`` for each threshold crossed; kinds are ``FLAG_KINDS``.
-    """
-
-    compression: float
-    novel_ngrams: dict[int, float]
-    repeated_trigrams: float
-    unsupported_numbers: list[str]
-    unsupported_entities: list[str]
-    flags: list[str] = field(default_factory=list)
+    compression: float  # summary words / source words
+    novel_ngrams: dict[int, float]  # n (1-3) -> share of the summary's n-grams not in the reference text
+    repeated_trigrams: float  # (trigram occurrences - distinct trigrams) / occurrences
+    unsupported_numbers: list[str]  # mentions (as written) with no value in the source or translation
+    unsupported_entities: list[str]  # candidates with a capitalised word in neither (``eval.entities``)
+    flags: list[str] = field(default_factory=list)  # "kind: reason" per threshold crossed (FLAG_KINDS)
 
     @property
     def flagged(self) -> bool:
@@ -74,9 +61,42 @@ class CheckResult:
         return [flag.split(":", 1)[0] for flag in self.flags]
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["novel_ngrams"] = {str(n): v for n, v in self.novel_ngrams.items()}
-        return data
+        return asdict(self)  # novel_ngrams' keys become text in JSON
+
+
+@dataclass
+class ChecksSummary:
+    """Means of the values over the checked summaries, the share flagged and counts per flag kind
+    (only ``documents`` and ``signature`` when there were none)."""
+
+    documents: int
+    mean_compression: float | None = None
+    mean_novel_ngrams: dict[str, float] | None = None  # n (as text) -> mean
+    mean_repeated_trigrams: float | None = None
+    mean_unsupported_numbers: float | None = None
+    mean_unsupported_entities: float | None = None
+    flagged: int | None = None
+    share_flagged: float | None = None
+    flags: dict[str, int] | None = None  # every kind of FLAG_KINDS -> summaries flagged with it
+    signature: str = CHECKS_SIGNATURE
+
+    @classmethod
+    def of(cls, results: list[CheckResult]) -> ChecksSummary:
+        if not results:
+            return cls(0)
+        kinds = Counter(kind for r in results for kind in set(r.flag_kinds))
+        flagged = sum(r.flagged for r in results)
+        return cls(
+            documents=len(results),
+            mean_compression=mean(r.compression for r in results),
+            mean_novel_ngrams={str(n): mean(r.novel_ngrams[n] for r in results) for n in (1, 2, 3)},
+            mean_repeated_trigrams=mean(r.repeated_trigrams for r in results),
+            mean_unsupported_numbers=mean(len(r.unsupported_numbers) for r in results),
+            mean_unsupported_entities=mean(len(r.unsupported_entities) for r in results),
+            flagged=flagged,
+            share_flagged=flagged / len(results),
+            flags={kind: kinds.get(kind, 0) for kind in FLAG_KINDS},
+        )
 
 
 def tokens(text: str) -> list[str]:
@@ -87,48 +107,33 @@ def ngrams(toks: list[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
 
 
-def novel_ngram_ratio(summary_tokens: list[str], reference_tokens: list[str], n: int) -> float:
-    grams = ngrams(summary_tokens, n)
-    if not grams:
-        return 0.0
-    known = set(ngrams(reference_tokens, n))
-    return sum(g not in known for g in grams) / len(grams)
-
-
-def repeated_trigram_ratio(summary_tokens: list[str]) -> float:
-    grams = ngrams(summary_tokens, 3)
-    return (len(grams) - len(set(grams))) / len(grams) if grams else 0.0
-
-
-def unsupported_numbers(source: str, summary: str, source_lang: str, translation: str | None) -> list[str]:
-    known = numbers.values_of(numbers.extract_numbers(source, source_lang))
-    if translation:
-        known += numbers.values_of(numbers.extract_numbers(translation, "en"))
-    missing = [m.text for m in numbers.extract_numbers(summary, "en") if not numbers.is_supported(m, known)]
-    return list(dict.fromkeys(missing))
-
-
-def unsupported_entities(source: str, summary: str, translation: str | None) -> list[str]:
-    vocab = entities.vocabulary(source, translation or "")
-    return [e for e in entities.candidates(summary) if not entities.is_supported(e, vocab)]
-
-
 def check(source: str, summary: str, source_lang: str = "en", translation: str | None = None) -> CheckResult:
     """Check ``summary`` (English) against ``source`` (in ``source_lang``) and its English translation."""
-    summary_tokens = tokens(summary)
-    reference = translation if translation else source
-    reference_tokens = tokens(reference)
+    words, reference = tokens(summary), tokens(translation or source)
+    grams = {n: ngrams(words, n) for n in (1, 2, 3)}
+    known = {n: set(ngrams(reference, n)) for n in (1, 2, 3)}
+    mentions = numbers.extract_numbers(source, source_lang) + numbers.extract_numbers(translation or "", "en")
+    known_numbers, vocab = (
+        [v for m in mentions for v in m.values],
+        entities.vocabulary(source, translation or ""),
+    )
     result = CheckResult(
-        compression=len(summary_tokens) / max(len(tokens(source)), 1),
-        novel_ngrams={n: novel_ngram_ratio(summary_tokens, reference_tokens, n) for n in (1, 2, 3)},
-        repeated_trigrams=repeated_trigram_ratio(summary_tokens),
-        unsupported_numbers=unsupported_numbers(source, summary, source_lang, translation),
-        unsupported_entities=unsupported_entities(source, summary, translation),
+        compression=len(words) / max(len(tokens(source)), 1),
+        novel_ngrams={
+            n: sum(g not in known[n] for g in gs) / len(gs) if gs else 0.0 for n, gs in grams.items()
+        },
+        repeated_trigrams=(len(grams[3]) - len(set(grams[3]))) / len(grams[3]) if grams[3] else 0.0,
+        unsupported_numbers=list(
+            dict.fromkeys(
+                m.text
+                for m in numbers.extract_numbers(summary, "en")
+                if not numbers.is_supported(m, known_numbers)
+            )
+        ),
+        unsupported_entities=[e for e in entities.candidates(summary) if not entities.is_supported(e, vocab)],
     )
     # Novel words are only meaningful against English text (the summary is English).
-    result.flags = _flags(
-        result, len(summary_tokens), english_reference=bool(translation) or source_lang == "en"
-    )
+    result.flags = _flags(result, len(words), english_reference=bool(translation) or source_lang == "en")
     return result
 
 
@@ -156,41 +161,25 @@ def _flags(result: CheckResult, summary_words: int, english_reference: bool) -> 
 
 
 def aggregate(results: list[CheckResult]) -> dict[str, Any]:
-    """Means of the values, the share of flagged summaries, and counts per flag kind."""
-    if not results:
-        return {"documents": 0, "signature": CHECKS_SIGNATURE}
-    kinds = Counter(kind for r in results for kind in set(r.flag_kinds))
-    return {
-        "documents": len(results),
-        "mean_compression": mean(r.compression for r in results),
-        "mean_novel_ngrams": {str(n): mean(r.novel_ngrams[n] for r in results) for n in (1, 2, 3)},
-        "mean_repeated_trigrams": mean(r.repeated_trigrams for r in results),
-        "mean_unsupported_numbers": mean(len(r.unsupported_numbers) for r in results),
-        "mean_unsupported_entities": mean(len(r.unsupported_entities) for r in results),
-        "flagged": sum(r.flagged for r in results),
-        "share_flagged": sum(r.flagged for r in results) / len(results),
-        "flags": {kind: kinds.get(kind, 0) for kind in FLAG_KINDS},
-        "signature": CHECKS_SIGNATURE,
-    }
+    """The JSON form of ``ChecksSummary.of(results)``, as ``clsum check --json`` prints it."""
+    return jsonable(ChecksSummary.of(results))
 
 
 # -- the summaries a 'clsum summarize' run stored ----------------------------------------------------
 
 
-def check_row(row: dict[str, Any]) -> CheckResult | None:
-    """Check one stored summary; None for rows without a summary (failed documents)."""
-    if row.get("error") or not isinstance(row.get("summary"), str) or not isinstance(row.get("source"), str):
-        return None
-    lang = row.get("lang") or "en"
-    translation = row.get("translation") if lang != "en" else None
-    return check(row["source"], row["summary"], source_lang=lang, translation=translation or None)
-
-
 def check_output(folder: Path) -> list[tuple[dict[str, Any], CheckResult]]:
-    """Each stored summary of the output folder of ``clsum summarize`` with its checks, in file order."""
+    """Each stored summary of the output folder of ``clsum summarize`` with its checks, in file order
+    (rows without a summary, failed documents, are left out)."""
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder (expected the output folder of 'clsum summarize')")
     path = folder / SUMMARIES
     if not path.is_file():
         raise InputError(f"no {SUMMARIES} in {folder} (expected the output folder of 'clsum summarize')")
-    return [(row, result) for row in read_rows(path) if (result := check_row(row)) is not None]
+    checked = []
+    for row in read_rows(path):
+        summary, source, lang = row.get("summary"), row.get("source"), row.get("lang") or "en"
+        if isinstance(summary, str) and isinstance(source, str) and not row.get("error"):
+            translation = (row.get("translation") if lang != "en" else None) or None
+            checked.append((row, check(source, summary, lang, translation)))
+    return checked

@@ -1,14 +1,10 @@
-"""Benchmark datasets: the table of every dataset a benchmark may name, and their readers.
+"""Benchmark datasets: the table of every dataset a benchmark may name (``DATASETS``), and their readers.
 
-``DATASETS`` says, per name, which source languages a dataset has and where it can be read from:
-the local data root (``source: local``) or the Hugging Face hub (``source: datasets``, for users
-who are online). Benchmark validation and the harness both read it; ``load`` is the one entry point.
-
-The data root (read-only, never copied into the repo) is ``$CLSUM_DATA`` when set (an error when it
-is not a folder), else ``../shared/data`` relative to the working directory (a checkout's layout)
-when it exists; never a path derived from where clsum is installed.
-Each reader returns plain dataclasses and a content hash of what it read, so reports can say
-exactly which data produced a number.
+A dataset is read from the local data root (``source: local``) or the Hugging Face hub (``source:
+datasets``, for users who are online). The data root is ``$CLSUM_DATA`` (an error when it is not a
+folder), else ``../shared/data`` from the working directory (a checkout's layout); never a path
+derived from where clsum is installed. Readers note a content hash of every file they read, so
+reports can say exactly which data produced a number.
 """
 
 from __future__ import annotations
@@ -59,18 +55,14 @@ def data_root() -> Path:
     raise InputError(f"no benchmark data: set {ENV_VAR} to the data folder (not found at {default})")
 
 
-def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
 def _read_lines(root: Path, rel: str, files: dict[str, str]) -> list[str]:
+    """The lines of ``root/rel`` (split at "\\n" only: a lone \\r stays in its line), its hash noted."""
     path = root / rel
     if not path.is_file():
         raise InputError(f"benchmark file {path} is missing (data root: {root})")
-    files[rel] = file_hash(path)
-    # newline="": a lone \r inside a line stays in it (no universal-newline translation).
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [line.removesuffix("\r") for line in handle.read().rstrip("\n").split("\n")]
+    data = path.read_bytes()
+    files[rel] = hashlib.sha256(data).hexdigest()[:16]
+    return [line.removesuffix("\r") for line in data.decode("utf-8").rstrip("\n").split("\n")]
 
 
 def _check_aligned(name: str, *columns: list[str]) -> None:
@@ -126,9 +118,6 @@ def load_cnndm_frank250(root: Path | None = None) -> Dataset:
     return Dataset("cnndm-frank250", "en", segments, files)
 
 
-# -- the Hugging Face hub (online users only) ----------------------------------------------------
-
-
 @dataclass(frozen=True)
 class HubSet:
     """Where a dataset lives on the Hugging Face hub."""
@@ -163,9 +152,6 @@ def load_from_hub(name: str, hub: HubSet, lang: str, split: str) -> Dataset:
     return Dataset(name if lang == "en" else f"{name}-{lang}-en", lang, segments, files)
 
 
-# -- the datasets table ----------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class DatasetSpec:
     """One named dataset: its source languages and where it can be read from."""
@@ -175,7 +161,6 @@ class DatasetSpec:
     hub: HubSet | None = None  # None: the data root only
 
 
-SOURCES = ("local", "datasets")
 DATASETS: dict[str, DatasetSpec] = {
     "flores": DatasetSpec(
         tuple(FLORES_CODES),

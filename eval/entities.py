@@ -1,12 +1,10 @@
-"""Named-entity candidates by a capitalisation heuristic (no model), and a folded lookup for them.
+"""Named-entity candidates by a capitalisation heuristic (no model), and a folded lookup for them
+(docs/evaluation.md, How names are found).
 
-A candidate is a run of capitalised words (``Angela Merkel``, ``Universiteit van Amsterdam``:
-lower-case particles such as ``van``/``von``/``of`` may sit between capitalised words). The first
-word of a sentence is capitalised anyway, so a run starting there counts only if that word is also
-capitalised somewhere else in the text, not at a sentence start. Common capitalised function words,
-months and weekdays are never candidates. This misses lower-case entities and entities that only
-ever appear sentence-initially, and takes capitalised non-entities (German nouns, titles) as
-entities; it is a screening heuristic, not NER.
+A candidate is a run of capitalised words, lower-case particles (``van``, ``of``) allowed between
+them; a run at a sentence start counts only if its first word is also capitalised elsewhere. A
+screening heuristic, not NER: it misses lower-case and sentence-initial-only entities and takes
+capitalised non-entities (German nouns, titles) as entities.
 """
 
 from __future__ import annotations

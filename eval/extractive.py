@@ -65,11 +65,6 @@ def pagerank(similarity: np.ndarray, damping: float = DAMPING) -> np.ndarray:
     return rank
 
 
-def textrank_scores(sents: list[str]) -> np.ndarray:
-    vectors = tfidf_matrix(sents)
-    return pagerank(vectors @ vectors.T)
-
-
 def textrank(text: str, lang: str, k: int, max_words: int | None = MAX_SENTENCE_WORDS) -> list[str]:
     """The k most central sentences, in document order (ties broken by position)."""
     sents = sentences(text, lang)
@@ -77,7 +72,8 @@ def textrank(text: str, lang: str, k: int, max_words: int | None = MAX_SENTENCE_
         sents = [s for s in sents if len(s.split()) <= max_words] or sents
     if len(sents) <= k:
         return sents
-    scores = textrank_scores(sents)
+    vectors = tfidf_matrix(sents)
+    scores = pagerank(vectors @ vectors.T)
     # Stable sort on -score keeps the earlier sentence first among equals.
     top = sorted(np.argsort(-scores, kind="stable")[:k])
     return [sents[i] for i in top]

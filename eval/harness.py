@@ -1,42 +1,36 @@
 """Run a benchmark: load its data, run each system, score the outputs, and write the report.
 
-Scores come from ``eval.metrics.score`` (signed, with confidence intervals) and summary checks from
-``eval.checks``; this module only wires them together and records how every number was made.
-
-A document a system failed on (a pipeline stage error) is not a bad output: it is left out of the
-scores and checks, which are computed on the documents that succeeded, and listed as a failure with
-its stage and message. A system whose every document failed has no scores (skipped, with the
-reason), never zeros. Before any system runs, every model the chosen systems need is loaded, so a
-missing model fails at once. Systems scored against their own English-side references
-(cross-lingual consistency) also get a contrast: the same metric against another document's
-English-side reference, so a system that writes the same text for every input cannot look perfect.
+A document a system failed on (a stage error) is not a bad output: it is left out of the scores and
+checks and listed with its stage and message; a system whose every document failed has no scores
+(skipped, with the reason), never zeros. Every model the chosen systems need is loaded before any
+system runs, so a missing model fails at once. Systems scored against their own English-side
+references also get a contrast (against another document's), so a system that writes the same text
+for every input cannot look perfect.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+
+from tqdm import tqdm
 
 from clsum.config import Config, load_config
 from clsum.errors import OutputError
 from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
-from clsum.eval.results import Report, SystemResult
+from clsum.eval.checks import ChecksSummary, check
+from clsum.eval.metrics import CHEAP_METRICS, compare, score
+from clsum.eval.report import write_report
+from clsum.eval.results import Failure, Report, SystemResult
+from clsum.eval.scores import Score
 from clsum.eval.systems import RunContext, System, build
 from clsum.pipeline.lock import FolderLock
 
-if TYPE_CHECKING:
-    from clsum.eval.scores import Score
-
 log = logging.getLogger(__name__)
-
-
-# -- data ----------------------------------------------------------------------------------------
 
 
 def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
@@ -53,9 +47,6 @@ def load_data(cfg: BenchmarkConfig, limit: int | None = None) -> data.Dataset:
     return dataset
 
 
-# -- pipeline config -----------------------------------------------------------------------------
-
-
 def pipeline_config(
     cfg: BenchmarkConfig, config_path: Path | None = None, overrides: tuple[str, ...] | list[str] = ()
 ) -> Config:
@@ -68,43 +59,6 @@ def pipeline_config(
     return load_config(path, [*cfg.pipeline.set, *overrides])
 
 
-# -- running and scoring -------------------------------------------------------------------------
-
-
-def _score(outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig) -> dict[str, Score]:
-    from clsum.eval.metrics import score
-
-    return score(outputs, refs, metrics, cfg.score)
-
-
-def _unscored(metrics: list[str], reason: str) -> dict[str, Score]:
-    from clsum.eval.scores import Score
-
-    return {m: Score(m, None, f"{m}|skipped", None, None, skipped=reason) for m in metrics}
-
-
-def _checks(system: System, dataset: data.Dataset, outputs: list[str], scored: list[int]) -> dict[str, Any]:
-    """Faithfulness checks (numbers, names, ...) over every summary that was made, aggregated."""
-    from clsum.eval.checks import aggregate, check
-
-    segments = dataset.segments
-    return aggregate(
-        [
-            check(segments[i].source, outputs[i], dataset.source_lang, system.translation_for(i))
-            for i in scored
-        ]
-    )
-
-
-def failures(system: System, dataset: data.Dataset) -> dict[int, dict[str, str]]:
-    """Index -> {id, stage, message} of every document the system failed on, in dataset order."""
-    return {
-        i: {"id": segment.id, "stage": info["error"]["stage"], "message": info["error"]["message"]}
-        for i, (segment, info) in enumerate(zip(dataset.segments, system.info, strict=False))
-        if info.get("error")
-    }
-
-
 def contrast(
     outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig
 ) -> dict[str, Score]:
@@ -114,8 +68,8 @@ def contrast(
     input; it scores the same here, while a system whose summaries depend on the document drops.
     """
     if len(outputs) < 2:
-        return _unscored(metrics, "a contrast needs at least 2 documents")
-    return _score(outputs, refs[1:] + refs[:1], metrics, cfg)
+        return {m: Score.skip(m, "a contrast needs at least 2 documents") for m in metrics}
+    return score(outputs, refs[1:] + refs[:1], metrics, cfg.score)
 
 
 def run_system(
@@ -125,40 +79,40 @@ def run_system(
     outputs = system.run(dataset.segments, ctx)
     seconds = time.perf_counter() - start
     refs = system.references if system.references is not None else [s.reference for s in dataset.segments]
-    failed = failures(system, dataset)
+    failed = {
+        i: Failure(segment.id, info.error.stage, info.error.message)
+        for i, (segment, info) in enumerate(zip(dataset.segments, system.info, strict=False))
+        if info.error
+    }
     scored = [i for i in range(len(outputs)) if i not in failed]
     if failed:
         first = next(iter(failed.values()))
         log.warning(
             "%s: %d of %d documents failed (first: %s in %s: %s); scoring the %d that succeeded",
-            system.name, len(failed), len(outputs), first["id"], first["stage"], first["message"],
-            len(scored),
+            system.name, len(failed), len(outputs), first.id, first.stage, first.message, len(scored),
         )  # fmt: skip
     kept_outputs, kept_refs = [outputs[i] for i in scored], [refs[i] for i in scored]
     empty = sum(1 for text in kept_outputs if not text.strip())
     if empty:
         log.warning("%s: %d of %d outputs are empty (scored as they are: 0)", system.name, empty, len(scored))
     result = SystemResult(
-        name=system.name,
-        type=system.type,
-        kind=system.kind,
-        params=dataclasses.asdict(system.params),
+        system=system,
         outputs=outputs,
         references=refs,
-        scores=_score(kept_outputs, kept_refs, metrics, cfg)
+        scores=score(kept_outputs, kept_refs, metrics, cfg.score)
         if scored
-        else _unscored(metrics, f"all {len(outputs)} documents failed"),
-        info=system.info,
+        else {m: Score.skip(m, f"all {len(outputs)} documents failed") for m in metrics},
         seconds=seconds,
-        reference_kind="system" if system.references is not None else "dataset",
         scored=scored,
         failures=list(failed.values()),
         empty_outputs=empty,
     )
     if system.references is not None and scored:
         result.contrast = contrast(kept_outputs, kept_refs, metrics, cfg)
-    if system.kind == "summary":
-        result.checks = _checks(system, dataset, outputs, scored)
+    if system.kind == "summary":  # the reference-free checks of every summary that was made
+        segments, lang = dataset.segments, dataset.source_lang
+        checked = [check(segments[i].source, outputs[i], lang, system.translation_for(i)) for i in scored]
+        result.checks = ChecksSummary.of(checked)
     return result
 
 
@@ -177,16 +131,12 @@ def score_common(report: Report, cfg: BenchmarkConfig) -> None:
         return
     for result in report.systems.values():
         if result.scored and len(report.common) < len(result.scored):
-            outputs = [result.outputs[i] for i in report.common]
-            refs = [result.references[i] for i in report.common]
-            result.common_scores = _score(outputs, refs, list(result.scores), cfg)
+            result.common_scores = score(*_on_common(result, report.common), list(result.scores), cfg.score)
             result.common_n = len(report.common)
 
 
 def compare_to_baseline(report: Report, cfg: BenchmarkConfig) -> None:
     """Each system against the first scored one, on the common documents, with ``clsum compare``'s test."""
-    from clsum.eval.metrics import CHEAP_METRICS, compare
-
     options = cfg.score
     scored = [r for r in report.systems.values() if r.scored]
     if len(scored) < 2 or not report.common:
@@ -196,22 +146,21 @@ def compare_to_baseline(report: Report, cfg: BenchmarkConfig) -> None:
         report.comparison_note = "no paired comparisons: bootstrap is 0 (no resamples or random swaps)"
         return
     base = scored[0]
-    report.baseline = base.name
-    refs = [base.references[i] for i in report.common]
+    report.baseline = base.system.name
+    outputs, refs = _on_common(base, report.common)
     for result in scored[1:]:
-        if [result.references[i] for i in report.common] != refs:
-            continue  # scored against other references (its own English-side summaries): not paired
+        their_outputs, their_refs = _on_common(result, report.common)
         metrics = [m for m in result.scores if m in base.scores and m in CHEAP_METRICS]
-        if not metrics:
-            continue
-        report.comparisons[result.name] = compare(
-            [base.outputs[i] for i in report.common],
-            [result.outputs[i] for i in report.common],
-            refs,
-            metrics,
-            options,
-            "auto",
-        )
+        # Scored against other references (its own English-side summaries): not paired.
+        if their_refs == refs and metrics:
+            report.comparisons[result.system.name] = compare(
+                outputs, their_outputs, refs, metrics, options, "auto"
+            )
+
+
+def _on_common(result: SystemResult, common: list[int]) -> tuple[list[str], list[str]]:
+    """(outputs, references) of the documents every scored system succeeded on."""
+    return [result.outputs[i] for i in common], [result.references[i] for i in common]
 
 
 def _hold(run_dir: Path) -> FolderLock:
@@ -236,8 +185,6 @@ def run_benchmark(
     ``run_dir`` until its reports are written (the lock of ``clsum summarize``), so a second run into
     the same folder fails at once instead of overwriting this one's reports.
     """
-    from clsum.eval.report import write_report
-
     chosen = [cfg.system(name) for name in systems] if systems else cfg.systems
     started, start = datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
     dataset = load_data(cfg, limit)
@@ -247,8 +194,6 @@ def run_benchmark(
     built = [(sc, build(sc.name, sc.type, sc.params)) for sc in chosen]
     # Every model any chosen system needs, before the first system runs.
     ctx.prepare(list(dict.fromkeys(run for _, system in built for run in system.runs(dataset.source_lang))))
-    from tqdm import tqdm
-
     with _hold(Path(run_dir)):
         for sc, system in tqdm(built, desc="systems", unit="system", disable=not progress):
             log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
@@ -256,7 +201,7 @@ def run_benchmark(
             report.systems[sc.name].note = sc.note
         score_common(report, cfg)
         compare_to_baseline(report, cfg)
-        report.generation = ctx.generation_settings()
+        report.models, report.generation = ctx.models, ctx.generation_settings()
         report.seconds = time.perf_counter() - start
         write_report(report, Path(run_dir))
     return report

@@ -8,7 +8,6 @@ BLEU/chrF/TER signatures are the metric name, sacrebleu's own signature verbatim
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,8 +18,7 @@ import numpy as np
 from clsum.config import unknown
 from clsum.errors import ConfigError, InputError
 from clsum.eval import bootstrap, modelmetrics, mt, rouge
-from clsum.eval.options import DEFAULTS, METHODS, TEST_SIGNATURES, ScoreOptions
-from clsum.eval.options import check as check_options
+from clsum.eval.options import DEFAULTS, METHODS, TEST_SIGNATURES, ScoreOptions, validate
 from clsum.eval.scores import Comparison, Score
 
 log = logging.getLogger(__name__)
@@ -60,75 +58,50 @@ def resolve_metrics(names: Iterable[str] | None) -> list[str]:
     return resolved
 
 
-def _version() -> str:
-    return f"clsum-{metadata.version('clsum')}"
-
-
 def _tail(n: int, options: ScoreOptions) -> list[str]:
     seed = [f"seed:{options.seed}"] if options.bootstrap else []
-    return [f"n:{n}", f"bs:{options.bootstrap}", *seed, f"version:{_version()}"]
+    return [f"n:{n}", f"bs:{options.bootstrap}", *seed, f"version:clsum-{metadata.version('clsum')}"]
 
 
-def _check_inputs(hyps: list[str], refs: list[str]) -> None:
-    if len(hyps) != len(refs):
-        raise InputError(f"{len(hyps)} hypotheses but {len(refs)} references")
-    if not hyps:
+def _check(options: ScoreOptions, refs: list[str], *hyps: list[str]) -> None:
+    validate(options)
+    for texts in hyps:
+        if len(texts) != len(refs):
+            raise InputError(f"{len(texts)} hypotheses but {len(refs)} references")
+    if not refs:
         raise InputError("nothing to score: no segments")
-
-
-def _rouge_stats(names: list[str], hyps: list[str], refs: list[str], options: ScoreOptions) -> list[_Stats]:
-    results = rouge.rouge(hyps, refs, tuple(names), options.rouge_tokenizer, options.stem, options.lsum_split)
-    out = []
-    for name in names:
-        r = results[name]
-        f = np.asarray(r.fmeasure) * 100
-        fields = rouge.signature_fields(
-            name, options.rouge_tokenizer, options.stem, options.lsum_split, r.splits, r.capped
-        )
-        details = {
-            "precision": float(np.mean(r.precision) * 100),
-            "recall": float(np.mean(r.recall) * 100),
-            "per_segment_precision": [p * 100 for p in r.precision],
-            "per_segment_recall": [x * 100 for x in r.recall],
-        }
-        signature = "|".join(fields + _tail(len(hyps), options))
-        s = Score(name, float(f.mean()), signature, None, f.tolist(), details=details)
-        out.append(_Stats(s, f[:, None], bootstrap.mean_of(len(f))))
-    return out
-
-
-def _mt_stats(name: str, hyps: list[str], refs: list[str], options: ScoreOptions) -> _Stats:
-    r = mt.score(name, hyps, refs, options.bleu_tokenize, options.chrf_word_order)
-    signature = "|".join([name, r.signature, *_tail(len(hyps), options)])
-    s = Score(name, r.score, signature, None, r.per_segment, details={"sacrebleu_signature": r.signature})
-    return _Stats(s, r.stats, r.compute)
 
 
 def _all_stats(
     hyps: list[str], refs: list[str], names: list[str], options: ScoreOptions
 ) -> dict[str, _Stats]:
-    rouge_names = [m for m in names if m in rouge.ROUGE_METRICS]
-    by_name = (
-        {s.score.metric: s for s in _rouge_stats(rouge_names, hyps, refs, options)} if rouge_names else {}
-    )
-    for name in names:
-        if name in mt.MT_METRICS:
-            by_name[name] = _mt_stats(name, hyps, refs, options)
-    return by_name
+    """Each cheap metric's score (no CI yet) with the per-segment statistics resampling needs."""
+    out: dict[str, _Stats] = {}
+    tail = _tail(len(hyps), options)
+    if chosen := [m for m in names if m in rouge.ROUGE_METRICS]:
+        tok, stem, split = options.rouge_tokenizer, options.stem, options.lsum_split
+        for name, r in rouge.rouge(hyps, refs, tuple(chosen), tok, stem, split).items():
+            f = np.asarray(r.fmeasure) * 100
+            signature = "|".join(rouge.signature_fields(name, tok, stem, split, r.splits, r.capped) + tail)
+            s = Score(name, float(f.mean()), signature, None, f.tolist())
+            s.details = {
+                "precision": float(np.mean(r.precision) * 100),
+                "recall": float(np.mean(r.recall) * 100),
+            }
+            out[name] = _Stats(s, f[:, None], bootstrap.mean_of(len(f)))
+    for name in (m for m in names if m in mt.MT_METRICS):
+        m = mt.score(name, hyps, refs, options.bleu_tokenize, options.chrf_word_order)
+        signature = "|".join([name, m.signature, *tail])
+        out[name] = _Stats(Score(name, m.score, signature, None, m.per_segment), m.stats, m.compute)
+    return out
 
 
 def statistics(
     hyps: list[str], refs: list[str], metrics: list[str], options: ScoreOptions = DEFAULTS
 ) -> dict[str, tuple[np.ndarray, bootstrap.Compute]]:
     """Per-segment statistics and corpus function of cheap metrics (what the paired tests resample)."""
-    _check_options(options)
-    _check_inputs(hyps, refs)
+    _check(options, refs, hyps)
     return {name: (s.stats, s.compute) for name, s in _all_stats(hyps, refs, metrics, options).items()}
-
-
-def _check_options(options: ScoreOptions) -> None:
-    check_options(dataclasses.asdict(options))
-    mt.build("bleu", bleu_tokenize=options.bleu_tokenize)  # sacrebleu's own list of tokenizers
 
 
 def score(
@@ -139,8 +112,7 @@ def score(
 ) -> dict[str, Score]:
     """Score hypotheses against references (same order), metric name -> Score, in request order."""
     names = resolve_metrics(metrics)
-    _check_options(options)
-    _check_inputs(hyps, refs)
+    _check(options, refs, hyps)
     cheap = _all_stats(hyps, refs, [m for m in names if m in CHEAP_METRICS], options)
     out: dict[str, Score] = {}
     for name in names:
@@ -170,11 +142,9 @@ def compare(
     names = resolve_metrics(metrics)
     if method not in METHODS:
         raise ConfigError(unknown("comparison method", method, METHODS))
-    _check_options(options)
+    _check(options, refs, hyps_a, hyps_b)
     if options.bootstrap < 1:
         raise ConfigError("comparing systems needs bootstrap >= 1 resamples/trials")
-    _check_inputs(hyps_a, refs)
-    _check_inputs(hyps_b, refs)
     skipped = [m for m in names if m in OPTIONAL_METRICS]
     if skipped:
         log.warning("not comparing model-based metrics: %s", ", ".join(skipped))
@@ -194,14 +164,9 @@ def _compare_one(a: _Stats, b: _Stats, options: ScoreOptions, method: str) -> Co
         a.score.metric,
         a.score.score or 0.0,
         b.score.score or 0.0,
-        result.delta,
-        result.p_value,
-        result.ci,
-        method,
-        signature,
-        test=result.test,
-        differing=result.differing,
+        method=method,
         n=len(a.stats),
-        trials=result.trials,
         caveat=bootstrap.caveat(method, result),
+        signature=signature,
+        **vars(result),  # delta, p_value, ci, differing, test, trials
     )

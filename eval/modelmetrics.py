@@ -11,14 +11,11 @@ import logging
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from clsum.eval import bootstrap
-
-if TYPE_CHECKING:
-    from clsum.eval.scores import Score
+from clsum.eval.scores import Score
 
 log = logging.getLogger(__name__)
 
@@ -55,32 +52,8 @@ def _cached_folder(repo: str, filename: str) -> Path | None:
 
 
 def _skipped(name: str, reason: str) -> Score:
-    from clsum.eval.scores import Score
-
     log.warning("%s skipped: %s", name, reason)
-    return Score(name, None, f"{name}|skipped", None, None, skipped=reason)
-
-
-def _bertscore(
-    metric: ModelMetric, folder: Path, hyps: list[str], refs: list[str], tail: list[str], bs: int, seed: int
-) -> Score:
-    import bert_score
-    from bert_score.utils import model2layers
-
-    from clsum.eval.scores import Score
-
-    if "t5" in str(folder):  # bert_score loads any model_type containing "t5" as a T5 encoder
-        return _skipped(metric.name, f"bert_score would read {folder} as a T5 model (its path has 't5')")
-    # The cache folder as model_type: transformers reads local files only. bert_score keys its
-    # layer table by hub name, so the layer it would pick for the name is passed explicitly.
-    _, _, f1 = bert_score.score(
-        hyps, refs, model_type=str(folder), num_layers=model2layers[metric.repo], lang="en", verbose=False
-    )
-    f = np.asarray(f1.tolist(), dtype=np.float64) * 100
-    fields = [metric.name, f"model:{metric.repo}", "idf:no", "rescale:no"]
-    signature = "|".join([*fields, f"impl:bert_score-{metadata.version(metric.package)}", *tail])
-    ci = bootstrap.confidence_interval(f[:, None], bootstrap.mean_of(len(f)), bs, seed) if bs else None
-    return Score(metric.name, float(f.mean()), signature, ci, f.tolist())
+    return Score.skip(name, reason)
 
 
 def score(name: str, hyps: list[str], refs: list[str], tail: list[str], bs: int = 0, seed: int = 0) -> Score:
@@ -93,4 +66,23 @@ def score(name: str, hyps: list[str], refs: list[str], tail: list[str], bs: int 
         return _skipped(name, f"weights for {metric.repo} not in the HF cache")
     if metric.name == "comet":  # COMET-22 scores (source, hypothesis, reference) triples
         return _skipped(name, "COMET needs the source texts, which 'clsum score' does not take")
-    return _bertscore(metric, folder, hyps, refs, tail, bs, seed)
+    if "t5" in str(folder):  # bert_score loads any model_type containing "t5" as a T5 encoder
+        return _skipped(name, f"bert_score would read {folder} as a T5 model (its path has 't5')")
+    import bert_score
+    from bert_score.utils import model2layers
+
+    # The cache folder as model_type: transformers reads local files only. bert_score keys its
+    # layer table by hub name, so the layer it would pick for the name is passed explicitly.
+    _, _, f1 = bert_score.score(
+        hyps, refs, model_type=str(folder), num_layers=model2layers[metric.repo], lang="en", verbose=False
+    )
+    f = np.asarray(f1.tolist(), dtype=np.float64) * 100
+    fields = [
+        name,
+        f"model:{metric.repo}",
+        "idf:no",
+        "rescale:no",
+        f"impl:bert_score-{metadata.version(metric.package)}",
+    ]
+    ci = bootstrap.confidence_interval(f[:, None], bootstrap.mean_of(len(f)), bs, seed) if bs else None
+    return Score(name, float(f.mean()), "|".join([*fields, *tail]), ci, f.tolist())

@@ -13,10 +13,6 @@ import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
-from clsum.config import unknown
-from clsum.errors import ConfigError
-from clsum.eval.options import CHRF_WORD_ORDERS
-
 MT_METRICS = ("bleu", "chrf", "ter")
 
 
@@ -29,25 +25,14 @@ class MTResult:
     per_segment: list[float]  # sentence-level scores (sacrebleu sentence_score)
 
 
-def build(metric: str, bleu_tokenize: str | None = None, chrf_word_order: int = 0) -> Metric:
+def build(
+    metric: str, bleu_tokenize: str | None = None, chrf_word_order: int = 0, sentence: bool = False
+) -> Metric:
+    """sacrebleu's metric (options already validated: ``eval.options.validate``). Sentence BLEU needs
+    effective order, or any segment missing a 4-gram match scores 0."""
     if metric == "bleu":
-        if bleu_tokenize is not None and bleu_tokenize not in BLEU.TOKENIZERS:
-            raise ConfigError(unknown("BLEU tokenizer", bleu_tokenize, BLEU.TOKENIZERS))
-        return BLEU(tokenize=bleu_tokenize)
-    if metric == "chrf":
-        if chrf_word_order not in CHRF_WORD_ORDERS:
-            raise ConfigError(f"chrF word order must be 0, 1 or 2 (2 = chrF++), got {chrf_word_order}")
-        return CHRF(word_order=chrf_word_order)
-    if metric == "ter":
-        return TER()
-    raise ConfigError(unknown("sacrebleu metric", metric, MT_METRICS))
-
-
-def _sentence_metric(metric: str, bleu_tokenize: str | None, chrf_word_order: int) -> Metric:
-    # Sentence BLEU needs effective order, or any segment missing a 4-gram match scores 0.
-    if metric == "bleu":
-        return BLEU(tokenize=bleu_tokenize, effective_order=True)
-    return build(metric, bleu_tokenize, chrf_word_order)
+        return BLEU(tokenize=bleu_tokenize, effective_order=sentence)
+    return CHRF(word_order=chrf_word_order) if metric == "chrf" else TER()
 
 
 def score(
@@ -69,7 +54,7 @@ def score(
     if many is not None:
         compute.many = many  # type: ignore[attr-defined]  # rows of sums at once (eval.bootstrap)
 
-    sentence = _sentence_metric(metric, bleu_tokenize, chrf_word_order)
+    sentence = build(metric, bleu_tokenize, chrf_word_order, sentence=True)
     per_segment = [float(sentence._compute_score_from_stats(_as_stats(metric, row)).score) for row in stats]
     return MTResult(float(corpus.score), signature, stats, compute, per_segment)
 

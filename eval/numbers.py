@@ -1,17 +1,11 @@
-"""Numbers in English, German and Dutch text, as canonical values, for consistency checks.
+"""Numbers in English, German and Dutch text, as canonical values, for consistency checks
+(docs/evaluation.md, How numbers are compared).
 
-A numeral can be read two ways when it has one separator followed by exactly three digits
-(``147.445`` is 147445 in German and 147.445 in English, and machine translation often copies the
-German form unchanged), so each mention carries the *set* of values it may mean; two mentions
-match when the sets share a value. Digit numerals are parsed here (thousand separators ``.``,
-``,``, spaces; decimal commas and points; a following scale word such as ``Millionen``/``miljoen``/
-``million``/``Mrd.``; percent signs and words). Spelled-out numbers (``zwei``, ``twee``,
-``zweiundzwanzig``, ``two million``) are found with the ``text2num`` library; spelled-out
-ordinals (``first``, ``zum ersten Mal``), vague plurals (``hundreds of``) and the article
-``one``/``ein``/``een`` are not counted. Dates (``23.11.2026``, ``3.10.`` in de/nl, ``2026-11-23``)
-and clock times (``19:30``, ``19.30 Uhr``, ``7.30pm``) become one mention per part, so each part
-must be supported. Units are not converted (``20 feet`` vs ``6 Meter`` does not match); month
-names are not numbers.
+A numeral with one separator followed by exactly three digits (``147.445``) is 147445 in German and
+147.445 in English, and machine translation often copies the German form unchanged, so each mention
+carries the *set* of values it may mean; two mentions match when the sets share a value. Spelled-out
+numbers come from the ``text2num`` library; ordinals, vague plurals and the article ``one``/``ein``/
+``een`` are not counted. A date or clock time is one mention per part, so each part must be supported.
 """
 
 from __future__ import annotations
@@ -163,10 +157,6 @@ def _is_ordinal(last_word: str, digits: list[str]) -> bool:
     return any(_ORDINAL.match(d.rstrip(",;:!?)\"'.")) for d in digits) or (
         last.endswith(".") and not word.endswith(".")
     )
-
-
-def values_of(mentions: list[Mention]) -> list[float]:
-    return sorted({v for m in mentions for v in m.values})
 
 
 def is_supported(mention: Mention, known: list[float]) -> bool:

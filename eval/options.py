@@ -1,17 +1,19 @@
 """What a score depends on besides its inputs: ``ScoreOptions`` and the valid choices of each option.
 
 Free of heavy imports (no numpy, sacrebleu or rouge_score), so the command line builds its options,
-defaults and choices from here at startup instead of repeating them; the metrics validate against
-the same tuples. The settings builder checks the type and range of every option, so a benchmark
+defaults and choices from here at startup instead of repeating them. ``validate`` is the one check of
+options: the settings builder checks the type, range and choices of every option, so a benchmark
 YAML with ``seed: "12345"`` or ``stem: "no"`` fails when it is loaded, not after its systems ran.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
-from clsum.settings import build, setting
+from clsum.errors import ConfigError
+from clsum.settings import build, setting, unknown
 
 LOWER_IS_BETTER = ("ter",)  # every other metric: higher is better
 
@@ -60,7 +62,12 @@ class ScoreOptions:
 DEFAULTS = ScoreOptions()  # what a benchmark and 'clsum score' use unless told otherwise
 
 
-def check(values: dict[str, Any], where: str = "score options") -> ScoreOptions:
-    """``values`` (ScoreOptions fields) built and checked: ConfigError on an unknown option or a
-    wrongly typed value."""
-    return build(ScoreOptions, values, where, what="option")
+def validate(options: ScoreOptions, where: str = "score options") -> None:
+    """The one check of score options (however they were made): ConfigError on a wrongly typed value
+    or an unknown choice, BLEU tokenizers included (sacrebleu's own list, imported only here)."""
+    build(ScoreOptions, dataclasses.asdict(options), where, what="option")
+    if options.bleu_tokenize is not None:
+        from sacrebleu.metrics import BLEU
+
+        if options.bleu_tokenize not in BLEU.TOKENIZERS:
+            raise ConfigError(unknown("BLEU tokenizer", options.bleu_tokenize, BLEU.TOKENIZERS))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from clsum.eval.options import metric_label
 
@@ -25,26 +25,17 @@ def figures(report: Report, metric: str) -> list[tuple[str, str]]:
     """(title, data URI) of every figure there is data for, in the order the page shows them."""
     label = metric_label(metric)
     drawn = (
-        (f"{label}: systems side by side, 95% CI", bar_chart(report, metric)),
+        (f"{label}: systems side by side, 95% CI", bar_figure(report, metric)),
         (f"{label}: per-document scores", distribution(report, metric)),
         (f"{label} vs. source length", versus_length(report, metric)),
     )
-    return [(title, uri) for title, uri in drawn if uri]
+    return [(title, _png(fig)) for title, fig in drawn if fig is not None]
 
 
 def _png(fig: Figure) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _numbers(values: list[Any]) -> list[float]:
-    return [float(v) for v in values if isinstance(v, (int, float)) and not math.isnan(v)]
-
-
-def bar_chart(report: Report, metric: str) -> str | None:
-    fig = bar_figure(report, metric)
-    return _png(fig) if fig is not None else None
 
 
 def bar_figure(report: Report, metric: str) -> Figure | None:
@@ -78,10 +69,13 @@ def bar_figure(report: Report, metric: str) -> Figure | None:
     return fig
 
 
-def distribution(report: Report, metric: str) -> str | None:
+def distribution(report: Report, metric: str) -> Figure | None:
     from matplotlib.figure import Figure
 
-    series = {f"{n}\nn={len(r.scored)}": _numbers(r.per_document(metric)) for n, r in report.systems.items()}
+    series = {
+        f"{n}\nn={len(r.scored)}": [v for v in r.per_document(metric) if v is not None and not math.isnan(v)]
+        for n, r in report.systems.items()
+    }
     series = {n: v for n, v in series.items() if v}
     if not series:
         return None
@@ -91,10 +85,10 @@ def distribution(report: Report, metric: str) -> str | None:
     ax.set_xticks(range(1, len(series) + 1), list(series), rotation=20)
     ax.set_ylabel(f"per-document {metric_label(metric)}")
     ax.set_title(f"{metric}: per-document distribution (scored documents; triangle: mean)")
-    return _png(fig)
+    return fig
 
 
-def versus_length(report: Report, metric: str) -> str | None:
+def versus_length(report: Report, metric: str) -> Figure | None:
     from matplotlib.figure import Figure
 
     lengths = [len(s.source.split()) for s in report.dataset.segments]
@@ -114,4 +108,4 @@ def versus_length(report: Report, metric: str) -> str | None:
     ax.set_ylabel(f"per-document {metric_label(metric)}")
     ax.set_title(f"{metric} vs. source length")
     ax.legend(fontsize="small")
-    return _png(fig)
+    return fig

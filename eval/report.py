@@ -1,13 +1,9 @@
-"""Report files of a benchmark run: report.json, report.md, report.html and outputs/SYSTEM.jsonl.
+"""Report files of a benchmark run: report.json, report.md, report.html and outputs/SYSTEM.jsonl
+(docs/evaluation.md, Report files).
 
-report.json says how every number was made: score signatures, the benchmark config, package
-versions, the git commit, data file hashes and the pipeline config hash with model provenance and
-effective generation settings. report.md and report.html are rendered from one list of blocks
-(``blocks``), so they say the same things: the score table with what its brackets mean, which
-metric is lower-is-better, how many documents each score stands on and which failed, which scores
-are against a system's own English-side summaries (with their contrast), the summary checks, the
-run's ``--limit``/``--systems``, provenance and signatures. report.html is self-contained (the figures
-of ``eval.plots`` inline, no scripts or external links), so it can be mailed or opened offline.
+report.json says how every number was made. report.md and report.html are rendered from one list of
+blocks (``blocks``), so they say the same things; report.html is self-contained (the figures of
+``eval.plots`` inline, no scripts or external links), so it can be mailed or opened offline.
 """
 
 from __future__ import annotations
@@ -17,13 +13,14 @@ import json
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clsum.eval import plots
+from clsum.eval.checks import CHECKS_SIGNATURE, FLAG_KINDS
 from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, LOWER_IS_BETTER, metric_label
-from clsum.versions import clsum_commit, package_versions
+from clsum.eval.scores import jsonable
 
 if TYPE_CHECKING:
     from clsum.eval.results import Report, SystemResult
@@ -37,12 +34,10 @@ _SHOWN_FAILURE_IDS = 5
 
 def write_report(report: Report, run_dir: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
-    data = report_dict(report)
-    (run_dir / "report.json").write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-    )
+    text = json.dumps(report_json(report), indent=2, ensure_ascii=False, default=jsonable)
+    (run_dir / "report.json").write_text(text + "\n", encoding="utf-8")
     write_outputs(report, run_dir / "outputs")
-    content = blocks(report, data)
+    content = blocks(report)
     (run_dir / "report.md").write_text(markdown(report, content), encoding="utf-8")
     (run_dir / "report.html").write_text(html_report(report, content), encoding="utf-8")
 
@@ -50,26 +45,19 @@ def write_report(report: Report, run_dir: Path) -> None:
 # -- JSON ----------------------------------------------------------------------------------------
 
 
-def _models(result: SystemResult) -> dict[str, str]:
-    seen: dict[str, str] = {}
-    for info in result.info:
-        seen.update(info.get("models", {}))
-    return seen
-
-
 def reassembly(result: SystemResult) -> dict[str, int] | None:
     """Input lines vs. paragraphs that came out: NTREX lines must all survive clean and segment."""
-    infos = [i for i in result.info if "lines" in i]
+    infos = [i for i in result.system.info if i.lines is not None]
     if not infos:
         return None
     return {
         "documents": len(infos),
-        "lines_in": sum(i["lines"] for i in infos),
-        "paragraphs_out": sum(i["paragraphs"] for i in infos),
+        "lines_in": sum(i.lines or 0 for i in infos),
+        "paragraphs_out": sum(i.paragraphs or 0 for i in infos),
         "documents_changed": sum(
-            1 for i in infos if i["lines"] != i["paragraphs"] or i.get("error") or i.get("title_untranslated")
+            1 for i in infos if i.lines != i.paragraphs or i.error or i.title_untranslated
         ),
-        "items_removed_by_clean": sum(len(i.get("removed", [])) for i in infos),
+        "items_removed_by_clean": sum(len(i.removed or []) for i in infos),
     }
 
 
@@ -84,48 +72,33 @@ def intervals(report: Report) -> str:
     )
 
 
-def report_dict(report: Report) -> dict[str, Any]:
-    ds = report.dataset
-    models: dict[str, str] = {}
-    for result in report.systems.values():
-        models.update(_models(result))
+def report_json(report: Report) -> dict[str, Any]:
+    """report.json, the one serializer of a ``Report`` (scores, checks and failures are dumped with
+    ``eval.scores.jsonable``)."""
+    ds, systems = report.dataset, report.systems
     return {
-        "benchmark": report.benchmark.to_dict(),
+        "benchmark": asdict(report.benchmark),
         "run": {"limit": report.limit, "systems": report.requested or "all"},
         "intervals": intervals(report),
         "lower_is_better": list(LOWER_IS_BETTER),
-        "systems": {
-            name: {metric: s.to_dict() for metric, s in r.scores.items()}
-            for name, r in report.systems.items()
-        },
+        "systems": {name: r.scores for name, r in systems.items()},
         "common": {
             "documents": len(report.common),
-            "ids": [report.dataset.segments[i].id for i in report.common],
-            "scores": {
-                name: {metric: s.to_dict() for metric, s in r.common_scores.items()}
-                for name, r in report.systems.items()
-                if r.common_scores
-            },
+            "ids": [ds.segments[i].id for i in report.common],
+            "scores": {name: r.common_scores for name, r in systems.items() if r.common_scores},
         },
         "comparisons": {
             "baseline": report.baseline,
             "documents": len(report.common),
             "note": report.comparison_note,
-            "systems": {
-                name: {metric: c.to_dict() for metric, c in by_metric.items()}
-                for name, by_metric in report.comparisons.items()
-            },
+            "systems": report.comparisons,
         },
-        "contrast": {
-            name: {metric: s.to_dict() for metric, s in r.contrast.items()}
-            for name, r in report.systems.items()
-            if r.contrast
-        },
+        "contrast": {name: r.contrast for name, r in systems.items() if r.contrast},
         "system_info": {
             name: {
-                "type": r.type,
-                "kind": r.kind,
-                "params": r.params,
+                "type": r.system.type,
+                "kind": r.system.kind,
+                "params": asdict(r.system.params),
                 "references": r.reference_kind,
                 "note": r.note,
                 "documents": r.total,
@@ -136,57 +109,44 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "seconds": round(r.seconds, 3),
                 "reassembly": reassembly(r),
             }
-            for name, r in report.systems.items()
+            for name, r in systems.items()
         },
-        "checks": {name: r.checks for name, r in report.systems.items() if r.checks is not None},
+        "checks": {name: r.checks for name, r in systems.items() if r.checks is not None},
         "dataset": {"name": ds.name, "source_lang": ds.source_lang, "segments": len(ds.segments)},
         "data": ds.files,
         "pipeline": {
             "config_hash": report.config.hash(),
             "config": report.config.to_dict(),
-            "models": models,
+            "models": report.models,
             "generation": report.generation,
         },
-        "versions": package_versions(),
-        "git": clsum_commit(),
+        "versions": report.versions,
+        "git": report.git,
         "started_at": report.started_at,
         "seconds": round(report.seconds, 3),
     }
 
 
-def remove_stale_outputs(report: Report, folder: Path) -> list[str]:
-    """Delete outputs/SYSTEM.jsonl of systems an earlier run into this folder had and this one has not."""
-    current = {f"{_filename(name)}.jsonl" for name in report.systems}
-    stale = sorted(p.name for p in folder.glob("*.jsonl") if p.name not in current) if folder.is_dir() else []
-    for name in stale:
-        (folder / name).unlink()
+def write_outputs(report: Report, folder: Path) -> None:
+    """One JSONL line per segment: id, output, per-segment scores and what the system noted. The
+    files of systems an earlier run into this folder had and this one has not are deleted."""
+    files = {re.sub(r"[^\w.-]+", "_", name) + ".jsonl": name for name in report.systems}
+    stale = sorted(p.name for p in folder.glob("*.jsonl") if p.name not in files) if folder.is_dir() else []
+    for file in stale:
+        (folder / file).unlink()
     if stale:
         log.warning("removed outputs of an earlier run's systems that this run has not: %s", ", ".join(stale))
-    return stale
-
-
-def write_outputs(report: Report, folder: Path) -> None:
-    """One JSONL line per segment: id, output, per-segment scores and what the system noted."""
-    remove_stale_outputs(report, folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, result in report.systems.items():
+    for file, name in files.items():
+        result = report.systems[name]
         per_document = {m: result.per_document(m) for m in result.scores}
-        with (folder / f"{_filename(name)}.jsonl").open("w", encoding="utf-8") as out:
+        with (folder / file).open("w", encoding="utf-8") as out:
             for i, (seg, output) in enumerate(zip(report.dataset.segments, result.outputs, strict=True)):
-                row: dict[str, Any] = {"id": seg.id, "output": output}
-                if result.reference_kind == "system":
-                    row["reference"] = result.references[i]
-                row["scores"] = {m: v[i] for m, v in per_document.items() if v[i] is not None}
-                info = (
-                    {k: v for k, v in result.info[i].items() if k != "models"} if i < len(result.info) else {}
-                )
-                if info:
-                    row["info"] = info
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _filename(name: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", name)
+                own = {"reference": result.references[i]} if result.reference_kind == "system" else {}
+                scores = {m: v[i] for m, v in per_document.items() if v[i] is not None}
+                info = {"info": result.system.info[i]} if i < len(result.system.info) else {}
+                row = {"id": seg.id, "output": output, **own, "scores": scores, **info}
+                out.write(json.dumps(row, ensure_ascii=False, default=jsonable) + "\n")
 
 
 # -- one content, two renderings -----------------------------------------------------------------
@@ -222,10 +182,6 @@ class Plots:
 Block = Heading | Para | Table | Items | Plots
 
 
-def _fmt(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
-
-
 def _score_cell(score: Score | None) -> str:
     """A table cell: the score and its 95% interval, or why there is no score."""
     if score is None:
@@ -243,23 +199,19 @@ def _metrics(report: Report) -> list[str]:
     return list(dict.fromkeys(m for r in report.systems.values() for m in r.scores))
 
 
-def _scored_cell(result: SystemResult) -> str:
+def _scored_cell(result: SystemResult, main: bool = False) -> str:
+    if main and result.common_scores:
+        return f"{result.common_n}/{result.total} common"
     cell = f"{len(result.scored)}/{result.total}"
     return f"{cell}, {len(result.failures)} failed" if result.failures else cell
 
 
-def _main_scored_cell(result: SystemResult) -> str:
-    if not result.common_scores:
-        return _scored_cell(result)
-    return f"{result.common_n}/{result.total} common"
-
-
 def _checks_cell(result: SystemResult) -> str:
     checks = result.checks
-    if not checks or not checks.get("documents"):
+    if not checks or not checks.documents or checks.flags is None:
         return ""
-    cell = f"{checks['flagged']}/{checks['documents']} flagged"
-    too_short = checks["flags"].get("too_short", 0)
+    cell = f"{checks.flagged}/{checks.documents} flagged"
+    too_short = checks.flags["too_short"]
     return f"{cell}, {too_short} too short" if too_short else cell
 
 
@@ -273,7 +225,7 @@ def score_table(report: Report) -> Table:
         note = f" ({result.note})" if result.note else ""
         cells = [_score_cell(result.main_scores.get(m)) for m in metrics]
         rows.append(
-            [f"{name}{marker}{note}", *cells, _main_scored_cell(result)]
+            [f"{name}{marker}{note}", *cells, _scored_cell(result, main=True)]
             + ([_checks_cell(result)] if with_checks else [])
         )
         if result.common_scores:
@@ -287,14 +239,14 @@ def score_table(report: Report) -> Table:
     return Table(header, rows)
 
 
-def legend(report: Report, data: dict[str, Any]) -> list[str]:
+def legend(report: Report) -> list[str]:
     """What the table's numbers, brackets and marks mean (only the marks the table uses)."""
     lower = [m for m in _metrics(report) if m in LOWER_IS_BETTER]
     direction = (
         f"Higher is better, except {', '.join(lower)} (lower is better)." if lower else "Higher is better."
     )
     lines = [
-        f"Scores are 0-100. Brackets: {data['intervals']}. {direction}",
+        f"Scores are 0-100. Brackets: {intervals(report)}. {direction}",
         "scored n/N: each score is computed on the n documents the system succeeded on, of N; failed "
         "documents are left out (never scored as 0) and listed under Failures.",
     ]
@@ -336,12 +288,6 @@ CORPUS_NOTE = (
 )
 
 
-def _ci_cell(ci: tuple[float, float] | None) -> str:
-    if ci is None or ci[0] == ci[1]:
-        return "n/a"
-    return f"[{ci[0]:+.2f}, {ci[1]:+.2f}]"
-
-
 def comparison_table(report: Report) -> Table:
     header = ["system", "metric", "baseline", "system score", "Δ", "95% CI of Δ", "p", "test", "differ"]
     rows = [
@@ -351,7 +297,7 @@ def comparison_table(report: Report) -> Table:
             f"{c.score_a:.2f}",
             f"{c.score_b:.2f}",
             f"{c.delta:+.2f}",
-            _ci_cell(c.ci),
+            f"[{c.ci[0]:+.2f}, {c.ci[1]:+.2f}]" if c.ci and c.ci[0] != c.ci[1] else "n/a",
             f"{c.p_value:.4f}",
             c.test,
             f"{c.differing}/{c.n}",
@@ -390,9 +336,9 @@ def _failure_items(report: Report) -> list[str]:
     for name, result in report.systems.items():
         if not result.failures:
             continue
-        groups = Counter((f["stage"], f["message"]) for f in result.failures)
+        groups = Counter((f.stage, f.message) for f in result.failures)
         for (stage, message), count in groups.most_common():
-            ids = [f["id"] for f in result.failures if (f["stage"], f["message"]) == (stage, message)]
+            ids = [f.id for f in result.failures if (f.stage, f.message) == (stage, message)]
             shown = ", ".join(ids[:_SHOWN_FAILURE_IDS]) + (" ..." if len(ids) > _SHOWN_FAILURE_IDS else "")
             items.append(
                 f"{name}: {count} of {result.total} documents failed in {stage}: {message} ({shown})"
@@ -400,56 +346,39 @@ def _failure_items(report: Report) -> list[str]:
     return items
 
 
-def checks_table(data: dict[str, Any]) -> Table | None:
-    from clsum.eval.checks import FLAG_KINDS
-
-    checks = {n: c for n, c in data["checks"].items() if c.get("documents")}
+def checks_table(report: Report) -> Table | None:
+    checks = {n: r.checks for n, r in report.systems.items() if r.checks and r.checks.documents}
     if not checks:
         return None
-    header = [
-        "system",
-        "summaries",
-        "flagged",
-        *(kind.replace("_", " ") for kind in FLAG_KINDS),  # spaces let the header wrap
-        "compression",
-        "novel 1-grams",
-        "repeated 3-grams",
-    ]
+    header = ["system", "summaries", "flagged", *(k.replace("_", " ") for k in FLAG_KINDS)]  # spaces wrap
+    header += ["compression", "novel 1-grams", "repeated 3-grams"]
     rows = [
         [
             name,
-            str(c["documents"]),
-            f"{c['flagged']} ({c['share_flagged']:.0%})",
-            *(str(c["flags"][k]) for k in FLAG_KINDS),
-            f"{c['mean_compression']:.3f}",
-            f"{c['mean_novel_ngrams']['1']:.3f}",
-            f"{c['mean_repeated_trigrams']:.3f}",
+            str(c.documents),
+            f"{c.flagged} ({c.share_flagged:.0%})",
+            *(str((c.flags or {})[k]) for k in FLAG_KINDS),
+            f"{c.mean_compression:.3f}",
+            f"{(c.mean_novel_ngrams or {})['1']:.3f}",
+            f"{c.mean_repeated_trigrams:.3f}",
         ]
         for name, c in checks.items()
     ]
     return Table(header, rows)
 
 
-def _generation_items(data: dict[str, Any]) -> list[str]:
-    return [
-        f"{role}: {', '.join(f'{k} {v}' for k, v in values.items())}"
-        for role, values in data["pipeline"]["generation"].items()
-    ]
-
-
-def blocks(report: Report, data: dict[str, Any]) -> list[Block]:
+def blocks(report: Report) -> list[Block]:
     """Everything report.md and report.html say, in order."""
-    ds = data["dataset"]
-    run = data["run"]
+    ds = report.dataset
     out: list[Block] = [
         Para(report.benchmark.description.strip()),
         Para(
-            f"Dataset {ds['name']}: {ds['segments']} segments, source language {ds['source_lang']}. "
-            f"Run with --limit {run['limit'] or '(none)'} and --systems "
-            f"{','.join(run['systems']) if isinstance(run['systems'], list) else 'all'}."
+            f"Dataset {ds.name}: {len(ds.segments)} segments, source language {ds.source_lang}. "
+            f"Run with --limit {report.limit or '(none)'} and "
+            f"--systems {','.join(report.requested or ['all'])}."
         ),
         score_table(report),
-        Items(legend(report, data)),
+        Items(legend(report)),
     ]
     out += comparison_blocks(report)
     failures = _failure_items(report)
@@ -457,18 +386,17 @@ def blocks(report: Report, data: dict[str, Any]) -> list[Block]:
         Heading("Failures"),
         Items(failures) if failures else Para("None: every system ran on every document."),
     ]
-    checks = checks_table(data)
+    checks = checks_table(report)
     if checks is not None:
         out += [
             Heading("Summary checks"),
             Para(
                 "Reference-free checks of each summary against its source (and English translation): "
-                "flag counts per kind and means over the scored summaries; thresholds in "
-                f"{data['checks'][next(iter(data['checks']))]['signature']}."
+                f"flag counts per kind and means over the scored summaries; thresholds in {CHECKS_SIGNATURE}."
             ),
             checks,
         ]
-    kept = {n: i["reassembly"] for n, i in data["system_info"].items() if i["reassembly"]}
+    kept = {name: r for name, result in report.systems.items() if (r := reassembly(result))}
     if kept:
         out += [
             Heading("Reassembly (input lines vs. paragraphs out)"),
@@ -482,36 +410,34 @@ def blocks(report: Report, data: dict[str, Any]) -> list[Block]:
             ),
         ]
     out += [Heading("Plots"), Plots()]
-    models = data["pipeline"]["models"]
     out += [
         Heading("Provenance"),
         Items(
             [
-                f"pipeline config hash {data['pipeline']['config_hash']}",
-                f"git {data['git']}",
-                f"started {data['started_at']}, took {data['seconds']:.1f} s",
-                *(f"model for {role}: {prov}" for role, prov in models.items()),
-                *_generation_items(data),
+                f"pipeline config hash {report.config.hash()}",
+                f"git {report.git}",
+                f"started {report.started_at}, took {round(report.seconds, 3):.1f} s",
+                *(f"model for {role}: {prov}" for role, prov in report.models.items()),
+                *(
+                    f"{role}: {', '.join(f'{k} {v}' for k, v in values.items())}"
+                    for role, values in report.generation.items()
+                ),
             ]
         ),
         Heading("Data"),
-        Items([f"{path} sha256:{digest}" for path, digest in data["data"].items()], code=True),
+        Items([f"{path} sha256:{digest}" for path, digest in ds.files.items()], code=True),
         Heading("Signatures"),
         Items(
             [f"{n} {m}: {s.signature}" for n, r in report.systems.items() for m, s in r.scores.items()],
             code=True,
         ),
         Heading("Versions"),
-        Items([f"{k} {v}" for k, v in data["versions"].items()]),
+        Items([f"{k} {v}" for k, v in report.versions.items()]),
     ]
     return out
 
 
 # -- Markdown ------------------------------------------------------------------------------------
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def _md_block(block: Block) -> list[str]:
@@ -524,7 +450,7 @@ def _md_block(block: Block) -> list[str]:
             "| " + " | ".join(block.header) + " |",
             "| --- | " + " | ".join("---:" for _ in block.header[1:]) + " |",
         ]
-        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in block.rows]
         return [*lines, ""]
     if isinstance(block, Items):
         return [*(f"- `{i}`" if block.code else f"- {i}" for i in block.items), ""]

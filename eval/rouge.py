@@ -1,24 +1,13 @@
-"""ROUGE on top of rouge_score (Google's reimplementation of ROUGE-1.5.5).
+"""ROUGE on top of rouge_score (Google's reimplementation of ROUGE-1.5.5); docs/evaluation.md (ROUGE
+details) says what each option does and why.
 
-rouge_score's own tokenizer keeps only ``[a-z0-9]``, so "Müller" becomes "m ller" and German or Dutch
-words lose letters. The default here is a Unicode-aware tokenizer (every letter and digit is a word
-character); ``tokenizer="rouge-score"`` hands tokenization back to rouge_score to reproduce its
-numbers exactly.
-
-ROUGE-Lsum needs sentences: rouge_score splits its input on newlines, so text without newlines is
-sentence-split first. The default (``auto``) picks a splitter per text: its own newlines when it has
-any; a newline after each sentence-final token when the text is PTB-tokenized (`` . ``, `` ! ``, `` ? ``
-standing alone, with the closing quotes that follow them), as CNN/DM references and the published
-system outputs are, which reproduces the published numbers (a newline after each `` . `` token, or
-NLTK's Punkt) within 0.05; otherwise (untokenized prose in any language) clsum's pysbd splitter.
-pysbd alone under-splits PTB text (`` ` ... ' `` quotes), 0.4 below the published BART-large-cnn
-ROUGE-Lsum. The signature counts which splitter split each side.
-
-ROUGE-L of very long texts: rouge_score fills a Python LCS table of hypothesis x reference tokens (an
-8,000-word pair: 42 s and 680 MB). Above ``MAX_LCS_CELLS`` whitespace-word pairs, ROUGE-L's LCS length
-comes from rapidfuzz's bit-parallel LCS instead (the LCS length is unique, so the score is the same);
-ROUGE-Lsum (a union of LCSs, which needs rouge_score's table) is computed on the first ``LSUM_CAP_WORDS``
-words of each side, with a warning and ``cap:N`` in its signature (N pairs cut).
+rouge_score's own tokenizer keeps only ``[a-z0-9]`` ("Müller" becomes "m ller"), so the default here is
+Unicode-aware; ``tokenizer="rouge-score"`` reproduces rouge_score exactly. ROUGE-Lsum needs one sentence
+per line: ``auto`` uses a text's own newlines, else breaks PTB-tokenized text after each standing
+sentence mark (reproducing the published CNN/DM numbers), else pysbd. Above ``MAX_LCS_CELLS`` word
+pairs (rouge_score's LCS table is quadratic in time and memory), ROUGE-L's LCS length comes from
+rapidfuzz (the same score) and ROUGE-Lsum is cut to ``LSUM_CAP_WORDS`` words per side (``cap:`` in its
+signature).
 """
 
 from __future__ import annotations
@@ -35,10 +24,6 @@ from importlib import metadata
 from nltk.stem import porter
 from rapidfuzz.distance import LCSseq
 from rouge_score import rouge_scorer, scoring
-
-from clsum.config import unknown
-from clsum.errors import ConfigError
-from clsum.eval.options import LSUM_SPLITS, ROUGE_TOKENIZERS
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +67,6 @@ class RougeResult:
     capped: int = 0  # rougeLsum only: pairs cut to LSUM_CAP_WORDS words per side
 
 
-def check_options(tokenizer: str, lsum_split: str) -> None:
-    if tokenizer not in ROUGE_TOKENIZERS:
-        raise ConfigError(unknown("ROUGE tokenizer", tokenizer, ROUGE_TOKENIZERS))
-    if lsum_split not in LSUM_SPLITS:
-        raise ConfigError(unknown("ROUGE-Lsum split", lsum_split, LSUM_SPLITS))
-
-
 def _scorer(metrics: tuple[str, ...], tokenizer: str, stem: bool) -> rouge_scorer.RougeScorer:
     custom = UnicodeTokenizer(stem) if tokenizer == "unicode" else None
     return rouge_scorer.RougeScorer(list(metrics), use_stemmer=stem, tokenizer=custom)
@@ -102,18 +80,11 @@ def _split_sentences(text: str) -> tuple[str, ...]:
     return tuple(split_sentences(text, "en"))
 
 
-def splitter_for(text: str, mode: str = "auto") -> str:
-    """The splitter ``mode`` uses on ``text``: one of ``SPLITTERS``."""
-    if mode != "auto":
-        return _FORCED[mode]
-    if "\n" in text:
-        return "newline"
-    return "ptb" if _PTB_FINAL.search(text) else "pysbd"
-
-
 def split_for_lsum(text: str, mode: str = "auto") -> tuple[str, str]:
-    """(text with one sentence per line, as rouge_score's rougeLsum expects; the splitter used)."""
-    splitter = splitter_for(text, mode)
+    """(text with one sentence per line, as rouge_score's rougeLsum expects; the splitter used, one of
+    ``SPLITTERS``)."""
+    splitter = "newline" if "\n" in text else "ptb" if _PTB_FINAL.search(text) else "pysbd"
+    splitter = splitter if mode == "auto" else _FORCED[mode]
     paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
     if splitter == "newline":
         lines = paragraphs
@@ -122,10 +93,6 @@ def split_for_lsum(text: str, mode: str = "auto") -> tuple[str, str]:
     else:
         lines = [s for p in paragraphs for s in _split_sentences(p) if s]
     return "\n".join(lines), splitter
-
-
-def _too_long(hyp: str, ref: str) -> bool:
-    return len(hyp.split()) * len(ref.split()) > MAX_LCS_CELLS
 
 
 def _first_words(text: str, words: int) -> str:
@@ -177,8 +144,7 @@ def rouge(
     stem: bool = True,
     lsum_split: str = "auto",
 ) -> dict[str, RougeResult]:
-    """Per-segment ROUGE scores for each requested ROUGE variant."""
-    check_options(tokenizer, lsum_split)
+    """Per-segment ROUGE scores for each requested ROUGE variant (options checked by ``eval.options``)."""
     scorer = _scorer(metrics, tokenizer, stem)
     lsum = "rougeLsum" in metrics
     rows: dict[str, tuple[list[float], list[float], list[float]]] = {m: ([], [], []) for m in metrics}
@@ -186,14 +152,13 @@ def rouge(
     capped = 0
     for hyp, ref in zip(hyps, refs, strict=True):
         if lsum:  # rouge_score splits rougeLsum input on "\n"; the other variants ignore newlines
-            (hyp, hyp_splitter), (ref, ref_splitter) = (
-                split_for_lsum(hyp, lsum_split),
-                split_for_lsum(ref, lsum_split),
-            )
+            hyp, hyp_splitter = split_for_lsum(hyp, lsum_split)
+            ref, ref_splitter = split_for_lsum(ref, lsum_split)
             splits["hyp"][hyp_splitter] += 1
             splits["ref"][ref_splitter] += 1
         # rouge_score's argument order is (target, prediction).
-        if _too_long(hyp, ref) and any(m in _LCS_VARIANTS for m in metrics):
+        too_long = len(hyp.split()) * len(ref.split()) > MAX_LCS_CELLS
+        if too_long and any(m in _LCS_VARIANTS for m in metrics):
             scores = _score_long(metrics, tokenizer, stem, ref, hyp)
             capped += lsum
         else:
@@ -216,14 +181,6 @@ def rouge(
     }
 
 
-def split_field(lsum_split: str, splits: dict[str, dict[str, int]]) -> str:
-    """``split:auto[hyp:newline=250,ref:ptb=230+pysbd=20]``: the mode and what split each side."""
-    sides = ",".join(
-        f"{side}:" + "+".join(f"{name}={n}" for name, n in counts.items()) for side, counts in splits.items()
-    )
-    return f"split:{lsum_split}[{sides}]"
-
-
 def signature_fields(
     metric: str,
     tokenizer: str,
@@ -234,8 +191,12 @@ def signature_fields(
 ) -> list[str]:
     """The settings that change a ROUGE score, sacrebleu style (``key:value``)."""
     fields = [metric, f"tok:{tokenizer}", f"stem:{'yes' if stem else 'no'}"]
-    if metric == "rougeLsum":
-        fields.append(split_field(lsum_split, splits or {}))
+    if metric == "rougeLsum":  # split:auto[hyp:newline=250,ref:ptb=230+pysbd=20]: what split each side
+        sides = (
+            f"{side}:" + "+".join(f"{k}={n}" for k, n in counts.items())
+            for side, counts in (splits or {}).items()
+        )
+        fields.append(f"split:{lsum_split}[{','.join(sides)}]")
         if capped:
             fields.append(f"cap:{capped}x{LSUM_CAP_WORDS}w")
     fields.append(f"impl:rouge_score-{metadata.version('rouge-score')}")

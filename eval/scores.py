@@ -1,8 +1,9 @@
-"""The result types of scoring: a signed ``Score`` and a paired ``Comparison`` (data only, no scoring)."""
+"""The result types of scoring, a signed ``Score`` and a paired ``Comparison`` (data only, no scoring),
+and ``jsonable``, the one JSON form of every other eval result type."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
 
@@ -14,19 +15,15 @@ class Score:
     ci: tuple[float, float] | None
     per_segment: list[float] | None  # 0-100
     skipped: str | None = None  # reason
-    # ROUGE: "precision", "recall" (0-100 means) and "per_segment_precision"/"per_segment_recall";
-    # sacrebleu metrics: "sacrebleu_signature" (verbatim).
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, float] = field(default_factory=dict)  # ROUGE: "precision", "recall" (0-100 means)
+
+    @classmethod
+    def skip(cls, metric: str, reason: str) -> Score:
+        return cls(metric, None, f"{metric}|skipped", None, None, skipped=reason)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "score": self.score,
-            "signature": self.signature,
-            "ci": list(self.ci) if self.ci is not None else None,
-        }
-        if self.skipped is not None:
-            out["skipped"] = self.skipped
-        return out
+        out = {"score": self.score, "signature": self.signature, "ci": self.ci}
+        return out if self.skipped is None else {**out, "skipped": self.skipped}
 
 
 @dataclass
@@ -38,25 +35,23 @@ class Comparison:
     p_value: float
     ci: tuple[float, float] | None  # of the delta, from the procedure that gave p; None if it has none
     method: str  # as requested (auto, permutation, ...)
+    test: str  # the test that ran (eval.bootstrap.PairedResult.test)
+    differing: int  # segments whose statistics for this metric differ
+    n: int  # segments compared
+    trials: int  # resamples, random swaps or enumerated swaps
+    caveat: str | None  # why this decision is outside the calibrated range, if it is
     signature: str
-    test: str = ""  # the test that ran (eval.bootstrap.PairedResult.test)
-    differing: int = 0  # segments whose statistics for this metric differ
-    n: int = 0  # segments compared
-    trials: int = 0  # resamples, random swaps or enumerated swaps
-    caveat: str | None = None  # why this decision is outside the calibrated range, if it is
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "score_a": self.score_a,
-            "score_b": self.score_b,
-            "delta": self.delta,
-            "p_value": self.p_value,
-            "ci": list(self.ci) if self.ci is not None else None,
-            "method": self.method,
-            "test": self.test,
-            "differing": self.differing,
-            "n": self.n,
-            "trials": self.trials,
-            "caveat": self.caveat,
-            "signature": self.signature,
-        }
+        return {k: v for k, v in asdict(self).items() if k != "metric"}
+
+
+def jsonable(value: object) -> Any:
+    """``json.dumps``' ``default``, the JSON form of every eval result type: a score or comparison as
+    its ``to_dict``, another dataclass as its fields with those that are None left out (an optional
+    fact not noted, e.g. a document's error), anything else (a path) as text."""
+    if isinstance(value, (Score, Comparison)):
+        return value.to_dict()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: v for k, v in asdict(value).items() if v is not None}
+    return str(value)

@@ -1,18 +1,15 @@
 """System types a benchmark can run: each turns the dataset's sources into outputs to score.
 
 A system has one method, ``run(segments, ctx) -> list[str]`` (one output per segment, in order),
-and may fill ``info`` (one dict per segment: errors, sentence counts, the English translation) and
-``references`` (when it is scored against something other than the dataset's references, as
-cross-lingual consistency is). A document whose ``info`` has an ``error`` ({stage, message}) failed:
-the harness leaves it out of the scores and reports it. ``runs(lang)`` says which pipeline runs a
-system will make, so every model a benchmark needs is loaded before any system runs. Systems with
-models go through ``clsum.runner.Pipeline``, the same code ``clsum summarize`` runs, so a benchmark
-measures what users get.
+and may fill ``info`` (a ``DocInfo`` per segment; one with an ``error`` failed) and ``references``
+(when it is scored against something other than the dataset's references). ``runs(lang)`` says which
+pipeline runs it will make, so every model a benchmark needs is loaded before any system runs.
+Systems with models go through ``clsum.runner.Pipeline``, the code ``clsum summarize`` runs, so a
+benchmark measures what users get.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -21,14 +18,13 @@ from clsum.config import Config, unknown
 from clsum.errors import ConfigError
 from clsum.eval import extractive
 from clsum.eval.data import Segment
+from clsum.record import StageError
 from clsum.settings import build as build_settings
 from clsum.settings import setting, shown
 
 if TYPE_CHECKING:
     from clsum.record import Record
     from clsum.runner import Pipeline, StageName
-
-log = logging.getLogger(__name__)
 
 PIPELINE_BATCH = 32  # documents per Pipeline call: a progress step, and bounded memory
 
@@ -40,6 +36,7 @@ class RunContext:
     source_lang: str
     config: Config
     progress: bool = False
+    models: dict[str, str] = field(default_factory=dict)  # role -> provenance of what made the outputs
     _pipeline: Pipeline | None = field(default=None, repr=False)
 
     def pipeline(self) -> Pipeline:
@@ -55,12 +52,10 @@ class RunContext:
         A missing or broken model then fails at once (ConfigError/ModelError), not after other
         systems have run.
         """
-        if not runs:
-            return
-        pipeline = self.pipeline()
         for lang, until in runs:
+            pipeline = self.pipeline()
             pipeline.check(until)
-            if lang != "en" and until in ("translate", "summarize"):
+            if lang != "en":  # every run ends at translate or summarize
                 if lang not in self.config.translation.models:
                     configured = list(self.config.translation.models) or ["(none)"]
                     raise ConfigError(f"no translation model for {unknown('language', lang, configured)}")
@@ -68,28 +63,16 @@ class RunContext:
             if until == "summarize":
                 pipeline.models.summarizer()
 
-    def generation_settings(self) -> dict[str, dict[str, Any]]:
-        """Per model the systems loaded: its provenance and effective generation settings, each
-        with its origin (the runtime's one source of truth, what both backends decode with)."""
-        if self._pipeline is None:
-            return {}
-        models = self._pipeline.models
-        loaded = models.provenance()
-        used: list[tuple[str, Any]] = [
-            (f"translation ({lang})", lambda lang=lang: models.translator(lang))
-            for lang, spec in self.config.translation.models.items()
-            if spec in loaded
-        ]
-        if self.config.summarization.model in loaded:
-            used.append(("summarization", models.summarizer))
+    def generation_settings(self) -> dict[str, dict[str, str]]:
+        """Per model the systems used: its provenance and effective generation settings, each with
+        its origin (the runtime's one source of truth, what both backends decode with)."""
         settings = {}
-        for role, get in used:
-            model = get()  # already loaded: no second load
-            values: dict[str, Any] = {"model": model.provenance}
-            for name, entry in model.settings.table().items():
-                values[name] = f"{entry['value']} ({entry['origin']})"
-            settings[role] = values
-        return settings
+        for role, used in (self._pipeline.models.generation() if self._pipeline else {}).items():
+            lang = role.removeprefix("translation.models.")
+            name = "summarization" if role == "summarization.model" else f"translation ({lang})"
+            generation = {k: f"{e['value']} ({e['origin']})" for k, e in used["generation"].items()}
+            settings[name] = {"model": used["provenance"], **generation}
+        return dict(sorted(settings.items(), key=lambda item: item[0] == "summarization"))  # translation 1st
 
     def run_pipeline(self, texts: list[str], lang: str, until: StageName, desc: str) -> list[Record]:
         """``Pipeline.summarize_texts`` in batches, with a progress bar over documents."""
@@ -101,6 +84,8 @@ class RunContext:
                 batch = texts[start : start + PIPELINE_BATCH]
                 records += self.pipeline().summarize_texts(batch, lang=lang, until=until)
                 bar.update(len(batch))
+        for record in records:
+            self.models.update(record.models)
         return records
 
 
@@ -110,20 +95,31 @@ def translation_text(record: Record, paragraph_sep: str = "\n") -> str:
     return paragraph_sep.join(p for p in paragraphs if p)
 
 
-def record_info(record: Record) -> dict[str, Any]:
-    """Per-document facts that show whether cleaning and segmentation kept everything."""
-    info: dict[str, Any] = {
-        "lines": sum(1 for line in record.raw.split("\n") if line.strip()),  # input lines (NTREX: sentences)
-        "paragraphs": len(record.paragraphs) + (1 if record.title else 0),
-        "sentences": sum(len(p) for p in record.sentences),
-        "removed": [r.kind for r in record.removed],
-        "models": dict(record.models),
-    }
-    if record.title and record.lang != "en" and record.title_en is None:
-        info["title_untranslated"] = True
-    if record.error:
-        info["error"] = {"stage": record.error.stage, "message": record.error.message}
-    return info
+@dataclass
+class DocInfo:
+    """What a system noted about one document (in outputs/SYSTEM.jsonl, None values left out): whether
+    cleaning and segmentation kept everything, the English translation behind a summary (for the
+    checks), and the error the document failed with."""
+
+    lines: int | None = None  # non-empty input lines (NTREX: sentences)
+    paragraphs: int | None = None  # paragraphs out, the title counted
+    sentences: int | None = None
+    removed: list[str] | None = None  # the kinds of what clean removed
+    title_untranslated: bool | None = None  # True or None
+    error: StageError | None = None
+    translation: str | None = None
+
+    @classmethod
+    def of(cls, record: Record, translation: bool = False) -> DocInfo:
+        return cls(
+            lines=sum(1 for line in record.raw.split("\n") if line.strip()),
+            paragraphs=len(record.paragraphs) + (1 if record.title else 0),
+            sentences=sum(len(p) for p in record.sentences),
+            removed=[r.kind for r in record.removed],
+            title_untranslated=bool(record.title and record.lang != "en" and record.title_en is None) or None,
+            error=record.error,
+            translation=translation_text(record) if translation else None,
+        )
 
 
 @dataclass
@@ -144,10 +140,10 @@ class System:
     Params: ClassVar[Any] = NoParams
     params: Any
 
-    def __init__(self, name: str, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, name: str, params: object) -> None:
         self.name = name
-        self.params = build_settings(self.Params, params or {}, f"system {shown(name)} params", what="param")
-        self.info: list[dict[str, Any]] = []
+        self.params = params  # a built ``Params``
+        self.info: list[DocInfo] = []  # none: no pipeline ran, nothing to note
         self.references: list[str] | None = None
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
@@ -159,15 +155,13 @@ class System:
 
     def translation_for(self, index: int) -> str | None:
         """The English translation behind output ``index``, when the system made one (for checks)."""
-        value = self.info[index].get("translation") if index < len(self.info) else None
-        return value if isinstance(value, str) else None
+        return self.info[index].translation if index < len(self.info) else None
 
 
 class Identity(System):
     """The source unchanged: the floor any translation must beat."""
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        self.info = [{} for _ in segments]
         return [s.source for s in segments]
 
 
@@ -185,7 +179,7 @@ class PipelineTranslate(System):
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
-        self.info = [record_info(r) for r in records]
+        self.info = [DocInfo.of(r) for r in records]
         return [translation_text(r, self.params.paragraph_sep) if r.ok else "" for r in records]
 
 
@@ -199,7 +193,7 @@ class PipelineSummarize(System):
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "summarize", self.name)
-        self.info = [{**record_info(r), "translation": translation_text(r)} for r in records]
+        self.info = [DocInfo.of(r, translation=True) for r in records]
         return [(r.summary or "") if r.ok else "" for r in records]
 
 
@@ -211,7 +205,6 @@ class LeadK(System):
     params: KParams
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        self.info = [{} for _ in segments]
         # One sentence per line: ROUGE-Lsum splits summaries at newlines.
         return ["\n".join(extractive.lead(s.source, ctx.source_lang, self.params.k)) for s in segments]
 
@@ -230,7 +223,6 @@ class TextRank(System):
     params: Params
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        self.info = [{} for _ in segments]
         k, max_words = self.params.k, self.params.max_words
         return ["\n".join(extractive.textrank(s.source, ctx.source_lang, k, max_words)) for s in segments]
 
@@ -253,7 +245,6 @@ class Published(System):
             available = sorted({k for s in segments for k in s.extra}) or ["(none)"]
             problem = unknown("published field", field_name, available)
             raise ConfigError(f"system {self.name!r}: segment {missing[0]}: {problem}")
-        self.info = [{} for _ in segments]
         return [s.extra[field_name] for s in segments]
 
 
@@ -286,14 +277,11 @@ class SummarizeThenTranslate(System):
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         extract, k = _EXTRACTORS[self.params.extractor], self.params.k
-        extracts = ["\n".join(extract(s.source, ctx.source_lang, k)) for s in segments]
-        if ctx.source_lang == "en":
-            records = None
-            outputs = extracts
-        else:
-            records = ctx.run_pipeline(extracts, ctx.source_lang, "translate", self.name)
+        outputs = ["\n".join(extract(s.source, ctx.source_lang, k)) for s in segments]
+        if ctx.source_lang != "en":  # translate the extracts
+            records = ctx.run_pipeline(outputs, ctx.source_lang, "translate", self.name)
+            self.info = [DocInfo.of(r) for r in records]
             outputs = [translation_text(r) if r.ok else "" for r in records]
-        self.info = [record_info(r) for r in records] if records else [{} for _ in segments]
         if self.params.reference == "english-summary":
             self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
         return outputs
@@ -334,14 +322,11 @@ class CrossLingualConsistency(System):
             src = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
             outputs = ["\n".join(extract(translation_text(r), "en", k)) if r.ok else "" for r in src]
             self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
-        self.info = [{**record_info(r), "translation": translation_text(r)} for r in src]
+        self.info = [DocInfo.of(r, translation=True) for r in src]
         if summarizer == "pipeline":  # the English side failing fails the document too
             for info, record in zip(self.info, eng, strict=True):
-                if record.error and "error" not in info:
-                    info["error"] = {
-                        "stage": f"{record.error.stage} (English side)",
-                        "message": record.error.message,
-                    }
+                if record.error and not info.error:
+                    info.error = StageError(f"{record.error.stage} (English side)", record.error.message)
         return outputs
 
 
@@ -357,9 +342,13 @@ SYSTEM_TYPES: dict[str, type[System]] = {
 }
 
 
-def build(name: str, type_: str, params: dict[str, Any] | None = None) -> System:
+def build(name: str, type_: str, params: dict[str, Any] | None = None, where: str = "") -> System:
+    """A system of a registered type, its ``params`` (YAML) built into its ``Params``: the one check of
+    both. ``where`` starts a message (a benchmark's ``systems[i]``; default: the system's name)."""
+    where = where or f"system {shown(name)}"
     if type_ not in SYSTEM_TYPES:
-        raise ConfigError(unknown("system type", type_, SYSTEM_TYPES))
-    system = SYSTEM_TYPES[type_](name, params)
+        raise ConfigError(f"{where}: {unknown('system type', type_, SYSTEM_TYPES)}")
+    cls = SYSTEM_TYPES[type_]
+    system = cls(name, build_settings(cls.Params, params or {}, f"{where}.params", what="param"))
     system.type = type_
     return system

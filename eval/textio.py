@@ -1,15 +1,10 @@
 """Reading hypothesis and reference files for scoring: JSONL (``id`` + ``text``, matched by id) or plain
-text (one segment per line, matched by line number).
+text (one segment per line, matched by line number). docs/evaluation.md (Inputs) has the rules.
 
-A file is JSONL when it ends in ``.jsonl`` or its first non-empty line is a JSON object (``fmt``
-overrides the detection: ``--format text|jsonl``); then every line must be one. Ids are matched
-against the reference file, whose order the result keeps. A UTF-8 byte order mark is dropped (it would
-otherwise be part of the first segment's first word). Lines end at ``\n`` only (a ``\r\n`` ending
-loses its ``\r``): a lone ``\r`` or another Unicode line separator inside a line stays part of it, as
-sacrebleu reads files. Empty segments are scored as they are (0 against a non-empty text) with a
-warning that counts them; a file with no non-empty segment at all is refused. Hypotheses and
-references in different Unicode normalization forms (NFD against NFC) get a one-line warning: sacrebleu
-compares code points, so BLEU and chrF drop while ROUGE (which normalizes) does not.
+Lines end at ``\\n`` only (``clsum.pipeline.jsonl``; a ``\\r\\n`` ending loses its ``\\r``), as sacrebleu
+reads files: a lone ``\\r`` or U+2028 inside a line stays part of it. Hypotheses and references in
+different Unicode normalization forms get a warning: sacrebleu compares code points, so BLEU and chrF
+drop while ROUGE (which normalizes) does not.
 """
 
 from __future__ import annotations
@@ -21,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clsum.errors import InputError
-from clsum.pipeline.jsonl import text_lines
+from clsum.pipeline.jsonl import Line, text_lines
 
 log = logging.getLogger(__name__)
 
@@ -36,57 +31,36 @@ class Segments:
     ids: list[str] | None  # None for plain text files
 
 
-def _read_text(path: Path) -> str:
+def read_segments(path: Path, fmt: str = "auto") -> Segments:
+    """A file's segments. ``fmt`` "auto": JSONL when the name ends in .jsonl or the first non-empty
+    line is a JSON object (then every line must be one); "text" or "jsonl" overrides that."""
     try:
-        # -sig: a leading byte order mark is dropped; newline="": no universal-newline translation.
+        # -sig: a byte order mark is dropped (it would be part of the first word); newline="": as is.
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            return handle.read()
+            lines = list(text_lines(handle.read().removesuffix("\r")))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
+    first = next((x.text for x in lines if x.text and x.text.strip()), "")
+    if fmt == "jsonl" or (fmt == "auto" and (path.suffix == ".jsonl" or first.lstrip().startswith("{"))):
+        return _parse_jsonl(path, lines)
+    return Segments(path, [x.text or "" for x in lines], None)
 
 
-def _lines(text: str) -> list[str]:
-    """Lines split at ``\n`` only; a final newline does not start another (empty) line."""
-    if not text:
-        return []
-    lines = (text[:-1] if text.endswith("\n") else text).split("\n")
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
-def _is_jsonl(path: Path, text: str) -> bool:
-    if path.suffix == ".jsonl":
-        return True
-    first = next((line for line in _lines(text) if line.strip()), "")
-    return first.lstrip().startswith("{")
-
-
-def _parse_jsonl(path: Path, text: str) -> Segments:
-    ids: list[str] = []
-    seen: set[str] = set()
-    texts: list[str] = []
-    for number, line in ((x.number, x.text or "") for x in text_lines(text)):  # "\n" only
-        if not line.strip():
+def _parse_jsonl(path: Path, lines: list[Line[str]]) -> Segments:
+    by_id: dict[str, str] = {}  # in file order
+    for line in lines:
+        if not (text := line.text or "").strip():
             continue
         try:
-            row = json.loads(line)
+            row = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+            raise InputError(f"{path}:{line.number}: not valid JSON ({exc.msg})") from exc
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
-            raise InputError(f"{path}:{number}: expected an object with 'id' and a string 'text'")
-        if str(row["id"]) in seen:
-            raise InputError(f"{path}:{number}: duplicate id {row['id']!r}")
-        seen.add(str(row["id"]))
-        ids.append(str(row["id"]))
-        texts.append(row["text"])
-    return Segments(path, texts, ids)
-
-
-def read_segments(path: Path, fmt: str = "auto") -> Segments:
-    """A file's segments; ``fmt`` "text" or "jsonl" overrides the detection ("auto")."""
-    text = _read_text(path)
-    if fmt == "jsonl" or (fmt == "auto" and _is_jsonl(path, text)):
-        return _parse_jsonl(path, text)
-    return Segments(path, _lines(text), None)
+            raise InputError(f"{path}:{line.number}: expected an object with 'id' and a string 'text'")
+        if str(row["id"]) in by_id:
+            raise InputError(f"{path}:{line.number}: duplicate id {row['id']!r}")
+        by_id[str(row["id"])] = row["text"]
+    return Segments(path, list(by_id.values()), list(by_id))
 
 
 def _ids_list(ids: list[str]) -> str:
@@ -106,22 +80,18 @@ def align(hyp: Segments, ref: Segments) -> list[str]:
                 "plain-text files are matched line by line"
             )
         return hyp.texts
-    by_id = dict(zip(hyp.ids, hyp.texts, strict=True))
-    missing = [i for i in ref.ids if i not in by_id]
-    known = set(ref.ids)
-    extra = [i for i in hyp.ids if i not in known]
-    problems = []
-    if missing:
-        problems.append(f"missing from {hyp.path}: {_ids_list(missing)}")
-    if extra:
-        problems.append(f"not in {ref.path}: {_ids_list(extra)}")
+    by_id, known = dict(zip(hyp.ids, hyp.texts, strict=True)), set(ref.ids)
+    missing, extra = [i for i in ref.ids if i not in by_id], [i for i in hyp.ids if i not in known]
+    problems = [f"missing from {hyp.path}: {_ids_list(missing)}"] if missing else []
+    problems += [f"not in {ref.path}: {_ids_list(extra)}"] if extra else []
     if problems:
         raise InputError("ids do not match: " + "; ".join(problems))
     return [by_id[i] for i in ref.ids]
 
 
 def check_blank(texts: list[str], path: Path, what: str) -> None:
-    """Refuse a file whose segments are all empty; warn (with a count) about empty segments."""
+    """Refuse a file whose segments are all empty; warn (with a count) about empty segments, which are
+    scored as they are (0 against a non-empty text)."""
     if not texts:
         raise InputError(f"{path} has no segments")
     empty = sum(1 for t in texts if not t.strip())
@@ -131,27 +101,17 @@ def check_blank(texts: list[str], path: Path, what: str) -> None:
         log.warning("%s: %d of %d %s segments are empty (scored as they are)", path, empty, len(texts), what)
 
 
-def _not_nfc(texts: list[str]) -> int:
-    return sum(1 for t in texts if not unicodedata.is_normalized("NFC", t))
-
-
-def check_normalization(hyps: list[str], refs: list[str], hyp_path: Path) -> None:
-    """One warning when hypotheses and references are in different Unicode normalization forms."""
-    hyp_off, ref_off = _not_nfc(hyps), _not_nfc(refs)
-    if (hyp_off == 0) == (ref_off == 0):
-        return
-    log.warning(
-        "%s: Unicode normalization differs (segments not in NFC: %d of %d hypotheses, %d of %d references); "
-        "BLEU/chrF compare code points and drop, ROUGE normalizes; normalize both to NFC",
-        hyp_path, hyp_off, len(hyps), ref_off, len(refs),
-    )  # fmt: skip
-
-
 def load_pair(hyp_path: Path, ref_path: Path, fmt: str = "auto") -> tuple[list[str], list[str]]:
     """(hypotheses, references) aligned for scoring."""
     ref = read_segments(ref_path, fmt)
     check_blank(ref.texts, ref_path, "reference")
     hyps = align(read_segments(hyp_path, fmt), ref)
     check_blank(hyps, hyp_path, "hypothesis")
-    check_normalization(hyps, ref.texts, hyp_path)
+    hyp_off, ref_off = (sum(not unicodedata.is_normalized("NFC", t) for t in x) for x in (hyps, ref.texts))
+    if (hyp_off == 0) != (ref_off == 0):
+        log.warning(
+            "%s: Unicode normalization differs (segments not in NFC: %d of %d hypotheses, %d of %d "
+            "references); BLEU/chrF compare code points and drop, ROUGE normalizes; normalize both to NFC",
+            hyp_path, hyp_off, len(hyps), ref_off, len(ref.texts),
+        )  # fmt: skip
     return hyps, ref.texts

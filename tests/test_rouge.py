@@ -7,6 +7,8 @@ from rouge_score import rouge_scorer
 
 from clsum.errors import ClsumError
 from clsum.eval import rouge
+from clsum.eval.metrics import score
+from clsum.eval.options import ScoreOptions
 
 
 def test_one_word_overlap_has_exact_precision_recall_f() -> None:
@@ -90,10 +92,11 @@ def test_signature_counts_which_splitter_split_each_side() -> None:
 
 
 def test_unknown_options_are_config_errors() -> None:
+    # One check of the options (eval.options.validate), before ROUGE is computed.
     with pytest.raises(ClsumError, match="tokenizer"):
-        rouge.rouge(["a"], ["a"], tokenizer="nltk")
+        score(["a"], ["a"], ["rouge1"], ScoreOptions(rouge_tokenizer="nltk"))
     with pytest.raises(ClsumError, match="split"):
-        rouge.rouge(["a"], ["a"], lsum_split="commas")
+        score(["a"], ["a"], ["rougeLsum"], ScoreOptions(lsum_split="commas"))
 
 
 @pytest.mark.slow
