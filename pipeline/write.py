@@ -50,10 +50,21 @@ BLOCKS = ".clsum-blocks"  # block files of a ray run not yet merged
 
 
 @dataclass(frozen=True)
-class SummaryRow:
+class _Row:
+    id: str
+
+    def to_json(self) -> str:
+        """The row as one line of its file (without the newline); ``id_escape`` only where set."""
+        row = asdict(self)
+        if not row["id_escape"]:
+            del row["id_escape"]
+        return json.dumps(row, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class SummaryRow(_Row):
     """One line of ``summaries.jsonl``, fields in the file's order (``docs/outputs.md``)."""
 
-    id: str
     title: str | None
     title_en: str | None
     lang: str | None
@@ -83,15 +94,11 @@ class SummaryRow:
         }
         return cls(**{f.name: special.get(f.name, getattr(record, f.name)) for f in fields(cls)})
 
-    def to_dict(self) -> dict[str, Any]:
-        return _without_empty_escape(asdict(self))
-
 
 @dataclass(frozen=True)
-class ErrorRow:
+class ErrorRow(_Row):
     """One line of ``errors.jsonl``."""
 
-    id: str
     stage: str
     error: str
     key: str | None
@@ -102,22 +109,17 @@ class ErrorRow:
         assert record.error is not None
         return cls(record.id, record.error.stage, record.error.message, record.key, record.id_escape)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _without_empty_escape(asdict(self))
+
+# file name -> (id, JSON line) of each row a batch adds to it
+Rows = dict[str, list[tuple[str, str]]]
 
 
-def _without_empty_escape(row: dict[str, Any]) -> dict[str, Any]:
-    if not row["id_escape"]:
-        del row["id_escape"]
-    return row
-
-
-def summary_row(record: Record) -> dict[str, Any]:
-    return SummaryRow.of(record).to_dict()
-
-
-def error_row(record: Record) -> dict[str, Any]:
-    return ErrorRow.of(record).to_dict()
+def _rows_of(records: Iterable[Record]) -> Rows:
+    rows: Rows = {SUMMARIES: [], ERRORS: []}
+    for r in records:
+        row = SummaryRow.of(r) if r.ok else ErrorRow.of(r)
+        rows[SUMMARIES if r.ok else ERRORS].append((r.id, row.to_json()))
+    return rows
 
 
 class OutputStore:
@@ -169,8 +171,7 @@ class OutputStore:
         summaries = _latest(self.folder / SUMMARIES)
         errors = _latest(self.folder / ERRORS)
 
-        def current_error(lineno: int, row: dict[str, Any]) -> bool:
-            doc_id = row["id"]
+        def current_error(lineno: int, doc_id: str) -> bool:
             if errors[doc_id][0] != lineno:
                 return False
             if doc_id in self._newest:
@@ -178,22 +179,22 @@ class OutputStore:
             summary = summaries.get(doc_id)
             return summary is None or summary[1] is None or summary[1] != self._keys.get(doc_id)
 
-        self._keep(SUMMARIES, lambda lineno, row: summaries[row["id"]][0] == lineno)
+        self._keep(SUMMARIES, lambda lineno, doc_id: summaries[doc_id][0] == lineno)
         self._keep(ERRORS, current_error)
 
-    def _keep(self, name: str, keep: Callable[[int, dict[str, Any]], bool]) -> None:
+    def _keep(self, name: str, keep: Callable[[int, str], bool]) -> None:
         """Rewrite file ``name`` with the rows ``keep`` accepts, streamed, if it drops any line."""
         path = self.folder / name
         with _output_errors(f"update {path}"):
             total = kept = 0
             for lineno, row, _ in _rows(path, every=True):
                 total += 1
-                kept += row is not None and keep(lineno, row)
+                kept += row is not None and keep(lineno, row["id"])
             if kept == total:
                 return
             rows = _rows(path)
             _write_atomic_lines(
-                path, (raw + b"\n" for n, row, raw in rows if row is not None and keep(n, row))
+                path, (raw + b"\n" for n, row, raw in rows if row is not None and keep(n, row["id"]))
             )
 
     def appended(self) -> tuple[int, dict[str, int]]:
@@ -212,29 +213,21 @@ class OutputStore:
         return summaries, failures
 
     def append(self, records: Iterable[Record]) -> None:
-        records = list(records)
-        self._append_rows(
-            [summary_row(r) for r in records if r.ok], [error_row(r) for r in records if not r.ok]
-        )
+        self._append_rows(_rows_of(records))
 
-    def _append_rows(self, summaries: list[dict[str, Any]], errors: list[dict[str, Any]]) -> None:
-        for name, rows in ((SUMMARIES, summaries), (ERRORS, errors)):
+    def _append_rows(self, rows: Rows) -> None:
+        for name, added in rows.items():
             with _output_errors(f"write {self.folder / name}"):
-                _append_durable(self.folder / name, _jsonl_lines(rows))
-            self._newest.update((row["id"], name) for row in rows)
+                _append_durable(self.folder / name, (line + "\n" for _, line in added))
+            self._newest.update((doc_id, name) for doc_id, _ in added)
 
     def write_block(self, name: str, records: Iterable[Record]) -> None:
         """One batch's rows as one file, written atomically: a block file is whole or absent, and a
         retried task that writes the same ``name`` again replaces it."""
-        records = list(records)
-        block = {
-            "summaries": [summary_row(r) for r in records if r.ok],
-            "errors": [error_row(r) for r in records if not r.ok],
-        }
         path = self.folder / BLOCKS / f"{name}.json"
         with _output_errors(f"write {path}"):
             path.parent.mkdir(exist_ok=True)
-            _write_atomic(path, json.dumps(block, ensure_ascii=False))
+            _write_atomic(path, json.dumps(_rows_of(records), ensure_ascii=False))
 
     def merge_blocks(self) -> int:
         """Append the block files to ``summaries.jsonl`` and ``errors.jsonl`` in name order, then
@@ -250,7 +243,7 @@ class OutputStore:
         names = sorted(folder.glob("*.json"))
         for path in names:
             if (block := _read_block(path)) is not None:
-                self._append_rows(block["summaries"], block["errors"])
+                self._append_rows(block)
         with _output_errors(f"remove the merged blocks in {folder}"):
             for path in [*names, *folder.glob(".*.tmp")]:  # temp files: writers killed mid-write
                 path.unlink(missing_ok=True)
@@ -402,17 +395,13 @@ def _cut_partial_line(path: Path) -> int:
     return count
 
 
-def _read_block(path: Path) -> dict[str, list[dict[str, Any]]] | None:
+def _read_block(path: Path) -> Rows | None:
     try:
-        block: dict[str, list[dict[str, Any]]] = json.loads(path.read_text(encoding="utf-8"))
+        block: Rows = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:  # written atomically: only a damaged disk does this
         log.warning("%s: unreadable block file, dropped; its documents will be redone (%s)", path, exc)
         return None
     return block
-
-
-def _jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    return (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
 def _append_durable(path: Path, lines: Iterable[str]) -> None:
