@@ -3,7 +3,6 @@ name order, by any later opening of the output folder too, and idempotent when a
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from clsum.pipeline.write import BLOCKS, ERRORS, SUMMARIES, OutputStore
 from clsum.record import Record
+from tests.helpers import file_rows
 
 
 def _record(doc_id: str, key: str = "k", ok: bool = True, summary: str = "s") -> Record:
@@ -22,12 +22,8 @@ def _record(doc_id: str, key: str = "k", ok: bool = True, summary: str = "s") ->
     return record
 
 
-def _lines(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
 def _ids(path: Path) -> list[str]:
-    return [str(row["id"]) for row in _lines(path)]
+    return [str(row["id"]) for row in file_rows(path)]
 
 
 def test_blocks_are_appended_in_name_order_and_their_rows_replace_earlier_ones(tmp_path: Path) -> None:
@@ -39,7 +35,7 @@ def test_blocks_are_appended_in_name_order_and_their_rows_replace_earlier_ones(t
     assert store.merge_blocks() == 3
     store.compact()
     assert _ids(tmp_path / SUMMARIES) == ["old", "a", "b", "c", "d"]
-    assert _lines(tmp_path / SUMMARIES)[3]["summary"] == "newer"  # the last block holding c wins
+    assert file_rows(tmp_path / SUMMARIES)[3]["summary"] == "newer"  # the last block holding c wins
     # b's summary replaced its error; a's failed redo is reported and its good summary stays
     assert _ids(tmp_path / ERRORS) == ["a"]
     assert not (tmp_path / BLOCKS).exists()
