@@ -55,16 +55,12 @@ PREPARE_STAGES = STAGES[: STAGES.index("segment") + 1]
 StageFn = Callable[[list[Record]], object]
 
 
-def _nothing_to_check() -> None:
-    return None
-
-
 @dataclass(frozen=True)
 class Stage:
     run: StageFn
     # Settings only a model can judge (a prefix that fills the summarizer's input): checked once
     # before any document, so a bad configuration is one error, not a failure per document.
-    check: Callable[[], None] = _nothing_to_check
+    check: Callable[[], None] = lambda: None
 
 
 @dataclass
@@ -88,19 +84,14 @@ class RunResult:
         for record in written:
             if record.ok:
                 self.summarized += 1
-                self.count_warnings(record)
+                self.warned += bool(record.warnings)
+                for w in record.warnings:  # documents, not outputs (see Record)
+                    self.warnings[f"{w.stage} {w.kind}"] = self.warnings.get(f"{w.stage} {w.kind}", 0) + 1
             else:
                 assert record.error is not None
                 self.failed += 1
                 self.failures[record.error.stage] = self.failures.get(record.error.stage, 0) + 1
                 log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
-
-    def count_warnings(self, record: Record) -> None:
-        if record.warnings:
-            self.warned += 1
-        for w in record.warnings:
-            key = f"{w.stage} {w.kind}"
-            self.warnings[key] = self.warnings.get(key, 0) + 1  # documents, not outputs (see Record)
 
 
 class Progress:
@@ -153,11 +144,7 @@ def run_identity(config: Config) -> str:
     changed files at the same path redo what the old ones made), a hub model by the commit its
     revision resolves to in the cache (a newer snapshot redoes what the old one made)."""
     specs = sorted({*config.translation.models.values(), config.summarization.model})
-    return "\x00".join([config.hash(), *(f"{spec}={_model_identity(spec)}" for spec in specs)])
-
-
-def _model_identity(spec: str) -> str:
-    return hub_identity(ModelRef(spec))
+    return "\x00".join([config.hash(), *(f"{spec}={hub_identity(ModelRef(spec))}" for spec in specs)])
 
 
 def default_stages(
@@ -322,10 +309,6 @@ class Pipeline:
         first = STAGES[len(PREPARE_STAGES)]
         return written_order(_in_place(batch, lambda ok: self.process_isolated(ok, start=first)))
 
-    def run_models(self) -> RunModels:
-        models = self.models
-        return RunModels(models.provenance(), models.backends(), models.generation())
-
 
 class Engine(ABC):
     """How a run's batches are executed (in this process, or on a cluster). ``RunSession`` does
@@ -400,7 +383,9 @@ class LocalEngine(Engine):
             "misses": cache.misses - self._cache_start[1],
             "size": cache.size,
         }
-        return EngineReport(self.pipeline.device, self.pipeline.run_models(), {"translation_cache": stats})
+        return EngineReport(
+            self.pipeline.device, RunModels.of(self.pipeline.models), {"translation_cache": stats}
+        )
 
 
 class RunSession:
@@ -511,16 +496,37 @@ class RunSession:
             log.debug("after the run stopped: %s", exc)
 
     def _manifest(self, engine: Engine, **status: str) -> dict[str, Any]:
-        report = engine.describe()
+        """What ``manifest.json`` says about the run, whichever engine ran it."""
+        config, result, report = self.config, self.result, engine.describe()
         return {
-            **run_manifest(
-                self.config, self.documents.root, self.output, self.result, report.device, report.models,
-                started_at=self.started, **status,
-            ),
+            "started_at": self.started,
+            **status,
+            "input": str(Path(self.documents.root).resolve()),
+            "output": str(self.output.resolve()),
+            "config": config.to_dict(),
+            "config_hash": config.hash(),
+            "seed": config.seed,
+            "device": report.device,
+            "models": report.models.provenance,
+            "backends": report.models.backends,  # backend + compute_type per model spec
+            # CPU ISA, workers, batches
+            "runtime": run_facts(report.models.backends, config.threads, report.device),
+            # per role: model, backend, precision, and each generation setting with its origin
+            "generation": report.models.generation,
+            "packages": package_versions(),
+            "counts": {
+                "input": result.total,
+                "summarized": result.summarized,
+                "skipped": result.skipped,
+                "failed": result.failed,
+                "failed_by_stage": result.failures,
+                "with_warnings": result.warned,
+                "warnings": result.warnings,  # "stage kind" -> documents flagged (Record.warnings)
+            },
             "model_identity": self.identity,
             "previous_run": self._previous or None,
             **report.extra,
-        }  # fmt: skip
+        }
 
 
 @dataclass
@@ -532,46 +538,15 @@ class RunModels:
     backends: dict[str, dict[str, str]] = field(default_factory=dict)
     generation: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, models: Models) -> RunModels:
+        """What ``models`` have loaded so far."""
+        return cls(models.provenance(), models.backends(), models.generation())
+
     def update(self, other: RunModels) -> None:
         self.provenance.update(other.provenance)
         self.backends.update(other.backends)
         self.generation.update(other.generation)
-
-
-def run_manifest(
-    config: Config,
-    source: str | Path,
-    output: str | Path,
-    result: RunResult,
-    device: str,
-    models: RunModels,
-    **status: str,
-) -> dict[str, Any]:
-    """What ``manifest.json`` says about a run, whichever engine ran it."""
-    return {
-        **status,
-        "input": str(Path(source).resolve()),
-        "output": str(Path(output).resolve()),
-        "config": config.to_dict(),
-        "config_hash": config.hash(),
-        "seed": config.seed,
-        "device": device,
-        "models": models.provenance,
-        "backends": models.backends,  # backend + compute_type per model spec
-        "runtime": run_facts(models.backends, config.threads, device),  # CPU ISA, workers, batches
-        # per role: model, backend, precision, and each generation setting with its origin
-        "generation": models.generation,
-        "packages": package_versions(),
-        "counts": {
-            "input": result.total,
-            "summarized": result.summarized,
-            "skipped": result.skipped,
-            "failed": result.failed,
-            "failed_by_stage": result.failures,
-            "with_warnings": result.warned,
-            "warnings": result.warnings,  # "stage kind" -> documents flagged (Record.warnings)
-        },
-    }
 
 
 def written_order(batch: list[Record]) -> list[Record]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -102,7 +103,7 @@ def test_source_counts_before_reading_and_matches_ingest(tmp_path: Path) -> None
     source = open_source(folder, lang="en")
     assert len(source) == 4
     assert [r.id for r in source.records(skip={"000001.txt"})] == ["000000.txt", "000002.txt", "empty.txt"]
-    assert [r.to_dict() for r in source.records()] == [r.to_dict() for r in ingest(folder, lang="en")]
+    assert [asdict(r) for r in source.records()] == [asdict(r) for r in ingest(folder, lang="en")]
 
 
 def test_jsonl_source_skips_ids_too(tmp_path: Path) -> None:

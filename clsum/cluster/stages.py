@@ -151,8 +151,7 @@ class ModelStage:
             records = self.pipeline.process_isolated(records, until=self.stage, start=self.stage)
         except ClsumError as exc:
             report.fail(exc)
-        models = self.pipeline.models
-        report.models.update(RunModels(models.provenance(), models.backends(), models.generation()))
+        report.models.update(RunModels.of(self.pipeline.models))
         report.devices.add(self.pipeline.device)
         if self.stage == "translate":
             report.cache = {"hits": cache.hits - hits, "misses": cache.misses - misses}
