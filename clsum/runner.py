@@ -34,6 +34,7 @@ from clsum.pipeline.runtime import (
 )
 from clsum.pipeline.runtime.hub import ModelRef
 from clsum.pipeline.runtime.hub import identity as hub_identity
+from clsum.pipeline.runtime.models import ModelSummary
 from clsum.pipeline.segment import segment
 from clsum.pipeline.summarize import check_summarization, summarize
 from clsum.pipeline.tcache import TranslationCache
@@ -334,7 +335,8 @@ class Engine(ABC):
 class EngineReport:
     device: str
     models: RunModels
-    extra: dict[str, Any] = field(default_factory=dict)  # manifest fields of this engine
+    translation_cache: dict[str, int]  # hits, misses (in this run) and size
+    engine: dict[str, object] | None = None  # what the manifest says about a cluster engine
 
 
 class LocalEngine(Engine):
@@ -383,9 +385,7 @@ class LocalEngine(Engine):
             "misses": cache.misses - self._cache_start[1],
             "size": cache.size,
         }
-        return EngineReport(
-            self.pipeline.device, RunModels.of(self.pipeline.models), {"translation_cache": stats}
-        )
+        return EngineReport(self.pipeline.device, RunModels.of(self.pipeline.models), stats)
 
 
 class RunSession:
@@ -525,7 +525,8 @@ class RunSession:
             },
             "model_identity": self.identity,
             "previous_run": self._previous or None,
-            **report.extra,
+            **({"engine": report.engine} if report.engine else {}),
+            "translation_cache": report.translation_cache,
         }
 
 
@@ -536,7 +537,7 @@ class RunModels:
 
     provenance: dict[str, str] = field(default_factory=dict)
     backends: dict[str, dict[str, str]] = field(default_factory=dict)
-    generation: dict[str, Any] = field(default_factory=dict)
+    generation: dict[str, ModelSummary] = field(default_factory=dict)
 
     @classmethod
     def of(cls, models: Models) -> RunModels:

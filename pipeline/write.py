@@ -281,7 +281,7 @@ class OutputStore:
     def write_markdown(self) -> None:
         rows = read_rows(self.folder / SUMMARIES)
         with _output_errors(f"write {self.folder / MARKDOWN}"):
-            _write_atomic_lines(self.folder / MARKDOWN, _markdown_parts(rows))
+            _write_atomic_lines(self.folder / MARKDOWN, markdown_parts(rows))
 
 
 def _make_folder(folder: Path) -> None:
@@ -307,11 +307,9 @@ def _output_errors(what: str) -> Iterator[None]:
         raise OutputError(f"cannot {what}: {exc.strerror or exc}") from exc
 
 
-def render_markdown(rows: Iterable[dict[str, Any]]) -> str:
-    return "".join(_markdown_parts(rows))
-
-
-def _markdown_parts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+def markdown_parts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """``summaries.md``, in parts; a row with degenerate outputs says so (`` · warnings: 2 of 14
+    translations cut at max_length``)."""
     yield "# Summaries\n"
     for row in rows:
         title = row.get("title_en") or row.get("title") or row["id"]
@@ -319,22 +317,20 @@ def _markdown_parts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
             f", p={row['lang_confidence']:.2f}" if row.get("lang_source") == "detected" else ""
         )
         original = f" (original title: {row['title']})" if row.get("title") not in (None, title) else ""
+        notes = [
+            warning_text(w["stage"], w["kind"], w["count"], w["outputs"]) for w in row.get("warnings") or []
+        ]
+        warned = f" · warnings: {'; '.join(notes)}" if notes else ""
         yield (
             f"\n## {_one_line(title)}\n\n`{_one_line(row['id'])}` · language: {lang} · "
             f"chunks: {row['chunks']} · "
-            f"coverage: {row['coverage']:.0%}{original}{_warning_note(row)}\n\n{row['summary']}\n"
+            f"coverage: {row['coverage']:.0%}{original}{warned}\n\n{row['summary']}\n"
         )
 
 
 def _one_line(text: str) -> str:
     """``text`` with its control characters written ``\\xNN`` (a file name may hold a newline)."""
     return _CONTROL_CHARS.sub(lambda m: ascii(m.group())[1:-1], text)
-
-
-def _warning_note(row: dict[str, Any]) -> str:
-    """`` · warnings: 2 of 14 translations cut at max_length`` for a row with degenerate outputs."""
-    notes = [warning_text(w["stage"], w["kind"], w["count"], w["outputs"]) for w in row.get("warnings") or []]
-    return f" · warnings: {'; '.join(notes)}" if notes else ""
 
 
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:

@@ -78,22 +78,24 @@ def _init(ray: Any, address: str, verbose: bool, ray_log: Path | None) -> bool:
             f"cannot run through Ray Client ({target}): run clsum on a node of the cluster, e.g. "
             "with 'ray job submit', and give it the cluster's address (host:6379) or none"
         )
-    options: dict[str, Any] = {
-        "include_dashboard": False,
-        "logging_level": logging.WARNING,
-        "log_to_driver": verbose,
-    }
     own = target in (None, "local")
+    cpus = None  # a cluster's own
     if target is None or own:
         target = "local"  # never an instance found some other way
-        options["num_cpus"] = _usable_cpus() + 1
-        log.info("starting a Ray instance on this machine (%d logical CPUs)", options["num_cpus"])
+        cpus = _usable_cpus() + 1
+        log.info("starting a Ray instance on this machine (%d logical CPUs)", cpus)
     else:
         _check_reachable(target)
         log.info("connecting to the Ray cluster at %s", target)
     stop_handler = signal.getsignal(signal.SIGTERM)
     try:
-        ray.init(address=target, **options)
+        ray.init(
+            address=target,
+            num_cpus=cpus,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            log_to_driver=verbose,
+        )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ConfigError(_cannot_connect(target, exc, _said(ray_log))) from exc
     finally:

@@ -114,9 +114,8 @@ class RayEngine(Engine):
         # Each translate actor has its own cache of this size; hits and misses are summed.
         cache = {**self.report.cache, "size": self.config.translation.cache_size}
         cluster = {"address": self.address, "nodes": self.nodes, **self.pools.to_dict()} if self.pools else {}
-        engine = {"name": "ray", **cluster}
         devices = ", ".join(sorted(self.report.devices))
-        return EngineReport(devices, self.report.models, {"engine": engine, "translation_cache": cache})
+        return EngineReport(devices, self.report.models, cache, {"name": "ray", **cluster})
 
 
 def _batches(documents: Source, done: set[str], size: int, identity: str) -> Iterator[Row]:
