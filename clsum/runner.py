@@ -6,6 +6,7 @@ It is what ``from clsum import Pipeline`` gives; see the package docstring for a
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import queue
 import threading
@@ -103,34 +104,31 @@ class Progress:
     """
 
     def __init__(self) -> None:
-        self._docs: Any = None
-        self._sents: Any = None
+        self.docs, self.sents = _bars(False, 0)
 
     def start(self, enabled: bool, documents: int) -> None:
-        if enabled:
-            from tqdm import tqdm
-
-            self._docs = tqdm(total=documents, desc="documents", unit="doc", position=0)
-            self._sents = tqdm(total=0, desc="sentences", unit="sent", position=1)
+        self.docs, self.sents = _bars(enabled, documents)
 
     def add_sentences(self, n: int) -> None:
-        if self._sents is not None:
-            self._sents.total = (self._sents.total or 0) + n
-            self._sents.refresh()
+        self.sents.total += n
+        self.sents.refresh()
 
     def sentences_done(self, n: int) -> None:
-        if self._sents is not None:
-            self._sents.update(n)
+        self.sents.update(n)
 
     def documents_done(self, n: int) -> None:
-        if self._docs is not None:
-            self._docs.update(n)
+        self.docs.update(n)
 
     def close(self) -> None:
-        for bar in (self._docs, self._sents):
-            if bar is not None:
-                bar.close()
-        self._docs = self._sents = None
+        self.docs.close()
+        self.sents.close()
+
+
+def _bars(enabled: bool, documents: int) -> tuple[Any, Any]:
+    from tqdm import tqdm  # a disabled bar does nothing
+
+    docs = tqdm(total=documents, desc="documents", unit="doc", position=0, disable=not enabled)
+    return docs, tqdm(total=0, desc="sentences", unit="sent", position=1, disable=not enabled)
 
 
 def record_key(identity: str, record: Record) -> str:
@@ -593,13 +591,8 @@ def _stage_range(start: StageName, until: StageName) -> tuple[StageName, ...]:
 
 def batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
     """``records`` in lists of ``size`` (the last one shorter)."""
-    batch: list[Record] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
+    todo = iter(records)
+    while batch := list(itertools.islice(todo, size)):
         yield batch
 
 

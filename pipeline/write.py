@@ -193,7 +193,7 @@ class OutputStore:
             if kept == total:
                 return
             rows = _rows(path)
-            _write_atomic_lines(
+            _write_atomic(
                 path, (raw + b"\n" for n, row, raw in rows if row is not None and keep(n, row["id"]))
             )
 
@@ -227,7 +227,7 @@ class OutputStore:
         path = self.folder / BLOCKS / f"{name}.json"
         with _output_errors(f"write {path}"):
             path.parent.mkdir(exist_ok=True)
-            _write_atomic(path, json.dumps(_rows_of(records), ensure_ascii=False))
+            _write_atomic(path, [json.dumps(_rows_of(records), ensure_ascii=False)])
 
     def merge_blocks(self) -> int:
         """Append the block files to ``summaries.jsonl`` and ``errors.jsonl`` in name order, then
@@ -262,7 +262,7 @@ class OutputStore:
         path = self.folder / MANIFEST
         with _output_errors(f"write {path}"):
             try:
-                _write_atomic(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+                _write_atomic(path, [json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"])
             except OSError as exc:
                 if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.is_file():
                     raise
@@ -281,7 +281,7 @@ class OutputStore:
     def write_markdown(self) -> None:
         rows = read_rows(self.folder / SUMMARIES)
         with _output_errors(f"write {self.folder / MARKDOWN}"):
-            _write_atomic_lines(self.folder / MARKDOWN, markdown_parts(rows))
+            _write_atomic(self.folder / MARKDOWN, markdown_parts(rows))
 
 
 def _make_folder(folder: Path) -> None:
@@ -425,11 +425,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    _write_atomic_lines(path, [text])
-
-
-def _write_atomic_lines(path: Path, parts: Iterable[str] | Iterable[bytes]) -> None:
+def _write_atomic(path: Path, parts: Iterable[str] | Iterable[bytes]) -> None:
     tmp, fd = _new_temp(path)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -119,15 +119,6 @@ class GenerationSettings:
     def table(self) -> dict[str, Origin]:
         return {name: Origin(value=value, origin=self.origins[name]) for name, value in self.values().items()}
 
-    def by_origin(self) -> dict[str, dict[str, Any]]:
-        """``{origin: {name: value}}`` in the order the layers apply, for ``clsum models list``."""
-        grouped: dict[str, dict[str, Any]] = {}
-        for name, value in self.values().items():
-            grouped.setdefault(self.origins[name], {})[name] = value
-        last = (NO_PREFIX, DEFAULT)
-        order = [self.source, *(o for o in grouped if o not in (self.source, *last)), *last]
-        return {origin: grouped[origin] for origin in order if origin in grouped}
-
     def with_overrides(self, values: Mapping[str, Any], origin: str) -> GenerationSettings:
         """These settings with ``values`` (None: unchanged) applied on top, labelled ``origin``."""
         values = {k: v for k, v in values.items() if v is not None}
@@ -258,6 +249,11 @@ def _normalize(config: Any, origins: dict[str, str]) -> None:
 
 
 def describe_lines(settings: GenerationSettings) -> Iterable[str]:
-    """One line per origin: ``origin: name=value, ...`` (``clsum models list``)."""
-    for origin, values in settings.by_origin().items():
-        yield f"{origin}: " + ", ".join(f"{name}={value!r}" for name, value in values.items())
+    """One line per origin, in the order the layers apply: ``origin: name=value, ...`` (``clsum
+    models list``)."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in settings.values().items():
+        grouped.setdefault(settings.origins[name], []).append(f"{name}={value!r}")
+    last = (NO_PREFIX, DEFAULT)
+    order = [settings.source, *(o for o in grouped if o not in (settings.source, *last)), *last]
+    return (f"{origin}: " + ", ".join(grouped[origin]) for origin in order if origin in grouped)

@@ -127,12 +127,8 @@ def _one_line(exc: BaseException, limit: int = 400) -> str:
 
 def offline() -> bool:
     """HF_HUB_OFFLINE is set, or ``offline_if_unreachable`` found no hub."""
-    return _UNREACHABLE is not None or os.environ.get("HF_HUB_OFFLINE", "").lower() in (
-        "1",
-        "true",
-        "yes",
-        "on",
-    )
+    flag = os.environ.get("HF_HUB_OFFLINE", "").lower()
+    return _UNREACHABLE is not None or flag in ("1", "true", "yes", "on")
 
 
 # Why the hub could not be reached, once ``offline_if_unreachable`` found out (this process).
