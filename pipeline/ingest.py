@@ -163,7 +163,7 @@ def _escaped_ids(names: list[str]) -> dict[str, tuple[str, str]]:
     """Ids for names that are not UTF-8 (Python holds their bad bytes as lone surrogates, which no
     UTF-8 file can store): the bytes written ``\\xNN``. Such an id that is another file's name (or
     another escaped name's id) would merge two documents, so it becomes ``<id>#<n>`` with an error."""
-    escaped = {n: os.fsencode(n).decode("utf-8", "backslashreplace") for n in names if not _is_utf8_text(n)}
+    escaped = {n: os.fsencode(n).decode("utf-8", "backslashreplace") for n in names if _utf8_id(n) != n}
     taken = set(names) - escaped.keys()
     out: dict[str, tuple[str, str]] = {}
     for name, doc_id in escaped.items():
@@ -179,12 +179,9 @@ def _escaped_ids(names: list[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _is_utf8_text(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+def _utf8_id(doc_id: str) -> str:
+    """``doc_id`` with what UTF-8 cannot hold (lone surrogates) written ``\\udXXX``."""
+    return doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def open_source(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES) -> Source:
@@ -331,7 +328,7 @@ def _line_id(line: str | None) -> str | None:
     doc_id = obj.get("id") if isinstance(obj, dict) else None
     if not isinstance(doc_id, str):
         return None
-    return doc_id if _is_utf8_text(doc_id) else doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _utf8_id(doc_id)
 
 
 def _invented(base: str, taken: frozenset[str]) -> str:
@@ -412,9 +409,8 @@ def _jsonl_record(
         return _error_record(where, f"line {lineno} has no string 'id'")
     if not isinstance(text, str):
         return _error_record(where, f"line {lineno} has no string 'text'")
-    escape = None if _is_utf8_text(doc_id) else ID_ESCAPE
-    if escape:
-        doc_id = doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
+    escape = None if _utf8_id(doc_id) == doc_id else ID_ESCAPE
+    doc_id = _utf8_id(doc_id)
     if doc_id in first_line:
         return _error_record(
             _invented(f"{doc_id}#{lineno}", taken),

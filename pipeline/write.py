@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -151,9 +152,7 @@ class OutputStore:
         """
         self._keys = keys
         self.merge_blocks()  # a killed ray run's finished blocks count as done
-        for name in (SUMMARIES, ERRORS):
-            with _output_errors(f"repair {self.folder / name}"):
-                self._kept[name] = _cut_partial_line(self.folder / name)
+        self._kept = self._repair()
         if force:
             return set()
         return {
@@ -202,15 +201,10 @@ class OutputStore:
         and of failures per stage. Exact even when a signal stopped a run between writing a batch
         and counting it."""
         with _output_errors(f"read {self.folder}"):
-            summaries = sum(
-                1 for n, _, _ in _rows(self.folder / SUMMARIES) if n > self._kept.get(SUMMARIES, 0)
-            )
-            failures: dict[str, int] = {}
-            for n, row, _ in _rows(self.folder / ERRORS):
-                if n > self._kept.get(ERRORS, 0):
-                    assert row is not None
-                    failures[str(row.get("stage"))] = failures.get(str(row.get("stage")), 0) + 1
-        return summaries, failures
+            summaries = sum(n > self._kept.get(SUMMARIES, 0) for n, _, _ in _rows(self.folder / SUMMARIES))
+            errors = _rows(self.folder / ERRORS)
+            failures = Counter(str(row.get("stage")) for n, row, _ in errors if n > self._kept.get(ERRORS, 0))
+        return summaries, dict(failures)
 
     def append(self, records: Iterable[Record]) -> None:
         self._append_rows(_rows_of(records))
@@ -237,9 +231,7 @@ class OutputStore:
         folder = self.folder / BLOCKS
         if not folder.is_dir():
             return 0
-        for name in (SUMMARIES, ERRORS):
-            with _output_errors(f"repair {self.folder / name}"):
-                _cut_partial_line(self.folder / name)
+        self._repair()
         names = sorted(folder.glob("*.json"))
         for path in names:
             if (block := _read_block(path)) is not None:
@@ -250,6 +242,14 @@ class OutputStore:
         with contextlib.suppress(OSError):
             folder.rmdir()
         return len(names)
+
+    def _repair(self) -> dict[str, int]:
+        """Both files cut back to whole lines (a kill mid-write leaves a partial one); their lines."""
+        kept = {}
+        for name in (SUMMARIES, ERRORS):
+            with _output_errors(f"repair {self.folder / name}"):
+                kept[name] = _cut_partial_line(self.folder / name)
+        return kept
 
     def counts(self) -> dict[str, int]:
         with _output_errors(f"read {self.folder}"):

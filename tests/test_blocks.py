@@ -3,6 +3,7 @@ name order, by any later opening of the output folder too, and idempotent when a
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -75,6 +76,7 @@ def test_opening_the_store_merges_the_blocks_of_a_killed_run_first(tmp_path: Pat
 def test_an_unreadable_block_is_dropped_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING)  # whatever level an earlier CLI test left the root logger at
     store = OutputStore(tmp_path)
     store.write_block("1-000000000", [_record("a")])
     store.write_block("1-000000001", [_record("b")])
