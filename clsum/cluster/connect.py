@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from clsum.errors import ConfigError
+from clsum.pipeline.runtime.backends.ctranslate2 import usable_cpus
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def _init(ray: Any, address: str, verbose: bool, ray_log: Path | None) -> bool:
     cpus = None  # a cluster's own
     if target is None or own:
         target = "local"  # never an instance found some other way
-        cpus = _usable_cpus() + 1
+        cpus = usable_cpus() + 1
         log.info("starting a Ray instance on this machine (%d logical CPUs)", cpus)
     else:
         _check_reachable(target)
@@ -157,13 +158,6 @@ def _said(ray_log: Path | None) -> str:
             return fh.read().decode("utf-8", "replace")
     except OSError:
         return ""
-
-
-def _usable_cpus() -> int:
-    """The CPUs this process may run on (a container's or taskset's share, not the host's count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _check_reachable(address: str) -> None:
