@@ -42,24 +42,12 @@ MAX_BYTES = InputConfig().max_bytes
 def ingest(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES) -> list[Record]:
     """Read ``path`` into records, one per document (all in memory; ``open_source`` streams).
 
-    - A folder: every ``.txt``, ``.md``, ``.html`` and ``.htm`` file below it (suffix case-insensitive),
-      hidden files and folders skipped, sorted by relative POSIX path; the id is that relative path.
-      Bytes of a file name that are not UTF-8 are written ``\\xNN`` in its id (``id_escape`` says
-      so); an escaped id that is the name of another file makes an error record ``<id>#<n>``.
-    - A single file with one of those suffixes: one record whose id is the file name.
-    - A ``.jsonl`` file: one record per non-blank line ``{"id": str, "text": str, "lang": str?}``;
-      the text is treated as plain text. A line that is not a JSON object with string ``id`` and
-      ``text`` becomes an error record with id ``<file name>:<line number>``. A repeated id becomes
-      an error record with id ``<id>#<line number>``, so ids stay unique and the first one wins. An
-      id made up this way that a line of the file uses gets ``~2`` (``~3``...) appended.
-      Lone surrogates in an id (``"\\ud800"`` escapes, which UTF-8 cannot hold) are written
-      ``\\ud800`` in it (``id_escape`` says so).
-
-    ``lang`` (``--lang``) sets ``lang_hint`` on every record, overriding a JSONL ``lang`` field.
-    A document over ``max_bytes`` (``input.max_bytes``; 0: no limit) becomes an error record
-    without being read into memory.
-    Raises ``InputError`` when the path does not exist, has an unsupported suffix, or holds no
-    supported documents.
+    ``path`` is a folder (its ``.txt``, ``.md``, ``.html`` and ``.htm`` files below it, hidden ones
+    skipped, in sorted order), one such file, or a ``.jsonl`` file of ``{"id", "text", "lang"?}``
+    lines (texts read as plain text). Ids, escaped and made-up ids: docs/outputs.md ("Ids"). ``lang``
+    (``--lang``) overrides every language hint; a document over ``max_bytes`` (0: no limit) becomes an
+    error record without being read into memory. Raises ``InputError`` when the path does not exist,
+    has an unsupported suffix, or holds no supported documents.
     """
     source = open_source(path, lang, max_bytes)
     records = list(source.records())
