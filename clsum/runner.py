@@ -411,12 +411,9 @@ class RunSession:
         with self.store.locked():  # before any document is read
             return self._run(engine, force, progress)
 
-    def key(self, record: Record) -> str:
-        return record_key(self.identity, record)
-
     def keyed(self, batch: list[Record]) -> None:
         for record in batch:
-            record.key = self.key(record)
+            record.key = record_key(self.identity, record)
 
     def written(self, records: list[Record]) -> None:
         """Count (and log the failures of) a batch the engine has made durable."""
@@ -425,7 +422,7 @@ class RunSession:
 
     def _run(self, engine: Engine, force: bool, progress: bool) -> RunResult:
         self._previous = self._previous_run()
-        keys = {r.id: self.key(r) for r in self.documents.headers()}
+        keys = {r.id: record_key(self.identity, r) for r in self.documents.records(decoded=False)}
         done = self.store.prepare(keys, force=force)
         todo = len(keys) - len(done)
         del keys
@@ -445,7 +442,11 @@ class RunSession:
         except BaseException as exc:
             self._finish(engine, run_ending(exc), after_error=True)
             if isinstance(exc, OutputError):
-                raise WriteError(f"{exc}; {run_stopped(result)}") from exc
+                far = f"{result.summarized + result.failed} of {result.total - result.skipped} documents"
+                raise WriteError(
+                    f"{exc}; the run stopped after {far} (their results are intact); fix the cause and "
+                    "rerun the same command to resume"
+                ) from exc
             raise
         try:
             self._finish(engine, {"status": "complete"})
@@ -551,7 +552,7 @@ class RunModels:
 def written_order(batch: list[Record]) -> list[Record]:
     """The order a processed batch goes to the output: ingest errors first, then the rest in input
     order (the order a one-pass run writes)."""
-    return [r for r in batch if _failed_in(r, "ingest")] + [r for r in batch if not _failed_in(r, "ingest")]
+    return sorted(batch, key=lambda r: r.error is None or r.error.stage != "ingest")  # stable
 
 
 def _in_place(batch: list[Record], process: Callable[[list[Record]], list[Record]]) -> list[Record]:
@@ -568,18 +569,6 @@ def run_ending(exc: BaseException) -> dict[str, str]:
     if isinstance(exc, KeyboardInterrupt):
         return {"status": "interrupted", "reason": "SIGINT (Ctrl-C)"}
     return {"status": "failed", "error": str(exc) or type(exc).__name__}
-
-
-def run_stopped(result: RunResult) -> str:
-    done = result.summarized + result.failed
-    return (
-        f"the run stopped after {done} of {result.total - result.skipped} documents (their results are "
-        "intact); fix the cause and rerun the same command to resume"
-    )
-
-
-def _failed_in(record: Record, stage: str) -> bool:
-    return record.error is not None and record.error.stage == stage
 
 
 def _stage_range(start: StageName, until: StageName) -> tuple[StageName, ...]:

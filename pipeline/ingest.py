@@ -94,7 +94,7 @@ class Source:
 
         Skipped files are not even read; JSONL lines must be parsed to learn their id. Without
         ``decoded`` a record holds what its key needs (id, language hint, ``digest``), no text: the
-        bytes are read and hashed but not decoded (``headers``).
+        bytes are read and hashed but not decoded (a run's keys).
         """
         read = partial(_read_document, max_bytes=self.max_bytes, decoded=decoded)
         if self.kind == "jsonl":
@@ -109,10 +109,6 @@ class Source:
             if self.lang:
                 record.lang_hint = self.lang
             yield record
-
-    def headers(self, skip: Container[str] = frozenset()) -> Iterator[Record]:
-        """Every document's id, language hint and input digest, without decoding (for keys)."""
-        return self.records(skip, decoded=False)
 
     def parts(self, size: int, skip: Container[str] = frozenset()) -> Iterator[Source]:
         """The documents whose id is not in ``skip``, ``size`` at a time and in order, each part a
@@ -187,13 +183,10 @@ def open_source(path: str | Path, lang: str | None = None, max_bytes: int = MAX_
     elif root.suffix.lower() in FORMATS:
         source = Source(root, "file", [root.name], lang, max_bytes=max_bytes)
     else:
-        raise InputError(f"input file '{path}' has an unsupported suffix; expected {_supported()} or .jsonl")
+        expected = f"{', '.join(FORMATS)} or {JSONL_SUFFIX}"
+        raise InputError(f"input file '{path}' has an unsupported suffix; expected {expected}")
     log.info("found %d documents in %s", len(source), root)
     return source
-
-
-def _supported() -> str:
-    return ", ".join(FORMATS)
 
 
 def _folder_ids(root: Path) -> list[str]:
@@ -214,7 +207,7 @@ def _folder_ids(root: Path) -> list[str]:
             if file.is_file():
                 ids.append(file.relative_to(root).as_posix())
     if not ids:
-        raise InputError(f"input folder '{root}' contains no supported files ({_supported()})")
+        raise InputError(f"input folder '{root}' contains no supported files ({', '.join(FORMATS)})")
     return sorted(ids)
 
 
