@@ -394,10 +394,13 @@ def _cut_partial_line(path: Path) -> int:
 def _read_block(path: Path) -> Rows | None:
     try:
         block: Rows = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:  # written atomically: only a damaged disk does this
+        if not isinstance(block, dict) or not block.keys() <= {SUMMARIES, ERRORS}:
+            raise ValueError("not a block of this clsum version")  # a killed run of an older one
+        rows = {name: [(str(doc_id), str(line)) for doc_id, line in added] for name, added in block.items()}
+    except (OSError, ValueError, TypeError) as exc:  # written atomically: only a damaged disk does this
         log.warning("%s: unreadable block file, dropped; its documents will be redone (%s)", path, exc)
         return None
-    return block
+    return rows
 
 
 def _append_durable(path: Path, lines: Iterable[str]) -> None:

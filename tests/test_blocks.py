@@ -84,3 +84,14 @@ def test_an_unreadable_block_is_dropped_with_a_warning(
     store.merge_blocks()
     assert _ids(tmp_path / SUMMARIES) == ["a"]
     assert "unreadable block file" in caplog.text
+
+
+def test_a_block_of_another_layout_is_dropped_and_its_documents_redone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    (tmp_path / BLOCKS).mkdir()  # a ray run of an older clsum, killed before it merged its blocks
+    (tmp_path / BLOCKS / "1-000000000.json").write_text('{"summaries": [{"id": "a"}], "errors": []}')
+    assert OutputStore(tmp_path).prepare({"a": "k"}) == set()  # not done: redone
+    assert (tmp_path / SUMMARIES).read_text() == "" and not (tmp_path / BLOCKS).exists()
+    assert "unreadable block file" in caplog.text
