@@ -16,6 +16,7 @@ from typing import Any
 
 from clsum.errors import ConfigError
 from clsum.pipeline.runtime.backends.ctranslate2 import usable_cpus
+from clsum.pipeline.runtime.hub import one_line
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +136,7 @@ def _restore(handler: Any) -> None:
 def _cannot_connect(target: str, exc: Exception, said: str) -> str:
     """One line. Ray's own message does not say why (its connection attempts were refused for a
     missing or wrong token, Ray 2.52+); what Ray printed meanwhile (``said``) does."""
-    text = " ".join(str(exc).split())
-    if len(text) > 300:
-        text = text[:300] + "..."
+    text = one_line(exc, 300)
     line = f"cannot connect to the Ray cluster at {target}: {text}"
     setup = "RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN, or the file ~/.ray/auth_token)"
     if any(sign in f"{text} {said}" for sign in _AUTH_SIGNS):
