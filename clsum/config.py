@@ -119,7 +119,7 @@ class RayConfig:
     address: str = speed_only(
         "",
         '"": `$RAY_ADDRESS`, else the `ray start` cluster on this machine, else an instance of '
-        'clsum\'s own; "local": always clsum\'s own',
+        "clsum's own; \"local\": always clsum's own",
     )
     translate_actors: int = speed_only(
         0, "translation actors, each loading the models once; 0: from the cluster"

@@ -7,7 +7,7 @@ alone; later stages skip records that carry an error.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 ENGLISH = "en"  # the target language; English input passes through untranslated
@@ -138,9 +138,6 @@ class Record:
         copied = {f.name: _shallow(getattr(self, f.name)) for f in fields(self)}
         copied["warnings"] = [replace(w) for w in self.warnings]
         return Record(**copied)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _shallow(value: Any) -> Any:

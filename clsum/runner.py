@@ -6,6 +6,7 @@ It is what ``from clsum import Pipeline`` gives; see the package docstring for a
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import queue
 import threading
@@ -34,6 +35,7 @@ from clsum.pipeline.runtime import (
 )
 from clsum.pipeline.runtime.hub import ModelRef
 from clsum.pipeline.runtime.hub import identity as hub_identity
+from clsum.pipeline.runtime.models import ModelSummary
 from clsum.pipeline.segment import segment
 from clsum.pipeline.summarize import check_summarization, summarize
 from clsum.pipeline.tcache import TranslationCache
@@ -55,16 +57,12 @@ PREPARE_STAGES = STAGES[: STAGES.index("segment") + 1]
 StageFn = Callable[[list[Record]], object]
 
 
-def _nothing_to_check() -> None:
-    return None
-
-
 @dataclass(frozen=True)
 class Stage:
     run: StageFn
     # Settings only a model can judge (a prefix that fills the summarizer's input): checked once
     # before any document, so a bad configuration is one error, not a failure per document.
-    check: Callable[[], None] = _nothing_to_check
+    check: Callable[[], None] = lambda: None
 
 
 @dataclass
@@ -88,19 +86,14 @@ class RunResult:
         for record in written:
             if record.ok:
                 self.summarized += 1
-                self.count_warnings(record)
+                self.warned += bool(record.warnings)
+                for w in record.warnings:  # documents, not outputs (see Record)
+                    self.warnings[f"{w.stage} {w.kind}"] = self.warnings.get(f"{w.stage} {w.kind}", 0) + 1
             else:
                 assert record.error is not None
                 self.failed += 1
                 self.failures[record.error.stage] = self.failures.get(record.error.stage, 0) + 1
                 log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
-
-    def count_warnings(self, record: Record) -> None:
-        if record.warnings:
-            self.warned += 1
-        for w in record.warnings:
-            key = f"{w.stage} {w.kind}"
-            self.warnings[key] = self.warnings.get(key, 0) + 1  # documents, not outputs (see Record)
 
 
 class Progress:
@@ -111,34 +104,31 @@ class Progress:
     """
 
     def __init__(self) -> None:
-        self._docs: Any = None
-        self._sents: Any = None
+        self.docs, self.sents = _bars(False, 0)
 
     def start(self, enabled: bool, documents: int) -> None:
-        if enabled:
-            from tqdm import tqdm
-
-            self._docs = tqdm(total=documents, desc="documents", unit="doc", position=0)
-            self._sents = tqdm(total=0, desc="sentences", unit="sent", position=1)
+        self.docs, self.sents = _bars(enabled, documents)
 
     def add_sentences(self, n: int) -> None:
-        if self._sents is not None:
-            self._sents.total = (self._sents.total or 0) + n
-            self._sents.refresh()
+        self.sents.total += n
+        self.sents.refresh()
 
     def sentences_done(self, n: int) -> None:
-        if self._sents is not None:
-            self._sents.update(n)
+        self.sents.update(n)
 
     def documents_done(self, n: int) -> None:
-        if self._docs is not None:
-            self._docs.update(n)
+        self.docs.update(n)
 
     def close(self) -> None:
-        for bar in (self._docs, self._sents):
-            if bar is not None:
-                bar.close()
-        self._docs = self._sents = None
+        self.docs.close()
+        self.sents.close()
+
+
+def _bars(enabled: bool, documents: int) -> tuple[Any, Any]:
+    from tqdm import tqdm  # a disabled bar does nothing
+
+    docs = tqdm(total=documents, desc="documents", unit="doc", position=0, disable=not enabled)
+    return docs, tqdm(total=0, desc="sentences", unit="sent", position=1, disable=not enabled)
 
 
 def record_key(identity: str, record: Record) -> str:
@@ -153,11 +143,7 @@ def run_identity(config: Config) -> str:
     changed files at the same path redo what the old ones made), a hub model by the commit its
     revision resolves to in the cache (a newer snapshot redoes what the old one made)."""
     specs = sorted({*config.translation.models.values(), config.summarization.model})
-    return "\x00".join([config.hash(), *(f"{spec}={_model_identity(spec)}" for spec in specs)])
-
-
-def _model_identity(spec: str) -> str:
-    return hub_identity(ModelRef(spec))
+    return "\x00".join([config.hash(), *(f"{spec}={hub_identity(ModelRef(spec))}" for spec in specs)])
 
 
 def default_stages(
@@ -322,10 +308,6 @@ class Pipeline:
         first = STAGES[len(PREPARE_STAGES)]
         return written_order(_in_place(batch, lambda ok: self.process_isolated(ok, start=first)))
 
-    def run_models(self) -> RunModels:
-        models = self.models
-        return RunModels(models.provenance(), models.backends(), models.generation())
-
 
 class Engine(ABC):
     """How a run's batches are executed (in this process, or on a cluster). ``RunSession`` does
@@ -351,7 +333,8 @@ class Engine(ABC):
 class EngineReport:
     device: str
     models: RunModels
-    extra: dict[str, Any] = field(default_factory=dict)  # manifest fields of this engine
+    translation_cache: dict[str, int]  # hits, misses (in this run) and size
+    engine: dict[str, object] | None = None  # what the manifest says about a cluster engine
 
 
 class LocalEngine(Engine):
@@ -400,7 +383,7 @@ class LocalEngine(Engine):
             "misses": cache.misses - self._cache_start[1],
             "size": cache.size,
         }
-        return EngineReport(self.pipeline.device, self.pipeline.run_models(), {"translation_cache": stats})
+        return EngineReport(self.pipeline.device, RunModels.of(self.pipeline.models), stats)
 
 
 class RunSession:
@@ -428,12 +411,9 @@ class RunSession:
         with self.store.locked():  # before any document is read
             return self._run(engine, force, progress)
 
-    def key(self, record: Record) -> str:
-        return record_key(self.identity, record)
-
     def keyed(self, batch: list[Record]) -> None:
         for record in batch:
-            record.key = self.key(record)
+            record.key = record_key(self.identity, record)
 
     def written(self, records: list[Record]) -> None:
         """Count (and log the failures of) a batch the engine has made durable."""
@@ -442,7 +422,7 @@ class RunSession:
 
     def _run(self, engine: Engine, force: bool, progress: bool) -> RunResult:
         self._previous = self._previous_run()
-        keys = {r.id: self.key(r) for r in self.documents.headers()}
+        keys = {r.id: record_key(self.identity, r) for r in self.documents.records(decoded=False)}
         done = self.store.prepare(keys, force=force)
         todo = len(keys) - len(done)
         del keys
@@ -462,7 +442,11 @@ class RunSession:
         except BaseException as exc:
             self._finish(engine, run_ending(exc), after_error=True)
             if isinstance(exc, OutputError):
-                raise WriteError(f"{exc}; {run_stopped(result)}") from exc
+                far = f"{result.summarized + result.failed} of {result.total - result.skipped} documents"
+                raise WriteError(
+                    f"{exc}; the run stopped after {far} (their results are intact); fix the cause and "
+                    "rerun the same command to resume"
+                ) from exc
             raise
         try:
             self._finish(engine, {"status": "complete"})
@@ -511,16 +495,38 @@ class RunSession:
             log.debug("after the run stopped: %s", exc)
 
     def _manifest(self, engine: Engine, **status: str) -> dict[str, Any]:
-        report = engine.describe()
+        """What ``manifest.json`` says about the run, whichever engine ran it."""
+        config, result, report = self.config, self.result, engine.describe()
         return {
-            **run_manifest(
-                self.config, self.documents.root, self.output, self.result, report.device, report.models,
-                started_at=self.started, **status,
-            ),
+            "started_at": self.started,
+            **status,
+            "input": str(Path(self.documents.root).resolve()),
+            "output": str(self.output.resolve()),
+            "config": config.to_dict(),
+            "config_hash": config.hash(),
+            "seed": config.seed,
+            "device": report.device,
+            "models": report.models.provenance,
+            "backends": report.models.backends,  # backend + compute_type per model spec
+            # CPU ISA, workers, batches
+            "runtime": run_facts(report.models.backends, config.threads, report.device),
+            # per role: model, backend, precision, and each generation setting with its origin
+            "generation": report.models.generation,
+            "packages": package_versions(),
+            "counts": {
+                "input": result.total,
+                "summarized": result.summarized,
+                "skipped": result.skipped,
+                "failed": result.failed,
+                "failed_by_stage": result.failures,
+                "with_warnings": result.warned,
+                "warnings": result.warnings,  # "stage kind" -> documents flagged (Record.warnings)
+            },
             "model_identity": self.identity,
             "previous_run": self._previous or None,
-            **report.extra,
-        }  # fmt: skip
+            **({"engine": report.engine} if report.engine else {}),
+            "translation_cache": report.translation_cache,
+        }
 
 
 @dataclass
@@ -530,7 +536,12 @@ class RunModels:
 
     provenance: dict[str, str] = field(default_factory=dict)
     backends: dict[str, dict[str, str]] = field(default_factory=dict)
-    generation: dict[str, Any] = field(default_factory=dict)
+    generation: dict[str, ModelSummary] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, models: Models) -> RunModels:
+        """What ``models`` have loaded so far."""
+        return cls(models.provenance(), models.backends(), models.generation())
 
     def update(self, other: RunModels) -> None:
         self.provenance.update(other.provenance)
@@ -538,46 +549,10 @@ class RunModels:
         self.generation.update(other.generation)
 
 
-def run_manifest(
-    config: Config,
-    source: str | Path,
-    output: str | Path,
-    result: RunResult,
-    device: str,
-    models: RunModels,
-    **status: str,
-) -> dict[str, Any]:
-    """What ``manifest.json`` says about a run, whichever engine ran it."""
-    return {
-        **status,
-        "input": str(Path(source).resolve()),
-        "output": str(Path(output).resolve()),
-        "config": config.to_dict(),
-        "config_hash": config.hash(),
-        "seed": config.seed,
-        "device": device,
-        "models": models.provenance,
-        "backends": models.backends,  # backend + compute_type per model spec
-        "runtime": run_facts(models.backends, config.threads, device),  # CPU ISA, workers, batches
-        # per role: model, backend, precision, and each generation setting with its origin
-        "generation": models.generation,
-        "packages": package_versions(),
-        "counts": {
-            "input": result.total,
-            "summarized": result.summarized,
-            "skipped": result.skipped,
-            "failed": result.failed,
-            "failed_by_stage": result.failures,
-            "with_warnings": result.warned,
-            "warnings": result.warnings,  # "stage kind" -> documents flagged (Record.warnings)
-        },
-    }
-
-
 def written_order(batch: list[Record]) -> list[Record]:
     """The order a processed batch goes to the output: ingest errors first, then the rest in input
     order (the order a one-pass run writes)."""
-    return [r for r in batch if _failed_in(r, "ingest")] + [r for r in batch if not _failed_in(r, "ingest")]
+    return sorted(batch, key=lambda r: r.error is None or r.error.stage != "ingest")  # stable
 
 
 def _in_place(batch: list[Record], process: Callable[[list[Record]], list[Record]]) -> list[Record]:
@@ -596,18 +571,6 @@ def run_ending(exc: BaseException) -> dict[str, str]:
     return {"status": "failed", "error": str(exc) or type(exc).__name__}
 
 
-def run_stopped(result: RunResult) -> str:
-    done = result.summarized + result.failed
-    return (
-        f"the run stopped after {done} of {result.total - result.skipped} documents (their results are "
-        "intact); fix the cause and rerun the same command to resume"
-    )
-
-
-def _failed_in(record: Record, stage: str) -> bool:
-    return record.error is not None and record.error.stage == stage
-
-
 def _stage_range(start: StageName, until: StageName) -> tuple[StageName, ...]:
     for name in (start, until):
         if name not in STAGES:
@@ -617,13 +580,8 @@ def _stage_range(start: StageName, until: StageName) -> tuple[StageName, ...]:
 
 def batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
     """``records`` in lists of ``size`` (the last one shorter)."""
-    batch: list[Record] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
+    todo = iter(records)
+    while batch := list(itertools.islice(todo, size)):
         yield batch
 
 

@@ -42,24 +42,12 @@ MAX_BYTES = InputConfig().max_bytes
 def ingest(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES) -> list[Record]:
     """Read ``path`` into records, one per document (all in memory; ``open_source`` streams).
 
-    - A folder: every ``.txt``, ``.md``, ``.html`` and ``.htm`` file below it (suffix case-insensitive),
-      hidden files and folders skipped, sorted by relative POSIX path; the id is that relative path.
-      Bytes of a file name that are not UTF-8 are written ``\\xNN`` in its id (``id_escape`` says
-      so); an escaped id that is the name of another file makes an error record ``<id>#<n>``.
-    - A single file with one of those suffixes: one record whose id is the file name.
-    - A ``.jsonl`` file: one record per non-blank line ``{"id": str, "text": str, "lang": str?}``;
-      the text is treated as plain text. A line that is not a JSON object with string ``id`` and
-      ``text`` becomes an error record with id ``<file name>:<line number>``. A repeated id becomes
-      an error record with id ``<id>#<line number>``, so ids stay unique and the first one wins. An
-      id made up this way that a line of the file uses gets ``~2`` (``~3``...) appended.
-      Lone surrogates in an id (``"\\ud800"`` escapes, which UTF-8 cannot hold) are written
-      ``\\ud800`` in it (``id_escape`` says so).
-
-    ``lang`` (``--lang``) sets ``lang_hint`` on every record, overriding a JSONL ``lang`` field.
-    A document over ``max_bytes`` (``input.max_bytes``; 0: no limit) becomes an error record
-    without being read into memory.
-    Raises ``InputError`` when the path does not exist, has an unsupported suffix, or holds no
-    supported documents.
+    ``path`` is a folder (its ``.txt``, ``.md``, ``.html`` and ``.htm`` files below it, hidden ones
+    skipped, in sorted order), one such file, or a ``.jsonl`` file of ``{"id", "text", "lang"?}``
+    lines (texts read as plain text). Ids, escaped and made-up ids: docs/outputs.md ("Ids"). ``lang``
+    (``--lang``) overrides every language hint; a document over ``max_bytes`` (0: no limit) becomes an
+    error record without being read into memory. Raises ``InputError`` when the path does not exist,
+    has an unsupported suffix, or holds no supported documents.
     """
     source = open_source(path, lang, max_bytes)
     records = list(source.records())
@@ -106,7 +94,7 @@ class Source:
 
         Skipped files are not even read; JSONL lines must be parsed to learn their id. Without
         ``decoded`` a record holds what its key needs (id, language hint, ``digest``), no text: the
-        bytes are read and hashed but not decoded (``headers``).
+        bytes are read and hashed but not decoded (a run's keys).
         """
         read = partial(_read_document, max_bytes=self.max_bytes, decoded=decoded)
         if self.kind == "jsonl":
@@ -121,10 +109,6 @@ class Source:
             if self.lang:
                 record.lang_hint = self.lang
             yield record
-
-    def headers(self, skip: Container[str] = frozenset()) -> Iterator[Record]:
-        """Every document's id, language hint and input digest, without decoding (for keys)."""
-        return self.records(skip, decoded=False)
 
     def parts(self, size: int, skip: Container[str] = frozenset()) -> Iterator[Source]:
         """The documents whose id is not in ``skip``, ``size`` at a time and in order, each part a
@@ -163,7 +147,7 @@ def _escaped_ids(names: list[str]) -> dict[str, tuple[str, str]]:
     """Ids for names that are not UTF-8 (Python holds their bad bytes as lone surrogates, which no
     UTF-8 file can store): the bytes written ``\\xNN``. Such an id that is another file's name (or
     another escaped name's id) would merge two documents, so it becomes ``<id>#<n>`` with an error."""
-    escaped = {n: os.fsencode(n).decode("utf-8", "backslashreplace") for n in names if not _is_utf8_text(n)}
+    escaped = {n: os.fsencode(n).decode("utf-8", "backslashreplace") for n in names if _utf8_id(n) != n}
     taken = set(names) - escaped.keys()
     out: dict[str, tuple[str, str]] = {}
     for name, doc_id in escaped.items():
@@ -179,12 +163,9 @@ def _escaped_ids(names: list[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _is_utf8_text(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+def _utf8_id(doc_id: str) -> str:
+    """``doc_id`` with what UTF-8 cannot hold (lone surrogates) written ``\\udXXX``."""
+    return doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def open_source(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES) -> Source:
@@ -202,13 +183,10 @@ def open_source(path: str | Path, lang: str | None = None, max_bytes: int = MAX_
     elif root.suffix.lower() in FORMATS:
         source = Source(root, "file", [root.name], lang, max_bytes=max_bytes)
     else:
-        raise InputError(f"input file '{path}' has an unsupported suffix; expected {_supported()} or .jsonl")
+        expected = f"{', '.join(FORMATS)} or {JSONL_SUFFIX}"
+        raise InputError(f"input file '{path}' has an unsupported suffix; expected {expected}")
     log.info("found %d documents in %s", len(source), root)
     return source
-
-
-def _supported() -> str:
-    return ", ".join(FORMATS)
 
 
 def _folder_ids(root: Path) -> list[str]:
@@ -229,7 +207,7 @@ def _folder_ids(root: Path) -> list[str]:
             if file.is_file():
                 ids.append(file.relative_to(root).as_posix())
     if not ids:
-        raise InputError(f"input folder '{root}' contains no supported files ({_supported()})")
+        raise InputError(f"input folder '{root}' contains no supported files ({', '.join(FORMATS)})")
     return sorted(ids)
 
 
@@ -331,7 +309,7 @@ def _line_id(line: str | None) -> str | None:
     doc_id = obj.get("id") if isinstance(obj, dict) else None
     if not isinstance(doc_id, str):
         return None
-    return doc_id if _is_utf8_text(doc_id) else doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _utf8_id(doc_id)
 
 
 def _invented(base: str, taken: frozenset[str]) -> str:
@@ -412,9 +390,8 @@ def _jsonl_record(
         return _error_record(where, f"line {lineno} has no string 'id'")
     if not isinstance(text, str):
         return _error_record(where, f"line {lineno} has no string 'text'")
-    escape = None if _is_utf8_text(doc_id) else ID_ESCAPE
-    if escape:
-        doc_id = doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
+    escape = None if _utf8_id(doc_id) == doc_id else ID_ESCAPE
+    doc_id = _utf8_id(doc_id)
     if doc_id in first_line:
         return _error_record(
             _invented(f"{doc_id}#{lineno}", taken),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import groupby
 
 from clsum.record import Record, Removed
 
@@ -122,15 +123,7 @@ def _split_lines(text: str) -> list[_Line]:
 
 
 def _join(lines: list[_Line]) -> list[str]:
-    paragraphs: list[str] = []
-    last = None
-    for line in lines:
-        if line.para == last:
-            paragraphs[-1] += " " + line.text
-        else:
-            paragraphs.append(line.text)
-        last = line.para
-    return paragraphs
+    return [" ".join(line.text for line in group) for _, group in groupby(lines, key=lambda line: line.para)]
 
 
 # --- metadata -------------------------------------------------------------------------------------
@@ -261,10 +254,7 @@ _RULES: list[tuple[str, Callable[[str], bool]]] = [
 
 
 def _classify(text: str) -> str | None:
-    for kind, rule in _RULES:
-        if rule(text):
-            return kind
-    return None
+    return next((kind for kind, rule in _RULES if rule(text)), None)
 
 
 def _drop_trailing_agency(paragraphs: list[str], removed: list[Removed]) -> list[str]:

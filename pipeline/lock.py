@@ -13,10 +13,10 @@ import json
 import logging
 import os
 import socket
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import filelock
 
@@ -68,39 +68,45 @@ class FolderLock:
             log.info(
                 "%s: an earlier run ended without releasing this folder (%s); taking it over",
                 self.folder,
-                _describe(stale),
+                stale,
             )
-        me = {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
+        me = Holder(
+            os.getpid(), socket.gethostname(), datetime.now(timezone.utc).isoformat(timespec="seconds")
+        )
         try:
-            (self.folder / HOLDER_FILE).write_text(json.dumps(me) + "\n", encoding="utf-8")
+            (self.folder / HOLDER_FILE).write_text(json.dumps(asdict(me)) + "\n", encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"cannot write to output folder {self.folder}: {exc.strerror or exc}") from exc
 
-    def _holder(self) -> dict[str, Any] | None:
+    def _holder(self) -> Holder | None:
         try:
             holder = json.loads((self.folder / HOLDER_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):  # none yet (the holder is just starting), or half-written
             return None
-        return holder if isinstance(holder, dict) else None
+        return Holder(*(holder.get(f.name) for f in fields(Holder))) if isinstance(holder, dict) else None
 
 
-def _describe(holder: dict[str, Any]) -> str:
-    return f"pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('started_at')}"
+@dataclass(frozen=True)
+class Holder:
+    """What ``.clsum.holder`` says (read back from the file, any value may be missing or odd)."""
+
+    pid: object
+    host: object
+    started_at: object
+
+    def __str__(self) -> str:
+        return f"pid {self.pid} on {self.host}, since {self.started_at}"
 
 
-def _holding(holder: dict[str, Any] | None) -> str:
+def _holding(holder: Holder | None) -> str:
     """Who holds the lock another process has, for the message of the run that did not get it."""
     if holder is None:
         return "holder not recorded yet"
-    pid = holder.get("pid")
-    if holder.get("host") == socket.gethostname() and isinstance(pid, int) and not _running(pid):
+    pid = holder.pid
+    if holder.host == socket.gethostname() and isinstance(pid, int) and not _running(pid):
         # The lock outlives its process only in a child that inherited it (a fork).
-        return f"{_describe(holder)}; pid {pid} has ended, but a process it started still holds the folder"
-    return _describe(holder)
+        return f"{holder}; pid {pid} has ended, but a process it started still holds the folder"
+    return str(holder)
 
 
 def _running(pid: int) -> bool:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from functools import cache, partial
 
 import pysbd
 
-from clsum.pipeline.limits import count_tokens, too_long
+from clsum.pipeline.limits import TokenCounter, count_tokens, too_long
 from clsum.pipeline.runtime import Models
 from clsum.record import ENGLISH, Record
 
@@ -64,8 +63,6 @@ _BLOCK_END = re.compile(
 )
 # Boundaries to split an over-long sentence at, best first.
 _BOUNDARIES = [re.compile(r"(?<=[;:])\s+"), re.compile(r"(?<=,)\s+"), re.compile(r"\s+")]
-
-TokenCounter = Callable[[list[str]], list[int]]
 
 
 @cache

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from clsum.config import SummarizationConfig
 from clsum.errors import ConfigError
@@ -182,12 +181,11 @@ class _Rounds:
     def _generate(self, texts: list[str], length: int | None) -> list[Output]:
         """Generation settings: the model's (the config's included), with a shorter max_length for
         an intermediate round; the minimum may not exceed it."""
-        overrides: dict[str, Any] = {}
-        if length is not None:
-            overrides["max_length"] = length
-            minimum = self.model.settings.config.min_length
-            if minimum and minimum > length:
-                overrides["min_length"] = length
+        minimum = self.model.settings.config.min_length
         return self.model.generate_outputs(
-            texts, batch_size=self.config.batch_size, batch_tokens=self.config.batch_tokens, **overrides
+            texts,
+            batch_size=self.config.batch_size,
+            batch_tokens=self.config.batch_tokens,
+            max_length=length,  # None: unchanged
+            min_length=length if length is not None and minimum and minimum > length else None,
         )

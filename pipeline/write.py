@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -50,10 +51,21 @@ BLOCKS = ".clsum-blocks"  # block files of a ray run not yet merged
 
 
 @dataclass(frozen=True)
-class SummaryRow:
+class _Row:
+    id: str
+
+    def to_json(self) -> str:
+        """The row as one line of its file (without the newline); ``id_escape`` only where set."""
+        row = asdict(self)
+        if not row["id_escape"]:
+            del row["id_escape"]
+        return json.dumps(row, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class SummaryRow(_Row):
     """One line of ``summaries.jsonl``, fields in the file's order (``docs/outputs.md``)."""
 
-    id: str
     title: str | None
     title_en: str | None
     lang: str | None
@@ -83,15 +95,11 @@ class SummaryRow:
         }
         return cls(**{f.name: special.get(f.name, getattr(record, f.name)) for f in fields(cls)})
 
-    def to_dict(self) -> dict[str, Any]:
-        return _without_empty_escape(asdict(self))
-
 
 @dataclass(frozen=True)
-class ErrorRow:
+class ErrorRow(_Row):
     """One line of ``errors.jsonl``."""
 
-    id: str
     stage: str
     error: str
     key: str | None
@@ -102,22 +110,17 @@ class ErrorRow:
         assert record.error is not None
         return cls(record.id, record.error.stage, record.error.message, record.key, record.id_escape)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _without_empty_escape(asdict(self))
+
+# file name -> (id, JSON line) of each row a batch adds to it
+Rows = dict[str, list[tuple[str, str]]]
 
 
-def _without_empty_escape(row: dict[str, Any]) -> dict[str, Any]:
-    if not row["id_escape"]:
-        del row["id_escape"]
-    return row
-
-
-def summary_row(record: Record) -> dict[str, Any]:
-    return SummaryRow.of(record).to_dict()
-
-
-def error_row(record: Record) -> dict[str, Any]:
-    return ErrorRow.of(record).to_dict()
+def _rows_of(records: Iterable[Record]) -> Rows:
+    rows: Rows = {SUMMARIES: [], ERRORS: []}
+    for r in records:
+        row = SummaryRow.of(r) if r.ok else ErrorRow.of(r)
+        rows[SUMMARIES if r.ok else ERRORS].append((r.id, row.to_json()))
+    return rows
 
 
 class OutputStore:
@@ -149,9 +152,7 @@ class OutputStore:
         """
         self._keys = keys
         self.merge_blocks()  # a killed ray run's finished blocks count as done
-        for name in (SUMMARIES, ERRORS):
-            with _output_errors(f"repair {self.folder / name}"):
-                self._kept[name] = _cut_partial_line(self.folder / name)
+        self._kept = self._repair()
         if force:
             return set()
         return {
@@ -169,8 +170,7 @@ class OutputStore:
         summaries = _latest(self.folder / SUMMARIES)
         errors = _latest(self.folder / ERRORS)
 
-        def current_error(lineno: int, row: dict[str, Any]) -> bool:
-            doc_id = row["id"]
+        def current_error(lineno: int, doc_id: str) -> bool:
             if errors[doc_id][0] != lineno:
                 return False
             if doc_id in self._newest:
@@ -178,22 +178,22 @@ class OutputStore:
             summary = summaries.get(doc_id)
             return summary is None or summary[1] is None or summary[1] != self._keys.get(doc_id)
 
-        self._keep(SUMMARIES, lambda lineno, row: summaries[row["id"]][0] == lineno)
+        self._keep(SUMMARIES, lambda lineno, doc_id: summaries[doc_id][0] == lineno)
         self._keep(ERRORS, current_error)
 
-    def _keep(self, name: str, keep: Callable[[int, dict[str, Any]], bool]) -> None:
+    def _keep(self, name: str, keep: Callable[[int, str], bool]) -> None:
         """Rewrite file ``name`` with the rows ``keep`` accepts, streamed, if it drops any line."""
         path = self.folder / name
         with _output_errors(f"update {path}"):
             total = kept = 0
             for lineno, row, _ in _rows(path, every=True):
                 total += 1
-                kept += row is not None and keep(lineno, row)
+                kept += row is not None and keep(lineno, row["id"])
             if kept == total:
                 return
             rows = _rows(path)
-            _write_atomic_lines(
-                path, (raw + b"\n" for n, row, raw in rows if row is not None and keep(n, row))
+            _write_atomic(
+                path, (raw + b"\n" for n, row, raw in rows if row is not None and keep(n, row["id"]))
             )
 
     def appended(self) -> tuple[int, dict[str, int]]:
@@ -201,40 +201,27 @@ class OutputStore:
         and of failures per stage. Exact even when a signal stopped a run between writing a batch
         and counting it."""
         with _output_errors(f"read {self.folder}"):
-            summaries = sum(
-                1 for n, _, _ in _rows(self.folder / SUMMARIES) if n > self._kept.get(SUMMARIES, 0)
-            )
-            failures: dict[str, int] = {}
-            for n, row, _ in _rows(self.folder / ERRORS):
-                if n > self._kept.get(ERRORS, 0):
-                    assert row is not None
-                    failures[str(row.get("stage"))] = failures.get(str(row.get("stage")), 0) + 1
-        return summaries, failures
+            summaries = sum(n > self._kept.get(SUMMARIES, 0) for n, _, _ in _rows(self.folder / SUMMARIES))
+            errors = _rows(self.folder / ERRORS)
+            failures = Counter(str(row.get("stage")) for n, row, _ in errors if n > self._kept.get(ERRORS, 0))
+        return summaries, dict(failures)
 
     def append(self, records: Iterable[Record]) -> None:
-        records = list(records)
-        self._append_rows(
-            [summary_row(r) for r in records if r.ok], [error_row(r) for r in records if not r.ok]
-        )
+        self._append_rows(_rows_of(records))
 
-    def _append_rows(self, summaries: list[dict[str, Any]], errors: list[dict[str, Any]]) -> None:
-        for name, rows in ((SUMMARIES, summaries), (ERRORS, errors)):
+    def _append_rows(self, rows: Rows) -> None:
+        for name, added in rows.items():
             with _output_errors(f"write {self.folder / name}"):
-                _append_durable(self.folder / name, _jsonl_lines(rows))
-            self._newest.update((row["id"], name) for row in rows)
+                _append_durable(self.folder / name, (line + "\n" for _, line in added))
+            self._newest.update((doc_id, name) for doc_id, _ in added)
 
     def write_block(self, name: str, records: Iterable[Record]) -> None:
         """One batch's rows as one file, written atomically: a block file is whole or absent, and a
         retried task that writes the same ``name`` again replaces it."""
-        records = list(records)
-        block = {
-            "summaries": [summary_row(r) for r in records if r.ok],
-            "errors": [error_row(r) for r in records if not r.ok],
-        }
         path = self.folder / BLOCKS / f"{name}.json"
         with _output_errors(f"write {path}"):
             path.parent.mkdir(exist_ok=True)
-            _write_atomic(path, json.dumps(block, ensure_ascii=False))
+            _write_atomic(path, [json.dumps(_rows_of(records), ensure_ascii=False)])
 
     def merge_blocks(self) -> int:
         """Append the block files to ``summaries.jsonl`` and ``errors.jsonl`` in name order, then
@@ -244,19 +231,25 @@ class OutputStore:
         folder = self.folder / BLOCKS
         if not folder.is_dir():
             return 0
-        for name in (SUMMARIES, ERRORS):
-            with _output_errors(f"repair {self.folder / name}"):
-                _cut_partial_line(self.folder / name)
+        self._repair()
         names = sorted(folder.glob("*.json"))
         for path in names:
             if (block := _read_block(path)) is not None:
-                self._append_rows(block["summaries"], block["errors"])
+                self._append_rows(block)
         with _output_errors(f"remove the merged blocks in {folder}"):
             for path in [*names, *folder.glob(".*.tmp")]:  # temp files: writers killed mid-write
                 path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             folder.rmdir()
         return len(names)
+
+    def _repair(self) -> dict[str, int]:
+        """Both files cut back to whole lines (a kill mid-write leaves a partial one); their lines."""
+        kept = {}
+        for name in (SUMMARIES, ERRORS):
+            with _output_errors(f"repair {self.folder / name}"):
+                kept[name] = _cut_partial_line(self.folder / name)
+        return kept
 
     def counts(self) -> dict[str, int]:
         with _output_errors(f"read {self.folder}"):
@@ -269,7 +262,7 @@ class OutputStore:
         path = self.folder / MANIFEST
         with _output_errors(f"write {path}"):
             try:
-                _write_atomic(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+                _write_atomic(path, [json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"])
             except OSError as exc:
                 if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.is_file():
                     raise
@@ -288,7 +281,7 @@ class OutputStore:
     def write_markdown(self) -> None:
         rows = read_rows(self.folder / SUMMARIES)
         with _output_errors(f"write {self.folder / MARKDOWN}"):
-            _write_atomic_lines(self.folder / MARKDOWN, _markdown_parts(rows))
+            _write_atomic(self.folder / MARKDOWN, markdown_parts(rows))
 
 
 def _make_folder(folder: Path) -> None:
@@ -314,11 +307,9 @@ def _output_errors(what: str) -> Iterator[None]:
         raise OutputError(f"cannot {what}: {exc.strerror or exc}") from exc
 
 
-def render_markdown(rows: Iterable[dict[str, Any]]) -> str:
-    return "".join(_markdown_parts(rows))
-
-
-def _markdown_parts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+def markdown_parts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """``summaries.md``, in parts; a row with degenerate outputs says so (`` · warnings: 2 of 14
+    translations cut at max_length``)."""
     yield "# Summaries\n"
     for row in rows:
         title = row.get("title_en") or row.get("title") or row["id"]
@@ -326,22 +317,20 @@ def _markdown_parts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
             f", p={row['lang_confidence']:.2f}" if row.get("lang_source") == "detected" else ""
         )
         original = f" (original title: {row['title']})" if row.get("title") not in (None, title) else ""
+        notes = [
+            warning_text(w["stage"], w["kind"], w["count"], w["outputs"]) for w in row.get("warnings") or []
+        ]
+        warned = f" · warnings: {'; '.join(notes)}" if notes else ""
         yield (
             f"\n## {_one_line(title)}\n\n`{_one_line(row['id'])}` · language: {lang} · "
             f"chunks: {row['chunks']} · "
-            f"coverage: {row['coverage']:.0%}{original}{_warning_note(row)}\n\n{row['summary']}\n"
+            f"coverage: {row['coverage']:.0%}{original}{warned}\n\n{row['summary']}\n"
         )
 
 
 def _one_line(text: str) -> str:
     """``text`` with its control characters written ``\\xNN`` (a file name may hold a newline)."""
     return _CONTROL_CHARS.sub(lambda m: ascii(m.group())[1:-1], text)
-
-
-def _warning_note(row: dict[str, Any]) -> str:
-    """`` · warnings: 2 of 14 translations cut at max_length`` for a row with degenerate outputs."""
-    notes = [warning_text(w["stage"], w["kind"], w["count"], w["outputs"]) for w in row.get("warnings") or []]
-    return f" · warnings: {'; '.join(notes)}" if notes else ""
 
 
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
@@ -402,17 +391,16 @@ def _cut_partial_line(path: Path) -> int:
     return count
 
 
-def _read_block(path: Path) -> dict[str, list[dict[str, Any]]] | None:
+def _read_block(path: Path) -> Rows | None:
     try:
-        block: dict[str, list[dict[str, Any]]] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:  # written atomically: only a damaged disk does this
+        block: Rows = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(block, dict) or not block.keys() <= {SUMMARIES, ERRORS}:
+            raise ValueError("not a block of this clsum version")  # a killed run of an older one
+        rows = {name: [(str(doc_id), str(line)) for doc_id, line in added] for name, added in block.items()}
+    except (OSError, ValueError, TypeError) as exc:  # written atomically: only a damaged disk does this
         log.warning("%s: unreadable block file, dropped; its documents will be redone (%s)", path, exc)
         return None
-    return block
-
-
-def _jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    return (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return rows
 
 
 def _append_durable(path: Path, lines: Iterable[str]) -> None:
@@ -440,11 +428,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    _write_atomic_lines(path, [text])
-
-
-def _write_atomic_lines(path: Path, parts: Iterable[str] | Iterable[bytes]) -> None:
+def _write_atomic(path: Path, parts: Iterable[str] | Iterable[bytes]) -> None:
     tmp, fd = _new_temp(path)
     try:
         with os.fdopen(fd, "wb") as fh:

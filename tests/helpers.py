@@ -3,6 +3,7 @@ and the mark for tests that need the benchmark data."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -73,9 +74,38 @@ def _fake_summarize(records: list[Record], *args: Any, **kwargs: Any) -> list[Re
 FAKE_MODELS: dict[StageName, StageFn] = {"translate": _fake_translate, "summarize": _fake_summarize}
 
 
+def cpu_pipeline(*overrides: str, stages: dict[StageName, StageFn] | None = None, **kwargs: Any) -> Pipeline:
+    """A pipeline on the CPU with the default config and ``overrides`` (``KEY=VALUE``)."""
+    return Pipeline(load_config(None, ["device=cpu", *overrides]), stages, **kwargs)
+
+
 def fake_pipeline() -> Pipeline:
     """A CPU pipeline with FAKE_MODELS, 4 documents per batch."""
-    return Pipeline(load_config(None, ["device=cpu", "doc_batch_size=4"]), FAKE_MODELS)
+    return cpu_pipeline("doc_batch_size=4", stages=FAKE_MODELS)
+
+
+# -- outputs ----------------------------------------------------------------------------------------
+
+
+def file_rows(path: Path, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Every line of a JSONL output as written (no deduplication: a repeated row must show), each
+    without the keys in ``drop`` (``timings`` differ between runs)."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [{k: v for k, v in row.items() if k not in drop} for row in rows]
+
+
+# -- benchmark files --------------------------------------------------------------------------------
+
+
+def minimal_benchmark() -> dict[str, Any]:
+    """The smallest valid benchmark file's content."""
+    return {
+        "name": "tiny",
+        "dataset": {"name": "flores", "lang": "de"},
+        "task": "translate",
+        "metrics": ["chrf"],
+        "systems": [{"name": "id", "type": "identity"}],
+    }
 
 
 # -- inputs -----------------------------------------------------------------------------------------

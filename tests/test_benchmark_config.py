@@ -19,6 +19,7 @@ from clsum.eval.benchmark import (
 from clsum.eval.metrics import METRICS
 from clsum.eval.systems import SYSTEM_TYPES
 from clsum.settings import table
+from tests.helpers import minimal_benchmark as minimal
 
 SHIPPED = {
     "flores-de-en",
@@ -29,16 +30,6 @@ SHIPPED = {
     "wikilingua-de-en",
     "wikilingua-nl-en",
 }
-
-
-def minimal() -> dict[str, Any]:
-    return {
-        "name": "tiny",
-        "dataset": {"name": "flores", "lang": "de"},
-        "task": "translate",
-        "metrics": ["chrf"],
-        "systems": [{"name": "id", "type": "identity"}],
-    }
 
 
 def test_the_documented_tables_are_the_ones_the_fields_give() -> None:

@@ -3,7 +3,7 @@ name order, by any later opening of the output folder too, and idempotent when a
 
 from __future__ import annotations
 
-import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import pytest
 
 from clsum.pipeline.write import BLOCKS, ERRORS, SUMMARIES, OutputStore
 from clsum.record import Record
+from tests.helpers import file_rows
 
 
 def _record(doc_id: str, key: str = "k", ok: bool = True, summary: str = "s") -> Record:
@@ -22,12 +23,8 @@ def _record(doc_id: str, key: str = "k", ok: bool = True, summary: str = "s") ->
     return record
 
 
-def _lines(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
 def _ids(path: Path) -> list[str]:
-    return [str(row["id"]) for row in _lines(path)]
+    return [str(row["id"]) for row in file_rows(path)]
 
 
 def test_blocks_are_appended_in_name_order_and_their_rows_replace_earlier_ones(tmp_path: Path) -> None:
@@ -39,7 +36,7 @@ def test_blocks_are_appended_in_name_order_and_their_rows_replace_earlier_ones(t
     assert store.merge_blocks() == 3
     store.compact()
     assert _ids(tmp_path / SUMMARIES) == ["old", "a", "b", "c", "d"]
-    assert _lines(tmp_path / SUMMARIES)[3]["summary"] == "newer"  # the last block holding c wins
+    assert file_rows(tmp_path / SUMMARIES)[3]["summary"] == "newer"  # the last block holding c wins
     # b's summary replaced its error; a's failed redo is reported and its good summary stays
     assert _ids(tmp_path / ERRORS) == ["a"]
     assert not (tmp_path / BLOCKS).exists()
@@ -79,10 +76,22 @@ def test_opening_the_store_merges_the_blocks_of_a_killed_run_first(tmp_path: Pat
 def test_an_unreadable_block_is_dropped_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING)  # whatever level an earlier CLI test left the root logger at
     store = OutputStore(tmp_path)
     store.write_block("1-000000000", [_record("a")])
     store.write_block("1-000000001", [_record("b")])
     (tmp_path / BLOCKS / "1-000000001.json").write_text('{"summaries": [')
     store.merge_blocks()
     assert _ids(tmp_path / SUMMARIES) == ["a"]
+    assert "unreadable block file" in caplog.text
+
+
+def test_a_block_of_another_layout_is_dropped_and_its_documents_redone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    (tmp_path / BLOCKS).mkdir()  # a ray run of an older clsum, killed before it merged its blocks
+    (tmp_path / BLOCKS / "1-000000000.json").write_text('{"summaries": [{"id": "a"}], "errors": []}')
+    assert OutputStore(tmp_path).prepare({"a": "k"}) == set()  # not done: redone
+    assert (tmp_path / SUMMARIES).read_text() == "" and not (tmp_path / BLOCKS).exists()
     assert "unreadable block file" in caplog.text

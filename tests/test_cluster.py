@@ -22,7 +22,7 @@ from clsum.pipeline.write import BLOCKS
 from clsum.record import Record
 from clsum.runner import Pipeline
 from tests.articles import DE_BODY, EN_BODY, FR_BODY, NL_BODY, long_dutch_article, write_messy_corpus
-from tests.helpers import summarize_cmd, wait_for
+from tests.helpers import file_rows, summarize_cmd, wait_for
 
 ray = pytest.importorskip("ray", reason="the ray extra (pip install 'clsum[ray]'); CI installs it")
 
@@ -64,9 +64,7 @@ def _jsonl_corpus(path: Path) -> None:
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
-    """Every line as written (no deduplication: a repeated row must show), timings left out."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return [{k: v for k, v in row.items() if k != "timings"} for row in rows]
+    return file_rows(path, ("timings",))
 
 
 @pytest.mark.slow

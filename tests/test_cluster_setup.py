@@ -213,7 +213,8 @@ def test_a_lost_batch_is_retried_document_by_document_and_a_document_lost_again_
     assert got == ["r-0", "r-1-00000", "r-1-00002", "r-1-00001"]  # the lost document last, written here
     (block,) = (tmp_path / ".clsum-blocks").glob("*.json")
     assert block.name == "r-1-00001.json"  # sorts between its batch partners' blocks
-    (error,) = json.loads(block.read_text())["errors"]
+    ((_, line),) = json.loads(block.read_text())["errors.jsonl"]  # (id, row) per row of the file
+    error = json.loads(line)
     assert (error["id"], error["stage"]) == ("poison-d", "translate")
     assert error["key"] == record_key("run", Record(id="poison-d", raw="Tekst."))  # the run's identity
     assert error["error"].startswith("the Ray worker died 3 times on it (out of memory")

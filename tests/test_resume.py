@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from clsum.eval.checks import check_output
-from clsum.pipeline.write import OutputStore, read_rows, render_markdown
+from clsum.pipeline.write import OutputStore, markdown_parts, read_rows
 from clsum.record import Record
 from tests.articles import DE_BODY, NL_BODY
 from tests.helpers import summarize_cmd, wait_for_rows
@@ -84,7 +84,7 @@ def test_markdown_lists_each_summary() -> None:
             "summary": "Short.",
         }
     ]
-    text = render_markdown(rows)
+    text = "".join(markdown_parts(rows))
     assert "## Title" in text and "Short." in text and "original title: Titel" in text and "p=0.97" in text
 
 
@@ -127,7 +127,7 @@ def test_a_newline_in_a_file_name_stays_on_its_markdown_line() -> None:
         "coverage": 1.0,
         "summary": "S.",
     }
-    text = render_markdown([{**row, "summary": "S."}])
+    text = "".join(markdown_parts([{**row, "summary": "S."}]))
     assert "## T\\nx\n\n`a\\nb\\u2028.txt` · language: en" in text
 
 

@@ -18,8 +18,7 @@ import clsum.pipeline.ingest
 from clsum.errors import InputError
 from clsum.record import Record, Removed
 from tests.articles import EN_BODY
-from tests.helpers import FAKE_MODELS, english_folder
-from tests.test_streaming import _pipeline
+from tests.helpers import FAKE_MODELS, cpu_pipeline, english_folder
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
@@ -40,7 +39,7 @@ def test_each_file_is_decoded_once_per_run_and_not_at_all_when_done(
 ) -> None:
     decodes = _counting(monkeypatch, "decode")
     source = english_folder(tmp_path / "in", 5)
-    pipeline = _pipeline("doc_batch_size=2", f"prefetch={prefetch}", stages=FAKE_MODELS)
+    pipeline = cpu_pipeline("doc_batch_size=2", f"prefetch={prefetch}", stages=FAKE_MODELS)
     assert pipeline.run(source, tmp_path / "out").summarized == 5
     assert len(decodes) == 5  # the key pass hashes the bytes; only processing decodes
     (source / "000002.txt").write_text(f"Changed.\n\n{EN_BODY}")
@@ -52,7 +51,7 @@ def test_each_jsonl_text_is_repaired_once_per_run(tmp_path: Path, monkeypatch: p
     repairs = _counting(monkeypatch, "repair_text")
     file = tmp_path / "docs.jsonl"
     file.write_text("".join(json.dumps({"id": str(i), "text": f"{i}. {EN_BODY}"}) + "\n" for i in range(4)))
-    pipeline = _pipeline("doc_batch_size=3", stages=FAKE_MODELS)
+    pipeline = cpu_pipeline("doc_batch_size=3", stages=FAKE_MODELS)
     assert pipeline.run(file, tmp_path / "out").summarized == 4
     assert len(repairs) == 4
     assert pipeline.run(file, tmp_path / "out").skipped == 4 and len(repairs) == 4
@@ -75,7 +74,7 @@ def test_a_batch_is_not_deep_copied_and_a_retry_starts_from_each_record_as_it_wa
             record.paragraphs, record.lang = [record.raw], "en"
         return records
 
-    pipeline = _pipeline(stages={**FAKE_MODELS, "clean": marking_clean, "detect": lambda r: r})
+    pipeline = cpu_pipeline(stages={**FAKE_MODELS, "clean": marking_clean, "detect": lambda r: r})
     records = pipeline.summarize_texts(["one. " * 5, "two. " * 5, "three. " * 5])
     assert all(r.ok for r in records) and not deep
     records = pipeline.summarize_texts(["one. " * 5, "BOOM. " * 5, "three. " * 5])
@@ -89,7 +88,7 @@ def test_changed_model_files_at_the_same_path_redo_what_the_old_model_made(tmp_p
     model.mkdir()
     (model / "config.json").write_text('{"d_model": 16}')
     source = english_folder(tmp_path / "in", 3)
-    pipeline = _pipeline(f"summarization.model={model}", stages=FAKE_MODELS)
+    pipeline = cpu_pipeline(f"summarization.model={model}", stages=FAKE_MODELS)
     assert pipeline.run(source, tmp_path / "out").summarized == 3
     assert pipeline.run(source, tmp_path / "out").skipped == 3  # same files: nothing to redo
     (model / "config.json").write_text('{"d_model": 32}')  # retrained in place
@@ -117,7 +116,7 @@ def test_a_stop_does_not_wait_for_a_prefetch_thread_that_is_stuck_reading(tmp_pa
     began = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
-            _pipeline("doc_batch_size=2", "prefetch=true", stages=stages).run(source, tmp_path / "out")
+            cpu_pipeline("doc_batch_size=2", "prefetch=true", stages=stages).run(source, tmp_path / "out")
         assert time.monotonic() - began < 10
     finally:
         release.set()
@@ -136,9 +135,9 @@ def _failing_summarize(records: list[Record]) -> list[Record]:
 
 def test_a_rerun_whose_every_redo_fails_keeps_the_good_summaries(tmp_path: Path) -> None:
     source, out = english_folder(tmp_path / "in", 3), tmp_path / "out"
-    _pipeline(stages=FAKE_MODELS).run(source, out)
+    cpu_pipeline(stages=FAKE_MODELS).run(source, out)
     good = (out / "summaries.jsonl").read_text()
-    failed = _pipeline(
+    failed = cpu_pipeline(
         "summarization.max_length=300", stages={**FAKE_MODELS, "summarize": _failing_summarize}
     )
     result = failed.run(source, out)
@@ -149,7 +148,7 @@ def test_a_rerun_whose_every_redo_fails_keeps_the_good_summaries(tmp_path: Path)
         "summaries": 3,
         "errors": 3,
     }
-    again = _pipeline(stages=FAKE_MODELS).run(source, out)  # the first config again: nothing to redo
+    again = cpu_pipeline(stages=FAKE_MODELS).run(source, out)  # the first config again: nothing to redo
     assert (again.skipped, again.summarized) == (3, 0)
     assert (out / "summaries.jsonl").read_text() == good and (out / "errors.jsonl").read_text() == ""
 
@@ -157,9 +156,9 @@ def test_a_rerun_whose_every_redo_fails_keeps_the_good_summaries(tmp_path: Path)
 def test_a_rerun_with_nothing_to_do_rewrites_no_output_file(tmp_path: Path) -> None:
     source, out = english_folder(tmp_path / "in", 3), tmp_path / "out"
     (source / "empty.txt").write_text("")
-    _pipeline(stages=FAKE_MODELS).run(source, out)
+    cpu_pipeline(stages=FAKE_MODELS).run(source, out)
     files = {name: (out / name).stat() for name in ("summaries.jsonl", "errors.jsonl")}
-    result = _pipeline(stages=FAKE_MODELS).run(source, out)
+    result = cpu_pipeline(stages=FAKE_MODELS).run(source, out)
     assert (result.skipped, result.failed) == (3, 1)  # the empty file is tried again, and fails again
     after = {name: (out / name).stat() for name in files}
     assert after["summaries.jsonl"].st_ino == files["summaries.jsonl"].st_ino  # not replaced by a copy
@@ -175,12 +174,12 @@ def test_ids_clsum_invents_for_bad_lines_never_collide_with_real_ids(tmp_path: P
         json.dumps({"id": "docs.jsonl:4", "text": EN_BODY}),
     ]
     file.write_text("\n".join(lines) + "\n")
-    result = _pipeline(stages=FAKE_MODELS).run(file, out)
+    result = cpu_pipeline(stages=FAKE_MODELS).run(file, out)
     assert (result.summarized, result.failed) == (3, 2)
     errors = [json.loads(line)["id"] for line in (out / "errors.jsonl").read_text().splitlines()]
     summaries = [json.loads(line)["id"] for line in (out / "summaries.jsonl").read_text().splitlines()]
     assert summaries == ["a", "a#2", "docs.jsonl:4"] and errors == ["a#2~2", "docs.jsonl:4~2"]
-    rerun = _pipeline(stages=FAKE_MODELS).run(file, out)
+    rerun = cpu_pipeline(stages=FAKE_MODELS).run(file, out)
     assert (rerun.skipped, rerun.failed) == (3, 2)  # the broken lines are not forgotten
     assert len((out / "errors.jsonl").read_text().splitlines()) == 2
 
@@ -199,7 +198,7 @@ def test_a_named_pipe_as_input_is_refused_at_once(tmp_path: Path) -> None:
     try:
         began = time.monotonic()
         with pytest.raises(InputError, match="not a regular file"):
-            _pipeline(stages=FAKE_MODELS).run(fifo, tmp_path / "out")
+            cpu_pipeline(stages=FAKE_MODELS).run(fifo, tmp_path / "out")
         assert time.monotonic() - began < 5
     finally:
         stop.set()
@@ -214,7 +213,7 @@ def test_a_run_after_one_killed_by_two_quick_signals_says_it_was_interrupted(
     (out / "manifest.json").write_text(json.dumps({"status": "running", "started_at": "2026-01-01T00:00:00"}))
     (out / ".clsum.holder").write_text(json.dumps({"pid": 999999999, "host": "h", "started_at": "x"}))
     with caplog.at_level("WARNING"):
-        _pipeline(stages=FAKE_MODELS).run(source, out)
+        cpu_pipeline(stages=FAKE_MODELS).run(source, out)
     assert "(started 2026-01-01T00:00:00) was interrupted before it finished" in caplog.text
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete"

@@ -20,7 +20,7 @@ from clsum.config import load_config
 from clsum.errors import ConfigError
 from clsum.eval.benchmark import load_benchmark, parse_benchmark
 from clsum.settings import MAX_NODES, read_yaml
-from tests.test_benchmark_config import minimal
+from tests.helpers import minimal_benchmark as minimal
 
 BENCHMARK = yaml.safe_dump(minimal(), sort_keys=False)
 LOADERS: dict[str, tuple[Callable[[Path], Any], str]] = {

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,19 +22,7 @@ from clsum.pipeline.ingest import ingest, open_source
 from clsum.record import Record
 from clsum.runner import Pipeline, Progress, StageFn, StageName
 from tests.articles import DE_BODY, EN_BODY, FR_BODY, NL_BODY
-from tests.helpers import FAKE_MODELS, TEXT_CHARS, english_folder
-
-
-def _pipeline(*overrides: str, stages: dict[StageName, StageFn] | None = None, **kwargs: Any) -> Pipeline:
-    return Pipeline(load_config(None, ["device=cpu", *overrides]), stages, **kwargs)
-
-
-def _rows(path: Path) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    for row in rows:
-        row.pop("timings", None)
-    return rows
-
+from tests.helpers import FAKE_MODELS, TEXT_CHARS, cpu_pipeline, english_folder, file_rows
 
 # --- memory -----------------------------------------------------------------------------------------
 
@@ -61,7 +49,7 @@ NO_WORK: dict[StageName, StageFn] = {
 
 
 def _peak_bytes(source: Path, output: Path) -> int:
-    pipe = _pipeline("doc_batch_size=16", stages=NO_WORK)
+    pipe = cpu_pipeline("doc_batch_size=16", stages=NO_WORK)
     tracemalloc.start()
     try:
         result = pipe.run(source, output)
@@ -115,7 +103,7 @@ def test_source_counts_before_reading_and_matches_ingest(tmp_path: Path) -> None
     source = open_source(folder, lang="en")
     assert len(source) == 4
     assert [r.id for r in source.records(skip={"000001.txt"})] == ["000000.txt", "000002.txt", "empty.txt"]
-    assert [r.to_dict() for r in source.records()] == [r.to_dict() for r in ingest(folder, lang="en")]
+    assert [asdict(r) for r in source.records()] == [asdict(r) for r in ingest(folder, lang="en")]
 
 
 def test_jsonl_source_skips_ids_too(tmp_path: Path) -> None:
@@ -166,8 +154,8 @@ def test_prefetch_output_is_identical_to_the_sequential_run(
         result = pipe.run(source, out)
         manifest = json.loads((out / "manifest.json").read_text())
         outputs[prefetch] = (
-            _rows(out / "summaries.jsonl"),
-            _rows(out / "errors.jsonl"),
+            file_rows(out / "summaries.jsonl", ("timings",)),
+            file_rows(out / "errors.jsonl", ("timings",)),
             manifest["counts"],
             (out / "summaries.md").read_text(),
             result,
@@ -193,11 +181,11 @@ def test_a_crash_in_the_prefetch_thread_is_pinned_on_its_document(
 
     source = english_folder(tmp_path / "in", 5)
     (source / "000003.txt").write_text(f"BOOM\n\n{EN_BODY}")
-    result = _pipeline("doc_batch_size=2", stages={**FAKE_MODELS, "clean": crashing_clean}).run(
+    result = cpu_pipeline("doc_batch_size=2", stages={**FAKE_MODELS, "clean": crashing_clean}).run(
         source, tmp_path / "out"
     )
     assert result.summarized == 4 and result.failures == {"clean": 1}
-    assert _rows(tmp_path / "out" / "errors.jsonl")[0]["id"] == "000003.txt"
+    assert file_rows(tmp_path / "out" / "errors.jsonl", ("timings",))[0]["id"] == "000003.txt"
 
 
 def test_an_input_error_in_the_prefetch_thread_fails_the_run(
@@ -216,7 +204,7 @@ def test_an_input_error_in_the_prefetch_thread_fails_the_run(
     stages: dict[StageName, StageFn] = {**NO_WORK, "clean": failing_clean, "summarize": summarize}
     source = english_folder(tmp_path / "in", 6)
     with pytest.raises(InputError, match="the disk went away"):
-        _pipeline("doc_batch_size=2", stages=stages).run(source, tmp_path / "out")
+        cpu_pipeline("doc_batch_size=2", stages=stages).run(source, tmp_path / "out")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["error"] == "the disk went away"
     assert manifest["counts"]["summarized"] == 2  # the batch before the failing one was written
@@ -235,12 +223,12 @@ def test_ctrl_c_during_inference_writes_an_interrupted_manifest(
 
     source = english_folder(tmp_path / "in", 8)
     with pytest.raises(KeyboardInterrupt):
-        _pipeline("doc_batch_size=2", stages={**FAKE_MODELS, "summarize": summarize}).run(
+        cpu_pipeline("doc_batch_size=2", stages={**FAKE_MODELS, "summarize": summarize}).run(
             source, tmp_path / "out"
         )
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["status"] == "interrupted" and manifest["counts"]["summarized"] == 2
-    rerun = _pipeline("doc_batch_size=2", stages=FAKE_MODELS).run(source, tmp_path / "out")
+    rerun = cpu_pipeline("doc_batch_size=2", stages=FAKE_MODELS).run(source, tmp_path / "out")
     assert (rerun.skipped, rerun.summarized) == (2, 6)
 
 
@@ -263,11 +251,11 @@ def test_progress_total_counts_the_documents_left_to_do(
 
     source = english_folder(tmp_path / "in", 5)
     (source / "bad.txt").write_bytes(b"\x00\x01binary")
-    _pipeline("doc_batch_size=2", stages=FAKE_MODELS, progress=Bars()).run(
+    cpu_pipeline("doc_batch_size=2", stages=FAKE_MODELS, progress=Bars()).run(
         source, tmp_path / "out", progress=True
     )
     (source / "000001.txt").write_text(f"Changed.\n\n{EN_BODY}")
-    result = _pipeline("doc_batch_size=2", stages=FAKE_MODELS, progress=Bars()).run(
+    result = cpu_pipeline("doc_batch_size=2", stages=FAKE_MODELS, progress=Bars()).run(
         source, tmp_path / "out", progress=True
     )
     # Second run: the changed document and the failed one are redone, four are skipped.

@@ -32,9 +32,7 @@ class _Spied:
     lengths: list[int] = field(default_factory=list)
 
 
-def _summarize(
-    tiny_overrides: list[str], text: str, monkeypatch: pytest.MonkeyPatch, *extra: str
-) -> _Spied:
+def _summarize(tiny_overrides: list[str], text: str, monkeypatch: pytest.MonkeyPatch, *extra: str) -> _Spied:
     pipe = Pipeline(load_config(None, [*tiny_overrides, *extra]))
     model = pipe.models.summarizer()
     spied = _Spied(pipe, Record(id="-"))
@@ -87,9 +85,7 @@ def test_summaries_too_long_to_pair_up_are_made_shorter_until_one_is_left(
     # Two summaries of 40 tokens never fit the tiny summarizer's 64-token input together, so the
     # rounds used to stop shrinking and keep a heap of joined partial summaries.
     with caplog.at_level(logging.WARNING):
-        spied = _summarize(
-            tiny_overrides, long_dutch_article(12), monkeypatch, "summarization.max_length=40"
-        )
+        spied = _summarize(tiny_overrides, long_dutch_article(12), monkeypatch, "summarization.max_length=40")
     assert spied.record.chunks >= 8
     _one_summary_within(spied, 40)
     assert "keeping them joined" not in caplog.text

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from clsum.errors import ConfigError
+from clsum.pipeline.runtime.backends.ctranslate2 import usable_cpus
+from clsum.pipeline.runtime.hub import one_line
 
 log = logging.getLogger(__name__)
 
@@ -78,22 +80,24 @@ def _init(ray: Any, address: str, verbose: bool, ray_log: Path | None) -> bool:
             f"cannot run through Ray Client ({target}): run clsum on a node of the cluster, e.g. "
             "with 'ray job submit', and give it the cluster's address (host:6379) or none"
         )
-    options: dict[str, Any] = {
-        "include_dashboard": False,
-        "logging_level": logging.WARNING,
-        "log_to_driver": verbose,
-    }
     own = target in (None, "local")
+    cpus = None  # a cluster's own
     if target is None or own:
         target = "local"  # never an instance found some other way
-        options["num_cpus"] = _usable_cpus() + 1
-        log.info("starting a Ray instance on this machine (%d logical CPUs)", options["num_cpus"])
+        cpus = usable_cpus() + 1
+        log.info("starting a Ray instance on this machine (%d logical CPUs)", cpus)
     else:
         _check_reachable(target)
         log.info("connecting to the Ray cluster at %s", target)
     stop_handler = signal.getsignal(signal.SIGTERM)
     try:
-        ray.init(address=target, **options)
+        ray.init(
+            address=target,
+            num_cpus=cpus,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            log_to_driver=verbose,
+        )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ConfigError(_cannot_connect(target, exc, _said(ray_log))) from exc
     finally:
@@ -132,9 +136,7 @@ def _restore(handler: Any) -> None:
 def _cannot_connect(target: str, exc: Exception, said: str) -> str:
     """One line. Ray's own message does not say why (its connection attempts were refused for a
     missing or wrong token, Ray 2.52+); what Ray printed meanwhile (``said``) does."""
-    text = " ".join(str(exc).split())
-    if len(text) > 300:
-        text = text[:300] + "..."
+    text = one_line(exc, 300)
     line = f"cannot connect to the Ray cluster at {target}: {text}"
     setup = "RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN, or the file ~/.ray/auth_token)"
     if any(sign in f"{text} {said}" for sign in _AUTH_SIGNS):
@@ -155,13 +157,6 @@ def _said(ray_log: Path | None) -> str:
             return fh.read().decode("utf-8", "replace")
     except OSError:
         return ""
-
-
-def _usable_cpus() -> int:
-    """The CPUs this process may run on (a container's or taskset's share, not the host's count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _check_reachable(address: str) -> None:

@@ -11,7 +11,6 @@ a document lost again becomes one error row, written here, and the rest of its b
 from __future__ import annotations
 
 import logging
-import pickle
 import re
 import warnings
 from collections.abc import Callable, Generator, Iterator
@@ -19,11 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from clsum.cluster.stages import Report, Row, write
+from clsum.cluster.stages import Report, Row, batch_records, result_row, split_row, write
 from clsum.errors import ClsumError
-from clsum.pipeline.ingest import Source
-from clsum.record import Record
-from clsum.runner import record_key
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +37,10 @@ DIED = f"the Ray worker died {RETRIES + 1} times on it (out of memory, a crash i
 Plan = Callable[[list[Row]], Any]  # rows -> a Ray dataset whose rows are write()'s
 
 
-def task_args() -> dict[str, Any]:
-    """Ray options of the read and write tasks."""
-    return {"max_retries": RETRIES}
-
-
-def actor_args() -> dict[str, Any]:
-    """Ray options of the model actors: an actor that dies is restarted (it reloads its models),
-    the batch it was working on is tried ``RETRIES`` more times."""
-    return {"max_task_retries": RETRIES}
+TASK_ARGS = {"max_retries": RETRIES}  # Ray options of the read and write tasks
+# Of the model actors: an actor that dies is restarted (it reloads its models), the batch it was
+# working on is tried ``RETRIES`` more times.
+ACTOR_ARGS = {"max_task_retries": RETRIES}
 
 
 @contextmanager
@@ -75,7 +66,7 @@ def execute(ray: Any, plan: Plan, rows: list[Row], output: Path) -> Iterator[Row
         "%d batch(es) lost in %s (%s); retrying their documents one by one",
         len(lost), dropped.where(), dropped.why(),
     )  # fmt: skip
-    singles = [single for row in lost for single in _split(row)]
+    singles = [single for row in lost for single in split_row(row)]
     lost, dropped = yield from _one_pass(ray, plan, singles)
     for row in lost:
         yield _error_row(row, dropped.where(), dropped.why(), output)
@@ -125,29 +116,13 @@ class _Dropped(logging.Handler):
         return next(iter(self.causes)) if len(self.causes) == 1 else DIED
 
 
-def _split(row: Row) -> list[Row]:
-    """One row per document of a batch's row, named so that blocks still sort in input order."""
-    if "source" in row:
-        part: Source = pickle.loads(row["source"])
-        items = [{"source": pickle.dumps(single)} for single in part.parts(1)]
-    else:
-        items = [{"records": pickle.dumps([r])} for r in pickle.loads(row["records"])]
-    name, identity = row["name"], row["identity"]
-    return [{"name": f"{name}-{i:05d}", "identity": identity, **item} for i, item in enumerate(items)]
-
-
 def _error_row(row: Row, stage: str, why: str, output: Path) -> Row:
     """The document of ``row`` as an error record, made durable as its block on this node."""
-    if "source" in row:
-        records: list[Record] = list(pickle.loads(row["source"]).records())
-    else:
-        records = pickle.loads(row["records"])
+    records = batch_records(row)
     for record in records:
-        record.key = record_key(row["identity"], record)
         if record.ok:
             record.fail(stage, why)
-    return write({"name": row["name"], "records": pickle.dumps(records), "report": pickle.dumps(Report())},
-                 str(output))  # fmt: skip
+    return write(result_row(row["name"], records, Report()), str(output))
 
 
 def root_cause(exc: Exception) -> str:

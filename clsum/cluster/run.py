@@ -23,7 +23,16 @@ from clsum import errors
 from clsum.cluster import lost
 from clsum.cluster.connect import connected, import_ray
 from clsum.cluster.sizing import Pools, alive_nodes, check_fit, size_pools
-from clsum.cluster.stages import Report, Summarize, Translate, prepare, tokenizer_config, write
+from clsum.cluster.stages import (
+    Report,
+    Row,
+    Summarize,
+    Translate,
+    batch_row,
+    prepare,
+    tokenizer_config,
+    write,
+)
 from clsum.config import Config
 from clsum.errors import ClsumError
 from clsum.pipeline.ingest import Source
@@ -72,7 +81,7 @@ class RayEngine(Engine):
         self.progress = Progress()
         self.report = Report()
         self.pools: Pools | None = None
-        self.cluster: dict[str, Any] = {}
+        self.address, self.nodes = "", 0
 
     def check(self) -> None:  # tokenizers only: the driver needs no device
         Pipeline(tokenizer_config(self.config), self.stages).check()
@@ -82,17 +91,17 @@ class RayEngine(Engine):
         with connected(self.config.ray.address, log_dir=Path(session.output)) as cluster:
             ray = cluster.ray
             self.pools = pools = size_pools(self.config, alive_nodes(ray))
-            self.cluster = {"address": ray.get_runtime_context().gcs_address, "nodes": len(ray.nodes())}
-            log.info("ray: %s on %d node(s)", self.pools.to_dict(), self.cluster["nodes"])
+            self.address, self.nodes = ray.get_runtime_context().gcs_address, len(ray.nodes())
+            log.info("ray: %s on %d node(s)", pools.to_dict(), self.nodes)
             check_fit(pools, self.config, ray, own=cluster.own)
 
-            def plan(batches: list[dict[str, Any]]) -> Any:
+            def plan(batches: list[Row]) -> Any:
                 return _plan(ray, self.config, pools, batches, session.output, self.stages)
 
             for row in lost.execute(ray, plan, rows, Path(session.output).resolve()):
                 session.written(self._tally(row))
 
-    def _tally(self, row: dict[str, Any]) -> list[Record]:
+    def _tally(self, row: Row) -> list[Record]:
         report: Report = pickle.loads(row["report"])
         if report.fatal is not None:
             kind, text = report.fatal
@@ -104,12 +113,12 @@ class RayEngine(Engine):
     def describe(self) -> EngineReport:
         # Each translate actor has its own cache of this size; hits and misses are summed.
         cache = {**self.report.cache, "size": self.config.translation.cache_size}
-        engine = {"name": "ray", **self.cluster, **(self.pools.to_dict() if self.pools else {})}
+        cluster = {"address": self.address, "nodes": self.nodes, **self.pools.to_dict()} if self.pools else {}
         devices = ", ".join(sorted(self.report.devices))
-        return EngineReport(devices, self.report.models, {"engine": engine, "translation_cache": cache})
+        return EngineReport(devices, self.report.models, cache, {"name": "ray", **cluster})
 
 
-def _batches(documents: Source, done: set[str], size: int, identity: str) -> Iterator[dict[str, Any]]:
+def _batches(documents: Source, done: set[str], size: int, identity: str) -> Iterator[Row]:
     """The rows of the dataset: the documents to do in input order, ``size`` at a time, each row
     named ``<run>-<index>`` so that block names sort in this order, within a run and across runs.
 
@@ -119,19 +128,20 @@ def _batches(documents: Source, done: set[str], size: int, identity: str) -> Ite
     """
     run = f"{time.time_ns():020d}"
     names = (f"{run}-{index:09d}" for index in itertools.count())
-    if documents.kind != "jsonl":
-        for part in documents.parts(size, skip=done):
-            yield {"name": next(names), "identity": identity, "source": pickle.dumps(part)}
-        return
-    for batch in batches(documents.records(skip=done), size):
-        yield {"name": next(names), "identity": identity, "records": pickle.dumps(batch)}
+    parts: Iterator[Source | list[Record]] = (
+        batches(documents.records(skip=done), size)
+        if documents.kind == "jsonl"
+        else documents.parts(size, skip=done)
+    )
+    for part in parts:
+        yield batch_row(next(names), identity, part)
 
 
 def _plan(
     ray: Any,
     config: Config,
     pools: Pools,
-    rows: list[dict[str, Any]],
+    rows: list[Row],
     output: str | Path,
     stages: Any,
 ) -> Any:
@@ -152,15 +162,13 @@ def _plan(
         )
     here = {f"node:{ray.util.get_node_ip_address()}": 0.001}  # every node has its node:<ip> resource
 
-    def pool(size: int) -> dict[str, Any]:
-        return {
-            "fn_constructor_kwargs": {"config": config, "threads": pools.threads, "stages": stages},
-            "compute": ActorPoolStrategy(size=size),
-            "num_cpus": pools.cpus,
-            "num_gpus": pools.gpus or None,
-            "memory": pools.memory,
-            **lost.actor_args(),
-        }
+    pool = {
+        "fn_constructor_kwargs": {"config": config, "threads": pools.threads, "stages": stages},
+        "num_cpus": pools.cpus,
+        "num_gpus": pools.gpus or None,
+        "memory": pools.memory,
+        **lost.ACTOR_ARGS,
+    }
 
     with lost.retry_args_allowed():  # Ray 2.60 warns that these arguments go in Ray 2.64
         return (
@@ -169,15 +177,15 @@ def _plan(
                 prepare,
                 fn_kwargs={"config": config, "stages": stages},
                 num_cpus=config.ray.task_cpus,
-                **lost.task_args(),
+                **lost.TASK_ARGS,
             )
-            .map(Translate, **pool(pools.translate))
-            .map(Summarize, **pool(pools.summarize))
+            .map(Translate, compute=ActorPoolStrategy(size=pools.translate), **pool)
+            .map(Summarize, compute=ActorPoolStrategy(size=pools.summarize), **pool)
             .map(
                 write,
                 fn_kwargs={"output": str(Path(output).resolve())},
                 num_cpus=0,
                 resources=here,
-                **lost.task_args(),
+                **lost.TASK_ARGS,
             )
         )

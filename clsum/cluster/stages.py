@@ -13,10 +13,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from clsum.config import Config
 from clsum.errors import ClsumError
@@ -26,7 +26,44 @@ from clsum.pipeline.write import OutputStore
 from clsum.record import Record
 from clsum.runner import PREPARE_STAGES, Pipeline, RunModels, StageFn, StageName, record_key, written_order
 
-Row = dict[str, Any]
+
+class Row(TypedDict, total=False):
+    """A batch between the steps of the plan (Ray Data rows are dicts); the bytes are pickles."""
+
+    name: str  # its block file's name: names sort in input order
+    identity: str  # the run's identity, which the read task keys the documents with
+    source: bytes  # a part of a folder's Source, read on the node, or
+    records: bytes  # the batch's records (JSONL: read by the driver; after the read step: all)
+    report: bytes  # Report
+    written: bytes  # after the write step: what the driver counts of each record
+
+
+def batch_row(name: str, identity: str, documents: Source | list[Record]) -> Row:
+    """The plan's input row for a batch: a part of a folder's source, or records already read."""
+    if isinstance(documents, Source):
+        return {"name": name, "identity": identity, "source": pickle.dumps(documents)}
+    return {"name": name, "identity": identity, "records": pickle.dumps(documents)}
+
+
+def split_row(row: Row) -> list[Row]:
+    """One row per document of a batch's row, named so that blocks still sort in input order."""
+    documents: Source | list[Record] = pickle.loads(row["source"] if "source" in row else row["records"])
+    singles: Iterable[Source | list[Record]] = (
+        documents.parts(1) if isinstance(documents, Source) else [[r] for r in documents]
+    )
+    return [batch_row(f"{row['name']}-{i:05d}", row["identity"], d) for i, d in enumerate(singles)]
+
+
+def batch_records(row: Row) -> list[Record]:
+    """The documents of an input row, read (a source part) and keyed."""
+    records: list[Record] = (
+        list(pickle.loads(row["source"]).records()) if "source" in row else pickle.loads(row["records"])
+    )
+    for record in records:
+        record.key = record_key(row["identity"], record)
+    return records
+
+
 Stages = Mapping[StageName, StageFn] | None
 
 
@@ -65,19 +102,13 @@ def prepare(row: Row, config: Config, stages: Stages = None) -> Row:
     """Read the batch (a part of a folder's source; JSONL records come read), key, clean, detect
     and segment it."""
     report = Report()
-    if "source" in row:
-        part: Source = pickle.loads(row["source"])
-        records = list(part.records())
-    else:
-        records = pickle.loads(row["records"])
-    for record in records:
-        record.key = record_key(row["identity"], record)
+    records = batch_records(row)
     try:
         pipeline = _prepare_pipeline(config, stages)
         records = pipeline.process_isolated(records, until=PREPARE_STAGES[-1])
     except ClsumError as exc:
         report.fail(exc)
-    return _row(row["name"], records, report)
+    return result_row(row["name"], records, report)
 
 
 def _prepare_pipeline(config: Config, stages: Stages) -> Pipeline:
@@ -120,12 +151,11 @@ class ModelStage:
             records = self.pipeline.process_isolated(records, until=self.stage, start=self.stage)
         except ClsumError as exc:
             report.fail(exc)
-        models = self.pipeline.models
-        report.models.update(RunModels(models.provenance(), models.backends(), models.generation()))
+        report.models.update(RunModels.of(self.pipeline.models))
         report.devices.add(self.pipeline.device)
         if self.stage == "translate":
             report.cache = {"hits": cache.hits - hits, "misses": cache.misses - misses}
-        return _row(row["name"], records, report)
+        return result_row(row["name"], records, report)
 
 
 class Translate(ModelStage):
@@ -152,5 +182,5 @@ def write(row: Row, output: str) -> Row:
     return {"name": row["name"], "written": pickle.dumps(written), "report": pickle.dumps(report)}
 
 
-def _row(name: str, records: list[Record], report: Report) -> Row:
+def result_row(name: str, records: list[Record], report: Report) -> Row:
     return {"name": name, "records": pickle.dumps(records), "report": pickle.dumps(report)}

@@ -24,7 +24,7 @@ import copy
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from clsum.errors import ModelError
 from clsum.pipeline.runtime.hub import ModelRef
@@ -88,6 +88,13 @@ class Task:
         return cls(params, section, tuple(sorted((k, v) for k, v in values.items() if v is not None)))
 
 
+class Origin(TypedDict):
+    """A generation setting's value and where it came from (manifests)."""
+
+    value: Any
+    origin: str
+
+
 @dataclass(frozen=True)
 class GenerationSettings:
     """The effective settings of one model for one task.
@@ -109,18 +116,8 @@ class GenerationSettings:
         out = {name: getattr(self.config, name) for name in self.origins if name != "prefix"}
         return {**out, "prefix": self.prefix}
 
-    def table(self) -> dict[str, dict[str, Any]]:
-        """``{name: {"value": ..., "origin": ...}}``, for manifests."""
-        return {name: {"value": value, "origin": self.origins[name]} for name, value in self.values().items()}
-
-    def by_origin(self) -> dict[str, dict[str, Any]]:
-        """``{origin: {name: value}}`` in the order the layers apply, for ``clsum models list``."""
-        grouped: dict[str, dict[str, Any]] = {}
-        for name, value in self.values().items():
-            grouped.setdefault(self.origins[name], {})[name] = value
-        last = (NO_PREFIX, DEFAULT)
-        order = [self.source, *(o for o in grouped if o not in (self.source, *last)), *last]
-        return {origin: grouped[origin] for origin in order if origin in grouped}
+    def table(self) -> dict[str, Origin]:
+        return {name: Origin(value=value, origin=self.origins[name]) for name, value in self.values().items()}
 
     def with_overrides(self, values: Mapping[str, Any], origin: str) -> GenerationSettings:
         """These settings with ``values`` (None: unchanged) applied on top, labelled ``origin``."""
@@ -170,14 +167,14 @@ def checkpoint_config(ref: ModelRef) -> tuple[Any, str]:
     """
     from transformers import GenerationConfig
 
-    kwargs: dict[str, Any] = {"revision": ref.revision or "main"}
+    revision = ref.revision or "main"
     try:
-        return GenerationConfig.from_pretrained(ref.location, **kwargs), GENERATION_CONFIG
+        return GenerationConfig.from_pretrained(ref.location, revision=revision), GENERATION_CONFIG
     except OSError:
         pass
     try:
         legacy = GenerationConfig.from_pretrained(
-            ref.location, config_file_name="config.json", _from_model_config=True, **kwargs
+            ref.location, config_file_name="config.json", _from_model_config=True, revision=revision
         )
     except OSError as exc:
         raise ModelError(f"cannot read the generation settings of {ref.spec!r}: {exc}") from exc
@@ -252,6 +249,11 @@ def _normalize(config: Any, origins: dict[str, str]) -> None:
 
 
 def describe_lines(settings: GenerationSettings) -> Iterable[str]:
-    """One line per origin: ``origin: name=value, ...`` (``clsum models list``)."""
-    for origin, values in settings.by_origin().items():
-        yield f"{origin}: " + ", ".join(f"{name}={value!r}" for name, value in values.items())
+    """One line per origin, in the order the layers apply: ``origin: name=value, ...`` (``clsum
+    models list``)."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in settings.values().items():
+        grouped.setdefault(settings.origins[name], []).append(f"{name}={value!r}")
+    last = (NO_PREFIX, DEFAULT)
+    order = [settings.source, *(o for o in grouped if o not in (settings.source, *last)), *last]
+    return (f"{origin}: " + ", ".join(grouped[origin]) for origin in order if origin in grouped)

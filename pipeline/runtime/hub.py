@@ -96,9 +96,9 @@ def check_model_dir(spec: str) -> None:
 
 def _not_found_message(ref: ModelRef, exc: Exception) -> str:
     if ref.looks_local:
-        return f"cannot load model directory {ref.location}: {_one_line(exc)}"
+        return f"cannot load model directory {ref.location}: {one_line(exc)}"
     if not offline():
-        return f"cannot load model {ref.spec!r} from the Hugging Face Hub: {_one_line(exc)}"
+        return f"cannot load model {ref.spec!r} from the Hugging Face Hub: {one_line(exc)}"
     return (
         f"model {ref.spec!r} is not in the Hugging Face cache ({hf_cache_dir()}), and {_why_offline()}: "
         "run 'clsum models download' (same config) where there is internet access and copy the "
@@ -119,7 +119,7 @@ def _why_offline() -> str:
     return "HF_HUB_OFFLINE=1 forbids downloading it"
 
 
-def _one_line(exc: BaseException, limit: int = 400) -> str:
+def one_line(exc: BaseException, limit: int = 400) -> str:
     """The whole message of ``exc`` on one line (its first line alone is often cut mid-sentence)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -127,12 +127,8 @@ def _one_line(exc: BaseException, limit: int = 400) -> str:
 
 def offline() -> bool:
     """HF_HUB_OFFLINE is set, or ``offline_if_unreachable`` found no hub."""
-    return _UNREACHABLE is not None or os.environ.get("HF_HUB_OFFLINE", "").lower() in (
-        "1",
-        "true",
-        "yes",
-        "on",
-    )
+    flag = os.environ.get("HF_HUB_OFFLINE", "").lower()
+    return _UNREACHABLE is not None or flag in ("1", "true", "yes", "on")
 
 
 # Why the hub could not be reached, once ``offline_if_unreachable`` found out (this process).
@@ -153,7 +149,7 @@ def offline_if_unreachable(timeout: float = 5.0) -> None:
     try:
         get_session().head(constants.ENDPOINT, timeout=timeout)  # any HTTP answer will do
     except Exception as exc:  # whatever the HTTP client raises: DNS, refused, timeout, proxy, TLS
-        _UNREACHABLE = f"{constants.ENDPOINT} cannot be reached ({_one_line(exc, 200)})"
+        _UNREACHABLE = f"{constants.ENDPOINT} cannot be reached ({one_line(exc, 200)})"
         constants.HF_HUB_OFFLINE = True
         log.info("%s; using the Hugging Face cache only", _UNREACHABLE)
 

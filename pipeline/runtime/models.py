@@ -7,14 +7,14 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypedDict
 
 from clsum.config import Config
 from clsum.errors import ClsumError, ModelError
 from clsum.pipeline.runtime import generation, hub
 from clsum.pipeline.runtime.backends import Options, resolve
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
-from clsum.pipeline.runtime.generation import GenerationSettings, Task
+from clsum.pipeline.runtime.generation import GenerationSettings, Origin, Task
 from clsum.pipeline.runtime.seq2seq import Seq2Seq, check_length
 
 log = logging.getLogger(__name__)
@@ -143,22 +143,32 @@ class Models:
             for model in self._roles.values()
         }
 
-    def generation(self) -> dict[str, dict[str, Any]]:
+    def generation(self) -> dict[str, ModelSummary]:
         """Per role used so far: the model, its engine and its generation settings with origins."""
-        return {role: model_summary(model) for role, model in sorted(self._roles.items())}
+        return {
+            role: ModelSummary(
+                model=model.ref.spec,
+                provenance=model.provenance,
+                backend=model.backend,
+                compute_type=model.compute_type,
+                task=model.settings.task,
+                settings_from=model.settings.source,
+                generation=model.settings.table(),
+            )
+            for role, model in sorted(self._roles.items())
+        }
 
 
-def model_summary(model: Seq2Seq) -> dict[str, Any]:
+class ModelSummary(TypedDict):
     """What made a model's text: weights, backend, precision and every generation setting's origin."""
-    return {
-        "model": model.ref.spec,
-        "provenance": model.provenance,
-        "backend": model.backend,
-        "compute_type": model.compute_type,
-        "task": model.settings.task,
-        "settings_from": model.settings.source,
-        "generation": model.settings.table(),
-    }
+
+    model: str
+    provenance: str
+    backend: str
+    compute_type: str
+    task: str | None
+    settings_from: str  # the checkpoint file that held the model's own settings
+    generation: dict[str, Origin]
 
 
 def describe_generation(spec: str, task: Task) -> GenerationSettings | str:

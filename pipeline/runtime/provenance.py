@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from clsum.pipeline.runtime.backends.ctranslate2 import cpu_workers
 
@@ -23,7 +23,18 @@ BATCH_POLICY = (
 )
 
 
-def cpu_isa(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
+class CpuIsa(TypedDict):
+    flags: list[str] | None  # of ``ISA_FLAGS``; None: /proc/cpuinfo not readable
+    env: dict[str, str]  # the ISA settings in the environment
+
+
+class RunFacts(TypedDict):
+    cpu_isa: CpuIsa
+    engines: dict[str, dict[str, str | int]]  # per model spec: backend, precision, workers x threads
+    batch_policy: str
+
+
+def cpu_isa(cpuinfo: Path = Path("/proc/cpuinfo")) -> CpuIsa:
     """The ISA flags this CPU has (of ``ISA_FLAGS``) and the ISA settings in the environment."""
     flags: set[str] = set()
     try:
@@ -33,18 +44,18 @@ def cpu_isa(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {
-        "flags": [f for f in ISA_FLAGS if f in flags] if flags else None,  # None: not readable
-        "env": {name: os.environ[name] for name in ISA_ENV if name in os.environ},
-    }
+    return CpuIsa(
+        flags=[f for f in ISA_FLAGS if f in flags] if flags else None,
+        env={name: os.environ[name] for name in ISA_ENV if name in os.environ},
+    )
 
 
-def run_facts(backends: dict[str, dict[str, str]], threads: int, device: str) -> dict[str, Any]:
+def run_facts(backends: dict[str, dict[str, str]], threads: int, device: str) -> RunFacts:
     """The manifest's ``runtime``: ``backends`` as ``Models.backends`` gives them, each with the
     workers x threads it decodes with on ``device``; the CPU's ISA; the batch policy."""
-    engines = {}
+    engines: dict[str, dict[str, str | int]] = {}
     for spec, choice in backends.items():
         cpu_ct2 = choice["backend"] == "ctranslate2" and device == "cpu"
         workers, each = cpu_workers(threads) if cpu_ct2 else (1, threads)
         engines[spec] = {**choice, "workers": workers, "threads_per_worker": each}
-    return {"cpu_isa": cpu_isa(), "engines": engines, "batch_policy": BATCH_POLICY}
+    return RunFacts(cpu_isa=cpu_isa(), engines=engines, batch_policy=BATCH_POLICY)

@@ -34,6 +34,11 @@ def vocabulary(model_dir: Path) -> set[str]:
     raise ModelError(f"{model_dir} holds no CTranslate2 vocabulary file: delete it to convert again")
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a container's or taskset's share, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def cpu_workers(threads: int) -> tuple[int, int]:
     """(parallel batches, threads each) for ``threads`` CPU cores (0: all of them). Speed only:
     ``Ct2Engine.generate_all`` hands each worker whole batches, formed without looking at either.
@@ -42,8 +47,7 @@ def cpu_workers(threads: int) -> tuple[int, int]:
     other: on 2 cores, two batches with one thread each translate ~1.5x faster than one batch with
     two threads (measured with opus-mt-sized models). Past 4 workers, cores go to threads instead.
     """
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cores = max(1, threads or available or 1)
+    cores = max(1, threads or usable_cpus())
     workers = min(cores, 4)
     return workers, max(1, cores // workers)
 
