@@ -29,22 +29,30 @@ HOLDER_FILE = ".clsum.holder"
 
 
 class FolderLock:
-    """``with FolderLock(folder):`` holds ``folder`` for this process or raises ``OutputError`` at once."""
+    """``with FolderLock(folder):`` holds ``folder`` for this process or raises ``OutputError`` at once.
 
-    def __init__(self, folder: Path) -> None:
+    ``FolderLock(folder, file)`` holds only ``folder/file`` (``clsum bench --json``): a run writing one
+    file must not keep other runs out of the folder it sits in, only out of that file.
+    """
+
+    def __init__(self, folder: Path, file: str | None = None) -> None:
         self.folder = folder
-        self._lock = filelock.FileLock(folder / LOCK_FILE, timeout=0)
+        self.what = f"output folder {folder}" if file is None else str(folder / file)
+        self.other = "folder" if file is None else "file"
+        prefix = "" if file is None else f".{file}"
+        self._holder_path = folder / f"{prefix}{HOLDER_FILE}"
+        self._lock = filelock.FileLock(folder / f"{prefix}{LOCK_FILE}", timeout=0)
 
     def __enter__(self) -> FolderLock:
         try:
             self._lock.acquire()
         except filelock.Timeout:
             raise OutputError(
-                f"output folder {self.folder} is in use by another clsum run ({_holding(self._holder())}); "
-                "wait for it to finish or write to another folder"
+                f"{self.what} is in use by another clsum run ({_holding(self._holder())}); "
+                f"wait for it to finish or write to another {self.other}"
             ) from None
         except OSError as exc:
-            raise OutputError(f"cannot write to output folder {self.folder}: {exc.strerror or exc}") from exc
+            raise OutputError(f"cannot write to {self.what}: {exc.strerror or exc}") from exc
         try:
             self._take_over()
         except BaseException:
@@ -56,9 +64,9 @@ class FolderLock:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            (self.folder / HOLDER_FILE).unlink(missing_ok=True)
+            (self._holder_path).unlink(missing_ok=True)
         except OSError as error:  # the folder went away or became read-only: the lock still goes
-            log.debug("cannot remove %s: %s", self.folder / HOLDER_FILE, error)
+            log.debug("cannot remove %s: %s", self._holder_path, error)
         finally:
             self._lock.release()
 
@@ -66,21 +74,21 @@ class FolderLock:
         stale = self._holder()
         if stale is not None:
             log.info(
-                "%s: an earlier run ended without releasing this folder (%s); taking it over",
-                self.folder,
+                "%s: an earlier run ended without releasing it (%s); taking it over",
+                self.what,
                 stale,
             )
         me = Holder(
             os.getpid(), socket.gethostname(), datetime.now(timezone.utc).isoformat(timespec="seconds")
         )
         try:
-            (self.folder / HOLDER_FILE).write_text(json.dumps(asdict(me)) + "\n", encoding="utf-8")
+            (self._holder_path).write_text(json.dumps(asdict(me)) + "\n", encoding="utf-8")
         except OSError as exc:
-            raise OutputError(f"cannot write to output folder {self.folder}: {exc.strerror or exc}") from exc
+            raise OutputError(f"cannot write to {self.what}: {exc.strerror or exc}") from exc
 
     def _holder(self) -> Holder | None:
         try:
-            holder = json.loads((self.folder / HOLDER_FILE).read_text(encoding="utf-8"))
+            holder = json.loads((self._holder_path).read_text(encoding="utf-8"))
         except (OSError, ValueError):  # none yet (the holder is just starting), or half-written
             return None
         return Holder(*(holder.get(f.name) for f in fields(Holder))) if isinstance(holder, dict) else None
@@ -105,7 +113,7 @@ def _holding(holder: Holder | None) -> str:
     pid = holder.pid
     if holder.host == socket.gethostname() and isinstance(pid, int) and not _running(pid):
         # The lock outlives its process only in a child that inherited it (a fork).
-        return f"{holder}; pid {pid} has ended, but a process it started still holds the folder"
+        return f"{holder}; pid {pid} has ended, but a process it started still holds the lock"
     return str(holder)
 
 

@@ -273,6 +273,23 @@ def test_bench_json_into_a_missing_folder_fails_before_any_work(
     assert "Traceback" not in result.output
 
 
+def test_a_second_bench_into_the_same_json_fails_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clsum.pipeline.lock import FolderLock
+
+    def no_work(*args: object) -> None:
+        raise AssertionError("the bench ran although another bench holds its JSON file")
+
+    monkeypatch.setattr("clsum.bench.run.run_bench", no_work)
+    out = tmp_path / "bench.json"
+    with FolderLock(tmp_path, out.name):  # the first bench, still running
+        result = CliRunner().invoke(main, ["bench", "--json", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"{out} is in use by another clsum run" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_a_finished_measurement_is_printed_even_when_the_json_cannot_be_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -291,7 +308,7 @@ def test_a_finished_measurement_is_printed_even_when_the_json_cannot_be_written(
     assert result.exit_code != 0
     assert "differing from the first variant (a)" in result.output  # the table came first
     assert f"cannot write {out}: No space left on device" in result.output
-    assert not out.exists() and not list(tmp_path.iterdir())  # no half-written file left
+    assert not out.exists() and not list(tmp_path.glob("*.part"))  # no half-written file left
 
 
 def test_the_timed_run_starts_with_an_empty_translation_cache(tiny_overrides: list[str]) -> None:

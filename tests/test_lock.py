@@ -73,7 +73,7 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path: Path, caplog: pytes
     with caplog.at_level(logging.INFO, logger="clsum.pipeline.lock"):
         result = fake_pipeline().run(tmp_path / "in", out)
     assert result.summarized == 3
-    assert f"ended without releasing this folder (pid {holder.pid} on" in caplog.text
+    assert f"ended without releasing it (pid {holder.pid} on" in caplog.text
     assert not (out / HOLDER_FILE).exists()
 
 
@@ -99,3 +99,12 @@ def test_a_run_holds_the_lock_until_it_ends_even_by_an_exception(tmp_path: Path)
     with FolderLock(out):  # and after it, free again (same process)
         pass
     assert fake_pipeline().run(src, out).summarized == 2
+
+
+def test_a_file_lock_holds_the_file_not_the_folder_it_sits_in(tmp_path: Path) -> None:
+    with FolderLock(tmp_path, "a.json"):
+        refused = r"a\.json is in use by another clsum run .*another file"
+        with pytest.raises(OutputError, match=refused), FolderLock(tmp_path, "a.json"):
+            pass
+        with FolderLock(tmp_path, "b.json"), FolderLock(tmp_path):  # beside it, others may write
+            pass

@@ -90,6 +90,7 @@ def bench_command(
     """
     from clsum.bench.report import BenchReport, to_json
     from clsum.bench.run import BenchOptions, run_bench
+    from clsum.pipeline.lock import FolderLock
     from clsum.pipeline.runtime import configure_process
 
     setup_logging(verbose)
@@ -105,19 +106,20 @@ def bench_command(
     for name in chosen:
         if name not in available:  # the project's one did-you-mean message
             raise click.BadParameter(unknown("system", name, available))
-    report = run_bench(
-        BenchOptions(
-            langs=[x.strip() for x in langs.split(",") if x.strip()],
-            limit=limit or (QUICK_LIMIT if quick else DEFAULT_LIMIT),
-            systems=chosen,
-            overrides=list(overrides),
-            command=" ".join(["clsum", *sys.argv[1:]]),
-            **same,
-        )
+    options = BenchOptions(
+        langs=[x.strip() for x in langs.split(",") if x.strip()],
+        limit=limit or (QUICK_LIMIT if quick else DEFAULT_LIMIT),
+        systems=chosen,
+        overrides=list(overrides),
+        command=" ".join(["clsum", *sys.argv[1:]]),
+        **same,
     )
-    # The table first: whatever happens to the file, the measurement is on the screen.
-    click.echo(report.table())
-    _write_json(to_json(report), json_path)
+    # One bench owns its JSON file while it runs, as one summarize run owns its output folder.
+    with FolderLock(json_path.parent, json_path.name):
+        report = run_bench(options)
+        # The table first: whatever happens to the file, the measurement is on the screen.
+        click.echo(report.table())
+        _write_json(to_json(report), json_path)
     click.echo(f"full results: {json_path}")
     if isinstance(report, BenchReport):
         click.echo(report.summary_line)
