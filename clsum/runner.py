@@ -39,7 +39,7 @@ from clsum.pipeline.runtime.models import ModelSummary
 from clsum.pipeline.segment import segment
 from clsum.pipeline.summarize import check_summarization, summarize
 from clsum.pipeline.tcache import TranslationCache
-from clsum.pipeline.translate import check_translation, translate
+from clsum.pipeline.translate import translate
 from clsum.pipeline.write import OutputStore
 from clsum.record import Record
 from clsum.versions import package_versions
@@ -164,7 +164,7 @@ def default_stages(
         ),
         "translate": Stage(
             partial(translate, models=models, config=tc, progress=progress, cache=cache),
-            partial(check_translation, models, config.languages),
+            partial(models.check_translators, config.languages),
         ),
         "summarize": Stage(
             partial(summarize, models=models, config=sc, max_tokens=config.input.max_tokens),

@@ -355,30 +355,22 @@ def _jsonl_lines(file: Path, encoding: str, max_bytes: int) -> Iterator[tuple[in
 
 def _jsonl_records(source: Source, decoded: bool = True) -> Iterator[Record]:
     # Repairs are made per text after parsing: a JSON escape can hide mojibake too.
-    file, encoding, max_bytes, taken = source.root, source._encoding, source.max_bytes, source._taken
+    file, max_bytes = source.root, source.max_bytes
     first_line: dict[str, int] = {}
     try:
-        for lineno, line in _jsonl_lines(file, encoding, max_bytes):
+        for lineno, line in _jsonl_lines(file, source._encoding, max_bytes):
             if line is None:
-                where = _invented(f"{file.name}:{lineno}", taken)
+                where = _invented(f"{file.name}:{lineno}", source._taken)
                 yield _error_record(where, _line_too_long(lineno, max_bytes))
             elif line.strip():
-                yield _jsonl_record(file.name, lineno, line, encoding, first_line, max_bytes, decoded, taken)
+                yield _jsonl_record(source, lineno, line, first_line, decoded)
     except OSError as exc:
         raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
 
 
-def _jsonl_record(
-    name: str,
-    lineno: int,
-    line: str,
-    encoding: str,
-    first_line: dict[str, int],
-    max_bytes: int,
-    decoded: bool = True,
-    taken: frozenset[str] = frozenset(),
-) -> Record:
-    where = _invented(f"{name}:{lineno}", taken)
+def _jsonl_record(source: Source, lineno: int, line: str, first: dict[str, int], decoded: bool) -> Record:
+    taken, max_bytes = source._taken, source.max_bytes
+    where = _invented(f"{source.root.name}:{lineno}", taken)
     try:
         obj: Any = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -392,19 +384,19 @@ def _jsonl_record(
         return _error_record(where, f"line {lineno} has no string 'text'")
     escape = None if _utf8_id(doc_id) == doc_id else ID_ESCAPE
     doc_id = _utf8_id(doc_id)
-    if doc_id in first_line:
+    if doc_id in first:
         return _error_record(
             _invented(f"{doc_id}#{lineno}", taken),
-            f"duplicate id {doc_id!r} (first used on line {first_line[doc_id]})",
+            f"duplicate id {doc_id!r} (first used on line {first[doc_id]})",
         )
-    first_line[doc_id] = lineno
+    first[doc_id] = lineno
     if lang is not None and not isinstance(lang, str):
         record = _error_record(doc_id, f"line {lineno} has a 'lang' that is not a string")
     elif not decoded:
         record = Record(id=doc_id, fmt="text", lang_hint=lang or None, digest=_text_digest(text))
     else:
         record = text_record(doc_id, text, lang or None, max_bytes)
-    record.encoding, record.id_escape = encoding, escape
+    record.encoding, record.id_escape = source._encoding, escape
     return record
 
 

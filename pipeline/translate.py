@@ -27,11 +27,6 @@ class Progress(Protocol):
     def sentences_done(self, n: int) -> None: ...
 
 
-def check_translation(models: Models, languages: list[str]) -> None:
-    """Raise ConfigError for settings a translator cannot honor (checked before any document)."""
-    models.check_translators(languages)
-
-
 def translate(
     records: list[Record],
     models: Models,
