@@ -12,6 +12,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Container, Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ def ingest(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES
     return records
 
 
+@dataclass(eq=False)  # one input, compared by identity
 class Source:
     """The documents under an input path: enumerated up front, read one at a time.
 
@@ -63,27 +65,19 @@ class Source:
     files again on every call, in the same sorted order.
     """
 
-    def __init__(
-        self,
-        root: Path,
-        kind: str,
-        ids: list[str],
-        lang: str | None,
-        encoding: str = "",
-        count: int = 0,
-        max_bytes: int = MAX_BYTES,
-        taken: frozenset[str] = frozenset(),
-    ) -> None:
-        self.root = root
-        self.kind = kind  # "folder" | "file" | "jsonl"
-        self.lang = lang
-        self.max_bytes = max_bytes
-        self._ids = ids  # folder: relative POSIX paths; file: its name; jsonl: empty
+    root: Path
+    kind: str  # "folder" | "file" | "jsonl"
+    _ids: list[str]  # folder: relative POSIX paths; file: its name; jsonl: empty
+    lang: str | None
+    max_bytes: int = MAX_BYTES
+    _encoding: str = ""  # jsonl only
+    _count: int = 0
+    _taken: frozenset[str] = frozenset()  # jsonl only: the ids its lines give, which invented ids avoid
+
+    def __post_init__(self) -> None:
         # The few names whose id is not the name itself (not UTF-8): name -> (id, error or "").
-        self._escaped = _escaped_ids(ids) if kind == "folder" else {}
-        self._encoding = encoding  # jsonl only
-        self._taken = taken  # jsonl only: the ids its lines give, which invented ids must avoid
-        self._count = count or len(ids)
+        self._escaped = _escaped_ids(self._ids) if self.kind == "folder" else {}
+        self._count = self._count or len(self._ids)
 
     def __len__(self) -> int:
         """Number of documents (for JSONL, non-blank lines: each becomes a record or an error)."""
@@ -174,14 +168,14 @@ def open_source(path: str | Path, lang: str | None = None, max_bytes: int = MAX_
     if not root.exists():
         raise InputError(f"input path '{path}' does not exist")
     if root.is_dir():
-        source = Source(root, "folder", _folder_ids(root), lang, max_bytes=max_bytes)
+        source = Source(root, "folder", _folder_ids(root), lang, max_bytes)
     elif not root.is_file():  # a named pipe or a device: it can be read once at most, and may block
         raise InputError(f"input path '{path}' is not a regular file or a folder (a pipe or a device?)")
     elif root.suffix.lower() == JSONL_SUFFIX:
         encoding, count, taken = _scan_jsonl(root, max_bytes)
-        source = Source(root, "jsonl", [], lang, encoding, count, max_bytes, taken)
+        source = Source(root, "jsonl", [], lang, max_bytes, encoding, count, taken)
     elif root.suffix.lower() in FORMATS:
-        source = Source(root, "file", [root.name], lang, max_bytes=max_bytes)
+        source = Source(root, "file", [root.name], lang, max_bytes)
     else:
         expected = f"{', '.join(FORMATS)} or {JSONL_SUFFIX}"
         raise InputError(f"input file '{path}' has an unsupported suffix; expected {expected}")
