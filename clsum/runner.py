@@ -389,12 +389,9 @@ class LocalEngine(Engine):
 class RunSession:
     """One run of any engine over ``documents`` into ``output``: the run protocol in one place.
 
-    ``run`` holds the folder's lock (a second run into it raises ``OutputError`` at once), keys every
-    document (its input digest, the config, the models' identity: no decoding), lets the store
-    resume (documents whose summary has the same key are skipped), writes a "running" manifest,
-    has the engine execute the rest while counting what it writes, and ends with the final
-    manifest and ``summaries.md``, also after an error or a signal. Each document is decoded once,
-    by the engine.
+    Lock, keys (without decoding: each document is decoded once, by the engine), resume, a "running"
+    manifest, the engine's batches counted as written, and the ending, also after an error or a
+    signal (docs/outputs.md).
     """
 
     def __init__(self, config: Config, documents: Source, output: str | Path) -> None:

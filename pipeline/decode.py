@@ -54,14 +54,8 @@ def input_digest(data: bytes) -> str:
 
 
 def decode(data: bytes) -> tuple[str, str, list[str]]:
-    """Decode ``data`` to clean text; returns (text, encoding name, repairs made).
-
-    Encodings: ``utf-8-sig`` (BOM stripped), ``utf-16`` (BOM, either byte order), ``utf-16-le`` and
-    ``utf-16-be`` without a BOM (``utf16_without_bom``), ``utf-8``, and otherwise ``cp1252`` (bytes
-    cp1252 leaves undefined are read as Latin-1). Then mojibake is repaired (``"mojibake"`` in
-    repairs), line endings become ``\\n`` and control characters other than tab and newline are
-    dropped (``"control characters"``).
-    """
+    """Decode ``data`` to clean text; returns (text, encoding name, repairs made): the encodings and
+    repairs of docs/outputs.md ("Input that cannot be read")."""
     text, encoding = _decode_bytes(data)
     text, repairs = repair_text(text)
     return text, encoding, repairs

@@ -1,10 +1,8 @@
 """An exclusive lock on an output folder, so that two runs never write into it at the same time.
 
-The lock is an operating-system file lock on ``.clsum.lock`` (``filelock``: ``flock`` on Unix). The
-kernel drops it when its process ends, however it ends (``kill -9`` included), so no run can leave
-it held behind. Who holds it goes into ``.clsum.holder`` (pid, host, start time) for the message a
-second run prints. A run that gets the lock and still finds a holder file has found a stale one:
-the run that wrote it ended without releasing the folder (killed); it is reported and replaced.
+An operating-system file lock (``filelock``: ``flock`` on Unix), because the kernel drops it when its
+process ends, however it ends: no run can leave it held behind. The holder file and what a second
+run says: docs/outputs.md ("One run per folder").
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
 """Stage 7: write results durably to the output folder, so that a killed run resumes cleanly.
 
-``summaries.jsonl`` and ``errors.jsonl`` are append-only during a run: each document batch is
-appended with one write and fsync'd, so ``kill -9`` can at worst leave one partial last line.
-Opening the store repairs that: it drops unparseable lines, keeps one row per id, drops rows this
-run will redo, and rewrites the files atomically (temp file + rename). ``manifest.json`` and
-``summaries.md`` are always replaced atomically.
+What happens to the files during and after a run (appends, compaction, what a kill leaves) is in
+docs/outputs.md ("Resume"). ``manifest.json`` and ``summaries.md`` are always replaced atomically.
 
 Nothing a document holds can stop a write: text that UTF-8 cannot hold (a lone surrogate) is
 written as a JSON ``\\uXXXX`` escape. A run holds the folder's lock (``lock.py``) while it writes;
@@ -145,11 +142,7 @@ class OutputStore:
 
     def prepare(self, keys: dict[str, str], force: bool = False) -> set[str]:
         """Repair the files and return the ids whose stored summary matches ``keys`` (to skip).
-
-        Nothing is deleted or rewritten here: a row to redo stays until its replacement exists (a
-        failed redo adds an error row and leaves the summary), and ``compact`` drops what later rows
-        replaced at the end of the run. Only a partial last line (a kill mid-write) is cut off.
-        """
+        Only a partial last line is cut off: a row to redo stays until its replacement exists."""
         self._keys = keys
         self.merge_blocks()  # a killed ray run's finished blocks count as done
         self._kept = self._repair()
@@ -162,11 +155,9 @@ class OutputStore:
         }
 
     def compact(self) -> None:
-        """Drop the rows that are no longer current, rewriting a file only when it holds some (so a
-        rerun that redoes nothing needs no free disk): a row followed by a later one of its id in
-        the same file, and an error row its document has overcome since: summarized after it failed
-        (in this store's appends), or, untouched now, summarized with this run's key. A failed redo
-        leaves both rows: the good summary and the error."""
+        """Drop the rows that are no longer current (docs/outputs.md, "Resume"), rewriting a file only
+        when it holds some. An error row is overcome by a summary appended after it by this store,
+        or, untouched now, by one with this run's key."""
         summaries = _latest(self.folder / SUMMARIES)
         errors = _latest(self.folder / ERRORS)
 

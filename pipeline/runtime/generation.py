@@ -1,21 +1,10 @@
 """Generation settings: one source of truth per model and task, with where each value came from.
 
-transformers 5 keeps generation settings off the model config. ``from_pretrained`` reads them from
-``generation_config.json`` or, for checkpoints published before that file existed (the 2020-era
-BART, distilBART, Marian and T5 uploads), from the legacy keys in ``config.json``, including the
-legacy ``force_bos_token_to_be_generated`` flag. ``resolve`` makes the same two calls, so a
-checkpoint starts from exactly what its authors configured, and then applies, later wins:
-
-1. ``task_specific_params[task]`` of ``config.json`` (``summarization``, ``translation_de_to_en``):
-   what transformers' summarization and translation pipelines applied before they were removed;
-   for ``t5-small`` the only sane settings, and its ``summarize: `` prefix;
-2. clsum's config (``summarization.num_beams``, ``.max_length``, ``.min_length``, ``.prefix``);
-3. arguments of one ``Seq2Seq.generate`` call.
-
-What is still unset gets transformers' own defaults (greedy; ``max_length``: 20 new tokens). Lengths
-keep transformers' meaning throughout (they count the decoder start token); ``max_new_tokens`` and
-``min_new_tokens`` are folded into them. Both backends decode from the resulting
-``GenerationConfig`` and nothing else.
+The layers (checkpoint, ``task_specific_params``, clsum's config, transformers' defaults) and their
+origins are described in docs/models.md ("Generation settings"); one ``Seq2Seq.generate`` call's
+arguments go on top. ``checkpoint_config`` makes the same two reads ``from_pretrained`` makes, so a
+checkpoint starts from exactly what its authors configured. Lengths keep transformers' meaning (they
+count the decoder start token), and both backends decode from the resulting ``GenerationConfig``.
 """
 
 from __future__ import annotations
