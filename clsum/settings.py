@@ -1,14 +1,10 @@
 """Settings files: YAML read strictly, then built into typed dataclasses. One loader, one builder.
 
 Every settings file clsum reads (``--config``, ``--set`` values, benchmark files) goes through
-``read_yaml``/``parse_value`` and then ``build``, so they refuse the same mistakes the same way:
-- a file that is not UTF-8, a key given twice in one mapping (both lines named), aliases that would
-  expand past ``MAX_NODES`` values (a "billion laughs" file), all as one ``ConfigError`` line;
-- an unknown key (with the closest valid one), a value of the wrong type (``bool`` is not an
-  ``int``, a number is not a ``str``), a value outside its field's range or ``Literal`` choices.
-Messages show values through ``shown``, which is bounded, so no value can make a message huge.
-A field's default, range and description live in its metadata (``setting``), the one place the
-documentation tables are generated from.
+``read_yaml``/``parse_value`` and then ``build``, so they refuse the same mistakes the same way
+(docs/configuration.md, "What is checked, and when"). Messages show values through ``shown``, which
+is bounded, so no value can make a message huge. A field's default, range and description live in
+its metadata (``setting``), the one place the documentation tables are generated from.
 """
 
 from __future__ import annotations

@@ -43,12 +43,11 @@ MAX_BYTES = InputConfig().max_bytes
 def ingest(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES) -> list[Record]:
     """Read ``path`` into records, one per document (all in memory; ``open_source`` streams).
 
-    ``path`` is a folder (its ``.txt``, ``.md``, ``.html`` and ``.htm`` files below it, hidden ones
-    skipped, in sorted order), one such file, or a ``.jsonl`` file of ``{"id", "text", "lang"?}``
-    lines (texts read as plain text). Ids, escaped and made-up ids: docs/outputs.md ("Ids"). ``lang``
-    (``--lang``) overrides every language hint; a document over ``max_bytes`` (0: no limit) becomes an
-    error record without being read into memory. Raises ``InputError`` when the path does not exist,
-    has an unsupported suffix, or holds no supported documents.
+    ``path`` is a folder (its ``FORMATS`` files below it, hidden ones skipped, in sorted order), one
+    such file, or a ``.jsonl`` file of ``{"id", "text", "lang"?}`` lines; ids: docs/outputs.md
+    ("Ids"). ``lang`` (``--lang``) overrides every language hint; a document over ``max_bytes`` (0: no
+    limit) becomes an error record unread. Raises ``InputError`` for a path that does not exist, has
+    an unsupported suffix, or holds no supported documents.
     """
     source = open_source(path, lang, max_bytes)
     records = list(source.records())
@@ -138,9 +137,8 @@ ID_ESCAPE = "lone surrogates (not encodable in UTF-8) written as \\uXXXX"
 
 
 def _escaped_ids(names: list[str]) -> dict[str, tuple[str, str]]:
-    """Ids for names that are not UTF-8 (Python holds their bad bytes as lone surrogates, which no
-    UTF-8 file can store): the bytes written ``\\xNN``. Such an id that is another file's name (or
-    another escaped name's id) would merge two documents, so it becomes ``<id>#<n>`` with an error."""
+    """Ids for names that are not UTF-8 (docs/outputs.md, "Ids"): Python holds their bad bytes as lone
+    surrogates, which no UTF-8 file can store. An id that is taken would merge two documents."""
     escaped = {n: os.fsencode(n).decode("utf-8", "backslashreplace") for n in names if _utf8_id(n) != n}
     taken = set(names) - escaped.keys()
     out: dict[str, tuple[str, str]] = {}
