@@ -172,16 +172,9 @@ class Seq2Seq:
         """Tokens each text occupies as model input, with or without the special tokens added."""
         return [len(x) for x in self._ids(texts, special)] if texts else []
 
-    def generate(
-        self,
-        texts: list[str],
-        batch_size: int,
-        progress: Callable[[int], None] | None = None,
-        batch_tokens: int | None = None,
-        **overrides: Any,
-    ) -> list[str]:
+    def generate(self, texts: list[str], batch_size: int, **options: Any) -> list[str]:
         """The texts of ``generate_outputs``."""
-        return [o.text for o in self.generate_outputs(texts, batch_size, progress, batch_tokens, **overrides)]
+        return [o.text for o in self.generate_outputs(texts, batch_size, **options)]
 
     def generate_outputs(
         self,
