@@ -289,13 +289,8 @@ class Pipeline:
         force: bool = False,
         progress: bool = False,
     ) -> RunResult:
-        """Summarize every document under ``source`` into ``output``, resuming earlier runs.
-
-        ``source`` is a path, or a ``Source`` already opened with its ``lang`` and ``max_bytes``
-        (``open_source``). The run is a ``RunSession`` (lock, keys, resume, manifest) whose batches
-        this process executes: the next batch is read, cleaned, detected and segmented on a
-        background thread while this one is in inference (``prefetch``).
-        """
+        """Summarize every document under ``source`` (a path, or an opened ``Source``) into
+        ``output``, resuming earlier runs: a ``RunSession`` whose batches this process executes."""
         documents = opened(source, lang, self.config)
         return RunSession(self.config, documents, output).run(LocalEngine(self), force, progress)
 
