@@ -1,11 +1,6 @@
-"""System types a benchmark can run: each turns the dataset's sources into outputs to score.
-
-A system has one method, ``run(segments, ctx) -> list[str]`` (one output per segment, in order),
-and may fill ``info`` (a ``DocInfo`` per segment; one with an ``error`` failed) and ``references``
-(when it is scored against something other than the dataset's references). ``runs(lang)`` says which
-pipeline runs it will make, so every model a benchmark needs is loaded before any system runs.
-Systems with models go through ``clsum.runner.Pipeline``, the code ``clsum summarize`` runs, so a
-benchmark measures what users get.
+"""System types a benchmark can run, each turning the dataset's sources into outputs to score
+(docs/architecture.md, a system). Systems with models go through ``clsum.runner.Pipeline``, the code
+``clsum summarize`` runs, so a benchmark measures what users get.
 """
 
 from __future__ import annotations
@@ -153,10 +148,6 @@ class System:
         """The pipeline runs (language, last stage) ``run`` makes for source language ``lang``."""
         return []
 
-    def translation_for(self, index: int) -> str | None:
-        """The English translation behind output ``index``, when the system made one (for checks)."""
-        return self.info[index].translation if index < len(self.info) else None
-
 
 class Identity(System):
     """The source unchanged: the floor any translation must beat."""
@@ -165,8 +156,29 @@ class Identity(System):
         return [s.source for s in segments]
 
 
-class PipelineTranslate(System):
+class PipelineSummarize(System):
+    """The whole pipeline: the summary ``clsum summarize`` would write."""
+
+    kind = "summary"
+    until: ClassVar[StageName] = "summarize"
+
+    def runs(self, lang: str) -> list[tuple[str, StageName]]:
+        return [(lang, self.until)]
+
+    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
+        records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, self.until, self.name)
+        self.info = [DocInfo.of(r, translation=self.kind == "summary") for r in records]
+        return [self.output(r) if r.ok else "" for r in records]
+
+    def output(self, record: Record) -> str:
+        return record.summary or ""
+
+
+class PipelineTranslate(PipelineSummarize):
     """clean -> detect -> segment -> translate, exactly as ``clsum summarize`` runs them."""
+
+    kind = "translation"
+    until = "translate"
 
     @dataclass
     class Params:
@@ -174,27 +186,8 @@ class PipelineTranslate(System):
 
     params: Params
 
-    def runs(self, lang: str) -> list[tuple[str, StageName]]:
-        return [(lang, "translate")]
-
-    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
-        self.info = [DocInfo.of(r) for r in records]
-        return [translation_text(r, self.params.paragraph_sep) if r.ok else "" for r in records]
-
-
-class PipelineSummarize(System):
-    """The whole pipeline: the summary ``clsum summarize`` would write."""
-
-    kind = "summary"
-
-    def runs(self, lang: str) -> list[tuple[str, StageName]]:
-        return [(lang, "summarize")]
-
-    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "summarize", self.name)
-        self.info = [DocInfo.of(r, translation=True) for r in records]
-        return [(r.summary or "") if r.ok else "" for r in records]
+    def output(self, record: Record) -> str:
+        return translation_text(record, self.params.paragraph_sep)
 
 
 class LeadK(System):
