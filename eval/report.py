@@ -1,9 +1,6 @@
 """Report files of a benchmark run: report.json, report.md, report.html and outputs/SYSTEM.jsonl
-(docs/evaluation.md, Report files).
-
-report.json says how every number was made. report.md and report.html are rendered from one list of
-blocks (``blocks``), so they say the same things; report.html is self-contained (the figures of
-``eval.plots`` inline, no scripts or external links), so it can be mailed or opened offline.
+(docs/evaluation.md, Report files). report.md and report.html are rendered from one list of blocks
+(``blocks``), so they say the same things.
 """
 
 from __future__ import annotations
