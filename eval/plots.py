@@ -87,18 +87,18 @@ def versus_length(report: Report, metric: str) -> Figure | None:
     from matplotlib.figure import Figure
 
     lengths = [len(s.source.split()) for s in report.dataset.segments]
+    series = {
+        name: [(x, float(v)) for x, v in zip(lengths, r.per_document(metric), strict=False) if v is not None]
+        for name, r in report.systems.items()
+    }
+    if not any(series.values()):
+        return None
     fig = Figure(figsize=(5.5, 3.4))
     ax = fig.subplots()
-    drawn = False
-    for name, result in report.systems.items():
-        values = result.per_document(metric)
-        points = [(x, float(v)) for x, v in zip(lengths, values, strict=False) if v is not None]
+    for name, points in series.items():
         if points:
-            label = f"{name} (n={len(points)})"
-            ax.scatter([p[0] for p in points], [p[1] for p in points], s=10, alpha=0.6, label=label)
-            drawn = True
-    if not drawn:
-        return None
+            xs, ys = zip(*points, strict=True)
+            ax.scatter(xs, ys, s=10, alpha=0.6, label=f"{name} (n={len(points)})")
     ax.set_xlabel("source length (words)")
     ax.set_ylabel(f"per-document {metric_label(metric)}")
     ax.set_title(f"{metric} vs. source length")

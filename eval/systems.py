@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from clsum.config import Config, unknown
@@ -32,23 +33,18 @@ class RunContext:
     config: Config
     progress: bool = False
     models: dict[str, str] = field(default_factory=dict)  # role -> provenance of what made the outputs
-    _pipeline: Pipeline | None = field(default=None, repr=False)
 
+    @cached_property
     def pipeline(self) -> Pipeline:
-        if self._pipeline is None:
-            from clsum.runner import Pipeline
+        from clsum.runner import Pipeline
 
-            self._pipeline = Pipeline(self.config)
-        return self._pipeline
+        return Pipeline(self.config)
 
     def prepare(self, runs: list[tuple[str, StageName]]) -> None:
-        """Check the settings and load the tokenizers of every model ``runs`` (lang, until) need.
-
-        A missing or broken model then fails at once (ConfigError/ModelError), not after other
-        systems have run.
-        """
+        """Check the settings and load the tokenizers of every model ``runs`` (lang, until) need, so a
+        missing or broken model fails at once (ConfigError/ModelError), not after other systems ran."""
         for lang, until in runs:
-            pipeline = self.pipeline()
+            pipeline = self.pipeline  # built on the first run: baselines alone need none
             pipeline.check(until)
             if lang != "en":  # every run ends at translate or summarize
                 if lang not in self.config.translation.models:
@@ -62,7 +58,8 @@ class RunContext:
         """Per model the systems used: its provenance and effective generation settings, each with
         its origin (the runtime's one source of truth, what both backends decode with)."""
         settings = {}
-        for role, used in (self._pipeline.models.generation() if self._pipeline else {}).items():
+        built = "pipeline" in vars(self)  # no system ran a model: no pipeline to build now
+        for role, used in (self.pipeline.models.generation() if built else {}).items():
             lang = role.removeprefix("translation.models.")
             name = "summarization" if role == "summarization.model" else f"translation ({lang})"
             generation = {k: f"{e['value']} ({e['origin']})" for k, e in used["generation"].items()}
@@ -77,7 +74,7 @@ class RunContext:
         with tqdm(total=len(texts), desc=desc, unit="doc", disable=not self.progress, leave=False) as bar:
             for start in range(0, len(texts), PIPELINE_BATCH):
                 batch = texts[start : start + PIPELINE_BATCH]
-                records += self.pipeline().summarize_texts(batch, lang=lang, until=until)
+                records += self.pipeline.summarize_texts(batch, lang=lang, until=until)
                 bar.update(len(batch))
         for record in records:
             self.models.update(record.models)
