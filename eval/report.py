@@ -328,8 +328,6 @@ def comparison_blocks(report: Report) -> list[Block]:
 def _failure_items(report: Report) -> list[str]:
     items = []
     for name, result in report.systems.items():
-        if not result.failures:
-            continue
         groups = Counter((f.stage, f.message) for f in result.failures)
         for (stage, message), count in groups.most_common():
             ids = [f.id for f in result.failures if (f.stage, f.message) == (stage, message)]
