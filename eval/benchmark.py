@@ -1,10 +1,8 @@
 """Benchmark configs: a YAML file names a dataset, the systems to run and the metrics to score.
 
-Read and built by ``clsum.settings``, as ``clsum.config`` is: unknown keys, dataset names, system
-types, params and metrics fail with a ``ConfigError`` that names the closest valid choice, because
-a typo in a benchmark otherwise silently measures something else. For the same reason a key given
-twice, a wrongly typed value (``name: 42``, ``seed: "12345"``, ``stem: "no"``), a language the
-dataset does not have and a ``split`` that a local dataset would ignore fail when the file is loaded.
+Built by ``clsum.settings``, as ``clsum.config`` is, and checked whole when loaded (what fails:
+docs/evaluation.md, System types), because a typo in a benchmark otherwise silently measures
+something else.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """Seeded resampling over segments: bootstrap confidence intervals and paired significance tests.
 
 Every metric is per-segment statistics ``stats`` (segments x k) and a ``compute`` from their column
-sums to the corpus score (sacrebleu's sufficient statistics; ROUGE: one column and a mean), so a
-resample is a matrix of per-segment counts and its sums are one matrix product. Each paired test of
-"B - A = 0" (two-sided) counts the segments whose statistics *differ* (only those carry evidence) and
-reports a p and an interval from one procedure, or no interval. The tests, why ``auto`` picks the
-percentile bootstrap only from ``BOOTSTRAP_MIN_DIFFERING`` differing segments on, and why sacrebleu's
-folded bootstrap is anti-conservative: docs/evaluation.md (Comparing systems, Calibration study).
+sums to the corpus score, so a resample's sums are one matrix product. The tests, why ``auto`` picks
+the percentile bootstrap only from ``BOOTSTRAP_MIN_DIFFERING`` differing segments on, and why
+sacrebleu's folded bootstrap is anti-conservative: docs/evaluation.md (Comparing systems, Calibration
+study).
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """The calibration study behind ``clsum compare``: false-positive rates on true nulls and power on planted
-degradations, for every paired test, on CNN/DM (the 250 FRANK articles); docs/evaluation.md
-(Calibration study) describes the constructions and has the results.
-
-Per-segment statistics are computed once for lead-3, the published BART summary and a degraded one
-(BART's summary of the next article). Each pair runs the tests as ``clsum compare`` does (same
-defaults); a rate comes with its Clopper-Pearson 95% interval. Run as
-``python -m clsum.eval.calibration [--pairs N] [--seed S] [--cells i,j]``; it prints a Markdown table.
+degradations, for every paired test, on CNN/DM (the 250 FRANK articles). docs/evaluation.md
+(Calibration study) describes the constructions, how to run it and the results; a rate comes with its
+Clopper-Pearson 95% interval.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Reference-free checks of one summary against its source, and their aggregate over a run.
-
-No reference summary or model is needed: a summary is compared with its source (and the source's
-English translation, when there is one) and flagged when it looks degenerate or unfaithful. Every
-value is defined in ``CheckResult``; ``CHECKS_SIGNATURE`` names the method and the thresholds (the
-constants below), so a stored result says how it was computed.
+"""Reference-free checks of one summary against its source (and English translation), and their
+aggregate over a run; docs/evaluation.md (Reference-free checks) defines every value and flag.
+``CHECKS_SIGNATURE`` names the method and the thresholds, so a stored result says how it was computed.
 """
 
 from __future__ import annotations
@@ -117,19 +114,16 @@ def check(source: str, summary: str, source_lang: str = "en", translation: str |
         [v for m in mentions for v in m.values],
         entities.vocabulary(source, translation or ""),
     )
+    claimed = [
+        m for m in numbers.extract_numbers(summary, "en") if not numbers.is_supported(m, known_numbers)
+    ]
     result = CheckResult(
         compression=len(words) / max(len(tokens(source)), 1),
         novel_ngrams={
             n: sum(g not in known[n] for g in gs) / len(gs) if gs else 0.0 for n, gs in grams.items()
         },
         repeated_trigrams=(len(grams[3]) - len(set(grams[3]))) / len(grams[3]) if grams[3] else 0.0,
-        unsupported_numbers=list(
-            dict.fromkeys(
-                m.text
-                for m in numbers.extract_numbers(summary, "en")
-                if not numbers.is_supported(m, known_numbers)
-            )
-        ),
+        unsupported_numbers=list(dict.fromkeys(m.text for m in claimed)),
         unsupported_entities=[e for e in entities.candidates(summary) if not entities.is_supported(e, vocab)],
     )
     # Novel words are only meaningful against English text (the summary is English).

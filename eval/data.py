@@ -1,10 +1,8 @@
 """Benchmark datasets: the table of every dataset a benchmark may name (``DATASETS``), and their readers.
 
-A dataset is read from the local data root (``source: local``) or the Hugging Face hub (``source:
-datasets``, for users who are online). The data root is ``$CLSUM_DATA`` (an error when it is not a
-folder), else ``../shared/data`` from the working directory (a checkout's layout); never a path
-derived from where clsum is installed. Readers note a content hash of every file they read, so
-reports can say exactly which data produced a number.
+Where data is read from (the data root, never a path derived from where clsum is installed, or the
+hub): docs/evaluation.md. Readers note a content hash of every file they read, so reports can say
+exactly which data produced a number.
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
-"""Named-entity candidates by a capitalisation heuristic (no model), and a folded lookup for them
-(docs/evaluation.md, How names are found).
-
-A candidate is a run of capitalised words, lower-case particles (``van``, ``of``) allowed between
-them; a run at a sentence start counts only if its first word is also capitalised elsewhere. A
-screening heuristic, not NER: it misses lower-case and sentence-initial-only entities and takes
-capitalised non-entities (German nouns, titles) as entities.
+"""Named-entity candidates by a capitalisation heuristic (no model, a screening aid, not NER), and a
+folded lookup for them; docs/evaluation.md (How names are found) has the rules and limits.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """Run a benchmark: load its data, run each system, score the outputs, and write the report.
 
-A document a system failed on (a stage error) is not a bad output: it is left out of the scores and
-checks and listed with its stage and message; a system whose every document failed has no scores
-(skipped, with the reason), never zeros. Every model the chosen systems need is loaded before any
-system runs, so a missing model fails at once. Systems scored against their own English-side
-references also get a contrast (against another document's), so a system that writes the same text
-for every input cannot look perfect.
+How failed documents, model loading, common subsets, contrasts and comparisons work, and why:
+docs/evaluation.md (the opening section).
 """
 
 from __future__ import annotations
@@ -62,11 +58,8 @@ def pipeline_config(
 def contrast(
     outputs: list[str], refs: list[str], metrics: list[str], cfg: BenchmarkConfig
 ) -> dict[str, Score]:
-    """Each output against the next document's reference: what the score is worth without content.
-
-    A system scored against its own references can score high by saying the same thing for every
-    input; it scores the same here, while a system whose summaries depend on the document drops.
-    """
+    """Each output against the next document's reference: what the score is worth without content
+    (a system that says the same for every input scores as high here; docs/evaluation.md)."""
     if len(outputs) < 2:
         return {m: Score.skip(m, "a contrast needs at least 2 documents") for m in metrics}
     return score(outputs, refs[1:] + refs[:1], metrics, cfg.score)
@@ -110,8 +103,9 @@ def run_system(
     if system.references is not None and scored:
         result.contrast = contrast(kept_outputs, kept_refs, metrics, cfg)
     if system.kind == "summary":  # the reference-free checks of every summary that was made
-        segments, lang = dataset.segments, dataset.source_lang
-        checked = [check(segments[i].source, outputs[i], lang, system.translation_for(i)) for i in scored]
+        sources, lang = [s.source for s in dataset.segments], dataset.source_lang
+        english = [i.translation for i in system.info] or [None] * len(outputs)  # what was summarized
+        checked = [check(sources[i], outputs[i], lang, english[i]) for i in scored]
         result.checks = ChecksSummary.of(checked)
     return result
 
@@ -163,14 +157,6 @@ def _on_common(result: SystemResult, common: list[int]) -> tuple[list[str], list
     return [result.outputs[i] for i in common], [result.references[i] for i in common]
 
 
-def _hold(run_dir: Path) -> FolderLock:
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from exc
-    return FolderLock(run_dir)
-
-
 def run_benchmark(
     cfg: BenchmarkConfig,
     run_dir: str | Path,
@@ -194,7 +180,11 @@ def run_benchmark(
     built = [(sc, build(sc.name, sc.type, sc.params)) for sc in chosen]
     # Every model any chosen system needs, before the first system runs.
     ctx.prepare(list(dict.fromkeys(run for _, system in built for run in system.runs(dataset.source_lang))))
-    with _hold(Path(run_dir)):
+    try:
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from exc
+    with FolderLock(Path(run_dir)):
         for sc, system in tqdm(built, desc="systems", unit="system", disable=not progress):
             log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
             report.systems[sc.name] = run_system(system, sc.metrics or cfg.metrics, dataset, ctx, cfg)

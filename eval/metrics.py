@@ -1,9 +1,6 @@
-"""Scoring façade: every score on a 0-100 scale, with a signature and a seeded bootstrap 95% CI.
-
-A signature names every setting that changes a number, sacrebleu style, e.g.
-``rougeLsum|tok:unicode|stem:yes|split:auto[hyp:ptb=250,ref:ptb=250]|impl:rouge_score-0.1.2|n:250|bs:1000|seed:12345|version:clsum-0.1.0``.
-BLEU/chrF/TER signatures are the metric name, sacrebleu's own signature verbatim, then the same
-``n``/``bs``/``seed``/``version`` fields.
+"""Scoring façade: every score on a 0-100 scale, with a signature naming every setting that changes
+it (sacrebleu style) and a seeded bootstrap 95% CI; docs/evaluation.md (Confidence intervals and
+signatures) lists the fields.
 """
 
 from __future__ import annotations
@@ -45,14 +42,10 @@ def resolve_metrics(names: Iterable[str] | None) -> list[str]:
     """None -> the fast defaults; names may be comma-separated; unknown names are a ConfigError."""
     if names is None:
         return list(DEFAULT_METRICS)
-    resolved: list[str] = []
-    for name in (n.strip() for item in names for n in item.split(",")):
-        if not name:
-            continue
+    resolved = list(dict.fromkeys(n.strip() for item in names for n in item.split(",") if n.strip()))
+    for name in resolved:
         if name not in METRICS:
             raise ConfigError(unknown("metric", name, METRICS))
-        if name not in resolved:
-            resolved.append(name)
     if not resolved:
         raise ConfigError(f"no metrics given; available: {', '.join(METRICS)}")
     return resolved

@@ -1,11 +1,6 @@
-"""Numbers in English, German and Dutch text, as canonical values, for consistency checks
-(docs/evaluation.md, How numbers are compared).
-
-A numeral with one separator followed by exactly three digits (``147.445``) is 147445 in German and
-147.445 in English, and machine translation often copies the German form unchanged, so each mention
-carries the *set* of values it may mean; two mentions match when the sets share a value. Spelled-out
-numbers come from the ``text2num`` library; ordinals, vague plurals and the article ``one``/``ein``/
-``een`` are not counted. A date or clock time is one mention per part, so each part must be supported.
+"""Numbers in English, German and Dutch text, as the *set* of values each mention may mean (``147.445``
+is 147445 in German, and translation often copies that form), for consistency checks;
+docs/evaluation.md (How numbers are compared) has the rules and limits.
 """
 
 from __future__ import annotations

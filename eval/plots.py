@@ -1,9 +1,7 @@
 """The figures of report.html, each a PNG ``data:`` URI so the page needs no other file.
 
-Figures are built with matplotlib's object API (``Figure``, never pyplot), so drawing them selects
-no backend and leaves no global figure state behind. A figure with nothing to draw is None. Every
-axis is labelled with the metric (and "lower is better" where it is); bars carry their value, and
-the score axis always starts at 0 and spans at least 0-1, so scores of 0 still show as bars.
+Built with matplotlib's object API (``Figure``, never pyplot), so drawing selects no backend and leaves
+no global figure state behind. A figure with nothing to draw is None.
 """
 
 from __future__ import annotations
@@ -51,10 +49,7 @@ def bar_figure(report: Report, metric: str) -> Figure | None:
         return None
     fig = Figure(figsize=(max(4.0, 1.2 * len(bars)), 3.2))
     ax = fig.subplots()
-    errors = [[0.0, 0.0] for _ in bars]
-    for i, (_, value, ci) in enumerate(bars):
-        if ci:
-            errors[i] = [max(0.0, value - ci[0]), max(0.0, ci[1] - value)]
+    errors = [[max(0.0, v - ci[0]), max(0.0, ci[1] - v)] if ci else [0.0, 0.0] for _, v, ci in bars]
     drawn = ax.bar(
         [n for n, _, _ in bars], [v for _, v, _ in bars], yerr=list(zip(*errors, strict=True)), capsize=4
     )
@@ -92,18 +87,18 @@ def versus_length(report: Report, metric: str) -> Figure | None:
     from matplotlib.figure import Figure
 
     lengths = [len(s.source.split()) for s in report.dataset.segments]
+    series = {
+        name: [(x, float(v)) for x, v in zip(lengths, r.per_document(metric), strict=False) if v is not None]
+        for name, r in report.systems.items()
+    }
+    if not any(series.values()):
+        return None
     fig = Figure(figsize=(5.5, 3.4))
     ax = fig.subplots()
-    drawn = False
-    for name, result in report.systems.items():
-        values = result.per_document(metric)
-        points = [(x, float(v)) for x, v in zip(lengths, values, strict=False) if v is not None]
+    for name, points in series.items():
         if points:
-            label = f"{name} (n={len(points)})"
-            ax.scatter([p[0] for p in points], [p[1] for p in points], s=10, alpha=0.6, label=label)
-            drawn = True
-    if not drawn:
-        return None
+            xs, ys = zip(*points, strict=True)
+            ax.scatter(xs, ys, s=10, alpha=0.6, label=f"{name} (n={len(points)})")
     ax.set_xlabel("source length (words)")
     ax.set_ylabel(f"per-document {metric_label(metric)}")
     ax.set_title(f"{metric} vs. source length")

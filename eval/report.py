@@ -1,9 +1,6 @@
 """Report files of a benchmark run: report.json, report.md, report.html and outputs/SYSTEM.jsonl
-(docs/evaluation.md, Report files).
-
-report.json says how every number was made. report.md and report.html are rendered from one list of
-blocks (``blocks``), so they say the same things; report.html is self-contained (the figures of
-``eval.plots`` inline, no scripts or external links), so it can be mailed or opened offline.
+(docs/evaluation.md, Report files). report.md and report.html are rendered from one list of blocks
+(``blocks``), so they say the same things.
 """
 
 from __future__ import annotations
@@ -208,7 +205,7 @@ def _scored_cell(result: SystemResult, main: bool = False) -> str:
 
 def _checks_cell(result: SystemResult) -> str:
     checks = result.checks
-    if not checks or not checks.documents or checks.flags is None:
+    if not checks or checks.flags is None:  # no summaries checked
         return ""
     cell = f"{checks.flagged}/{checks.documents} flagged"
     too_short = checks.flags["too_short"]
@@ -217,26 +214,23 @@ def _checks_cell(result: SystemResult) -> str:
 
 def score_table(report: Report) -> Table:
     metrics = _metrics(report)
-    with_checks = any(r.checks for r in report.systems.values())
-    header = ["system", *(metric_label(m) for m in metrics), "scored"] + (["checks"] if with_checks else [])
+
+    def cells(scores: dict[str, Score]) -> list[str]:
+        return [_score_cell(scores.get(m)) for m in metrics]
+
     rows = []
-    for name, result in report.systems.items():
-        marker = f" {OWN_REFERENCE}" if result.reference_kind == "system" else ""
-        note = f" ({result.note})" if result.note else ""
-        cells = [_score_cell(result.main_scores.get(m)) for m in metrics]
-        rows.append(
-            [f"{name}{marker}{note}", *cells, _scored_cell(result, main=True)]
-            + ([_checks_cell(result)] if with_checks else [])
-        )
-        if result.common_scores:
-            own = [_score_cell(result.scores.get(m)) for m in metrics]
-            label = f"↳ {name}: every document it succeeded on"
-            rows.append([label, *own, _scored_cell(result), *([""] if with_checks else [])])
-        if result.contrast:
-            contrast = [_score_cell(result.contrast.get(m)) for m in metrics]
+    for name, r in report.systems.items():
+        marker = f" {OWN_REFERENCE}" if r.reference_kind == "system" else ""
+        label = f"{name}{marker} ({r.note})" if r.note else f"{name}{marker}"
+        rows.append([label, *cells(r.main_scores), _scored_cell(r, main=True), _checks_cell(r)])
+        if r.common_scores:
+            rows.append([f"↳ {name}: every document it succeeded on", *cells(r.scores), _scored_cell(r), ""])
+        if r.contrast:
             label = f"↳ {name}: contrast (vs. another document's English-side summary)"
-            rows.append([label, *contrast, "", *([""] if with_checks else [])])
-    return Table(header, rows)
+            rows.append([label, *cells(r.contrast), "", ""])
+    header = ["system", *(metric_label(m) for m in metrics), "scored", "checks"]
+    width = len(header) - (not any(r.checks for r in report.systems.values()))  # checks: where there are
+    return Table(header[:width], [row[:width] for row in rows])
 
 
 def legend(report: Report) -> list[str]:
@@ -334,8 +328,6 @@ def comparison_blocks(report: Report) -> list[Block]:
 def _failure_items(report: Report) -> list[str]:
     items = []
     for name, result in report.systems.items():
-        if not result.failures:
-            continue
         groups = Counter((f.stage, f.message) for f in result.failures)
         for (stage, message), count in groups.most_common():
             ids = [f.id for f in result.failures if (f.stage, f.message) == (stage, message)]

@@ -1,13 +1,6 @@
-"""ROUGE on top of rouge_score (Google's reimplementation of ROUGE-1.5.5); docs/evaluation.md (ROUGE
-details) says what each option does and why.
-
-rouge_score's own tokenizer keeps only ``[a-z0-9]`` ("Müller" becomes "m ller"), so the default here is
-Unicode-aware; ``tokenizer="rouge-score"`` reproduces rouge_score exactly. ROUGE-Lsum needs one sentence
-per line: ``auto`` uses a text's own newlines, else breaks PTB-tokenized text after each standing
-sentence mark (reproducing the published CNN/DM numbers), else pysbd. Above ``MAX_LCS_CELLS`` word
-pairs (rouge_score's LCS table is quadratic in time and memory), ROUGE-L's LCS length comes from
-rapidfuzz (the same score) and ROUGE-Lsum is cut to ``LSUM_CAP_WORDS`` words per side (``cap:`` in its
-signature).
+"""ROUGE on top of rouge_score (Google's reimplementation of ROUGE-1.5.5), with a Unicode-aware
+tokenizer, a choice of ROUGE-Lsum sentence split, and ROUGE-L of very long texts by rapidfuzz's LCS;
+docs/evaluation.md (ROUGE details) says what each option does and why.
 """
 
 from __future__ import annotations

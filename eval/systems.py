@@ -1,17 +1,13 @@
-"""System types a benchmark can run: each turns the dataset's sources into outputs to score.
-
-A system has one method, ``run(segments, ctx) -> list[str]`` (one output per segment, in order),
-and may fill ``info`` (a ``DocInfo`` per segment; one with an ``error`` failed) and ``references``
-(when it is scored against something other than the dataset's references). ``runs(lang)`` says which
-pipeline runs it will make, so every model a benchmark needs is loaded before any system runs.
-Systems with models go through ``clsum.runner.Pipeline``, the code ``clsum summarize`` runs, so a
-benchmark measures what users get.
+"""System types a benchmark can run, each turning the dataset's sources into outputs to score
+(docs/architecture.md, a system). Systems with models go through ``clsum.runner.Pipeline``, the code
+``clsum summarize`` runs, so a benchmark measures what users get.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from clsum.config import Config, unknown
@@ -37,23 +33,18 @@ class RunContext:
     config: Config
     progress: bool = False
     models: dict[str, str] = field(default_factory=dict)  # role -> provenance of what made the outputs
-    _pipeline: Pipeline | None = field(default=None, repr=False)
 
+    @cached_property
     def pipeline(self) -> Pipeline:
-        if self._pipeline is None:
-            from clsum.runner import Pipeline
+        from clsum.runner import Pipeline
 
-            self._pipeline = Pipeline(self.config)
-        return self._pipeline
+        return Pipeline(self.config)
 
     def prepare(self, runs: list[tuple[str, StageName]]) -> None:
-        """Check the settings and load the tokenizers of every model ``runs`` (lang, until) need.
-
-        A missing or broken model then fails at once (ConfigError/ModelError), not after other
-        systems have run.
-        """
+        """Check the settings and load the tokenizers of every model ``runs`` (lang, until) need, so a
+        missing or broken model fails at once (ConfigError/ModelError), not after other systems ran."""
         for lang, until in runs:
-            pipeline = self.pipeline()
+            pipeline = self.pipeline  # built on the first run: baselines alone need none
             pipeline.check(until)
             if lang != "en":  # every run ends at translate or summarize
                 if lang not in self.config.translation.models:
@@ -67,7 +58,8 @@ class RunContext:
         """Per model the systems used: its provenance and effective generation settings, each with
         its origin (the runtime's one source of truth, what both backends decode with)."""
         settings = {}
-        for role, used in (self._pipeline.models.generation() if self._pipeline else {}).items():
+        built = "pipeline" in vars(self)  # no system ran a model: no pipeline to build now
+        for role, used in (self.pipeline.models.generation() if built else {}).items():
             lang = role.removeprefix("translation.models.")
             name = "summarization" if role == "summarization.model" else f"translation ({lang})"
             generation = {k: f"{e['value']} ({e['origin']})" for k, e in used["generation"].items()}
@@ -82,7 +74,7 @@ class RunContext:
         with tqdm(total=len(texts), desc=desc, unit="doc", disable=not self.progress, leave=False) as bar:
             for start in range(0, len(texts), PIPELINE_BATCH):
                 batch = texts[start : start + PIPELINE_BATCH]
-                records += self.pipeline().summarize_texts(batch, lang=lang, until=until)
+                records += self.pipeline.summarize_texts(batch, lang=lang, until=until)
                 bar.update(len(batch))
         for record in records:
             self.models.update(record.models)
@@ -153,10 +145,6 @@ class System:
         """The pipeline runs (language, last stage) ``run`` makes for source language ``lang``."""
         return []
 
-    def translation_for(self, index: int) -> str | None:
-        """The English translation behind output ``index``, when the system made one (for checks)."""
-        return self.info[index].translation if index < len(self.info) else None
-
 
 class Identity(System):
     """The source unchanged: the floor any translation must beat."""
@@ -165,8 +153,29 @@ class Identity(System):
         return [s.source for s in segments]
 
 
-class PipelineTranslate(System):
+class PipelineSummarize(System):
+    """The whole pipeline: the summary ``clsum summarize`` would write."""
+
+    kind = "summary"
+    until: ClassVar[StageName] = "summarize"
+
+    def runs(self, lang: str) -> list[tuple[str, StageName]]:
+        return [(lang, self.until)]
+
+    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
+        records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, self.until, self.name)
+        self.info = [DocInfo.of(r, translation=self.kind == "summary") for r in records]
+        return [self.output(r) if r.ok else "" for r in records]
+
+    def output(self, record: Record) -> str:
+        return record.summary or ""
+
+
+class PipelineTranslate(PipelineSummarize):
     """clean -> detect -> segment -> translate, exactly as ``clsum summarize`` runs them."""
+
+    kind = "translation"
+    until = "translate"
 
     @dataclass
     class Params:
@@ -174,27 +183,8 @@ class PipelineTranslate(System):
 
     params: Params
 
-    def runs(self, lang: str) -> list[tuple[str, StageName]]:
-        return [(lang, "translate")]
-
-    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
-        self.info = [DocInfo.of(r) for r in records]
-        return [translation_text(r, self.params.paragraph_sep) if r.ok else "" for r in records]
-
-
-class PipelineSummarize(System):
-    """The whole pipeline: the summary ``clsum summarize`` would write."""
-
-    kind = "summary"
-
-    def runs(self, lang: str) -> list[tuple[str, StageName]]:
-        return [(lang, "summarize")]
-
-    def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        records = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "summarize", self.name)
-        self.info = [DocInfo.of(r, translation=True) for r in records]
-        return [(r.summary or "") if r.ok else "" for r in records]
+    def output(self, record: Record) -> str:
+        return translation_text(record, self.params.paragraph_sep)
 
 
 class LeadK(System):

@@ -1,10 +1,8 @@
 """Reading hypothesis and reference files for scoring: JSONL (``id`` + ``text``, matched by id) or plain
 text (one segment per line, matched by line number). docs/evaluation.md (Inputs) has the rules.
 
-Lines end at ``\\n`` only (``clsum.pipeline.jsonl``; a ``\\r\\n`` ending loses its ``\\r``), as sacrebleu
-reads files: a lone ``\\r`` or U+2028 inside a line stays part of it. Hypotheses and references in
-different Unicode normalization forms get a warning: sacrebleu compares code points, so BLEU and chrF
-drop while ROUGE (which normalizes) does not.
+Lines end at ``\\n`` only (``clsum.pipeline.jsonl``), as sacrebleu reads files: a lone ``\\r`` or
+U+2028 inside a line stays part of it.
 """
 
 from __future__ import annotations
