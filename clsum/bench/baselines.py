@@ -1,12 +1,7 @@
-"""The two reference systems, written the way each library's documentation shows: per article, all
-its sentences in one padded batch, then the summarizer on the joined English text (truncated to its
-input limit); naive: transformers ``generate`` in fp32; ctranslate2-plain: ``translate_batch`` in int8.
-
-Both decode with exactly the settings clsum computes for the same model and task (``settings_from``),
-the CTranslate2 loop mapped to options by clsum's own mapping (``runtime.backends.ctranslate2``;
-BENCHMARKS.md lists it). Both count every decoder step (forced BOS and EOS included), not the
-"non-special" tokens: random weights generate special tokens anywhere, and forced lengths hold
-only if both count the same steps.
+"""The two reference systems (naive, ctranslate2-plain: docs/performance.md, "Benchmarks"), decoding
+with exactly the settings clsum computes (``settings_from``). Both count every decoder step (forced
+BOS and EOS included), not the "non-special" tokens: random weights generate special tokens
+anywhere, and forced lengths hold only if both count the same steps.
 """
 
 from __future__ import annotations

@@ -48,14 +48,9 @@ def import_ray() -> Any:
 
 @contextmanager
 def connected(address: str, log_dir: Path | None = None) -> Iterator[Cluster]:
-    """Ray, connected to ``address``; else $RAY_ADDRESS; else the cluster `ray start` runs on this
-    machine (as ``ray.init()`` finds it); else a Ray instance started here for the run.
-
-    A connection the process already has (a notebook's, a test session's) is used as it is and left
-    open; one made here is closed at the end. A local instance declares one logical CPU more than the
-    machine has: the light read and write tasks then always find a slot beside the model actors.
-    Without -v, what Ray prints itself goes to ``log_dir/ray.log`` (see ``ray_output_to``).
-    """
+    """Ray, connected to the cluster docs/scaling.md ("Which cluster") describes. A connection the
+    process already has (a notebook's, a test session's) is used as it is and left open; one made
+    here is closed at the end. Without -v, what Ray prints goes to ``log_dir/ray.log``."""
     ray = import_ray()
     verbose = logging.getLogger("clsum").getEffectiveLevel() <= logging.INFO
     ray_log = None if verbose or log_dir is None else log_dir / RAY_LOG
@@ -84,7 +79,7 @@ def _init(ray: Any, address: str, verbose: bool, ray_log: Path | None) -> bool:
     cpus = None  # a cluster's own
     if target is None or own:
         target = "local"  # never an instance found some other way
-        cpus = usable_cpus() + 1
+        cpus = usable_cpus() + 1  # the light read and write tasks always find a slot beside the actors
         log.info("starting a Ray instance on this machine (%d logical CPUs)", cpus)
     else:
         _check_reachable(target)

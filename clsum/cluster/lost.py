@@ -1,12 +1,6 @@
-"""Batches whose worker dies: bounded retries, then one document at a time, then an error row.
-
-A document can kill the process that works on it (memory exhausted, a crash in native code): no
-exception reaches clsum, the worker is simply gone. Ray retries such a batch (``RETRIES`` more
-times here, never without end as Ray Data's defaults do); after that Ray Data drops the batch and
-the run goes on (``max_errored_blocks`` unlimited). The driver then sends the documents of every
-dropped batch again, one per row, as the local engine retries a failed batch document by document;
-a document lost again becomes one error row, written here, and the rest of its batch is summarized.
-"""
+"""Batches whose worker dies (memory exhausted, a crash in native code): ``RETRIES`` more tries (Ray
+Data's defaults retry for ever), then its documents one per row, then an error row for a document
+lost again (docs/scaling.md, "What happens when")."""
 
 from __future__ import annotations
 

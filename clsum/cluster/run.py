@@ -1,13 +1,6 @@
-"""The driver of a ray run: the same plan, resume and outputs as ``Pipeline.run``, on a cluster.
-
-Before Ray is involved, the input is enumerated and keyed and the output folder locked and opened
-exactly as a local run does it (``OutputStore.prepare`` skips documents already summarized with
-this config, and folds in the finished blocks of a run that was killed). The documents left are cut
-into the batches a local run would make, in the same order; each batch becomes one row of a Ray
-dataset and, at the end of the plan, one block file named after its place in that order. The final
-merge appends the blocks in name order, one row per document, so the output is what a local run
-writes.
-"""
+"""The driver of a ray run: ``RunSession`` (keys, resume, outputs) as in a local run; Ray Data runs
+the batches, each one row and one block file whose name sorts in input order, so the merged output
+is what a local run writes (docs/scaling.md, "What runs where")."""
 
 from __future__ import annotations
 

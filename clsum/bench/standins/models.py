@@ -1,13 +1,8 @@
-"""Benchmark models: the configured ones when they load, else random ones of the published size.
-
-Random weights give meaningless text but the same compute as the real models when the output
-lengths are the same: the bench then forces ``min_length == max_length`` for every system
-(``clsum.bench.settings``), and each random model's ``final_logits_bias`` keeps generation inside its
-tokenizer's vocabulary so that decoded text has a realistic number of tokens for the next stage.
-They are built once into ``$CLSUM_BENCH_CACHE`` (else ``~/.cache/clsum/bench-models``), in the hub
-repositories' legacy layout with their authors' settings (BENCHMARKS.md lists the files), so that
-loading them costs what loading the real ones does and every system finds its generation settings
-where it would find the real ones'.
+"""Benchmark models: the configured ones when they load, else random ones of the published size
+(docs/performance.md, "Benchmarks"). Random weights cost what the real ones do when the output
+lengths are forced (``clsum.bench.settings``); they are built once into ``$CLSUM_BENCH_CACHE`` in
+the hub repositories' legacy layout (BENCHMARKS.md lists the files), so that loading them costs
+what loading the real ones does and every system finds its generation settings where it would.
 """
 
 from __future__ import annotations
