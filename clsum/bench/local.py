@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import cProfile
 import io
+import itertools
 import multiprocessing
 import pstats
 import resource
@@ -114,10 +115,8 @@ def _article(
     english, counts = translators[doc.lang].generate(doc.units, job.decoding.translation[doc.lang])
     t1 = time.perf_counter()
     body = english[1:] if doc.title else english
-    paragraphs, i = [], 0
-    for p in doc.sentences:
-        paragraphs.append(" ".join(body[i : i + len(p)]))
-        i += len(p)
+    sentences = iter(body)
+    paragraphs = [" ".join(itertools.islice(sentences, len(p))) for p in doc.sentences]
     text = " ".join(body)
     summaries, summary_counts = summarizer.generate([text], job.decoding.summarization)
     stages["translate"] += t1 - t0

@@ -143,13 +143,8 @@ def _cannot_connect(target: str, exc: Exception, said: str) -> str:
 
 def _said(ray_log: Path | None) -> str:
     """The end of what Ray printed into ``ray_log`` (where the reason for a failure is)."""
-    if ray_log is None:
-        return ""
     try:
-        with ray_log.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - 20_000))
-            return fh.read().decode("utf-8", "replace")
+        return ray_log.read_bytes()[-20_000:].decode("utf-8", "replace") if ray_log else ""
     except OSError:
         return ""
 
