@@ -114,17 +114,13 @@ def configure_runtime(config: Config) -> None:
     from clsum.pipeline.runtime.hub import ModelRef, offline_if_unreachable
 
     configure_process(config.threads)
-    _one_handler_for_model_libraries()
-    specs = [*config.translation.models.values(), config.summarization.model]
-    if any(not ModelRef(spec).looks_local for spec in specs):
-        offline_if_unreachable()
-
-
-def _one_handler_for_model_libraries() -> None:
-    """transformers and huggingface_hub print through handlers of their own and also pass each
-    message on to ours, so every message came twice: theirs go, ours print each one once."""
+    # transformers and huggingface_hub print through handlers of their own and also pass each
+    # message on to ours, so every message came twice: theirs go, ours print each one once.
     for name in ("transformers", "huggingface_hub"):
         library = logging.getLogger(name)
         for handler in list(library.handlers):
             library.removeHandler(handler)
         library.propagate = True
+    specs = [*config.translation.models.values(), config.summarization.model]
+    if any(not ModelRef(spec).looks_local for spec in specs):
+        offline_if_unreachable()

@@ -59,7 +59,10 @@ def connected(address: str, log_dir: Path | None = None) -> Iterator[Cluster]:
         own = False
         if started:
             own = _init(ray, address, verbose, ray_log)
-        _quiet_ray_data(verbose)
+        # Ray Data logs every execution at INFO: shown with -v only. Its note that its own progress
+        # bars are off (clsum draws its own) is dropped.
+        logging.getLogger("ray.data").setLevel(logging.INFO if verbose else logging.WARNING)
+        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
         try:
             yield Cluster(ray, own)
         finally:
@@ -158,13 +161,6 @@ def _check_reachable(address: str) -> None:
         socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
         raise ConfigError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from exc
-
-
-def _quiet_ray_data(verbose: bool) -> None:
-    """Ray Data logs every execution at INFO; clsum shows those only with -v. Its note that its own
-    progress bars are off (clsum draws its own) is dropped."""
-    logging.getLogger("ray.data").setLevel(logging.INFO if verbose else logging.WARNING)
-    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
 
 
 @contextmanager

@@ -157,11 +157,6 @@ class Meta:
         return BenchModel(spec, str(folder), self.provenance, True, self.forced_length)
 
 
-def cache_root() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "clsum" / "bench-models"
-
-
 def resolve_models(config: Config, langs: list[str], text: Callable[[str], list[str]]) -> BenchModels:
     """The configured translators of ``langs`` and summarizer; ``text(lang)`` is training text for
     the tokenizer of a random stand-in (asked for only when one is built)."""
@@ -183,7 +178,8 @@ def resolve(spec: str, texts: Callable[[], list[str]]) -> BenchModel:
         return BenchModel(spec, str(snapshot), f"real: {spec}@{snapshot.name}", False, None)
     if spec not in RANDOM_ARCHITECTURES:
         raise ModelError(f"bench: model {spec!r} is neither a local directory nor in the HF cache")
-    folder = cache_root() / spec.replace("/", "--")
+    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "clsum" / "bench-models")
+    folder = root.expanduser() / spec.replace("/", "--")
     meta = Meta.read(folder)
     if meta is None or meta.format != BUILD_FORMAT:
         meta = _build(folder, spec, texts())
