@@ -47,10 +47,7 @@ def settings_from(model_dir: str, task: Task) -> GenerationSettings:
 def generated_tokens(ids: list[int], eos: set[int]) -> int:
     """Decoder steps behind one output (decoder start token removed): its tokens up to and including
     the first EOS, so padding after an early EOS is not counted and a forced BOS or EOS is."""
-    for i, token in enumerate(ids):
-        if token in eos:
-            return i + 1
-    return len(ids)
+    return next((i + 1 for i, token in enumerate(ids) if token in eos), len(ids))
 
 
 def _eos_ids(config: Any) -> set[int]:

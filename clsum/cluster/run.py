@@ -112,13 +112,9 @@ class RayEngine(Engine):
 
 
 def _batches(documents: Source, done: set[str], size: int, identity: str) -> Iterator[Row]:
-    """The rows of the dataset: the documents to do in input order, ``size`` at a time, each row
-    named ``<run>-<index>`` so that block names sort in this order, within a run and across runs.
-
-    A folder's (or a file's) rows carry a part of the source, and the read tasks read its files on
-    the nodes; a JSONL file is read here, and its rows carry the records. Every row carries the
-    run's identity, which the read tasks key the documents with.
-    """
+    """The documents to do, ``size`` at a time, in rows named ``<run>-<index>``: block names sort in
+    input order, within a run and across runs. A folder's rows carry a part of the source (read on
+    the nodes); a JSONL file is read here (docs/scaling.md, "What runs where")."""
     run = f"{time.time_ns():020d}"
     names = (f"{run}-{index:09d}" for index in itertools.count())
     parts: Iterator[Source | list[Record]] = (
@@ -139,13 +135,8 @@ def _plan(
     stages: Any,
 ) -> Any:
     """Read tasks, the two actor pools, write tasks: one Ray block per row, so each batch moves on
-    as soon as its step is done.
-
-    The read tasks reserve ``ray.task_cpus`` and the actors ``ray.cpus_per_actor``: with different
-    reservations Ray Data keeps them apart instead of running the read step inside the translate
-    actors. The write tasks run on this node, where the output folder is (no shared filesystem
-    needed for outputs), and reserve no CPU: a head node often declares none.
-    """
+    as soon as its step is done. The write tasks run on this node, where the output folder is, and
+    reserve no CPU: a head node often declares none."""
     from ray.data import ActorPoolStrategy, DataContext
 
     DataContext.get_current().enable_progress_bars = False  # clsum draws its own
