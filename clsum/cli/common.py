@@ -29,9 +29,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 NOTICES = ("clsum.pipeline.runtime.ct2cache",)
 
 
+verbose_option = click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")
+
+
 def config_options(func: F) -> F:
     """--config, --set and -v, shared by every command that reads a config."""
-    func = click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")(func)
+    func = verbose_option(func)
     func = click.option(
         "--set",
         "overrides",

@@ -22,7 +22,6 @@ RETRIES = 2  # more tries of a batch whose worker died (Ray's max_retries / max_
 _EXECUTOR_LOG = "ray.data._internal.execution.streaming_executor_state"
 _OPERATOR = re.compile(r'operator "([^"]*)"')
 _STEP = re.compile(r"Map\((\w+)\)")  # "Map(Translate)"; fused steps: "Map(prepare)->Map(Translate)"
-_STAGES = {"prepare": "prepare", "Translate": "translate", "Summarize": "summarize", "write": "write"}
 
 # Exceptions that mean the process was lost, not that code raised (ray.exceptions).
 _DEATHS = {"RayActorError", "WorkerCrashedError", "OutOfMemoryError", "NodeDiedError", "ObjectLostError"}
@@ -97,7 +96,7 @@ class _Dropped(logging.Handler):
         steps = _STEP.findall(found.group(1)) if found else []
         if not steps:
             return
-        self.stages.add(_STAGES.get(steps[-1], steps[-1]))  # of fused steps the last, the model's
+        self.stages.add(steps[-1].lower())  # the stage (Map(Translate): translate); of fused steps the last
         exc = record.exc_info[1] if record.exc_info else None
         died = exc is None or bool({c.__name__ for c in type(exc).__mro__} & _DEATHS)
         self.causes.add(DIED if died or not isinstance(exc, Exception) else root_cause(exc))

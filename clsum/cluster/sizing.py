@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from typing import Any
 
 from clsum.config import Config
@@ -45,14 +45,9 @@ class Pools:
         return [actor] * (self.translate + self.summarize) + [{"CPU": task_cpus, "GPU": 0.0, "memory": 0.0}]
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "translate_actors": self.translate,
-            "summarize_actors": self.summarize,
-            "cpus_per_actor": self.cpus,
-            "gpus_per_actor": self.gpus,
-            "memory_per_actor": self.memory,
-            "threads_per_actor": self.threads,
-        }
+        """The fields under the names of the ``ray.*`` keys that set them (and ``threads_per_actor``)."""
+        names = ("translate_actors", "summarize_actors", "cpus_per_actor", "gpus_per_actor")
+        return dict(zip((*names, "memory_per_actor", "threads_per_actor"), astuple(self), strict=True))
 
 
 def size_pools(config: Config, nodes: list[Node]) -> Pools:
