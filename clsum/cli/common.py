@@ -1,8 +1,5 @@
-"""Shared pieces for click commands: common options, error handling, logging setup.
-
-Every command module of ``clsum.cli`` uses these helpers, so every command fails the same way and
-sets process-wide state (logging, inference threads) the same way, once, at its start.
-"""
+"""What every command shares, so that all fail the same way and set process-wide state (logging,
+inference threads) the same way, once, at their start: options, error handling, logging setup."""
 
 from __future__ import annotations
 

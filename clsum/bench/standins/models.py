@@ -220,9 +220,7 @@ def _build(folder: Path, spec: str, texts: list[str]) -> Meta:
 
 def forced_translation_length(token_counts: list[int]) -> int:
     """Generated tokens per translated sentence: round(1.1 x mean source tokens), at least 1."""
-    if not token_counts:
-        return 1
-    return max(1, round(TRANSLATION_LENGTH_FACTOR * statistics.fmean(token_counts)))
+    return max(1, round(TRANSLATION_LENGTH_FACTOR * statistics.fmean(token_counts or [0])))
 
 
 def build_random_marian(out: Path, lang: str, texts: list[str]) -> int:
