@@ -1,13 +1,7 @@
-"""``clsum bench``: clsum against a plain transformers loop and a plain CTranslate2 loop, side by side.
-
-``run`` prepares what the systems share once (``standins``: the models, real or random stand-ins;
-``inputs``: the documents; ``settings``: forced lengths and decoding settings), then runs each
-system's ``job`` in a child (``local``; ``onray``: clsum on the ray engine); ``report`` turns the
-results into numbers (``measure``: FLOPs, matmul peak, chrF); ``invariance`` compares outputs
-instead. The baselines (``baselines``) call transformers and CTranslate2 directly, as a user
-following each library's docs would, but decode with exactly the settings clsum computes, so that
-a speed difference is never a decoding difference. This package imports nothing itself:
-``clsum.cli.bench`` reads the system names from it and loads the bench when the command runs.
+"""``clsum bench`` (docs/performance.md, "Benchmarks"): ``run`` prepares what the systems share
+once (``standins``, ``inputs``, ``settings``), runs each system's ``job`` in a child (``local``,
+``onray``), and ``report`` turns the results into numbers (``measure``); ``invariance`` compares
+outputs instead. This package imports nothing itself: ``clsum --help`` loads no bench.
 """
 
 SYSTEMS = ("naive", "ctranslate2-plain", "clsum")

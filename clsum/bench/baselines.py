@@ -1,12 +1,7 @@
-"""The two reference systems, written the way each library's documentation shows: per article, all
-its sentences in one padded batch, then the summarizer on the joined English text (truncated to its
-input limit); naive: transformers ``generate`` in fp32; ctranslate2-plain: ``translate_batch`` in int8.
-
-Both decode with exactly the settings clsum computes for the same model and task (``settings_from``),
-the CTranslate2 loop mapped to options by clsum's own mapping (``runtime.backends.ctranslate2``;
-BENCHMARKS.md lists it). Both count every decoder step (forced BOS and EOS included), not the
-"non-special" tokens: random weights generate special tokens anywhere, and forced lengths hold
-only if both count the same steps.
+"""The two reference systems (naive, ctranslate2-plain: docs/performance.md, "Benchmarks"), decoding
+with exactly the settings clsum computes (``settings_from``). Both count every decoder step (forced
+BOS and EOS included), not the "non-special" tokens: random weights generate special tokens
+anywhere, and forced lengths hold only if both count the same steps.
 """
 
 from __future__ import annotations
@@ -52,10 +47,7 @@ def settings_from(model_dir: str, task: Task) -> GenerationSettings:
 def generated_tokens(ids: list[int], eos: set[int]) -> int:
     """Decoder steps behind one output (decoder start token removed): its tokens up to and including
     the first EOS, so padding after an early EOS is not counted and a forced BOS or EOS is."""
-    for i, token in enumerate(ids):
-        if token in eos:
-            return i + 1
-    return len(ids)
+    return next((i + 1 for i, token in enumerate(ids) if token in eos), len(ids))
 
 
 def _eos_ids(config: Any) -> set[int]:

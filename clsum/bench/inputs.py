@@ -44,15 +44,12 @@ def load_raw(folder: Path | None, langs: list[str], limit: int | None) -> list[R
         return records[: limit * len(langs)] if limit else records
     from clsum.eval.data import load_ntrex_documents
 
-    records = []
-    for lang in langs:
-        segments = load_ntrex_documents(lang).segments
-        for seg in segments[:limit] if limit else segments:
-            # One NTREX line per paragraph: the lines are the article's sentences/paragraphs.
-            records.append(
-                Record(id=f"ntrex-{lang}-{seg.id}", raw=seg.source.replace("\n", "\n\n"), lang_hint=lang)
-            )
-    return records
+    # One NTREX line per paragraph: the lines are the article's sentences/paragraphs.
+    return [
+        Record(id=f"ntrex-{lang}-{seg.id}", raw=seg.source.replace("\n", "\n\n"), lang_hint=lang)
+        for lang in langs
+        for seg in load_ntrex_documents(lang).segments[: limit or None]
+    ]
 
 
 def prepare(pipeline: Pipeline, records: list[Record], langs: list[str]) -> list[Doc]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,13 +71,12 @@ class SystemResult:
         missing = [d.id for d in job.docs if d.id not in rows]
         if missing:
             raise ClsumError(f"bench: clsum did not summarize {len(missing)} document(s), e.g. {missing[0]}")
-        stages: dict[str, float] = {}
+        stages: Counter[str] = Counter()
         for row in rows.values():
-            for stage, s in row["timings"].items():
-                stages[stage] = stages.get(stage, 0.0) + s
+            stages.update(row["timings"])
         docs = [DocResult(d.id, rows[d.id]["translation"], rows[d.id]["summary"] or "") for d in job.docs]
         backend = sorted({m for r in rows.values() for m in r["models"].values()})
-        return cls(job.system, seconds, setup_s, None, stages, docs, backend)
+        return cls(job.system, seconds, setup_s, None, dict(stages), docs, backend)
 
 
 def write_input(docs: list[Doc], path: Path) -> Path:

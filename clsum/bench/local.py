@@ -1,13 +1,12 @@
-"""Each benchmarked system in a fresh child process, so its peak RSS (``VmHWM``, model loading
-included) and load time are its own: load, one untimed warm-up document, then every document timed
-(setup and steady-state seconds reported apart). ``_child_entry`` is the one place a child sets
-process-wide state (torch threads, loading bars).
-"""
+"""Each benchmarked system in a fresh child process, so its peak RSS and load time are its own
+(BENCHMARKS.md, "What is measured, and how"). ``_child_entry`` is the one place a child sets
+process-wide state (torch threads, loading bars)."""
 
 from __future__ import annotations
 
 import cProfile
 import io
+import itertools
 import multiprocessing
 import pstats
 import resource
@@ -57,11 +56,8 @@ def run_system(job: Job) -> SystemResult:
 
 
 def _peak_rss_bytes() -> int:
-    """This process's peak resident set: VmHWM of its own address space.
-
-    Not ``ru_maxrss``: Linux carries that across fork + exec, so a spawned child would report the
-    parent's resident set (here: the CTranslate2 conversions) when that was larger than its own.
-    """
+    """This process's peak resident set: VmHWM of its own address space (not ``ru_maxrss``, which
+    Linux carries across fork + exec: a child would report the parent's conversions)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -114,10 +110,8 @@ def _article(
     english, counts = translators[doc.lang].generate(doc.units, job.decoding.translation[doc.lang])
     t1 = time.perf_counter()
     body = english[1:] if doc.title else english
-    paragraphs, i = [], 0
-    for p in doc.sentences:
-        paragraphs.append(" ".join(body[i : i + len(p)]))
-        i += len(p)
+    sentences = iter(body)
+    paragraphs = [" ".join(itertools.islice(sentences, len(p))) for p in doc.sentences]
     text = " ".join(body)
     summaries, summary_counts = summarizer.generate([text], job.decoding.summarization)
     stages["translate"] += t1 - t0

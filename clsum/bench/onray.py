@@ -1,13 +1,6 @@
-"""The clsum system on the ray engine, in its child: a Ray instance on this machine, the local clsum
-system's documents and config, N translate + N summarize actors. Setup (untimed) runs the warm-up
-document through Ray; the timed run is a whole ``run_on_ray``, so it includes what every ray run pays
-(its actors' start and model loading). The actors of both pools together reserve the cores the local
-system uses (cores / (2 N) each), a read task half of an actor's.
-
-Peak memory: the largest sum, every ``SAMPLE_S``, of the proportional set sizes (PSS) of this
-process and its descendants (the Ray instance): PSS shares common pages among the processes that
-map them, so the sum counts them once.
-"""
+"""The clsum system on the ray engine, in its child: N translate + N summarize actors on a Ray
+instance on this machine; setup, timed run and peak memory (PSS, which counts shared pages once)
+as BENCHMARKS.md ("The ray engine on one machine") describes them."""
 
 from __future__ import annotations
 

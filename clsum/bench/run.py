@@ -23,7 +23,7 @@ from clsum.bench.invariance import run_variants
 from clsum.bench.job import Job
 from clsum.bench.local import run_in_child, run_system
 from clsum.bench.report import BenchReport, Context, Inputs, InvarianceReport, Machine
-from clsum.bench.settings import Lengths, clsum_overrides, decoding, forced_lengths
+from clsum.bench.settings import clsum_overrides, decoding, forced_lengths
 from clsum.bench.standins.models import BenchModels, resolve_models
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError
@@ -53,17 +53,6 @@ class BenchOptions:
     invariance: bool = False  # compare the outputs of speed-only variants instead (``invariance``)
 
 
-@dataclass
-class Prepared:
-    """What the report says about the preparation (the systems share the job: ``Job``)."""
-
-    models: BenchModels
-    lengths: Lengths | None  # None: not forced
-    arch: dict[str, measure.Arch]  # model directory -> architecture
-    build_s: float  # building models
-    convert_s: float  # converting them for CTranslate2
-
-
 def run_bench(options: BenchOptions) -> BenchReport | InvarianceReport:
     """Run every system in ``options`` and return the report (``report.to_json``: what the CLI writes)."""
     started = time.perf_counter()
@@ -72,7 +61,7 @@ def run_bench(options: BenchOptions) -> BenchReport | InvarianceReport:
     if missing:
         raise ConfigError(f"no translation model configured for {', '.join(missing)}")
     threads = options.threads or config.threads or len(os.sched_getaffinity(0))
-    job, bench = _prepare(options, config, threads)
+    job, arch, context = _prepare(options, config, threads)
     report: BenchReport | InvarianceReport
     if options.invariance:
         report = run_variants(job)
@@ -82,12 +71,15 @@ def run_bench(options: BenchOptions) -> BenchReport | InvarianceReport:
         for system in options.systems:
             log.info("running %s on %d documents with %d threads", system, len(job.docs), threads)
             results[system] = run_in_child(threads, run_system, replace(job, system=system))
-        report = BenchReport.of(results, job.docs, job.decoding, bench.arch, peak)
-    report.context = _context(options, job, bench, started)
+        report = BenchReport.of(results, job.docs, job.decoding, arch, peak)
+    report.context = replace(context, seconds_total=round(time.perf_counter() - started, 1))
     return report
 
 
-def _prepare(options: BenchOptions, config: Config, threads: int) -> tuple[Job, Prepared]:
+def _prepare(
+    options: BenchOptions, config: Config, threads: int
+) -> tuple[Job, dict[str, measure.Arch], Context]:
+    """The job the systems share, each model's architecture by directory, and the report's context."""
     records = load_raw(options.folder, options.langs, options.limit)
     text = partial(training_text, options.folder, records)
     models, build_s = _timed(lambda: resolve_models(config, options.langs, text))
@@ -112,7 +104,22 @@ def _prepare(options: BenchOptions, config: Config, threads: int) -> tuple[Job, 
         profile_dir=str(options.profile_dir) if options.profile_dir else None,
     )
     arch = {path: measure.Arch.from_config(c) for path, c in configs.items()}
-    return job, Prepared(models, lengths, arch, build_s, convert_s)
+    folder = str(options.folder) if options.folder else "NTREX-128 (data root)"
+    context = Context(
+        command=options.command,
+        threads=threads,
+        forced_lengths=lengths is not None,
+        forced_output_tokens=lengths,
+        models=models,
+        seconds_building_models=round(build_s, 1),
+        seconds_converting_ct2=round(convert_s, 1),
+        seconds_total=0.0,  # set when the systems have run
+        inputs=Inputs(folder, len(docs), options.langs, options.limit),
+        machine=Machine(_cpu_name(), os.cpu_count(), platform.platform()),
+        versions=package_versions(),
+        clsum_overrides=overrides,
+    )
+    return job, arch, context
 
 
 def _pipeline(options: BenchOptions, models: BenchModels) -> Pipeline:
@@ -149,24 +156,6 @@ def _model_configs(models: BenchModels) -> dict[str, PretrainedConfig]:
     from transformers import AutoConfig
 
     return {m.path: AutoConfig.from_pretrained(m.path) for m in models.all()}
-
-
-def _context(options: BenchOptions, job: Job, bench: Prepared, started: float) -> Context:
-    folder = str(options.folder) if options.folder else "NTREX-128 (data root)"
-    return Context(
-        command=options.command,
-        threads=job.threads,
-        forced_lengths=bench.lengths is not None,
-        forced_output_tokens=bench.lengths,
-        models=bench.models,
-        seconds_building_models=round(bench.build_s, 1),
-        seconds_converting_ct2=round(bench.convert_s, 1),
-        seconds_total=round(time.perf_counter() - started, 1),
-        inputs=Inputs(folder, len(job.docs), options.langs, options.limit),
-        machine=Machine(_cpu_name(), os.cpu_count(), platform.platform()),
-        versions=package_versions(),
-        clsum_overrides=job.clsum_overrides,
-    )
 
 
 def _timed(func: Callable[[], T]) -> tuple[T, float]:

@@ -43,10 +43,8 @@ def forced_lengths(models: BenchModels, docs: list[Doc], summarizer_positions: i
 
 def clsum_overrides(lengths: Lengths) -> list[str]:
     """``--set`` values that force ``lengths`` in clsum (and, through its config, in the baselines)."""
-    out = []
-    for section, length in (("translation", lengths.translation), ("summarization", lengths.summary)):
-        out += [f"{section}.min_length={length + 1}", f"{section}.max_length={length + 1}"]
-    return out
+    sections = (("translation", lengths.translation), ("summarization", lengths.summary))
+    return [f"{section}.{bound}_length={n + 1}" for section, n in sections for bound in ("min", "max")]
 
 
 def decoding(config: Config, models: BenchModels) -> Decoding:

@@ -1,8 +1,5 @@
-"""Shared pieces for click commands: common options, error handling, logging setup.
-
-Every command module of ``clsum.cli`` uses these helpers, so every command fails the same way and
-sets process-wide state (logging, inference threads) the same way, once, at its start.
-"""
+"""What every command shares, so that all fail the same way and set process-wide state (logging,
+inference threads) the same way, once, at their start: options, error handling, logging setup."""
 
 from __future__ import annotations
 
@@ -29,9 +26,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 NOTICES = ("clsum.pipeline.runtime.ct2cache",)
 
 
+verbose_option = click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")
+
+
 def config_options(func: F) -> F:
     """--config, --set and -v, shared by every command that reads a config."""
-    func = click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")(func)
+    func = verbose_option(func)
     func = click.option(
         "--set",
         "overrides",
@@ -114,17 +114,13 @@ def configure_runtime(config: Config) -> None:
     from clsum.pipeline.runtime.hub import ModelRef, offline_if_unreachable
 
     configure_process(config.threads)
-    _one_handler_for_model_libraries()
-    specs = [*config.translation.models.values(), config.summarization.model]
-    if any(not ModelRef(spec).looks_local for spec in specs):
-        offline_if_unreachable()
-
-
-def _one_handler_for_model_libraries() -> None:
-    """transformers and huggingface_hub print through handlers of their own and also pass each
-    message on to ours, so every message came twice: theirs go, ours print each one once."""
+    # transformers and huggingface_hub print through handlers of their own and also pass each
+    # message on to ours, so every message came twice: theirs go, ours print each one once.
     for name in ("transformers", "huggingface_hub"):
         library = logging.getLogger(name)
         for handler in list(library.handlers):
             library.removeHandler(handler)
         library.propagate = True
+    specs = [*config.translation.models.values(), config.summarization.model]
+    if any(not ModelRef(spec).looks_local for spec in specs):
+        offline_if_unreachable()

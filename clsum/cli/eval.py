@@ -1,9 +1,4 @@
-"""``clsum eval``: run a benchmark config and write report.json, report.md and report.html.
-
-Exits 0 only when every system ran on every document; 3 when any system failed on any document
-(the reports are written, scores stand on the documents that succeeded); 2 on a bad config, data or
-model (before any system runs).
-"""
+"""``clsum eval``: run a benchmark config and write report.json, report.md and report.html."""
 
 from __future__ import annotations
 

@@ -1,12 +1,8 @@
 """The ``clsum`` command group and the pipeline's own commands (summarize, config, models).
 
 The CLI is the only place that turns exceptions into exit codes and messages, and the only place
-that sets process-wide state (logging, torch threads).
-
-Exit codes: 0 everything done; 3 some documents failed (the rest written, failures listed in
-errors.jsonl); 2 usage, configuration, model or output-folder errors before any document (one line;
-``-v`` for details); 4 writing failed during the run (a full disk: what was written is intact);
-130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
+that sets process-wide state (logging, torch threads). Exit codes: ``common.EXIT_*``, described in
+docs/outputs.md.
 """
 
 from __future__ import annotations

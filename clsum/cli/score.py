@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from clsum.cli.common import handle_errors, setup_logging
+from clsum.cli.common import handle_errors, setup_logging, verbose_option
 from clsum.eval.options import (
     BOOTSTRAP_MIN_DIFFERING,
     CHRF_WORD_ORDERS,
@@ -38,7 +38,7 @@ _TEST_NAMES = {
 def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by score and compare; they become an eval.options.ScoreOptions."""
     options = [
-        click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors."),
+        verbose_option,
         click.option(
             "--seed", default=DEFAULTS.seed, show_default=True, help="Bootstrap / randomization seed."
         ),

@@ -48,14 +48,9 @@ def import_ray() -> Any:
 
 @contextmanager
 def connected(address: str, log_dir: Path | None = None) -> Iterator[Cluster]:
-    """Ray, connected to ``address``; else $RAY_ADDRESS; else the cluster `ray start` runs on this
-    machine (as ``ray.init()`` finds it); else a Ray instance started here for the run.
-
-    A connection the process already has (a notebook's, a test session's) is used as it is and left
-    open; one made here is closed at the end. A local instance declares one logical CPU more than the
-    machine has: the light read and write tasks then always find a slot beside the model actors.
-    Without -v, what Ray prints itself goes to ``log_dir/ray.log`` (see ``ray_output_to``).
-    """
+    """Ray, connected to the cluster docs/scaling.md ("Which cluster") describes. A connection the
+    process already has (a notebook's, a test session's) is used as it is and left open; one made
+    here is closed at the end. Without -v, what Ray prints goes to ``log_dir/ray.log``."""
     ray = import_ray()
     verbose = logging.getLogger("clsum").getEffectiveLevel() <= logging.INFO
     ray_log = None if verbose or log_dir is None else log_dir / RAY_LOG
@@ -64,7 +59,10 @@ def connected(address: str, log_dir: Path | None = None) -> Iterator[Cluster]:
         own = False
         if started:
             own = _init(ray, address, verbose, ray_log)
-        _quiet_ray_data(verbose)
+        # Ray Data logs every execution at INFO: shown with -v only. Its note that its own progress
+        # bars are off (clsum draws its own) is dropped.
+        logging.getLogger("ray.data").setLevel(logging.INFO if verbose else logging.WARNING)
+        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
         try:
             yield Cluster(ray, own)
         finally:
@@ -84,7 +82,7 @@ def _init(ray: Any, address: str, verbose: bool, ray_log: Path | None) -> bool:
     cpus = None  # a cluster's own
     if target is None or own:
         target = "local"  # never an instance found some other way
-        cpus = usable_cpus() + 1
+        cpus = usable_cpus() + 1  # the light read and write tasks always find a slot beside the actors
         log.info("starting a Ray instance on this machine (%d logical CPUs)", cpus)
     else:
         _check_reachable(target)
@@ -148,13 +146,8 @@ def _cannot_connect(target: str, exc: Exception, said: str) -> str:
 
 def _said(ray_log: Path | None) -> str:
     """The end of what Ray printed into ``ray_log`` (where the reason for a failure is)."""
-    if ray_log is None:
-        return ""
     try:
-        with ray_log.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - 20_000))
-            return fh.read().decode("utf-8", "replace")
+        return ray_log.read_bytes()[-20_000:].decode("utf-8", "replace") if ray_log else ""
     except OSError:
         return ""
 
@@ -168,13 +161,6 @@ def _check_reachable(address: str) -> None:
         socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
         raise ConfigError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from exc
-
-
-def _quiet_ray_data(verbose: bool) -> None:
-    """Ray Data logs every execution at INFO; clsum shows those only with -v. Its note that its own
-    progress bars are off (clsum draws its own) is dropped."""
-    logging.getLogger("ray.data").setLevel(logging.INFO if verbose else logging.WARNING)
-    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
 
 
 @contextmanager

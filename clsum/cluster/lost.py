@@ -1,12 +1,6 @@
-"""Batches whose worker dies: bounded retries, then one document at a time, then an error row.
-
-A document can kill the process that works on it (memory exhausted, a crash in native code): no
-exception reaches clsum, the worker is simply gone. Ray retries such a batch (``RETRIES`` more
-times here, never without end as Ray Data's defaults do); after that Ray Data drops the batch and
-the run goes on (``max_errored_blocks`` unlimited). The driver then sends the documents of every
-dropped batch again, one per row, as the local engine retries a failed batch document by document;
-a document lost again becomes one error row, written here, and the rest of its batch is summarized.
-"""
+"""Batches whose worker dies (memory exhausted, a crash in native code): ``RETRIES`` more tries (Ray
+Data's defaults retry for ever), then its documents one per row, then an error row for a document
+lost again (docs/scaling.md, "What happens when")."""
 
 from __future__ import annotations
 
@@ -28,7 +22,6 @@ RETRIES = 2  # more tries of a batch whose worker died (Ray's max_retries / max_
 _EXECUTOR_LOG = "ray.data._internal.execution.streaming_executor_state"
 _OPERATOR = re.compile(r'operator "([^"]*)"')
 _STEP = re.compile(r"Map\((\w+)\)")  # "Map(Translate)"; fused steps: "Map(prepare)->Map(Translate)"
-_STAGES = {"prepare": "prepare", "Translate": "translate", "Summarize": "summarize", "write": "write"}
 
 # Exceptions that mean the process was lost, not that code raised (ray.exceptions).
 _DEATHS = {"RayActorError", "WorkerCrashedError", "OutOfMemoryError", "NodeDiedError", "ObjectLostError"}
@@ -103,7 +96,7 @@ class _Dropped(logging.Handler):
         steps = _STEP.findall(found.group(1)) if found else []
         if not steps:
             return
-        self.stages.add(_STAGES.get(steps[-1], steps[-1]))  # of fused steps the last, the model's
+        self.stages.add(steps[-1].lower())  # the stage (Map(Translate): translate); of fused steps the last
         exc = record.exc_info[1] if record.exc_info else None
         died = exc is None or bool({c.__name__ for c in type(exc).__mro__} & _DEATHS)
         self.causes.add(DIED if died or not isinstance(exc, Exception) else root_cause(exc))

@@ -1,13 +1,6 @@
-"""The driver of a ray run: the same plan, resume and outputs as ``Pipeline.run``, on a cluster.
-
-Before Ray is involved, the input is enumerated and keyed and the output folder locked and opened
-exactly as a local run does it (``OutputStore.prepare`` skips documents already summarized with
-this config, and folds in the finished blocks of a run that was killed). The documents left are cut
-into the batches a local run would make, in the same order; each batch becomes one row of a Ray
-dataset and, at the end of the plan, one block file named after its place in that order. The final
-merge appends the blocks in name order, one row per document, so the output is what a local run
-writes.
-"""
+"""The driver of a ray run: ``RunSession`` (keys, resume, outputs) as in a local run; Ray Data runs
+the batches, each one row and one block file whose name sorts in input order, so the merged output
+is what a local run writes (docs/scaling.md, "What runs where")."""
 
 from __future__ import annotations
 
@@ -119,13 +112,9 @@ class RayEngine(Engine):
 
 
 def _batches(documents: Source, done: set[str], size: int, identity: str) -> Iterator[Row]:
-    """The rows of the dataset: the documents to do in input order, ``size`` at a time, each row
-    named ``<run>-<index>`` so that block names sort in this order, within a run and across runs.
-
-    A folder's (or a file's) rows carry a part of the source, and the read tasks read its files on
-    the nodes; a JSONL file is read here, and its rows carry the records. Every row carries the
-    run's identity, which the read tasks key the documents with.
-    """
+    """The documents to do, ``size`` at a time, in rows named ``<run>-<index>``: block names sort in
+    input order, within a run and across runs. A folder's rows carry a part of the source (read on
+    the nodes); a JSONL file is read here (docs/scaling.md, "What runs where")."""
     run = f"{time.time_ns():020d}"
     names = (f"{run}-{index:09d}" for index in itertools.count())
     parts: Iterator[Source | list[Record]] = (
@@ -146,13 +135,8 @@ def _plan(
     stages: Any,
 ) -> Any:
     """Read tasks, the two actor pools, write tasks: one Ray block per row, so each batch moves on
-    as soon as its step is done.
-
-    The read tasks reserve ``ray.task_cpus`` and the actors ``ray.cpus_per_actor``: with different
-    reservations Ray Data keeps them apart instead of running the read step inside the translate
-    actors. The write tasks run on this node, where the output folder is (no shared filesystem
-    needed for outputs), and reserve no CPU: a head node often declares none.
-    """
+    as soon as its step is done. The write tasks run on this node, where the output folder is, and
+    reserve no CPU: a head node often declares none."""
     from ray.data import ActorPoolStrategy, DataContext
 
     DataContext.get_current().enable_progress_bars = False  # clsum draws its own

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from typing import Any
 
 from clsum.config import Config
@@ -45,25 +45,14 @@ class Pools:
         return [actor] * (self.translate + self.summarize) + [{"CPU": task_cpus, "GPU": 0.0, "memory": 0.0}]
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "translate_actors": self.translate,
-            "summarize_actors": self.summarize,
-            "cpus_per_actor": self.cpus,
-            "gpus_per_actor": self.gpus,
-            "memory_per_actor": self.memory,
-            "threads_per_actor": self.threads,
-        }
+        """The fields under the names of the ``ray.*`` keys that set them (and ``threads_per_actor``)."""
+        names = ("translate_actors", "summarize_actors", "cpus_per_actor", "gpus_per_actor")
+        return dict(zip((*names, "memory_per_actor", "threads_per_actor"), astuple(self), strict=True))
 
 
 def size_pools(config: Config, nodes: list[Node]) -> Pools:
-    """Pool sizes from ``ray.*``; a size of 0 is derived from the alive ``nodes``' resources.
-
-    GPUs are used when the cluster has them and ``device`` is not cpu (``ray.num_gpus_per_actor``
-    unset: a whole GPU per actor, or half of the only one). Automatic sizes split the actor slots
-    between the two stages, summarization getting the odd one, at least one each, and always fit
-    the nodes as they are: fewer actors first, then (below one actor per stage) a smaller CPU
-    reservation per actor. Sizes given in the config are kept, fitting or not (``check_fit``).
-    """
+    """Pool sizes from ``ray.*``; a size of 0 is derived from the alive ``nodes``' resources and
+    always fits them (docs/scaling.md, "Sizing the actor pools"); sizes given are kept (``check_fit``)."""
     rc = config.ray
     total = _total(nodes)
     gpus = _gpus_per_actor(config, total.get("GPU", 0.0))
@@ -166,14 +155,9 @@ def fits(demands: list[Node], nodes: list[Node]) -> bool:
 
 
 def _cannot_fit(pools: Pools, config: Config, nodes: list[Node]) -> str:
-    total = _total(nodes)
-    needs = pools.needs()
-    what = f"{needs['CPU']:g} CPU"
-    if needs["GPU"]:
-        what += f" and {needs['GPU']:g} GPU"
-    has = f"{total.get('CPU', 0.0):g} CPU"
-    if needs["GPU"]:
-        has += f" and {total.get('GPU', 0.0):g} GPU"
+    total, needs = _total(nodes), pools.needs()
+    kinds = ("CPU", "GPU") if needs["GPU"] else ("CPU",)
+    what, has = (" and ".join(f"{d.get(k, 0.0):g} {k}" for k in kinds) for d in (needs, total))
     per_node = ", ".join(f"{n.get('CPU', 0.0):g}" for n in nodes)
     return (
         f"the actor pools cannot be placed: {pools.translate} translate + {pools.summarize} summarize "
@@ -195,11 +179,7 @@ def _request(cluster: Any, demands: list[Node]) -> None:
 
 
 def _total(nodes: list[Node]) -> Node:
-    total: Node = {}
-    for node in nodes:
-        for name, amount in node.items():
-            total[name] = total.get(name, 0.0) + amount
-    return total
+    return {name: sum(node.get(name, 0.0) for node in nodes) for name in ("CPU", "GPU", "memory")}
 
 
 def _gpus_per_actor(config: Config, cluster_gpus: float) -> float:

@@ -1,11 +1,8 @@
 """What runs on the Ray workers: the local engine's stages over one document batch per row.
 
-A row is one batch (``doc_batch_size`` documents, the batch a local run makes durable at once),
-named after its block file. Between steps it carries the batch's records and a ``Report``, both
-pickled. Per-document failures are error records, as in a local run (``Pipeline.process_isolated``);
-an error that concerns every document (``ClsumError``: a model that cannot load) is not raised,
-which would make Ray retry and print its own traceback, but reported once in the row: the driver
-raises it and stops the run.
+Per-document failures are error records, as locally; an error that concerns every document
+(``ClsumError``: a model that cannot load) is reported once in the row, not raised (Ray would retry
+it and print its own traceback): the driver raises it and stops the run.
 """
 
 from __future__ import annotations

@@ -85,19 +85,29 @@ def marian_tokenizer(
 def bart_tokenizer(out: Path, text: list[str], spec: TokenizerSpec) -> Vocab:
     """BART's tokenizer: byte-level BPE with ``<s>`` 0, ``<pad>`` 1, ``</s>`` 2, ``<unk>`` 3,
     ``<mask>`` 4; decoding starts from ``</s>`` and the first generated token is forced to ``<s>``."""
+    from tokenizers import ByteLevelBPETokenizer
     from transformers import BartTokenizer
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="random-bart-") as tmp:
-        train_byte_bpe(text, spec.size, Path(tmp))
+        bpe = ByteLevelBPETokenizer()  # BART's special tokens at ids 0-4
+        special = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+        bpe.train_from_iterator(
+            text, vocab_size=spec.size, min_frequency=2, special_tokens=special, show_progress=False
+        )
+        bpe.save_model(tmp)  # vocab.json + merges.txt
         vocab_file = Path(tmp) / "vocab.json"
-        trained = sorted(json.loads(vocab_file.read_text(encoding="utf-8")).values())
-        if spec.vocab_size is not None:
-            _pad_vocab_file(vocab_file, spec.vocab_size)
+        bpe_vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+        trained = sorted(bpe_vocab.values())
+        if spec.vocab_size is not None:  # CTranslate2 requires as many vocabulary entries as embedding rows
+            pad_vocab(bpe_vocab, spec.vocab_size)
+            vocab_file.write_text(json.dumps(bpe_vocab, ensure_ascii=False), encoding="utf-8")
         tokenizer = BartTokenizer.from_pretrained(tmp, model_max_length=spec.max_input_tokens)
         tokenizer.save_pretrained(out)
-        if spec.hub_files:
-            _hub_tokenizer_files(Path(tmp), out)
+        if spec.hub_files:  # the files the hub repos ship (transformers converts them on every load)
+            (out / "tokenizer.json").unlink(missing_ok=True)
+            for name in ("vocab.json", "merges.txt"):
+                shutil.copyfile(Path(tmp) / name, out / name)
     vocab = tokenizer.get_vocab()
     bos, pad, eos = vocab["<s>"], vocab["<pad>"], vocab["</s>"]
     if (bos, pad, eos) != (0, 1, 2):
@@ -112,42 +122,25 @@ def bart_tokenizer(out: Path, text: list[str], spec: TokenizerSpec) -> Vocab:
     return Vocab("bart", tokenizer, len(vocab), ids, trained)
 
 
-def _pad_vocab_file(vocab_file: Path, size: int) -> None:
-    """CTranslate2 requires as many vocabulary entries as embedding rows."""
-    vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
-    pad_vocab(vocab, size)
-    vocab_file.write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-
-
-def _hub_tokenizer_files(trained: Path, out: Path) -> None:
-    """The files the BART repos on the hub ship (vocab.json, merges.txt), which transformers converts
-    on every load, instead of the tokenizer.json it saves."""
-    (out / "tokenizer.json").unlink(missing_ok=True)
-    for name in ("vocab.json", "merges.txt"):
-        (out / name).write_bytes((trained / name).read_bytes())
-
-
 def random_model(vocab: Vocab, spec: ModelSpec) -> Any:
     """``spec``'s architecture with ``vocab``'s size and special ids, random weights from ``spec.seed``."""
     import torch
+    import transformers as t
 
-    config_class, model_class = _classes(vocab.kind)
+    classes = {
+        "marian": (t.MarianConfig, t.MarianMTModel),
+        "bart": (t.BartConfig, t.BartForConditionalGeneration),
+    }
+    config_class, model_class = classes[vocab.kind]
     config = config_class(**{**spec.architecture, "vocab_size": vocab.size, **vocab.config_ids})
     with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
         torch.manual_seed(spec.seed)
         model = model_class(config)
-    if spec.restrict_output:
-        _restrict_output(model, vocab.output_ids)
+    if spec.restrict_output:  # random logits over ids the tokenizer cannot decode would give empty text
+        bias = torch.full_like(model.final_logits_bias, -1e4)
+        bias[0, vocab.output_ids] = 0.0
+        model.final_logits_bias.copy_(bias)
     return model
-
-
-def _classes(kind: str) -> tuple[Any, Any]:
-    import transformers as t
-
-    return {
-        "marian": (t.MarianConfig, t.MarianMTModel),
-        "bart": (t.BartConfig, t.BartForConditionalGeneration),
-    }[kind]
 
 
 def save_checkpoint(
@@ -175,15 +168,6 @@ def save_checkpoint(
             shutil.copyfile(Path(tmp) / "model.safetensors", out / "model.safetensors")
             GenerationConfig(**generation).save_pretrained(out)
         (out / "config.json").write_text(json.dumps(config | (config_keys or {}), indent=2), encoding="utf-8")
-
-
-def _restrict_output(model: Any, allowed: list[int]) -> None:
-    """Random logits over ids the tokenizer cannot decode would give empty text: forbid those ids."""
-    import torch
-
-    bias = torch.full_like(model.final_logits_bias, -1e4)
-    bias[0, allowed] = 0.0
-    model.final_logits_bias.copy_(bias)
 
 
 def train_spm(sentences: list[str], vocab_size: int, seed: int | None = None) -> bytes:
@@ -238,23 +222,7 @@ def marian_vocab(source: Path, target: Path, size: int | None = None) -> tuple[d
 
 def pad_vocab(vocab: dict[str, int], size: int) -> None:
     """Fill ``vocab`` with unused ``<dummy_i>`` tokens up to ``size`` entries (ids 0..size-1)."""
-    for i in range(len(vocab), size):
-        vocab[f"<dummy_{i}>"] = i
-
-
-def train_byte_bpe(corpus: list[str], vocab_size: int, out_dir: Path) -> None:
-    """vocab.json + merges.txt of a byte-level BPE with BART's special tokens at ids 0-4."""
-    from tokenizers import ByteLevelBPETokenizer
-
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        corpus,
-        vocab_size=vocab_size,
-        min_frequency=2,
-        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
-        show_progress=False,
-    )
-    bpe.save_model(str(out_dir))
+    vocab.update({f"<dummy_{i}>": i for i in range(len(vocab), size)})
 
 
 def english_corpus(fallback: list[str]) -> list[str]:

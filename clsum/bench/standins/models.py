@@ -1,13 +1,8 @@
-"""Benchmark models: the configured ones when they load, else random ones of the published size.
-
-Random weights give meaningless text but the same compute as the real models when the output
-lengths are the same: the bench then forces ``min_length == max_length`` for every system
-(``clsum.bench.settings``), and each random model's ``final_logits_bias`` keeps generation inside its
-tokenizer's vocabulary so that decoded text has a realistic number of tokens for the next stage.
-They are built once into ``$CLSUM_BENCH_CACHE`` (else ``~/.cache/clsum/bench-models``), in the hub
-repositories' legacy layout with their authors' settings (BENCHMARKS.md lists the files), so that
-loading them costs what loading the real ones does and every system finds its generation settings
-where it would find the real ones'.
+"""Benchmark models: the configured ones when they load, else random ones of the published size
+(docs/performance.md, "Benchmarks"). Random weights cost what the real ones do when the output
+lengths are forced (``clsum.bench.settings``); they are built once into ``$CLSUM_BENCH_CACHE`` in
+the hub repositories' legacy layout (BENCHMARKS.md lists the files), so that loading them costs
+what loading the real ones does and every system finds its generation settings where it would.
 """
 
 from __future__ import annotations
@@ -162,11 +157,6 @@ class Meta:
         return BenchModel(spec, str(folder), self.provenance, True, self.forced_length)
 
 
-def cache_root() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "clsum" / "bench-models"
-
-
 def resolve_models(config: Config, langs: list[str], text: Callable[[str], list[str]]) -> BenchModels:
     """The configured translators of ``langs`` and summarizer; ``text(lang)`` is training text for
     the tokenizer of a random stand-in (asked for only when one is built)."""
@@ -188,7 +178,8 @@ def resolve(spec: str, texts: Callable[[], list[str]]) -> BenchModel:
         return BenchModel(spec, str(snapshot), f"real: {spec}@{snapshot.name}", False, None)
     if spec not in RANDOM_ARCHITECTURES:
         raise ModelError(f"bench: model {spec!r} is neither a local directory nor in the HF cache")
-    folder = cache_root() / spec.replace("/", "--")
+    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "clsum" / "bench-models")
+    folder = root.expanduser() / spec.replace("/", "--")
     meta = Meta.read(folder)
     if meta is None or meta.format != BUILD_FORMAT:
         meta = _build(folder, spec, texts())
@@ -229,9 +220,7 @@ def _build(folder: Path, spec: str, texts: list[str]) -> Meta:
 
 def forced_translation_length(token_counts: list[int]) -> int:
     """Generated tokens per translated sentence: round(1.1 x mean source tokens), at least 1."""
-    if not token_counts:
-        return 1
-    return max(1, round(TRANSLATION_LENGTH_FACTOR * statistics.fmean(token_counts)))
+    return max(1, round(TRANSLATION_LENGTH_FACTOR * statistics.fmean(token_counts or [0])))
 
 
 def build_random_marian(out: Path, lang: str, texts: list[str]) -> int:
