@@ -259,34 +259,27 @@ def test_bench_engine_ray_runs_the_local_and_the_ray_engine_on_the_same_document
     assert systems["clsum-ray-1x1"]["peak_rss_mb"] > systems["clsum"]["peak_rss_mb"]  # the whole Ray instance
 
 
-def test_bench_json_into_a_missing_folder_fails_before_any_work(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def no_work(*args: object) -> None:
-        raise AssertionError("the bench ran although its results could not be written")
-
-    monkeypatch.setattr("clsum.bench.run.run_bench", no_work)
-    out = tmp_path / "missing" / "bench.json"
-    result = CliRunner().invoke(main, ["bench", "--json", str(out)])
-    assert result.exit_code != 0
-    assert f"--json {out}: the folder {out.parent} does not exist" in result.output
-    assert "Traceback" not in result.output
-
-
-def test_a_second_bench_into_the_same_json_fails_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("case", ["missing folder", "held by another bench"])
+def test_a_bench_that_cannot_have_its_json_fails_before_any_work(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from clsum.pipeline.lock import FolderLock
 
     def no_work(*args: object) -> None:
-        raise AssertionError("the bench ran although another bench holds its JSON file")
+        raise AssertionError(f"the bench ran although its JSON file is not its own ({case})")
 
     monkeypatch.setattr("clsum.bench.run.run_bench", no_work)
-    out = tmp_path / "bench.json"
-    with FolderLock(tmp_path, out.name):  # the first bench, still running
+    if case == "missing folder":
+        out = tmp_path / "missing" / "bench.json"
         result = CliRunner().invoke(main, ["bench", "--json", str(out)])
+        expected = f"--json {out}: the folder {out.parent} does not exist"
+    else:
+        out = tmp_path / "bench.json"
+        with FolderLock(tmp_path, out.name):  # the first bench, still running
+            result = CliRunner().invoke(main, ["bench", "--json", str(out)])
+        expected = f"{out} is in use by another clsum run"
     assert result.exit_code == 2, result.output
-    assert f"{out} is in use by another clsum run" in result.output
+    assert expected in result.output
     assert "Traceback" not in result.output
 
 
