@@ -201,6 +201,28 @@ def die_on_poison(records: list[Record]) -> None:
             record.translated = [list(p) for p in record.sentences]
 
 
+def test_model_actors_left_by_a_pass_are_ended_and_their_cpus_come_back(cluster: str) -> None:
+    """Ray can leave a restarted actor with no handle behind (it held its CPU until the job ended,
+    and the next pass's pools waited for it for ever): the actors are ended by id, not by handle."""
+    from clsum.cluster import lost
+
+    class Leftover:
+        def ping(self) -> bool:
+            return True
+
+    Leftover.__name__ = Leftover.__qualname__ = "MapWorker(Map(Translate))"  # as Ray Data names them
+    actor = ray.remote(num_cpus=1)(Leftover).remote()
+    ray.get(actor.ping.remote())
+    assert ray.available_resources().get("CPU", 0.0) <= 3.0
+    lost._end_model_actors(ray)  # returns once the actor is DEAD
+    deadline = time.monotonic() + 30
+    while ray.available_resources().get("CPU", 0.0) < 4.0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ray.available_resources().get("CPU", 0.0) == 4.0
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(actor.ping.remote())
+
+
 @pytest.mark.slow  # its worker dies six times (about 2 minutes)
 def test_a_document_that_kills_its_worker_is_one_error_row_and_the_run_goes_on(
     cluster: str, tiny_overrides: list[str], tmp_path: Path

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ _STEP = re.compile(r"Map\((\w+)\)")  # "Map(Translate)"; fused steps: "Map(prepa
 _DEATHS = {"RayActorError", "WorkerCrashedError", "OutOfMemoryError", "NodeDiedError", "ObjectLostError"}
 DIED = f"the Ray worker died {RETRIES + 1} times on it (out of memory, a crash in native code, or killed)"
 
+RELEASE_S = 60.0  # how long the actors of a pass may take to end before the next pass starts
 Plan = Callable[[list[Row]], Any]  # rows -> a Ray dataset whose rows are write()'s
 
 
@@ -60,6 +62,7 @@ def execute(ray: Any, plan: Plan, rows: list[Row], output: Path) -> Iterator[Row
         len(lost), dropped.where(), dropped.why(),
     )  # fmt: skip
     singles = [single for row in lost for single in split_row(row)]
+    _end_model_actors(ray)
     lost, dropped = yield from _one_pass(ray, plan, singles)
     for row in lost:
         yield _error_row(row, dropped.where(), dropped.why(), output)
@@ -80,6 +83,30 @@ def _one_pass(ray: Any, plan: Plan, rows: list[Row]) -> Generator[Row, None, tup
     finally:
         logger.removeHandler(dropped)
     return [row for row in rows if row["name"] not in seen], dropped
+
+
+def _end_model_actors(ray: Any) -> None:
+    """End this job's model actors and wait until they are gone (at most ``RELEASE_S``).
+
+    Ray can leave behind an actor that was restarting when its pool let go of it: it comes back
+    ALIVE with no handle and keeps its CPUs until the job ends (seen: the translate actor the
+    poison batch killed, ``num_restarts`` 3). The next pass's pools would wait for those CPUs for
+    ever. Ray offers no public call to end an actor without a handle, hence its private ones."""
+    from ray._private import state, worker
+
+    job = ray.get_runtime_context().get_job_id()
+    core = worker.global_worker.core_worker  # type: ignore[attr-defined]  # set by ray.init
+    deadline = time.monotonic() + RELEASE_S
+    while left := [
+        actor_id
+        for actor_id, actor in state.actors(job_id=ray.JobID.from_hex(job)).items()
+        if actor["ActorClassName"].startswith("MapWorker(") and actor["State"] != "DEAD"
+    ]:
+        if time.monotonic() > deadline:
+            raise ClsumError(f"{len(left)} Ray actor(s) of the last pass did not end within {RELEASE_S:g} s")
+        for actor_id in left:
+            core.kill_actor(ray.ActorID.from_hex(actor_id), True)  # True: no restart
+        time.sleep(0.5)
 
 
 class _Dropped(logging.Handler):
