@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import Field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_hints
 
 import click
 
 from clsum.cli.common import handle_errors, setup_logging, verbose_option
 from clsum.eval.options import (
     BOOTSTRAP_MIN_DIFFERING,
-    CHRF_WORD_ORDERS,
-    DEFAULTS,
     EXACT_MAX_DIFFERING,
-    LSUM_SPLITS,
     METHODS,
-    ROUGE_TOKENIZERS,
     ScoreOptions,
 )
 from clsum.eval.textio import FORMATS
@@ -35,48 +31,35 @@ _TEST_NAMES = {
 }
 
 
+# CLI help where a field's own description (``setting`` doc, YAML-side) says too little.
+_HELP = {
+    "seed": "Bootstrap / randomization seed.",
+    "bootstrap": "Bootstrap resamples (compare: also permutation swaps); 0: no CI in score.",
+    "bleu_tokenize": "sacrebleu BLEU tokenizer (default 13a).",
+    "lsum_split": "ROUGE-Lsum sentences. auto: a text's own newlines if it has any, else a break after each "
+    "PTB ' . ' token when it is PTB-tokenized (CNN/DM: the published way), else pysbd; or force one. "
+    "The signature counts which splitter split each side.",
+    "rouge_tokenizer": "rouge-score: rouge_score's ASCII-only tokenizer, to reproduce its numbers exactly.",
+}
+
+
+def _field_option(f: Field[Any], hint: Any) -> Callable[[Any], Any]:
+    """A ScoreOptions field as an option: its default, its choices (Literal) or range, its help."""
+    flag, doc = "--" + f.name.replace("_", "-"), _HELP.get(f.name, f.metadata["doc"])
+    if hint is bool:
+        return click.option(f"{flag}/--no-{flag[2:]}", default=f.default, show_default=True, help=doc)
+    choices = get_args(hint) if get_origin(hint) is Literal else ()
+    kind = click.IntRange(min(choices), max(choices)) if choices and isinstance(choices[0], int) else None
+    kind = click.Choice(choices) if choices and kind is None else kind
+    return click.option(flag, type=kind, default=f.default, show_default=f.default is not None, help=doc)
+
+
 def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by score and compare; they become an eval.options.ScoreOptions."""
+    hints = get_type_hints(ScoreOptions)
     options = [
         verbose_option,
-        click.option(
-            "--seed", default=DEFAULTS.seed, show_default=True, help="Bootstrap / randomization seed."
-        ),
-        click.option(
-            "--bootstrap",
-            default=DEFAULTS.bootstrap,
-            show_default=True,
-            help="Bootstrap resamples (compare: also permutation swaps); 0: no CI in score.",
-        ),
-        click.option(
-            "--bleu-tokenize", default=DEFAULTS.bleu_tokenize, help="sacrebleu BLEU tokenizer (default 13a)."
-        ),
-        click.option(
-            "--chrf-word-order",
-            default=DEFAULTS.chrf_word_order,
-            show_default=True,
-            type=click.IntRange(min(CHRF_WORD_ORDERS), max(CHRF_WORD_ORDERS)),
-            help="2 = chrF++.",
-        ),
-        click.option(
-            "--lsum-split",
-            type=click.Choice(LSUM_SPLITS),
-            default=DEFAULTS.lsum_split,
-            show_default=True,
-            help="ROUGE-Lsum sentences. auto: a text's own newlines if it has any, else a break after each "
-            "PTB ' . ' token when it is PTB-tokenized (CNN/DM: the published way), else pysbd; or force one. "
-            "The signature counts which splitter split each side.",
-        ),
-        click.option(
-            "--rouge-tokenizer",
-            type=click.Choice(ROUGE_TOKENIZERS),
-            default=DEFAULTS.rouge_tokenizer,
-            show_default=True,
-            help="rouge-score: rouge_score's ASCII-only tokenizer, to reproduce its numbers exactly.",
-        ),
-        click.option(
-            "--stem/--no-stem", default=DEFAULTS.stem, show_default=True, help="Porter stemming in ROUGE."
-        ),
+        *(_field_option(f, hints[f.name]) for f in reversed(fields(ScoreOptions))),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table."),
         click.option(
             "--format",
