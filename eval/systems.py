@@ -47,8 +47,7 @@ class RunContext:
             pipeline = self.pipeline  # built on the first run: baselines alone need none
             pipeline.check(until)
             if lang != "en":  # every run ends at translate or summarize
-                if lang not in self.config.translation.models:
-                    configured = list(self.config.translation.models) or ["(none)"]
+                if lang not in (configured := self.config.translation.models):
                     raise ConfigError(f"no translation model for {unknown('language', lang, configured)}")
                 pipeline.models.translator(lang)
             if until == "summarize":
