@@ -127,15 +127,11 @@ def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: 
     type=click.Choice(METHODS),
     default=METHODS[0],
     show_default=True,
-    help="auto: the paired bootstrap (p and its 95% CI of B-A) when at least "
-    f"{BOOTSTRAP_MIN_DIFFERING} segments differ, else the permutation test; permutation (or ar): the paired "
-    f"sign-flip test over the differing segments, exact (all 2^k swaps) up to k={EXACT_MAX_DIFFERING}, else "
-    "--bootstrap random swaps, valid at any n, no CI; paired-bootstrap: the bootstrap whatever k is "
-    "(warns below its calibrated range); sacrebleu-paired-bootstrap: sacrebleu's folded test, "
-    "anti-conservative (about 12% false positives at 0.05), for its numbers only. Calibrated (false-positive "
-    "rate at 0.05 within its 95% interval of 5% or below) on CNN/DM null pairs at n = 10-1000: auto and "
-    f"permutation everywhere, the bootstrap only from {BOOTSTRAP_MIN_DIFFERING} differing segments "
-    "(docs/evaluation.md).",
+    help=f"auto: the paired bootstrap (p and the 95% CI of B-A) when at least {BOOTSTRAP_MIN_DIFFERING} "
+    "segments differ, else permutation (or ar): the sign-flip test over the differing segments, exact up to "
+    f"k={EXACT_MAX_DIFFERING}, else --bootstrap random swaps, no CI; paired-bootstrap at any k (warns below "
+    "its calibrated range); sacrebleu-paired-bootstrap: sacrebleu's folded test, anti-conservative, for its "
+    "numbers only. Why, and the calibration study: docs/evaluation.md.",
 )
 @_score_options
 @handle_errors
