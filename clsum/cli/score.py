@@ -49,8 +49,9 @@ def _field_option(f: Field[Any], hint: Any) -> Callable[[Any], Any]:
     if hint is bool:
         return click.option(f"{flag}/--no-{flag[2:]}", default=f.default, show_default=True, help=doc)
     choices = get_args(hint) if get_origin(hint) is Literal else ()
-    kind = click.IntRange(min(choices), max(choices)) if choices and isinstance(choices[0], int) else None
-    kind = click.Choice(choices) if choices and kind is None else kind
+    kind: click.ParamType | None = click.Choice(choices) if choices else None
+    if choices and isinstance(choices[0], int):  # chrF word order: a range reads better than 0|1|2
+        kind = click.IntRange(min(choices), max(choices))
     return click.option(flag, type=kind, default=f.default, show_default=f.default is not None, help=doc)
 
 
