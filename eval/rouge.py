@@ -139,12 +139,12 @@ def rouge(
         if lsum and len(hyp.split()) * len(ref.split()) > MAX_LCS_CELLS:
             cut_ref, cut_hyp = (_first_words(t, LSUM_CAP_WORDS) for t in (ref, hyp))
             scores = {
-                **ngrams.score(ref, hyp),
+                **(ngrams.score(ref, hyp) if ngrams.rouge_types else {}),  # it would tokenize for none
                 **_scorer(("rougeLsum",), tokenizer, stem).score(cut_ref, cut_hyp),
             }
             capped += 1
         else:
-            scores = scorer.score(ref, hyp)
+            scores = scorer.score(ref, hyp) if scorer.rouge_types else {}
         if "rougeL" in metrics:
             scores["rougeL"] = _rouge_l(scorer._tokenizer.tokenize, ref, hyp)
         for name in metrics:
