@@ -231,8 +231,7 @@ class Published(System):
         field_name = self.params.field
         missing = [s.id for s in segments if field_name not in s.extra]
         if missing:
-            available = sorted({k for s in segments for k in s.extra}) or ["(none)"]
-            problem = unknown("published field", field_name, available)
+            problem = unknown("published field", field_name, sorted({k for s in segments for k in s.extra}))
             raise ConfigError(f"system {self.name!r}: segment {missing[0]}: {problem}")
         return [s.extra[field_name] for s in segments]
 
