@@ -110,10 +110,8 @@ def check(source: str, summary: str, source_lang: str = "en", translation: str |
     grams = {n: ngrams(words, n) for n in (1, 2, 3)}
     known = {n: set(ngrams(reference, n)) for n in (1, 2, 3)}
     mentions = numbers.extract_numbers(source, source_lang) + numbers.extract_numbers(translation or "", "en")
-    known_numbers, vocab = (
-        [v for m in mentions for v in m.values],
-        entities.vocabulary(source, translation or ""),
-    )
+    known_numbers = [v for m in mentions for v in m.values]
+    vocab = entities.vocabulary(source, translation or "")
     claimed = [
         m for m in numbers.extract_numbers(summary, "en") if not numbers.is_supported(m, known_numbers)
     ]

@@ -63,29 +63,35 @@ def _read_lines(root: Path, rel: str, files: dict[str, str]) -> list[str]:
     return [line.removesuffix("\r") for line in data.decode("utf-8").rstrip("\n").split("\n")]
 
 
-def _check_aligned(name: str, *columns: list[str]) -> None:
+def _columns(root: Path, name: str, *rels: str) -> tuple[list[list[str]], dict[str, str]]:
+    """The lines of each file (line-aligned, or an InputError) and the hash of each."""
+    files: dict[str, str] = {}
+    columns = [_read_lines(root, rel, files) for rel in rels]
     if len({len(c) for c in columns}) != 1:
         counts = ", ".join(str(len(c)) for c in columns)
         raise InputError(f"{name}: files are not line-aligned ({counts} lines)")
+    return columns, files
+
+
+def _sentences(name: str, lang: str, prefix: str, src: str, ref: str, root: Path | None) -> Dataset:
+    """One segment per line of two aligned files (ids ``{prefix}-1``, ...)."""
+    (sources, refs), files = _columns(root or data_root(), name, src, ref)
+    pairs = enumerate(zip(sources, refs, strict=True), start=1)
+    segments = [Segment(f"{prefix}-{i}", s, r) for i, (s, r) in pairs]
+    return Dataset(f"{name}-{lang}-en", lang, segments, files)
 
 
 def load_flores(lang: str, root: Path | None = None) -> Dataset:
     """FLORES-200 devtest, ``lang`` -> English, 1012 sentences."""
-    root, files = root or data_root(), dict[str, str]()
-    src = _read_lines(root, f"flores200-devtest/{FLORES_CODES[lang]}.devtest", files)
-    ref = _read_lines(root, "flores200-devtest/eng_Latn.devtest", files)
-    _check_aligned("flores200-devtest", src, ref)
-    segments = [Segment(f"flores-{i + 1}", s, r) for i, (s, r) in enumerate(zip(src, ref, strict=True))]
-    return Dataset(f"flores200-devtest-{lang}-en", lang, segments, files)
+    folder = "flores200-devtest"
+    src, ref = f"{folder}/{FLORES_CODES[lang]}.devtest", f"{folder}/eng_Latn.devtest"
+    return _sentences(folder, lang, "flores", src, ref, root)
 
 
 def load_wmt19_de_en(root: Path | None = None) -> Dataset:
-    root, files = root or data_root(), dict[str, str]()
-    src = _read_lines(root, "wmt-newstest2019-de-en/newstest2019.deu", files)
-    ref = _read_lines(root, "wmt-newstest2019-de-en/newstest2019.eng", files)
-    _check_aligned("newstest2019", src, ref)
-    segments = [Segment(f"wmt19-{i + 1}", s, r) for i, (s, r) in enumerate(zip(src, ref, strict=True))]
-    return Dataset("newstest2019-de-en", "de", segments, files)
+    folder = "wmt-newstest2019-de-en"
+    src, ref = f"{folder}/newstest2019.deu", f"{folder}/newstest2019.eng"
+    return _sentences("newstest2019", "de", "wmt19", src, ref, root)
 
 
 def load_ntrex_documents(lang: str, root: Path | None = None) -> Dataset:
@@ -94,11 +100,8 @@ def load_ntrex_documents(lang: str, root: Path | None = None) -> Dataset:
     ``source`` and ``reference`` hold the document's lines joined by newlines, so a document can
     be split back into its sentences, or fed to the pipeline as one article.
     """
-    root, files = root or data_root(), dict[str, str]()
-    ids = _read_lines(root, "ntrex128/DOCUMENT_IDS.tsv", files)
-    src = _read_lines(root, f"ntrex128/newstest2019-ref.{NTREX_CODES[lang]}.txt", files)
-    ref = _read_lines(root, "ntrex128/newstest2019-src.eng.txt", files)
-    _check_aligned("ntrex128", ids, src, ref)
+    rels = ("DOCUMENT_IDS.tsv", f"newstest2019-ref.{NTREX_CODES[lang]}.txt", "newstest2019-src.eng.txt")
+    (ids, src, ref), files = _columns(root or data_root(), "ntrex128", *(f"ntrex128/{r}" for r in rels))
     docs: dict[str, tuple[list[str], list[str]]] = {}
     for doc_id, s, r in zip(ids, src, ref, strict=True):
         lines = docs.setdefault(doc_id.strip(), ([], []))
@@ -110,8 +113,9 @@ def load_ntrex_documents(lang: str, root: Path | None = None) -> Dataset:
 
 def load_cnndm_frank250(root: Path | None = None) -> Dataset:
     """250 CNN/DM test articles: reference highlights and the published BART-large-cnn outputs."""
-    root, files = root or data_root(), dict[str, str]()
-    rows = [json.loads(line) for line in _read_lines(root, "cnndm-frank250/cnndm_frank250.jsonl", files)]
+    files: dict[str, str] = {}
+    lines = _read_lines(root or data_root(), "cnndm-frank250/cnndm_frank250.jsonl", files)
+    rows = [json.loads(line) for line in lines]
     segments = [Segment(r["id"], r["article"], r["reference"], {"bart": r["bart"]}) for r in rows]
     return Dataset("cnndm-frank250", "en", segments, files)
 

@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ModelMetric:
-    name: str
     module: str  # import name
     package: str  # distribution name (pip install ...)
     repo: str  # Hugging Face model repo with the default weights
@@ -30,10 +29,8 @@ class ModelMetric:
 
 
 MODEL_METRICS = {
-    "bertscore": ModelMetric("bertscore", "bert_score", "bert-score", "roberta-large", "config.json"),
-    "comet": ModelMetric(
-        "comet", "comet", "unbabel-comet", "Unbabel/wmt22-comet-da", "checkpoints/model.ckpt"
-    ),
+    "bertscore": ModelMetric("bert_score", "bert-score", "roberta-large", "config.json"),
+    "comet": ModelMetric("comet", "unbabel-comet", "Unbabel/wmt22-comet-da", "checkpoints/model.ckpt"),
 }
 
 
@@ -64,7 +61,7 @@ def score(name: str, hyps: list[str], refs: list[str], tail: list[str], bs: int 
     folder = _cached_folder(metric.repo, metric.weights_file)
     if folder is None:
         return _skipped(name, f"weights for {metric.repo} not in the HF cache")
-    if metric.name == "comet":  # COMET-22 scores (source, hypothesis, reference) triples
+    if name == "comet":  # COMET-22 scores (source, hypothesis, reference) triples
         return _skipped(name, "COMET needs the source texts, which 'clsum score' does not take")
     if "t5" in str(folder):  # bert_score loads any model_type containing "t5" as a T5 encoder
         return _skipped(name, f"bert_score would read {folder} as a T5 model (its path has 't5')")
@@ -77,12 +74,8 @@ def score(name: str, hyps: list[str], refs: list[str], tail: list[str], bs: int 
         hyps, refs, model_type=str(folder), num_layers=model2layers[metric.repo], lang="en", verbose=False
     )
     f = np.asarray(f1.tolist(), dtype=np.float64) * 100
-    fields = [
-        name,
-        f"model:{metric.repo}",
-        "idf:no",
-        "rescale:no",
-        f"impl:bert_score-{metadata.version(metric.package)}",
-    ]
+    signature = (
+        f"{name}|model:{metric.repo}|idf:no|rescale:no|impl:bert_score-{metadata.version(metric.package)}"
+    )
     ci = bootstrap.confidence_interval(f[:, None], bootstrap.mean_of(len(f)), bs, seed) if bs else None
-    return Score(name, float(f.mean()), "|".join([*fields, *tail]), ci, f.tolist())
+    return Score(name, float(f.mean()), "|".join([signature, *tail]), ci, f.tolist())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
 from clsum.errors import ConfigError
 from clsum.settings import build, setting, unknown
@@ -23,12 +23,6 @@ def metric_label(metric: str) -> str:
     return f"{metric} (lower is better)" if metric in LOWER_IS_BETTER else metric
 
 
-RougeTokenizer = Literal["unicode", "rouge-score"]
-LsumSplit = Literal["auto", "newline", "ptb", "sentences"]  # see eval.rouge
-ChrfWordOrder = Literal[0, 1, 2]  # 2 = chrF++
-ROUGE_TOKENIZERS: tuple[str, ...] = get_args(RougeTokenizer)
-LSUM_SPLITS: tuple[str, ...] = get_args(LsumSplit)
-CHRF_WORD_ORDERS: tuple[int, ...] = get_args(ChrfWordOrder)
 # Significance tests of ``metrics.compare`` (the first is the default; see eval.bootstrap), and the
 # name each one has in a signature's ``test:`` field.
 METHODS = ("auto", "permutation", "paired-bootstrap", "ar", "sacrebleu-paired-bootstrap")
@@ -50,10 +44,14 @@ SEED_MAX = 2**32 - 1  # numpy's RandomState (sacrebleu's paired bootstrap) takes
 
 @dataclass(frozen=True)
 class ScoreOptions:
-    rouge_tokenizer: RougeTokenizer = setting("unicode", "unicode-aware, or rouge_score's own (a-z0-9)")
+    rouge_tokenizer: Literal["unicode", "rouge-score"] = setting(
+        "unicode", "unicode-aware, or rouge_score's own (a-z0-9)"
+    )
     stem: bool = setting(True, "Porter stemming, as rouge_score")
-    lsum_split: LsumSplit = setting("auto", "newlines, else PTB marks if tokenized, else pysbd")
-    chrf_word_order: ChrfWordOrder = setting(0, "2 = chrF++")
+    lsum_split: Literal["auto", "newline", "ptb", "sentences"] = setting(
+        "auto", "newlines, else PTB marks if tokenized, else pysbd"
+    )
+    chrf_word_order: Literal[0, 1, 2] = setting(0, "2 = chrF++")
     bleu_tokenize: str | None = setting(None, "null: sacrebleu's default (13a)")
     bootstrap: int = setting(1000, "bootstrap resamples; 0 disables the CI")
     seed: int = setting(12345, "seed of the resampling", max=SEED_MAX)

@@ -1,5 +1,5 @@
 """ROUGE on top of rouge_score (Google's reimplementation of ROUGE-1.5.5), with a Unicode-aware
-tokenizer, a choice of ROUGE-Lsum sentence split, and ROUGE-L of very long texts by rapidfuzz's LCS;
+tokenizer, a choice of ROUGE-Lsum sentence split, and ROUGE-L by rapidfuzz's LCS (no quadratic table);
 docs/evaluation.md (ROUGE details) says what each option does and why.
 """
 
@@ -10,6 +10,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -100,33 +101,15 @@ def _first_words(text: str, words: int) -> str:
     return "\n".join(kept)
 
 
-def _long_rouge_l(scorer: rouge_scorer.RougeScorer, ref: str, hyp: str) -> scoring.Score:
-    """rouge_score's ROUGE-L (``_score_lcs``) with the LCS length from rapidfuzz: no quadratic table."""
-    target, prediction = scorer._tokenizer.tokenize(ref), scorer._tokenizer.tokenize(hyp)
+def _rouge_l(tokenize: Callable[[str], list[str]], ref: str, hyp: str) -> scoring.Score:
+    """rouge_score's ROUGE-L (``_score_lcs``) with the LCS length from rapidfuzz: the same score
+    without rouge_score's quadratic table, so a pair of any length is scored exactly."""
+    target, prediction = tokenize(ref), tokenize(hyp)
     if not target or not prediction:
         return scoring.Score(precision=0, recall=0, fmeasure=0)
     lcs = LCSseq.similarity(target, prediction)
     precision, recall = lcs / len(prediction), lcs / len(target)
     return scoring.Score(precision, recall, scoring.fmeasure(precision, recall))
-
-
-_LCS_VARIANTS = ("rougeL", "rougeLsum")
-
-
-def _score_long(
-    metrics: tuple[str, ...], tokenizer: str, stem: bool, ref: str, hyp: str
-) -> dict[str, scoring.Score]:
-    """A pair above MAX_LCS_CELLS: the n-gram variants as usual, ROUGE-L by rapidfuzz, ROUGE-Lsum cut."""
-    out: dict[str, scoring.Score] = {}
-    linear = tuple(m for m in metrics if m not in _LCS_VARIANTS)
-    if linear:
-        out.update(_scorer(linear, tokenizer, stem).score(ref, hyp))
-    if "rougeL" in metrics:
-        out["rougeL"] = _long_rouge_l(_scorer(("rougeL",), tokenizer, stem), ref, hyp)
-    if "rougeLsum" in metrics:
-        cut_ref, cut_hyp = (_first_words(t, LSUM_CAP_WORDS) for t in (ref, hyp))
-        out["rougeLsum"] = _scorer(("rougeLsum",), tokenizer, stem).score(cut_ref, cut_hyp)["rougeLsum"]
-    return out
 
 
 def rouge(
@@ -138,7 +121,10 @@ def rouge(
     lsum_split: str = "auto",
 ) -> dict[str, RougeResult]:
     """Per-segment ROUGE scores for each requested ROUGE variant (options checked by ``eval.options``)."""
-    scorer = _scorer(metrics, tokenizer, stem)
+    # ROUGE-L by rapidfuzz, the rest by rouge_score: ROUGE-Lsum's union LCS has no linear form, so a
+    # pair above MAX_LCS_CELLS is scored on its first LSUM_CAP_WORDS words per side.
+    scorer = _scorer(tuple(m for m in metrics if m != "rougeL"), tokenizer, stem)
+    ngrams = _scorer(tuple(m for m in metrics if m not in ("rougeL", "rougeLsum")), tokenizer, stem)
     lsum = "rougeLsum" in metrics
     rows: dict[str, tuple[list[float], list[float], list[float]]] = {m: ([], [], []) for m in metrics}
     splits: dict[str, Counter[str]] = {"hyp": Counter(), "ref": Counter()}
@@ -150,12 +136,17 @@ def rouge(
             splits["hyp"][hyp_splitter] += 1
             splits["ref"][ref_splitter] += 1
         # rouge_score's argument order is (target, prediction).
-        too_long = len(hyp.split()) * len(ref.split()) > MAX_LCS_CELLS
-        if too_long and any(m in _LCS_VARIANTS for m in metrics):
-            scores = _score_long(metrics, tokenizer, stem, ref, hyp)
-            capped += lsum
+        if lsum and len(hyp.split()) * len(ref.split()) > MAX_LCS_CELLS:
+            cut_ref, cut_hyp = (_first_words(t, LSUM_CAP_WORDS) for t in (ref, hyp))
+            scores = {
+                **(ngrams.score(ref, hyp) if ngrams.rouge_types else {}),  # it would tokenize for none
+                **_scorer(("rougeLsum",), tokenizer, stem).score(cut_ref, cut_hyp),
+            }
+            capped += 1
         else:
-            scores = scorer.score(ref, hyp)
+            scores = scorer.score(ref, hyp) if scorer.rouge_types else {}
+        if "rougeL" in metrics:
+            scores["rougeL"] = _rouge_l(scorer._tokenizer.tokenize, ref, hyp)
         for name in metrics:
             s = scores[name]
             for column, value in zip(rows[name], (s.precision, s.recall, s.fmeasure), strict=True):

@@ -47,8 +47,7 @@ class RunContext:
             pipeline = self.pipeline  # built on the first run: baselines alone need none
             pipeline.check(until)
             if lang != "en":  # every run ends at translate or summarize
-                if lang not in self.config.translation.models:
-                    configured = list(self.config.translation.models) or ["(none)"]
+                if lang not in (configured := self.config.translation.models):
                     raise ConfigError(f"no translation model for {unknown('language', lang, configured)}")
                 pipeline.models.translator(lang)
             if until == "summarize":
@@ -232,8 +231,7 @@ class Published(System):
         field_name = self.params.field
         missing = [s.id for s in segments if field_name not in s.extra]
         if missing:
-            available = sorted({k for s in segments for k in s.extra}) or ["(none)"]
-            problem = unknown("published field", field_name, available)
+            problem = unknown("published field", field_name, sorted({k for s in segments for k in s.extra}))
             raise ConfigError(f"system {self.name!r}: segment {missing[0]}: {problem}")
         return [s.extra[field_name] for s in segments]
 

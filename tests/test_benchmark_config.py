@@ -202,3 +202,41 @@ def test_a_one_language_dataset_fills_in_its_language() -> None:
     data = minimal()
     data["dataset"] = {"name": "wmt19"}
     assert parse_benchmark(data).dataset.lang == "de"
+
+
+def test_pipeline_config_may_name_a_shipped_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pipeline.config: configs/cpu-fast.yaml`` is the file shipped with clsum when the folder the
+    run starts in has no such file; ``--set`` of the benchmark still applies on top."""
+    from clsum.eval.harness import pipeline_config
+
+    monkeypatch.chdir(tmp_path)
+    data = {**minimal(), "pipeline": {"config": "configs/cpu-fast.yaml", "set": ["translation.num_beams=3"]}}
+    config = pipeline_config(parse_benchmark(data))
+    assert config.backend == "ctranslate2" and config.summarization.num_beams == 2
+    assert config.translation.num_beams == 3
+
+
+def test_aligned_data_files_are_read_checked_and_hashed(tmp_path: Path) -> None:
+    from clsum.errors import InputError
+    from clsum.eval.data import load_wmt19_de_en
+
+    folder = tmp_path / "wmt-newstest2019-de-en"
+    folder.mkdir()
+    (folder / "newstest2019.deu").write_bytes(b"Hallo\r\nWelt\n")
+    (folder / "newstest2019.eng").write_bytes(b"Hello\nworld\n")
+    ds = load_wmt19_de_en(tmp_path)
+    assert (ds.name, ds.source_lang) == ("newstest2019-de-en", "de")
+    assert [(s.id, s.source, s.reference) for s in ds.segments] == [
+        ("wmt19-1", "Hallo", "Hello"),
+        ("wmt19-2", "Welt", "world"),
+    ]
+    assert list(ds.files) == [
+        "wmt-newstest2019-de-en/newstest2019.deu",
+        "wmt-newstest2019-de-en/newstest2019.eng",
+    ]
+    (folder / "newstest2019.eng").write_bytes(b"Hello\n")
+    with pytest.raises(InputError, match=r"^newstest2019: files are not line-aligned \(2, 1 lines\)$"):
+        load_wmt19_de_en(tmp_path)
+    (folder / "newstest2019.eng").unlink()
+    with pytest.raises(InputError, match="newstest2019.eng is missing"):
+        load_wmt19_de_en(tmp_path)

@@ -136,3 +136,21 @@ def test_every_printed_decision_is_calibrated_on_held_out_nulls(study_outputs: A
     few = [r for r in rows if (r.construction, r.n, r.test) == ("sparse", 20, "paired-bootstrap")]
     pooled = calibration.clopper_pearson(sum(r.rejections for r in few), sum(r.pairs for r in few))
     assert len(few) == 4 and pooled[0] > ALPHA, few
+
+
+@pytest.mark.slow
+def test_the_study_prints_its_table(
+    study_outputs: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m clsum.eval.calibration --pairs N --cells i,j``: one table row per cell and metric."""
+    from clsum.eval import calibration
+
+    monkeypatch.setattr(calibration, "load_outputs", lambda: study_outputs)
+    calibration.main(["--pairs", "3", "--seed", "7", "--cells", "0,14"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("pairs per cell: 3, seed 7;")
+    assert lines[1] == "| null / power | n | k or share | metric | " + " | ".join(calibration.TESTS) + " |"
+    cells = [("coin", "10", "0.5"), ("power", "20", "0.1")]
+    expected = [f"| {c} | {n} | {size} | {m} |" for c, n, size in cells for m in calibration.METRICS]
+    assert [" | ".join(line.split(" | ")[:4]) + " |" for line in lines[3:]] == expected
+    assert all(line.count("[") == len(calibration.TESTS) for line in lines[3:])  # rate [interval] per test

@@ -147,19 +147,22 @@ def test_default_lsum_reproduces_the_published_way_on_cnndm(
             )
 
 
-def test_long_pairs_get_the_same_rouge_l_without_the_quadratic_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Above the cell limit ROUGE-L's LCS comes from rapidfuzz: the same score as rouge_score's table."""
+@pytest.mark.parametrize("tokenizer", ["unicode", "rouge-score"])
+def test_rouge_l_by_rapidfuzz_is_rouge_scores_own(tokenizer: str) -> None:
+    """ROUGE-L's LCS comes from rapidfuzz (no quadratic table): the same score as rouge_score's table."""
     import numpy as np
 
     rng = np.random.default_rng(0)
     words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "running", "runs"]
     hyp, ref = (" ".join(rng.choice(words, size=300)) for _ in range(2))
-    expected = rouge.rouge([hyp], [ref], ("rouge1", "rougeL"))
-    monkeypatch.setattr(rouge, "MAX_LCS_CELLS", 1000)
-    fast = rouge.rouge([hyp], [ref], ("rouge1", "rougeL"))
+    custom = rouge.UnicodeTokenizer(True) if tokenizer == "unicode" else None
+    table = rouge_scorer.RougeScorer(["rouge1", "rougeL"], use_stemmer=True, tokenizer=custom)
+    expected = table.score(ref, hyp)
+    fast = rouge.rouge([hyp, ""], [ref, ref], ("rouge1", "rougeL"), tokenizer=tokenizer)
     for name in ("rouge1", "rougeL"):
-        assert fast[name].fmeasure == pytest.approx(expected[name].fmeasure, abs=1e-12)
-        assert fast[name].precision == pytest.approx(expected[name].precision, abs=1e-12)
+        assert fast[name].fmeasure == [pytest.approx(expected[name].fmeasure, abs=1e-12), 0.0]
+        assert fast[name].precision[0] == pytest.approx(expected[name].precision, abs=1e-12)
+        assert fast[name].recall[0] == pytest.approx(expected[name].recall, abs=1e-12)
 
 
 def test_an_8000_word_pair_is_bounded_and_rouge_lsum_says_it_was_cut(

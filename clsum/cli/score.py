@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import Field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_hints
 
 import click
 
 from clsum.cli.common import handle_errors, setup_logging, verbose_option
 from clsum.eval.options import (
     BOOTSTRAP_MIN_DIFFERING,
-    CHRF_WORD_ORDERS,
-    DEFAULTS,
     EXACT_MAX_DIFFERING,
-    LSUM_SPLITS,
     METHODS,
-    ROUGE_TOKENIZERS,
     ScoreOptions,
 )
 from clsum.eval.textio import FORMATS
@@ -35,48 +31,36 @@ _TEST_NAMES = {
 }
 
 
+# CLI help where a field's own description (``setting`` doc, YAML-side) says too little.
+_HELP = {
+    "seed": "Bootstrap / randomization seed.",
+    "bootstrap": "Bootstrap resamples (compare: also permutation swaps); 0: no CI in score.",
+    "bleu_tokenize": "sacrebleu BLEU tokenizer (default 13a).",
+    "lsum_split": "ROUGE-Lsum sentences. auto: a text's own newlines if it has any, else a break after each "
+    "PTB ' . ' token when it is PTB-tokenized (CNN/DM: the published way), else pysbd; or force one. "
+    "The signature counts which splitter split each side.",
+    "rouge_tokenizer": "rouge-score: rouge_score's ASCII-only tokenizer, to reproduce its numbers exactly.",
+}
+
+
+def _field_option(f: Field[Any], hint: Any) -> Callable[[Any], Any]:
+    """A ScoreOptions field as an option: its default, its choices (Literal) or range, its help."""
+    flag, doc = "--" + f.name.replace("_", "-"), _HELP.get(f.name, f.metadata["doc"])
+    if hint is bool:
+        return click.option(f"{flag}/--no-{flag[2:]}", default=f.default, show_default=True, help=doc)
+    choices = get_args(hint) if get_origin(hint) is Literal else ()
+    kind: click.ParamType | None = click.Choice(choices) if choices else None
+    if choices and isinstance(choices[0], int):  # chrF word order: a range reads better than 0|1|2
+        kind = click.IntRange(min(choices), max(choices))
+    return click.option(flag, type=kind, default=f.default, show_default=f.default is not None, help=doc)
+
+
 def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by score and compare; they become an eval.options.ScoreOptions."""
+    hints = get_type_hints(ScoreOptions)
     options = [
         verbose_option,
-        click.option(
-            "--seed", default=DEFAULTS.seed, show_default=True, help="Bootstrap / randomization seed."
-        ),
-        click.option(
-            "--bootstrap",
-            default=DEFAULTS.bootstrap,
-            show_default=True,
-            help="Bootstrap resamples (compare: also permutation swaps); 0: no CI in score.",
-        ),
-        click.option(
-            "--bleu-tokenize", default=DEFAULTS.bleu_tokenize, help="sacrebleu BLEU tokenizer (default 13a)."
-        ),
-        click.option(
-            "--chrf-word-order",
-            default=DEFAULTS.chrf_word_order,
-            show_default=True,
-            type=click.IntRange(min(CHRF_WORD_ORDERS), max(CHRF_WORD_ORDERS)),
-            help="2 = chrF++.",
-        ),
-        click.option(
-            "--lsum-split",
-            type=click.Choice(LSUM_SPLITS),
-            default=DEFAULTS.lsum_split,
-            show_default=True,
-            help="ROUGE-Lsum sentences. auto: a text's own newlines if it has any, else a break after each "
-            "PTB ' . ' token when it is PTB-tokenized (CNN/DM: the published way), else pysbd; or force one. "
-            "The signature counts which splitter split each side.",
-        ),
-        click.option(
-            "--rouge-tokenizer",
-            type=click.Choice(ROUGE_TOKENIZERS),
-            default=DEFAULTS.rouge_tokenizer,
-            show_default=True,
-            help="rouge-score: rouge_score's ASCII-only tokenizer, to reproduce its numbers exactly.",
-        ),
-        click.option(
-            "--stem/--no-stem", default=DEFAULTS.stem, show_default=True, help="Porter stemming in ROUGE."
-        ),
+        *(_field_option(f, hints[f.name]) for f in reversed(fields(ScoreOptions))),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table."),
         click.option(
             "--format",
@@ -144,15 +128,11 @@ def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: 
     type=click.Choice(METHODS),
     default=METHODS[0],
     show_default=True,
-    help="auto: the paired bootstrap (p and its 95% CI of B-A) when at least "
-    f"{BOOTSTRAP_MIN_DIFFERING} segments differ, else the permutation test; permutation (or ar): the paired "
-    f"sign-flip test over the differing segments, exact (all 2^k swaps) up to k={EXACT_MAX_DIFFERING}, else "
-    "--bootstrap random swaps, valid at any n, no CI; paired-bootstrap: the bootstrap whatever k is "
-    "(warns below its calibrated range); sacrebleu-paired-bootstrap: sacrebleu's folded test, "
-    "anti-conservative (about 12% false positives at 0.05), for its numbers only. Calibrated (false-positive "
-    "rate at 0.05 within its 95% interval of 5% or below) on CNN/DM null pairs at n = 10-1000: auto and "
-    f"permutation everywhere, the bootstrap only from {BOOTSTRAP_MIN_DIFFERING} differing segments "
-    "(docs/evaluation.md).",
+    help=f"auto: the paired bootstrap (p and the 95% CI of B-A) when at least {BOOTSTRAP_MIN_DIFFERING} "
+    "segments differ, else permutation (or ar): the sign-flip test over the differing segments, exact up to "
+    f"k={EXACT_MAX_DIFFERING}, else --bootstrap random swaps, no CI; paired-bootstrap at any k (warns below "
+    "its calibrated range); sacrebleu-paired-bootstrap: sacrebleu's folded test, anti-conservative, for its "
+    "numbers only. Why, and the calibration study: docs/evaluation.md.",
 )
 @_score_options
 @handle_errors
