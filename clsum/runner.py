@@ -476,9 +476,9 @@ class RunSession:
             if after_error:  # the last batch may be on disk but not yet counted: count the files
                 result.summarized, result.failures = self.store.appended()
                 result.failed = sum(result.failures.values())
-            self.store.compact()
+            in_output = self.store.compact()
             manifest = self._manifest(engine, finished_at=_now(), **ending)
-            manifest["counts"]["in_output"] = self.store.counts()
+            manifest["counts"]["in_output"] = in_output
             self.store.write_manifest(manifest)
             self.store.write_markdown()
         except OutputError as exc:

@@ -24,7 +24,7 @@ import os
 import re
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -148,44 +148,27 @@ class OutputStore:
         self._kept = self._repair()
         if force:
             return set()
-        return {
-            row["id"]
-            for row in read_rows(self.folder / SUMMARIES)
-            if row["id"] in keys and row.get("key") == keys[row["id"]]
-        }
+        stored, _ = _latest(self.folder / SUMMARIES)
+        return {doc_id for doc_id, (_, key) in stored.items() if doc_id in keys and key == keys[doc_id]}
 
-    def compact(self) -> None:
+    def compact(self) -> dict[str, int]:
         """Drop the rows that are no longer current (docs/outputs.md, "Resume"), rewriting a file only
-        when it holds some. An error row is overcome by a summary appended after it by this store,
-        or, untouched now, by one with this run's key."""
-        summaries = _latest(self.folder / SUMMARIES)
-        errors = _latest(self.folder / ERRORS)
+        when it holds some; returns the rows each file keeps. An error row is overcome by a summary
+        appended after it by this store, or, untouched now, by one with this run's key."""
+        with _output_errors(f"update {self.folder}"):
+            summaries, summary_lines = _latest(self.folder / SUMMARIES)
+            errors, error_lines = _latest(self.folder / ERRORS)
 
-        def current_error(lineno: int, doc_id: str) -> bool:
-            if errors[doc_id][0] != lineno:
-                return False
-            if doc_id in self._newest:
-                return self._newest[doc_id] == ERRORS
-            summary = summaries.get(doc_id)
-            return summary is None or summary[1] is None or summary[1] != self._keys.get(doc_id)
+            def current_error(doc_id: str) -> bool:
+                if doc_id in self._newest:
+                    return self._newest[doc_id] == ERRORS
+                summary = summaries.get(doc_id)
+                return summary is None or summary[1] is None or summary[1] != self._keys.get(doc_id)
 
-        self._keep(SUMMARIES, lambda lineno, doc_id: summaries[doc_id][0] == lineno)
-        self._keep(ERRORS, current_error)
-
-    def _keep(self, name: str, keep: Callable[[int, str], bool]) -> None:
-        """Rewrite file ``name`` with the rows ``keep`` accepts, streamed, if it drops any line."""
-        path = self.folder / name
-        with _output_errors(f"update {path}"):
-            total = kept = 0
-            for lineno, row, _ in _rows(path, every=True):
-                total += 1
-                kept += row is not None and keep(lineno, row["id"])
-            if kept == total:
-                return
-            rows = _rows(path)
-            _write_atomic(
-                path, (raw + b"\n" for n, row, raw in rows if row is not None and keep(n, row["id"]))
-            )
+            kept_errors = {n for doc_id, (n, _) in errors.items() if current_error(doc_id)}
+            _keep(self.folder / SUMMARIES, summary_lines, {n for n, _ in summaries.values()})
+            _keep(self.folder / ERRORS, error_lines, kept_errors)
+        return {"summaries": len(summaries), "errors": len(kept_errors)}
 
     def appended(self) -> tuple[int, dict[str, int]]:
         """What was appended since ``prepare``, read back from the files: the number of summaries
@@ -241,13 +224,6 @@ class OutputStore:
             with _output_errors(f"repair {self.folder / name}"):
                 kept[name] = _cut_partial_line(self.folder / name)
         return kept
-
-    def counts(self) -> dict[str, int]:
-        with _output_errors(f"read {self.folder}"):
-            return {
-                "summaries": len(_latest(self.folder / SUMMARIES)),
-                "errors": len(_latest(self.folder / ERRORS)),
-            }
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         path = self.folder / MANIFEST
@@ -329,16 +305,27 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     (the last wins, in its place); a partial line from a kill is dropped. Lines end at ``\n`` only
     (``jsonl.lines``: a summary may hold U+2028). Two streaming passes: only an id -> line-number map
     is in memory."""
-    last = _latest(path)
+    last, _ = _latest(path)
     for lineno, row, _ in _rows(path):
         assert row is not None
         if last[row["id"]][0] == lineno:
             yield row
 
 
-def _latest(path: Path) -> dict[str, tuple[int, str | None]]:
-    """id -> (number of the last line holding a row for it, that row's key)."""
-    return {row["id"]: (lineno, row.get("key")) for lineno, row, _ in _rows(path, warn=True) if row}
+def _latest(path: Path) -> tuple[dict[str, tuple[int, str | None]], int]:
+    """id -> (number of the last line holding a row for it, that row's key); and the file's lines."""
+    last: dict[str, tuple[int, str | None]] = {}
+    total = 0
+    for total, row, _ in _rows(path, warn=True, every=True):
+        if row is not None:
+            last[row["id"]] = (total, row.get("key"))
+    return last, total
+
+
+def _keep(path: Path, total: int, keep: set[int]) -> None:
+    """Rewrite ``path`` with only its lines numbered in ``keep``, streamed, if that drops any."""
+    if len(keep) < total:
+        _write_atomic(path, (raw + b"\n" for n, _, raw in _rows(path) if n in keep))
 
 
 def _rows(path: Path, warn: bool = False, every: bool = False) -> Iterator[tuple[int, Any, bytes]]:
