@@ -296,12 +296,11 @@ class Pipeline:
 
     def prepare(self, batch: list[Record]) -> list[Record]:
         """Clean, detect and segment a batch (the part that needs no model but a tokenizer)."""
-        return _in_place(batch, lambda ok: self.process_isolated(ok, until=PREPARE_STAGES[-1]))
+        return self.process_isolated(batch, until=PREPARE_STAGES[-1])
 
     def finish(self, batch: list[Record]) -> list[Record]:
         """Translate and summarize a prepared batch; the records in the order they are written."""
-        first = STAGES[len(PREPARE_STAGES)]
-        return written_order(_in_place(batch, lambda ok: self.process_isolated(ok, start=first)))
+        return written_order(self.process_isolated(batch, start=STAGES[len(PREPARE_STAGES)]))
 
 
 class Engine(ABC):
@@ -545,13 +544,6 @@ def written_order(batch: list[Record]) -> list[Record]:
     """The order a processed batch goes to the output: ingest errors first, then the rest in input
     order (the order a one-pass run writes)."""
     return sorted(batch, key=lambda r: r.error is None or r.error.stage != "ingest")  # stable
-
-
-def _in_place(batch: list[Record], process: Callable[[list[Record]], list[Record]]) -> list[Record]:
-    """``process`` the records without an error; each result goes back in its record's place."""
-    ok = [r.ok for r in batch]
-    results = iter(process([r for r in batch if r.ok]))
-    return [next(results) if was_ok else record for record, was_ok in zip(batch, ok, strict=True)]
 
 
 def run_ending(exc: BaseException) -> dict[str, str]:

@@ -41,6 +41,8 @@ _TERMINAL_ESCAPE = re.compile("\x1b\\[[0-9;?]*[A-Za-z]")  # e.g. ESC [1m: bold o
 # export) is dropped with the other control characters.
 _BINARY_SHARE = 0.05
 SNIFF_BYTES = 8192  # how much of a file ``looks_binary`` needs to see
+# cp1252 is Latin-1 but for 0x80-0x9f, where it has letters and signs instead of C1 controls.
+_CP1252 = {b: bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0xA0)}
 # Part of every document's key: raise it when ``decode`` or ``repair_text`` would turn the same bytes
 # into other text, so a resume redoes what the old decoder made.
 DECODER_VERSION = "2"
@@ -87,7 +89,7 @@ def bom_encoding(data: bytes) -> str | None:
 def cp1252_text(data: bytes) -> str:
     """``data`` read as cp1252; the five bytes cp1252 leaves undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d)
     are read as Latin-1, whose C1 controls ftfy can still use to undo mojibake."""
-    return "".join(_cp1252_char(b) for b in data)
+    return data.decode("latin-1").translate(_CP1252)
 
 
 def looks_binary(data: bytes) -> bool:
@@ -127,13 +129,6 @@ def _decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return cp1252_text(data), "cp1252"
-
-
-def _cp1252_char(byte: int) -> str:
-    try:
-        return bytes([byte]).decode("cp1252")
-    except UnicodeDecodeError:
-        return chr(byte)
 
 
 def _fix_cp437(text: str) -> str:
