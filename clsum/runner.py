@@ -40,7 +40,7 @@ from clsum.pipeline.segment import segment
 from clsum.pipeline.summarize import check_summarization, summarize
 from clsum.pipeline.tcache import TranslationCache
 from clsum.pipeline.translate import translate
-from clsum.pipeline.write import OutputStore
+from clsum.pipeline.write import OutputStore, read_manifest
 from clsum.record import Record
 from clsum.versions import package_versions
 
@@ -344,31 +344,20 @@ class LocalEngine(Engine):
 
     def execute(self, session: RunSession, done: set[str]) -> None:
         pipeline = self.pipeline
-        documents = session.documents.records(skip=done)
-        for batch in self._prepared(batches(documents, pipeline.config.doc_batch_size), session.keyed):
+        todo = batches(session.documents.records(skip=done), pipeline.config.doc_batch_size)
+
+        def prepare_next() -> list[Record] | None:
+            """The next batch, keyed and prepared. With ``prefetch`` this runs on one background
+            thread (which alone advances ``todo``: file reading happens there too) while this one
+            runs inference on the current batch (``ahead``: its exceptions are raised here, and it
+            is never waited for on the way out)."""
+            batch = next(todo, None)
+            return None if batch is None else pipeline.prepare(session.keyed(batch))
+
+        for batch in ahead(prepare_next) if pipeline.config.prefetch else iter(prepare_next, None):
             written = pipeline.finish(batch)
             session.store.append(written)
             session.written(written)
-
-    def _prepared(
-        self, todo: Iterator[list[Record]], keyed: Callable[[list[Record]], None]
-    ) -> Iterator[list[Record]]:
-        """Prepared batches; with ``prefetch`` the next one is prepared on one background thread
-        (which alone advances ``todo``: file reading happens there too) while the caller runs
-        inference on the current one (``ahead``: its exceptions are raised here, and it is never
-        waited for on the way out)."""
-
-        def prepare_next() -> list[Record] | None:
-            batch = next(todo, None)
-            if batch is not None:
-                keyed(batch)
-                batch = self.pipeline.prepare(batch)
-            return batch
-
-        if self.pipeline.config.prefetch:
-            yield from ahead(prepare_next)
-        else:
-            yield from iter(prepare_next, None)
 
     def describe(self) -> EngineReport:
         cache = self.pipeline.translation_cache
@@ -402,9 +391,10 @@ class RunSession:
         with self.store.locked():  # before any document is read
             return self._run(engine, force, progress)
 
-    def keyed(self, batch: list[Record]) -> None:
+    def keyed(self, batch: list[Record]) -> list[Record]:
         for record in batch:
             record.key = record_key(self.identity, record)
+        return batch
 
     def written(self, records: list[Record]) -> None:
         """Count (and log the failures of) a batch the engine has made durable."""
@@ -449,7 +439,7 @@ class RunSession:
         """The status the last run into this folder ended with. A manifest still ``running`` here,
         where this run holds the lock, was left by a run that was killed (``kill -9``, a second
         signal) before it could write its ending: it was interrupted."""
-        previous = self.store.read_manifest()
+        previous = read_manifest(self.output)
         if not previous or "status" not in previous:
             return {}
         ended: dict[str, str] = {

@@ -30,7 +30,7 @@ from clsum.pipeline.decode import (
 )
 from clsum.pipeline.jsonl import lines
 from clsum.pipeline.limits import JSON_ESCAPE_FACTOR, read_at_most, text_too_large, too_large
-from clsum.pipeline.write import MANIFEST, MARKDOWN
+from clsum.pipeline.write import MANIFEST, MARKDOWN, read_manifest
 from clsum.record import Record
 
 log = logging.getLogger(__name__)
@@ -207,14 +207,8 @@ def _skip_output(folder: Path) -> bool:
 
 def _is_clsum_output(folder: Path) -> bool:
     """Whether ``folder`` holds a manifest that clsum wrote (status, config hash and counts)."""
-    manifest = folder / MANIFEST
-    try:
-        if not manifest.is_file() or manifest.stat().st_size > 1 << 20:
-            return False
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and {"status", "config_hash", "counts"} <= data.keys()
+    manifest = read_manifest(folder)
+    return manifest is not None and {"status", "config_hash", "counts"} <= manifest.keys()
 
 
 def _read_document(file: Path, doc_id: str, max_bytes: int, decoded: bool = True) -> Record:

@@ -237,18 +237,20 @@ class OutputStore:
                 # has room for this one without indentation, which makes it smaller.
                 _overwrite(path, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n")
 
-    def read_manifest(self) -> dict[str, Any] | None:
-        """The manifest an earlier run left, if it can be read."""
-        try:
-            manifest = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return manifest if isinstance(manifest, dict) else None
-
     def write_markdown(self) -> None:
         rows = read_rows(self.folder / SUMMARIES)
         with _output_errors(f"write {self.folder / MARKDOWN}"):
             _write_atomic(self.folder / MARKDOWN, markdown_parts(rows))
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest a run left in ``folder``, if it can be read (one over 1 MiB is not clsum's)."""
+    path = folder / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8")) if path.stat().st_size <= 1 << 20 else None
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def _make_folder(folder: Path) -> None:
