@@ -360,12 +360,8 @@ class LocalEngine(Engine):
             session.written(written)
 
     def describe(self) -> EngineReport:
-        cache = self.pipeline.translation_cache
-        stats = {
-            "hits": cache.hits - self._cache_start[0],
-            "misses": cache.misses - self._cache_start[1],
-            "size": cache.size,
-        }
+        cache, (hits, misses) = self.pipeline.translation_cache, self._cache_start
+        stats = {"hits": cache.hits - hits, "misses": cache.misses - misses, "size": cache.size}
         return EngineReport(self.pipeline.device, RunModels.of(self.pipeline.models), stats)
 
 
