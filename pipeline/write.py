@@ -186,7 +186,7 @@ class OutputStore:
     def _append_rows(self, rows: Rows) -> None:
         for name, added in rows.items():
             with _output_errors(f"write {self.folder / name}"):
-                _append_durable(self.folder / name, (line + "\n" for _, line in added))
+                _write_in_place(self.folder / name, "".join(line + "\n" for _, line in added))
             self._newest.update((doc_id, name) for doc_id, _ in added)
 
     def write_block(self, name: str, records: Iterable[Record]) -> None:
@@ -235,7 +235,8 @@ class OutputStore:
                     raise
                 # A full disk has no room for a second copy; the manifest written at the start
                 # has room for this one without indentation, which makes it smaller.
-                _overwrite(path, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n")
+                compact = json.dumps(manifest, ensure_ascii=False, separators=(",", ":"))
+                _write_in_place(path, compact + "\n", append=False)
 
     def write_markdown(self) -> None:
         rows = read_rows(self.folder / SUMMARIES)
@@ -383,25 +384,6 @@ def _read_block(path: Path) -> Rows | None:
     return rows
 
 
-def _append_durable(path: Path, lines: Iterable[str]) -> None:
-    data = "".join(lines).encode("utf-8", _UNENCODABLE)  # one write: a kill leaves at most one partial line
-    if not data:
-        return
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        start = os.fstat(fd).st_size
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        except OSError:
-            # A full disk takes part of the batch: cut it off, so the file ends with whole rows.
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, start)
-            raise
-    finally:
-        os.close(fd)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -432,13 +414,25 @@ def _new_temp(path: Path) -> tuple[Path, int]:
             continue
 
 
-def _overwrite(path: Path, text: str) -> None:
-    """Rewrite ``path`` in place (not atomic: only for when there is no room for a copy)."""
+def _write_in_place(path: Path, text: str, append: bool = True) -> None:
+    """Write ``text`` into ``path`` itself, in one write, then fsync: appended (a kill leaves at most
+    one partial line; a failure, a full disk say, cuts off the part it wrote, so the file ends with
+    whole rows), or over the old content (not atomic: only for when there is no room for a copy)."""
     data = text.encode("utf-8", _UNENCODABLE)
-    fd = os.open(path, os.O_WRONLY)
+    if not data:
+        return
+    fd = os.open(path, os.O_WRONLY | (os.O_APPEND | os.O_CREAT if append else 0), 0o666)
     try:
-        _write_all(fd, data)
-        os.ftruncate(fd, len(data))
-        os.fsync(fd)
+        start = os.fstat(fd).st_size if append else 0
+        try:
+            _write_all(fd, data)
+            if not append:
+                os.ftruncate(fd, len(data))
+            os.fsync(fd)
+        except OSError:
+            if append:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
+            raise
     finally:
         os.close(fd)
