@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -72,10 +73,10 @@ class RunResult:
     summarized: int = 0  # done in this run
     skipped: int = 0  # already done by an earlier run with the same content and config
     failed: int = 0
-    failures: dict[str, int] = field(default_factory=dict)  # stage -> count
+    failures: Counter[str] = field(default_factory=Counter)  # stage -> count
     warned: int = 0  # documents done in this run with degenerate outputs (Record.warnings)
     # "stage kind" (e.g. "translate max_length") -> documents of this run with outputs so flagged
-    warnings: dict[str, int] = field(default_factory=dict)
+    warnings: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -87,12 +88,11 @@ class RunResult:
             if record.ok:
                 self.summarized += 1
                 self.warned += bool(record.warnings)
-                for w in record.warnings:  # documents, not outputs (see Record)
-                    self.warnings[f"{w.stage} {w.kind}"] = self.warnings.get(f"{w.stage} {w.kind}", 0) + 1
+                self.warnings.update(f"{w.stage} {w.kind}" for w in record.warnings)  # documents, not outputs
             else:
                 assert record.error is not None
                 self.failed += 1
-                self.failures[record.error.stage] = self.failures.get(record.error.stage, 0) + 1
+                self.failures[record.error.stage] += 1
                 log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
 
 
@@ -435,20 +435,18 @@ class RunSession:
         """The status the last run into this folder ended with. A manifest still ``running`` here,
         where this run holds the lock, was left by a run that was killed (``kill -9``, a second
         signal) before it could write its ending: it was interrupted."""
-        previous = read_manifest(self.output)
-        if not previous or "status" not in previous:
-            return {}
+        previous = read_manifest(self.output) or {}
         ended: dict[str, str] = {
             k: str(previous[k]) for k in ("status", "started_at", "finished_at") if k in previous
         }
-        if ended["status"] == "running":
+        if ended.get("status") == "running":
             ended["status"] = "interrupted"
             log.warning(
                 "the last run into %s (started %s) was interrupted before it finished; resuming it",
                 self.output,
                 ended.get("started_at", "at an unknown time"),
             )
-        return ended
+        return ended if "status" in ended else {}
 
     def _finish(self, engine: Engine, ending: dict[str, str], after_error: bool = False) -> None:
         """Write the final manifest and summaries.md. After an error they are best effort: the

@@ -170,7 +170,7 @@ class OutputStore:
             _keep(self.folder / ERRORS, error_lines, kept_errors)
         return {"summaries": len(summaries), "errors": len(kept_errors)}
 
-    def appended(self) -> tuple[int, dict[str, int]]:
+    def appended(self) -> tuple[int, Counter[str]]:
         """What was appended since ``prepare``, read back from the files: the number of summaries
         and of failures per stage. Exact even when a signal stopped a run between writing a batch
         and counting it."""
@@ -178,7 +178,7 @@ class OutputStore:
             summaries = sum(n > self._kept.get(SUMMARIES, 0) for n, _, _ in _rows(self.folder / SUMMARIES))
             errors = _rows(self.folder / ERRORS)
             failures = Counter(str(row.get("stage")) for n, row, _ in errors if n > self._kept.get(ERRORS, 0))
-        return summaries, dict(failures)
+        return summaries, failures
 
     def append(self, records: Iterable[Record]) -> None:
         self._append_rows(_rows_of(records))
