@@ -114,8 +114,9 @@ class Record:
         """The English text, sentences joined by spaces, paragraphs by blank lines."""
         return "\n\n".join(" ".join(p) for p in self.english)
 
-    def fail(self, stage: str, message: str) -> None:
+    def fail(self, stage: str, message: str) -> Record:
         self.error = StageError(stage, message)
+        return self
 
     def count_outputs(self, stage: str, flags: list[tuple[str, ...]]) -> None:
         """Add outputs generated for this document in ``stage``, each with its degeneration flags

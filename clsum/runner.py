@@ -260,8 +260,7 @@ class Pipeline:
         except Exception as exc:
             if len(records) == 1:  # its own record: what the stages left of it is dropped with the error
                 log.debug("%s failed in %s", records[0].id, self._stage, exc_info=True)
-                records[0].fail(self._stage, f"{type(exc).__name__}: {exc}")
-                return records
+                return [records[0].fail(self._stage, f"{type(exc).__name__}: {exc}")]
             log.warning("a batch failed in %s (%s); retrying its documents one by one", self._stage, exc)
             return [r for rec in pristine for r in self.process_isolated([rec], until, start)]
 

@@ -217,20 +217,16 @@ def _read_document(file: Path, doc_id: str, max_bytes: int, decoded: bool = True
         with file.open("rb") as fh:
             data = read_at_most(fh, max_bytes)
             if data is None:
-                record.fail("ingest", too_large(os.fstat(fh.fileno()).st_size, max_bytes))
-                return record
+                return record.fail("ingest", too_large(os.fstat(fh.fileno()).st_size, max_bytes))
     except OSError as exc:
-        record.fail("ingest", f"cannot read file: {exc.strerror or exc}")
-        return record
+        return record.fail("ingest", f"cannot read file: {exc.strerror or exc}")
     record.digest = input_digest(data)
     if not decoded:
         return record
     if not data:
-        record.fail("ingest", "file is empty")
-        return record
+        return record.fail("ingest", "file is empty")
     if looks_binary(data):
-        record.fail("ingest", "file looks binary, not text")
-        return record
+        return record.fail("ingest", "file looks binary, not text")
     record.raw, record.encoding, record.repairs = decode(data)
     _check_text(record, "file")
     return record
@@ -241,8 +237,7 @@ def text_record(doc_id: str, text: str, lang_hint: str | None = None, max_bytes:
     checks as a file's contents (size, mojibake, line endings, control characters, empty text)."""
     record = Record(id=doc_id, fmt="text", lang_hint=lang_hint, digest=_text_digest(text))
     if error := text_too_large(text, max_bytes):
-        record.fail("ingest", error)
-        return record
+        return record.fail("ingest", error)
     record.raw, record.repairs = repair_text(text)
     _check_text(record, "text")
     return record
@@ -384,6 +379,4 @@ def _line_too_long(lineno: int, max_bytes: int) -> str:
 
 
 def _error_record(doc_id: str, message: str) -> Record:
-    record = Record(id=doc_id)
-    record.fail("ingest", message)
-    return record
+    return Record(id=doc_id).fail("ingest", message)
