@@ -58,7 +58,11 @@ def input_digest(data: bytes) -> str:
 def decode(data: bytes) -> tuple[str, str, list[str]]:
     """Decode ``data`` to clean text; returns (text, encoding name, repairs made): the encodings and
     repairs of docs/outputs.md ("Input that cannot be read")."""
-    text, encoding = _decode_bytes(data)
+    encoding = bom_encoding(data) or utf16_without_bom(data) or "utf-8"
+    try:
+        text = data.decode(encoding, errors="strict" if encoding == "utf-8" else "replace")
+    except UnicodeDecodeError:
+        text, encoding = cp1252_text(data), "cp1252"
     text, repairs = repair_text(text)
     return text, encoding, repairs
 
@@ -119,16 +123,6 @@ def utf16_without_bom(data: bytes) -> str | None:
     if even > 0.4 and odd < 0.05:
         return "utf-16-be"
     return None
-
-
-def _decode_bytes(data: bytes) -> tuple[str, str]:
-    bom = bom_encoding(data) or utf16_without_bom(data)
-    if bom:
-        return data.decode(bom, errors="replace"), bom
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return cp1252_text(data), "cp1252"
 
 
 def _fix_cp437(text: str) -> str:

@@ -97,7 +97,10 @@ def clean_text(text: str, record: Record) -> None:
     lines = _drop_repeats(lines, record.removed)
     lines = _drop_furniture(lines, record.removed)
     single_line_start = len(lines) > 1 and lines[0].para != lines[1].para
-    paragraphs = _drop_trailing_agency(_join(lines), record.removed)
+    joined = [
+        " ".join(line.text for line in group) for _, group in groupby(lines, key=lambda line: line.para)
+    ]
+    paragraphs = _drop_trailing_agency(joined, record.removed)
     record.paragraphs = _take_title(paragraphs, record, single_line_start)
 
 
@@ -120,10 +123,6 @@ def _split_lines(text: str) -> list[_Line]:
     for index, block in enumerate(blocks):
         lines += [_Line(index, normalize_space(line)) for line in block.split("\n") if line.strip()]
     return lines
-
-
-def _join(lines: list[_Line]) -> list[str]:
-    return [" ".join(line.text for line in group) for _, group in groupby(lines, key=lambda line: line.para)]
 
 
 # --- metadata -------------------------------------------------------------------------------------
@@ -178,10 +177,6 @@ def _same(a: str, b: str) -> bool:
     return a.casefold() == b.casefold()
 
 
-def _looks_like_caption(text: str) -> bool:
-    return _words(text) <= _MAX_CAPTION_REPEAT_WORDS and not _SENTENCE_BREAK.search(text)
-
-
 def _drop_repeats(lines: list[_Line], removed: list[Removed]) -> list[_Line]:
     """Drop a line printed twice in a row: both copies of a caption, the second copy of longer text."""
     kept: list[_Line] = []
@@ -190,7 +185,7 @@ def _drop_repeats(lines: list[_Line], removed: list[Removed]) -> list[_Line]:
         line = lines[index]
         nxt = lines[index + 1] if index + 1 < len(lines) else None
         if nxt is not None and _same(line.text, nxt.text):
-            if _looks_like_caption(line.text):
+            if _words(line.text) <= _MAX_CAPTION_REPEAT_WORDS and not _SENTENCE_BREAK.search(line.text):
                 removed += [Removed("repeated_caption", line.text), Removed("repeated_caption", nxt.text)]
             else:
                 kept.append(line)
