@@ -286,9 +286,7 @@ def _line_id(line: str | None) -> str | None:
     except json.JSONDecodeError:
         return None
     doc_id = obj.get("id") if isinstance(obj, dict) else None
-    if not isinstance(doc_id, str):
-        return None
-    return _utf8_id(doc_id)
+    return _utf8_id(doc_id) if isinstance(doc_id, str) else None
 
 
 def _free(base: str, taken: Container[str], sep: str = "~") -> str:
