@@ -104,13 +104,16 @@ class Progress:
     """
 
     def __init__(self) -> None:
-        self.docs, self.sents = _bars(False, 0)
+        Progress.start(self, False, 0)  # disabled bars, also under a subclass's own ``start``
 
     def start(self, enabled: bool, documents: int) -> None:
-        self.docs, self.sents = _bars(enabled, documents)
+        from tqdm import tqdm  # a disabled bar does nothing
+
+        self.docs = tqdm(total=documents, desc="documents", unit="doc", position=0, disable=not enabled)
+        self.sents = tqdm(total=0, desc="sentences", unit="sent", position=1, disable=not enabled)
 
     def add_sentences(self, n: int) -> None:
-        self.sents.total += n
+        self.sents.total = (self.sents.total or 0) + n
         self.sents.refresh()
 
     def sentences_done(self, n: int) -> None:
@@ -122,13 +125,6 @@ class Progress:
     def close(self) -> None:
         self.docs.close()
         self.sents.close()
-
-
-def _bars(enabled: bool, documents: int) -> tuple[Any, Any]:
-    from tqdm import tqdm  # a disabled bar does nothing
-
-    docs = tqdm(total=documents, desc="documents", unit="doc", position=0, disable=not enabled)
-    return docs, tqdm(total=0, desc="sentences", unit="sent", position=1, disable=not enabled)
 
 
 def record_key(identity: str, record: Record) -> str:

@@ -329,8 +329,12 @@ def _jsonl_records(source: Source, decoded: bool = True) -> Iterator[Record]:
     try:
         for lineno, line in _jsonl_lines(file, source._encoding, max_bytes):
             if line is None:
-                where = _free(f"{file.name}:{lineno}", source._taken)
-                yield _error_record(where, _line_too_long(lineno, max_bytes))
+                yield _error_record(
+                    _free(f"{file.name}:{lineno}", source._taken),
+                    f"too large: line {lineno} is longer than {max_bytes * JSON_ESCAPE_FACTOR} bytes, more "
+                    f"than a text of limit {max_bytes} bytes can take even with JSON escapes; raise "
+                    "input.max_bytes to allow",
+                )
             elif line.strip():
                 yield _jsonl_record(source, lineno, line, first_line, decoded)
     except OSError as exc:
@@ -367,13 +371,6 @@ def _jsonl_record(source: Source, lineno: int, line: str, first: dict[str, int],
         record = text_record(doc_id, text, lang or None, max_bytes)
     record.encoding, record.id_escape = source._encoding, escape
     return record
-
-
-def _line_too_long(lineno: int, max_bytes: int) -> str:
-    return (
-        f"too large: line {lineno} is longer than {max_bytes * JSON_ESCAPE_FACTOR} bytes, more than a text "
-        f"of limit {max_bytes} bytes can take even with JSON escapes; raise input.max_bytes to allow"
-    )
 
 
 def _error_record(doc_id: str, message: str) -> Record:
