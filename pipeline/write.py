@@ -174,10 +174,13 @@ class OutputStore:
         """What was appended since ``prepare``, read back from the files: the number of summaries
         and of failures per stage. Exact even when a signal stopped a run between writing a batch
         and counting it."""
+        old_summaries, old_errors = self._kept.get(SUMMARIES, 0), self._kept.get(ERRORS, 0)
         with _output_errors(f"read {self.folder}"):
-            summaries = sum(n > self._kept.get(SUMMARIES, 0) for n, _, _ in _rows(self.folder / SUMMARIES))
+            summaries = sum(
+                row is not None and n > old_summaries for n, row, _ in _rows(self.folder / SUMMARIES)
+            )
             errors = _rows(self.folder / ERRORS)
-            failures = Counter(str(row.get("stage")) for n, row, _ in errors if n > self._kept.get(ERRORS, 0))
+            failures = Counter(str(row.get("stage")) for n, row, _ in errors if row and n > old_errors)
         return summaries, failures
 
     def append(self, records: Iterable[Record]) -> None:
@@ -310,8 +313,7 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     is in memory."""
     last, _ = _latest(path)
     for lineno, row, _ in _rows(path):
-        assert row is not None
-        if last[row["id"]][0] == lineno:
+        if row is not None and last[row["id"]][0] == lineno:
             yield row
 
 
@@ -319,7 +321,7 @@ def _latest(path: Path) -> tuple[dict[str, tuple[int, str | None]], int]:
     """id -> (number of the last line holding a row for it, that row's key); and the file's lines."""
     last: dict[str, tuple[int, str | None]] = {}
     total = 0
-    for total, row, _ in _rows(path, warn=True, every=True):
+    for total, row, _ in _rows(path, warn=True):
         if row is not None:
             last[row["id"]] = (total, row.get("key"))
     return last, total
@@ -331,9 +333,9 @@ def _keep(path: Path, total: int, keep: set[int]) -> None:
         _write_atomic(path, (raw + b"\n" for n, _, raw in _rows(path) if n in keep))
 
 
-def _rows(path: Path, warn: bool = False, every: bool = False) -> Iterator[tuple[int, Any, bytes]]:
-    """(line number, row, line) for each line holding a row (an object with a string id); with
-    ``every`` also the other lines, with row None."""
+def _rows(path: Path, warn: bool = False) -> Iterator[tuple[int, Any, bytes]]:
+    """(line number, row, line) for each line; the row is None unless the line holds one (an object
+    with a string id)."""
     if not path.exists():
         return
     with path.open("rb") as fh:
@@ -347,10 +349,7 @@ def _rows(path: Path, warn: bool = False, every: bool = False) -> Iterator[tuple
                     log.warning(
                         "%s:%d: dropping an unreadable line (left by an interrupted run)", path, line.number
                     )
-            if isinstance(row, dict) and isinstance(row.get("id"), str):
-                yield line.number, row, raw
-            elif every:
-                yield line.number, None, raw
+            yield line.number, row if isinstance(row, dict) and isinstance(row.get("id"), str) else None, raw
 
 
 def _cut_partial_line(path: Path) -> int:
