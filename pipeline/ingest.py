@@ -232,19 +232,21 @@ def _read_document(file: Path, doc_id: str, max_bytes: int, decoded: bool = True
     return record
 
 
-def text_record(doc_id: str, text: str, lang_hint: str | None = None, max_bytes: int = MAX_BYTES) -> Record:
+def text_record(
+    doc_id: str, text: str, lang_hint: str | None = None, max_bytes: int = MAX_BYTES, decoded: bool = True
+) -> Record:
     """A document given as a string (a JSONL ``text``, the Python API): the same limit, repairs and
-    checks as a file's contents (size, mojibake, line endings, control characters, empty text)."""
-    record = Record(id=doc_id, fmt="text", lang_hint=lang_hint, digest=_text_digest(text))
+    checks as a file's contents (size, mojibake, line endings, control characters, empty text).
+    Without ``decoded``, only what its key needs (``Source.records``)."""
+    digest = input_digest(text.encode("utf-8", "surrogatepass"))
+    record = Record(id=doc_id, fmt="text", lang_hint=lang_hint, digest=digest)
+    if not decoded:
+        return record
     if error := text_too_large(text, max_bytes):
         return record.fail("ingest", error)
     record.raw, record.repairs = repair_text(text)
     _check_text(record, "text")
     return record
-
-
-def _text_digest(text: str) -> str:
-    return input_digest(text.encode("utf-8", "surrogatepass"))
 
 
 def _check_text(record: Record, what: str) -> None:
@@ -365,10 +367,8 @@ def _jsonl_record(source: Source, lineno: int, line: str, first: dict[str, int],
     first[doc_id] = lineno
     if lang is not None and not isinstance(lang, str):
         record = _error_record(doc_id, f"line {lineno} has a 'lang' that is not a string")
-    elif not decoded:
-        record = Record(id=doc_id, fmt="text", lang_hint=lang or None, digest=_text_digest(text))
     else:
-        record = text_record(doc_id, text, lang or None, max_bytes)
+        record = text_record(doc_id, text, lang or None, max_bytes, decoded)
     record.encoding, record.id_escape = source._encoding, escape
     return record
 
