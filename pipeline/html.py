@@ -94,6 +94,5 @@ def _lxml_text(root: lxml.html.HtmlElement) -> str:
 
 
 def _remove(element: lxml.html.HtmlElement) -> None:
-    parent = element.getparent()
-    if parent is not None:
+    if element.getparent() is not None:  # the root has none, and stays
         element.drop_tree()
