@@ -9,9 +9,8 @@ taking it also removes temporary files left by a killed run. Files are created w
 umask gives, like any other file. A failing write (full disk, read-only folder) raises
 ``OutputError`` naming the file and the cause, after cutting off any part of the batch it wrote.
 
-The ray engine's workers write each document batch as one block file instead (``write_block``,
-atomic, named so that names sort in the order a local run would append the batches);
-``merge_blocks`` folds them into the two files, so both engines leave the same output.
+The ray engine's workers write each batch as one block file instead (``write_block``), which
+``merge_blocks`` folds into the two files in name order (docs/scaling.md).
 """
 
 from __future__ import annotations
