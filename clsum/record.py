@@ -7,8 +7,8 @@ alone; later stages skip records that carry an error.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
 
 ENGLISH = "en"  # the target language; English input passes through untranslated
 
@@ -114,8 +114,9 @@ class Record:
         """The English text, sentences joined by spaces, paragraphs by blank lines."""
         return "\n\n".join(" ".join(p) for p in self.english)
 
-    def fail(self, stage: str, message: str) -> None:
+    def fail(self, stage: str, message: str) -> Record:
         self.error = StageError(stage, message)
+        return self
 
     def count_outputs(self, stage: str, flags: list[tuple[str, ...]]) -> None:
         """Add outputs generated for this document in ``stage``, each with its degeneration flags
@@ -135,14 +136,6 @@ class Record:
         """A copy that later stages cannot change: stages replace the strings and inner lists they
         fill and add to containers, so containers are copied one level deep (and warnings, whose
         counts grow); much cheaper than a deep copy, which walks every sentence."""
-        copied = {f.name: _shallow(getattr(self, f.name)) for f in fields(self)}
+        copied = {f.name: copy.copy(getattr(self, f.name)) for f in fields(self)}
         copied["warnings"] = [replace(w) for w in self.warnings]
         return Record(**copied)
-
-
-def _shallow(value: Any) -> Any:
-    if isinstance(value, list):
-        return list(value)
-    if isinstance(value, dict):
-        return dict(value)
-    return value

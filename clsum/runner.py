@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,7 +41,7 @@ from clsum.pipeline.segment import segment
 from clsum.pipeline.summarize import check_summarization, summarize
 from clsum.pipeline.tcache import TranslationCache
 from clsum.pipeline.translate import translate
-from clsum.pipeline.write import OutputStore
+from clsum.pipeline.write import OutputStore, read_manifest
 from clsum.record import Record
 from clsum.versions import package_versions
 
@@ -72,10 +73,10 @@ class RunResult:
     summarized: int = 0  # done in this run
     skipped: int = 0  # already done by an earlier run with the same content and config
     failed: int = 0
-    failures: dict[str, int] = field(default_factory=dict)  # stage -> count
+    failures: Counter[str] = field(default_factory=Counter)  # stage -> count
     warned: int = 0  # documents done in this run with degenerate outputs (Record.warnings)
     # "stage kind" (e.g. "translate max_length") -> documents of this run with outputs so flagged
-    warnings: dict[str, int] = field(default_factory=dict)
+    warnings: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -87,12 +88,11 @@ class RunResult:
             if record.ok:
                 self.summarized += 1
                 self.warned += bool(record.warnings)
-                for w in record.warnings:  # documents, not outputs (see Record)
-                    self.warnings[f"{w.stage} {w.kind}"] = self.warnings.get(f"{w.stage} {w.kind}", 0) + 1
+                self.warnings.update(f"{w.stage} {w.kind}" for w in record.warnings)  # documents, not outputs
             else:
                 assert record.error is not None
                 self.failed += 1
-                self.failures[record.error.stage] = self.failures.get(record.error.stage, 0) + 1
+                self.failures[record.error.stage] += 1
                 log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
 
 
@@ -104,13 +104,16 @@ class Progress:
     """
 
     def __init__(self) -> None:
-        self.docs, self.sents = _bars(False, 0)
+        Progress.start(self, False, 0)  # disabled bars, also under a subclass's own ``start``
 
     def start(self, enabled: bool, documents: int) -> None:
-        self.docs, self.sents = _bars(enabled, documents)
+        from tqdm import tqdm  # a disabled bar does nothing
+
+        self.docs = tqdm(total=documents, desc="documents", unit="doc", position=0, disable=not enabled)
+        self.sents = tqdm(total=0, desc="sentences", unit="sent", position=1, disable=not enabled)
 
     def add_sentences(self, n: int) -> None:
-        self.sents.total += n
+        self.sents.total = (self.sents.total or 0) + n
         self.sents.refresh()
 
     def sentences_done(self, n: int) -> None:
@@ -122,13 +125,6 @@ class Progress:
     def close(self) -> None:
         self.docs.close()
         self.sents.close()
-
-
-def _bars(enabled: bool, documents: int) -> tuple[Any, Any]:
-    from tqdm import tqdm  # a disabled bar does nothing
-
-    docs = tqdm(total=documents, desc="documents", unit="doc", position=0, disable=not enabled)
-    return docs, tqdm(total=0, desc="sentences", unit="sent", position=1, disable=not enabled)
 
 
 def record_key(identity: str, record: Record) -> str:
@@ -260,8 +256,7 @@ class Pipeline:
         except Exception as exc:
             if len(records) == 1:  # its own record: what the stages left of it is dropped with the error
                 log.debug("%s failed in %s", records[0].id, self._stage, exc_info=True)
-                records[0].fail(self._stage, f"{type(exc).__name__}: {exc}")
-                return records
+                return [records[0].fail(self._stage, f"{type(exc).__name__}: {exc}")]
             log.warning("a batch failed in %s (%s); retrying its documents one by one", self._stage, exc)
             return [r for rec in pristine for r in self.process_isolated([rec], until, start)]
 
@@ -296,12 +291,11 @@ class Pipeline:
 
     def prepare(self, batch: list[Record]) -> list[Record]:
         """Clean, detect and segment a batch (the part that needs no model but a tokenizer)."""
-        return _in_place(batch, lambda ok: self.process_isolated(ok, until=PREPARE_STAGES[-1]))
+        return self.process_isolated(batch, until=PREPARE_STAGES[-1])
 
     def finish(self, batch: list[Record]) -> list[Record]:
         """Translate and summarize a prepared batch; the records in the order they are written."""
-        first = STAGES[len(PREPARE_STAGES)]
-        return written_order(_in_place(batch, lambda ok: self.process_isolated(ok, start=first)))
+        return written_order(self.process_isolated(batch, start=STAGES[len(PREPARE_STAGES)]))
 
 
 class Engine(ABC):
@@ -345,39 +339,24 @@ class LocalEngine(Engine):
 
     def execute(self, session: RunSession, done: set[str]) -> None:
         pipeline = self.pipeline
-        documents = session.documents.records(skip=done)
-        for batch in self._prepared(batches(documents, pipeline.config.doc_batch_size), session.keyed):
+        todo = batches(session.documents.records(skip=done), pipeline.config.doc_batch_size)
+
+        def prepare_next() -> list[Record] | None:
+            """The next batch, keyed and prepared. With ``prefetch`` this runs on one background
+            thread (which alone advances ``todo``: file reading happens there too) while this one
+            runs inference on the current batch (``ahead``: its exceptions are raised here, and it
+            is never waited for on the way out)."""
+            batch = next(todo, None)
+            return None if batch is None else pipeline.prepare(session.keyed(batch))
+
+        for batch in ahead(prepare_next) if pipeline.config.prefetch else iter(prepare_next, None):
             written = pipeline.finish(batch)
             session.store.append(written)
             session.written(written)
 
-    def _prepared(
-        self, todo: Iterator[list[Record]], keyed: Callable[[list[Record]], None]
-    ) -> Iterator[list[Record]]:
-        """Prepared batches; with ``prefetch`` the next one is prepared on one background thread
-        (which alone advances ``todo``: file reading happens there too) while the caller runs
-        inference on the current one (``ahead``: its exceptions are raised here, and it is never
-        waited for on the way out)."""
-
-        def prepare_next() -> list[Record] | None:
-            batch = next(todo, None)
-            if batch is not None:
-                keyed(batch)
-                batch = self.pipeline.prepare(batch)
-            return batch
-
-        if self.pipeline.config.prefetch:
-            yield from ahead(prepare_next)
-        else:
-            yield from iter(prepare_next, None)
-
     def describe(self) -> EngineReport:
-        cache = self.pipeline.translation_cache
-        stats = {
-            "hits": cache.hits - self._cache_start[0],
-            "misses": cache.misses - self._cache_start[1],
-            "size": cache.size,
-        }
+        cache, (hits, misses) = self.pipeline.translation_cache, self._cache_start
+        stats = {"hits": cache.hits - hits, "misses": cache.misses - misses, "size": cache.size}
         return EngineReport(self.pipeline.device, RunModels.of(self.pipeline.models), stats)
 
 
@@ -403,9 +382,10 @@ class RunSession:
         with self.store.locked():  # before any document is read
             return self._run(engine, force, progress)
 
-    def keyed(self, batch: list[Record]) -> None:
+    def keyed(self, batch: list[Record]) -> list[Record]:
         for record in batch:
             record.key = record_key(self.identity, record)
+        return batch
 
     def written(self, records: list[Record]) -> None:
         """Count (and log the failures of) a batch the engine has made durable."""
@@ -450,20 +430,18 @@ class RunSession:
         """The status the last run into this folder ended with. A manifest still ``running`` here,
         where this run holds the lock, was left by a run that was killed (``kill -9``, a second
         signal) before it could write its ending: it was interrupted."""
-        previous = self.store.read_manifest()
-        if not previous or "status" not in previous:
-            return {}
+        previous = read_manifest(self.output) or {}
         ended: dict[str, str] = {
             k: str(previous[k]) for k in ("status", "started_at", "finished_at") if k in previous
         }
-        if ended["status"] == "running":
+        if ended.get("status") == "running":
             ended["status"] = "interrupted"
             log.warning(
                 "the last run into %s (started %s) was interrupted before it finished; resuming it",
                 self.output,
                 ended.get("started_at", "at an unknown time"),
             )
-        return ended
+        return ended if "status" in ended else {}
 
     def _finish(self, engine: Engine, ending: dict[str, str], after_error: bool = False) -> None:
         """Write the final manifest and summaries.md. After an error they are best effort: the
@@ -476,9 +454,9 @@ class RunSession:
             if after_error:  # the last batch may be on disk but not yet counted: count the files
                 result.summarized, result.failures = self.store.appended()
                 result.failed = sum(result.failures.values())
-            self.store.compact()
+            in_output = self.store.compact()
             manifest = self._manifest(engine, finished_at=_now(), **ending)
-            manifest["counts"]["in_output"] = self.store.counts()
+            manifest["counts"]["in_output"] = in_output
             self.store.write_manifest(manifest)
             self.store.write_markdown()
         except OutputError as exc:
@@ -545,13 +523,6 @@ def written_order(batch: list[Record]) -> list[Record]:
     """The order a processed batch goes to the output: ingest errors first, then the rest in input
     order (the order a one-pass run writes)."""
     return sorted(batch, key=lambda r: r.error is None or r.error.stage != "ingest")  # stable
-
-
-def _in_place(batch: list[Record], process: Callable[[list[Record]], list[Record]]) -> list[Record]:
-    """``process`` the records without an error; each result goes back in its record's place."""
-    ok = [r.ok for r in batch]
-    results = iter(process([r for r in batch if r.ok]))
-    return [next(results) if was_ok else record for record, was_ok in zip(batch, ok, strict=True)]
 
 
 def run_ending(exc: BaseException) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import platform
@@ -62,20 +63,13 @@ def clsum_commit() -> str | None:
     user's repository, that would name the user's commit as clsum's. None when nothing was recorded
     (a wheel built without git).
     """
-    try:
+    with contextlib.suppress(ImportError):
         recorded: str | None = importlib.import_module("clsum._build_info").COMMIT
         return recorded
-    except ImportError:
-        pass
-    source = _editable_source()
-    return git_hash(source) if source is not None else None
-
-
-def _editable_source() -> Path | None:
     # Every clsum distribution found: in a checkout, the build's clsum.egg-info (no direct_url.json)
     # can come before the installed one on sys.path.
     for dist in metadata.distributions(name="clsum"):
         url = json.loads(dist.read_text("direct_url.json") or "{}")
         if url.get("dir_info", {}).get("editable") and url.get("url", "").startswith("file:"):
-            return Path(url2pathname(urlparse(url["url"]).path))
+            return git_hash(Path(url2pathname(urlparse(url["url"]).path)))
     return None

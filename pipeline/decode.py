@@ -41,6 +41,8 @@ _TERMINAL_ESCAPE = re.compile("\x1b\\[[0-9;?]*[A-Za-z]")  # e.g. ESC [1m: bold o
 # export) is dropped with the other control characters.
 _BINARY_SHARE = 0.05
 SNIFF_BYTES = 8192  # how much of a file ``looks_binary`` needs to see
+# cp1252 is Latin-1 but for 0x80-0x9f, where it has letters and signs instead of C1 controls.
+_CP1252 = {b: bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0xA0)}
 # Part of every document's key: raise it when ``decode`` or ``repair_text`` would turn the same bytes
 # into other text, so a resume redoes what the old decoder made.
 DECODER_VERSION = "2"
@@ -56,7 +58,11 @@ def input_digest(data: bytes) -> str:
 def decode(data: bytes) -> tuple[str, str, list[str]]:
     """Decode ``data`` to clean text; returns (text, encoding name, repairs made): the encodings and
     repairs of docs/outputs.md ("Input that cannot be read")."""
-    text, encoding = _decode_bytes(data)
+    encoding = bom_encoding(data) or utf16_without_bom(data) or "utf-8"
+    try:
+        text = data.decode(encoding, errors="strict" if encoding == "utf-8" else "replace")
+    except UnicodeDecodeError:
+        text, encoding = cp1252_text(data), "cp1252"
     text, repairs = repair_text(text)
     return text, encoding, repairs
 
@@ -87,7 +93,7 @@ def bom_encoding(data: bytes) -> str | None:
 def cp1252_text(data: bytes) -> str:
     """``data`` read as cp1252; the five bytes cp1252 leaves undefined (0x81, 0x8d, 0x8f, 0x90, 0x9d)
     are read as Latin-1, whose C1 controls ftfy can still use to undo mojibake."""
-    return "".join(_cp1252_char(b) for b in data)
+    return data.decode("latin-1").translate(_CP1252)
 
 
 def looks_binary(data: bytes) -> bool:
@@ -117,23 +123,6 @@ def utf16_without_bom(data: bytes) -> str | None:
     if even > 0.4 and odd < 0.05:
         return "utf-16-be"
     return None
-
-
-def _decode_bytes(data: bytes) -> tuple[str, str]:
-    bom = bom_encoding(data) or utf16_without_bom(data)
-    if bom:
-        return data.decode(bom, errors="replace"), bom
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return cp1252_text(data), "cp1252"
-
-
-def _cp1252_char(byte: int) -> str:
-    try:
-        return bytes([byte]).decode("cp1252")
-    except UnicodeDecodeError:
-        return chr(byte)
 
 
 def _fix_cp437(text: str) -> str:

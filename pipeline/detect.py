@@ -94,13 +94,8 @@ def paragraph_languages(paragraphs: list[str], lang: str, candidates: list[str])
         sure.append(guess)
     if all(guess in (None, lang) for guess in sure):
         return []
-    following: list[str | None] = []
-    after: str | None = None
+    following: list[str | None] = []  # backwards: each paragraph's next sure language
     for guess in reversed(sure):
-        after = guess or after
-        following.append(after)
-    following.reverse()
-    out: list[str] = []
-    for guess, later in zip(sure, following, strict=True):
-        out.append(guess or later or (out[-1] if out else lang))
-    return out
+        following.append(guess or (following[-1] if following else None))
+    last = next(guess for guess in reversed(sure) if guess)  # for the unsure ones after it
+    return [later or last for later in reversed(following)]

@@ -82,18 +82,17 @@ def _lxml_text(root: lxml.html.HtmlElement) -> str:
     container = next(
         (found for tag in ("article", "main", "body") if (found := root.find(f".//{tag}")) is not None), root
     )
-    blocks = [el.text_content() for el in container.iter(*_BLOCK_TAGS) if not _inside_block(el)]
+    # Not one inside another extracted block (a <p> in an <li>), so no text is taken twice.
+    blocks = [
+        el.text_content()
+        for el in container.iter(*_BLOCK_TAGS)
+        if not any(ancestor.tag in _BLOCK_TAGS for ancestor in el.iterancestors())
+    ]
     if not blocks:
         blocks = container.text_content().split("\n")
     return "\n\n".join(normalize_space(b) for b in blocks if b.strip())
 
 
 def _remove(element: lxml.html.HtmlElement) -> None:
-    parent = element.getparent()
-    if parent is not None:
+    if element.getparent() is not None:  # the root has none, and stays
         element.drop_tree()
-
-
-def _inside_block(element: lxml.html.HtmlElement) -> bool:
-    """True inside another extracted block (a <p> in an <li>), so no text is taken twice."""
-    return any(ancestor.tag in _BLOCK_TAGS for ancestor in element.iterancestors())

@@ -30,7 +30,7 @@ from clsum.pipeline.decode import (
 )
 from clsum.pipeline.jsonl import lines
 from clsum.pipeline.limits import JSON_ESCAPE_FACTOR, read_at_most, text_too_large, too_large
-from clsum.pipeline.write import MANIFEST, MARKDOWN
+from clsum.pipeline.write import MANIFEST, MARKDOWN, read_manifest
 from clsum.record import Record
 
 log = logging.getLogger(__name__)
@@ -143,15 +143,10 @@ def _escaped_ids(names: list[str]) -> dict[str, tuple[str, str]]:
     taken = set(names) - escaped.keys()
     out: dict[str, tuple[str, str]] = {}
     for name, doc_id in escaped.items():
-        if doc_id not in taken:
-            taken.add(doc_id)
-            out[name] = (doc_id, "")
-            continue
-        n = 2
-        while f"{doc_id}#{n}" in taken:
-            n += 1
-        taken.add(f"{doc_id}#{n}")
-        out[name] = (f"{doc_id}#{n}", f"file name is not UTF-8, and its escaped form '{doc_id}' is taken")
+        free = _free(doc_id, taken, "#")
+        taken.add(free)
+        clash = f"file name is not UTF-8, and its escaped form '{doc_id}' is taken" if free != doc_id else ""
+        out[name] = (free, clash)
     return out
 
 
@@ -212,14 +207,8 @@ def _skip_output(folder: Path) -> bool:
 
 def _is_clsum_output(folder: Path) -> bool:
     """Whether ``folder`` holds a manifest that clsum wrote (status, config hash and counts)."""
-    manifest = folder / MANIFEST
-    try:
-        if not manifest.is_file() or manifest.stat().st_size > 1 << 20:
-            return False
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and {"status", "config_hash", "counts"} <= data.keys()
+    manifest = read_manifest(folder)
+    return manifest is not None and {"status", "config_hash", "counts"} <= manifest.keys()
 
 
 def _read_document(file: Path, doc_id: str, max_bytes: int, decoded: bool = True) -> Record:
@@ -228,39 +217,36 @@ def _read_document(file: Path, doc_id: str, max_bytes: int, decoded: bool = True
         with file.open("rb") as fh:
             data = read_at_most(fh, max_bytes)
             if data is None:
-                record.fail("ingest", too_large(os.fstat(fh.fileno()).st_size, max_bytes))
-                return record
+                return record.fail("ingest", too_large(os.fstat(fh.fileno()).st_size, max_bytes))
     except OSError as exc:
-        record.fail("ingest", f"cannot read file: {exc.strerror or exc}")
-        return record
+        return record.fail("ingest", f"cannot read file: {exc.strerror or exc}")
     record.digest = input_digest(data)
     if not decoded:
         return record
     if not data:
-        record.fail("ingest", "file is empty")
-        return record
+        return record.fail("ingest", "file is empty")
     if looks_binary(data):
-        record.fail("ingest", "file looks binary, not text")
-        return record
+        return record.fail("ingest", "file looks binary, not text")
     record.raw, record.encoding, record.repairs = decode(data)
     _check_text(record, "file")
     return record
 
 
-def text_record(doc_id: str, text: str, lang_hint: str | None = None, max_bytes: int = MAX_BYTES) -> Record:
+def text_record(
+    doc_id: str, text: str, lang_hint: str | None = None, max_bytes: int = MAX_BYTES, decoded: bool = True
+) -> Record:
     """A document given as a string (a JSONL ``text``, the Python API): the same limit, repairs and
-    checks as a file's contents (size, mojibake, line endings, control characters, empty text)."""
-    record = Record(id=doc_id, fmt="text", lang_hint=lang_hint, digest=_text_digest(text))
-    if error := text_too_large(text, max_bytes):
-        record.fail("ingest", error)
+    checks as a file's contents (size, mojibake, line endings, control characters, empty text).
+    Without ``decoded``, only what its key needs (``Source.records``)."""
+    digest = input_digest(text.encode("utf-8", "surrogatepass"))
+    record = Record(id=doc_id, fmt="text", lang_hint=lang_hint, digest=digest)
+    if not decoded:
         return record
+    if error := text_too_large(text, max_bytes):
+        return record.fail("ingest", error)
     record.raw, record.repairs = repair_text(text)
     _check_text(record, "text")
     return record
-
-
-def _text_digest(text: str) -> str:
-    return input_digest(text.encode("utf-8", "surrogatepass"))
 
 
 def _check_text(record: Record, what: str) -> None:
@@ -272,24 +258,27 @@ def _check_text(record: Record, what: str) -> None:
 
 def _scan_jsonl(file: Path, max_bytes: int) -> tuple[str, int, frozenset[str]]:
     """The file's encoding, number of non-blank lines and the ids they give, read in a stream (the
-    file may be huge)."""
+    file may be huge) and once, unless it turns out not to be UTF-8 (then cp1252)."""
+
+    def line_ids(encoding: str, errors: str) -> list[str | None]:
+        lines = _jsonl_lines(file, encoding, max_bytes, errors)
+        return [_line_id(line) for _, line in lines if line is None or line.strip()]
+
     try:
         with file.open("rb") as fh:
             head = fh.read(SNIFF_BYTES)
         if looks_binary(head):
             raise InputError(f"input file '{file}' looks binary, not JSON lines")
-        encoding = bom_encoding(head) or ("utf-8" if _is_utf8(file) else "cp1252")
-        count = 0
-        taken: set[str | None] = set()
-        for _, line in _jsonl_lines(file, encoding, max_bytes):
-            if line is None or line.strip():
-                count += 1
-                taken.add(_line_id(line))
+        encoding = bom_encoding(head) or "utf-8"
+        try:
+            ids = line_ids(encoding, "replace" if bom_encoding(head) else "strict")
+        except UnicodeDecodeError:
+            encoding, ids = "cp1252", line_ids("cp1252", "replace")
     except OSError as exc:
         raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
-    if not count:
+    if not ids:
         raise InputError(f"input file '{file}' contains no JSON lines")
-    return encoding, count, frozenset(doc_id for doc_id in taken if doc_id is not None)
+    return encoding, len(ids), frozenset(doc_id for doc_id in ids if doc_id is not None)
 
 
 def _line_id(line: str | None) -> str | None:
@@ -299,36 +288,26 @@ def _line_id(line: str | None) -> str | None:
     except json.JSONDecodeError:
         return None
     doc_id = obj.get("id") if isinstance(obj, dict) else None
-    if not isinstance(doc_id, str):
-        return None
-    return _utf8_id(doc_id)
+    return _utf8_id(doc_id) if isinstance(doc_id, str) else None
 
 
-def _invented(base: str, taken: frozenset[str]) -> str:
-    """An id for a line without a usable one of its own: ``base`` (``file:line``, ``id#line``),
-    or ``base~2``, ``base~3``... when a line of the file has that id: no two rows share an id."""
+def _free(base: str, taken: Container[str], sep: str = "~") -> str:
+    """``base``, or the first of ``base~2``, ``base~3``... (with ``sep``) that is not ``taken``: an id
+    for a document without a usable one of its own (``file:line``, ``id#line``), which no other
+    document of the input has."""
     candidate, n = base, 1
     while candidate in taken:
         n += 1
-        candidate = f"{base}~{n}"
+        candidate = f"{base}{sep}{n}"
     return candidate
 
 
-def _is_utf8(file: Path) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with file.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                decoder.decode(block)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _jsonl_lines(file: Path, encoding: str, max_bytes: int) -> Iterator[tuple[int, str | None]]:
-    """(line number, text) per line (``jsonl.lines``). The text is None for a line too long to hold
-    a text of ``max_bytes`` (``JSON_ESCAPE_FACTOR`` times as long), which is never held in memory."""
+def _jsonl_lines(
+    file: Path, encoding: str, max_bytes: int, errors: str = "replace"
+) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) per line (``jsonl.lines``), UTF-8 decoded with ``errors``. The text is
+    None for a line too long to hold a text of ``max_bytes`` (``JSON_ESCAPE_FACTOR`` times as long),
+    which is never held in memory."""
     cap = max_bytes * JSON_ESCAPE_FACTOR
     if encoding == "utf-16":
         with file.open(encoding="utf-16", errors="replace", newline="\n") as text:
@@ -342,7 +321,7 @@ def _jsonl_lines(file: Path, encoding: str, max_bytes: int) -> Iterator[tuple[in
                 continue
             if line.number == 1 and encoding == "utf-8-sig":
                 raw = raw[len(codecs.BOM_UTF8) :]
-            yield line.number, cp1252_text(raw) if encoding == "cp1252" else raw.decode("utf-8", "replace")
+            yield line.number, cp1252_text(raw) if encoding == "cp1252" else raw.decode("utf-8", errors)
 
 
 def _jsonl_records(source: Source, decoded: bool = True) -> Iterator[Record]:
@@ -352,8 +331,12 @@ def _jsonl_records(source: Source, decoded: bool = True) -> Iterator[Record]:
     try:
         for lineno, line in _jsonl_lines(file, source._encoding, max_bytes):
             if line is None:
-                where = _invented(f"{file.name}:{lineno}", source._taken)
-                yield _error_record(where, _line_too_long(lineno, max_bytes))
+                yield _error_record(
+                    _free(f"{file.name}:{lineno}", source._taken),
+                    f"too large: line {lineno} is longer than {max_bytes * JSON_ESCAPE_FACTOR} bytes, more "
+                    f"than a text of limit {max_bytes} bytes can take even with JSON escapes; raise "
+                    "input.max_bytes to allow",
+                )
             elif line.strip():
                 yield _jsonl_record(source, lineno, line, first_line, decoded)
     except OSError as exc:
@@ -362,7 +345,7 @@ def _jsonl_records(source: Source, decoded: bool = True) -> Iterator[Record]:
 
 def _jsonl_record(source: Source, lineno: int, line: str, first: dict[str, int], decoded: bool) -> Record:
     taken, max_bytes = source._taken, source.max_bytes
-    where = _invented(f"{source.root.name}:{lineno}", taken)
+    where = _free(f"{source.root.name}:{lineno}", taken)
     try:
         obj: Any = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -378,28 +361,17 @@ def _jsonl_record(source: Source, lineno: int, line: str, first: dict[str, int],
     doc_id = _utf8_id(doc_id)
     if doc_id in first:
         return _error_record(
-            _invented(f"{doc_id}#{lineno}", taken),
+            _free(f"{doc_id}#{lineno}", taken),
             f"duplicate id {doc_id!r} (first used on line {first[doc_id]})",
         )
     first[doc_id] = lineno
     if lang is not None and not isinstance(lang, str):
         record = _error_record(doc_id, f"line {lineno} has a 'lang' that is not a string")
-    elif not decoded:
-        record = Record(id=doc_id, fmt="text", lang_hint=lang or None, digest=_text_digest(text))
     else:
-        record = text_record(doc_id, text, lang or None, max_bytes)
+        record = text_record(doc_id, text, lang or None, max_bytes, decoded)
     record.encoding, record.id_escape = source._encoding, escape
     return record
 
 
-def _line_too_long(lineno: int, max_bytes: int) -> str:
-    return (
-        f"too large: line {lineno} is longer than {max_bytes * JSON_ESCAPE_FACTOR} bytes, more than a text "
-        f"of limit {max_bytes} bytes can take even with JSON escapes; raise input.max_bytes to allow"
-    )
-
-
 def _error_record(doc_id: str, message: str) -> Record:
-    record = Record(id=doc_id)
-    record.fail("ingest", message)
-    return record
+    return Record(id=doc_id).fail("ingest", message)

@@ -9,13 +9,14 @@ before it is split into sentences, so every later stage works on a bounded text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 TokenCounter = Callable[[list[str]], list[int]]
 
 # Texts are tokenized in pieces of at most this many characters: memory stays bounded for a huge
-# paragraph, and a cut (at a space) changes a count by a token at most.
+# paragraph, and a cut (after a space) changes a count by a token at most.
 COUNT_PIECE_CHARS = 100_000
 # The most JSON escaping can inflate a text: one control character becomes ``\u0001``.
 JSON_ESCAPE_FACTOR = 6
@@ -55,7 +56,7 @@ def count_tokens(texts: list[str], count: TokenCounter) -> int:
 def _groups(texts: list[str]) -> Iterator[list[str]]:
     group: list[str] = []
     size = 0
-    for piece in (p for text in texts for p in _pieces(text)):
+    for piece in (p for text in texts for p in pieces(text, COUNT_PIECE_CHARS)):
         if group and size + len(piece) > COUNT_PIECE_CHARS:
             yield group
             group, size = [], 0
@@ -65,11 +66,15 @@ def _groups(texts: list[str]) -> Iterator[list[str]]:
         yield group
 
 
-def _pieces(text: str) -> Iterator[str]:
-    start = 0
-    while len(text) - start > COUNT_PIECE_CHARS:
-        space = text.rfind(" ", start + 1, start + COUNT_PIECE_CHARS)
-        cut = space if space > start else start + COUNT_PIECE_CHARS
-        yield text[start:cut]
+def pieces(text: str, size: int, end: re.Pattern[str] | None = None) -> list[str]:
+    """``text`` cut into pieces of at most ``size`` characters that concatenate to it: after a match
+    of ``end`` (a sentence end) in a piece's second half, else after its last space, else anywhere
+    (one huge "word")."""
+    out, start = [], 0
+    while len(text) - start > size:
+        found = end.search(text, start + size // 2, start + size) if end else None
+        space = text.rfind(" ", start + 1, start + size)
+        cut = found.end() if found else (space + 1 if space > start else start + size)
+        out.append(text[start:cut])
         start = cut
-    yield text[start:]
+    return [*out, text[start:]]

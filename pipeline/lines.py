@@ -97,7 +97,10 @@ def clean_text(text: str, record: Record) -> None:
     lines = _drop_repeats(lines, record.removed)
     lines = _drop_furniture(lines, record.removed)
     single_line_start = len(lines) > 1 and lines[0].para != lines[1].para
-    paragraphs = _drop_trailing_agency(_join(lines), record.removed)
+    joined = [
+        " ".join(line.text for line in group) for _, group in groupby(lines, key=lambda line: line.para)
+    ]
+    paragraphs = _drop_trailing_agency(joined, record.removed)
     record.paragraphs = _take_title(paragraphs, record, single_line_start)
 
 
@@ -120,10 +123,6 @@ def _split_lines(text: str) -> list[_Line]:
     for index, block in enumerate(blocks):
         lines += [_Line(index, normalize_space(line)) for line in block.split("\n") if line.strip()]
     return lines
-
-
-def _join(lines: list[_Line]) -> list[str]:
-    return [" ".join(line.text for line in group) for _, group in groupby(lines, key=lambda line: line.para)]
 
 
 # --- metadata -------------------------------------------------------------------------------------
@@ -178,10 +177,6 @@ def _same(a: str, b: str) -> bool:
     return a.casefold() == b.casefold()
 
 
-def _looks_like_caption(text: str) -> bool:
-    return _words(text) <= _MAX_CAPTION_REPEAT_WORDS and not _SENTENCE_BREAK.search(text)
-
-
 def _drop_repeats(lines: list[_Line], removed: list[Removed]) -> list[_Line]:
     """Drop a line printed twice in a row: both copies of a caption, the second copy of longer text."""
     kept: list[_Line] = []
@@ -190,7 +185,7 @@ def _drop_repeats(lines: list[_Line], removed: list[Removed]) -> list[_Line]:
         line = lines[index]
         nxt = lines[index + 1] if index + 1 < len(lines) else None
         if nxt is not None and _same(line.text, nxt.text):
-            if _looks_like_caption(line.text):
+            if _words(line.text) <= _MAX_CAPTION_REPEAT_WORDS and not _SENTENCE_BREAK.search(line.text):
                 removed += [Removed("repeated_caption", line.text), Removed("repeated_caption", nxt.text)]
             else:
                 kept.append(line)
@@ -206,21 +201,9 @@ def _is_credit(text: str) -> bool:
     return _words(text) <= _MAX_CREDIT_WORDS and bool(_CREDIT_LINE.match(text))
 
 
-def _is_caption(text: str) -> bool:
-    return _words(text) <= _MAX_CAPTION_WORDS and bool(_CAPTION_CREDIT.search(text))
-
-
 def _is_teaser(text: str) -> bool:
     """A gallery or link title: short and without sentence-final punctuation."""
     return _words(text) <= _MAX_TEASER_WORDS and not _SENTENCE_END.search(text)
-
-
-def _related_bare(text: str) -> bool | None:
-    """None when ``text`` is no related-links marker, else whether the marker stands alone."""
-    match = _RELATED.match(text)
-    if not match:
-        return None
-    return not match.group(1)
 
 
 def _drop_furniture(lines: list[_Line], removed: list[Removed]) -> list[_Line]:
@@ -234,27 +217,26 @@ def _drop_furniture(lines: list[_Line], removed: list[Removed]) -> list[_Line]:
             drop_next = None
             continue
         drop_next = None
-        kind = _classify(text)
+        kind = next((kind for kind, rule in _RULES if rule(text)), None)
         if kind is None:
             kept.append(line)
             continue
         removed.append(Removed(kind, text))
-        if kind == "gallery" or (kind == "related" and _related_bare(text)):
+        # A bare marker ("Fotostrecke", "Lees ook:") announces the title on the next line.
+        related = _RELATED.match(text) if kind == "related" else None
+        if kind == "gallery" or (related is not None and not related.group(1)):
             drop_next = kind
     return kept
 
 
+# Kinds of furniture, each with its rule, the first that matches a line wins.
 _RULES: list[tuple[str, Callable[[str], bool]]] = [
     ("gallery", lambda text: bool(_GALLERY.match(text))),
     ("agency", lambda text: bool(_AGENCY_LINE.match(text))),
     ("photo_credit", _is_credit),
-    ("caption", _is_caption),
-    ("related", lambda text: _related_bare(text) is not None),
+    ("caption", lambda text: _words(text) <= _MAX_CAPTION_WORDS and bool(_CAPTION_CREDIT.search(text))),
+    ("related", lambda text: bool(_RELATED.match(text))),
 ]
-
-
-def _classify(text: str) -> str | None:
-    return next((kind for kind, rule in _RULES if rule(text)), None)
 
 
 def _drop_trailing_agency(paragraphs: list[str], removed: list[Removed]) -> list[str]:

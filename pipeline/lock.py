@@ -62,31 +62,26 @@ class FolderLock:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            (self._holder_path).unlink(missing_ok=True)
+            self._holder_path.unlink(missing_ok=True)
         except OSError as error:  # the folder went away or became read-only: the lock still goes
             log.debug("cannot remove %s: %s", self._holder_path, error)
         finally:
             self._lock.release()
 
     def _take_over(self) -> None:
-        stale = self._holder()
-        if stale is not None:
-            log.info(
-                "%s: an earlier run ended without releasing it (%s); taking it over",
-                self.what,
-                stale,
-            )
+        if (stale := self._holder()) is not None:
+            log.info("%s: an earlier run ended without releasing it (%s); taking it over", self.what, stale)
         me = Holder(
             os.getpid(), socket.gethostname(), datetime.now(timezone.utc).isoformat(timespec="seconds")
         )
         try:
-            (self._holder_path).write_text(json.dumps(asdict(me)) + "\n", encoding="utf-8")
+            self._holder_path.write_text(json.dumps(asdict(me)) + "\n", encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"cannot write to {self.what}: {exc.strerror or exc}") from exc
 
     def _holder(self) -> Holder | None:
         try:
-            holder = json.loads((self._holder_path).read_text(encoding="utf-8"))
+            holder = json.loads(self._holder_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):  # none yet (the holder is just starting), or half-written
             return None
         return Holder(*(holder.get(f.name) for f in fields(Holder))) if isinstance(holder, dict) else None

@@ -15,7 +15,7 @@ from functools import cache, partial
 
 import pysbd
 
-from clsum.pipeline.limits import TokenCounter, count_tokens, too_long
+from clsum.pipeline.limits import TokenCounter, count_tokens, pieces, too_long
 from clsum.pipeline.runtime import Models
 from clsum.record import ENGLISH, Record
 
@@ -71,32 +71,16 @@ def _segmenter(lang: str) -> pysbd.Segmenter:
 
 
 def split_sentences(paragraph: str, lang: str) -> list[str]:
-    segments = [s for block in _blocks(paragraph) for s in _segmenter(lang).segment(block)]
-    pieces = [p.strip() for p in _with_closing_quotes(segments) if p.strip()]
+    # Blocks cut at sentence ends (``_BLOCK_END``); a cut after an abbreviation is merged back below.
+    blocks = pieces(paragraph, BLOCK_CHARS, _BLOCK_END)
+    segments = [s for block in blocks for s in _segmenter(lang).segment(block)]
     merged: list[str] = []
-    for piece in pieces:
+    for piece in (p.strip() for p in _with_closing_quotes(segments) if p.strip()):
         if merged and _continues(merged[-1], piece, lang):
             merged[-1] = f"{merged[-1]} {piece}"
         else:
             merged.append(piece)
     return merged
-
-
-def _blocks(paragraph: str) -> list[str]:
-    """``paragraph`` cut after sentence ends into blocks of about ``BLOCK_CHARS`` (one block when shorter).
-
-    Blocks concatenate to the paragraph; a cut after an abbreviation is merged back like pysbd's own.
-    """
-    blocks: list[str] = []
-    start = 0
-    while len(paragraph) - start > BLOCK_CHARS:
-        end = _BLOCK_END.search(paragraph, start + BLOCK_CHARS // 2, start + BLOCK_CHARS)
-        space = paragraph.rfind(" ", start + 1, start + BLOCK_CHARS)
-        cut = end.end() if end else (space + 1 if space > start else start + BLOCK_CHARS)
-        blocks.append(paragraph[start:cut])
-        start = cut
-    blocks.append(paragraph[start:])
-    return blocks
 
 
 def _with_closing_quotes(segments: list[str]) -> list[str]:

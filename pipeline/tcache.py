@@ -1,11 +1,8 @@
 """A run-wide cache of sentence translations, so boilerplate repeated across articles is translated once.
 
 News folders repeat the same sentences in many documents (bylines, "Lees ook", newsletter footers,
-agency credits). The translate stage already translates each distinct sentence once per batch; this
-cache carries that across batches for a whole run. Entries are keyed by the sha256 of everything
-that can change a translation: the model's provenance (hub commit or local directory hash, backend
-and precision), the generation settings, the device and the text. Least recently used entries are
-dropped beyond ``size`` entries.
+agency credits); the translate stage translates each distinct sentence once per batch, and this
+carries that across batches. What a key holds and how the size works: docs/outputs.md.
 """
 
 from __future__ import annotations

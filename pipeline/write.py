@@ -9,9 +9,8 @@ taking it also removes temporary files left by a killed run. Files are created w
 umask gives, like any other file. A failing write (full disk, read-only folder) raises
 ``OutputError`` naming the file and the cause, after cutting off any part of the batch it wrote.
 
-The ray engine's workers write each document batch as one block file instead (``write_block``,
-atomic, named so that names sort in the order a local run would append the batches);
-``merge_blocks`` folds them into the two files, so both engines leave the same output.
+The ray engine's workers write each batch as one block file instead (``write_block``), which
+``merge_blocks`` folds into the two files in name order (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import os
 import re
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -148,54 +147,40 @@ class OutputStore:
         self._kept = self._repair()
         if force:
             return set()
-        return {
-            row["id"]
-            for row in read_rows(self.folder / SUMMARIES)
-            if row["id"] in keys and row.get("key") == keys[row["id"]]
-        }
+        stored, _ = _latest(self.folder / SUMMARIES)
+        return {doc_id for doc_id, (_, key) in stored.items() if doc_id in keys and key == keys[doc_id]}
 
-    def compact(self) -> None:
+    def compact(self) -> dict[str, int]:
         """Drop the rows that are no longer current (docs/outputs.md, "Resume"), rewriting a file only
-        when it holds some. An error row is overcome by a summary appended after it by this store,
-        or, untouched now, by one with this run's key."""
-        summaries = _latest(self.folder / SUMMARIES)
-        errors = _latest(self.folder / ERRORS)
+        when it holds some; returns the rows each file keeps. An error row is overcome by a summary
+        appended after it by this store, or, untouched now, by one with this run's key."""
+        with _output_errors(f"update {self.folder}"):
+            summaries, summary_lines = _latest(self.folder / SUMMARIES)
+            errors, error_lines = _latest(self.folder / ERRORS)
 
-        def current_error(lineno: int, doc_id: str) -> bool:
-            if errors[doc_id][0] != lineno:
-                return False
-            if doc_id in self._newest:
-                return self._newest[doc_id] == ERRORS
-            summary = summaries.get(doc_id)
-            return summary is None or summary[1] is None or summary[1] != self._keys.get(doc_id)
+            def current_error(doc_id: str) -> bool:
+                if doc_id in self._newest:
+                    return self._newest[doc_id] == ERRORS
+                summary = summaries.get(doc_id)
+                return summary is None or summary[1] is None or summary[1] != self._keys.get(doc_id)
 
-        self._keep(SUMMARIES, lambda lineno, doc_id: summaries[doc_id][0] == lineno)
-        self._keep(ERRORS, current_error)
+            kept_errors = {n for doc_id, (n, _) in errors.items() if current_error(doc_id)}
+            _keep(self.folder / SUMMARIES, summary_lines, {n for n, _ in summaries.values()})
+            _keep(self.folder / ERRORS, error_lines, kept_errors)
+        return {"summaries": len(summaries), "errors": len(kept_errors)}
 
-    def _keep(self, name: str, keep: Callable[[int, str], bool]) -> None:
-        """Rewrite file ``name`` with the rows ``keep`` accepts, streamed, if it drops any line."""
-        path = self.folder / name
-        with _output_errors(f"update {path}"):
-            total = kept = 0
-            for lineno, row, _ in _rows(path, every=True):
-                total += 1
-                kept += row is not None and keep(lineno, row["id"])
-            if kept == total:
-                return
-            rows = _rows(path)
-            _write_atomic(
-                path, (raw + b"\n" for n, row, raw in rows if row is not None and keep(n, row["id"]))
-            )
-
-    def appended(self) -> tuple[int, dict[str, int]]:
+    def appended(self) -> tuple[int, Counter[str]]:
         """What was appended since ``prepare``, read back from the files: the number of summaries
         and of failures per stage. Exact even when a signal stopped a run between writing a batch
         and counting it."""
+        old_summaries, old_errors = self._kept.get(SUMMARIES, 0), self._kept.get(ERRORS, 0)
         with _output_errors(f"read {self.folder}"):
-            summaries = sum(n > self._kept.get(SUMMARIES, 0) for n, _, _ in _rows(self.folder / SUMMARIES))
+            summaries = sum(
+                row is not None and n > old_summaries for n, row, _ in _rows(self.folder / SUMMARIES)
+            )
             errors = _rows(self.folder / ERRORS)
-            failures = Counter(str(row.get("stage")) for n, row, _ in errors if n > self._kept.get(ERRORS, 0))
-        return summaries, dict(failures)
+            failures = Counter(str(row.get("stage")) for n, row, _ in errors if row and n > old_errors)
+        return summaries, failures
 
     def append(self, records: Iterable[Record]) -> None:
         self._append_rows(_rows_of(records))
@@ -203,7 +188,7 @@ class OutputStore:
     def _append_rows(self, rows: Rows) -> None:
         for name, added in rows.items():
             with _output_errors(f"write {self.folder / name}"):
-                _append_durable(self.folder / name, (line + "\n" for _, line in added))
+                _write_in_place(self.folder / name, "".join(line + "\n" for _, line in added))
             self._newest.update((doc_id, name) for doc_id, _ in added)
 
     def write_block(self, name: str, records: Iterable[Record]) -> None:
@@ -242,13 +227,6 @@ class OutputStore:
                 kept[name] = _cut_partial_line(self.folder / name)
         return kept
 
-    def counts(self) -> dict[str, int]:
-        with _output_errors(f"read {self.folder}"):
-            return {
-                "summaries": len(_latest(self.folder / SUMMARIES)),
-                "errors": len(_latest(self.folder / ERRORS)),
-            }
-
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         path = self.folder / MANIFEST
         with _output_errors(f"write {path}"):
@@ -259,20 +237,23 @@ class OutputStore:
                     raise
                 # A full disk has no room for a second copy; the manifest written at the start
                 # has room for this one without indentation, which makes it smaller.
-                _overwrite(path, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-    def read_manifest(self) -> dict[str, Any] | None:
-        """The manifest an earlier run left, if it can be read."""
-        try:
-            manifest = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return manifest if isinstance(manifest, dict) else None
+                compact = json.dumps(manifest, ensure_ascii=False, separators=(",", ":"))
+                _write_in_place(path, compact + "\n", append=False)
 
     def write_markdown(self) -> None:
         rows = read_rows(self.folder / SUMMARIES)
         with _output_errors(f"write {self.folder / MARKDOWN}"):
             _write_atomic(self.folder / MARKDOWN, markdown_parts(rows))
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest a run left in ``folder``, if it can be read (one over 1 MiB is not clsum's)."""
+    path = folder / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8")) if path.stat().st_size <= 1 << 20 else None
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def _make_folder(folder: Path) -> None:
@@ -329,21 +310,31 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     (the last wins, in its place); a partial line from a kill is dropped. Lines end at ``\n`` only
     (``jsonl.lines``: a summary may hold U+2028). Two streaming passes: only an id -> line-number map
     is in memory."""
-    last = _latest(path)
+    last, _ = _latest(path)
     for lineno, row, _ in _rows(path):
-        assert row is not None
-        if last[row["id"]][0] == lineno:
+        if row is not None and last[row["id"]][0] == lineno:
             yield row
 
 
-def _latest(path: Path) -> dict[str, tuple[int, str | None]]:
-    """id -> (number of the last line holding a row for it, that row's key)."""
-    return {row["id"]: (lineno, row.get("key")) for lineno, row, _ in _rows(path, warn=True) if row}
+def _latest(path: Path) -> tuple[dict[str, tuple[int, str | None]], int]:
+    """id -> (number of the last line holding a row for it, that row's key); and the file's lines."""
+    last: dict[str, tuple[int, str | None]] = {}
+    total = 0
+    for total, row, _ in _rows(path, warn=True):
+        if row is not None:
+            last[row["id"]] = (total, row.get("key"))
+    return last, total
 
 
-def _rows(path: Path, warn: bool = False, every: bool = False) -> Iterator[tuple[int, Any, bytes]]:
-    """(line number, row, line) for each line holding a row (an object with a string id); with
-    ``every`` also the other lines, with row None."""
+def _keep(path: Path, total: int, keep: set[int]) -> None:
+    """Rewrite ``path`` with only its lines numbered in ``keep``, streamed, if that drops any."""
+    if len(keep) < total:
+        _write_atomic(path, (raw + b"\n" for n, _, raw in _rows(path) if n in keep))
+
+
+def _rows(path: Path, warn: bool = False) -> Iterator[tuple[int, Any, bytes]]:
+    """(line number, row, line) for each line; the row is None unless the line holds one (an object
+    with a string id)."""
     if not path.exists():
         return
     with path.open("rb") as fh:
@@ -357,10 +348,7 @@ def _rows(path: Path, warn: bool = False, every: bool = False) -> Iterator[tuple
                     log.warning(
                         "%s:%d: dropping an unreadable line (left by an interrupted run)", path, line.number
                     )
-            if isinstance(row, dict) and isinstance(row.get("id"), str):
-                yield line.number, row, raw
-            elif every:
-                yield line.number, None, raw
+            yield line.number, row if isinstance(row, dict) and isinstance(row.get("id"), str) else None, raw
 
 
 def _cut_partial_line(path: Path) -> int:
@@ -394,25 +382,6 @@ def _read_block(path: Path) -> Rows | None:
     return rows
 
 
-def _append_durable(path: Path, lines: Iterable[str]) -> None:
-    data = "".join(lines).encode("utf-8", _UNENCODABLE)  # one write: a kill leaves at most one partial line
-    if not data:
-        return
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        start = os.fstat(fd).st_size
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        except OSError:
-            # A full disk takes part of the batch: cut it off, so the file ends with whole rows.
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, start)
-            raise
-    finally:
-        os.close(fd)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -443,13 +412,25 @@ def _new_temp(path: Path) -> tuple[Path, int]:
             continue
 
 
-def _overwrite(path: Path, text: str) -> None:
-    """Rewrite ``path`` in place (not atomic: only for when there is no room for a copy)."""
+def _write_in_place(path: Path, text: str, append: bool = True) -> None:
+    """Write ``text`` into ``path`` itself, in one write, then fsync: appended (a kill leaves at most
+    one partial line; a failure, a full disk say, cuts off the part it wrote, so the file ends with
+    whole rows), or over the old content (not atomic: only for when there is no room for a copy)."""
     data = text.encode("utf-8", _UNENCODABLE)
-    fd = os.open(path, os.O_WRONLY)
+    if not data:
+        return
+    fd = os.open(path, os.O_WRONLY | (os.O_APPEND | os.O_CREAT if append else 0), 0o666)
     try:
-        _write_all(fd, data)
-        os.ftruncate(fd, len(data))
-        os.fsync(fd)
+        start = os.fstat(fd).st_size if append else 0
+        try:
+            _write_all(fd, data)
+            if not append:
+                os.ftruncate(fd, len(data))
+            os.fsync(fd)
+        except OSError:
+            if append:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
+            raise
     finally:
         os.close(fd)

@@ -73,12 +73,18 @@ def test_adding_a_language_keeps_the_defaults_and_null_removes_one() -> None:
         ("seed=99999999999999999999999999", "seed must be at most 4294967295, got 9999"),
         ("translation.models.en=x", "English passes through"),
         ("translation=3", "translation must be a mapping"),
+        ("translation.models.de= ", "translation.models.de must be a model id or directory, got ''"),
     ],
 )
 def test_bad_settings_fail_with_a_helpful_message(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=None) as info:
         load_config(None, [override])
     assert message in str(info.value)
+
+
+def test_a_key_under_a_value_is_refused() -> None:
+    with pytest.raises(ConfigError, match="cannot set 'seed.x': 'seed' is not a section"):
+        load_config(None, ["seed=1", "seed.x=1"])
 
 
 def test_hash_ignores_batch_sizes_but_not_settings_that_change_outputs() -> None:
