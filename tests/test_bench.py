@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from clsum.bench.baselines import NaiveHF, PlainCT2, generated_tokens
+from clsum.bench.baselines import NaiveHF, PlainCT2
 from clsum.bench.inputs import Doc
 from clsum.bench.measure import Arch, generation_flops
 from clsum.bench.report import Differing, InvarianceReport
@@ -20,6 +20,7 @@ from clsum.cli import main
 from clsum.config import load_config
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.pipeline.runtime.generation import LEGACY_CONFIG
+from clsum.pipeline.runtime.outputs import until_end
 from clsum.runner import Pipeline
 from tests.helpers import set_args
 from tests.tinymodels import CORPUS_DE
@@ -71,8 +72,8 @@ def test_forced_lengths_are_one_config_value_for_every_language() -> None:
 
 def test_generated_tokens_are_decoder_steps() -> None:
     # forced <s>, a <s> a random model chose, two words, EOS, then batch padding: 5 steps
-    assert generated_tokens([0, 0, 5, 7, 2, 1, 1], {2}) == 5
-    assert generated_tokens([0, 5, 7], {2}) == 3  # cut at max_length, no EOS
+    assert len(until_end([0, 0, 5, 7, 2, 1, 1], {2})) == 5
+    assert len(until_end([0, 5, 7], {2})) == 3  # cut at max_length, no EOS
 
 
 @pytest.fixture(scope="module")

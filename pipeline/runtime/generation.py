@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -170,6 +170,12 @@ def checkpoint_config(ref: ModelRef) -> tuple[Any, str]:
     return legacy, LEGACY_CONFIG
 
 
+def end_ids(config: Any) -> list[int]:
+    """A ``GenerationConfig``'s end tokens as a list (its ``eos_token_id`` is one id or a list)."""
+    eos = config.eos_token_id
+    return list(eos) if isinstance(eos, (list, tuple)) else [eos]
+
+
 def task_params(model_config: Any, name: str | None) -> dict[str, Any]:
     """``task_specific_params[name]`` of a transformers config ({} when absent)."""
     if name is None:
@@ -235,14 +241,3 @@ def _normalize(config: Any, origins: dict[str, str]) -> None:
             setattr(config, total, getattr(config, new) + 1)
             setattr(config, new, None)
             origins[total] = origins.pop(new)
-
-
-def describe_lines(settings: GenerationSettings) -> Iterable[str]:
-    """One line per origin, in the order the layers apply: ``origin: name=value, ...`` (``clsum
-    models list``)."""
-    grouped: dict[str, list[str]] = {}
-    for name, value in settings.values().items():
-        grouped.setdefault(settings.origins[name], []).append(f"{name}={value!r}")
-    last = (NO_PREFIX, DEFAULT)
-    order = [settings.source, *(o for o in grouped if o not in (settings.source, *last)), *last]
-    return (f"{origin}: " + ", ".join(grouped[origin]) for origin in order if origin in grouped)

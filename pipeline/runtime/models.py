@@ -14,7 +14,7 @@ from clsum.errors import ClsumError, ModelError
 from clsum.pipeline.runtime import generation, hub
 from clsum.pipeline.runtime.backends import Options, resolve
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
-from clsum.pipeline.runtime.generation import GenerationSettings, Origin, Task
+from clsum.pipeline.runtime.generation import Origin, Task
 from clsum.pipeline.runtime.seq2seq import Seq2Seq, check_length
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,19 @@ def translation_task(lang: str, overrides: Mapping[str, Any]) -> Task:
 
 def summarization_task(overrides: Mapping[str, Any]) -> Task:
     return Task.of("summarization", "summarization", overrides)
+
+
+def configured_models(config: Config) -> list[tuple[str, str, Task]]:
+    """Every model ``config`` names: its key, its spec and the task it is used for."""
+    overrides = generation_overrides(config)
+    models = [
+        (f"translation.models.{lang}", spec, translation_task(lang, overrides["translation"]))
+        for lang, spec in sorted(config.translation.models.items())
+    ]
+    return [
+        *models,
+        ("summarization.model", config.summarization.model, summarization_task(overrides["summarization"])),
+    ]
 
 
 def resolve_device(device: str) -> str:
@@ -171,16 +184,24 @@ class ModelSummary(TypedDict):
     generation: dict[str, Origin]
 
 
-def describe_generation(spec: str, task: Task) -> GenerationSettings | str:
-    """The generation settings ``spec`` gets for ``task``, read from its cached files without
-    loading weights; a one-line reason when they cannot be read (not downloaded yet)."""
+def describe_generation(spec: str, task: Task) -> list[str]:
+    """The generation settings ``spec`` gets for ``task``, one line per origin in the order the
+    layers apply (``origin: name=value, ...``), read from its cached files without loading weights;
+    one line saying why when they cannot be read (not downloaded yet)."""
     ref = hub.ModelRef(spec)
     if not ref.is_local and hub.cached_commit(ref) is None:
-        return "generation settings: known once the model is downloaded"
+        return ["generation settings: known once the model is downloaded"]
     try:
-        return generation.resolve(ref, hub.load("config", ref), task)
+        settings = generation.resolve(ref, hub.load("config", ref), task)
     except ClsumError as exc:
-        return f"generation settings: unavailable ({exc})"
+        return [f"generation settings: unavailable ({exc})"]
+    grouped: dict[str, list[str]] = {}
+    for name, value in settings.values().items():
+        grouped.setdefault(settings.origins[name], []).append(f"{name}={value!r}")
+    last = (generation.NO_PREFIX, generation.DEFAULT)
+    order = [settings.source, *(o for o in grouped if o not in (settings.source, *last)), *last]
+    lines = (f"  {origin}: " + ", ".join(grouped[origin]) for origin in order if origin in grouped)
+    return ["generation settings, by origin:", *lines]
 
 
 def describe(spec: str, options: Options | None = None, device: str = "cpu") -> str:

@@ -29,6 +29,12 @@ class Output:
     flags: tuple[str, ...] = ()
 
 
+def until_end(ids: list[int], ends: Collection[int]) -> list[int]:
+    """``ids`` up to and including the first end token (a row without one is cut by the limit)."""
+    end = next((i for i, token in enumerate(ids) if token in ends), None)
+    return ids if end is None else ids[: end + 1]
+
+
 def degeneration(
     ids: list[int], max_length: int, end_ids: Collection[int], forced_end: bool, specials: Collection[int]
 ) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from clsum.pipeline.runtime import hub
 from clsum.pipeline.runtime.backends import Engine, Options, resolve
 from clsum.pipeline.runtime.batching import equal_length_batches
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
-from clsum.pipeline.runtime.generation import GenerationSettings, Task
+from clsum.pipeline.runtime.generation import GenerationSettings, Task, end_ids
 from clsum.pipeline.runtime.generation import resolve as resolve_settings
 from clsum.pipeline.runtime.outputs import MAX_LENGTH, REPETITION, Output, degeneration
 
@@ -67,31 +67,19 @@ class Seq2Seq:
         # counts tokens while the main thread translates): every tokenizer call holds this lock.
         self._tokenizer_lock = threading.Lock()
         self._engine: Engine | None = None
-        self._choice, self._ct2_dir = self._choose_engine()
-
-    def _choose_engine(self) -> tuple[tuple[str, str], Path | None]:
-        """(backend, compute_type) and, for CTranslate2, the converted model (converted now, once).
-
-        With backend ``auto`` a model CTranslate2 cannot convert runs on transformers instead.
-        """
-        backend, compute = resolve(self.options, self.device)
-        if backend != "ctranslate2":
-            return (backend, compute), None
-        try:
-            return (backend, compute), ct2_model_dir(self.ref.spec, compute, commit=self._commit())
-        except ModelError as exc:
-            if self.options.backend != "auto":
-                raise
-            log.warning("%s; using transformers instead", exc)
-            return resolve(Options("transformers", "auto", self.options.threads), self.device), None
-
-    @property
-    def backend(self) -> str:
-        return self._choice[0]
-
-    @property
-    def compute_type(self) -> str:
-        return self._choice[1]
+        # For CTranslate2 the model is converted now, once; with backend ``auto`` a model
+        # CTranslate2 cannot convert runs on transformers instead.
+        self.backend, self.compute_type = resolve(self.options, self.device)
+        self._ct2_dir: Path | None = None
+        if self.backend == "ctranslate2":
+            try:
+                self._ct2_dir = ct2_model_dir(self.ref.spec, self.compute_type, commit=self._commit())
+            except ModelError as exc:
+                if self.options.backend != "auto":
+                    raise
+                log.warning("%s; using transformers instead", exc)
+                fallback = Options("transformers", "auto", self.options.threads)
+                self.backend, self.compute_type = resolve(fallback, self.device)
 
     @property
     def engine(self) -> Engine:
@@ -220,8 +208,7 @@ class Seq2Seq:
     @staticmethod
     def _flags(row: list[int], settings: GenerationSettings, specials: set[int]) -> tuple[str, ...]:
         gc = settings.config
-        end = gc.eos_token_id if isinstance(gc.eos_token_id, list) else [gc.eos_token_id]
-        return degeneration(row, gc.max_length, end, gc.forced_eos_token_id is not None, specials)
+        return degeneration(row, gc.max_length, end_ids(gc), gc.forced_eos_token_id is not None, specials)
 
     def _log_degenerate(self, outputs: list[Output], settings: GenerationSettings) -> None:
         for flag, what in ((MAX_LENGTH, "reached max_length={}"), (REPETITION, "repeat an n-gram in a loop")):

@@ -19,6 +19,7 @@ from typing import Any
 
 from clsum.errors import ModelError
 from clsum.pipeline.runtime.backends import hf_terms
+from clsum.pipeline.runtime.generation import end_ids
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def decoding_options(config: Any, tokenizer: Any, vocabulary: set[str]) -> dict[
         "no_repeat_ngram_size": config.no_repeat_ngram_size,
         "repetition_penalty": config.repetition_penalty,
         "length_penalty": config.length_penalty,
-        "end_token": tokenizer.convert_ids_to_tokens(_as_list(config.eos_token_id)),
+        "end_token": tokenizer.convert_ids_to_tokens(end_ids(config)),
         "max_input_length": 0,  # inputs were checked against the limit; never truncate silently
         "return_end_token": True,  # kept as transformers keeps it (length penalty counts it too)
     }
@@ -214,7 +215,3 @@ def banned_sequences(config: Any) -> list[list[int]]:
     """transformers' bad words and suppressed tokens: sequences that may never be generated."""
     banned = [list(s) for s in config.bad_words_ids or []]
     return banned + [[t] for t in config.suppress_tokens or [] if [t] not in banned]
-
-
-def _as_list(value: Any) -> list[int]:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
