@@ -12,8 +12,7 @@ from clsum.bench import measure
 from clsum.bench.baselines import ByStage, Decoding
 from clsum.bench.inputs import Doc
 from clsum.bench.job import DocResult, Output, SystemResult
-from clsum.bench.settings import Lengths
-from clsum.bench.standins.models import BenchModels
+from clsum.bench.standins.models import BenchModels, Lengths
 
 REFERENCE = "naive"  # the fp32 outputs other systems are compared with
 SAME_SETTINGS = "ctranslate2-plain"  # decodes with clsum's settings: outputs compared token for token

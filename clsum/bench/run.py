@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from clsum.bench import RAY_SYSTEMS, measure
+from clsum.bench.baselines import decoding
 from clsum.bench.inputs import load_raw, prepare, training_text
 from clsum.bench.invariance import run_variants
 from clsum.bench.job import Job
 from clsum.bench.local import run_in_child, run_system
 from clsum.bench.report import BenchReport, Context, Inputs, InvarianceReport, Machine
-from clsum.bench.settings import clsum_overrides, decoding, forced_lengths
-from clsum.bench.standins.models import BenchModels, resolve_models
+from clsum.bench.standins.models import BenchModels, clsum_overrides, forced_lengths, resolve_models
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError
+from clsum.pipeline.runtime.backends.ctranslate2 import usable_cpus
+from clsum.pipeline.runtime.provenance import cpu_field
 from clsum.runner import Pipeline
 from clsum.versions import package_versions
 
@@ -60,7 +62,7 @@ def run_bench(options: BenchOptions) -> BenchReport | InvarianceReport:
     missing = [x for x in options.langs if x not in config.translation.models]
     if missing:
         raise ConfigError(f"no translation model configured for {', '.join(missing)}")
-    threads = options.threads or config.threads or len(os.sched_getaffinity(0))
+    threads = options.threads or config.threads or usable_cpus()
     job, arch, context = _prepare(options, config, threads)
     report: BenchReport | InvarianceReport
     if options.invariance:
@@ -90,7 +92,7 @@ def _prepare(
     configs = _model_configs(models)
     forced = options.force_lengths if options.force_lengths is not None else models.any_random()
     positions = int(getattr(configs[models.summarization.path], "max_position_embeddings", 1024))
-    lengths = forced_lengths(models, docs, positions) if forced else None
+    lengths = forced_lengths(models, [n for d in docs for n in d.unit_tokens], positions) if forced else None
     overrides = [*options.overrides, *models.overrides(), *(clsum_overrides(lengths) if lengths else [])]
     job = Job(
         system="",
@@ -115,7 +117,9 @@ def _prepare(
         seconds_converting_ct2=round(convert_s, 1),
         seconds_total=0.0,  # set when the systems have run
         inputs=Inputs(folder, len(docs), options.langs, options.limit),
-        machine=Machine(_cpu_name(), os.cpu_count(), platform.platform()),
+        machine=Machine(
+            cpu_field("model name") or platform.processor() or "unknown", os.cpu_count(), platform.platform()
+        ),
         versions=package_versions(),
         clsum_overrides=overrides,
     )
@@ -162,13 +166,3 @@ def _timed(func: Callable[[], T]) -> tuple[T, float]:
     start = time.perf_counter()
     value = func()
     return value, time.perf_counter() - start
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
