@@ -175,13 +175,17 @@ def identity(ref: ModelRef) -> str:
     a newer snapshot is downloaded). A hub model not cached yet is resolved first (config.json only,
     as loading it would), so a run keys by the commit it will load; offline and not cached, by the
     revision as written (it cannot load then, so nothing is made under that key)."""
+    if not ref.is_local and cached_commit(ref) is None and not offline():
+        load("config", ref)
+    return version(ref) or ""
+
+
+def version(ref: ModelRef, commit: str | None = None) -> str | None:
+    """Which weights ``ref`` names: a local directory's content hash, else its hub ``commit`` (when
+    known), the cache's for its revision, or the revision as written (None: none of these)."""
     if ref.is_local:
         return local_dir_hash(Path(ref.location))
-    commit = cached_commit(ref)
-    if commit is None and not offline():
-        load("config", ref)
-        commit = cached_commit(ref)
-    return commit or ref.revision or ""
+    return commit or cached_commit(ref) or ref.revision
 
 
 def local_dir_hash(path: Path) -> str:

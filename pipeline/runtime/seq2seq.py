@@ -60,6 +60,7 @@ class Seq2Seq:
         self.device = device
         self.options = options or Options()
         self.tokenizer = hub.load("tokenizer", self.ref)
+        self._commit: str | None = getattr(self.tokenizer, "_commit_hash", None)  # as transformers loaded it
         self.config = hub.load("config", self.ref)
         self.settings: GenerationSettings = resolve_settings(self.ref, self.config, task)
         check_length(self.ref, self.config, self.settings)
@@ -73,7 +74,7 @@ class Seq2Seq:
         self._ct2_dir: Path | None = None
         if self.backend == "ctranslate2":
             try:
-                self._ct2_dir = ct2_model_dir(self.ref.spec, self.compute_type, commit=self._commit())
+                self._ct2_dir = ct2_model_dir(self.ref.spec, self.compute_type, commit=self._commit)
             except ModelError as exc:
                 if self.options.backend != "auto":
                     raise
@@ -140,14 +141,8 @@ class Seq2Seq:
         return f"{self._weights_id()} ({self.precision})"
 
     def _weights_id(self) -> str:
-        if self.ref.is_local:
-            return f"{self.ref.location}#{hub.local_dir_hash(Path(self.ref.location))}"
-        return f"{self.ref.repo_id}@{self._commit() or 'unknown'}"
-
-    def _commit(self) -> str | None:
-        if self.ref.is_local:
-            return None
-        return getattr(self.tokenizer, "_commit_hash", None) or hub.cached_commit(self.ref)
+        version = hub.version(self.ref, self._commit) or "unknown"
+        return f"{self.ref.location}#{version}" if self.ref.is_local else f"{self.ref.repo_id}@{version}"
 
     def _ids(self, texts: list[str], special: bool = True) -> list[list[int]]:
         # verbose=False: counting text longer than the limit is how we find what to split
