@@ -99,8 +99,13 @@ def _not_found_message(ref: ModelRef, exc: Exception) -> str:
         return f"cannot load model directory {ref.location}: {one_line(exc)}"
     if not offline():
         return f"cannot load model {ref.spec!r} from the Hugging Face Hub: {one_line(exc)}"
+    why = (
+        f"it cannot be downloaded: {_UNREACHABLE}"
+        if _UNREACHABLE
+        else "HF_HUB_OFFLINE=1 forbids downloading it"
+    )
     return (
-        f"model {ref.spec!r} is not in the Hugging Face cache ({hf_cache_dir()}), and {_why_offline()}: "
+        f"model {ref.spec!r} is not in the Hugging Face cache ({hf_cache_dir()}), and {why}: "
         "run 'clsum models download' (same config) where there is internet access and copy the "
         "cache here, or point the config at a local model directory"
     )
@@ -111,12 +116,6 @@ def cannot_download(ref: ModelRef) -> str:
     if _UNREACHABLE:
         return f"cannot download {ref.spec!r}: {_UNREACHABLE}; check the network or proxy settings and retry"
     return f"cannot download {ref.spec!r}: HF_HUB_OFFLINE=1 is set; unset it and retry"
-
-
-def _why_offline() -> str:
-    if _UNREACHABLE:
-        return f"it cannot be downloaded: {_UNREACHABLE}"
-    return "HF_HUB_OFFLINE=1 forbids downloading it"
 
 
 def one_line(exc: BaseException, limit: int = 400) -> str:

@@ -14,7 +14,7 @@ from clsum.errors import ClsumError, ModelError
 from clsum.pipeline.runtime import generation, hub
 from clsum.pipeline.runtime.backends import Options, resolve
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
-from clsum.pipeline.runtime.generation import Origin, Task
+from clsum.pipeline.runtime.generation import GenerationSettings, Origin, Task
 from clsum.pipeline.runtime.seq2seq import Seq2Seq, check_length
 
 log = logging.getLogger(__name__)
@@ -131,15 +131,10 @@ class Models:
         in their language, too late to refuse a setting. A model whose config cannot be read yet
         (not downloaded, missing) is left to fail in one line when it loads."""
         for lang in sorted(set(languages) & set(self._translation)):
-            ref = hub.ModelRef(self._translation[lang])
-            if not ref.is_local and hub.cached_commit(ref) is None:
-                continue
-            try:
-                model_config = hub.load("config", ref)
-            except ModelError:
-                continue
             task = translation_task(lang, self._overrides.get("translation", {}))
-            check_length(ref, model_config, generation.resolve(ref, model_config, task))
+            read = _read_settings(self._translation[lang], task)
+            if not isinstance(read, str):
+                check_length(hub.ModelRef(self._translation[lang]), *read)
 
     def summarizer(self) -> Seq2Seq:
         task = summarization_task(self._overrides.get("summarization", {}))
@@ -184,17 +179,26 @@ class ModelSummary(TypedDict):
     generation: dict[str, Origin]
 
 
-def describe_generation(spec: str, task: Task) -> list[str]:
-    """The generation settings ``spec`` gets for ``task``, one line per origin in the order the
-    layers apply (``origin: name=value, ...``), read from its cached files without loading weights;
-    one line saying why when they cannot be read (not downloaded yet)."""
+def _read_settings(spec: str, task: Task) -> tuple[Any, GenerationSettings] | str:
+    """``spec``'s transformers config and its generation settings for ``task``, read from its
+    cached files without loading weights; why not, when they cannot be read (not downloaded yet)."""
     ref = hub.ModelRef(spec)
     if not ref.is_local and hub.cached_commit(ref) is None:
-        return ["generation settings: known once the model is downloaded"]
+        return "known once the model is downloaded"
     try:
-        settings = generation.resolve(ref, hub.load("config", ref), task)
+        model_config = hub.load("config", ref)
+        return model_config, generation.resolve(ref, model_config, task)
     except ClsumError as exc:
-        return [f"generation settings: unavailable ({exc})"]
+        return f"unavailable ({exc})"
+
+
+def describe_generation(spec: str, task: Task) -> list[str]:
+    """The generation settings ``spec`` gets for ``task`` (``_read_settings``), one line per origin
+    in the order the layers apply: ``origin: name=value, ...``."""
+    read = _read_settings(spec, task)
+    if isinstance(read, str):
+        return [f"generation settings: {read}"]
+    settings = read[1]
     grouped: dict[str, list[str]] = {}
     for name, value in settings.values().items():
         grouped.setdefault(settings.origins[name], []).append(f"{name}={value!r}")
