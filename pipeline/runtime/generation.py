@@ -170,6 +170,12 @@ def end_ids(config: Any) -> list[int]:
     return list(eos) if isinstance(eos, (list, tuple)) else [eos]
 
 
+def banned_sequences(config: Any) -> list[list[int]]:
+    """transformers' bad words and suppressed tokens: sequences that may never be generated."""
+    banned = [list(s) for s in config.bad_words_ids or []]
+    return banned + [[t] for t in config.suppress_tokens or [] if [t] not in banned]
+
+
 def task_params(model_config: Any, name: str | None) -> dict[str, Any]:
     """``task_specific_params[name]`` of a transformers config ({} when absent)."""
     if name is None:

@@ -88,16 +88,6 @@ class Seq2Seq:
             self._engine = self._load_engine()
         return self._engine
 
-    @property
-    def model(self) -> Any:
-        """The transformers model (loaded for the transformers backend only)."""
-        from clsum.pipeline.runtime.backends.transformers import TransformersEngine
-
-        engine = self.engine
-        if not isinstance(engine, TransformersEngine):
-            raise ModelError(f"{self.ref.spec} runs on {self.backend}, which has no transformers model")
-        return engine.model
-
     def _load_engine(self) -> Engine:
         if self._ct2_dir is not None:
             from clsum.pipeline.runtime.backends.ctranslate2 import Ct2Engine

@@ -19,7 +19,7 @@ from typing import Any
 
 from clsum.errors import ModelError
 from clsum.pipeline.runtime.backends import hf_terms
-from clsum.pipeline.runtime.generation import end_ids
+from clsum.pipeline.runtime.generation import banned_sequences, end_ids
 
 log = logging.getLogger(__name__)
 
@@ -209,9 +209,3 @@ def force_eos(ids: list[int], config: Any, limit: int) -> list[int]:
     if eos is not None and len(ids) >= limit and ids[-1] != eos:
         return [*ids[: limit - 1], eos]
     return ids
-
-
-def banned_sequences(config: Any) -> list[list[int]]:
-    """transformers' bad words and suppressed tokens: sequences that may never be generated."""
-    banned = [list(s) for s in config.bad_words_ids or []]
-    return banned + [[t] for t in config.suppress_tokens or [] if [t] not in banned]

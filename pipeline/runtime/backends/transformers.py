@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from clsum.pipeline.runtime.backends import APPLIED, hf_terms
-from clsum.pipeline.runtime.generation import end_ids
+from clsum.pipeline.runtime.generation import banned_sequences, end_ids
 from clsum.pipeline.runtime.outputs import until_end
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,9 @@ class TransformersEngine:
     def applied(self, config: Any) -> dict[str, Any]:
         """The decoding settings ``generate`` uses with ``config``: what transformers makes of it."""
         prepared, _ = self.model._prepare_generation_config(config)
-        return hf_terms({name: getattr(prepared, name) for name in (*APPLIED, "suppress_tokens")})
+        return hf_terms(
+            {**{n: getattr(prepared, n) for n in APPLIED}, "bad_words_ids": banned_sequences(prepared)}
+        )
 
 
 def _prepare(model: Any, device: str, compute_type: str) -> Any:
