@@ -1,8 +1,5 @@
-"""Generated outputs, and the two signs that one degenerated: cut at max_length, or stuck in a loop.
-
-Real models sometimes repeat a phrase until the length limit stops them, or run to the limit in
-the middle of a sentence. The text is kept (it is what the model made), and each output carries
-flags so the records, the run summary and the CLI can say how many outputs look like that.
+"""Generated outputs, and the two signs that one degenerated: cut at max_length, or stuck in a loop
+(docs/models.md, "Degenerate output is counted"). The text is kept, it is what the model made.
 """
 
 from __future__ import annotations

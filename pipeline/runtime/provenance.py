@@ -1,9 +1,6 @@
-"""Where a run's numbers came from, for its manifest: the CPU's instruction sets that int8 kernels
-run on, each model's resolved backend and precision, workers x threads, and the batch policy.
-
-int8 products take another path on a CPU without AVX-512 VNNI (oneDNN), so int8 outputs may differ
-between CPUs; ``ONEDNN_MAX_CPU_ISA`` (and CTranslate2's ``CT2_FORCE_CPU_ISA``) hold a CPU to an
-older path. Same machine, same settings: byte-identical outputs (docs/reproducibility.md).
+"""Where a run's numbers came from, for its manifest (docs/reproducibility.md): the CPU's
+instruction sets that int8 kernels run on (int8 outputs may differ between CPUs), each model's
+resolved backend and precision, workers x threads, and the batch policy.
 """
 
 from __future__ import annotations

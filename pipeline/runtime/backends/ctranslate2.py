@@ -43,10 +43,7 @@ def usable_cpus() -> int:
 def cpu_workers(threads: int) -> tuple[int, int]:
     """(parallel batches, threads each) for ``threads`` CPU cores (0: all of them). Speed only:
     ``Ct2Engine.generate_all`` hands each worker whole batches, formed without looking at either.
-
-    Beam-search decoding multiplies small matrices, where threads of one batch mostly wait on each
-    other: on 2 cores, two batches with one thread each translate ~1.5x faster than one batch with
-    two threads (measured with opus-mt-sized models). Past 4 workers, cores go to threads instead.
+    Why several batches at once: docs/performance.md ("Threads"); past 4 workers, cores go to threads.
     """
     cores = max(1, threads or usable_cpus())
     workers = min(cores, 4)
