@@ -1,7 +1,5 @@
-"""Inference backends behind ``runtime.seq2seq.Seq2Seq``: Hugging Face transformers and CTranslate2.
-
-An engine turns batches of input token ids into output token ids; tokenizing, batching and decoding
-stay in ``Seq2Seq``, so both backends see identical inputs and their text is decoded identically.
+"""Inference backends behind ``runtime.seq2seq.Seq2Seq``: Hugging Face transformers and CTranslate2,
+each an ``Engine`` from input ids to output ids (docs/architecture.md, "The runtime boundary").
 """
 
 from __future__ import annotations
