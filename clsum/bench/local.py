@@ -23,6 +23,7 @@ from clsum.bench.job import DocResult, Job, SystemResult, write_input
 from clsum.bench.onray import run_ray_system
 from clsum.errors import ClsumError
 from clsum.pipeline.runtime import configure_process
+from clsum.pipeline.runtime.provenance import proc_field
 
 T = TypeVar("T")
 
@@ -53,13 +54,10 @@ def run_system(job: Job) -> SystemResult:
 def _peak_rss_bytes() -> int:
     """This process's peak resident set: VmHWM of its own address space (not ``ru_maxrss``, which
     Linux carries across fork + exec: a child would report the parent's conversions)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    vmhwm = proc_field(Path("/proc/self/status"), "VmHWM")  # "123456 kB"
+    return (
+        int(vmhwm.split()[0]) * 1024 if vmhwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    )
 
 
 def _profiled(job: Job, work: Callable[[], T]) -> T:

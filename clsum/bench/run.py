@@ -28,7 +28,7 @@ from clsum.bench.standins.models import BenchModels, clsum_overrides, forced_len
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError
 from clsum.pipeline.runtime.backends.ctranslate2 import usable_cpus
-from clsum.pipeline.runtime.provenance import cpu_field
+from clsum.pipeline.runtime.provenance import proc_field
 from clsum.runner import Pipeline
 from clsum.versions import package_versions
 
@@ -118,7 +118,9 @@ def _prepare(
         seconds_total=0.0,  # set when the systems have run
         inputs=Inputs(folder, len(docs), options.langs, options.limit),
         machine=Machine(
-            cpu_field("model name") or platform.processor() or "unknown", os.cpu_count(), platform.platform()
+            proc_field(Path("/proc/cpuinfo"), "model name") or platform.processor() or "unknown",
+            os.cpu_count(),
+            platform.platform(),
         ),
         versions=package_versions(),
         clsum_overrides=overrides,

@@ -31,10 +31,11 @@ class RunFacts(TypedDict):
     batch_policy: str
 
 
-def cpu_field(name: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
-    """The value of ``name`` in /proc/cpuinfo (its first CPU's), None where it is not readable."""
+def proc_field(path: Path, name: str) -> str | None:
+    """The value of the first ``name: value`` line of a /proc file (/proc/cpuinfo: the first CPU's),
+    None where there is none or the file is not readable."""
     try:
-        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith(name):
                 return line.split(":", 1)[1].strip()
     except OSError:
@@ -44,7 +45,7 @@ def cpu_field(name: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
 
 def cpu_isa(cpuinfo: Path = Path("/proc/cpuinfo")) -> CpuIsa:
     """The ISA flags this CPU has (of ``ISA_FLAGS``) and the ISA settings in the environment."""
-    flags = set((cpu_field("flags", cpuinfo) or "").split())
+    flags = set((proc_field(cpuinfo, "flags") or "").split())
     return CpuIsa(
         flags=[f for f in ISA_FLAGS if f in flags] if flags else None,
         env={name: os.environ[name] for name in ISA_ENV if name in os.environ},
