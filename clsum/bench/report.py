@@ -131,7 +131,7 @@ class BenchReport:
             flops_per_article=flops,
             flops_formula=measure.__doc__,
             source_tokens=source_tokens,
-            sentences=sum(d.n_sentences for d in docs),
+            sentences=sum(len(p) for d in docs for p in d.sentences),
             matmul_peak=peak,
             settings=decoding.by_stage(lambda s: s.values()),
             settings_origins=decoding.by_stage(lambda s: dict(s.origins)),

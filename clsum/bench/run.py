@@ -90,7 +90,9 @@ def _prepare(
     docs = prepare(pipeline, records, options.langs)
     log.info("benchmarking %d documents (%s)", len(docs), ", ".join(sorted({d.lang for d in docs})))
     configs = _model_configs(models)
-    forced = options.force_lengths if options.force_lengths is not None else models.any_random()
+    forced = (
+        options.force_lengths if options.force_lengths is not None else any(m.random for m in models.all())
+    )
     positions = int(getattr(configs[models.summarization.path], "max_position_embeddings", 1024))
     lengths = forced_lengths(models, [n for d in docs for n in d.unit_tokens], positions) if forced else None
     overrides = [*options.overrides, *models.overrides(), *(clsum_overrides(lengths) if lengths else [])]
@@ -150,7 +152,8 @@ def _convert(pipeline: Pipeline, models: BenchModels, systems: list[str]) -> dic
         pipeline.models.summarizer()
     if "ctranslate2-plain" not in systems:
         return {}
-    return {m.path: str(ct2_model_dir(m.clsum_spec, "int8")) for m in models.all()}
+    # keyed as clsum's own conversions: a random stand-in by its directory, another model by its spec
+    return {m.path: str(ct2_model_dir(m.path if m.random else m.spec, "int8")) for m in models.all()}
 
 
 def _runs_clsum(systems: list[str]) -> bool:

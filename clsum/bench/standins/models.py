@@ -117,11 +117,6 @@ class BenchModel:
     random: bool
     forced_length: int | None  # generated tokens per output when lengths are forced
 
-    @property
-    def clsum_spec(self) -> str:
-        """What clsum (and its CTranslate2 conversion cache) is given: a random stand-in's directory."""
-        return self.path if self.random else self.spec
-
 
 @dataclass
 class BenchModels:
@@ -130,9 +125,6 @@ class BenchModels:
 
     def all(self) -> list[BenchModel]:
         return [*self.translation.values(), self.summarization]
-
-    def any_random(self) -> bool:
-        return any(m.random for m in self.all())
 
     def overrides(self) -> list[str]:
         """Random stand-ins live in the bench cache: point clsum at the same directories."""
