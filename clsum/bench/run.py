@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from clsum.bench import RAY_SYSTEMS, measure
 from clsum.bench.baselines import decoding
@@ -31,9 +31,6 @@ from clsum.pipeline.runtime.backends.ctranslate2 import usable_cpus
 from clsum.pipeline.runtime.provenance import proc_field
 from clsum.runner import Pipeline
 from clsum.versions import package_versions
-
-if TYPE_CHECKING:
-    from transformers import PretrainedConfig
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +79,8 @@ def _prepare(
     options: BenchOptions, config: Config, threads: int
 ) -> tuple[Job, dict[str, measure.Arch], Context]:
     """The job the systems share, each model's architecture by directory, and the report's context."""
+    from transformers import AutoConfig
+
     records = load_raw(options.folder, options.langs, options.limit)
     text = partial(training_text, options.folder, records)
     models, build_s = _timed(lambda: resolve_models(config, options.langs, text))
@@ -89,7 +88,8 @@ def _prepare(
     ct2_dirs, convert_s = _timed(lambda: _convert(pipeline, models, options.systems))
     docs = prepare(pipeline, records, options.langs)
     log.info("benchmarking %d documents (%s)", len(docs), ", ".join(sorted({d.lang for d in docs})))
-    configs = _model_configs(models)
+    # each model's config.json, read once: architectures for the FLOPs, the summarizer's positions
+    configs = {m.path: AutoConfig.from_pretrained(m.path) for m in models.all()}
     forced = (
         options.force_lengths if options.force_lengths is not None else any(m.random for m in models.all())
     )
@@ -158,13 +158,6 @@ def _convert(pipeline: Pipeline, models: BenchModels, systems: list[str]) -> dic
 
 def _runs_clsum(systems: list[str]) -> bool:
     return any(s == "clsum" or s in RAY_SYSTEMS for s in systems)
-
-
-def _model_configs(models: BenchModels) -> dict[str, PretrainedConfig]:
-    """Each model's config.json, read once (architectures for the FLOPs, the summarizer's positions)."""
-    from transformers import AutoConfig
-
-    return {m.path: AutoConfig.from_pretrained(m.path) for m in models.all()}
 
 
 def _timed(func: Callable[[], T]) -> tuple[T, float]:

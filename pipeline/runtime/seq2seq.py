@@ -128,11 +128,9 @@ class Seq2Seq:
     @property
     def provenance(self) -> str:
         """``id@commit (backend precision)`` for hub models, ``dir#sha256-prefix (...)`` for local dirs."""
-        return f"{self._weights_id()} ({self.precision})"
-
-    def _weights_id(self) -> str:
         version = hub.version(self.ref, self._commit) or "unknown"
-        return f"{self.ref.location}#{version}" if self.ref.is_local else f"{self.ref.repo_id}@{version}"
+        weights = f"{self.ref.location}#{version}" if self.ref.is_local else f"{self.ref.repo_id}@{version}"
+        return f"{weights} ({self.precision})"
 
     def _ids(self, texts: list[str], special: bool = True) -> list[list[int]]:
         # verbose=False: counting text longer than the limit is how we find what to split
