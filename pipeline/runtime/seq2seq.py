@@ -67,7 +67,6 @@ class Seq2Seq:
         # Fast tokenizers are not safe to call from two threads at once (the prefetch thread
         # counts tokens while the main thread translates): every tokenizer call holds this lock.
         self._tokenizer_lock = threading.Lock()
-        self._engine: Engine | None = None
         # For CTranslate2 the model is converted now, once; with backend ``auto`` a model
         # CTranslate2 cannot convert runs on transformers instead.
         self.backend, self.compute_type = resolve(self.options, self.device)
@@ -82,13 +81,9 @@ class Seq2Seq:
                 fallback = Options("transformers", "auto", self.options.threads)
                 self.backend, self.compute_type = resolve(fallback, self.device)
 
-    @property
+    @functools.cached_property
     def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = self._load_engine()
-        return self._engine
-
-    def _load_engine(self) -> Engine:
+        """Loaded on first use: the weights wait for the first generate()."""
         if self._ct2_dir is not None:
             from clsum.pipeline.runtime.backends.ctranslate2 import Ct2Engine
 
