@@ -107,19 +107,17 @@ class Models:
 
     def _get(self, role: str, spec: str, task: Task) -> Seq2Seq:
         with self._lock:
-            if role not in self._roles:
-                self._roles[role] = self._load(spec, task)
+            if role in self._roles:
+                return self._roles[role]
+            # A task the model has no task_specific_params entry for is the same as no task:
+            # languages that share a multilingual model share one loaded model.
+            if not generation.task_params(hub.load("config", hub.ModelRef(spec)), task.params):
+                task = replace(task, params=None)
+            if (spec, task) not in self._loaded:
+                log.info("loading %s on %s", spec, self.device)
+                self._loaded[spec, task] = Seq2Seq(spec, self.device, self.options, task)
+            self._roles[role] = self._loaded[spec, task]
             return self._roles[role]
-
-    def _load(self, spec: str, task: Task) -> Seq2Seq:
-        # A task the model has no task_specific_params entry for is the same as no task: languages
-        # that share a multilingual model share one loaded model.
-        if not generation.task_params(hub.load("config", hub.ModelRef(spec)), task.params):
-            task = replace(task, params=None)
-        if (spec, task) not in self._loaded:
-            log.info("loading %s on %s", spec, self.device)
-            self._loaded[spec, task] = Seq2Seq(spec, self.device, self.options, task)
-        return self._loaded[spec, task]
 
     def translator(self, lang: str) -> Seq2Seq:
         task = translation_task(lang, self._overrides.get("translation", {}))
