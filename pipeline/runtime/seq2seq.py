@@ -161,6 +161,8 @@ class Seq2Seq:
         if not texts:
             return []
         settings = self.settings.with_overrides(overrides, "generate() argument")
+        gc = settings.config
+        end, forced_end = end_ids(gc), gc.forced_eos_token_id is not None
         with self._tokenizer_lock:
             specials = set(self.tokenizer.all_special_ids)
         ids = self._ids(texts)
@@ -172,21 +174,16 @@ class Seq2Seq:
             raise ModelError(f"{self.ref.spec}: input of {max(lengths)} tokens exceeds its limit")
         # The engine decodes the batches as formed here (in parallel where it can) and yields each
         # batch's outputs in order: what runs beside a row never depends on threads or workers.
-        results = self.engine.generate_all([[ids[i] for i in idx] for idx in batches], settings.config)
+        results = self.engine.generate_all([[ids[i] for i in idx] for idx in batches], gc)
         for idx, outputs in zip(batches, results, strict=True):
             with self._tokenizer_lock:
                 texts_out = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
             for i, text, row in zip(idx, texts_out, outputs, strict=True):
-                out[i] = Output(text.strip(), self._flags(row, settings, specials))
+                out[i] = Output(text.strip(), degeneration(row, gc.max_length, end, forced_end, specials))
             if progress is not None:
                 progress(len(idx))
         self._log_degenerate(out, settings)
         return out
-
-    @staticmethod
-    def _flags(row: list[int], settings: GenerationSettings, specials: set[int]) -> tuple[str, ...]:
-        gc = settings.config
-        return degeneration(row, gc.max_length, end_ids(gc), gc.forced_eos_token_id is not None, specials)
 
     def _log_degenerate(self, outputs: list[Output], settings: GenerationSettings) -> None:
         for flag, what in ((MAX_LENGTH, "reached max_length={}"), (REPETITION, "repeat an n-gram in a loop")):
