@@ -130,8 +130,8 @@ def resolve(ref: ModelRef, model_config: Any, task: Task | None = None) -> Gener
     the checkpoint's, its task's ``task_specific_params`` and the config's on top, in that order."""
     task = task or Task()
     config, source = checkpoint_config(ref)
-    settings = GenerationSettings(config, {name: source for name in _set_names(config)}, source=source)
-    settings.origins["prefix"] = NO_PREFIX
+    origins = {name: source for name in _set_names(config)} | {"prefix": NO_PREFIX}
+    settings = GenerationSettings(config, origins, source=source)
     if params := task_params(model_config, task.params):
         settings = settings.with_overrides(params, f"task_specific_params.{task.params}")
         settings = replace(settings, task=task.params)
