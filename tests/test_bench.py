@@ -9,17 +9,23 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from clsum.bench.baselines import NaiveHF, PlainCT2, generated_tokens
-from clsum.bench.inputs import Doc
+from clsum.bench.baselines import NaiveHF, PlainCT2, decoding
 from clsum.bench.measure import Arch, generation_flops
 from clsum.bench.report import Differing, InvarianceReport
-from clsum.bench.settings import Lengths, clsum_overrides, decoding, forced_lengths
 from clsum.bench.standins import models as bench_models
-from clsum.bench.standins.models import BenchModel, BenchModels, forced_translation_length
+from clsum.bench.standins.models import (
+    BenchModel,
+    BenchModels,
+    Lengths,
+    clsum_overrides,
+    forced_lengths,
+    forced_translation_length,
+)
 from clsum.cli import main
 from clsum.config import load_config
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.pipeline.runtime.generation import LEGACY_CONFIG
+from clsum.pipeline.runtime.outputs import until_end
 from clsum.runner import Pipeline
 from tests.helpers import set_args
 from tests.tinymodels import CORPUS_DE
@@ -51,10 +57,10 @@ def _model(random: bool, length: int | None = None) -> BenchModel:
 
 
 def test_forced_lengths_are_one_config_value_for_every_language() -> None:
-    docs = [Doc("a", "de", "raw", None, [["x"]], unit_tokens=[10, 10]), Doc("b", "nl", "", None, [], [20])]
+    unit_tokens = [10, 10, 20]  # the documents' translator inputs
     # random stand-ins only: the mean of their own lengths (clsum takes one config value)
     models = BenchModels({"de": _model(True, 30), "nl": _model(True, 41)}, _model(True, 64))
-    lengths = forced_lengths(models, docs, summarizer_positions=1024)
+    lengths = forced_lengths(models, unit_tokens, summarizer_positions=1024)
     assert (lengths.translation, lengths.summary) == (36, 64)
     # their files hold their authors' settings, so clsum is given the lengths as a real model is
     assert clsum_overrides(lengths) == [
@@ -65,14 +71,14 @@ def test_forced_lengths_are_one_config_value_for_every_language() -> None:
     ]
     # one real translator: one length from the documents, round(1.1 x 40/3) = 15
     models = BenchModels({"de": _model(False), "nl": _model(True, 40)}, _model(False))
-    lengths = forced_lengths(models, docs, summarizer_positions=50)
+    lengths = forced_lengths(models, unit_tokens, summarizer_positions=50)
     assert (lengths.translation, lengths.summary) == (15, 48)
 
 
 def test_generated_tokens_are_decoder_steps() -> None:
     # forced <s>, a <s> a random model chose, two words, EOS, then batch padding: 5 steps
-    assert generated_tokens([0, 0, 5, 7, 2, 1, 1], {2}) == 5
-    assert generated_tokens([0, 5, 7], {2}) == 3  # cut at max_length, no EOS
+    assert len(until_end([0, 0, 5, 7, 2, 1, 1], {2})) == 5
+    assert len(until_end([0, 5, 7], {2})) == 3  # cut at max_length, no EOS
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from clsum.errors import ModelError
 from clsum.pipeline.runtime import Models, Seq2Seq, describe, hub
 from clsum.pipeline.runtime import models as runtime_models
 from clsum.pipeline.runtime.backends import Options
+from clsum.pipeline.runtime.backends.transformers import TransformersEngine
 from tests import tinymodels
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -63,10 +64,11 @@ def test_loads_local_dir_tokenizer_first_weights_on_use(tiny_models: dict[str, P
     model = Seq2Seq(str(tiny_models["nl"]), "cpu")
     assert model.ref.is_local
     assert type(model.tokenizer).__name__ == "MarianTokenizer"
-    assert model._engine is None  # weights wait for the first generate()
-    assert type(model.model).__name__ == "MarianMTModel"
-    assert not model.model.training
-    assert model.model is model.model
+    assert "engine" not in vars(model)  # weights wait for the first generate()
+    engine = model.engine
+    assert isinstance(engine, TransformersEngine) and engine is model.engine
+    assert type(engine.model).__name__ == "MarianMTModel"
+    assert not engine.model.training
 
 
 def test_max_input_tokens_is_the_tokenizer_limit(de: Seq2Seq, bart: Seq2Seq) -> None:
@@ -202,7 +204,7 @@ def test_models_load_each_spec_once_and_only_on_demand(
     assert models.translator("de") is first
     assert models.translator("de-alias") is first  # same spec, same instance
     assert loads == [de_dir]
-    assert first._engine is None  # weights only when generating
+    assert "engine" not in vars(first)  # weights only when generating
 
     assert models.summarizer() is models.summarizer()
     assert loads == [de_dir, summ_dir]

@@ -1,7 +1,7 @@
 """``clsum bench`` (docs/performance.md, "Benchmarks"): ``run`` prepares what the systems share
-once (``standins``, ``inputs``, ``settings``), runs each system's ``job`` in a child (``local``,
-``onray``), and ``report`` turns the results into numbers (``measure``); ``invariance`` compares
-outputs instead. This package imports nothing itself: ``clsum --help`` loads no bench.
+once (``standins``, ``inputs``, the ``baselines``' settings), runs each system's ``job`` in a child
+(``local``, ``onray``), and ``report`` turns the results into numbers (``measure``);
+``invariance`` compares outputs instead. This package imports nothing itself: ``clsum --help`` loads no bench.
 """
 
 SYSTEMS = ("naive", "ctranslate2-plain", "clsum")

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
+from clsum.bench.standins.models import BenchModels
+from clsum.config import Config
 from clsum.pipeline.runtime import generation, hub
-from clsum.pipeline.runtime.generation import GenerationSettings, Task
+from clsum.pipeline.runtime.generation import GenerationSettings, Task, end_ids
+from clsum.pipeline.runtime.models import configured_models
+from clsum.pipeline.runtime.outputs import until_end
 
 T = TypeVar("T")
 
@@ -44,38 +48,43 @@ def settings_from(model_dir: str, task: Task) -> GenerationSettings:
     return generation.resolve(ref, hub.load("config", ref), task)
 
 
-def generated_tokens(ids: list[int], eos: set[int]) -> int:
-    """Decoder steps behind one output (decoder start token removed): its tokens up to and including
-    the first EOS, so padding after an early EOS is not counted and a forced BOS or EOS is."""
-    return next((i + 1 for i, token in enumerate(ids) if token in eos), len(ids))
+def decoding(config: Config, models: BenchModels) -> Decoding:
+    """The baselines' settings: what clsum, given ``config`` (the clsum system's, forced lengths
+    included), decodes each model with, for the same task."""
+    tasks = {key: task for key, _, task in configured_models(config)}
+    translation = {
+        lang: settings_from(m.path, tasks[f"translation.models.{lang}"])
+        for lang, m in models.translation.items()
+    }
+    summarization = settings_from(models.summarization.path, tasks["summarization.model"])
+    translators = {lang: m.path for lang, m in models.translation.items()}
+    return Decoding(translators, models.summarization.path, translation, summarization)
 
 
-def _eos_ids(config: Any) -> set[int]:
-    eos = config.eos_token_id
-    return set(eos) if isinstance(eos, list) else {eos}
+def _decoded(tokenizer: Any, rows: list[list[int]]) -> tuple[list[str], list[int]]:
+    """Each output's text, and its decoder steps: its tokens up to and including the first EOS
+    (``until_end``), so padding after an early EOS is not counted and a forced BOS or EOS is."""
+    texts = tokenizer.batch_decode(rows, skip_special_tokens=True)
+    return [str(t).strip() for t in texts], [len(row) for row in rows]
 
 
 class NaiveHF:
-    """transformers, fp32, one generate() per article and stage."""
+    """transformers, fp32, one generate() per article and stage (a padded batch: clsum's
+    transformers engine given the whole article at once)."""
 
     def __init__(self, model_dir: str) -> None:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+        from clsum.pipeline.runtime.backends.transformers import TransformersEngine
+
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
+        model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
+        self.engine = TransformersEngine(model, self.tokenizer, "cpu", "float32")
 
     def generate(self, texts: list[str], settings: GenerationSettings) -> tuple[list[str], list[int]]:
-        """Outputs and their decoder steps (``generated_tokens``)."""
-        import torch
-
-        inputs = [settings.prefix + t for t in texts]
-        enc = self.tokenizer(inputs, return_tensors="pt", padding=True, truncation=True)
-        with torch.inference_mode():
-            ids = self.model.generate(**enc, generation_config=settings.config)
-        # row[0] is the decoder start token (BART: the EOS id itself), not a generated token
-        eos = _eos_ids(settings.config)
-        counts = [generated_tokens(row.tolist()[1:], eos) for row in ids]
-        return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)], counts
+        """Outputs and their decoder steps (``_decoded``)."""
+        ids = self.tokenizer([settings.prefix + t for t in texts], truncation=True)["input_ids"]
+        return _decoded(self.tokenizer, self.engine.generate(ids, settings.config))
 
 
 class PlainCT2:
@@ -100,7 +109,7 @@ class PlainCT2:
         return decoding_options(settings.config, self.tokenizer, self.vocabulary)
 
     def generate(self, texts: list[str], settings: GenerationSettings) -> tuple[list[str], list[int]]:
-        """Outputs and their decoder steps (``generated_tokens``)."""
+        """Outputs and their decoder steps (``_decoded``)."""
         from clsum.pipeline.runtime.backends.ctranslate2 import force_eos, target_prefix
 
         config, tok = settings.config, self.tokenizer
@@ -111,12 +120,8 @@ class PlainCT2:
         ]
         options = self.options(settings)
         prefix = target_prefix(config, tok, len(sources))
-        results = self.translator.translate_batch(sources, prefix, **options)
-        outputs, counts = [], []
-        eos = _eos_ids(config)
-        for result in results:
+        rows = []
+        for result in self.translator.translate_batch(sources, prefix, **options):
             ids = cast(list[int], tok.convert_tokens_to_ids(result.hypotheses[0]))
-            ids = force_eos(ids, config, options["max_decoding_length"])
-            counts.append(generated_tokens(ids, eos))
-            outputs.append(str(tok.decode(ids, skip_special_tokens=True)).strip())
-        return outputs, counts
+            rows.append(until_end(force_eos(ids, config, options["max_decoding_length"]), end_ids(config)))
+        return _decoded(tok, rows)

@@ -30,10 +30,6 @@ class Doc:
         """What a translator gets: the title (if any), then every sentence in order."""
         return ([self.title] if self.title else []) + [s for p in self.sentences for s in p]
 
-    @property
-    def n_sentences(self) -> int:
-        return sum(len(p) for p in self.sentences)
-
 
 def load_raw(folder: Path | None, langs: list[str], limit: int | None) -> list[Record]:
     """NTREX documents (first ``limit`` per language), or every document under ``folder``."""

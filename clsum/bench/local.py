@@ -1,6 +1,6 @@
 """Each benchmarked system in a fresh child process, so its peak RSS and load time are its own
-(BENCHMARKS.md, "What is measured, and how"). ``_child_entry`` is the one place a child sets
-process-wide state (torch threads, loading bars)."""
+(BENCHMARKS.md, "What is measured, and how"); ``run_in_child`` is the one place a child's
+process-wide state is set (torch threads, loading bars)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from clsum.bench.inputs import Doc
 from clsum.bench.job import DocResult, Job, SystemResult, write_input
 from clsum.bench.onray import run_ray_system
 from clsum.errors import ClsumError
+from clsum.pipeline.runtime import configure_process
+from clsum.pipeline.runtime.provenance import proc_field
 
 T = TypeVar("T")
 
@@ -30,16 +32,10 @@ def run_in_child(threads: int, func: Callable[..., T], *args: Any) -> T:
     """``func(*args)`` in a fresh spawned interpreter (nothing inherited: imports, threads, memory)
     that uses ``threads`` CPU threads."""
     context = multiprocessing.get_context("spawn")
-    with context.Pool(1, initializer=_child_entry, initargs=(threads,), maxtasksperchild=1) as pool:
+    # the one place the bench sets a child's process-wide state: torch threads, no loading bars
+    with context.Pool(1, initializer=configure_process, initargs=(threads,), maxtasksperchild=1) as pool:
         result: T = pool.apply(func, args)
     return result
-
-
-def _child_entry(threads: int) -> None:
-    """Every child starts here: the one place the bench sets process-wide state."""
-    from clsum.pipeline.runtime import configure_process
-
-    configure_process(threads)  # torch threads; transformers' per-weight loading bars off
 
 
 def run_system(job: Job) -> SystemResult:
@@ -58,13 +54,10 @@ def run_system(job: Job) -> SystemResult:
 def _peak_rss_bytes() -> int:
     """This process's peak resident set: VmHWM of its own address space (not ``ru_maxrss``, which
     Linux carries across fork + exec: a child would report the parent's conversions)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    vmhwm = proc_field(Path("/proc/self/status"), "VmHWM")  # "123456 kB"
+    return (
+        int(vmhwm.split()[0]) * 1024 if vmhwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    )
 
 
 def _profiled(job: Job, work: Callable[[], T]) -> T:

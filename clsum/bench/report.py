@@ -12,8 +12,7 @@ from clsum.bench import measure
 from clsum.bench.baselines import ByStage, Decoding
 from clsum.bench.inputs import Doc
 from clsum.bench.job import DocResult, Output, SystemResult
-from clsum.bench.settings import Lengths
-from clsum.bench.standins.models import BenchModels
+from clsum.bench.standins.models import BenchModels, Lengths
 
 REFERENCE = "naive"  # the fp32 outputs other systems are compared with
 SAME_SETTINGS = "ctranslate2-plain"  # decodes with clsum's settings: outputs compared token for token
@@ -132,7 +131,7 @@ class BenchReport:
             flops_per_article=flops,
             flops_formula=measure.__doc__,
             source_tokens=source_tokens,
-            sentences=sum(d.n_sentences for d in docs),
+            sentences=sum(len(p) for d in docs for p in d.sentences),
             matmul_peak=peak,
             settings=decoding.by_stage(lambda s: s.values()),
             settings_origins=decoding.by_stage(lambda s: dict(s.origins)),

@@ -15,23 +15,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from clsum.bench import RAY_SYSTEMS, measure
+from clsum.bench.baselines import decoding
 from clsum.bench.inputs import load_raw, prepare, training_text
 from clsum.bench.invariance import run_variants
 from clsum.bench.job import Job
 from clsum.bench.local import run_in_child, run_system
 from clsum.bench.report import BenchReport, Context, Inputs, InvarianceReport, Machine
-from clsum.bench.settings import clsum_overrides, decoding, forced_lengths
-from clsum.bench.standins.models import BenchModels, resolve_models
+from clsum.bench.standins.models import BenchModels, clsum_overrides, forced_lengths, resolve_models
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError
+from clsum.pipeline.runtime.backends.ctranslate2 import usable_cpus
+from clsum.pipeline.runtime.provenance import proc_field
 from clsum.runner import Pipeline
 from clsum.versions import package_versions
-
-if TYPE_CHECKING:
-    from transformers import PretrainedConfig
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def run_bench(options: BenchOptions) -> BenchReport | InvarianceReport:
     missing = [x for x in options.langs if x not in config.translation.models]
     if missing:
         raise ConfigError(f"no translation model configured for {', '.join(missing)}")
-    threads = options.threads or config.threads or len(os.sched_getaffinity(0))
+    threads = options.threads or config.threads or usable_cpus()
     job, arch, context = _prepare(options, config, threads)
     report: BenchReport | InvarianceReport
     if options.invariance:
@@ -80,6 +79,8 @@ def _prepare(
     options: BenchOptions, config: Config, threads: int
 ) -> tuple[Job, dict[str, measure.Arch], Context]:
     """The job the systems share, each model's architecture by directory, and the report's context."""
+    from transformers import AutoConfig
+
     records = load_raw(options.folder, options.langs, options.limit)
     text = partial(training_text, options.folder, records)
     models, build_s = _timed(lambda: resolve_models(config, options.langs, text))
@@ -87,10 +88,13 @@ def _prepare(
     ct2_dirs, convert_s = _timed(lambda: _convert(pipeline, models, options.systems))
     docs = prepare(pipeline, records, options.langs)
     log.info("benchmarking %d documents (%s)", len(docs), ", ".join(sorted({d.lang for d in docs})))
-    configs = _model_configs(models)
-    forced = options.force_lengths if options.force_lengths is not None else models.any_random()
+    # each model's config.json, read once: architectures for the FLOPs, the summarizer's positions
+    configs = {m.path: AutoConfig.from_pretrained(m.path) for m in models.all()}
+    forced = (
+        options.force_lengths if options.force_lengths is not None else any(m.random for m in models.all())
+    )
     positions = int(getattr(configs[models.summarization.path], "max_position_embeddings", 1024))
-    lengths = forced_lengths(models, docs, positions) if forced else None
+    lengths = forced_lengths(models, [n for d in docs for n in d.unit_tokens], positions) if forced else None
     overrides = [*options.overrides, *models.overrides(), *(clsum_overrides(lengths) if lengths else [])]
     job = Job(
         system="",
@@ -115,7 +119,11 @@ def _prepare(
         seconds_converting_ct2=round(convert_s, 1),
         seconds_total=0.0,  # set when the systems have run
         inputs=Inputs(folder, len(docs), options.langs, options.limit),
-        machine=Machine(_cpu_name(), os.cpu_count(), platform.platform()),
+        machine=Machine(
+            proc_field(Path("/proc/cpuinfo"), "model name") or platform.processor() or "unknown",
+            os.cpu_count(),
+            platform.platform(),
+        ),
         versions=package_versions(),
         clsum_overrides=overrides,
     )
@@ -144,31 +152,15 @@ def _convert(pipeline: Pipeline, models: BenchModels, systems: list[str]) -> dic
         pipeline.models.summarizer()
     if "ctranslate2-plain" not in systems:
         return {}
-    return {m.path: str(ct2_model_dir(m.clsum_spec, "int8")) for m in models.all()}
+    # keyed as clsum's own conversions: a random stand-in by its directory, another model by its spec
+    return {m.path: str(ct2_model_dir(m.path if m.random else m.spec, "int8")) for m in models.all()}
 
 
 def _runs_clsum(systems: list[str]) -> bool:
     return any(s == "clsum" or s in RAY_SYSTEMS for s in systems)
 
 
-def _model_configs(models: BenchModels) -> dict[str, PretrainedConfig]:
-    """Each model's config.json, read once (architectures for the FLOPs, the summarizer's positions)."""
-    from transformers import AutoConfig
-
-    return {m.path: AutoConfig.from_pretrained(m.path) for m in models.all()}
-
-
 def _timed(func: Callable[[], T]) -> tuple[T, float]:
     start = time.perf_counter()
     value = func()
     return value, time.perf_counter() - start
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"

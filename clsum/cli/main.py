@@ -17,7 +17,7 @@ from clsum.cli.check import check_command
 from clsum.cli.common import EXIT_PARTIAL, config_options, configure_runtime, handle_errors, setup_logging
 from clsum.cli.eval import eval_command
 from clsum.cli.score import compare_command, score_command
-from clsum.config import ENGINES, Config, load_config
+from clsum.config import ENGINES, load_config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -145,46 +145,21 @@ def models() -> None:
     """List or prefetch the configured models."""
 
 
-def _configured_models(cfg: Config) -> list[tuple[str, str]]:
-    pairs = [(f"translation.models.{lang}", spec) for lang, spec in sorted(cfg.translation.models.items())]
-    return [*pairs, ("summarization.model", cfg.summarization.model)]
-
-
 @models.command("list")
 @config_options
 @handle_errors
 def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
     """Show each configured model, where it resolves from (cache, local dir, hub), the backend and
     precision it runs on, and its generation settings with where each one comes from."""
-    from clsum.pipeline.runtime import backend_options, describe
+    from clsum.pipeline.runtime import backend_options, configured_models, describe, describe_generation
 
     setup_logging(verbose)
     cfg = load_config(config_path, overrides)
     device = "cpu" if cfg.device == "auto" else cfg.device  # listing must not initialise CUDA
-    for key, spec in _configured_models(cfg):
+    for key, spec, task in configured_models(cfg):
         click.echo(f"{key:26} {spec}\n{'':26} -> {describe(spec, backend_options(cfg), device)}")
-        for line in _generation_lines(cfg, key, spec):
+        for line in describe_generation(spec, task):
             click.echo(f"{'':26}    {line}")
-
-
-def _generation_lines(cfg: Config, key: str, spec: str) -> list[str]:
-    from clsum.pipeline.runtime import (
-        describe_generation,
-        describe_lines,
-        generation_overrides,
-        summarization_task,
-        translation_task,
-    )
-
-    sections = generation_overrides(cfg)
-    if key == "summarization.model":
-        task = summarization_task(sections["summarization"])
-    else:
-        task = translation_task(key.rsplit(".", 1)[1], sections["translation"])
-    settings = describe_generation(spec, task)
-    if isinstance(settings, str):
-        return [settings]
-    return ["generation settings, by origin:", *(f"  {line}" for line in describe_lines(settings))]
 
 
 @models.command("download")
@@ -192,12 +167,12 @@ def _generation_lines(cfg: Config, key: str, spec: str) -> list[str]:
 @handle_errors
 def models_download(config_path: Path | None, overrides: tuple[str, ...], verbose: int) -> None:
     """Fetch every configured model into the Hugging Face cache (for later offline use)."""
-    from clsum.pipeline.runtime import backend_options, download
+    from clsum.pipeline.runtime import backend_options, configured_models, download
 
     setup_logging(verbose)
     cfg = load_config(config_path, overrides)
     configure_runtime(cfg)
-    for key, spec in _configured_models(cfg):
+    for key, spec, _ in configured_models(cfg):
         click.echo(f"{key:26} {spec} ... ", nl=False, err=True)
         click.echo(download(spec, backend_options(cfg)))
 

@@ -10,10 +10,11 @@ state the CLI sets once at start.
 
 from __future__ import annotations
 
-from clsum.pipeline.runtime.generation import GenerationSettings, Task, describe_lines
+from clsum.pipeline.runtime.generation import GenerationSettings, Task
 from clsum.pipeline.runtime.models import (
     Models,
     backend_options,
+    configured_models,
     describe,
     describe_generation,
     download,
@@ -38,9 +39,9 @@ __all__ = [
     "Task",
     "backend_options",
     "configure_process",
+    "configured_models",
     "describe",
     "describe_generation",
-    "describe_lines",
     "download",
     "generation_overrides",
     "resolve_device",

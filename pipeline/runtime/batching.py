@@ -1,18 +1,15 @@
-"""Batching without padding: every batch holds inputs of one token length, within a token budget.
-
-CTranslate2's int8 results on CPU depend on the padding in a batch (measured with the bench's
-stand-ins: 3 of 6 long summarizer inputs decoded differently in one padded batch than alone), so
-batches whose rows need no padding make each output a function of its own input only: which other
-inputs a run, a document batch, a cache or a batch size puts beside it cannot change it
-(docs/reproducibility.md). Inputs are taken in order of length, and a batch is cut when rows x
-length would exceed the budget, the row cap is reached, or the length changes.
+"""Batching without padding: every batch holds inputs of one token length, within a token budget,
+so each output depends on its own input only (why: docs/reproducibility.md; measured with the
+bench's stand-ins, 3 of 6 long summarizer inputs decoded differently in one padded batch than alone).
 """
 
 from __future__ import annotations
 
 
 def equal_length_batches(lengths: list[int], batch_tokens: int, batch_size: int) -> list[list[int]]:
-    """Indices into ``lengths``, batched; a single input longer than the budget gets its own batch."""
+    """Indices into ``lengths``, batched: taken in order of length, a batch is cut when rows x length
+    would exceed the budget, the row cap is reached, or the length changes; a single input longer
+    than the budget gets its own batch."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])  # stable: ties keep input order
     batches: list[list[int]] = []
     current: list[int] = []

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from clsum.errors import ModelError
-from clsum.pipeline.runtime.hub import ModelRef, cached_commit, local_dir_hash
+from clsum.pipeline.runtime.hub import ModelRef, version
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,8 @@ def cache_root() -> Path:
 def ct2_model_dir(spec: str, compute_type: str, commit: str | None = None, convert: bool = True) -> Path:
     """The CTranslate2 conversion of ``spec`` at ``compute_type``, converted once on first use."""
     ref = ModelRef(spec)
-    if ref.is_local:
-        name, key = f"local--{Path(ref.location).name}", local_dir_hash(Path(ref.location))
-    else:
-        name, key = ref.repo_id, commit or cached_commit(ref) or ref.revision or "unknown"
-    target = cache_root() / f"{name.replace('/', '--')}--{key}--{compute_type}"
+    name = f"local--{Path(ref.location).name}" if ref.is_local else ref.repo_id
+    target = cache_root() / f"{name.replace('/', '--')}--{version(ref, commit) or 'unknown'}--{compute_type}"
     if convert and not target.is_dir():
         _convert(name, ref, compute_type, target)
     return target

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 from clsum.errors import ModelError
@@ -94,7 +94,7 @@ class GenerationSettings:
     """
 
     config: Any
-    origins: Mapping[str, str]
+    origins: dict[str, str]
     prefix: str = ""
     source: str = GENERATION_CONFIG
     task: str | None = None
@@ -108,43 +108,37 @@ class GenerationSettings:
     def table(self) -> dict[str, Origin]:
         return {name: Origin(value=value, origin=self.origins[name]) for name, value in self.values().items()}
 
-    def with_overrides(self, values: Mapping[str, Any], origin: str) -> GenerationSettings:
-        """These settings with ``values`` (None: unchanged) applied on top, labelled ``origin``."""
+    def with_overrides(
+        self, values: Mapping[str, Any], origin: str | Callable[[str], str]
+    ) -> GenerationSettings:
+        """These settings with ``values`` (None: unchanged) applied on top, labelled ``origin`` (a
+        function of the name where each name has its own)."""
+        label = origin if callable(origin) else lambda _: origin
         values = {k: v for k, v in values.items() if v is not None}
         if not values:
             return self
-        config, origins = copy.deepcopy(self.config), dict(self.origins)
-        prefix, ignored = self.prefix, list(self.ignored)
+        config, origins, prefix = copy.deepcopy(self.config), dict(self.origins), self.prefix
         if "prefix" in values:
-            prefix, origins["prefix"] = str(values.pop("prefix")), origin
-        ignored += _apply(config, origins, values, lambda _: origin)
+            prefix, origins["prefix"] = str(values.pop("prefix")), label("prefix")
+        ignored = (*self.ignored, *_apply(config, origins, values, label))
         _normalize(config, origins)
-        return GenerationSettings(config, origins, prefix, self.source, self.task, tuple(ignored))
+        return replace(self, config=config, origins=origins, prefix=prefix, ignored=ignored)
 
 
 def resolve(ref: ModelRef, model_config: Any, task: Task | None = None) -> GenerationSettings:
-    """The effective settings of ``ref`` for ``task`` (``model_config``: its transformers config)."""
+    """The effective settings of ``ref`` for ``task`` (``model_config``: its transformers config):
+    the checkpoint's, its task's ``task_specific_params`` and the config's on top, in that order."""
     task = task or Task()
     config, source = checkpoint_config(ref)
-    origins = {name: source for name in _set_names(config)}
-    ignored: list[str] = []
-    prefix, prefix_origin = "", NO_PREFIX
-    params = task_params(model_config, task.params)
-    if params:
-        label = f"task_specific_params.{task.params}"
-        params = dict(params)
-        if "prefix" in params:
-            prefix, prefix_origin = str(params.pop("prefix")), label
-        ignored += _apply(config, origins, params, lambda _: label)
-    overrides = dict(task.overrides)
-    if "prefix" in overrides:
-        prefix, prefix_origin = str(overrides.pop("prefix")), f"config {task.section}.prefix"
-    ignored += _apply(config, origins, overrides, lambda key: f"config {task.section}.{key}")
-    _fill_defaults(config, origins, model_config)
-    _normalize(config, origins)
-    origins["prefix"] = prefix_origin
-    applied = task.params if params else None
-    return GenerationSettings(config, origins, prefix, source, applied, tuple(ignored))
+    origins = {name: source for name in _set_names(config)} | {"prefix": NO_PREFIX}
+    settings = GenerationSettings(config, origins, source=source)
+    if params := task_params(model_config, task.params):
+        settings = settings.with_overrides(params, f"task_specific_params.{task.params}")
+        settings = replace(settings, task=task.params)
+    settings = settings.with_overrides(dict(task.overrides), lambda key: f"config {task.section}.{key}")
+    _fill_defaults(settings.config, settings.origins, model_config)
+    _normalize(settings.config, settings.origins)
+    return settings
 
 
 def checkpoint_config(ref: ModelRef) -> tuple[Any, str]:
@@ -168,6 +162,18 @@ def checkpoint_config(ref: ModelRef) -> tuple[Any, str]:
     except OSError as exc:
         raise ModelError(f"cannot read the generation settings of {ref.spec!r}: {exc}") from exc
     return legacy, LEGACY_CONFIG
+
+
+def end_ids(config: Any) -> list[int]:
+    """A ``GenerationConfig``'s end tokens as a list (its ``eos_token_id`` is one id or a list)."""
+    eos = config.eos_token_id
+    return list(eos) if isinstance(eos, (list, tuple)) else [eos]
+
+
+def banned_sequences(config: Any) -> list[list[int]]:
+    """transformers' bad words and suppressed tokens: sequences that may never be generated."""
+    banned = [list(s) for s in config.bad_words_ids or []]
+    return banned + [[t] for t in config.suppress_tokens or [] if [t] not in banned]
 
 
 def task_params(model_config: Any, name: str | None) -> dict[str, Any]:
@@ -235,14 +241,3 @@ def _normalize(config: Any, origins: dict[str, str]) -> None:
             setattr(config, total, getattr(config, new) + 1)
             setattr(config, new, None)
             origins[total] = origins.pop(new)
-
-
-def describe_lines(settings: GenerationSettings) -> Iterable[str]:
-    """One line per origin, in the order the layers apply: ``origin: name=value, ...`` (``clsum
-    models list``)."""
-    grouped: dict[str, list[str]] = {}
-    for name, value in settings.values().items():
-        grouped.setdefault(settings.origins[name], []).append(f"{name}={value!r}")
-    last = (NO_PREFIX, DEFAULT)
-    order = [settings.source, *(o for o in grouped if o not in (settings.source, *last)), *last]
-    return (f"{origin}: " + ", ".join(grouped[origin]) for origin in order if origin in grouped)

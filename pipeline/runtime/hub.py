@@ -99,8 +99,13 @@ def _not_found_message(ref: ModelRef, exc: Exception) -> str:
         return f"cannot load model directory {ref.location}: {one_line(exc)}"
     if not offline():
         return f"cannot load model {ref.spec!r} from the Hugging Face Hub: {one_line(exc)}"
+    why = (
+        f"it cannot be downloaded: {_UNREACHABLE}"
+        if _UNREACHABLE
+        else "HF_HUB_OFFLINE=1 forbids downloading it"
+    )
     return (
-        f"model {ref.spec!r} is not in the Hugging Face cache ({hf_cache_dir()}), and {_why_offline()}: "
+        f"model {ref.spec!r} is not in the Hugging Face cache ({hf_cache_dir()}), and {why}: "
         "run 'clsum models download' (same config) where there is internet access and copy the "
         "cache here, or point the config at a local model directory"
     )
@@ -111,12 +116,6 @@ def cannot_download(ref: ModelRef) -> str:
     if _UNREACHABLE:
         return f"cannot download {ref.spec!r}: {_UNREACHABLE}; check the network or proxy settings and retry"
     return f"cannot download {ref.spec!r}: HF_HUB_OFFLINE=1 is set; unset it and retry"
-
-
-def _why_offline() -> str:
-    if _UNREACHABLE:
-        return f"it cannot be downloaded: {_UNREACHABLE}"
-    return "HF_HUB_OFFLINE=1 forbids downloading it"
 
 
 def one_line(exc: BaseException, limit: int = 400) -> str:
@@ -175,13 +174,17 @@ def identity(ref: ModelRef) -> str:
     a newer snapshot is downloaded). A hub model not cached yet is resolved first (config.json only,
     as loading it would), so a run keys by the commit it will load; offline and not cached, by the
     revision as written (it cannot load then, so nothing is made under that key)."""
+    if not ref.is_local and cached_commit(ref) is None and not offline():
+        load("config", ref)
+    return version(ref) or ""
+
+
+def version(ref: ModelRef, commit: str | None = None) -> str | None:
+    """Which weights ``ref`` names: a local directory's content hash, else its hub ``commit`` (when
+    known), the cache's for its revision, or the revision as written (None: none of these)."""
     if ref.is_local:
         return local_dir_hash(Path(ref.location))
-    commit = cached_commit(ref)
-    if commit is None and not offline():
-        load("config", ref)
-        commit = cached_commit(ref)
-    return commit or ref.revision or ""
+    return commit or cached_commit(ref) or ref.revision
 
 
 def local_dir_hash(path: Path) -> str:

@@ -49,6 +49,19 @@ def summarization_task(overrides: Mapping[str, Any]) -> Task:
     return Task.of("summarization", "summarization", overrides)
 
 
+def configured_models(config: Config) -> list[tuple[str, str, Task]]:
+    """Every model ``config`` names: its key, its spec and the task it is used for."""
+    overrides = generation_overrides(config)
+    models = [
+        (f"translation.models.{lang}", spec, translation_task(lang, overrides["translation"]))
+        for lang, spec in sorted(config.translation.models.items())
+    ]
+    return [
+        *models,
+        ("summarization.model", config.summarization.model, summarization_task(overrides["summarization"])),
+    ]
+
+
 def resolve_device(device: str) -> str:
     import torch
 
@@ -94,19 +107,17 @@ class Models:
 
     def _get(self, role: str, spec: str, task: Task) -> Seq2Seq:
         with self._lock:
-            if role not in self._roles:
-                self._roles[role] = self._load(spec, task)
+            if role in self._roles:
+                return self._roles[role]
+            # A task the model has no task_specific_params entry for is the same as no task:
+            # languages that share a multilingual model share one loaded model.
+            if not generation.task_params(hub.load("config", hub.ModelRef(spec)), task.params):
+                task = replace(task, params=None)
+            if (spec, task) not in self._loaded:
+                log.info("loading %s on %s", spec, self.device)
+                self._loaded[spec, task] = Seq2Seq(spec, self.device, self.options, task)
+            self._roles[role] = self._loaded[spec, task]
             return self._roles[role]
-
-    def _load(self, spec: str, task: Task) -> Seq2Seq:
-        # A task the model has no task_specific_params entry for is the same as no task: languages
-        # that share a multilingual model share one loaded model.
-        if not generation.task_params(hub.load("config", hub.ModelRef(spec)), task.params):
-            task = replace(task, params=None)
-        if (spec, task) not in self._loaded:
-            log.info("loading %s on %s", spec, self.device)
-            self._loaded[spec, task] = Seq2Seq(spec, self.device, self.options, task)
-        return self._loaded[spec, task]
 
     def translator(self, lang: str) -> Seq2Seq:
         task = translation_task(lang, self._overrides.get("translation", {}))
@@ -118,15 +129,10 @@ class Models:
         in their language, too late to refuse a setting. A model whose config cannot be read yet
         (not downloaded, missing) is left to fail in one line when it loads."""
         for lang in sorted(set(languages) & set(self._translation)):
-            ref = hub.ModelRef(self._translation[lang])
-            if not ref.is_local and hub.cached_commit(ref) is None:
-                continue
-            try:
-                model_config = hub.load("config", ref)
-            except ModelError:
-                continue
             task = translation_task(lang, self._overrides.get("translation", {}))
-            check_length(ref, model_config, generation.resolve(ref, model_config, task))
+            read = _read_settings(self._translation[lang], task)
+            if not isinstance(read, str):
+                check_length(hub.ModelRef(self._translation[lang]), *read)
 
     def summarizer(self) -> Seq2Seq:
         task = summarization_task(self._overrides.get("summarization", {}))
@@ -171,16 +177,33 @@ class ModelSummary(TypedDict):
     generation: dict[str, Origin]
 
 
-def describe_generation(spec: str, task: Task) -> GenerationSettings | str:
-    """The generation settings ``spec`` gets for ``task``, read from its cached files without
-    loading weights; a one-line reason when they cannot be read (not downloaded yet)."""
+def _read_settings(spec: str, task: Task) -> tuple[Any, GenerationSettings] | str:
+    """``spec``'s transformers config and its generation settings for ``task``, read from its
+    cached files without loading weights; why not, when they cannot be read (not downloaded yet)."""
     ref = hub.ModelRef(spec)
     if not ref.is_local and hub.cached_commit(ref) is None:
-        return "generation settings: known once the model is downloaded"
+        return "known once the model is downloaded"
     try:
-        return generation.resolve(ref, hub.load("config", ref), task)
+        model_config = hub.load("config", ref)
+        return model_config, generation.resolve(ref, model_config, task)
     except ClsumError as exc:
-        return f"generation settings: unavailable ({exc})"
+        return f"unavailable ({exc})"
+
+
+def describe_generation(spec: str, task: Task) -> list[str]:
+    """The generation settings ``spec`` gets for ``task`` (``_read_settings``), one line per origin
+    in the order the layers apply: ``origin: name=value, ...``."""
+    read = _read_settings(spec, task)
+    if isinstance(read, str):
+        return [f"generation settings: {read}"]
+    settings = read[1]
+    grouped: dict[str, list[str]] = {}
+    for name, value in settings.values().items():
+        grouped.setdefault(settings.origins[name], []).append(f"{name}={value!r}")
+    last = (generation.NO_PREFIX, generation.DEFAULT)
+    order = [settings.source, *(o for o in grouped if o not in (settings.source, *last)), *last]
+    lines = (f"  {origin}: " + ", ".join(grouped[origin]) for origin in order if origin in grouped)
+    return ["generation settings, by origin:", *lines]
 
 
 def describe(spec: str, options: Options | None = None, device: str = "cpu") -> str:

@@ -1,8 +1,5 @@
-"""Generated outputs, and the two signs that one degenerated: cut at max_length, or stuck in a loop.
-
-Real models sometimes repeat a phrase until the length limit stops them, or run to the limit in
-the middle of a sentence. The text is kept (it is what the model made), and each output carries
-flags so the records, the run summary and the CLI can say how many outputs look like that.
+"""Generated outputs, and the two signs that one degenerated: cut at max_length, or stuck in a loop
+(docs/models.md, "Degenerate output is counted"). The text is kept, it is what the model made.
 """
 
 from __future__ import annotations
@@ -27,6 +24,12 @@ class Output:
 
     text: str
     flags: tuple[str, ...] = ()
+
+
+def until_end(ids: list[int], ends: Collection[int]) -> list[int]:
+    """``ids`` up to and including the first end token (a row without one is cut by the limit)."""
+    end = next((i for i, token in enumerate(ids) if token in ends), None)
+    return ids if end is None else ids[: end + 1]
 
 
 def degeneration(

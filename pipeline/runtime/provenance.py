@@ -1,9 +1,6 @@
-"""Where a run's numbers came from, for its manifest: the CPU's instruction sets that int8 kernels
-run on, each model's resolved backend and precision, workers x threads, and the batch policy.
-
-int8 products take another path on a CPU without AVX-512 VNNI (oneDNN), so int8 outputs may differ
-between CPUs; ``ONEDNN_MAX_CPU_ISA`` (and CTranslate2's ``CT2_FORCE_CPU_ISA``) hold a CPU to an
-older path. Same machine, same settings: byte-identical outputs (docs/reproducibility.md).
+"""Where a run's numbers came from, for its manifest (docs/reproducibility.md): the CPU's
+instruction sets that int8 kernels run on (int8 outputs may differ between CPUs), each model's
+resolved backend and precision, workers x threads, and the batch policy.
 """
 
 from __future__ import annotations
@@ -34,16 +31,21 @@ class RunFacts(TypedDict):
     batch_policy: str
 
 
-def cpu_isa(cpuinfo: Path = Path("/proc/cpuinfo")) -> CpuIsa:
-    """The ISA flags this CPU has (of ``ISA_FLAGS``) and the ISA settings in the environment."""
-    flags: set[str] = set()
+def proc_field(path: Path, name: str) -> str | None:
+    """The value of the first ``name: value`` line of a /proc file (/proc/cpuinfo: the first CPU's),
+    None where there is none or the file is not readable."""
     try:
-        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith(name):
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return None
+
+
+def cpu_isa(cpuinfo: Path = Path("/proc/cpuinfo")) -> CpuIsa:
+    """The ISA flags this CPU has (of ``ISA_FLAGS``) and the ISA settings in the environment."""
+    flags = set((proc_field(cpuinfo, "flags") or "").split())
     return CpuIsa(
         flags=[f for f in ISA_FLAGS if f in flags] if flags else None,
         env={name: os.environ[name] for name in ISA_ENV if name in os.environ},

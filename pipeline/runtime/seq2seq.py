@@ -19,7 +19,7 @@ from clsum.pipeline.runtime import hub
 from clsum.pipeline.runtime.backends import Engine, Options, resolve
 from clsum.pipeline.runtime.batching import equal_length_batches
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
-from clsum.pipeline.runtime.generation import GenerationSettings, Task
+from clsum.pipeline.runtime.generation import GenerationSettings, Task, end_ids
 from clsum.pipeline.runtime.generation import resolve as resolve_settings
 from clsum.pipeline.runtime.outputs import MAX_LENGTH, REPETITION, Output, degeneration
 
@@ -60,56 +60,30 @@ class Seq2Seq:
         self.device = device
         self.options = options or Options()
         self.tokenizer = hub.load("tokenizer", self.ref)
+        self._commit: str | None = getattr(self.tokenizer, "_commit_hash", None)  # as transformers loaded it
         self.config = hub.load("config", self.ref)
         self.settings: GenerationSettings = resolve_settings(self.ref, self.config, task)
         check_length(self.ref, self.config, self.settings)
         # Fast tokenizers are not safe to call from two threads at once (the prefetch thread
         # counts tokens while the main thread translates): every tokenizer call holds this lock.
         self._tokenizer_lock = threading.Lock()
-        self._engine: Engine | None = None
-        self._choice, self._ct2_dir = self._choose_engine()
+        # For CTranslate2 the model is converted now, once; with backend ``auto`` a model
+        # CTranslate2 cannot convert runs on transformers instead.
+        self.backend, self.compute_type = resolve(self.options, self.device)
+        self._ct2_dir: Path | None = None
+        if self.backend == "ctranslate2":
+            try:
+                self._ct2_dir = ct2_model_dir(self.ref.spec, self.compute_type, commit=self._commit)
+            except ModelError as exc:
+                if self.options.backend != "auto":
+                    raise
+                log.warning("%s; using transformers instead", exc)
+                fallback = Options("transformers", "auto", self.options.threads)
+                self.backend, self.compute_type = resolve(fallback, self.device)
 
-    def _choose_engine(self) -> tuple[tuple[str, str], Path | None]:
-        """(backend, compute_type) and, for CTranslate2, the converted model (converted now, once).
-
-        With backend ``auto`` a model CTranslate2 cannot convert runs on transformers instead.
-        """
-        backend, compute = resolve(self.options, self.device)
-        if backend != "ctranslate2":
-            return (backend, compute), None
-        try:
-            return (backend, compute), ct2_model_dir(self.ref.spec, compute, commit=self._commit())
-        except ModelError as exc:
-            if self.options.backend != "auto":
-                raise
-            log.warning("%s; using transformers instead", exc)
-            return resolve(Options("transformers", "auto", self.options.threads), self.device), None
-
-    @property
-    def backend(self) -> str:
-        return self._choice[0]
-
-    @property
-    def compute_type(self) -> str:
-        return self._choice[1]
-
-    @property
+    @functools.cached_property
     def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = self._load_engine()
-        return self._engine
-
-    @property
-    def model(self) -> Any:
-        """The transformers model (loaded for the transformers backend only)."""
-        from clsum.pipeline.runtime.backends.transformers import TransformersEngine
-
-        engine = self.engine
-        if not isinstance(engine, TransformersEngine):
-            raise ModelError(f"{self.ref.spec} runs on {self.backend}, which has no transformers model")
-        return engine.model
-
-    def _load_engine(self) -> Engine:
+        """Loaded on first use: the weights wait for the first generate()."""
         if self._ct2_dir is not None:
             from clsum.pipeline.runtime.backends.ctranslate2 import Ct2Engine
 
@@ -149,17 +123,9 @@ class Seq2Seq:
     @property
     def provenance(self) -> str:
         """``id@commit (backend precision)`` for hub models, ``dir#sha256-prefix (...)`` for local dirs."""
-        return f"{self._weights_id()} ({self.precision})"
-
-    def _weights_id(self) -> str:
-        if self.ref.is_local:
-            return f"{self.ref.location}#{hub.local_dir_hash(Path(self.ref.location))}"
-        return f"{self.ref.repo_id}@{self._commit() or 'unknown'}"
-
-    def _commit(self) -> str | None:
-        if self.ref.is_local:
-            return None
-        return getattr(self.tokenizer, "_commit_hash", None) or hub.cached_commit(self.ref)
+        version = hub.version(self.ref, self._commit) or "unknown"
+        weights = f"{self.ref.location}#{version}" if self.ref.is_local else f"{self.ref.repo_id}@{version}"
+        return f"{weights} ({self.precision})"
 
     def _ids(self, texts: list[str], special: bool = True) -> list[list[int]]:
         # verbose=False: counting text longer than the limit is how we find what to split
@@ -195,6 +161,8 @@ class Seq2Seq:
         if not texts:
             return []
         settings = self.settings.with_overrides(overrides, "generate() argument")
+        gc = settings.config
+        end, forced_end = end_ids(gc), gc.forced_eos_token_id is not None
         with self._tokenizer_lock:
             specials = set(self.tokenizer.all_special_ids)
         ids = self._ids(texts)
@@ -206,22 +174,16 @@ class Seq2Seq:
             raise ModelError(f"{self.ref.spec}: input of {max(lengths)} tokens exceeds its limit")
         # The engine decodes the batches as formed here (in parallel where it can) and yields each
         # batch's outputs in order: what runs beside a row never depends on threads or workers.
-        results = self.engine.generate_all([[ids[i] for i in idx] for idx in batches], settings.config)
+        results = self.engine.generate_all([[ids[i] for i in idx] for idx in batches], gc)
         for idx, outputs in zip(batches, results, strict=True):
             with self._tokenizer_lock:
                 texts_out = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
             for i, text, row in zip(idx, texts_out, outputs, strict=True):
-                out[i] = Output(text.strip(), self._flags(row, settings, specials))
+                out[i] = Output(text.strip(), degeneration(row, gc.max_length, end, forced_end, specials))
             if progress is not None:
                 progress(len(idx))
         self._log_degenerate(out, settings)
         return out
-
-    @staticmethod
-    def _flags(row: list[int], settings: GenerationSettings, specials: set[int]) -> tuple[str, ...]:
-        gc = settings.config
-        end = gc.eos_token_id if isinstance(gc.eos_token_id, list) else [gc.eos_token_id]
-        return degeneration(row, gc.max_length, end, gc.forced_eos_token_id is not None, specials)
 
     def _log_degenerate(self, outputs: list[Output], settings: GenerationSettings) -> None:
         for flag, what in ((MAX_LENGTH, "reached max_length={}"), (REPETITION, "repeat an n-gram in a loop")):

@@ -1,8 +1,8 @@
-"""Benchmark models: the configured ones when they load, else random ones of the published size
-(docs/performance.md, "Benchmarks"). Random weights cost what the real ones do when the output
-lengths are forced (``clsum.bench.settings``); they are built once into ``$CLSUM_BENCH_CACHE`` in
-the hub repositories' legacy layout (BENCHMARKS.md lists the files), so that loading them costs
-what loading the real ones does and every system finds its generation settings where it would.
+"""Benchmark models: the configured ones when they load, else random ones of the published size,
+built once into ``$CLSUM_BENCH_CACHE`` in the hub repositories' legacy layout (BENCHMARKS.md,
+"Models": loading them costs what loading the real ones does). Random weights cost what the real
+ones do when the output lengths are forced (``forced_lengths``: decoder steps, as the baselines
+count them; ``min_length``/``max_length`` count the decoder start token too, hence the ``+ 1``s).
 """
 
 from __future__ import annotations
@@ -117,11 +117,6 @@ class BenchModel:
     random: bool
     forced_length: int | None  # generated tokens per output when lengths are forced
 
-    @property
-    def clsum_spec(self) -> str:
-        """What clsum (and its CTranslate2 conversion cache) is given: a random stand-in's directory."""
-        return self.path if self.random else self.spec
-
 
 @dataclass
 class BenchModels:
@@ -130,9 +125,6 @@ class BenchModels:
 
     def all(self) -> list[BenchModel]:
         return [*self.translation.values(), self.summarization]
-
-    def any_random(self) -> bool:
-        return any(m.random for m in self.all())
 
     def overrides(self) -> list[str]:
         """Random stand-ins live in the bench cache: point clsum at the same directories."""
@@ -221,6 +213,37 @@ def _build(folder: Path, spec: str, texts: list[str]) -> Meta:
 def forced_translation_length(token_counts: list[int]) -> int:
     """Generated tokens per translated sentence: round(1.1 x mean source tokens), at least 1."""
     return max(1, round(TRANSLATION_LENGTH_FACTOR * statistics.fmean(token_counts or [0])))
+
+
+@dataclass(frozen=True)
+class Lengths:
+    """Generated tokens per output when lengths are forced (min_length = max_length)."""
+
+    translation: int  # every language: clsum takes it as one config value
+    summary: int
+
+
+def forced_lengths(models: BenchModels, unit_tokens: list[int], summarizer_positions: int) -> Lengths:
+    """One translation length for every language, because clsum takes it as one config value.
+
+    Random stand-ins carry their own (from their tokenizer's training text, all of NTREX for the
+    language: a ``--quick`` run decodes what a full one does): the mean of theirs. A real translator
+    gets one from the documents' ``unit_tokens``. A real summarizer gets ``SUMMARY_TOKENS``, capped
+    by its positions.
+    """
+    translators = models.translation.values()
+    if all(m.random and m.forced_length for m in translators):
+        translation = round(statistics.fmean(m.forced_length or 0 for m in translators))
+    else:
+        translation = forced_translation_length(unit_tokens)
+    summary = models.summarization.forced_length or min(SUMMARY_TOKENS, summarizer_positions - 2)
+    return Lengths(translation, summary)
+
+
+def clsum_overrides(lengths: Lengths) -> list[str]:
+    """``--set`` values that force ``lengths`` in clsum (and, through its config, in the baselines)."""
+    sections = (("translation", lengths.translation), ("summarization", lengths.summary))
+    return [f"{section}.{bound}_length={n + 1}" for section, n in sections for bound in ("min", "max")]
 
 
 def build_random_marian(out: Path, lang: str, texts: list[str]) -> int:

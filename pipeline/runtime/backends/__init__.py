@@ -1,7 +1,5 @@
-"""Inference backends behind ``runtime.seq2seq.Seq2Seq``: Hugging Face transformers and CTranslate2.
-
-An engine turns batches of input token ids into output token ids; tokenizing, batching and decoding
-stay in ``Seq2Seq``, so both backends see identical inputs and their text is decoded identically.
+"""Inference backends behind ``runtime.seq2seq.Seq2Seq``: Hugging Face transformers and CTranslate2,
+each an ``Engine`` from input ids to output ids (docs/architecture.md, "The runtime boundary").
 """
 
 from __future__ import annotations
@@ -72,12 +70,10 @@ APPLIED = (*DECODING, "eos_token_id")
 
 def hf_terms(values: dict[str, Any]) -> dict[str, Any]:
     """One spelling for settings that mean the same: ``min_length`` 0 and 1 both allow an end token
-    right after the decoder start token; one end token is a list of one; banned sequences (bad
-    words and suppressed tokens) one sorted list; floats are floats."""
+    right after the decoder start token; one end token is a list of one; banned sequences
+    (``banned_sequences``) one sorted list; floats are floats."""
     out = dict(values)
-    banned = [list(s) for s in out.get("bad_words_ids") or []]
-    banned += [[t] for t in out.pop("suppress_tokens", None) or [] if [t] not in banned]
-    out["bad_words_ids"] = sorted(banned) or None
+    out["bad_words_ids"] = sorted(out["bad_words_ids"] or []) or None
     out["min_length"] = max(int(out["min_length"]), 1)
     eos = out["eos_token_id"]
     out["eos_token_id"] = sorted(eos) if isinstance(eos, list) else [eos]

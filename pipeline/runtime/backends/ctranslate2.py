@@ -19,6 +19,7 @@ from typing import Any
 
 from clsum.errors import ModelError
 from clsum.pipeline.runtime.backends import hf_terms
+from clsum.pipeline.runtime.generation import banned_sequences, end_ids
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,7 @@ def usable_cpus() -> int:
 def cpu_workers(threads: int) -> tuple[int, int]:
     """(parallel batches, threads each) for ``threads`` CPU cores (0: all of them). Speed only:
     ``Ct2Engine.generate_all`` hands each worker whole batches, formed without looking at either.
-
-    Beam-search decoding multiplies small matrices, where threads of one batch mostly wait on each
-    other: on 2 cores, two batches with one thread each translate ~1.5x faster than one batch with
-    two threads (measured with opus-mt-sized models). Past 4 workers, cores go to threads instead.
+    Why several batches at once: docs/performance.md ("Threads"); past 4 workers, cores go to threads.
     """
     cores = max(1, threads or usable_cpus())
     workers = min(cores, 4)
@@ -176,7 +174,7 @@ def decoding_options(config: Any, tokenizer: Any, vocabulary: set[str]) -> dict[
         "no_repeat_ngram_size": config.no_repeat_ngram_size,
         "repetition_penalty": config.repetition_penalty,
         "length_penalty": config.length_penalty,
-        "end_token": tokenizer.convert_ids_to_tokens(_as_list(config.eos_token_id)),
+        "end_token": tokenizer.convert_ids_to_tokens(end_ids(config)),
         "max_input_length": 0,  # inputs were checked against the limit; never truncate silently
         "return_end_token": True,  # kept as transformers keeps it (length penalty counts it too)
     }
@@ -208,13 +206,3 @@ def force_eos(ids: list[int], config: Any, limit: int) -> list[int]:
     if eos is not None and len(ids) >= limit and ids[-1] != eos:
         return [*ids[: limit - 1], eos]
     return ids
-
-
-def banned_sequences(config: Any) -> list[list[int]]:
-    """transformers' bad words and suppressed tokens: sequences that may never be generated."""
-    banned = [list(s) for s in config.bad_words_ids or []]
-    return banned + [[t] for t in config.suppress_tokens or [] if [t] not in banned]
-
-
-def _as_list(value: Any) -> list[int]:
-    return list(value) if isinstance(value, (list, tuple)) else [value]

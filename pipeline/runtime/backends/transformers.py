@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from clsum.pipeline.runtime.backends import APPLIED, hf_terms
+from clsum.pipeline.runtime.generation import banned_sequences, end_ids
+from clsum.pipeline.runtime.outputs import until_end
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,9 @@ class TransformersEngine:
         enc = {k: v.to(self.device) for k, v in enc.items()}
         with torch.inference_mode():
             ids = self.model.generate(**enc, generation_config=config)
-        ends = set(config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id])
-        return [_trim(row, ends) for row in ids.tolist()]
+        # row[0] is the decoder start token; after a row's end token comes padding (the end token
+        # itself for checkpoints without a pad_token_id)
+        return [until_end(row[1:], end_ids(config)) for row in ids.tolist()]
 
     def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
         for batch in batches:
@@ -38,7 +41,9 @@ class TransformersEngine:
     def applied(self, config: Any) -> dict[str, Any]:
         """The decoding settings ``generate`` uses with ``config``: what transformers makes of it."""
         prepared, _ = self.model._prepare_generation_config(config)
-        return hf_terms({name: getattr(prepared, name) for name in (*APPLIED, "suppress_tokens")})
+        return hf_terms(
+            {**{n: getattr(prepared, n) for n in APPLIED}, "bad_words_ids": banned_sequences(prepared)}
+        )
 
 
 def _prepare(model: Any, device: str, compute_type: str) -> Any:
@@ -53,12 +58,3 @@ def _prepare(model: Any, device: str, compute_type: str) -> Any:
             return torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
     dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(compute_type, torch.float32)
     return model.to(device=device, dtype=dtype).eval()
-
-
-def _trim(row: list[int], ends: set[int]) -> list[int]:
-    """Drop the decoder start token and what follows a row's end token: padding, which is the
-    end token itself for checkpoints without a pad_token_id (a row without an end token filled
-    the batch's whole length, so it has no padding)."""
-    row = row[1:]
-    end = next((i for i, token in enumerate(row) if token in ends), None)
-    return row if end is None else row[: end + 1]
