@@ -69,22 +69,27 @@ def _decoded(tokenizer: Any, rows: list[list[int]]) -> tuple[list[str], list[int
 
 
 class NaiveHF:
-    """transformers, fp32, one generate() per article and stage (a padded batch: clsum's
-    transformers engine given the whole article at once)."""
+    """transformers, fp32, one generate() per article and stage: what a user writes from the model
+    card, on purpose not clsum's engine (a baseline that moved with clsum would measure nothing)."""
 
     def __init__(self, model_dir: str) -> None:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        from clsum.pipeline.runtime.backends.transformers import TransformersEngine
-
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
-        self.engine = TransformersEngine(model, self.tokenizer, "cpu", "float32")
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
 
     def generate(self, texts: list[str], settings: GenerationSettings) -> tuple[list[str], list[int]]:
         """Outputs and their decoder steps (``_decoded``)."""
-        ids = self.tokenizer([settings.prefix + t for t in texts], truncation=True)["input_ids"]
-        return _decoded(self.tokenizer, self.engine.generate(ids, settings.config))
+        import torch
+
+        enc = self.tokenizer(
+            [settings.prefix + t for t in texts], return_tensors="pt", padding=True, truncation=True
+        )
+        with torch.inference_mode():
+            ids = self.model.generate(**enc, generation_config=settings.config)
+        # row[0] is the decoder start token (BART: the EOS id itself), not a generated token
+        ends = end_ids(settings.config)
+        return _decoded(self.tokenizer, [until_end(row.tolist()[1:], ends) for row in ids])
 
 
 class PlainCT2:
