@@ -258,22 +258,16 @@ def _check_text(record: Record, what: str) -> None:
 
 def _scan_jsonl(file: Path, max_bytes: int) -> tuple[str, int, frozenset[str]]:
     """The file's encoding, number of non-blank lines and the ids they give, read in a stream (the
-    file may be huge) and once, unless it turns out not to be UTF-8 (then cp1252)."""
-
-    def line_ids(encoding: str, errors: str) -> list[str | None]:
-        lines = _jsonl_lines(file, encoding, max_bytes, errors)
-        return [_line_id(line) for _, line in lines if line is None or line.strip()]
-
+    file may be huge). The encoding is the whole file's (``_is_utf8``), lines too long to read
+    included: it must not depend on ``input.max_bytes``, or a setting would change every key."""
     try:
         with file.open("rb") as fh:
             head = fh.read(SNIFF_BYTES)
         if looks_binary(head):
             raise InputError(f"input file '{file}' looks binary, not JSON lines")
-        encoding = bom_encoding(head) or "utf-8"
-        try:
-            ids = line_ids(encoding, "replace" if bom_encoding(head) else "strict")
-        except UnicodeDecodeError:
-            encoding, ids = "cp1252", line_ids("cp1252", "replace")
+        encoding = bom_encoding(head) or ("utf-8" if _is_utf8(file) else "cp1252")
+        lines = _jsonl_lines(file, encoding, max_bytes)
+        ids = [_line_id(line) for _, line in lines if line is None or line.strip()]
     except OSError as exc:
         raise InputError(f"cannot read input file '{file}': {exc.strerror or exc}") from exc
     if not ids:
@@ -302,12 +296,21 @@ def _free(base: str, taken: Container[str], sep: str = "~") -> str:
     return candidate
 
 
-def _jsonl_lines(
-    file: Path, encoding: str, max_bytes: int, errors: str = "replace"
-) -> Iterator[tuple[int, str | None]]:
-    """(line number, text) per line (``jsonl.lines``), UTF-8 decoded with ``errors``. The text is
-    None for a line too long to hold a text of ``max_bytes`` (``JSON_ESCAPE_FACTOR`` times as long),
-    which is never held in memory."""
+def _is_utf8(file: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with file.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _jsonl_lines(file: Path, encoding: str, max_bytes: int) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) per line (``jsonl.lines``). The text is None for a line too long to hold
+    a text of ``max_bytes`` (``JSON_ESCAPE_FACTOR`` times as long), which is never held in memory."""
     cap = max_bytes * JSON_ESCAPE_FACTOR
     if encoding == "utf-16":
         with file.open(encoding="utf-16", errors="replace", newline="\n") as text:
@@ -321,7 +324,7 @@ def _jsonl_lines(
                 continue
             if line.number == 1 and encoding == "utf-8-sig":
                 raw = raw[len(codecs.BOM_UTF8) :]
-            yield line.number, cp1252_text(raw) if encoding == "cp1252" else raw.decode("utf-8", errors)
+            yield line.number, cp1252_text(raw) if encoding == "cp1252" else raw.decode("utf-8", "replace")
 
 
 def _jsonl_records(source: Source, decoded: bool = True) -> Iterator[Record]:

@@ -229,6 +229,19 @@ def test_jsonl_good_and_bad_lines(tmp_path: Path) -> None:
     assert records[0].path is None and records[0].fmt == "text" and records[0].encoding == "utf-8"
 
 
+def test_a_jsonl_files_encoding_does_not_depend_on_max_bytes(tmp_path: Path) -> None:
+    """A byte that is not UTF-8 in a line too long to read still makes the file cp1252: the
+    encoding (and so every text and key) must not change with input.max_bytes."""
+    good = json.dumps({"id": "a", "text": "caf\u00e9"}, ensure_ascii=False).encode("utf-8")
+    long = b'{"id": "b", "text": "' + b"\xe9" * 400 + b'"}'
+    file = tmp_path / "docs.jsonl"
+    file.write_bytes(good + b"\n" + long + b"\n")
+    small, large = ingest(file, max_bytes=50), ingest(file, max_bytes=10_000)
+    assert small[0].encoding == large[0].encoding == "cp1252"  # the file's, not the lines read
+    assert small[0].raw == large[0].raw
+    assert small[1].error is not None and large[1].ok
+
+
 def test_jsonl_lang_argument_overrides_field(tmp_path: Path) -> None:
     file = write(tmp_path / "docs.jsonl", json.dumps({"id": "a", "text": "Text.", "lang": "de"}))
     assert ingest(file, lang="nl")[0].lang_hint == "nl"
