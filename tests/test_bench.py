@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 
-from clsum.bench.baselines import NaiveHF, PlainCT2, decoding
+from clsum.bench.baselines import NaiveHF, PlainCT2, _decoded, decoding
 from clsum.bench.measure import Arch, generation_flops
 from clsum.bench.report import Differing, InvarianceReport
 from clsum.bench.standins import models as bench_models
@@ -25,7 +26,6 @@ from clsum.cli import main
 from clsum.config import load_config
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.pipeline.runtime.generation import LEGACY_CONFIG
-from clsum.pipeline.runtime.outputs import until_end
 from clsum.runner import Pipeline
 from tests.helpers import set_args
 from tests.tinymodels import CORPUS_DE
@@ -75,10 +75,16 @@ def test_forced_lengths_are_one_config_value_for_every_language() -> None:
     assert (lengths.translation, lengths.summary) == (15, 48)
 
 
-def test_generated_tokens_are_decoder_steps() -> None:
-    # forced <s>, a <s> a random model chose, two words, EOS, then batch padding: 5 steps
-    assert len(until_end([0, 0, 5, 7, 2, 1, 1], {2})) == 5
-    assert len(until_end([0, 5, 7], {2})) == 3  # cut at max_length, no EOS
+def test_the_baselines_count_decoder_steps() -> None:
+    class Tokenizer:
+        def batch_decode(self, rows: list[list[int]], skip_special_tokens: bool) -> list[str]:
+            return [" ".join(map(str, row)) for row in rows]
+
+    config = SimpleNamespace(eos_token_id=2)
+    # forced <s>, a <s> a random model chose, two words, EOS, then batch padding: 5 steps;
+    # a row cut at max_length has no EOS: all of it counts
+    texts, steps = _decoded(Tokenizer(), [[0, 0, 5, 7, 2, 1, 1], [0, 5, 7]], config)
+    assert (texts, steps) == (["0 0 5 7 2", "0 5 7"], [5, 3])
 
 
 @pytest.fixture(scope="module")

@@ -61,9 +61,11 @@ def decoding(config: Config, models: BenchModels) -> Decoding:
     return Decoding(translators, models.summarization.path, translation, summarization)
 
 
-def _decoded(tokenizer: Any, rows: list[list[int]]) -> tuple[list[str], list[int]]:
-    """Each output's text, and its decoder steps: its tokens up to and including the first EOS
-    (``until_end``), so padding after an early EOS is not counted and a forced BOS or EOS is."""
+def _decoded(tokenizer: Any, rows: list[list[int]], config: Any) -> tuple[list[str], list[int]]:
+    """Each output's text, and its decoder steps: its tokens (decoder start token removed) up to and
+    including the first EOS, so padding after an early EOS is not counted and a forced BOS or EOS is."""
+    ends = set(end_ids(config))
+    rows = [until_end(row, ends) for row in rows]
     texts = tokenizer.batch_decode(rows, skip_special_tokens=True)
     return [str(t).strip() for t in texts], [len(row) for row in rows]
 
@@ -88,8 +90,7 @@ class NaiveHF:
         with torch.inference_mode():
             ids = self.model.generate(**enc, generation_config=settings.config)
         # row[0] is the decoder start token (BART: the EOS id itself), not a generated token
-        ends = end_ids(settings.config)
-        return _decoded(self.tokenizer, [until_end(row.tolist()[1:], ends) for row in ids])
+        return _decoded(self.tokenizer, [row.tolist()[1:] for row in ids], settings.config)
 
 
 class PlainCT2:
@@ -128,5 +129,5 @@ class PlainCT2:
         rows = []
         for result in self.translator.translate_batch(sources, prefix, **options):
             ids = cast(list[int], tok.convert_tokens_to_ids(result.hypotheses[0]))
-            rows.append(until_end(force_eos(ids, config, options["max_decoding_length"]), end_ids(config)))
-        return _decoded(tok, rows)
+            rows.append(force_eos(ids, config, options["max_decoding_length"]))
+        return _decoded(tok, rows, config)

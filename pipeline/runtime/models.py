@@ -185,15 +185,18 @@ def _read_settings(spec: str, task: Task) -> tuple[Any, GenerationSettings] | st
         return "known once the model is downloaded"
     try:
         model_config = hub.load("config", ref)
-        return model_config, generation.resolve(ref, model_config, task)
-    except ClsumError as exc:
+    except ModelError as exc:
         return f"unavailable ({exc})"
+    return model_config, generation.resolve(ref, model_config, task)  # its errors are the caller's
 
 
 def describe_generation(spec: str, task: Task) -> list[str]:
     """The generation settings ``spec`` gets for ``task`` (``_read_settings``), one line per origin
     in the order the layers apply: ``origin: name=value, ...``."""
-    read = _read_settings(spec, task)
+    try:
+        read = _read_settings(spec, task)
+    except ClsumError as exc:  # listing models: one line for each, whatever is wrong with it
+        read = f"unavailable ({exc})"
     if isinstance(read, str):
         return [f"generation settings: {read}"]
     settings = read[1]

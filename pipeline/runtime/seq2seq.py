@@ -123,8 +123,10 @@ class Seq2Seq:
     @property
     def provenance(self) -> str:
         """``id@commit (backend precision)`` for hub models, ``dir#sha256-prefix (...)`` for local dirs."""
-        version = hub.version(self.ref, self._commit) or "unknown"
-        weights = f"{self.ref.location}#{version}" if self.ref.is_local else f"{self.ref.repo_id}@{version}"
+        if self.ref.is_local:
+            weights = f"{self.ref.location}#{hub.version(self.ref)}"
+        else:  # a commit, never the branch or tag name hub.version falls back to: that names no weights
+            weights = f"{self.ref.repo_id}@{self._commit or hub.cached_commit(self.ref) or 'unknown'}"
         return f"{weights} ({self.precision})"
 
     def _ids(self, texts: list[str], special: bool = True) -> list[list[int]]:

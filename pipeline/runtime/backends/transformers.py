@@ -32,7 +32,8 @@ class TransformersEngine:
             ids = self.model.generate(**enc, generation_config=config)
         # row[0] is the decoder start token; after a row's end token comes padding (the end token
         # itself for checkpoints without a pad_token_id)
-        return [until_end(row[1:], end_ids(config)) for row in ids.tolist()]
+        ends = set(end_ids(config))
+        return [until_end(row[1:], ends) for row in ids.tolist()]
 
     def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
         for batch in batches:
