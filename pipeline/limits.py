@@ -66,15 +66,15 @@ def _groups(texts: list[str]) -> Iterator[list[str]]:
         yield group
 
 
-def pieces(text: str, size: int, end: re.Pattern[str] | None = None) -> list[str]:
+def pieces(text: str, size: int, end: re.Pattern[str] | None = None) -> Iterator[str]:
     """``text`` cut into pieces of at most ``size`` characters that concatenate to it: after a match
     of ``end`` (a sentence end) in a piece's second half, else after its last space, else anywhere
-    (one huge "word")."""
-    out, start = [], 0
+    (one huge "word"). One at a time: a huge paragraph is never copied whole."""
+    start = 0
     while len(text) - start > size:
         found = end.search(text, start + size // 2, start + size) if end else None
         space = text.rfind(" ", start + 1, start + size)
         cut = found.end() if found else (space + 1 if space > start else start + size)
-        out.append(text[start:cut])
+        yield text[start:cut]
         start = cut
-    return [*out, text[start:]]
+    yield text[start:]

@@ -154,7 +154,7 @@ class OutputStore:
         """Drop the rows that are no longer current (docs/outputs.md, "Resume"), rewriting a file only
         when it holds some; returns the rows each file keeps. An error row is overcome by a summary
         appended after it by this store, or, untouched now, by one with this run's key."""
-        with _output_errors(f"update {self.folder}"):
+        with _output_errors(f"read {self.folder}"):
             summaries, summary_lines = _latest(self.folder / SUMMARIES)
             errors, error_lines = _latest(self.folder / ERRORS)
 
@@ -329,7 +329,8 @@ def _latest(path: Path) -> tuple[dict[str, tuple[int, str | None]], int]:
 def _keep(path: Path, total: int, keep: set[int]) -> None:
     """Rewrite ``path`` with only its lines numbered in ``keep``, streamed, if that drops any."""
     if len(keep) < total:
-        _write_atomic(path, (raw + b"\n" for n, _, raw in _rows(path) if n in keep))
+        with _output_errors(f"update {path}"):
+            _write_atomic(path, (raw + b"\n" for n, _, raw in _rows(path) if n in keep))
 
 
 def _rows(path: Path, warn: bool = False) -> Iterator[tuple[int, Any, bytes]]:

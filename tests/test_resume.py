@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from clsum.errors import OutputError
 from clsum.eval.checks import check_output
+from clsum.pipeline import write
 from clsum.pipeline.write import OutputStore, markdown_parts, read_rows
 from clsum.record import Record
 from tests.articles import DE_BODY, NL_BODY
@@ -37,6 +39,21 @@ def test_prepare_cuts_a_partial_last_line_and_compact_dedupes(tmp_path: Path) ->
     store.compact()
     rows = [json.loads(line) for line in (tmp_path / "summaries.jsonl").read_text().splitlines()]
     assert [(r["id"], r["summary"]) for r in rows] == [("b", "s"), ("a", "dup")]
+
+
+def test_a_compaction_that_cannot_write_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = OutputStore(tmp_path)
+    store.append([_record("a", "k1"), _record("a", "k1")])  # the first row is no longer current
+    store.prepare({"a": "k1"})
+
+    def full(path: Path, data: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(write, "_write_atomic", full)
+    with pytest.raises(OutputError, match="^cannot update .*summaries.jsonl: No space left on device$"):
+        store.compact()
 
 
 def test_force_redoes_everything_in_the_input_and_replaces_rows_only_with_new_ones(tmp_path: Path) -> None:
