@@ -12,7 +12,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Container, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -66,12 +66,13 @@ class Source:
 
     root: Path
     kind: str  # "folder" | "file" | "jsonl"
-    _ids: list[str]  # folder: relative POSIX paths; file: its name; jsonl: empty
+    _ids: list[str] = field(repr=False)  # folder: relative POSIX paths; file: its name; jsonl: empty
     lang: str | None
     max_bytes: int = MAX_BYTES
     _encoding: str = ""  # jsonl only
     _count: int = 0
-    _taken: frozenset[str] = frozenset()  # jsonl only: the ids its lines give, which invented ids avoid
+    # jsonl only: the ids its lines give, which invented ids avoid (not in repr: could be millions)
+    _taken: frozenset[str] = field(default=frozenset(), repr=False)
 
     def __post_init__(self) -> None:
         # The few names whose id is not the name itself (not UTF-8): name -> (id, error or "").
