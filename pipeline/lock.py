@@ -1,8 +1,6 @@
-"""An exclusive lock on an output folder, so that two runs never write into it at the same time.
-
-An operating-system file lock (``filelock``: ``flock`` on Unix), because the kernel drops it when its
-process ends, however it ends: no run can leave it held behind. The holder file and what a second
-run says: docs/outputs.md ("One run per folder").
+"""An exclusive lock on an output folder, so that two runs never write into it at the same time: an
+operating-system lock (``filelock``: ``flock``), which the kernel drops when its process ends, however
+it ends. The holder file and what a second run says: docs/outputs.md ("One run per folder").
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ import json
 import logging
 import os
 import socket
-from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -28,13 +25,9 @@ HOLDER_FILE = ".clsum.holder"
 
 class FolderLock:
     """``with FolderLock(folder):`` holds ``folder`` for this process or raises ``OutputError`` at once.
-
-    ``FolderLock(folder, file)`` holds only ``folder/file`` (``clsum bench --json``): a run writing one
-    file must not keep other runs out of the folder it sits in, only out of that file.
-    """
+    ``FolderLock(folder, file)`` holds only ``folder/file`` (``clsum bench --json``), not its folder."""
 
     def __init__(self, folder: Path, file: str | None = None) -> None:
-        self.folder = folder
         self.what = f"output folder {folder}" if file is None else str(folder / file)
         self.other = "folder" if file is None else "file"
         prefix = "" if file is None else f".{file}"
@@ -46,15 +39,21 @@ class FolderLock:
             self._lock.acquire()
         except filelock.Timeout:
             raise OutputError(
-                f"{self.what} is in use by another clsum run ({_holding(self._holder())}); "
+                f"{self.what} is in use by another clsum run ({self._holding()}); "
                 f"wait for it to finish or write to another {self.other}"
             ) from None
         except OSError as exc:
             raise OutputError(f"cannot write to {self.what}: {exc.strerror or exc}") from exc
         try:
-            self._take_over()
-        except BaseException:
+            if (stale := self._holder()) is not None:
+                log.info("%s: a run ended without releasing it (%s); taking it over", self.what, _said(stale))
+            now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            me = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": now}
+            self._holder_path.write_text(json.dumps(me) + "\n", encoding="utf-8")
+        except BaseException as exc:
             self._lock.release()
+            if isinstance(exc, OSError):
+                raise OutputError(f"cannot write to {self.what}: {exc.strerror or exc}") from exc
             raise
         return self
 
@@ -68,46 +67,27 @@ class FolderLock:
         finally:
             self._lock.release()
 
-    def _take_over(self) -> None:
-        if (stale := self._holder()) is not None:
-            log.info("%s: an earlier run ended without releasing it (%s); taking it over", self.what, stale)
-        me = Holder(
-            os.getpid(), socket.gethostname(), datetime.now(timezone.utc).isoformat(timespec="seconds")
-        )
-        try:
-            self._holder_path.write_text(json.dumps(asdict(me)) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise OutputError(f"cannot write to {self.what}: {exc.strerror or exc}") from exc
-
-    def _holder(self) -> Holder | None:
+    def _holder(self) -> dict[str, object] | None:
+        """What the holder file says (any value may be missing or odd); None: none yet, or half-written."""
         try:
             holder = json.loads(self._holder_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # none yet (the holder is just starting), or half-written
+        except (OSError, ValueError):
             return None
-        return Holder(*(holder.get(f.name) for f in fields(Holder))) if isinstance(holder, dict) else None
+        return holder if isinstance(holder, dict) else None
+
+    def _holding(self) -> str:
+        """Who holds the lock, for the message of the run that did not get it."""
+        if (holder := self._holder()) is None:
+            return "holder not recorded yet"
+        pid = holder.get("pid")
+        if holder.get("host") == socket.gethostname() and isinstance(pid, int) and not _running(pid):
+            # The lock outlives its process only in a child that inherited it (a fork).
+            return f"{_said(holder)}; pid {pid} has ended, but a process it started still holds the lock"
+        return _said(holder)
 
 
-@dataclass(frozen=True)
-class Holder:
-    """What ``.clsum.holder`` says (read back from the file, any value may be missing or odd)."""
-
-    pid: object
-    host: object
-    started_at: object
-
-    def __str__(self) -> str:
-        return f"pid {self.pid} on {self.host}, since {self.started_at}"
-
-
-def _holding(holder: Holder | None) -> str:
-    """Who holds the lock another process has, for the message of the run that did not get it."""
-    if holder is None:
-        return "holder not recorded yet"
-    pid = holder.pid
-    if holder.host == socket.gethostname() and isinstance(pid, int) and not _running(pid):
-        # The lock outlives its process only in a child that inherited it (a fork).
-        return f"{holder}; pid {pid} has ended, but a process it started still holds the lock"
-    return str(holder)
+def _said(holder: dict[str, object]) -> str:
+    return f"pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('started_at')}"
 
 
 def _running(pid: int) -> bool:

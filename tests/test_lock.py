@@ -108,3 +108,16 @@ def test_a_file_lock_holds_the_file_not_the_folder_it_sits_in(tmp_path: Path) ->
             pass
         with FolderLock(tmp_path, "b.json"), FolderLock(tmp_path):  # beside it, others may write
             pass
+
+
+def test_a_refused_run_says_when_the_holder_is_unknown_or_has_ended(tmp_path: Path) -> None:
+    with FolderLock(tmp_path):
+        (tmp_path / HOLDER_FILE).unlink()
+        with pytest.raises(OutputError, match=r"another clsum run \(holder not recorded yet\)"):
+            FolderLock(tmp_path).__enter__()
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        holder = {"pid": gone.pid, "host": socket.gethostname(), "started_at": "then"}
+        (tmp_path / HOLDER_FILE).write_text(json.dumps(holder))
+        with pytest.raises(OutputError, match=f"pid {gone.pid} has ended, but a process it started still"):
+            FolderLock(tmp_path).__enter__()
