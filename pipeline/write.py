@@ -1,15 +1,7 @@
-"""Stage 7: write results durably to the output folder, so that a killed run resumes cleanly.
-
-What happens to the files during and after a run (appends, compaction, what a kill leaves) is in
-docs/outputs.md ("Resume"). ``manifest.json`` and ``summaries.md`` are always replaced atomically.
-
-Nothing a document holds can stop a write: text that UTF-8 cannot hold (a lone surrogate) is
-written as a JSON ``\\uXXXX`` escape. A run holds the folder's lock (``lock.py``) while it writes;
-taking it also removes temporary files left by a killed run. Files are created with the mode the
-umask gives, like any other file. A failing write (full disk, read-only folder) raises
-``OutputError`` naming the file and the cause, after cutting off any part of the batch it wrote.
-
-The ray engine's workers write each batch as one block file instead (``write_block``), which
+"""Stage 7: write results durably to the output folder, so that a killed run resumes cleanly: what
+happens to the files during and after a run is in docs/outputs.md ("Resume"). A failing write (a
+full disk) raises ``OutputError`` naming the file and the cause, after cutting off the part of the
+batch it wrote. The ray engine's workers write each batch as one block file (``write_block``), which
 ``merge_blocks`` folds into the two files in name order (docs/scaling.md).
 """
 
@@ -187,8 +179,9 @@ class OutputStore:
 
     def _append_rows(self, rows: Rows) -> None:
         for name, added in rows.items():
-            with _output_errors(f"write {self.folder / name}"):
-                _write_in_place(self.folder / name, "".join(line + "\n" for _, line in added))
+            if added:
+                with _output_errors(f"write {self.folder / name}"):
+                    _append(self.folder / name, "".join(line + "\n" for _, line in added))
             self._newest.update((doc_id, name) for doc_id, _ in added)
 
     def write_block(self, name: str, records: Iterable[Record]) -> None:
@@ -237,8 +230,11 @@ class OutputStore:
                     raise
                 # A full disk has no room for a second copy; the manifest written at the start
                 # has room for this one without indentation, which makes it smaller.
-                compact = json.dumps(manifest, ensure_ascii=False, separators=(",", ":"))
-                _write_in_place(path, compact + "\n", append=False)
+                compact = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n"
+                with path.open("r+b") as fh:  # over the old one: not atomic, but no copy
+                    fh.write(compact.encode("utf-8", _UNENCODABLE))
+                    fh.truncate()
+                    os.fsync(fh.fileno())
 
     def write_markdown(self) -> None:
         rows = read_rows(self.folder / SUMMARIES)
@@ -356,14 +352,12 @@ def _cut_partial_line(path: Path) -> int:
     """Cut off a last line without its ``\n`` (a write a kill cut short), so that appending goes on
     from whole lines; returns the number of lines left. Creates a missing file: every run leaves
     both files, empty or not."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666))
-    with path.open("r+b") as fh:
-        count = 0
-        end = 0
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            count += block.count(b"\n")
-            if b"\n" in block:
-                end = fh.tell() - len(block) + block.rindex(b"\n") + 1
+    with path.open("a+b") as fh:  # created if missing, with the mode the umask gives
+        fh.seek(0)
+        count = end = 0
+        for line in lines(fh.readline, cap=1 << 20):  # a line past the cap is read past, not held
+            if line.complete:
+                count, end = line.number, fh.tell()
         if end != fh.tell():
             log.warning("%s: dropping an incomplete last line (left by an interrupted run)", path)
             fh.truncate(end)
@@ -390,9 +384,11 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _write_atomic(path: Path, parts: Iterable[str] | Iterable[bytes]) -> None:
-    tmp, fd = _new_temp(path)
+    """Written to ``.<name>.<random>.tmp`` beside ``path``, then renamed over it. ``open`` creates
+    it with mode 0666, so the umask (and a default ACL) decide, as for any file (mkstemp: 0600)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "xb") as fh:
             fh.writelines(p if isinstance(p, bytes) else p.encode("utf-8", _UNENCODABLE) for p in parts)
             fh.flush()
             os.fsync(fh.fileno())
@@ -402,36 +398,15 @@ def _write_atomic(path: Path, parts: Iterable[str] | Iterable[bytes]) -> None:
         raise
 
 
-def _new_temp(path: Path) -> tuple[Path, int]:
-    """A new ``.<name>.<random>.tmp`` beside ``path``. Created with mode 0666 so that the umask
-    (and a default ACL) decide, as for any file; tempfile.mkstemp would make it 0600."""
-    while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+def _append(path: Path, text: str) -> None:
+    """``text`` appended in one write, then fsync'd: a kill leaves at most one partial line, and a
+    failure (a full disk) cuts off the part it wrote, so the file ends with whole rows."""
+    with open(path, "ab", buffering=0) as fh:
+        start = fh.tell()
         try:
-            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-
-
-def _write_in_place(path: Path, text: str, append: bool = True) -> None:
-    """Write ``text`` into ``path`` itself, in one write, then fsync: appended (a kill leaves at most
-    one partial line; a failure, a full disk say, cuts off the part it wrote, so the file ends with
-    whole rows), or over the old content (not atomic: only for when there is no room for a copy)."""
-    data = text.encode("utf-8", _UNENCODABLE)
-    if not data:
-        return
-    fd = os.open(path, os.O_WRONLY | (os.O_APPEND | os.O_CREAT if append else 0), 0o666)
-    try:
-        start = os.fstat(fd).st_size if append else 0
-        try:
-            _write_all(fd, data)
-            if not append:
-                os.ftruncate(fd, len(data))
-            os.fsync(fd)
+            _write_all(fh.fileno(), text.encode("utf-8", _UNENCODABLE))
+            os.fsync(fh.fileno())
         except OSError:
-            if append:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, start)
+            with contextlib.suppress(OSError):
+                fh.truncate(start)
             raise
-    finally:
-        os.close(fd)

@@ -168,3 +168,20 @@ def test_a_new_snapshot_of_a_hub_model_redoes_what_the_old_one_made(
     place_in_hf_cache(tiny_models["summarizer"], repo, session_hf_home, commit="b" * 40)  # refs/main moves
     assert run() == 0
     assert {row["key"] for row in read_rows(out / "summaries.jsonl")} and run() == 3
+
+
+def test_a_manifest_with_no_room_for_a_copy_is_written_over_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = OutputStore(tmp_path)
+    store.write_manifest({"status": "running", "note": "x" * 100})
+
+    def full(path: Path, data: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(write, "_write_atomic", full)
+    store.write_manifest({"status": "failed"})  # smaller without indentation: it fits where the old one was
+    assert (tmp_path / "manifest.json").read_text() == '{"status":"failed"}\n'
+    (tmp_path / "manifest.json").unlink()
+    with pytest.raises(OutputError, match="^cannot write .*manifest.json: No space left on device$"):
+        store.write_manifest({"status": "failed"})  # no old one to write over
