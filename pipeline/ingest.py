@@ -41,14 +41,7 @@ MAX_BYTES = InputConfig().max_bytes
 
 
 def ingest(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES) -> list[Record]:
-    """Read ``path`` into records, one per document (all in memory; ``open_source`` streams).
-
-    ``path`` is a folder (its ``FORMATS`` files below it, hidden ones skipped, in sorted order), one
-    such file, or a ``.jsonl`` file of ``{"id", "text", "lang"?}`` lines; ids: docs/outputs.md
-    ("Ids"). ``lang`` (``--lang``) overrides every language hint; a document over ``max_bytes`` (0: no
-    limit) becomes an error record unread. Raises ``InputError`` for a path that does not exist, has
-    an unsupported suffix, or holds no supported documents.
-    """
+    """Read ``path`` into records, one per document, all in memory (``open_source`` streams)."""
     source = open_source(path, lang, max_bytes)
     records = list(source.records())
     log.info("ingested %d documents from %s (%d failed)", len(records), path, sum(not r.ok for r in records))
@@ -57,12 +50,8 @@ def ingest(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES
 
 @dataclass(eq=False)  # one input, compared by identity
 class Source:
-    """The documents under an input path: enumerated up front, read one at a time.
-
-    Only names are held (a folder's relative paths; for JSONL, the line count and encoding), so a
-    folder of 100,000 files costs a list of 100,000 strings, not their texts. ``records`` reads the
-    files again on every call, in the same sorted order.
-    """
+    """The documents under an input path: enumerated up front (names only, not texts), read one at
+    a time, again on every call of ``records``, in the same sorted order."""
 
     root: Path
     kind: str  # "folder" | "file" | "jsonl"
@@ -84,12 +73,8 @@ class Source:
         return self._count
 
     def records(self, skip: Container[str] = frozenset(), decoded: bool = True) -> Iterator[Record]:
-        """Yield every document's record in order, except those whose id is in ``skip``.
-
-        Skipped files are not even read; JSONL lines must be parsed to learn their id. Without
-        ``decoded`` a record holds what its key needs (id, language hint, ``digest``), no text: the
-        bytes are read and hashed but not decoded (a run's keys).
-        """
+        """Every document's record in order, but those whose id is in ``skip`` (files not even read).
+        Without ``decoded`` a record holds only what its key needs: its bytes hashed, not decoded."""
         read = partial(_read_document, max_bytes=self.max_bytes, decoded=decoded)
         if self.kind == "jsonl":
             records: Iterator[Record] = _jsonl_records(self, decoded)
@@ -105,10 +90,8 @@ class Source:
             yield record
 
     def parts(self, size: int, skip: Container[str] = frozenset()) -> Iterator[Source]:
-        """The documents whose id is not in ``skip``, ``size`` at a time and in order, each part a
-        ``Source`` that reads only its own (for readers elsewhere: the ray engine's read tasks).
-        A part reads its documents exactly as this source would, escaped ids included. Folders and
-        single files only: a JSONL file is read in one pass."""
+        """The documents whose id is not in ``skip``, ``size`` at a time, each part a ``Source`` that
+        reads only its own, as this one would (the ray engine's read tasks). Not for JSONL."""
         if self.kind == "jsonl":
             raise ValueError("a JSONL source is read in one pass, not in parts")
         names = [n for n in self._ids if self._folder_id(n) not in skip]
@@ -157,7 +140,10 @@ def _utf8_id(doc_id: str) -> str:
 
 
 def open_source(path: str | Path, lang: str | None = None, max_bytes: int = MAX_BYTES) -> Source:
-    """Enumerate the documents under ``path`` (see ``ingest``) without reading their texts."""
+    """The documents under ``path``: a folder (its ``FORMATS`` files, hidden ones skipped), one such
+    file, or a ``.jsonl`` file of ``{"id", "text", "lang"?}`` lines (ids: docs/outputs.md, "Ids").
+    ``lang`` (``--lang``) overrides every language hint; a document over ``max_bytes`` (0: no limit)
+    becomes an error record unread."""
     root = Path(path)
     if not root.exists():
         raise InputError(f"input path '{path}' does not exist")
@@ -187,7 +173,11 @@ def _folder_ids(root: Path) -> list[str]:
         log.warning("skipping %s: clsum's own output (the folder holds clsum's %s)", own_markdown, MANIFEST)
     for folder, dirs, files in os.walk(root):
         here = Path(folder)
-        dirs[:] = [d for d in dirs if not d.startswith(".") and not _skip_output(here / d)]
+        if here != root and _is_clsum_output(here):
+            log.warning("skipping %s: a clsum output folder (it holds clsum's %s)", here, MANIFEST)
+            dirs[:] = []
+            continue
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in files:
             file = here / name
             if name.startswith(".") or file.suffix.lower() not in FORMATS or file == own_markdown:
@@ -197,13 +187,6 @@ def _folder_ids(root: Path) -> list[str]:
     if not ids:
         raise InputError(f"input folder '{root}' contains no supported files ({', '.join(FORMATS)})")
     return sorted(ids)
-
-
-def _skip_output(folder: Path) -> bool:
-    if not _is_clsum_output(folder):
-        return False
-    log.warning("skipping %s: a clsum output folder (it holds clsum's %s)", folder, MANIFEST)
-    return True
 
 
 def _is_clsum_output(folder: Path) -> bool:
@@ -224,8 +207,6 @@ def _read_document(file: Path, doc_id: str, max_bytes: int, decoded: bool = True
     record.digest = input_digest(data)
     if not decoded:
         return record
-    if not data:
-        return record.fail("ingest", "file is empty")
     if looks_binary(data):
         return record.fail("ingest", "file looks binary, not text")
     record.raw, record.encoding, record.repairs = decode(data)
@@ -287,9 +268,8 @@ def _line_id(line: str | None) -> str | None:
 
 
 def _free(base: str, taken: Container[str], sep: str = "~") -> str:
-    """``base``, or the first of ``base~2``, ``base~3``... (with ``sep``) that is not ``taken``: an id
-    for a document without a usable one of its own (``file:line``, ``id#line``), which no other
-    document of the input has."""
+    """``base``, or the first of ``base~2``, ``base~3``... (with ``sep``) that is not ``taken``: a
+    made-up id (``file:line``, ``id#line``) that no other document of the input has."""
     candidate, n = base, 1
     while candidate in taken:
         n += 1
@@ -323,9 +303,8 @@ def _jsonl_lines(file: Path, encoding: str, max_bytes: int) -> Iterator[tuple[in
             if raw is None:
                 yield line.number, None
                 continue
-            if line.number == 1 and encoding == "utf-8-sig":
-                raw = raw[len(codecs.BOM_UTF8) :]
-            yield line.number, cp1252_text(raw) if encoding == "cp1252" else raw.decode("utf-8", "replace")
+            # utf-8-sig drops line 1's byte order mark (and any other line's, which only breaks JSON)
+            yield line.number, cp1252_text(raw) if encoding == "cp1252" else raw.decode(encoding, "replace")
 
 
 def _jsonl_records(source: Source, decoded: bool = True) -> Iterator[Record]:
