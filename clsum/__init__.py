@@ -5,13 +5,8 @@
     records = pipe.summarize_texts(["Het kabinet heeft ..."])
     result = pipe.run("articles/", "out/")
 
-Layers, bottom to top (enforced by import-linter, see pyproject.toml and docs/architecture.md):
-``errors``; ``config``, ``record`` and ``versions``; the stages in ``clsum.pipeline`` (models only
-through ``clsum.pipeline.runtime``); the ``runner``; ``clsum.eval`` and the ray engine
-``clsum.cluster``; ``clsum.bench``; the ``cli``.
-
-The two names above are loaded on first use (PEP 562), so that importing a module of a low layer,
-such as ``clsum.errors``, does not import the runner and everything below it.
+The two names are loaded on first use (PEP 562): importing a module of a low layer, such as
+``clsum.errors``, does not import the runner (layers: docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -34,7 +29,3 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(_WHERE[name]), name)
     globals()[name] = value  # once: later lookups do not come here
     return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])

@@ -1,9 +1,4 @@
-"""The one record type that flows through every stage.
-
-Each stage takes a list of records and returns the same list, in the same order, filling in its
-own fields. A stage that fails on one document sets ``error`` on that record and leaves the others
-alone; later stages skip records that carry an error.
-"""
+"""The one record type that flows through every stage (docs/architecture.md, "How a document flows")."""
 
 from __future__ import annotations
 
@@ -105,8 +100,7 @@ class Record:
     @property
     def english(self) -> list[list[str]]:
         """The English sentences per paragraph: the input's own for English input, else their
-        translations (English paragraphs of a mixed document included). The one definition of a
-        record's English text."""
+        translations (English paragraphs of a mixed document included)."""
         return self.sentences if self.lang == ENGLISH and not self.paragraph_langs else self.translated
 
     @property
@@ -123,19 +117,17 @@ class Record:
         (kinds of ``OutputWarning``), to ``generated`` and ``warnings``."""
         self.generated[stage] = self.generated.get(stage, 0) + len(flags)
         for kind in sorted({k for f in flags for k in f}):
-            found = [w for w in self.warnings if (w.stage, w.kind) == (stage, kind)]
-            warning = found[0] if found else OutputWarning(stage, kind, 0, 0)
-            if not found:
-                self.warnings.append(warning)
-            warning.count += sum(1 for f in flags if kind in f)
+            warning = next((w for w in self.warnings if (w.stage, w.kind) == (stage, kind)), None)
+            if warning is None:
+                self.warnings.append(warning := OutputWarning(stage, kind, 0, 0))
+            warning.count += sum(kind in f for f in flags)
         for warning in self.warnings:
             if warning.stage == stage:
                 warning.outputs = self.generated[stage]
 
     def snapshot(self) -> Record:
-        """A copy that later stages cannot change: stages replace the strings and inner lists they
-        fill and add to containers, so containers are copied one level deep (and warnings, whose
-        counts grow); much cheaper than a deep copy, which walks every sentence."""
+        """A copy later stages cannot change: they replace strings and inner lists, so containers are
+        copied one level deep (and warnings, whose counts grow); a deep copy walks every sentence."""
         copied = {f.name: copy.copy(getattr(self, f.name)) for f in fields(self)}
         copied["warnings"] = [replace(w) for w in self.warnings]
         return Record(**copied)

@@ -1,8 +1,5 @@
-"""Stage 2: turn raw text, Markdown or HTML into article paragraphs, a title and metadata.
-
-Markdown (``markdown``) and HTML (``html``) are first reduced to plain text; every format then goes
-through the same line rules (``lines``), which drop page furniture and keep what they took out in
-``record.removed``.
+"""Stage 2: raw text, Markdown or HTML into article paragraphs, a title and metadata. Markdown and
+HTML are first reduced to plain text; every format then goes through the same line rules (``lines``).
 """
 
 from __future__ import annotations
@@ -16,19 +13,15 @@ from clsum.record import Record
 
 log = logging.getLogger(__name__)
 
+_TO_TEXT = {"html": text_from_html, "markdown": text_from_markdown}
+
 
 def clean(records: list[Record]) -> list[Record]:
     """Fill ``paragraphs``, ``metadata``, ``title`` and ``removed`` on each ok record."""
     for record in records:
         if not record.ok:
             continue
-        if record.fmt == "html":
-            text = text_from_html(record)
-        elif record.fmt == "markdown":
-            text = text_from_markdown(record)
-        else:
-            text = record.raw
-        clean_text(text, record)
+        clean_text(_TO_TEXT[record.fmt](record) if record.fmt in _TO_TEXT else record.raw, record)
         if not record.paragraphs:
             record.fail("clean", "no article text left after cleaning")
         elif record.removed:

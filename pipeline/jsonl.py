@@ -1,9 +1,8 @@
 """The one reader of JSON Lines (the input reader, the output store and ``clsum score`` use it).
 
 A line ends at ``\\n`` only: U+2028, U+2029 and U+0085 are line breaks to ``str.splitlines()`` but
-JSON strings may hold them unescaped (clsum's own writer does). A line longer than a cap is read
-past without being held in memory, and a last line without its ``\\n`` is marked incomplete: that is
-what a writer killed mid-write leaves, which a resume drops.
+JSON strings may hold them unescaped (clsum's own writer does). A last line without its ``\\n`` is
+what a writer killed mid-write leaves.
 """
 
 from __future__ import annotations
@@ -34,16 +33,10 @@ def lines(readline: Callable[[int], AnyStr], cap: int = 0) -> Iterator[Line[AnyS
                 pass
             yield Line(number, None, bool(rest))
         else:
-            yield Line(number, _strip_eol(line, complete), complete)
+            eol = 0 if not complete else 2 if line[-2:] in ("\r\n", b"\r\n") else 1
+            yield Line(number, line[: len(line) - eol], complete)
 
 
 def text_lines(text: str) -> Iterator[Line[str]]:
     """The lines of a text already in memory, by the same rules."""
     return lines(io.StringIO(text, newline="\n").readline)
-
-
-def _strip_eol(line: AnyStr, complete: bool) -> AnyStr:
-    if not complete:
-        return line
-    end = 2 if line[-2:] in ("\r\n", b"\r\n") else 1
-    return line[:-end]
