@@ -1,8 +1,5 @@
-"""Typed configuration: YAML files and ``--set KEY=VALUE`` overrides loaded into dataclasses.
-
-One small ``Config`` object is handed to every stage. It is built by ``clsum.settings``, so unknown
-keys fail loudly, naming the closest valid key, because a typo in a config file otherwise silently
-runs with defaults. Each field's default, range and meaning are stated once, here; the table in
+"""Typed configuration: YAML files and ``--set KEY=VALUE`` overrides built into one ``Config`` by
+``clsum.settings``. Each field's default, range and meaning are stated once, here; the table in
 docs/configuration.md is generated from them (``table``) and tested against them.
 """
 

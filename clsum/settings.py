@@ -1,10 +1,7 @@
-"""Settings files: YAML read strictly, then built into typed dataclasses. One loader, one builder.
-
-Every settings file clsum reads (``--config``, ``--set`` values, benchmark files) goes through
-``read_yaml``/``parse_value`` and then ``build``, so they refuse the same mistakes the same way
-(docs/configuration.md, "What is checked, and when"). Messages show values through ``shown``, which
-is bounded, so no value can make a message huge. A field's default, range and description live in
-its metadata (``setting``), the one place the documentation tables are generated from.
+"""Settings files: YAML read strictly (``read_yaml``, ``parse_value``), then built into typed
+dataclasses (``build``); every settings file clsum reads goes through them (docs/configuration.md,
+"What is checked, and when"). A field's default, range and description live in its metadata
+(``setting``), the one place the documentation tables are generated from.
 """
 
 from __future__ import annotations
@@ -91,26 +88,19 @@ class _Loader(yaml.SafeLoader):
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:
     """How many values ``node`` holds with every alias followed (each node counted once per use)."""
-    if id(node) in sizes:
-        return sizes[id(node)]
+    line = node.start_mark.line + 1
     if id(node) in open_:
-        raise ConfigError(f"line {node.start_mark.line + 1}: an alias refers to the value that holds it")
-    open_.add(id(node))
-    children: list[yaml.Node] = []
-    if isinstance(node, yaml.SequenceNode):
-        children = node.value
-    elif isinstance(node, yaml.MappingNode):
-        children = [n for pair in node.value for n in pair]
-    size = 1
-    for child in children:
-        size += _expanded_size(child, sizes, open_)
-        if size > MAX_NODES:
-            raise ConfigError(
-                f"line {node.start_mark.line + 1}: its aliases expand to more than {MAX_NODES} values"
-            )
-    open_.discard(id(node))
-    sizes[id(node)] = size
-    return size
+        raise ConfigError(f"line {line}: an alias refers to the value that holds it")
+    if id(node) not in sizes:
+        open_.add(id(node))
+        children = node.value if isinstance(node, yaml.SequenceNode) else []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes, open_) for child in children)
+        open_.discard(id(node))
+    if sizes[id(node)] > MAX_NODES:
+        raise ConfigError(f"line {line}: its aliases expand to more than {MAX_NODES} values")
+    return sizes[id(node)]
 
 
 def _load(text: str) -> Any:

@@ -55,14 +55,8 @@ def git_hash(repo: Path) -> str | None:
 
 
 def clsum_commit() -> str | None:
-    """The commit of clsum itself, from what was recorded when it was built or installed.
-
-    A wheel carries ``clsum/_build_info.py``, written by setup.py at build time. An editable
-    install runs from the source folder pip recorded in ``direct_url.json``, so that folder's HEAD
-    is the code that runs. Never a path derived from ``__file__``: installed in a venv inside a
-    user's repository, that would name the user's commit as clsum's. None when nothing was recorded
-    (a wheel built without git).
-    """
+    """The commit of clsum itself, as recorded when it was built or installed (docs/architecture.md:
+    "Installed code assumes no checkout"); None when nothing was (a wheel built without git)."""
     with contextlib.suppress(ImportError):
         recorded: str | None = importlib.import_module("clsum._build_info").COMMIT
         return recorded

@@ -1,9 +1,5 @@
-"""Bytes to clean Unicode for the ingest stage: encodings, mojibake repair and binary detection.
-
-Articles users bring are messy: Windows-1252 files, UTF-16 exports with a BOM, and text that was
-already garbled once (UTF-8 read as cp1252 or as the DOS code page cp437) before it was saved again.
-``decode`` turns any of these into clean Unicode and says what it repaired.
-"""
+"""Bytes to clean Unicode for the ingest stage: encodings, mojibake (UTF-8 once read as cp1252 or
+cp437) and binary files (docs/outputs.md, "Input that cannot be read")."""
 
 from __future__ import annotations
 
@@ -49,9 +45,8 @@ DECODER_VERSION = "2"
 
 
 def input_digest(data: bytes) -> str:
-    """What a document's key holds of its input: its bytes as read (a file's, or a JSONL text's
-    UTF-8), hashed with the decoder version. Hashing runs at hundreds of MB/s, decoding at a few, so
-    a resume keys documents without decoding them."""
+    """What a document's key holds of its input (a file's bytes, or a JSONL text's UTF-8): hashed with
+    the decoder version, never decoded (docs/outputs.md, "Resume")."""
     return hashlib.sha256(DECODER_VERSION.encode() + b"\x00" + data).hexdigest()
 
 
@@ -97,11 +92,8 @@ def cp1252_text(data: bytes) -> str:
 
 
 def looks_binary(data: bytes) -> bool:
-    """True for data that is not text: more than 5% control bytes in its first ``SNIFF_BYTES``.
-
-    UTF-16 with a BOM is text. NUL bytes padding the end of a file (what a crash can leave behind)
-    do not count: they are dropped from the text like any other control character.
-    """
+    """True for data that is not text: more than 5% control bytes in its first ``SNIFF_BYTES``. UTF-16
+    is text; NULs padding the end of a file (what a crash can leave) do not count."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or utf16_without_bom(data):
         return False
     sample = data[:SNIFF_BYTES].rstrip(b"\x00")

@@ -1,8 +1,5 @@
-"""HTML input for the clean stage: the article's text, paragraphs separated by blank lines.
-
-trafilatura finds the article in a page; lxml strips navigation and banners before it looks, and
-takes the paragraph-like elements itself when trafilatura is missing, fails or finds nothing.
-"""
+"""HTML input for the clean stage: trafilatura finds the article in a page; lxml strips navigation and
+banners before it looks, and takes the paragraph-like elements itself when trafilatura cannot."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""Markdown input for the clean stage: plain text out, with the headline and front matter taken.
-
-Markup is removed, not interpreted: links keep their text, images are dropped (and listed in
-``record.removed``), and headings and list items become paragraphs of their own, so the line rules
-then see the same shape of text as in a plain-text article.
-"""
+"""Markdown input for the clean stage: markup removed, not interpreted (links keep their text, images
+go to ``record.removed``), headings and list items paragraphs of their own, so that the line rules
+see the shape of a plain-text article; the headline and front matter are taken."""
 
 from __future__ import annotations
 
