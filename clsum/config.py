@@ -16,7 +16,6 @@ import yaml
 
 from clsum.errors import ConfigError
 from clsum.settings import build, parse_value, read_yaml, setting, shown, unknown
-from clsum.settings import table as settings_table
 
 __all__ = ["Config", "ConfigError", "load_config", "read_yaml", "unknown"]
 
@@ -208,13 +207,6 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
             raise ConfigError(f"cannot set {shown(key)}: {shown(part)} is not a section")
         node = child
     node[parts[-1]] = value
-
-
-def table() -> str:
-    """The markdown table of every config key: default, whether it is in the config hash, meaning."""
-    return settings_table(
-        ("", Config), extra=("hashed", lambda f: "yes" if f.metadata.get("output", True) else "no")
-    )
 
 
 def validate(config: Config) -> None:

@@ -1,7 +1,7 @@
 """Settings files: YAML read strictly (``read_yaml``, ``parse_value``), then built into typed
 dataclasses (``build``); every settings file clsum reads goes through them (docs/configuration.md,
 "What is checked, and when"). A field's default, range and description live in its metadata
-(``setting``), the one place the documentation tables are generated from.
+(``setting``), the one place the documentation tables are generated from (``tests/tables.py``).
 """
 
 from __future__ import annotations
@@ -9,11 +9,9 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import difflib
-import json
 import reprlib
 import types
-from collections.abc import Callable, Hashable, Iterable, Iterator
-from dataclasses import MISSING, Field
+from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
@@ -265,7 +263,7 @@ def _in_range(key: str, n: Any, f: dataclasses.Field[Any] | None, unit: str = ""
     return n
 
 
-# --- the metadata, for documentation and suggestions ---------------------------------------------
+# --- the metadata, for suggestions (and the docs tables: tests/tables.py) -----------------------
 
 
 def leaves(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses.Field[Any], Any]]:
@@ -285,29 +283,3 @@ def default(f: dataclasses.Field[Any]) -> Any:
 def keys(cls: type) -> list[str]:
     """Every valid dotted key under ``cls`` (mappings as ``KEY.<key>``), for suggestions."""
     return [f"{key}.<key>" if get_origin(hint) is dict else key for key, _, hint in leaves(cls)]
-
-
-def yaml_value(value: Any) -> str:
-    """A value as it is written in a YAML file, on one line."""
-    if isinstance(value, str) and not value.isprintable():
-        return json.dumps(value)  # "\n": a double-quoted YAML string, escapes and all
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1 << 20)
-    return text.removesuffix("\n").removesuffix("\n...")
-
-
-def table(*sections: tuple[str, type], extra: tuple[str, Callable[[Field[Any]], str]] | None = None) -> str:
-    """A markdown table of every setting of each (key prefix, dataclass): key, default, meaning;
-    ``extra`` adds a column (its title, and its cell for a field)."""
-    head = ["key", "default", *(extra[:1] if extra else ()), "meaning"]
-    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for prefix, cls in sections:
-        for key, f, _ in leaves(cls, prefix):
-            value = "required" if f.default is f.default_factory is MISSING else f"`{yaml_value(default(f))}`"
-            cells = [
-                f"`{key}`",
-                value.replace("|", "\\|"),
-                *([extra[1](f)] if extra else []),
-                f.metadata.get("doc", ""),
-            ]
-            rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows) + "\n"

@@ -18,8 +18,8 @@ from clsum.eval.benchmark import (
 )
 from clsum.eval.metrics import METRICS
 from clsum.eval.systems import SYSTEM_TYPES
-from clsum.settings import table
 from tests.helpers import minimal_benchmark as minimal
+from tests.tables import table
 
 SHIPPED = {
     "flores-de-en",
