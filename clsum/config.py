@@ -37,10 +37,6 @@ def speed_only(default: Any, doc: str, **range_: Any) -> Any:
     return setting(default, doc, output=False, **range_)
 
 
-def _beams(doc: str = _MODEL_OWN) -> Any:
-    return setting(None, doc, min=1, why=_MODEL_OWN)
-
-
 def _max_length(doc: str) -> Any:
     return setting(None, doc, min=2, why="it counts the decoder's start token")
 
@@ -58,7 +54,7 @@ class TranslationConfig:
         "`=null` removes one",
         merge=True,
     )
-    num_beams: int | None = _beams()
+    num_beams: int | None = setting(None, _MODEL_OWN, min=1, why=_MODEL_OWN)
     max_length: int | None = _max_length("null: the model's own; counts the decoder start token")
     batch_size: int = speed_only(32, "sentences per generate() call", min=1)
     max_input_tokens: int | None = _input_limit("null: the tokenizer's model_max_length")
@@ -79,7 +75,7 @@ class SummarizationConfig:
     prefix: str | None = setting(
         None, 'text before every input; null: the model\'s own (T5: `summarize: `), "": none'
     )
-    num_beams: int | None = _beams()
+    num_beams: int | None = setting(None, _MODEL_OWN, min=1, why=_MODEL_OWN)
     max_length: int | None = _max_length(
         "null: the model's own; counts the decoder start token; at most the model's positions"
     )

@@ -189,9 +189,7 @@ def _dataclass(cls: type[T], data: Any, path: str, what: str) -> T:
 
 def _first_leaf(key: str, value: Any) -> str:
     """'translaton' with value {'models': {'de': ...}} -> 'translaton.models.de', for suggestions."""
-    for _ in range(8):
-        if not isinstance(value, dict) or not value:
-            break
+    while isinstance(value, dict) and value:
         first = next(iter(value))
         key, value = f"{key}.{first}", value[first]
     return key

@@ -11,9 +11,8 @@ import copy
 import json
 import logging
 import os
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +74,10 @@ class Source:
     def records(self, skip: Container[str] = frozenset(), decoded: bool = True) -> Iterator[Record]:
         """Every document's record in order, but those whose id is in ``skip`` (files not even read).
         Without ``decoded`` a record holds only what its key needs: its bytes hashed, not decoded."""
-        read = partial(_read_document, max_bytes=self.max_bytes, decoded=decoded)
         if self.kind == "jsonl":
             records: Iterator[Record] = _jsonl_records(self, decoded)
-        elif self.kind == "file":
-            records = iter([read(self.root, self.root.name)])
         else:
-            records = (self._folder_record(n, read) for n in self._ids if self._folder_id(n) not in skip)
+            records = (self._read(n, decoded) for n in self._ids if self._folder_id(n) not in skip)
         for record in records:
             if record.id in skip:
                 continue
@@ -105,14 +101,13 @@ class Source:
     def _folder_id(self, name: str) -> str:
         return self._escaped[name][0] if name in self._escaped else name
 
-    def _folder_record(self, name: str, read: Callable[[Path, str], Record]) -> Record:
-        if name not in self._escaped:
-            return read(self.root / name, name)
-        doc_id, clash = self._escaped[name]
+    def _read(self, name: str, decoded: bool) -> Record:
+        doc_id, clash = self._escaped.get(name, (name, ""))
         if clash:
             return _error_record(doc_id, clash)
-        record = read(self.root / name, doc_id)
-        record.id_escape = FILE_NAME_ESCAPE
+        path = self.root / name if self.kind == "folder" else self.root
+        record = _read_document(path, doc_id, self.max_bytes, decoded)
+        record.id_escape = FILE_NAME_ESCAPE if name in self._escaped else None
         return record
 
 
@@ -195,7 +190,7 @@ def _is_clsum_output(folder: Path) -> bool:
     return manifest is not None and {"status", "config_hash", "counts"} <= manifest.keys()
 
 
-def _read_document(file: Path, doc_id: str, max_bytes: int, decoded: bool = True) -> Record:
+def _read_document(file: Path, doc_id: str, max_bytes: int, decoded: bool) -> Record:
     record = Record(id=doc_id, path=str(file.resolve()), fmt=FORMATS[file.suffix.lower()])
     try:
         with file.open("rb") as fh:
