@@ -206,11 +206,8 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
 
 
 def validate(config: Config) -> None:
-    """Checks that involve more than one field or a fixed set of values.
-
-    Which backends and precisions exist is the backends package's to say: it checks them when a
-    pipeline is built, before any document is read.
-    """
+    """Checks that involve more than one field or a fixed set of values (the backends and precisions
+    that exist are checked by the backends package, when a pipeline is built)."""
     if config.device not in ("auto", "cpu", "cuda") and not config.device.startswith("cuda:"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {shown(config.device)}")
     if config.ray.cpus_per_actor <= 0:

@@ -7,6 +7,7 @@ document becomes an error record; only a problem with the whole input raises ``I
 from __future__ import annotations
 
 import codecs
+import collections
 import copy
 import json
 import logging
@@ -273,14 +274,11 @@ def _free(base: str, taken: Container[str], sep: str = "~") -> str:
 
 
 def _is_utf8(file: Path) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with file.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                decoder.decode(block)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
+    with file.open("rb") as fh:
+        try:
+            collections.deque(codecs.iterdecode(iter(lambda: fh.read(1 << 20), b""), "utf-8"), maxlen=0)
+        except UnicodeDecodeError:
+            return False
     return True
 
 

@@ -366,15 +366,14 @@ def _cut_partial_line(path: Path) -> int:
 
 
 def _read_block(path: Path) -> Rows | None:
-    try:
-        block: Rows = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(block, dict) or not block.keys() <= {SUMMARIES, ERRORS}:
-            raise ValueError("not a block of this clsum version")  # a killed run of an older one
-        rows = {name: [(str(doc_id), str(line)) for doc_id, line in added] for name, added in block.items()}
-    except (OSError, ValueError, TypeError) as exc:  # written atomically: only a damaged disk does this
+    try:  # written atomically: only a damaged disk, or a killed run of another version, fails here
+        block = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            name: [(str(doc_id), str(line)) for doc_id, line in block[name]] for name in (SUMMARIES, ERRORS)
+        }
+    except (OSError, ValueError, TypeError, KeyError) as exc:
         log.warning("%s: unreadable block file, dropped; its documents will be redone (%s)", path, exc)
         return None
-    return rows
 
 
 def _write_all(fd: int, data: bytes) -> None:
