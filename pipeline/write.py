@@ -165,14 +165,12 @@ class OutputStore:
         """What was appended since ``prepare``, read back from the files: the number of summaries
         and of failures per stage. Exact even when a signal stopped a run between writing a batch
         and counting it."""
-        old_summaries, old_errors = self._kept.get(SUMMARIES, 0), self._kept.get(ERRORS, 0)
+
+        def new(name: str) -> Iterator[Any]:
+            return (row for n, row, _ in _rows(self.folder / name) if row and n > self._kept.get(name, 0))
+
         with _output_errors(f"read {self.folder}"):
-            summaries = sum(
-                row is not None and n > old_summaries for n, row, _ in _rows(self.folder / SUMMARIES)
-            )
-            errors = _rows(self.folder / ERRORS)
-            failures = Counter(str(row.get("stage")) for n, row, _ in errors if row and n > old_errors)
-        return summaries, failures
+            return sum(1 for _ in new(SUMMARIES)), Counter(str(row.get("stage")) for row in new(ERRORS))
 
     def append(self, records: Iterable[Record]) -> None:
         self._append_rows(_rows_of(records))
