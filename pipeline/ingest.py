@@ -1,7 +1,5 @@
-"""Stage 1: read a folder, a single file or a JSONL file into records.
-
-Bytes become text through ``decode`` (encodings, mojibake, binary files). A problem with one
-document becomes an error record; only a problem with the whole input raises ``InputError``.
+"""Stage 1: a folder, a single file or a JSONL file into records (bytes become text in ``decode``).
+A problem with one document becomes an error record; only one with the whole input raises ``InputError``.
 """
 
 from __future__ import annotations
