@@ -1,20 +1,22 @@
-"""Scoring façade: every score on a 0-100 scale, with a signature naming every setting that changes
-it (sacrebleu style) and a seeded bootstrap 95% CI; docs/evaluation.md (Confidence intervals and
+"""Scoring: every score on a 0-100 scale, with a signature naming every setting that changes it
+(sacrebleu style) and a seeded bootstrap 95% CI; docs/evaluation.md (Confidence intervals and
 signatures) lists the fields.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
 from clsum.config import unknown
 from clsum.errors import ConfigError, InputError
-from clsum.eval import bootstrap, modelmetrics, mt, rouge
+from clsum.eval import bootstrap, mt, rouge
 from clsum.eval.options import DEFAULTS, METHODS, TEST_SIGNATURES, ScoreOptions, validate
 from clsum.eval.scores import Comparison, Score
 
@@ -36,6 +38,23 @@ class _Stats:
     score: Score
     stats: np.ndarray
     compute: bootstrap.Compute
+
+
+@dataclass(frozen=True)
+class ModelMetric:
+    module: str  # import name
+    package: str  # distribution name (pip install ...)
+    repo: str  # Hugging Face model repo with the default weights
+    weights_file: str  # a file that is present once the weights are cached
+
+
+# Scored only when the package is installed and the weights are already in the Hugging Face cache,
+# else skipped with the reason, never 0. The weights are read from their cache folder, never by hub
+# name, so scoring never downloads (and never has to switch the whole process offline to make sure).
+MODEL_METRICS = {
+    "bertscore": ModelMetric("bert_score", "bert-score", "roberta-large", "config.json"),
+    "comet": ModelMetric("comet", "unbabel-comet", "Unbabel/wmt22-comet-da", "checkpoints/model.ckpt"),
+}
 
 
 def resolve_metrics(names: Iterable[str] | None) -> list[str]:
@@ -89,6 +108,48 @@ def _all_stats(
     return out
 
 
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _cached_folder(repo: str, filename: str) -> Path | None:
+    """The snapshot folder of ``repo`` in the HF cache when it holds ``filename``, else None."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo, filename)
+    if not isinstance(found, str):
+        return None
+    return Path(found).parents[len(Path(filename).parts) - 1]
+
+
+def _model_stats(name: str, hyps: list[str], refs: list[str], tail: list[str]) -> _Stats | str:
+    """A model-based metric's score and statistics, or why it cannot be computed offline right now."""
+    metric = MODEL_METRICS[name]
+    if not _installed(metric.module):
+        return f"{metric.module} is not installed (pip install {metric.package})"
+    folder = _cached_folder(metric.repo, metric.weights_file)
+    if folder is None:
+        return f"weights for {metric.repo} not in the HF cache"
+    if name == "comet":  # COMET-22 scores (source, hypothesis, reference) triples
+        return "COMET needs the source texts, which 'clsum score' does not take"
+    if "t5" in str(folder):  # bert_score loads any model_type containing "t5" as a T5 encoder
+        return f"bert_score would read {folder} as a T5 model (its path has 't5')"
+    import bert_score
+    from bert_score.utils import model2layers
+
+    # The cache folder as model_type: transformers reads local files only. bert_score keys its
+    # layer table by hub name, so the layer it would pick for the name is passed explicitly.
+    _, _, f1 = bert_score.score(
+        hyps, refs, model_type=str(folder), num_layers=model2layers[metric.repo], lang="en", verbose=False
+    )
+    f = np.asarray(f1.tolist(), dtype=np.float64) * 100
+    impl = f"impl:bert_score-{metadata.version(metric.package)}"
+    signature = "|".join([name, f"model:{metric.repo}", "idf:no", "rescale:no", impl, *tail])
+    return _Stats(
+        Score(name, float(f.mean()), signature, None, f.tolist()), f[:, None], bootstrap.mean_of(len(f))
+    )
+
+
 def statistics(
     hyps: list[str], refs: list[str], metrics: list[str], options: ScoreOptions = DEFAULTS
 ) -> dict[str, tuple[np.ndarray, bootstrap.Compute]]:
@@ -109,12 +170,11 @@ def score(
     cheap = _all_stats(hyps, refs, [m for m in names if m in CHEAP_METRICS], options)
     out: dict[str, Score] = {}
     for name in names:
-        if name in OPTIONAL_METRICS:
-            out[name] = modelmetrics.score(
-                name, hyps, refs, _tail(len(hyps), options), options.bootstrap, options.seed
-            )
+        item = cheap.get(name) or _model_stats(name, hyps, refs, _tail(len(hyps), options))
+        if isinstance(item, str):
+            log.warning("%s skipped: %s", name, item)
+            out[name] = Score.skip(name, item)
             continue
-        item = cheap[name]
         if options.bootstrap:
             item.score.ci = bootstrap.confidence_interval(
                 item.stats, item.compute, options.bootstrap, options.seed
@@ -159,7 +219,7 @@ def _compare_one(a: _Stats, b: _Stats, options: ScoreOptions, method: str) -> Co
         b.score.score or 0.0,
         method=method,
         n=len(a.stats),
-        caveat=bootstrap.caveat(method, result),
+        caveat=bootstrap.caveat(result),
         signature=signature,
         **vars(result),  # delta, p_value, ci, differing, test, trials
     )

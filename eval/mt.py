@@ -1,17 +1,15 @@
-"""BLEU, chrF/chrF++ and TER through sacrebleu, with its sufficient statistics for fast resampling.
-
-A corpus score is a function of per-segment statistics summed over segments, so a bootstrap resample
-only needs the per-segment statistics once (``stats``) and ``compute`` on each resample's sums.
-"""
+"""BLEU, chrF/chrF++ and TER through sacrebleu, with its sufficient statistics for resampling
+(``eval.bootstrap``: a corpus score is a function of per-segment statistics summed over segments)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
+
+from clsum.eval.bootstrap import Compute
 
 MT_METRICS = ("bleu", "chrf", "ter")
 
@@ -21,7 +19,7 @@ class MTResult:
     score: float  # sacrebleu's corpus score (0-100)
     signature: str  # sacrebleu's own signature, verbatim
     stats: np.ndarray  # (segments, statistics) sufficient statistics
-    compute: Callable[[np.ndarray], float]  # summed statistics -> corpus score
+    compute: Compute  # rows of summed statistics -> corpus scores
     per_segment: list[float]  # sentence-level scores (sacrebleu sentence_score)
 
 
@@ -45,28 +43,22 @@ def score(
     raw = scorer._extract_corpus_statistics(hyps, [refs])
     stats = np.asarray(raw, dtype=np.float64).reshape(len(hyps), -1)
     corpus = scorer._aggregate_and_compute(raw)  # what corpus_score does
-    signature = str(scorer.get_signature().format())
-
-    def compute(sums: np.ndarray) -> float:
-        return float(scorer._compute_score_from_stats(_as_stats(metric, sums)).score)
-
-    many = _vectorized(scorer)
-    if many is not None:
-        compute.many = many  # type: ignore[attr-defined]  # rows of sums at once (eval.bootstrap)
-
     sentence = build(metric, bleu_tokenize, chrf_word_order, sentence=True)
     per_segment = [float(sentence._compute_score_from_stats(_as_stats(metric, row)).score) for row in stats]
-    return MTResult(float(corpus.score), signature, stats, compute, per_segment)
+    signature = str(scorer.get_signature().format())
+    return MTResult(float(corpus.score), signature, stats, _corpus_scores(metric, scorer), per_segment)
 
 
-def _vectorized(scorer: Metric) -> Callable[[np.ndarray], np.ndarray] | None:
-    """sacrebleu's corpus score for many rows of summed statistics at once, operation for operation
-    as sacrebleu computes one row (tests/test_metrics compares them); None where not written."""
-    if isinstance(scorer, BLEU) and scorer.smooth_method == "exp" and not scorer.effective_order:
+def _corpus_scores(metric: str, scorer: Metric) -> Compute:
+    """sacrebleu's corpus score of each row of summed statistics; for BLEU and chrF at once, operation
+    for operation as sacrebleu computes one row (tests/test_metrics compares them)."""
+    if isinstance(scorer, BLEU):  # build()'s: smoothing "exp", no effective order
         return lambda sums: _bleu_many(np.rint(sums), scorer.max_ngram_order)
-    if isinstance(scorer, CHRF) and not scorer.eps_smoothing:
+    if isinstance(scorer, CHRF):  # build()'s: no eps smoothing
         return lambda sums: _chrf_many(sums, scorer.order, scorer.beta)
-    return None
+    return lambda sums: np.array(
+        [scorer._compute_score_from_stats(_as_stats(metric, row)).score for row in sums]
+    )
 
 
 def _bleu_many(sums: np.ndarray, order: int) -> np.ndarray:
