@@ -1,7 +1,5 @@
 """Reference-free checks of one summary against its source (and English translation), and their
-aggregate over a run; docs/evaluation.md (Reference-free checks) defines every value and flag.
-``CHECKS_SIGNATURE`` names the method and the thresholds, so a stored result says how it was computed.
-"""
+aggregate over a run; docs/evaluation.md (Reference-free checks) defines every value and flag."""
 
 from __future__ import annotations
 
@@ -53,10 +51,6 @@ class CheckResult:
     def flagged(self) -> bool:
         return bool(self.flags)
 
-    @property
-    def flag_kinds(self) -> list[str]:
-        return [flag.split(":", 1)[0] for flag in self.flags]
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # novel_ngrams' keys become text in JSON
 
@@ -81,7 +75,7 @@ class ChecksSummary:
     def of(cls, results: list[CheckResult]) -> ChecksSummary:
         if not results:
             return cls(0)
-        kinds = Counter(kind for r in results for kind in set(r.flag_kinds))
+        kinds = Counter(kind for r in results for kind in {flag.split(":", 1)[0] for flag in r.flags})
         flagged = sum(r.flagged for r in results)
         return cls(
             documents=len(results),

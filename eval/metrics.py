@@ -32,7 +32,7 @@ DEFAULT_METRICS = tuple(m for m in METRICS if m not in SLOW_METRICS)  # seconds 
 
 
 @dataclass
-class _Stats:
+class Stats:
     """What resampling needs: per-segment statistics and the corpus function of their sums."""
 
     score: Score
@@ -75,36 +75,29 @@ def _tail(n: int, options: ScoreOptions) -> list[str]:
     return [f"n:{n}", f"bs:{options.bootstrap}", *seed, f"version:clsum-{metadata.version('clsum')}"]
 
 
-def _check(options: ScoreOptions, refs: list[str], *hyps: list[str]) -> None:
+def statistics(
+    hyps: list[str], refs: list[str], names: list[str], options: ScoreOptions = DEFAULTS
+) -> dict[str, Stats]:
+    """Each cheap metric's score (no CI yet) with the per-segment statistics resampling needs."""
     validate(options)
-    for texts in hyps:
-        if len(texts) != len(refs):
-            raise InputError(f"{len(texts)} hypotheses but {len(refs)} references")
+    if len(hyps) != len(refs):
+        raise InputError(f"{len(hyps)} hypotheses but {len(refs)} references")
     if not refs:
         raise InputError("nothing to score: no segments")
-
-
-def _all_stats(
-    hyps: list[str], refs: list[str], names: list[str], options: ScoreOptions
-) -> dict[str, _Stats]:
-    """Each cheap metric's score (no CI yet) with the per-segment statistics resampling needs."""
-    out: dict[str, _Stats] = {}
+    out: dict[str, Stats] = {}
     tail = _tail(len(hyps), options)
     if chosen := [m for m in names if m in rouge.ROUGE_METRICS]:
         tok, stem, split = options.rouge_tokenizer, options.stem, options.lsum_split
         for name, r in rouge.rouge(hyps, refs, tuple(chosen), tok, stem, split).items():
-            f = np.asarray(r.fmeasure) * 100
+            precision, recall, f = (np.asarray(x) * 100 for x in (r.precision, r.recall, r.fmeasure))
             signature = "|".join(rouge.signature_fields(name, tok, stem, split, r.splits, r.capped) + tail)
-            s = Score(name, float(f.mean()), signature, None, f.tolist())
-            s.details = {
-                "precision": float(np.mean(r.precision) * 100),
-                "recall": float(np.mean(r.recall) * 100),
-            }
-            out[name] = _Stats(s, f[:, None], bootstrap.mean_of(len(f)))
+            details = {"precision": float(precision.mean()), "recall": float(recall.mean())}
+            s = Score(name, float(f.mean()), signature, None, f.tolist(), details=details)
+            out[name] = Stats(s, f[:, None], bootstrap.mean_of(len(f)))
     for name in (m for m in names if m in mt.MT_METRICS):
         m = mt.score(name, hyps, refs, options.bleu_tokenize, options.chrf_word_order)
         signature = "|".join([name, m.signature, *tail])
-        out[name] = _Stats(Score(name, m.score, signature, None, m.per_segment), m.stats, m.compute)
+        out[name] = Stats(Score(name, m.score, signature, None, m.per_segment), m.stats, m.compute)
     return out
 
 
@@ -122,7 +115,7 @@ def _cached_folder(repo: str, filename: str) -> Path | None:
     return Path(found).parents[len(Path(filename).parts) - 1]
 
 
-def _model_stats(name: str, hyps: list[str], refs: list[str], tail: list[str]) -> _Stats | str:
+def _model_stats(name: str, hyps: list[str], refs: list[str], tail: list[str]) -> Stats | str:
     """A model-based metric's score and statistics, or why it cannot be computed offline right now."""
     metric = MODEL_METRICS[name]
     if not _installed(metric.module):
@@ -145,17 +138,9 @@ def _model_stats(name: str, hyps: list[str], refs: list[str], tail: list[str]) -
     f = np.asarray(f1.tolist(), dtype=np.float64) * 100
     impl = f"impl:bert_score-{metadata.version(metric.package)}"
     signature = "|".join([name, f"model:{metric.repo}", "idf:no", "rescale:no", impl, *tail])
-    return _Stats(
+    return Stats(
         Score(name, float(f.mean()), signature, None, f.tolist()), f[:, None], bootstrap.mean_of(len(f))
     )
-
-
-def statistics(
-    hyps: list[str], refs: list[str], metrics: list[str], options: ScoreOptions = DEFAULTS
-) -> dict[str, tuple[np.ndarray, bootstrap.Compute]]:
-    """Per-segment statistics and corpus function of cheap metrics (what the paired tests resample)."""
-    _check(options, refs, hyps)
-    return {name: (s.stats, s.compute) for name, s in _all_stats(hyps, refs, metrics, options).items()}
 
 
 def score(
@@ -166,8 +151,7 @@ def score(
 ) -> dict[str, Score]:
     """Score hypotheses against references (same order), metric name -> Score, in request order."""
     names = resolve_metrics(metrics)
-    _check(options, refs, hyps)
-    cheap = _all_stats(hyps, refs, [m for m in names if m in CHEAP_METRICS], options)
+    cheap = statistics(hyps, refs, [m for m in names if m in CHEAP_METRICS], options)
     out: dict[str, Score] = {}
     for name in names:
         item = cheap.get(name) or _model_stats(name, hyps, refs, _tail(len(hyps), options))
@@ -195,19 +179,17 @@ def compare(
     names = resolve_metrics(metrics)
     if method not in METHODS:
         raise ConfigError(unknown("comparison method", method, METHODS))
-    _check(options, refs, hyps_a, hyps_b)
     if options.bootstrap < 1:
         raise ConfigError("comparing systems needs bootstrap >= 1 resamples/trials")
     skipped = [m for m in names if m in OPTIONAL_METRICS]
     if skipped:
         log.warning("not comparing model-based metrics: %s", ", ".join(skipped))
     cheap = [m for m in names if m in CHEAP_METRICS]
-    stats_a = _all_stats(hyps_a, refs, cheap, options)
-    stats_b = _all_stats(hyps_b, refs, cheap, options)
+    stats_a, stats_b = statistics(hyps_a, refs, cheap, options), statistics(hyps_b, refs, cheap, options)
     return {name: _compare_one(stats_a[name], stats_b[name], options, method) for name in cheap}
 
 
-def _compare_one(a: _Stats, b: _Stats, options: ScoreOptions, method: str) -> Comparison:
+def _compare_one(a: Stats, b: Stats, options: ScoreOptions, method: str) -> Comparison:
     result = bootstrap.TESTS[method](a.stats, b.stats, a.compute, options.bootstrap, options.seed)
     test_field = f"test:{TEST_SIGNATURES[result.test]}|k:{result.differing}"
     signature = a.score.signature.replace("|bs:", f"|{test_field}|bs:", 1)
