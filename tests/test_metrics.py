@@ -15,6 +15,7 @@ from clsum.errors import ConfigError, InputError
 from clsum.eval import metrics
 from clsum.eval.metrics import CHEAP_METRICS, DEFAULT_METRICS, ScoreOptions, compare, resolve_metrics, score
 from clsum.eval.options import TEST_SIGNATURES
+from clsum.eval.scores import jsonable
 
 HYPS = ["the cat sat on the mat", "Müller ist heute in Köln", "a quick brown fox"]
 REFS = ["the cat sat on a mat", "Müller war gestern in Köln", "the quick brown dog"]
@@ -109,7 +110,7 @@ def test_seeded_ci_is_reproducible_and_seed_dependent() -> None:
 
 
 def test_to_dict_shape() -> None:
-    result = score(HYPS, REFS, ["rouge1"], FAST)["rouge1"].to_dict()
+    result = jsonable(score(HYPS, REFS, ["rouge1"], FAST)["rouge1"])
     assert set(result) == {"score", "signature", "ci"}
     assert isinstance(result["score"], float) and len(result["ci"]) == 2
 
@@ -139,7 +140,7 @@ def test_optional_metric_skipped_when_not_installed(monkeypatch: pytest.MonkeyPa
     assert result["bertscore"].score is None and result["bertscore"].ci is None
     assert result["bertscore"].skipped == "bert_score is not installed (pip install bert-score)"
     assert result["comet"].skipped == "comet is not installed (pip install unbabel-comet)"
-    assert result["bertscore"].to_dict()["skipped"] == result["bertscore"].skipped
+    assert jsonable(result["bertscore"])["skipped"] == result["bertscore"].skipped
     assert result["rouge1"].score is not None
 
 
