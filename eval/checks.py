@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -50,9 +50,6 @@ class CheckResult:
     @property
     def flagged(self) -> bool:
         return bool(self.flags)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # novel_ngrams' keys become text in JSON
 
 
 @dataclass

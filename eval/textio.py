@@ -1,9 +1,5 @@
-"""Reading hypothesis and reference files for scoring: JSONL (``id`` + ``text``, matched by id) or plain
-text (one segment per line, matched by line number). docs/evaluation.md (Inputs) has the rules.
-
-Lines end at ``\\n`` only (``clsum.pipeline.jsonl``), as sacrebleu reads files: a lone ``\\r`` or
-U+2028 inside a line stays part of it.
-"""
+"""Reading hypothesis and reference files for scoring (docs/evaluation.md, Inputs). A line ends at
+``\\n`` only (``clsum.pipeline.jsonl``), as in sacrebleu: U+2028 or a lone ``\\r`` is part of it."""
 
 from __future__ import annotations
 

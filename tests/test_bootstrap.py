@@ -97,8 +97,6 @@ def test_caveats_name_what_is_uncalibrated() -> None:
     a, b = np.zeros((20, 1)), np.zeros((20, 1))
     b[:4] = 1.0
     boot = bootstrap.paired_bootstrap(a, b, bootstrap.mean_of(20), 200, 0)
-    assert "only 4 segments differ: the paired bootstrap is calibrated from" in str(
-        bootstrap.caveat(boot)
-    )
+    assert "only 4 segments differ: the paired bootstrap is calibrated from" in str(bootstrap.caveat(boot))
     perm = bootstrap.permutation(a, b, bootstrap.mean_of(20), 200, 0)
     assert "smallest possible p is 0.125" in str(bootstrap.caveat(perm))
