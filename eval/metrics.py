@@ -90,7 +90,7 @@ def statistics(
         tok, stem, split = options.rouge_tokenizer, options.stem, options.lsum_split
         for name, r in rouge.rouge(hyps, refs, tuple(chosen), tok, stem, split).items():
             precision, recall, f = (np.asarray(x) * 100 for x in (r.precision, r.recall, r.fmeasure))
-            signature = "|".join(rouge.signature_fields(name, tok, stem, split, r.splits, r.capped) + tail)
+            signature = "|".join(rouge.signature_fields(name, r, tok, stem, split) + tail)
             details = {"precision": float(precision.mean()), "recall": float(recall.mean())}
             s = Score(name, float(f.mean()), signature, None, f.tolist(), details=details)
             out[name] = Stats(s, f[:, None], bootstrap.mean_of(len(f)))

@@ -153,22 +153,12 @@ def rouge(
 
 
 def signature_fields(
-    metric: str,
-    tokenizer: str,
-    stem: bool,
-    lsum_split: str,
-    splits: dict[str, dict[str, int]] | None = None,
-    capped: int = 0,
+    metric: str, result: RougeResult, tokenizer: str, stem: bool, lsum_split: str
 ) -> list[str]:
     """The settings that change a ROUGE score, sacrebleu style (``key:value``)."""
     fields = [metric, f"tok:{tokenizer}", f"stem:{'yes' if stem else 'no'}"]
     if metric == "rougeLsum":  # split:auto[hyp:newline=250,ref:ptb=230+pysbd=20]: what split each side
-        sides = (
-            f"{side}:" + "+".join(f"{k}={n}" for k, n in counts.items())
-            for side, counts in (splits or {}).items()
-        )
+        sides = (f"{side}:" + "+".join(f"{k}={n}" for k, n in c.items()) for side, c in result.splits.items())
         fields.append(f"split:{lsum_split}[{','.join(sides)}]")
-        if capped:
-            fields.append(f"cap:{capped}x{LSUM_CAP_WORDS}w")
-    fields.append(f"impl:rouge_score-{metadata.version('rouge-score')}")
-    return fields
+        fields += [f"cap:{result.capped}x{LSUM_CAP_WORDS}w"] if result.capped else []
+    return [*fields, f"impl:rouge_score-{metadata.version('rouge-score')}"]
