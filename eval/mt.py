@@ -77,31 +77,23 @@ def _bleu_many(sums: np.ndarray, order: int) -> np.ndarray:
             smooth = np.where(alive & zero, smooth * 2, smooth)
             value = np.where(zero, 100.0 / (smooth * total[:, n]), 100.0 * correct[:, n] / total[:, n])
             precisions[:, n] = np.where(alive, value, 0.0)
-        logs = np.where(
-            precisions == 0.0, -9999999999.0, np.log(np.where(precisions == 0.0, 1.0, precisions))
-        )
-    total_log = logs[:, 0].copy()
-    for n in range(1, order):  # left to right, as Python's sum() adds them
-        total_log += logs[:, n]
-    score = bp * np.exp(total_log / order)
+    logs = np.log(precisions, out=np.full_like(precisions, -9999999999.0), where=precisions != 0.0)
+    # cumsum adds left to right, as Python's sum() does (np.sum may pair them differently).
+    score = bp * np.exp(np.cumsum(logs, axis=1)[:, -1] / order)
     return np.where(correct.any(axis=1), score, 0.0)
 
 
 def _chrf_many(sums: np.ndarray, order: int, beta: int) -> np.ndarray:
     """CHRF._compute_f_score (no eps smoothing) over rows of [hyp, ref, match] per order."""
-    factor = beta**2
-    avg_prec, avg_rec, effective = np.zeros(len(sums)), np.zeros(len(sums)), np.zeros(len(sums))
+    n_hyp, n_ref, n_match = np.moveaxis(sums.reshape(len(sums), order, 3), 2, 0)
+    both = (n_hyp > 0) & (n_ref > 0)
+    effective = both.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for i in range(order):
-            n_hyp, n_ref, n_match = sums[:, 3 * i], sums[:, 3 * i + 1], sums[:, 3 * i + 2]
-            both = (n_hyp > 0) & (n_ref > 0)
-            avg_prec += np.where(both, n_match / n_hyp, 0.0)
-            avg_rec += np.where(both, n_match / n_ref, 0.0)
-            effective += both
-        avg_prec = np.where(effective > 0, avg_prec / effective, 0.0)
-        avg_rec = np.where(effective > 0, avg_rec / effective, 0.0)
-        score = (1 + factor) * avg_prec * avg_rec
-        score = score / ((factor * avg_prec) + avg_rec)
+        # Summed left to right (cumsum), as sacrebleu's loop adds them.
+        avg_prec = np.cumsum(np.where(both, n_match / n_hyp, 0.0), axis=1)[:, -1] / effective
+        avg_rec = np.cumsum(np.where(both, n_match / n_ref, 0.0), axis=1)[:, -1] / effective
+        avg_prec, avg_rec = np.where(effective > 0, avg_prec, 0.0), np.where(effective > 0, avg_rec, 0.0)
+        score = (1 + beta**2) * avg_prec * avg_rec / ((beta**2 * avg_prec) + avg_rec)
     return np.where(avg_prec + avg_rec != 0, 100 * score, 0.0)
 
 
