@@ -181,8 +181,7 @@ def compare(
         raise ConfigError(unknown("comparison method", method, METHODS))
     if options.bootstrap < 1:
         raise ConfigError("comparing systems needs bootstrap >= 1 resamples/trials")
-    skipped = [m for m in names if m in OPTIONAL_METRICS]
-    if skipped:
+    if skipped := [m for m in names if m in OPTIONAL_METRICS]:
         log.warning("not comparing model-based metrics: %s", ", ".join(skipped))
     cheap = [m for m in names if m in CHEAP_METRICS]
     stats_a, stats_b = statistics(hyps_a, refs, cheap, options), statistics(hyps_b, refs, cheap, options)
