@@ -14,10 +14,20 @@ from functools import partial
 import numpy as np
 
 from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, EXACT_MAX_DIFFERING
+from clsum.eval.scores import Score
 
 Compute = Callable[[np.ndarray], np.ndarray]  # rows of summed statistics -> each row's corpus score
 ALPHA = 0.05  # 95% intervals
 _TOLERANCE = 1e-9  # sums in another order differ in the last bits; an equal |delta| is a hit
+
+
+@dataclass
+class Stats:
+    """A score with what resampling needs: per-segment statistics and the corpus function of their sums."""
+
+    score: Score
+    stats: np.ndarray
+    compute: Compute
 
 
 @dataclass(frozen=True)

@@ -31,15 +31,6 @@ SLOW_METRICS = ("ter", *OPTIONAL_METRICS)
 DEFAULT_METRICS = tuple(m for m in METRICS if m not in SLOW_METRICS)  # seconds on 250 summaries
 
 
-@dataclass
-class Stats:
-    """What resampling needs: per-segment statistics and the corpus function of their sums."""
-
-    score: Score
-    stats: np.ndarray
-    compute: bootstrap.Compute
-
-
 @dataclass(frozen=True)
 class ModelMetric:
     module: str  # import name
@@ -77,14 +68,14 @@ def _tail(n: int, options: ScoreOptions) -> list[str]:
 
 def statistics(
     hyps: list[str], refs: list[str], names: list[str], options: ScoreOptions = DEFAULTS
-) -> dict[str, Stats]:
+) -> dict[str, bootstrap.Stats]:
     """Each cheap metric's score (no CI yet) with the per-segment statistics resampling needs."""
     validate(options)
     if len(hyps) != len(refs):
         raise InputError(f"{len(hyps)} hypotheses but {len(refs)} references")
     if not refs:
         raise InputError("nothing to score: no segments")
-    out: dict[str, Stats] = {}
+    out: dict[str, bootstrap.Stats] = {}
     tail = _tail(len(hyps), options)
     if chosen := [m for m in names if m in rouge.ROUGE_METRICS]:
         tok, stem, split = options.rouge_tokenizer, options.stem, options.lsum_split
@@ -93,11 +84,9 @@ def statistics(
             signature = "|".join(rouge.signature_fields(name, r, tok, stem, split) + tail)
             details = {"precision": float(precision.mean()), "recall": float(recall.mean())}
             s = Score(name, float(f.mean()), signature, None, f.tolist(), details=details)
-            out[name] = Stats(s, f[:, None], bootstrap.mean_of(len(f)))
+            out[name] = bootstrap.Stats(s, f[:, None], bootstrap.mean_of(len(f)))
     for name in (m for m in names if m in mt.MT_METRICS):
-        m = mt.score(name, hyps, refs, options.bleu_tokenize, options.chrf_word_order)
-        signature = "|".join([name, m.signature, *tail])
-        out[name] = Stats(Score(name, m.score, signature, None, m.per_segment), m.stats, m.compute)
+        out[name] = mt.score(name, hyps, refs, options, tail)
     return out
 
 
@@ -115,7 +104,7 @@ def _cached_folder(repo: str, filename: str) -> Path | None:
     return Path(found).parents[len(Path(filename).parts) - 1]
 
 
-def _model_stats(name: str, hyps: list[str], refs: list[str], tail: list[str]) -> Stats | str:
+def _model_stats(name: str, hyps: list[str], refs: list[str], tail: list[str]) -> bootstrap.Stats | str:
     """A model-based metric's score and statistics, or why it cannot be computed offline right now."""
     metric = MODEL_METRICS[name]
     if not _installed(metric.module):
@@ -138,7 +127,7 @@ def _model_stats(name: str, hyps: list[str], refs: list[str], tail: list[str]) -
     f = np.asarray(f1.tolist(), dtype=np.float64) * 100
     impl = f"impl:bert_score-{metadata.version(metric.package)}"
     signature = "|".join([name, f"model:{metric.repo}", "idf:no", "rescale:no", impl, *tail])
-    return Stats(
+    return bootstrap.Stats(
         Score(name, float(f.mean()), signature, None, f.tolist()), f[:, None], bootstrap.mean_of(len(f))
     )
 
@@ -188,7 +177,7 @@ def compare(
     return {name: _compare_one(stats_a[name], stats_b[name], options, method) for name in cheap}
 
 
-def _compare_one(a: Stats, b: Stats, options: ScoreOptions, method: str) -> Comparison:
+def _compare_one(a: bootstrap.Stats, b: bootstrap.Stats, options: ScoreOptions, method: str) -> Comparison:
     result = bootstrap.TESTS[method](a.stats, b.stats, a.compute, options.bootstrap, options.seed)
     test_field = f"test:{TEST_SIGNATURES[result.test]}|k:{result.differing}"
     signature = a.score.signature.replace("|bs:", f"|{test_field}|bs:", 1)

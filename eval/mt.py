@@ -3,50 +3,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
-from clsum.eval.bootstrap import Compute
+from clsum.eval.bootstrap import Compute, Stats
+from clsum.eval.options import ScoreOptions
+from clsum.eval.scores import Score
 
 MT_METRICS = ("bleu", "chrf", "ter")
 
 
-@dataclass
-class MTResult:
-    score: float  # sacrebleu's corpus score (0-100)
-    signature: str  # sacrebleu's own signature, verbatim
-    stats: np.ndarray  # (segments, statistics) sufficient statistics
-    compute: Compute  # rows of summed statistics -> corpus scores
-    per_segment: list[float]  # sentence-level scores (sacrebleu sentence_score)
-
-
-def build(
-    metric: str, bleu_tokenize: str | None = None, chrf_word_order: int = 0, sentence: bool = False
-) -> Metric:
+def build(metric: str, options: ScoreOptions, sentence: bool = False) -> Metric:
     """sacrebleu's metric (options already validated: ``eval.options.validate``). Sentence BLEU needs
     effective order, or any segment missing a 4-gram match scores 0."""
     if metric == "bleu":
-        return BLEU(tokenize=bleu_tokenize, effective_order=sentence)
-    return CHRF(word_order=chrf_word_order) if metric == "chrf" else TER()
+        return BLEU(tokenize=options.bleu_tokenize, effective_order=sentence)
+    return CHRF(word_order=options.chrf_word_order) if metric == "chrf" else TER()
 
 
-def score(
-    metric: str, hyps: list[str], refs: list[str], bleu_tokenize: str | None = None, chrf_word_order: int = 0
-) -> MTResult:
-    scorer = build(metric, bleu_tokenize, chrf_word_order)
+def score(metric: str, hyps: list[str], refs: list[str], options: ScoreOptions, tail: list[str]) -> Stats:
+    """The corpus score signed with sacrebleu's own signature, then ``tail``; per segment, sentence scores."""
+    scorer = build(metric, options)
     # One pass over the segments (TER is slow, ~0.4 s per 50-word segment): corpus and sentence scores
     # both come from the same sufficient statistics, exactly as corpus_score and sentence_score do.
     scorer._check_corpus_score_args(hyps, [refs])
     raw = scorer._extract_corpus_statistics(hyps, [refs])
     stats = np.asarray(raw, dtype=np.float64).reshape(len(hyps), -1)
     corpus = scorer._aggregate_and_compute(raw)  # what corpus_score does
-    sentence = build(metric, bleu_tokenize, chrf_word_order, sentence=True)
+    sentence = build(metric, options, sentence=True)
     per_segment = [float(sentence._compute_score_from_stats(_as_stats(metric, row)).score) for row in stats]
-    signature = str(scorer.get_signature().format())
-    return MTResult(float(corpus.score), signature, stats, _corpus_scores(metric, scorer), per_segment)
+    signature = "|".join([metric, str(scorer.get_signature().format()), *tail])
+    result = Score(metric, float(corpus.score), signature, None, per_segment)
+    return Stats(result, stats, _corpus_scores(metric, scorer))
 
 
 def _corpus_scores(metric: str, scorer: Metric) -> Compute:

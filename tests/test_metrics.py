@@ -207,9 +207,10 @@ def test_vectorized_corpus_score_equals_sacrebleus_own(metric: str, word_order: 
     refs = [" ".join(rng.choice(words, size=rng.integers(3, 15))) for _ in range(40)]
     hyps = [" ".join(rng.choice(words, size=rng.integers(0, 12))) for _ in range(40)]
     hyps[:3] = ["", "cat", refs[2]]  # empty, one word (no 2-grams), a perfect match
-    r = mt.score(metric, hyps, refs, None, word_order)
+    options = ScoreOptions(chrf_word_order=word_order)
+    r = mt.score(metric, hyps, refs, options, [])
     rows = [r.stats[rng.integers(0, 40, size=(200, size))].sum(1) for size in (1, 2, 5, 40)]
     sums = np.concatenate([*rows, r.stats, np.zeros((1, r.stats.shape[1]))])
-    sacre = mt.build(metric, None, word_order)
+    sacre = mt.build(metric, options)
     expected = [sacre._compute_score_from_stats(mt._as_stats(metric, row)).score for row in sums]
     assert np.allclose(r.compute(sums), expected, rtol=0, atol=1e-9)
