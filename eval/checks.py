@@ -100,20 +100,14 @@ def check(source: str, summary: str, source_lang: str = "en", translation: str |
     words, reference = tokens(summary), tokens(translation or source)
     grams = {n: ngrams(words, n) for n in (1, 2, 3)}
     known = {n: set(ngrams(reference, n)) for n in (1, 2, 3)}
-    mentions = numbers.extract_numbers(source, source_lang) + numbers.extract_numbers(translation or "", "en")
-    known_numbers = [v for m in mentions for v in m.values]
-    vocab = entities.vocabulary(source, translation or "")
-    claimed = [
-        m for m in numbers.extract_numbers(summary, "en") if not numbers.is_supported(m, known_numbers)
-    ]
     result = CheckResult(
         compression=len(words) / max(len(tokens(source)), 1),
         novel_ngrams={
             n: sum(g not in known[n] for g in gs) / len(gs) if gs else 0.0 for n, gs in grams.items()
         },
         repeated_trigrams=(len(grams[3]) - len(set(grams[3]))) / len(grams[3]) if grams[3] else 0.0,
-        unsupported_numbers=list(dict.fromkeys(m.text for m in claimed)),
-        unsupported_entities=[e for e in entities.candidates(summary) if not entities.is_supported(e, vocab)],
+        unsupported_numbers=numbers.unsupported(summary, source, source_lang, translation or ""),
+        unsupported_entities=entities.unsupported(summary, source, translation or ""),
     )
     # Novel words are only meaningful against English text (the summary is English).
     result.flags = _flags(result, len(words), english_reference=bool(translation) or source_lang == "en")

@@ -100,7 +100,8 @@ def vocabulary(*texts: str) -> set[str]:
     return vocab
 
 
-def is_supported(entity: str, vocab: set[str]) -> bool:
-    """Supported when every capitalised word of the entity occurs in the vocabulary (folded)."""
-    names = [w for w in _WORD.findall(entity) if w[0].isupper()]
-    return all(fold(w) in vocab for w in names)
+def unsupported(summary: str, *texts: str) -> list[str]:
+    """The candidates of ``summary`` with a capitalised word that occurs in none of ``texts`` (folded)."""
+    vocab = vocabulary(*texts)
+    names = {entity: [w for w in _WORD.findall(entity) if w[0].isupper()] for entity in candidates(summary)}
+    return [entity for entity, words in names.items() if not all(fold(w) in vocab for w in words)]
