@@ -62,16 +62,13 @@ def candidates(text: str) -> list[str]:
     found: list[str] = []
     for words in words_per_sentence:
         for run in _runs(words):
-            first_is_sentence_start = run[0] == 0
             names = [words[i] for i in run]
-            if first_is_sentence_start and fold(names[0]) not in capitalised_inside:
+            if run[0] == 0 and fold(names[0]) not in capitalised_inside:  # starts its sentence
                 names = names[1:]
                 while names and not _is_capitalised(names[0]):
                     names = names[1:]
-            entity = " ".join(names)
-            if entity and entity not in found:
-                found.append(entity)
-    return found
+            found.append(" ".join(names))
+    return [entity for entity in dict.fromkeys(found) if entity]
 
 
 def _runs(words: list[str]) -> list[list[int]]:
