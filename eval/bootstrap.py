@@ -1,10 +1,8 @@
 """Seeded resampling over segments: bootstrap confidence intervals and paired significance tests.
 
-Every metric is per-segment statistics ``stats`` (segments x k) and a ``compute`` from their column
-sums to the corpus score, so a resample's sums are one matrix product. The tests, why ``auto`` picks
-the percentile bootstrap only from ``BOOTSTRAP_MIN_DIFFERING`` differing segments on, and why
-sacrebleu's folded bootstrap is anti-conservative: docs/evaluation.md (Comparing systems, Calibration
-study).
+A metric is per-segment statistics ``stats`` (segments x k) and a ``compute`` from rows of their
+column sums to corpus scores, so resampling is one matrix product. Which test ``auto`` picks, and
+why: docs/evaluation.md (Comparing systems, Calibration study).
 """
 
 from __future__ import annotations
@@ -16,10 +14,20 @@ from functools import partial
 import numpy as np
 
 from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, EXACT_MAX_DIFFERING
+from clsum.eval.scores import Score
 
-Compute = Callable[[np.ndarray], float]
+Compute = Callable[[np.ndarray], np.ndarray]  # rows of summed statistics -> each row's corpus score
 ALPHA = 0.05  # 95% intervals
 _TOLERANCE = 1e-9  # sums in another order differ in the last bits; an equal |delta| is a hit
+
+
+@dataclass
+class Stats:
+    """A score with what resampling needs: per-segment statistics and the corpus function of their sums."""
+
+    score: Score
+    stats: np.ndarray
+    compute: Compute
 
 
 @dataclass(frozen=True)
@@ -34,12 +42,7 @@ class PairedResult:
 
 def mean_of(n: int) -> Compute:
     """``compute`` for a metric that is the mean of one per-segment value (ROUGE, BERTScore)."""
-
-    def compute(sums: np.ndarray) -> float:
-        return float(sums[0] / n)
-
-    compute.many = lambda sums: sums[:, 0] / n  # type: ignore[attr-defined]
-    return compute
+    return lambda sums: sums[:, 0] / n
 
 
 def differing(stats_a: np.ndarray, stats_b: np.ndarray) -> np.ndarray:
@@ -55,14 +58,6 @@ def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
     return np.bincount((idx + offsets).ravel(), minlength=resamples * n).reshape(resamples, n).astype(float)
 
 
-def _scores(sums: np.ndarray, compute: Compute) -> np.ndarray:
-    """``compute`` on every row; at once where the metric has a vectorized form (``compute.many``)."""
-    many = getattr(compute, "many", None)
-    if many is not None:
-        return np.asarray(many(sums), dtype=np.float64)
-    return np.array([compute(row) for row in sums])
-
-
 def _interval(values: np.ndarray) -> tuple[float, float]:
     low, high = np.percentile(values, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
     return float(low), float(high)
@@ -73,11 +68,12 @@ def confidence_interval(
 ) -> tuple[float, float]:
     """Percentile bootstrap 95% interval of the corpus score."""
     counts = resample_counts(len(stats), resamples, seed)
-    return _interval(_scores(counts @ stats, compute))
+    return _interval(compute(counts @ stats))
 
 
 def _delta(stats_a: np.ndarray, stats_b: np.ndarray, compute: Compute) -> float:
-    return compute(stats_b.sum(0)) - compute(stats_a.sum(0))
+    score_a, score_b = compute(np.stack([stats_a.sum(0), stats_b.sum(0)]))
+    return float(score_b - score_a)
 
 
 def paired_bootstrap(
@@ -93,7 +89,7 @@ def paired_bootstrap(
     ``_paired_bs_test``, deltas folded before comparing them with |delta| (anti-conservative; no
     interval, the bootstrap's would contradict its p)."""
     counts = resample_counts(len(stats_a), resamples, seed)
-    deltas = _scores(counts @ stats_b, compute) - _scores(counts @ stats_a, compute)
+    deltas = compute(counts @ stats_b) - compute(counts @ stats_a)
     delta, k = _delta(stats_a, stats_b, compute), int(differing(stats_a, stats_b).sum())
     if folded:
         centred = np.abs(deltas) - np.abs(deltas).mean()
@@ -121,7 +117,7 @@ def permutation(
         swap = np.random.default_rng(seed).integers(2, size=(trials, k)).astype(np.float64)
     shuffled_a = same + (1 - swap) @ diff_a + swap @ diff_b
     shuffled_b = same + swap @ diff_a + (1 - swap) @ diff_b
-    swapped = np.abs(_scores(shuffled_b, compute) - _scores(shuffled_a, compute))
+    swapped = np.abs(compute(shuffled_b) - compute(shuffled_a))
     hits = int(np.sum(swapped >= abs(delta) - _TOLERANCE))
     if exact:  # the identity is one of the 2^k rows, so hits >= 1
         return PairedResult(delta, hits / len(swap), None, k, "permutation-exact", len(swap))
@@ -147,7 +143,7 @@ TESTS: dict[str, Callable[[np.ndarray, np.ndarray, Compute, int, int], PairedRes
 }
 
 
-def caveat(method: str, result: PairedResult) -> str | None:
+def caveat(result: PairedResult) -> str | None:
     """One line when this result's decision is outside the range where its test is calibrated."""
     if result.test == "paired-bootstrap" and result.differing < BOOTSTRAP_MIN_DIFFERING:
         return (

@@ -99,8 +99,8 @@ def load_outputs() -> Outputs:
         "degraded": bart[1:] + bart[:1],
     }
     stats = {key: statistics(hyps, refs, list(METRICS)) for key, hyps in texts.items()}
-    compute = {m: c for m, (_, c) in stats["bart"].items()}
-    by_key = {key: {m: s for m, (s, _) in value.items()} for key, value in stats.items()}
+    compute = {m: s.compute for m, s in stats["bart"].items()}
+    by_key = {key: {m: s.stats for m, s in value.items()} for key, value in stats.items()}
     return Outputs(by_key["lead3"], by_key["bart"], by_key["degraded"], compute)
 
 

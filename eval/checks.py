@@ -1,13 +1,11 @@
 """Reference-free checks of one summary against its source (and English translation), and their
-aggregate over a run; docs/evaluation.md (Reference-free checks) defines every value and flag.
-``CHECKS_SIGNATURE`` names the method and the thresholds, so a stored result says how it was computed.
-"""
+aggregate over a run; docs/evaluation.md (Reference-free checks) defines every value and flag."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -53,13 +51,6 @@ class CheckResult:
     def flagged(self) -> bool:
         return bool(self.flags)
 
-    @property
-    def flag_kinds(self) -> list[str]:
-        return [flag.split(":", 1)[0] for flag in self.flags]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # novel_ngrams' keys become text in JSON
-
 
 @dataclass
 class ChecksSummary:
@@ -81,7 +72,7 @@ class ChecksSummary:
     def of(cls, results: list[CheckResult]) -> ChecksSummary:
         if not results:
             return cls(0)
-        kinds = Counter(kind for r in results for kind in set(r.flag_kinds))
+        kinds = Counter(kind for r in results for kind in {flag.split(":", 1)[0] for flag in r.flags})
         flagged = sum(r.flagged for r in results)
         return cls(
             documents=len(results),
@@ -109,20 +100,14 @@ def check(source: str, summary: str, source_lang: str = "en", translation: str |
     words, reference = tokens(summary), tokens(translation or source)
     grams = {n: ngrams(words, n) for n in (1, 2, 3)}
     known = {n: set(ngrams(reference, n)) for n in (1, 2, 3)}
-    mentions = numbers.extract_numbers(source, source_lang) + numbers.extract_numbers(translation or "", "en")
-    known_numbers = [v for m in mentions for v in m.values]
-    vocab = entities.vocabulary(source, translation or "")
-    claimed = [
-        m for m in numbers.extract_numbers(summary, "en") if not numbers.is_supported(m, known_numbers)
-    ]
     result = CheckResult(
         compression=len(words) / max(len(tokens(source)), 1),
         novel_ngrams={
             n: sum(g not in known[n] for g in gs) / len(gs) if gs else 0.0 for n, gs in grams.items()
         },
         repeated_trigrams=(len(grams[3]) - len(set(grams[3]))) / len(grams[3]) if grams[3] else 0.0,
-        unsupported_numbers=list(dict.fromkeys(m.text for m in claimed)),
-        unsupported_entities=[e for e in entities.candidates(summary) if not entities.is_supported(e, vocab)],
+        unsupported_numbers=numbers.unsupported(summary, source, source_lang, translation or ""),
+        unsupported_entities=entities.unsupported(summary, source, translation or ""),
     )
     # Novel words are only meaningful against English text (the summary is English).
     result.flags = _flags(result, len(words), english_reference=bool(translation) or source_lang == "en")

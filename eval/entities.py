@@ -62,16 +62,13 @@ def candidates(text: str) -> list[str]:
     found: list[str] = []
     for words in words_per_sentence:
         for run in _runs(words):
-            first_is_sentence_start = run[0] == 0
             names = [words[i] for i in run]
-            if first_is_sentence_start and fold(names[0]) not in capitalised_inside:
+            if run[0] == 0 and fold(names[0]) not in capitalised_inside:  # starts its sentence
                 names = names[1:]
                 while names and not _is_capitalised(names[0]):
                     names = names[1:]
-            entity = " ".join(names)
-            if entity and entity not in found:
-                found.append(entity)
-    return found
+            found.append(" ".join(names))
+    return [entity for entity in dict.fromkeys(found) if entity]
 
 
 def _runs(words: list[str]) -> list[list[int]]:
@@ -100,7 +97,8 @@ def vocabulary(*texts: str) -> set[str]:
     return vocab
 
 
-def is_supported(entity: str, vocab: set[str]) -> bool:
-    """Supported when every capitalised word of the entity occurs in the vocabulary (folded)."""
-    names = [w for w in _WORD.findall(entity) if w[0].isupper()]
-    return all(fold(w) in vocab for w in names)
+def unsupported(summary: str, *texts: str) -> list[str]:
+    """The candidates of ``summary`` with a capitalised word that occurs in none of ``texts`` (folded)."""
+    vocab = vocabulary(*texts)
+    names = {entity: [w for w in _WORD.findall(entity) if w[0].isupper()] for entity in candidates(summary)}
+    return [entity for entity, words in names.items() if not all(fold(w) in vocab for w in words)]

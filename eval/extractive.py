@@ -1,10 +1,5 @@
-"""Weight-free extractive baselines: lead-k and a TextRank/LexRank-style sentence graph.
-
-TextRank here: sentences are TF-IDF vectors over lower-cased word tokens (the IDF computed over the
-document's own sentences, so it needs no corpus and works for any language), edges are cosine
-similarities, and sentence centrality is PageRank by power iteration. The top-k sentences are
-returned in document order, as extractive summaries are usually read.
-"""
+"""Weight-free extractive baselines, lead-k and TextRank: a TF-IDF cosine sentence graph ranked by
+PageRank, the top k in document order (docs/evaluation.md, System types)."""
 
 from __future__ import annotations
 
@@ -35,13 +30,13 @@ def lead(text: str, lang: str, k: int) -> list[str]:
 
 
 def tfidf_matrix(sents: list[str]) -> np.ndarray:
-    """Rows: L2-normalised TF-IDF vectors, IDF smoothed as in scikit-learn (log((1+n)/(1+df)) + 1)."""
+    """Rows: L2-normalised TF-IDF vectors of lower-cased words. The IDF is over the document's own
+    sentences (no corpus, any language), smoothed as in scikit-learn (log((1+n)/(1+df)) + 1)."""
     tokens = [_WORD.findall(s.lower()) for s in sents]
     vocab = {w: i for i, w in enumerate(sorted({w for ts in tokens for w in ts}))}
     tf = np.zeros((len(sents), len(vocab)))
     for row, ts in enumerate(tokens):
-        for w in ts:
-            tf[row, vocab[w]] += 1
+        np.add.at(tf[row], [vocab[w] for w in ts], 1)
     df = (tf > 0).sum(axis=0)
     idf = np.log((1 + len(sents)) / (1 + df)) + 1
     weighted = tf * idf

@@ -1,72 +1,53 @@
-"""BLEU, chrF/chrF++ and TER through sacrebleu, with its sufficient statistics for fast resampling.
-
-A corpus score is a function of per-segment statistics summed over segments, so a bootstrap resample
-only needs the per-segment statistics once (``stats``) and ``compute`` on each resample's sums.
-"""
+"""BLEU, chrF/chrF++ and TER through sacrebleu, with its sufficient statistics for resampling
+(``eval.bootstrap``: a corpus score is a function of per-segment statistics summed over segments)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
+from clsum.eval.bootstrap import Compute, Stats
+from clsum.eval.options import ScoreOptions
+from clsum.eval.scores import Score
+
 MT_METRICS = ("bleu", "chrf", "ter")
 
 
-@dataclass
-class MTResult:
-    score: float  # sacrebleu's corpus score (0-100)
-    signature: str  # sacrebleu's own signature, verbatim
-    stats: np.ndarray  # (segments, statistics) sufficient statistics
-    compute: Callable[[np.ndarray], float]  # summed statistics -> corpus score
-    per_segment: list[float]  # sentence-level scores (sacrebleu sentence_score)
-
-
-def build(
-    metric: str, bleu_tokenize: str | None = None, chrf_word_order: int = 0, sentence: bool = False
-) -> Metric:
+def build(metric: str, options: ScoreOptions, sentence: bool = False) -> Metric:
     """sacrebleu's metric (options already validated: ``eval.options.validate``). Sentence BLEU needs
     effective order, or any segment missing a 4-gram match scores 0."""
     if metric == "bleu":
-        return BLEU(tokenize=bleu_tokenize, effective_order=sentence)
-    return CHRF(word_order=chrf_word_order) if metric == "chrf" else TER()
+        return BLEU(tokenize=options.bleu_tokenize, effective_order=sentence)
+    return CHRF(word_order=options.chrf_word_order) if metric == "chrf" else TER()
 
 
-def score(
-    metric: str, hyps: list[str], refs: list[str], bleu_tokenize: str | None = None, chrf_word_order: int = 0
-) -> MTResult:
-    scorer = build(metric, bleu_tokenize, chrf_word_order)
+def score(metric: str, hyps: list[str], refs: list[str], options: ScoreOptions, tail: list[str]) -> Stats:
+    """The corpus score signed with sacrebleu's own signature, then ``tail``; per segment, sentence scores."""
+    scorer = build(metric, options)
     # One pass over the segments (TER is slow, ~0.4 s per 50-word segment): corpus and sentence scores
     # both come from the same sufficient statistics, exactly as corpus_score and sentence_score do.
     scorer._check_corpus_score_args(hyps, [refs])
     raw = scorer._extract_corpus_statistics(hyps, [refs])
     stats = np.asarray(raw, dtype=np.float64).reshape(len(hyps), -1)
     corpus = scorer._aggregate_and_compute(raw)  # what corpus_score does
-    signature = str(scorer.get_signature().format())
-
-    def compute(sums: np.ndarray) -> float:
-        return float(scorer._compute_score_from_stats(_as_stats(metric, sums)).score)
-
-    many = _vectorized(scorer)
-    if many is not None:
-        compute.many = many  # type: ignore[attr-defined]  # rows of sums at once (eval.bootstrap)
-
-    sentence = build(metric, bleu_tokenize, chrf_word_order, sentence=True)
+    sentence = build(metric, options, sentence=True)
     per_segment = [float(sentence._compute_score_from_stats(_as_stats(metric, row)).score) for row in stats]
-    return MTResult(float(corpus.score), signature, stats, compute, per_segment)
+    signature = "|".join([metric, str(scorer.get_signature().format()), *tail])
+    result = Score(metric, float(corpus.score), signature, None, per_segment)
+    return Stats(result, stats, _corpus_scores(metric, scorer))
 
 
-def _vectorized(scorer: Metric) -> Callable[[np.ndarray], np.ndarray] | None:
-    """sacrebleu's corpus score for many rows of summed statistics at once, operation for operation
-    as sacrebleu computes one row (tests/test_metrics compares them); None where not written."""
-    if isinstance(scorer, BLEU) and scorer.smooth_method == "exp" and not scorer.effective_order:
+def _corpus_scores(metric: str, scorer: Metric) -> Compute:
+    """sacrebleu's corpus score of each row of summed statistics; for BLEU and chrF at once, operation
+    for operation as sacrebleu computes one row (tests/test_metrics compares them)."""
+    if isinstance(scorer, BLEU):  # build()'s: smoothing "exp", no effective order
         return lambda sums: _bleu_many(np.rint(sums), scorer.max_ngram_order)
-    if isinstance(scorer, CHRF) and not scorer.eps_smoothing:
+    if isinstance(scorer, CHRF):  # build()'s: no eps smoothing
         return lambda sums: _chrf_many(sums, scorer.order, scorer.beta)
-    return None
+    return lambda sums: np.array(
+        [scorer._compute_score_from_stats(_as_stats(metric, row)).score for row in sums]
+    )
 
 
 def _bleu_many(sums: np.ndarray, order: int) -> np.ndarray:
@@ -85,31 +66,23 @@ def _bleu_many(sums: np.ndarray, order: int) -> np.ndarray:
             smooth = np.where(alive & zero, smooth * 2, smooth)
             value = np.where(zero, 100.0 / (smooth * total[:, n]), 100.0 * correct[:, n] / total[:, n])
             precisions[:, n] = np.where(alive, value, 0.0)
-        logs = np.where(
-            precisions == 0.0, -9999999999.0, np.log(np.where(precisions == 0.0, 1.0, precisions))
-        )
-    total_log = logs[:, 0].copy()
-    for n in range(1, order):  # left to right, as Python's sum() adds them
-        total_log += logs[:, n]
-    score = bp * np.exp(total_log / order)
+    logs = np.log(precisions, out=np.full_like(precisions, -9999999999.0), where=precisions != 0.0)
+    # cumsum adds left to right, as Python's sum() does (np.sum may pair them differently).
+    score = bp * np.exp(np.cumsum(logs, axis=1)[:, -1] / order)
     return np.where(correct.any(axis=1), score, 0.0)
 
 
 def _chrf_many(sums: np.ndarray, order: int, beta: int) -> np.ndarray:
     """CHRF._compute_f_score (no eps smoothing) over rows of [hyp, ref, match] per order."""
-    factor = beta**2
-    avg_prec, avg_rec, effective = np.zeros(len(sums)), np.zeros(len(sums)), np.zeros(len(sums))
+    n_hyp, n_ref, n_match = np.moveaxis(sums.reshape(len(sums), order, 3), 2, 0)
+    both = (n_hyp > 0) & (n_ref > 0)
+    effective = both.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for i in range(order):
-            n_hyp, n_ref, n_match = sums[:, 3 * i], sums[:, 3 * i + 1], sums[:, 3 * i + 2]
-            both = (n_hyp > 0) & (n_ref > 0)
-            avg_prec += np.where(both, n_match / n_hyp, 0.0)
-            avg_rec += np.where(both, n_match / n_ref, 0.0)
-            effective += both
-        avg_prec = np.where(effective > 0, avg_prec / effective, 0.0)
-        avg_rec = np.where(effective > 0, avg_rec / effective, 0.0)
-        score = (1 + factor) * avg_prec * avg_rec
-        score = score / ((factor * avg_prec) + avg_rec)
+        # Summed left to right (cumsum), as sacrebleu's loop adds them.
+        avg_prec = np.cumsum(np.where(both, n_match / n_hyp, 0.0), axis=1)[:, -1] / effective
+        avg_rec = np.cumsum(np.where(both, n_match / n_ref, 0.0), axis=1)[:, -1] / effective
+        avg_prec, avg_rec = np.where(effective > 0, avg_prec, 0.0), np.where(effective > 0, avg_rec, 0.0)
+        score = (1 + beta**2) * avg_prec * avg_rec / ((beta**2 * avg_prec) + avg_rec)
     return np.where(avg_prec + avg_rec != 0, 100 * score, 0.0)
 
 

@@ -154,5 +154,12 @@ def _is_ordinal(last_word: str, digits: list[str]) -> bool:
     )
 
 
-def is_supported(mention: Mention, known: list[float]) -> bool:
+def unsupported(summary: str, source: str, lang: str, translation: str) -> list[str]:
+    """Mentions in ``summary`` (English), as written, each once, with no value in source or translation."""
+    known = [v for m in extract_numbers(source, lang) + extract_numbers(translation, "en") for v in m.values]
+    claims = (m for m in extract_numbers(summary, "en") if not _supported(m, known))
+    return list(dict.fromkeys(m.text for m in claims))
+
+
+def _supported(mention: Mention, known: list[float]) -> bool:
     return any(math.isclose(v, k, rel_tol=1e-9, abs_tol=1e-9) for v in mention.values for k in known)

@@ -10,14 +10,13 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 
 from nltk.stem import porter
 from rapidfuzz.distance import LCSseq
-from rouge_score import rouge_scorer, scoring
+from rouge_score import rouge_scorer, scoring, tokenizers
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +60,6 @@ class RougeResult:
     capped: int = 0  # rougeLsum only: pairs cut to LSUM_CAP_WORDS words per side
 
 
-def _scorer(metrics: tuple[str, ...], tokenizer: str, stem: bool) -> rouge_scorer.RougeScorer:
-    custom = UnicodeTokenizer(stem) if tokenizer == "unicode" else None
-    return rouge_scorer.RougeScorer(list(metrics), use_stemmer=stem, tokenizer=custom)
-
-
 @cache
 def _split_sentences(text: str) -> tuple[str, ...]:
     # pipeline.segment's English pysbd splitter (with its abbreviation fixes); no torch behind it.
@@ -101,12 +95,11 @@ def _first_words(text: str, words: int) -> str:
     return "\n".join(kept)
 
 
-def _rouge_l(tokenize: Callable[[str], list[str]], ref: str, hyp: str) -> scoring.Score:
+def _rouge_l(target: list[str], prediction: list[str]) -> scoring.Score:
     """rouge_score's ROUGE-L (``_score_lcs``) with the LCS length from rapidfuzz: the same score
     without rouge_score's quadratic table, so a pair of any length is scored exactly."""
-    target, prediction = tokenize(ref), tokenize(hyp)
     if not target or not prediction:
-        return scoring.Score(precision=0, recall=0, fmeasure=0)
+        return scoring.Score(precision=0.0, recall=0.0, fmeasure=0.0)
     lcs = LCSseq.similarity(target, prediction)
     precision, recall = lcs / len(prediction), lcs / len(target)
     return scoring.Score(precision, recall, scoring.fmeasure(precision, recall))
@@ -120,68 +113,52 @@ def rouge(
     stem: bool = True,
     lsum_split: str = "auto",
 ) -> dict[str, RougeResult]:
-    """Per-segment ROUGE scores for each requested ROUGE variant (options checked by ``eval.options``)."""
-    # ROUGE-L by rapidfuzz, the rest by rouge_score: ROUGE-Lsum's union LCS has no linear form, so a
-    # pair above MAX_LCS_CELLS is scored on its first LSUM_CAP_WORDS words per side.
-    scorer = _scorer(tuple(m for m in metrics if m != "rougeL"), tokenizer, stem)
-    ngrams = _scorer(tuple(m for m in metrics if m not in ("rougeL", "rougeLsum")), tokenizer, stem)
-    lsum = "rougeLsum" in metrics
-    rows: dict[str, tuple[list[float], list[float], list[float]]] = {m: ([], [], []) for m in metrics}
+    """Per-segment ROUGE scores for each requested ROUGE variant (options checked by ``eval.options``).
+    ROUGE-L by rapidfuzz, the rest by rouge_score: ROUGE-Lsum's union LCS has no linear form, so a pair
+    above MAX_LCS_CELLS is scored on its first LSUM_CAP_WORDS words per side."""
+    tok = UnicodeTokenizer(stem) if tokenizer == "unicode" else tokenizers.DefaultTokenizer(stem)
+    ngrams = rouge_scorer.RougeScorer([m for m in metrics if m in ("rouge1", "rouge2")], tokenizer=tok)
+    lsum = rouge_scorer.RougeScorer(["rougeLsum"], tokenizer=tok)
+    rows: dict[str, list[scoring.Score]] = {m: [] for m in metrics}
     splits: dict[str, Counter[str]] = {"hyp": Counter(), "ref": Counter()}
     capped = 0
     for hyp, ref in zip(hyps, refs, strict=True):
-        if lsum:  # rouge_score splits rougeLsum input on "\n"; the other variants ignore newlines
+        if "rougeLsum" in metrics:  # rouge_score splits its input on "\n"; the other variants ignore newlines
             hyp, hyp_splitter = split_for_lsum(hyp, lsum_split)
             ref, ref_splitter = split_for_lsum(ref, lsum_split)
             splits["hyp"][hyp_splitter] += 1
             splits["ref"][ref_splitter] += 1
         # rouge_score's argument order is (target, prediction).
-        if lsum and len(hyp.split()) * len(ref.split()) > MAX_LCS_CELLS:
-            cut_ref, cut_hyp = (_first_words(t, LSUM_CAP_WORDS) for t in (ref, hyp))
-            scores = {
-                **(ngrams.score(ref, hyp) if ngrams.rouge_types else {}),  # it would tokenize for none
-                **_scorer(("rougeLsum",), tokenizer, stem).score(cut_ref, cut_hyp),
-            }
-            capped += 1
-        else:
-            scores = scorer.score(ref, hyp) if scorer.rouge_types else {}
+        scores = ngrams.score(ref, hyp) if ngrams.rouge_types else {}
         if "rougeL" in metrics:
-            scores["rougeL"] = _rouge_l(scorer._tokenizer.tokenize, ref, hyp)
+            scores["rougeL"] = _rouge_l(tok.tokenize(ref), tok.tokenize(hyp))
+        if "rougeLsum" in metrics:
+            if len(hyp.split()) * len(ref.split()) > MAX_LCS_CELLS:
+                ref, hyp = _first_words(ref, LSUM_CAP_WORDS), _first_words(hyp, LSUM_CAP_WORDS)
+                capped += 1
+            scores["rougeLsum"] = lsum.score(ref, hyp)["rougeLsum"]
         for name in metrics:
-            s = scores[name]
-            for column, value in zip(rows[name], (s.precision, s.recall, s.fmeasure), strict=True):
-                column.append(float(value))
+            rows[name].append(scores[name])
     if capped:
         log.warning(
             "ROUGE-Lsum: %d of %d pairs are longer than %d x %d words; scored on their first %d words each",
             capped, len(hyps), LSUM_CAP_WORDS, LSUM_CAP_WORDS, LSUM_CAP_WORDS,
         )  # fmt: skip
     counted = {side: {k: c[k] for k in SPLITTERS if c[k]} for side, c in splits.items()}
-    return {
-        m: RougeResult(
-            *rows[m], splits=counted if m == "rougeLsum" else {}, capped=capped if m == "rougeLsum" else 0
-        )
-        for m in metrics
-    }
+    out = {}
+    for m in metrics:
+        precision, recall, fmeasure = ([float(s[i]) for s in rows[m]] for i in range(3))
+        out[m] = RougeResult(precision, recall, fmeasure, *((counted, capped) if m == "rougeLsum" else ()))
+    return out
 
 
 def signature_fields(
-    metric: str,
-    tokenizer: str,
-    stem: bool,
-    lsum_split: str,
-    splits: dict[str, dict[str, int]] | None = None,
-    capped: int = 0,
+    metric: str, result: RougeResult, tokenizer: str, stem: bool, lsum_split: str
 ) -> list[str]:
     """The settings that change a ROUGE score, sacrebleu style (``key:value``)."""
     fields = [metric, f"tok:{tokenizer}", f"stem:{'yes' if stem else 'no'}"]
     if metric == "rougeLsum":  # split:auto[hyp:newline=250,ref:ptb=230+pysbd=20]: what split each side
-        sides = (
-            f"{side}:" + "+".join(f"{k}={n}" for k, n in counts.items())
-            for side, counts in (splits or {}).items()
-        )
+        sides = (f"{side}:" + "+".join(f"{k}={n}" for k, n in c.items()) for side, c in result.splits.items())
         fields.append(f"split:{lsum_split}[{','.join(sides)}]")
-        if capped:
-            fields.append(f"cap:{capped}x{LSUM_CAP_WORDS}w")
-    fields.append(f"impl:rouge_score-{metadata.version('rouge-score')}")
-    return fields
+        fields += [f"cap:{result.capped}x{LSUM_CAP_WORDS}w"] if result.capped else []
+    return [*fields, f"impl:rouge_score-{metadata.version('rouge-score')}"]

@@ -21,10 +21,6 @@ class Score:
     def skip(cls, metric: str, reason: str) -> Score:
         return cls(metric, None, f"{metric}|skipped", None, None, skipped=reason)
 
-    def to_dict(self) -> dict[str, Any]:
-        out = {"score": self.score, "signature": self.signature, "ci": self.ci}
-        return out if self.skipped is None else {**out, "skipped": self.skipped}
-
 
 @dataclass
 class Comparison:
@@ -42,16 +38,17 @@ class Comparison:
     caveat: str | None  # why this decision is outside the calibrated range, if it is
     signature: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "metric"}
-
 
 def jsonable(value: object) -> Any:
-    """``json.dumps``' ``default``, the JSON form of every eval result type: a score or comparison as
-    its ``to_dict``, another dataclass as its fields with those that are None left out (an optional
-    fact not noted, e.g. a document's error), anything else (a path) as text."""
-    if isinstance(value, (Score, Comparison)):
-        return value.to_dict()
+    """``json.dumps``' ``default``, the JSON form of every eval result type: a score as its value,
+    signature, CI and why it was skipped; a comparison without its metric (the key it is under);
+    another dataclass as its fields with those that are None left out (an optional fact not noted,
+    e.g. a document's error); anything else (a path) as text."""
+    if isinstance(value, Score):
+        out = {"score": value.score, "signature": value.signature, "ci": value.ci}
+        return out if value.skipped is None else {**out, "skipped": value.skipped}
+    if isinstance(value, Comparison):
+        return {k: v for k, v in asdict(value).items() if k != "metric"}
     if is_dataclass(value) and not isinstance(value, type):
         return {k: v for k, v in asdict(value).items() if v is not None}
     return str(value)

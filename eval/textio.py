@@ -1,9 +1,5 @@
-"""Reading hypothesis and reference files for scoring: JSONL (``id`` + ``text``, matched by id) or plain
-text (one segment per line, matched by line number). docs/evaluation.md (Inputs) has the rules.
-
-Lines end at ``\\n`` only (``clsum.pipeline.jsonl``), as sacrebleu reads files: a lone ``\\r`` or
-U+2028 inside a line stays part of it.
-"""
+"""Reading hypothesis and reference files for scoring (docs/evaluation.md, Inputs). A line ends at
+``\\n`` only (``clsum.pipeline.jsonl``), as in sacrebleu: U+2028 or a lone ``\\r`` is part of it."""
 
 from __future__ import annotations
 
@@ -14,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clsum.errors import InputError
-from clsum.pipeline.jsonl import Line, text_lines
+from clsum.pipeline.jsonl import text_lines
 
 log = logging.getLogger(__name__)
 
@@ -35,28 +31,28 @@ def read_segments(path: Path, fmt: str = "auto") -> Segments:
     try:
         # -sig: a byte order mark is dropped (it would be part of the first word); newline="": as is.
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            lines = list(text_lines(handle.read().removesuffix("\r")))
+            texts = [line.text or "" for line in text_lines(handle.read().removesuffix("\r"))]
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
-    first = next((x.text for x in lines if x.text and x.text.strip()), "")
+    first = next((text for text in texts if text.strip()), "")
     if fmt == "jsonl" or (fmt == "auto" and (path.suffix == ".jsonl" or first.lstrip().startswith("{"))):
-        return _parse_jsonl(path, lines)
-    return Segments(path, [x.text or "" for x in lines], None)
+        return _parse_jsonl(path, texts)
+    return Segments(path, texts, None)
 
 
-def _parse_jsonl(path: Path, lines: list[Line[str]]) -> Segments:
+def _parse_jsonl(path: Path, texts: list[str]) -> Segments:
     by_id: dict[str, str] = {}  # in file order
-    for line in lines:
-        if not (text := line.text or "").strip():
+    for number, text in enumerate(texts, 1):
+        if not text.strip():
             continue
         try:
             row = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{line.number}: not valid JSON ({exc.msg})") from exc
+            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
-            raise InputError(f"{path}:{line.number}: expected an object with 'id' and a string 'text'")
+            raise InputError(f"{path}:{number}: expected an object with 'id' and a string 'text'")
         if str(row["id"]) in by_id:
-            raise InputError(f"{path}:{line.number}: duplicate id {row['id']!r}")
+            raise InputError(f"{path}:{number}: duplicate id {row['id']!r}")
         by_id[str(row["id"])] = row["text"]
     return Segments(path, list(by_id.values()), list(by_id))
 

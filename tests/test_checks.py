@@ -14,6 +14,7 @@ from clsum.eval import checks
 from clsum.eval.checks import aggregate, check
 from clsum.eval.entities import candidates, fold
 from clsum.eval.numbers import extract_numbers, numeral_values
+from clsum.eval.scores import jsonable
 from tests.helpers import set_args
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "articles"
@@ -200,7 +201,7 @@ def test_aggregate_means_and_flag_counts() -> None:
     assert agg["flags"]["repetition"] == 0
     assert agg["mean_compression"] == pytest.approx((6 / 14 + 7 / 14) / 2)
     assert agg["signature"] == checks.CHECKS_SIGNATURE
-    assert json.loads(json.dumps(good.to_dict()))["novel_ngrams"] == {"1": 0.0, "2": 0.0, "3": 0.0}
+    assert json.loads(json.dumps(jsonable(good)))["novel_ngrams"] == {"1": 0.0, "2": 0.0, "3": 0.0}
 
 
 def test_aggregate_of_nothing() -> None:

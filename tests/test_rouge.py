@@ -87,7 +87,7 @@ def test_untokenized_prose_is_left_to_the_sentence_splitter(prose: str) -> None:
 def test_signature_counts_which_splitter_split_each_side() -> None:
     result = rouge.rouge(["One .\nTwo .", "Three . Four ."], ["A . B .", "C. D."], ("rougeLsum",))
     assert result["rougeLsum"].splits == {"hyp": {"newline": 1, "ptb": 1}, "ref": {"ptb": 1, "pysbd": 1}}
-    fields = rouge.signature_fields("rougeLsum", "unicode", True, "auto", result["rougeLsum"].splits)
+    fields = rouge.signature_fields("rougeLsum", result["rougeLsum"], "unicode", True, "auto")
     assert "split:auto[hyp:newline=1+ptb=1,ref:ptb=1+pysbd=1]" in fields
 
 

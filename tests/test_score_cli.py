@@ -77,6 +77,20 @@ def test_unequal_line_counts_name_both_counts(tmp_path: Path) -> None:
     assert err.count("\n") == 1 and "has 3 lines" in err and "has 2" in err
 
 
+def test_mixed_formats_a_row_without_text_and_an_empty_file_are_one_line_errors(tmp_path: Path) -> None:
+    plain = _write(tmp_path / "plain.txt", ["a b"])
+    jsonl = _jsonl(tmp_path / "ref.jsonl", {"a": "a b"})
+    no_text = _write(tmp_path / "bad.jsonl", [json.dumps({"id": "a"})])
+    empty = _write(tmp_path / "empty.txt", [])
+    for hyp, ref, message in (
+        (plain, jsonl, f"cannot match JSONL {jsonl} against plain-text {plain}"),
+        (no_text, jsonl, "bad.jsonl:1: expected an object with 'id' and a string 'text'"),
+        (plain, empty, "empty.txt has no segments"),
+    ):
+        code, _, err = _run("score", hyp, ref, *FAST)
+        assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
 def test_unknown_metric_and_missing_file_exit_2(tmp_path: Path) -> None:
     ref = _write(tmp_path / "ref.txt", ["a"])
     code, _, err = _run("score", ref, ref, "--metrics", "rouge3")

@@ -55,12 +55,13 @@ def check_command(output: Path, as_json: bool, fail_on_flag: bool, verbose: int)
     capitalisation heuristic) missing from the source; prints the flagged summaries and means.
     """
     from clsum.eval.checks import CHECKS_SIGNATURE, aggregate, check_output
+    from clsum.eval.scores import jsonable
 
     setup_logging(verbose)
     checked = check_output(output)
     summary = aggregate([res for _, res in checked])
     if as_json:
-        documents = [{"id": row["id"], "lang": row.get("lang"), **res.to_dict()} for row, res in checked]
+        documents = [{"id": row["id"], "lang": row.get("lang"), **jsonable(res)} for row, res in checked]
         payload = {"documents": documents, "aggregate": summary, "signature": CHECKS_SIGNATURE}
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:

@@ -17,6 +17,7 @@ from clsum.eval.options import (
     METHODS,
     ScoreOptions,
 )
+from clsum.eval.scores import jsonable
 from clsum.eval.textio import FORMATS
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: 
     hyps, refs = load_pair(hyp, ref, kw["fmt"])
     results = score(hyps, refs, metric_names or None, _options(**kw))
     if as_json:
-        click.echo(json.dumps({name: s.to_dict() for name, s in results.items()}, indent=2))
+        click.echo(json.dumps(results, indent=2, default=jsonable))
         return
     click.echo(f"{'metric':10} {'score':>7} {'95% CI':>17}  signature")
     for name, s in results.items():
@@ -148,7 +149,7 @@ def compare_command(
     hyps_b, _ = load_pair(hyp_b, ref, kw["fmt"])
     results = compare(hyps_a, hyps_b, refs, metric_names or None, _options(**kw), method)
     if as_json:
-        click.echo(json.dumps({name: c.to_dict() for name, c in results.items()}, indent=2))
+        click.echo(json.dumps(results, indent=2, default=jsonable))
         return
     _print_comparisons(results, method, kw["bootstrap"], kw["seed"])
 
