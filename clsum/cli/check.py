@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from clsum.cli.common import EXIT_PARTIAL, handle_errors, setup_logging, verbose_option
+from clsum.cli.common import EXIT_PARTIAL, handle_errors, verbose_option
 
 
 def _table(flagged: list[tuple[str, str, list[str]]], summary: dict[str, Any]) -> str:
@@ -56,7 +56,6 @@ def check_command(output: Path, as_json: bool, fail_on_flag: bool, verbose: int)
     """
     from clsum.eval.checks import CHECKS_SIGNATURE, aggregate, check_output
 
-    setup_logging(verbose)
     checked = check_output(output)
     summary = aggregate([res for _, res in checked])
     if as_json:

@@ -27,6 +27,7 @@ NOTICES = ("clsum.pipeline.runtime.ct2cache",)
 
 
 verbose_option = click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
 
 
 _config_option = click.option(
@@ -50,12 +51,14 @@ def config_options(func: F) -> F:
 
 
 def handle_errors(func: F) -> F:
-    """Library errors become one line on stderr and exit 2 (4 when writing failed during a run); -v
-    adds the traceback. SIGTERM is handled like Ctrl-C, with its own exit code (143 = 128 + 15)."""
+    """Every command's start: logging as -v/-q say. Library errors become one line on stderr and exit
+    2 (4 when writing failed during a run); -v adds the traceback. SIGTERM is handled like Ctrl-C, with
+    its own exit code (143 = 128 + 15)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         verbose = kwargs.get("verbose", 0)
+        setup_logging(verbose, kwargs.get("quiet", False))
         previous = _stop_on_sigterm()
         try:
             return func(*args, **kwargs)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_h
 
 import click
 
-from clsum.cli.common import handle_errors, setup_logging, verbose_option
+from clsum.cli.common import handle_errors, verbose_option
 from clsum.eval.options import (
     BOOTSTRAP_MIN_DIFFERING,
     EXACT_MAX_DIFFERING,
@@ -104,7 +104,6 @@ def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: 
     from clsum.eval.metrics import score
     from clsum.eval.textio import load_pair
 
-    setup_logging(kw["verbose"])
     hyps, refs = load_pair(hyp, ref, kw["fmt"])
     results = score(hyps, refs, metric_names or None, _options(**kw))
     if as_json:
@@ -143,7 +142,6 @@ def compare_command(
     from clsum.eval.metrics import compare
     from clsum.eval.textio import load_pair
 
-    setup_logging(kw["verbose"])
     hyps_a, refs = load_pair(hyp_a, ref, kw["fmt"])
     hyps_b, _ = load_pair(hyp_b, ref, kw["fmt"])
     results = compare(hyps_a, hyps_b, refs, metric_names or None, _options(**kw), method)

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
+from importlib.resources import files
 from pathlib import Path
 
 from clsum.bench.standins.builders import (
@@ -39,67 +40,17 @@ SUMMARY_TOKENS = 64  # forced summary length for random summarizers (distilbart-
 TRANSLATION_LENGTH_FACTOR = 1.1  # forced translation length = round(1.1 x mean source tokens)
 TOKENIZER_VOCAB = 12_000  # trained tokenizer size; ids stay below the model's embedding rows
 
-# The published architectures (config.json of the hub checkpoints), copied field by field.
-OPUS_MT = ModelSpec(
-    {
-        "vocab_size": 58101,
-        "d_model": 512,
-        "encoder_layers": 6,
-        "decoder_layers": 6,
-        "encoder_attention_heads": 8,
-        "decoder_attention_heads": 8,
-        "encoder_ffn_dim": 2048,
-        "decoder_ffn_dim": 2048,
-        "activation_function": "swish",
-        "max_position_embeddings": 512,
-        "scale_embedding": True,
-        "static_position_embeddings": True,
-        "normalize_embedding": False,
-        "share_encoder_decoder_embeddings": True,
-        "bos_token_id": 0,
-        "pad_token_id": 58100,
-        "eos_token_id": 0,
-        "decoder_start_token_id": 58100,
-        "forced_eos_token_id": 0,
-    },
-    restrict_output=True,  # random logits over ids the tokenizer cannot decode would give empty text
+# The published checkpoints' config.json fields, and what their authors configured for generation
+# (besides opus-mt's bad word, its <pad>; distilbart's forced BOS as a 2020 config key): package data.
+_OPUS, _DISTILBART = (
+    json.loads((files("clsum.bench.standins") / f"{name}.json").read_text(encoding="utf-8"))
+    for name in ("opus-mt", "distilbart-cnn-12-6")
 )
-DISTILBART_CNN_12_6 = ModelSpec(
-    {
-        "vocab_size": 50264,
-        "d_model": 1024,
-        "encoder_layers": 12,
-        "decoder_layers": 6,
-        "encoder_attention_heads": 16,
-        "decoder_attention_heads": 16,
-        "encoder_ffn_dim": 4096,
-        "decoder_ffn_dim": 4096,
-        "activation_function": "gelu",
-        "max_position_embeddings": 1024,
-        "normalize_before": False,
-        "normalize_embedding": True,
-        "scale_embedding": False,
-        "add_final_layer_norm": False,
-        "static_position_embeddings": False,
-        "bos_token_id": 0,
-        "pad_token_id": 1,
-        "eos_token_id": 2,
-        "decoder_start_token_id": 2,
-        "forced_eos_token_id": 2,
-    },  # its forced BOS is a generation setting: DISTILBART_LEGACY_EXTRA
-    restrict_output=True,
-)
-# What the checkpoints' authors configured (besides opus-mt's bad word, its <pad>).
-OPUS_MT_SETTINGS = {"num_beams": 4, "max_length": 512}
-BART_CNN = {
-    "early_stopping": True,
-    "length_penalty": 2.0,
-    "max_length": 142,
-    "min_length": 56,
-    "no_repeat_ngram_size": 3,
-    "num_beams": 4,
-}
-DISTILBART_LEGACY_EXTRA = {"force_bos_token_to_be_generated": True}  # the forced BOS, as of 2020
+# restrict_output: random logits over ids the tokenizer cannot decode would give empty text
+OPUS_MT = ModelSpec(_OPUS["architecture"], restrict_output=True)
+DISTILBART_CNN_12_6 = ModelSpec(_DISTILBART["architecture"], restrict_output=True)
+OPUS_MT_SETTINGS, BART_CNN = _OPUS["generation"], _DISTILBART["generation"]
+DISTILBART_LEGACY_EXTRA = _DISTILBART["legacy_extra"]
 RANDOM_ARCHITECTURES = {
     "Helsinki-NLP/opus-mt-de-en": ("marian", "de"),
     "Helsinki-NLP/opus-mt-nl-en": ("marian", "nl"),
