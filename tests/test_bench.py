@@ -224,7 +224,7 @@ def test_bench_invariance_compares_every_variant_with_the_first(
     folder: Path, tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     variants = [("one", "clsum", ["threads=1"]), ("batches of one", "clsum", ["translation.batch_size=1"])]
-    monkeypatch.setattr("clsum.bench.invariance.VARIANTS", variants)
+    monkeypatch.setattr("clsum.bench.run.VARIANTS", variants)
     out = tmp_path / "bench.json"
     args = ["bench", str(folder), "--langs", "de", "--threads", "1", "--invariance", "--json", str(out)]
     result = CliRunner().invoke(main, args + set_args(*tiny_overrides), catch_exceptions=False)

@@ -18,8 +18,7 @@ from typing import Any, TypeVar
 
 from clsum.bench import RAY_SYSTEMS
 from clsum.bench.baselines import NaiveHF, PlainCT2
-from clsum.bench.inputs import Doc
-from clsum.bench.job import DocResult, Job, SystemResult, write_input
+from clsum.bench.job import Doc, DocResult, Job, SystemResult, write_input
 from clsum.bench.onray import run_ray_system
 from clsum.errors import ClsumError
 from clsum.pipeline.runtime import configure_process

@@ -10,8 +10,7 @@ from typing import Any
 
 from clsum.bench import measure
 from clsum.bench.baselines import ByStage, Decoding
-from clsum.bench.inputs import Doc
-from clsum.bench.job import DocResult, Output, SystemResult
+from clsum.bench.job import Doc, DocResult, Output, SystemResult
 from clsum.bench.standins.models import BenchModels, Lengths
 
 REFERENCE = "naive"  # the fp32 outputs other systems are compared with

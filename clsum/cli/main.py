@@ -1,9 +1,5 @@
-"""The ``clsum`` command group and the pipeline's own commands (summarize, config, models).
-
-The CLI is the only place that turns exceptions into exit codes and messages, and the only place
-that sets process-wide state (logging, torch threads). Exit codes: ``common.EXIT_*``, described in
-docs/outputs.md.
-"""
+"""The ``clsum`` command group and the pipeline's own commands (summarize, config, models); exit
+codes: ``common.EXIT_*``, described in docs/outputs.md."""
 
 from __future__ import annotations
 

@@ -1,13 +1,8 @@
-"""Random-weight seq2seq models with tokenizers trained on the spot, saved like hub checkpoints.
-
-One builder for the bench's stand-ins (``models``: published dimensions, vocabulary padded to the
-published size, outputs restricted to ids the tokenizer can decode) and the tests' tiny models and
-replicas (whose files every test's expected outputs depend on). Two steps, because the model takes
-its vocabulary size and special ids from the trained tokenizer: ``*_tokenizer`` trains and saves
-the tokenizer, then ``random_model`` makes the model (``save_checkpoint``: in a hub repository's
-layout). Model libraries are imported inside the functions: the tests import this
-module before they point the Hugging Face cache at a private directory.
-"""
+"""Random-weight seq2seq models with tokenizers trained on the spot, saved like hub checkpoints: the
+bench's stand-ins and the tests' tiny models and replicas. Two steps, because the model takes its
+vocabulary size and special ids from the trained tokenizer: ``*_tokenizer``, then ``random_model``.
+Model libraries are imported inside the functions: the tests import this module before they point
+the Hugging Face cache at a private directory."""
 
 from __future__ import annotations
 

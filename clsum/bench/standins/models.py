@@ -1,9 +1,6 @@
-"""Benchmark models: the configured ones when they load, else random ones of the published size,
-built once into ``$CLSUM_BENCH_CACHE`` in the hub repositories' legacy layout (BENCHMARKS.md,
-"Models": loading them costs what loading the real ones does). Random weights cost what the real
-ones do when the output lengths are forced (``forced_lengths``: decoder steps, as the baselines
-count them; ``min_length``/``max_length`` count the decoder start token too, hence the ``+ 1``s).
-"""
+"""Benchmark models: the configured ones when they load, else random ones of the published size
+(BENCHMARKS.md, "Models"). Forced lengths count decoder steps, as the baselines do;
+``min_length``/``max_length`` count the decoder start token too, hence the ``+ 1``s."""
 
 from __future__ import annotations
 
