@@ -11,7 +11,7 @@ import shutil
 import statistics
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from importlib.resources import files
 from pathlib import Path
@@ -80,23 +80,6 @@ class BenchModels:
         return out + ([f"summarization.model={self.summarization.path}"] if self.summarization.random else [])
 
 
-@dataclass(frozen=True)
-class Meta:
-    """``META_FILE``, in every random model's directory."""
-
-    provenance: str
-    forced_length: int
-    format: int  # BUILD_FORMAT when built
-
-    @classmethod
-    def read(cls, folder: Path) -> Meta | None:
-        meta = folder / META_FILE
-        return cls(**json.loads(meta.read_text())) if meta.is_file() else None
-
-    def model(self, spec: str, folder: Path) -> BenchModel:
-        return BenchModel(spec, str(folder), self.provenance, True, self.forced_length)
-
-
 def resolve_models(config: Config, langs: list[str], text: Callable[[str], list[str]]) -> BenchModels:
     """The configured translators of ``langs`` and summarizer; ``text(lang)`` is training text for
     the tokenizer of a random stand-in (asked for only when one is built)."""
@@ -109,10 +92,7 @@ def resolve(spec: str, texts: Callable[[], list[str]]) -> BenchModel:
     """The configured model if it loads from a local dir or the HF cache, else its random stand-in."""
     local = Path(spec).expanduser()
     if local.is_dir():
-        meta = Meta.read(local)
-        return (
-            meta.model(spec, local) if meta else BenchModel(spec, str(local), f"local: {local}", False, None)
-        )
+        return _stand_in(spec, local) or BenchModel(spec, str(local), f"local: {local}", False, None)
     snapshot = _hf_snapshot(spec)
     if snapshot is not None:
         return BenchModel(spec, str(snapshot), f"real: {spec}@{snapshot.name}", False, None)
@@ -120,10 +100,16 @@ def resolve(spec: str, texts: Callable[[], list[str]]) -> BenchModel:
         raise ModelError(f"bench: model {spec!r} is neither a local directory nor in the HF cache")
     root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "clsum" / "bench-models")
     folder = root.expanduser() / spec.replace("/", "--")
-    meta = Meta.read(folder)
-    if meta is None or meta.format != BUILD_FORMAT:
-        meta = _build(folder, spec, texts())
-    return meta.model(spec, folder)
+    return _stand_in(spec, folder, BUILD_FORMAT) or _build(folder, spec, texts())
+
+
+def _stand_in(spec: str, folder: Path, build_format: int | None = None) -> BenchModel | None:
+    """The random stand-in in ``folder``, from its ``META_FILE`` (if built in ``build_format``)."""
+    path = folder / META_FILE
+    meta = json.loads(path.read_text()) if path.is_file() else None
+    if meta is None or build_format not in (None, meta["format"]):
+        return None
+    return BenchModel(spec, str(folder), meta["provenance"], True, meta["forced_length"])
 
 
 def _hf_snapshot(spec: str) -> Path | None:
@@ -137,25 +123,25 @@ def _hf_snapshot(spec: str) -> Path | None:
     return path if has_weights and (path / "config.json").is_file() else None
 
 
-def _build(folder: Path, spec: str, texts: list[str]) -> Meta:
+def _build(folder: Path, spec: str, texts: list[str]) -> BenchModel:
     """Build into a staging directory and move it into place: a cached model is always complete."""
     log.info("building a random %s with the published architecture in %s", spec, folder)
     kind, lang = RANDOM_ARCHITECTURES[spec]
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
         staging = Path(tmp) / "model"
-        length = (
-            build_random_marian(staging, lang, texts)
-            if kind == "marian"
-            else build_random_bart(staging, texts)
+        length, tokenizer_config = (
+            _marian(staging, lang, texts) if kind == "marian" else _bart(staging, texts)
         )
+        # tokenizer_config.json as the repository ships it (not the one save_pretrained wrote)
+        (staging / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
         provenance = f"random: {spec} architecture ({kind}), seed 0, tokenizer trained on NTREX"
-        meta = Meta(provenance, length, BUILD_FORMAT)
-        (staging / META_FILE).write_text(json.dumps(asdict(meta), indent=1))
+        meta = {"provenance": provenance, "forced_length": length, "format": BUILD_FORMAT}
+        (staging / META_FILE).write_text(json.dumps(meta, indent=1))
         if folder.exists():  # built by an older bench: another layout
             shutil.rmtree(folder)
         staging.rename(folder)
-    return meta
+    return BenchModel(spec, str(folder), provenance, True, length)
 
 
 def forced_translation_length(token_counts: list[int]) -> int:
@@ -194,36 +180,23 @@ def clsum_overrides(lengths: Lengths) -> list[str]:
     return [f"{section}.{bound}_length={n + 1}" for section, n in sections for bound in ("min", "max")]
 
 
-def build_random_marian(out: Path, lang: str, texts: list[str]) -> int:
-    """opus-mt-{lang}-en: the published architecture, random weights, the legacy repository layout.
-    Returns the length its translations are forced to (from its tokenizer on ``texts``)."""
-    spec = TokenizerSpec(
-        TOKENIZER_VOCAB, max_input_tokens=512, vocab_size=OPUS_MT.architecture["vocab_size"], seed=0
-    )
+def _marian(out: Path, lang: str, texts: list[str]) -> tuple[int, dict[str, object]]:
+    """opus-mt-{lang}-en, the length its translations are forced to (from its tokenizer on ``texts``),
+    and its tokenizer_config.json (no model_max_length)."""
+    spec = TokenizerSpec(TOKENIZER_VOCAB, 512, OPUS_MT.architecture["vocab_size"], seed=0)
     vocab = marian_tokenizer(out, lang, texts, english_corpus(texts), spec)
     length = forced_translation_length([len(x) for x in vocab.tokenizer(texts, verbose=False)["input_ids"]])
-    model = random_model(vocab, OPUS_MT)
-    pad = vocab.config_ids["pad_token_id"]
-    save_checkpoint(model, out, "legacy", {**OPUS_MT_SETTINGS, "bad_words_ids": [[pad]]})
-    _tokenizer_config(out, {"source_lang": lang, "target_lang": "en"})  # no model_max_length
-    return length
+    generation = {**OPUS_MT_SETTINGS, "bad_words_ids": [[vocab.config_ids["pad_token_id"]]]}
+    save_checkpoint(random_model(vocab, OPUS_MT), out, "legacy", generation)
+    return length, {"source_lang": lang, "target_lang": "en"}
 
 
-def build_random_bart(out: Path, texts: list[str]) -> int:
-    """distilbart-cnn-12-6: the published architecture, random weights, the legacy repository layout.
-    Returns the length its summaries are forced to."""
+def _bart(out: Path, texts: list[str]) -> tuple[int, dict[str, object]]:
+    """distilbart-cnn-12-6, the length its summaries are forced to, and its tokenizer_config.json."""
     positions, size = (DISTILBART_CNN_12_6.architecture[k] for k in ("max_position_embeddings", "vocab_size"))
-    spec = TokenizerSpec(TOKENIZER_VOCAB, positions, size, hub_files=True)
-    vocab = bart_tokenizer(out, english_corpus(texts), spec)
-    model = random_model(vocab, DISTILBART_CNN_12_6)
-    config_keys = {"task_specific_params": {"summarization": BART_CNN}, **DISTILBART_LEGACY_EXTRA}
-    save_checkpoint(model, out, "legacy", BART_CNN, config_keys)
-    _tokenizer_config(out, {"model_max_length": positions})
-    return SUMMARY_TOKENS
-
-
-def _tokenizer_config(out: Path, config: dict[str, object]) -> None:
-    """tokenizer_config.json as the repository ships it (not the one ``save_pretrained`` wrote)."""
-    (out / "tokenizer_config.json").write_text(
-        json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8"
+    vocab = bart_tokenizer(
+        out, english_corpus(texts), TokenizerSpec(TOKENIZER_VOCAB, positions, size, hub_files=True)
     )
+    config_keys = {"task_specific_params": {"summarization": BART_CNN}, **DISTILBART_LEGACY_EXTRA}
+    save_checkpoint(random_model(vocab, DISTILBART_CNN_12_6), out, "legacy", BART_CNN, config_keys)
+    return SUMMARY_TOKENS, {"model_max_length": positions}
