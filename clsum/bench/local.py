@@ -31,7 +31,6 @@ def run_in_child(threads: int, func: Callable[..., T], *args: Any) -> T:
     """``func(*args)`` in a fresh spawned interpreter (nothing inherited: imports, threads, memory)
     that uses ``threads`` CPU threads."""
     context = multiprocessing.get_context("spawn")
-    # the one place the bench sets a child's process-wide state: torch threads, no loading bars
     with context.Pool(1, initializer=configure_process, initargs=(threads,), maxtasksperchild=1) as pool:
         result: T = pool.apply(func, args)
     return result
@@ -45,18 +44,12 @@ def run_system(job: Job) -> SystemResult:
         result = run_ray_system(job)
     else:
         result = (_clsum if job.system == "clsum" else _baseline)(job)
-        result.peak_rss_bytes = _peak_rss_bytes()
+        # VmHWM of its own address space, not ru_maxrss (Linux carries that across fork + exec)
+        vmhwm = proc_field(Path("/proc/self/status"), "VmHWM")  # "123456 kB"
+        rusage = resource.getrusage(resource.RUSAGE_SELF)
+        result.peak_rss_bytes = int(vmhwm.split()[0]) * 1024 if vmhwm else rusage.ru_maxrss * 1024
     result.torch_threads = torch.get_num_threads()
     return result
-
-
-def _peak_rss_bytes() -> int:
-    """This process's peak resident set: VmHWM of its own address space (not ``ru_maxrss``, which
-    Linux carries across fork + exec: a child would report the parent's conversions)."""
-    vmhwm = proc_field(Path("/proc/self/status"), "VmHWM")  # "123456 kB"
-    return (
-        int(vmhwm.split()[0]) * 1024 if vmhwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    )
 
 
 def _profiled(job: Job, work: Callable[[], T]) -> T:
@@ -126,7 +119,11 @@ def _clsum(job: Job) -> SystemResult:
     setup_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory(prefix="clsum-bench-") as tmp:
         source = write_input(job.docs, Path(tmp) / "docs.jsonl")
-        _check_same_sentences(job.docs, pipe.process(ingest(source), until="segment"))
+        segmented = {r.id: r for r in pipe.process(ingest(source), until="segment")}
+        for doc in job.docs:  # clsum must translate exactly the sentences the baselines translate
+            record = segmented[doc.id]
+            if record.sentences != doc.sentences or (record.title or None) != (doc.title or None):
+                raise ClsumError(f"bench: {doc.id}: clsum segments differently from the prepared input")
         start = time.perf_counter()
         _profiled(job, lambda: pipe.run(source, Path(tmp) / "out", force=True))
         return SystemResult.from_output(job, time.perf_counter() - start, setup_s, Path(tmp) / "out")
@@ -138,12 +135,3 @@ def forget_warm_up(pipe: Any) -> None:
     pipe.translation_cache.clear()
     if len(pipe.translation_cache):
         raise ClsumError("bench: the translation cache is not empty after the warm-up")
-
-
-def _check_same_sentences(docs: list[Doc], records: list[Any]) -> None:
-    """clsum must translate exactly the sentences the baselines translate."""
-    by_id = {r.id: r for r in records}
-    for doc in docs:
-        record = by_id[doc.id]
-        if record.sentences != doc.sentences or (record.title or None) != (doc.title or None):
-            raise ClsumError(f"bench: {doc.id}: clsum segments differently from the prepared input")
