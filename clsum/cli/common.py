@@ -30,24 +30,22 @@ verbose_option = click.option("-v", "--verbose", count=True, help="More logging;
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
 
 
-_config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML config file (default: built-in defaults, see 'clsum config show').",
-)
-_set_option = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a config key, e.g. --set summarization.num_beams=2 (repeatable).",
-)
-
-
 def config_options(func: F) -> F:
     """--config, --set and -v, shared by every command that reads a config."""
-    return _config_option(_set_option(verbose_option(func)))
+    func = verbose_option(func)
+    func = click.option(
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override a config key, e.g. --set summarization.num_beams=2 (repeatable).",
+    )(func)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="YAML config file (default: built-in defaults, see 'clsum config show').",
+    )(func)
 
 
 def handle_errors(func: F) -> F:
