@@ -1,8 +1,6 @@
-"""The two reference systems (naive, ctranslate2-plain: docs/performance.md, "Benchmarks"), decoding
-with exactly the settings clsum computes (``settings_from``). Both count every decoder step (forced
-BOS and EOS included), not the "non-special" tokens: random weights generate special tokens
-anywhere, and forced lengths hold only if both count the same steps.
-"""
+"""The two reference systems (BENCHMARKS.md, "What is compared"). Both count every decoder step, not
+the "non-special" tokens: random weights generate special tokens anywhere, and forced lengths hold
+only if both count the same steps."""
 
 from __future__ import annotations
 

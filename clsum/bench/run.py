@@ -126,11 +126,8 @@ def _prepare(
 
 
 def _pipeline(options: BenchOptions, models: BenchModels) -> Pipeline:
-    """The pipeline the clsum system runs (same config, same models), in this process.
-
-    When the clsum system is not run, on transformers: segmenting needs only the tokenizers, and
-    with CTranslate2 the pipeline would convert every model it loads.
-    """
+    """The pipeline the clsum system runs, in this process; on transformers when the clsum system is
+    not run (segmenting needs only the tokenizers; CTranslate2 would convert every model it loads)."""
     overrides = [*options.overrides, *models.overrides()]
     if not _runs_clsum(options.systems):
         overrides.append("backend=transformers")

@@ -107,11 +107,8 @@ def setup_logging(verbose: int, quiet: bool = False) -> None:
 
 
 def configure_runtime(config: Config) -> None:
-    """Process-wide inference state (torch threads, loading bars), set once before models load.
-
-    With a hub model configured and HF_HUB_OFFLINE unset, one short request checks that the hub
-    answers; without an answer the process works from the cache only (``hub.offline_if_unreachable``).
-    """
+    """Process-wide inference state (torch threads, loading bars), set once before models load; with
+    a hub model configured, offline when the hub does not answer (``hub.offline_if_unreachable``)."""
     from clsum.pipeline.runtime import configure_process
     from clsum.pipeline.runtime.hub import ModelRef, offline_if_unreachable
 

@@ -140,13 +140,10 @@ def save_checkpoint(
     model: Any, out: Path, layout: str, generation: dict[str, Any], config_keys: dict[str, Any] | None = None
 ) -> None:
     """``model`` and its ``generation`` settings in a hub repository's files: ``legacy`` (2020-era
-    uploads: the settings as config.json keys, weights in pytorch_model.bin) or ``modern``
-    (generation_config.json, model.safetensors). ``config_keys``: more config.json keys.
-
-    config.json holds every key of the model's config, as the hub's files do: ``save_pretrained``
-    leaves out values equal to the class defaults (a BART's ``pad_token_id``, for one), which a
-    legacy read of the generation settings would then miss.
-    """
+    uploads: the settings as config.json keys, pytorch_model.bin) or ``modern`` (generation_config.json,
+    model.safetensors); ``config_keys``: more config.json keys. config.json holds every key, as the
+    hub's do: ``save_pretrained`` leaves out class defaults (a BART's ``pad_token_id``), which a
+    legacy read of the generation settings would then miss."""
     import torch
     from transformers import GenerationConfig
 
@@ -195,11 +192,9 @@ def _pieces(spm_file: Path) -> list[str]:
 
 
 def marian_vocab(source: Path, target: Path, size: int | None = None) -> tuple[dict[str, int], list[int]]:
-    """The joint vocab.json and the ids of the target pieces (what the decoder may produce).
-
-    ``<pad>`` is the last id: ``size - 1`` with the unused ids below it filled (opus-mt's layout at
-    the published size; CTranslate2 requires as many entries as embedding rows), else the next free id.
-    """
+    """The joint vocab.json and the ids of the target pieces (what the decoder may produce). ``<pad>``
+    is the last id: ``size - 1`` with the unused ids below it filled (opus-mt's layout; CTranslate2
+    requires as many entries as embedding rows), else the next free id."""
     vocab = {"</s>": 0, "<unk>": 1}
     for piece in _pieces(source) + _pieces(target):
         if piece not in vocab and piece not in ("<s>", "<pad>"):

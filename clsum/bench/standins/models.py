@@ -158,13 +158,9 @@ class Lengths:
 
 
 def forced_lengths(models: BenchModels, unit_tokens: list[int], summarizer_positions: int) -> Lengths:
-    """One translation length for every language, because clsum takes it as one config value.
-
-    Random stand-ins carry their own (from their tokenizer's training text, all of NTREX for the
-    language: a ``--quick`` run decodes what a full one does): the mean of theirs. A real translator
-    gets one from the documents' ``unit_tokens``. A real summarizer gets ``SUMMARY_TOKENS``, capped
-    by its positions.
-    """
+    """BENCHMARKS.md, "Models": the mean of the stand-ins' own translation lengths (from all of NTREX:
+    a ``--quick`` run decodes what a full one does), else one from the documents' ``unit_tokens``; a
+    real summarizer gets ``SUMMARY_TOKENS``, capped by its positions."""
     translators = models.translation.values()
     if all(m.random and m.forced_length for m in translators):
         translation = round(statistics.fmean(m.forced_length or 0 for m in translators))
