@@ -20,7 +20,7 @@ from clsum.eval.options import (
 from clsum.eval.textio import FORMATS
 
 if TYPE_CHECKING:
-    from clsum.eval.scores import Comparison
+    pass
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _TEST_NAMES = {
@@ -86,10 +86,6 @@ def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _options(**kw: Any) -> ScoreOptions:
-    return ScoreOptions(**{f.name: kw[f.name] for f in fields(ScoreOptions)})
-
-
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -105,7 +101,9 @@ def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: 
     from clsum.eval.textio import load_pair
 
     hyps, refs = load_pair(hyp, ref, kw["fmt"])
-    results = score(hyps, refs, metric_names or None, _options(**kw))
+    results = score(
+        hyps, refs, metric_names or None, ScoreOptions(**{f.name: kw[f.name] for f in fields(ScoreOptions)})
+    )
     if as_json:
         click.echo(json.dumps({name: s.to_dict() for name, s in results.items()}, indent=2))
         return
@@ -144,18 +142,14 @@ def compare_command(
 
     hyps_a, refs = load_pair(hyp_a, ref, kw["fmt"])
     hyps_b, _ = load_pair(hyp_b, ref, kw["fmt"])
-    results = compare(hyps_a, hyps_b, refs, metric_names or None, _options(**kw), method)
+    options = ScoreOptions(**{f.name: kw[f.name] for f in fields(ScoreOptions)})
+    results = compare(hyps_a, hyps_b, refs, metric_names or None, options, method)
     if as_json:
         click.echo(json.dumps({name: c.to_dict() for name, c in results.items()}, indent=2))
         return
-    _print_comparisons(results, method, kw["bootstrap"], kw["seed"])
-
-
-def _print_comparisons(results: dict[str, Comparison], method: str, resamples: int, seed: int) -> None:
-    tests = sorted({c.test for c in results.values()})
-    for test in tests:
+    for test in sorted({c.test for c in results.values()}):
         click.echo(f"test ({method}): {_TEST_NAMES[test]}")
-    click.echo(f"{resamples} resamples / random swaps, seed {seed}; k = segments that differ")
+    click.echo(f"{kw['bootstrap']} resamples / random swaps, seed {kw['seed']}; k = segments that differ")
     click.echo(
         f"{'metric':10} {'A':>7} {'B':>7} {'B-A':>7} {'p':>7} {'95% CI of B-A':>17} {'k/n':>9}  signature"
     )
