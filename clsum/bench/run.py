@@ -7,11 +7,9 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 from clsum.bench import RAY_SYSTEMS, measure
 from clsum.bench.baselines import decoding
@@ -28,8 +26,6 @@ from clsum.runner import Pipeline
 from clsum.versions import package_versions
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,9 +74,13 @@ def _prepare(
 
     records = _load_raw(options.folder, options.langs, options.limit)
     text = partial(_training_text, options.folder, records)
-    models, build_s = _timed(lambda: resolve_models(config, options.langs, text))
+    start = time.perf_counter()
+    models = resolve_models(config, options.langs, text)
+    build_s = time.perf_counter() - start
     pipeline = _pipeline(options, models)
-    ct2_dirs, convert_s = _timed(lambda: _convert(pipeline, models, options.systems))
+    start = time.perf_counter()
+    ct2_dirs = _convert(pipeline, models, options.systems)
+    convert_s = time.perf_counter() - start
     docs = _documents(pipeline, records, options.langs)
     log.info("benchmarking %d documents (%s)", len(docs), ", ".join(sorted({d.lang for d in docs})))
     # each model's config.json, read once: architectures for the FLOPs, the summarizer's positions
@@ -150,12 +150,6 @@ def _convert(pipeline: Pipeline, models: BenchModels, systems: list[str]) -> dic
 
 def _runs_clsum(systems: list[str]) -> bool:
     return any(s == "clsum" or s in RAY_SYSTEMS for s in systems)
-
-
-def _timed(func: Callable[[], T]) -> tuple[T, float]:
-    start = time.perf_counter()
-    value = func()
-    return value, time.perf_counter() - start
 
 
 def _load_raw(folder: Path | None, langs: list[str], limit: int | None) -> list[Record]:
