@@ -79,8 +79,7 @@ class SystemResult:
 
     @classmethod
     def from_output(cls, job: Job, seconds: float, setup_s: float, out: Path) -> SystemResult:
-        """A clsum run's result from the ``summaries.jsonl`` it wrote into ``out`` (stage seconds: the
-        rows' timings)."""
+        """A clsum run's result from the ``summaries.jsonl`` it wrote into ``out`` (stage seconds: theirs)."""
         rows = {r["id"]: r for r in read_rows(out / SUMMARIES)}
         missing = [d.id for d in job.docs if d.id not in rows]
         if missing:

@@ -28,8 +28,7 @@ T = TypeVar("T")
 
 
 def run_in_child(threads: int, func: Callable[..., T], *args: Any) -> T:
-    """``func(*args)`` in a fresh spawned interpreter (nothing inherited: imports, threads, memory)
-    that uses ``threads`` CPU threads."""
+    """``func(*args)`` in a fresh spawned interpreter (nothing inherited) with ``threads`` CPU threads."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(1, initializer=configure_process, initargs=(threads,), maxtasksperchild=1) as pool:
         result: T = pool.apply(func, args)
