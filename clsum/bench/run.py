@@ -16,7 +16,7 @@ from clsum.bench.baselines import decoding
 from clsum.bench.job import Doc, Job
 from clsum.bench.local import run_in_child, run_system
 from clsum.bench.report import BenchReport, Context, Differing, Inputs, InvarianceReport, Machine
-from clsum.bench.standins.models import BenchModels, clsum_overrides, forced_lengths, resolve_models
+from clsum.bench.standins.models import BenchModels, forced_lengths, resolve_models
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError, InputError
 from clsum.pipeline.runtime.backends.ctranslate2 import usable_cpus
@@ -90,7 +90,7 @@ def _prepare(
     )
     positions = int(getattr(configs[models.summarization.path], "max_position_embeddings", 1024))
     lengths = forced_lengths(models, [n for d in docs for n in d.unit_tokens], positions) if forced else None
-    overrides = [*options.overrides, *models.overrides(), *(clsum_overrides(lengths) if lengths else [])]
+    overrides = [*options.overrides, *models.overrides(), *(lengths.overrides() if lengths else [])]
     job = Job(
         system="",
         docs=docs,

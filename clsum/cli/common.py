@@ -22,9 +22,6 @@ EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_WRITE, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Loggers whose INFO messages are shown by default (as INFO, not as warnings).
-NOTICES = ("clsum.pipeline.runtime.ct2cache",)
-
 
 verbose_option = click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
@@ -101,9 +98,9 @@ def setup_logging(verbose: int, quiet: bool = False) -> None:
         # has no article body): clsum then extracts with lxml, nothing for the user to act on.
         for name in ("trafilatura", "htmldate", "courlan"):
             logging.getLogger(name).setLevel(max(level, logging.ERROR))
-    # Routine, but worth seeing without -v: a one-time conversion that can take a minute.
-    for name in NOTICES:
-        logging.getLogger(name).setLevel(logging.ERROR if quiet else min(level, logging.INFO))
+    # Shown as INFO without -v, routine but worth seeing: a one-time conversion that can take a minute.
+    notices = logging.getLogger("clsum.pipeline.runtime.ct2cache")
+    notices.setLevel(logging.ERROR if quiet else min(level, logging.INFO))
 
 
 def configure_runtime(config: Config) -> None:

@@ -156,6 +156,11 @@ class Lengths:
     translation: int  # every language: clsum takes it as one config value
     summary: int
 
+    def overrides(self) -> list[str]:
+        """``--set`` values that force these lengths in clsum (and, through its config, in the baselines)."""
+        sections = (("translation", self.translation), ("summarization", self.summary))
+        return [f"{section}.{bound}_length={n + 1}" for section, n in sections for bound in ("min", "max")]
+
 
 def forced_lengths(models: BenchModels, unit_tokens: list[int], summarizer_positions: int) -> Lengths:
     """BENCHMARKS.md, "Models": the mean of the stand-ins' own translation lengths (from all of NTREX:
@@ -168,12 +173,6 @@ def forced_lengths(models: BenchModels, unit_tokens: list[int], summarizer_posit
         translation = forced_translation_length(unit_tokens)
     summary = models.summarization.forced_length or min(SUMMARY_TOKENS, summarizer_positions - 2)
     return Lengths(translation, summary)
-
-
-def clsum_overrides(lengths: Lengths) -> list[str]:
-    """``--set`` values that force ``lengths`` in clsum (and, through its config, in the baselines)."""
-    sections = (("translation", lengths.translation), ("summarization", lengths.summary))
-    return [f"{section}.{bound}_length={n + 1}" for section, n in sections for bound in ("min", "max")]
 
 
 def _marian(out: Path, lang: str, texts: list[str]) -> tuple[int, dict[str, object]]:
