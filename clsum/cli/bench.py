@@ -125,7 +125,7 @@ def bench_command(
 
 
 def _check_writable(path: Path) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent  # Path(".") for a bare file name
     if not folder.is_dir():
         raise OutputError(f"--json {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):

@@ -95,7 +95,7 @@ def bart_tokenizer(out: Path, text: list[str], spec: TokenizerSpec) -> Vocab:
         bpe_vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
         trained = sorted(bpe_vocab.values())
         if spec.vocab_size is not None:  # CTranslate2 requires as many vocabulary entries as embedding rows
-            pad_vocab(bpe_vocab, spec.vocab_size)
+            bpe_vocab.update({f"<dummy_{i}>": i for i in range(len(bpe_vocab), spec.vocab_size)})
             vocab_file.write_text(json.dumps(bpe_vocab, ensure_ascii=False), encoding="utf-8")
         tokenizer = BartTokenizer.from_pretrained(tmp, model_max_length=spec.max_input_tokens)
         tokenizer.save_pretrained(out)
@@ -118,17 +118,13 @@ def bart_tokenizer(out: Path, text: list[str], spec: TokenizerSpec) -> Vocab:
 def random_model(vocab: Vocab, spec: ModelSpec) -> Any:
     """``spec``'s architecture with ``vocab``'s size and special ids, random weights from ``spec.seed``."""
     import torch
-    import transformers as t
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
-    classes = {
-        "marian": (t.MarianConfig, t.MarianMTModel),
-        "bart": (t.BartConfig, t.BartForConditionalGeneration),
-    }
-    config_class, model_class = classes[vocab.kind]
-    config = config_class(**{**spec.architecture, "vocab_size": vocab.size, **vocab.config_ids})
+    architecture = {**spec.architecture, "vocab_size": vocab.size, **vocab.config_ids}
+    config = AutoConfig.for_model(vocab.kind, **architecture)
     with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
         torch.manual_seed(spec.seed)
-        model = model_class(config)
+        model = AutoModelForSeq2SeqLM.from_config(config)
     if spec.restrict_output:  # random logits over ids the tokenizer cannot decode would give empty text
         bias = torch.full_like(model.final_logits_bias, -1e4)
         bias[0, vocab.output_ids] = 0.0
@@ -202,15 +198,10 @@ def marian_vocab(source: Path, target: Path, size: int | None = None) -> tuple[d
     if size is not None and len(vocab) >= size:
         raise ValueError(f"tokenizer vocabulary {len(vocab)} does not fit below pad id {size - 1}")
     target_ids = sorted({vocab[p] for p in _pieces(target) if p in vocab and p not in ("<unk>", "<pad>")})
-    if size is not None:
-        pad_vocab(vocab, size - 1)
+    if size is not None:  # unused <dummy_i> tokens up to pad
+        vocab.update({f"<dummy_{i}>": i for i in range(len(vocab), size - 1)})
     vocab["<pad>"] = len(vocab)
     return vocab, target_ids
-
-
-def pad_vocab(vocab: dict[str, int], size: int) -> None:
-    """Fill ``vocab`` with unused ``<dummy_i>`` tokens up to ``size`` entries (ids 0..size-1)."""
-    vocab.update({f"<dummy_{i}>": i for i in range(len(vocab), size)})
 
 
 def english_corpus(fallback: list[str]) -> list[str]:
