@@ -23,13 +23,11 @@ EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_WRITE, EXIT_INTERRUPTED, EXIT_TERMINATED
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-verbose_option = click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
 
 
 def config_options(func: F) -> F:
-    """--config, --set and -v, shared by every command that reads a config."""
-    func = verbose_option(func)
+    """--config and --set, shared by every command that reads a config."""
     func = click.option(
         "--set",
         "overrides",
@@ -46,9 +44,9 @@ def config_options(func: F) -> F:
 
 
 def handle_errors(func: F) -> F:
-    """Every command's start: logging as -v/-q say. Library errors become one line on stderr and exit
-    2 (4 when writing failed during a run); -v adds the traceback. SIGTERM is handled like Ctrl-C, with
-    its own exit code (143 = 128 + 15)."""
+    """Every command's -v, and its start: logging as -v/-q say. Library errors become one line on
+    stderr and exit 2 (4 when writing failed during a run); -v adds the traceback. SIGTERM is handled
+    like Ctrl-C, with its own exit code (143 = 128 + 15)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -70,7 +68,8 @@ def handle_errors(func: F) -> F:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 
-    return wrapper  # type: ignore[return-value]
+    verbose_option = click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")
+    return verbose_option(wrapper)  # type: ignore[return-value]
 
 
 def _stop_on_sigterm() -> Any:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_h
 
 import click
 
-from clsum.cli.common import handle_errors, verbose_option
+from clsum.cli.common import handle_errors
 from clsum.eval.options import (
     BOOTSTRAP_MIN_DIFFERING,
     EXACT_MAX_DIFFERING,
@@ -59,7 +59,6 @@ def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by score and compare; they become an eval.options.ScoreOptions."""
     hints = get_type_hints(ScoreOptions)
     options = [
-        verbose_option,
         *(_field_option(f, hints[f.name]) for f in reversed(fields(ScoreOptions))),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table."),
         click.option(
