@@ -77,7 +77,6 @@ class NaiveHF:
         self.model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
 
     def generate(self, texts: list[str], settings: GenerationSettings) -> tuple[list[str], list[int]]:
-        """Outputs and their decoder steps (``_decoded``)."""
         import torch
 
         enc = self.tokenizer(
@@ -111,7 +110,6 @@ class PlainCT2:
         return decoding_options(settings.config, self.tokenizer, self.vocabulary)
 
     def generate(self, texts: list[str], settings: GenerationSettings) -> tuple[list[str], list[int]]:
-        """Outputs and their decoder steps (``_decoded``)."""
         from clsum.pipeline.runtime.backends.ctranslate2 import force_eos, target_prefix
 
         config, tok = settings.config, self.tokenizer

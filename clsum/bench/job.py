@@ -11,8 +11,6 @@ from clsum.bench.baselines import Decoding
 from clsum.errors import ClsumError
 from clsum.pipeline.write import SUMMARIES, read_rows
 
-VMHWM = "the child's VmHWM (largest resident set, model loading included)"
-
 
 @dataclass
 class Doc:
@@ -71,7 +69,7 @@ class SystemResult:
     docs: list[DocResult]
     backend: list[str] | None = None  # what clsum's rows say ran each model (clsum systems)
     peak_rss_bytes: int = 0
-    memory_measure: str = VMHWM
+    memory_measure: str = "the child's VmHWM (largest resident set, model loading included)"
     torch_threads: int | None = None
 
     def outputs(self) -> list[Output]:
