@@ -75,33 +75,27 @@ def _baseline(job: Job) -> SystemResult:
     translators = {lang: make(job.decoding.translators[lang]) for lang in sorted({d.lang for d in job.docs})}
     summarizer = make(job.decoding.summarizer)
     load_s = time.perf_counter() - start
-    stages = {"translate": 0.0, "summarize": 0.0}
-    _article(job, job.warm_up_doc(), translators, summarizer, {"translate": 0.0, "summarize": 0.0})
+
+    def article(doc: Doc, stages: dict[str, float]) -> DocResult:
+        t0 = time.perf_counter()
+        english, counts = translators[doc.lang].generate(doc.units, job.decoding.translation[doc.lang])
+        t1 = time.perf_counter()
+        body = english[1:] if doc.title else english
+        sentences = iter(body)
+        paragraphs = [" ".join(itertools.islice(sentences, len(p))) for p in doc.sentences]
+        text = " ".join(body)
+        summaries, summary_counts = summarizer.generate([text], job.decoding.summarization)
+        stages["translate"] += t1 - t0
+        stages["summarize"] += time.perf_counter() - t1
+        n_in = len(summarizer.tokenizer(text, truncation=True)["input_ids"])
+        return DocResult(doc.id, "\n\n".join(paragraphs), summaries[0], counts, n_in, summary_counts[0])
+
+    article(job.warm_up_doc(), {"translate": 0.0, "summarize": 0.0})
     setup_s = time.perf_counter() - start
+    stages = {"translate": 0.0, "summarize": 0.0}
     start = time.perf_counter()
-    docs = _profiled(job, lambda: [_article(job, d, translators, summarizer, stages) for d in job.docs])
+    docs = _profiled(job, lambda: [article(d, stages) for d in job.docs])
     return SystemResult(job.system, time.perf_counter() - start, setup_s, load_s, stages, docs)
-
-
-def _article(
-    job: Job,
-    doc: Doc,
-    translators: dict[str, NaiveHF | PlainCT2],
-    summarizer: NaiveHF | PlainCT2,
-    stages: dict[str, float],
-) -> DocResult:
-    t0 = time.perf_counter()
-    english, counts = translators[doc.lang].generate(doc.units, job.decoding.translation[doc.lang])
-    t1 = time.perf_counter()
-    body = english[1:] if doc.title else english
-    sentences = iter(body)
-    paragraphs = [" ".join(itertools.islice(sentences, len(p))) for p in doc.sentences]
-    text = " ".join(body)
-    summaries, summary_counts = summarizer.generate([text], job.decoding.summarization)
-    stages["translate"] += t1 - t0
-    stages["summarize"] += time.perf_counter() - t1
-    n_in = len(summarizer.tokenizer(text, truncation=True)["input_ids"])
-    return DocResult(doc.id, "\n\n".join(paragraphs), summaries[0], counts, n_in, summary_counts[0])
 
 
 def _clsum(job: Job) -> SystemResult:
