@@ -18,7 +18,6 @@ from clsum.bench.standins.models import (
     BenchModel,
     BenchModels,
     Lengths,
-    clsum_overrides,
     forced_lengths,
     forced_translation_length,
 )
@@ -63,7 +62,7 @@ def test_forced_lengths_are_one_config_value_for_every_language() -> None:
     lengths = forced_lengths(models, unit_tokens, summarizer_positions=1024)
     assert (lengths.translation, lengths.summary) == (36, 64)
     # their files hold their authors' settings, so clsum is given the lengths as a real model is
-    assert clsum_overrides(lengths) == [
+    assert lengths.overrides() == [
         "translation.min_length=37",
         "translation.max_length=37",
         "summarization.min_length=65",
@@ -141,7 +140,7 @@ def test_baselines_decode_stand_ins_with_the_settings_clsum_gets(
 ) -> None:
     monkeypatch.setenv("CLSUM_CT2_CACHE", str(tmp_path / "ct2"))
     lengths = Lengths(translation=7, summary=9)
-    overrides = [*stand_ins.overrides(), *clsum_overrides(lengths), "device=cpu", "backend=ctranslate2"]
+    overrides = [*stand_ins.overrides(), *lengths.overrides(), "device=cpu", "backend=ctranslate2"]
     config = load_config(None, overrides)
     bench = decoding(config, stand_ins)
     pipeline = Pipeline(config)
@@ -224,7 +223,7 @@ def test_bench_invariance_compares_every_variant_with_the_first(
     folder: Path, tmp_path: Path, tiny_overrides: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     variants = [("one", "clsum", ["threads=1"]), ("batches of one", "clsum", ["translation.batch_size=1"])]
-    monkeypatch.setattr("clsum.bench.invariance.VARIANTS", variants)
+    monkeypatch.setattr("clsum.bench.run.VARIANTS", variants)
     out = tmp_path / "bench.json"
     args = ["bench", str(folder), "--langs", "de", "--threads", "1", "--invariance", "--json", str(out)]
     result = CliRunner().invoke(main, args + set_args(*tiny_overrides), catch_exceptions=False)

@@ -1,8 +1,6 @@
-"""The two reference systems (naive, ctranslate2-plain: docs/performance.md, "Benchmarks"), decoding
-with exactly the settings clsum computes (``settings_from``). Both count every decoder step (forced
-BOS and EOS included), not the "non-special" tokens: random weights generate special tokens
-anywhere, and forced lengths hold only if both count the same steps.
-"""
+"""The two reference systems (BENCHMARKS.md, "What is compared"). Both count every decoder step, not
+the "non-special" tokens: random weights generate special tokens anywhere, and forced lengths hold
+only if both count the same steps."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ from typing import Any, Generic, TypeVar, cast
 from clsum.bench.standins.models import BenchModels
 from clsum.config import Config
 from clsum.pipeline.runtime import generation, hub
-from clsum.pipeline.runtime.generation import GenerationSettings, Task, end_ids
+from clsum.pipeline.runtime.generation import GenerationSettings, end_ids
 from clsum.pipeline.runtime.models import configured_models
 from clsum.pipeline.runtime.outputs import until_end
 
@@ -42,21 +40,19 @@ class ByStage(Generic[T]):
     summarization: T
 
 
-def settings_from(model_dir: str, task: Task) -> GenerationSettings:
-    """The settings clsum decodes ``model_dir`` with for ``task`` (its config's values included)."""
-    ref = hub.ModelRef(model_dir)
-    return generation.resolve(ref, hub.load("config", ref), task)
-
-
 def decoding(config: Config, models: BenchModels) -> Decoding:
     """The baselines' settings: what clsum, given ``config`` (the clsum system's, forced lengths
-    included), decodes each model with, for the same task."""
+    included), decodes each model with, for the same task (its config's values included)."""
     tasks = {key: task for key, _, task in configured_models(config)}
+
+    def settings(model_dir: str, key: str) -> GenerationSettings:
+        ref = hub.ModelRef(model_dir)
+        return generation.resolve(ref, hub.load("config", ref), tasks[key])
+
     translation = {
-        lang: settings_from(m.path, tasks[f"translation.models.{lang}"])
-        for lang, m in models.translation.items()
+        lang: settings(m.path, f"translation.models.{lang}") for lang, m in models.translation.items()
     }
-    summarization = settings_from(models.summarization.path, tasks["summarization.model"])
+    summarization = settings(models.summarization.path, "summarization.model")
     translators = {lang: m.path for lang, m in models.translation.items()}
     return Decoding(translators, models.summarization.path, translation, summarization)
 
@@ -81,7 +77,6 @@ class NaiveHF:
         self.model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
 
     def generate(self, texts: list[str], settings: GenerationSettings) -> tuple[list[str], list[int]]:
-        """Outputs and their decoder steps (``_decoded``)."""
         import torch
 
         enc = self.tokenizer(
@@ -115,7 +110,6 @@ class PlainCT2:
         return decoding_options(settings.config, self.tokenizer, self.vocabulary)
 
     def generate(self, texts: list[str], settings: GenerationSettings) -> tuple[list[str], list[int]]:
-        """Outputs and their decoder steps (``_decoded``)."""
         from clsum.pipeline.runtime.backends.ctranslate2 import force_eos, target_prefix
 
         config, tok = settings.config, self.tokenizer

@@ -1,4 +1,4 @@
-"""What a benchmarked system is given (``Job``) and what its child returns (``SystemResult``)."""
+"""What a benchmarked system is given (``Job``, its ``Doc``s) and what its child returns."""
 
 from __future__ import annotations
 
@@ -8,11 +8,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clsum.bench.baselines import Decoding
-from clsum.bench.inputs import Doc
 from clsum.errors import ClsumError
 from clsum.pipeline.write import SUMMARIES, read_rows
 
-VMHWM = "the child's VmHWM (largest resident set, model loading included)"
+
+@dataclass
+class Doc:
+    id: str
+    lang: str
+    raw: str  # what clsum is given
+    title: str | None  # translated separately by clsum (title_en), so by the baselines too
+    sentences: list[list[str]]  # per paragraph, as clsum's segment stage leaves them
+    unit_tokens: list[int] = field(default_factory=list)  # translator input tokens per unit
+
+    @property
+    def units(self) -> list[str]:
+        """What a translator gets: the title (if any), then every sentence in order."""
+        return ([self.title] if self.title else []) + [s for p in self.sentences for s in p]
 
 
 @dataclass
@@ -57,7 +69,7 @@ class SystemResult:
     docs: list[DocResult]
     backend: list[str] | None = None  # what clsum's rows say ran each model (clsum systems)
     peak_rss_bytes: int = 0
-    memory_measure: str = VMHWM
+    memory_measure: str = "the child's VmHWM (largest resident set, model loading included)"
     torch_threads: int | None = None
 
     def outputs(self) -> list[Output]:
@@ -65,8 +77,7 @@ class SystemResult:
 
     @classmethod
     def from_output(cls, job: Job, seconds: float, setup_s: float, out: Path) -> SystemResult:
-        """A clsum run's result from the ``summaries.jsonl`` it wrote into ``out`` (stage seconds: the
-        rows' timings)."""
+        """A clsum run's result from the ``summaries.jsonl`` it wrote into ``out`` (stage seconds: theirs)."""
         rows = {r["id"]: r for r in read_rows(out / SUMMARIES)}
         missing = [d.id for d in job.docs if d.id not in rows]
         if missing:

@@ -18,8 +18,7 @@ from typing import Any, TypeVar
 
 from clsum.bench import RAY_SYSTEMS
 from clsum.bench.baselines import NaiveHF, PlainCT2
-from clsum.bench.inputs import Doc
-from clsum.bench.job import DocResult, Job, SystemResult, write_input
+from clsum.bench.job import Doc, DocResult, Job, SystemResult, write_input
 from clsum.bench.onray import run_ray_system
 from clsum.errors import ClsumError
 from clsum.pipeline.runtime import configure_process
@@ -29,10 +28,8 @@ T = TypeVar("T")
 
 
 def run_in_child(threads: int, func: Callable[..., T], *args: Any) -> T:
-    """``func(*args)`` in a fresh spawned interpreter (nothing inherited: imports, threads, memory)
-    that uses ``threads`` CPU threads."""
+    """``func(*args)`` in a fresh spawned interpreter (nothing inherited) with ``threads`` CPU threads."""
     context = multiprocessing.get_context("spawn")
-    # the one place the bench sets a child's process-wide state: torch threads, no loading bars
     with context.Pool(1, initializer=configure_process, initargs=(threads,), maxtasksperchild=1) as pool:
         result: T = pool.apply(func, args)
     return result
@@ -46,18 +43,12 @@ def run_system(job: Job) -> SystemResult:
         result = run_ray_system(job)
     else:
         result = (_clsum if job.system == "clsum" else _baseline)(job)
-        result.peak_rss_bytes = _peak_rss_bytes()
+        # VmHWM of its own address space, not ru_maxrss (Linux carries that across fork + exec)
+        vmhwm = proc_field(Path("/proc/self/status"), "VmHWM")  # "123456 kB"
+        rusage = resource.getrusage(resource.RUSAGE_SELF)
+        result.peak_rss_bytes = int(vmhwm.split()[0]) * 1024 if vmhwm else rusage.ru_maxrss * 1024
     result.torch_threads = torch.get_num_threads()
     return result
-
-
-def _peak_rss_bytes() -> int:
-    """This process's peak resident set: VmHWM of its own address space (not ``ru_maxrss``, which
-    Linux carries across fork + exec: a child would report the parent's conversions)."""
-    vmhwm = proc_field(Path("/proc/self/status"), "VmHWM")  # "123456 kB"
-    return (
-        int(vmhwm.split()[0]) * 1024 if vmhwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    )
 
 
 def _profiled(job: Job, work: Callable[[], T]) -> T:
@@ -84,33 +75,27 @@ def _baseline(job: Job) -> SystemResult:
     translators = {lang: make(job.decoding.translators[lang]) for lang in sorted({d.lang for d in job.docs})}
     summarizer = make(job.decoding.summarizer)
     load_s = time.perf_counter() - start
-    stages = {"translate": 0.0, "summarize": 0.0}
-    _article(job, job.warm_up_doc(), translators, summarizer, {"translate": 0.0, "summarize": 0.0})
+
+    def article(doc: Doc, stages: dict[str, float]) -> DocResult:
+        t0 = time.perf_counter()
+        english, counts = translators[doc.lang].generate(doc.units, job.decoding.translation[doc.lang])
+        t1 = time.perf_counter()
+        body = english[1:] if doc.title else english
+        sentences = iter(body)
+        paragraphs = [" ".join(itertools.islice(sentences, len(p))) for p in doc.sentences]
+        text = " ".join(body)
+        summaries, summary_counts = summarizer.generate([text], job.decoding.summarization)
+        stages["translate"] += t1 - t0
+        stages["summarize"] += time.perf_counter() - t1
+        n_in = len(summarizer.tokenizer(text, truncation=True)["input_ids"])
+        return DocResult(doc.id, "\n\n".join(paragraphs), summaries[0], counts, n_in, summary_counts[0])
+
+    article(job.warm_up_doc(), {"translate": 0.0, "summarize": 0.0})
     setup_s = time.perf_counter() - start
+    stages = {"translate": 0.0, "summarize": 0.0}
     start = time.perf_counter()
-    docs = _profiled(job, lambda: [_article(job, d, translators, summarizer, stages) for d in job.docs])
+    docs = _profiled(job, lambda: [article(d, stages) for d in job.docs])
     return SystemResult(job.system, time.perf_counter() - start, setup_s, load_s, stages, docs)
-
-
-def _article(
-    job: Job,
-    doc: Doc,
-    translators: dict[str, NaiveHF | PlainCT2],
-    summarizer: NaiveHF | PlainCT2,
-    stages: dict[str, float],
-) -> DocResult:
-    t0 = time.perf_counter()
-    english, counts = translators[doc.lang].generate(doc.units, job.decoding.translation[doc.lang])
-    t1 = time.perf_counter()
-    body = english[1:] if doc.title else english
-    sentences = iter(body)
-    paragraphs = [" ".join(itertools.islice(sentences, len(p))) for p in doc.sentences]
-    text = " ".join(body)
-    summaries, summary_counts = summarizer.generate([text], job.decoding.summarization)
-    stages["translate"] += t1 - t0
-    stages["summarize"] += time.perf_counter() - t1
-    n_in = len(summarizer.tokenizer(text, truncation=True)["input_ids"])
-    return DocResult(doc.id, "\n\n".join(paragraphs), summaries[0], counts, n_in, summary_counts[0])
 
 
 def _clsum(job: Job) -> SystemResult:
@@ -127,7 +112,11 @@ def _clsum(job: Job) -> SystemResult:
     setup_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory(prefix="clsum-bench-") as tmp:
         source = write_input(job.docs, Path(tmp) / "docs.jsonl")
-        _check_same_sentences(job.docs, pipe.process(ingest(source), until="segment"))
+        segmented = {r.id: r for r in pipe.process(ingest(source), until="segment")}
+        for doc in job.docs:  # clsum must translate exactly the sentences the baselines translate
+            record = segmented[doc.id]
+            if record.sentences != doc.sentences or (record.title or None) != (doc.title or None):
+                raise ClsumError(f"bench: {doc.id}: clsum segments differently from the prepared input")
         start = time.perf_counter()
         _profiled(job, lambda: pipe.run(source, Path(tmp) / "out", force=True))
         return SystemResult.from_output(job, time.perf_counter() - start, setup_s, Path(tmp) / "out")
@@ -139,12 +128,3 @@ def forget_warm_up(pipe: Any) -> None:
     pipe.translation_cache.clear()
     if len(pipe.translation_cache):
         raise ClsumError("bench: the translation cache is not empty after the warm-up")
-
-
-def _check_same_sentences(docs: list[Doc], records: list[Any]) -> None:
-    """clsum must translate exactly the sentences the baselines translate."""
-    by_id = {r.id: r for r in records}
-    for doc in docs:
-        record = by_id[doc.id]
-        if record.sentences != doc.sentences or (record.title or None) != (doc.title or None):
-            raise ClsumError(f"bench: {doc.id}: clsum segments differently from the prepared input")

@@ -1,4 +1,4 @@
-"""Analytical FLOPs of encoder-decoder generation, this machine's matmul peak, and output agreement.
+"""Analytical FLOPs of encoder-decoder generation, and this machine's matmul peak.
 
 FLOPs (one multiply-add = 2 FLOPs; layer norms, softmax, activations and embeddings left out), for a
 model with d = d_model, f = FFN width, V = vocabulary, Le/Ld encoder/decoder layers, a source of n
@@ -81,12 +81,3 @@ def _rate(op: Any, size: int, seconds: float) -> float:
         op()
         runs += 1
     return round(2 * size**3 * runs / (time.perf_counter() - start) / 1e9, 2)
-
-
-def chrf(hypotheses: list[str], references: list[str]) -> float | None:
-    """Corpus chrF (sacrebleu defaults) of one system's outputs against the fp32 outputs."""
-    from sacrebleu.metrics import CHRF
-
-    if not hypotheses:
-        return None
-    return round(CHRF().corpus_score(hypotheses, [references]).score, 2)

@@ -43,8 +43,7 @@ def run_ray_system(job: Job) -> SystemResult:
 
 @contextlib.contextmanager
 def _peak_pss() -> Iterator[list[int]]:
-    """``[peak]``: the peak PSS of this process and its descendants, sampled on a thread while in
-    ``with``."""
+    """``[peak]``: the peak PSS of this process and its descendants, sampled while in ``with``."""
     import psutil
 
     peak, stop, me = [0], threading.Event(), psutil.Process()

@@ -10,8 +10,7 @@ from typing import Any
 
 from clsum.bench import measure
 from clsum.bench.baselines import ByStage, Decoding
-from clsum.bench.inputs import Doc
-from clsum.bench.job import DocResult, Output, SystemResult
+from clsum.bench.job import Doc, DocResult, Output, SystemResult
 from clsum.bench.standins.models import BenchModels, Lengths
 
 REFERENCE = "naive"  # the fp32 outputs other systems are compared with
@@ -260,14 +259,19 @@ def _share(achieved: float | None, peak_g: float | None) -> float | None:
 
 
 def _agreement(results: dict[str, SystemResult], r: SystemResult) -> dict[str, float | None] | None:
+    """Corpus chrF (sacrebleu defaults) of ``r``'s outputs against the fp32 (naive) outputs."""
+    from sacrebleu.metrics import CHRF
+
     if r.system == REFERENCE or REFERENCE not in results:
         return None
     ref = {d.id: d for d in results[REFERENCE].docs}
-    hyp = [d for d in r.docs if d.id in ref]
-    return {
-        part: measure.chrf([getattr(d, part) for d in hyp], [getattr(ref[d.id], part) for d in hyp])
-        for part in ("translation", "summary")
-    }
+    pairs = [(d, ref[d.id]) for d in r.docs if d.id in ref]
+
+    def chrf(part: str) -> float | None:
+        hyps, refs = [getattr(d, part) for d, _ in pairs], [getattr(x, part) for _, x in pairs]
+        return round(CHRF().corpus_score(hyps, [refs]).score, 2) if pairs else None
+
+    return {part: chrf(part) for part in ("translation", "summary")}
 
 
 def _flops_per_article(

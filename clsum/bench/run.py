@@ -1,9 +1,5 @@
-"""``clsum bench`` from options to report: models, inputs and settings once, then one child per system.
-
-Everything the systems share is made in this process before any timed child starts: the models
-(random stand-ins built), the CTranslate2 conversions, the documents (cleaned and segmented by the
-pipeline clsum runs, whose tokenizers also count their tokens) and the decoding settings.
-"""
+"""``clsum bench`` from options to report: what the systems share (models, CTranslate2 conversions,
+documents, decoding settings) is made here before any timed child starts, then one child per system."""
 
 from __future__ import annotations
 
@@ -11,30 +7,25 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 from clsum.bench import RAY_SYSTEMS, measure
 from clsum.bench.baselines import decoding
-from clsum.bench.inputs import load_raw, prepare, training_text
-from clsum.bench.invariance import run_variants
-from clsum.bench.job import Job
+from clsum.bench.job import Doc, Job
 from clsum.bench.local import run_in_child, run_system
-from clsum.bench.report import BenchReport, Context, Inputs, InvarianceReport, Machine
-from clsum.bench.standins.models import BenchModels, clsum_overrides, forced_lengths, resolve_models
+from clsum.bench.report import BenchReport, Context, Differing, Inputs, InvarianceReport, Machine
+from clsum.bench.standins.models import BenchModels, forced_lengths, resolve_models
 from clsum.config import Config, load_config
-from clsum.errors import ConfigError
+from clsum.errors import ConfigError, InputError
 from clsum.pipeline.runtime.backends.ctranslate2 import usable_cpus
 from clsum.pipeline.runtime.provenance import proc_field
+from clsum.record import Record
 from clsum.runner import Pipeline
 from clsum.versions import package_versions
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -81,12 +72,16 @@ def _prepare(
     """The job the systems share, each model's architecture by directory, and the report's context."""
     from transformers import AutoConfig
 
-    records = load_raw(options.folder, options.langs, options.limit)
-    text = partial(training_text, options.folder, records)
-    models, build_s = _timed(lambda: resolve_models(config, options.langs, text))
+    records = _load_raw(options.folder, options.langs, options.limit)
+    text = partial(_training_text, options.folder, records)
+    start = time.perf_counter()
+    models = resolve_models(config, options.langs, text)
+    build_s = time.perf_counter() - start
     pipeline = _pipeline(options, models)
-    ct2_dirs, convert_s = _timed(lambda: _convert(pipeline, models, options.systems))
-    docs = prepare(pipeline, records, options.langs)
+    start = time.perf_counter()
+    ct2_dirs = _convert(pipeline, models, options.systems)
+    convert_s = time.perf_counter() - start
+    docs = _documents(pipeline, records, options.langs)
     log.info("benchmarking %d documents (%s)", len(docs), ", ".join(sorted({d.lang for d in docs})))
     # each model's config.json, read once: architectures for the FLOPs, the summarizer's positions
     configs = {m.path: AutoConfig.from_pretrained(m.path) for m in models.all()}
@@ -95,7 +90,7 @@ def _prepare(
     )
     positions = int(getattr(configs[models.summarization.path], "max_position_embeddings", 1024))
     lengths = forced_lengths(models, [n for d in docs for n in d.unit_tokens], positions) if forced else None
-    overrides = [*options.overrides, *models.overrides(), *(clsum_overrides(lengths) if lengths else [])]
+    overrides = [*options.overrides, *models.overrides(), *(lengths.overrides() if lengths else [])]
     job = Job(
         system="",
         docs=docs,
@@ -131,11 +126,8 @@ def _prepare(
 
 
 def _pipeline(options: BenchOptions, models: BenchModels) -> Pipeline:
-    """The pipeline the clsum system runs (same config, same models), in this process.
-
-    When the clsum system is not run, on transformers: segmenting needs only the tokenizers, and
-    with CTranslate2 the pipeline would convert every model it loads.
-    """
+    """The pipeline the clsum system runs, in this process; on transformers when the clsum system is
+    not run (segmenting needs only the tokenizers; CTranslate2 would convert every model it loads)."""
     overrides = [*options.overrides, *models.overrides()]
     if not _runs_clsum(options.systems):
         overrides.append("backend=transformers")
@@ -160,7 +152,77 @@ def _runs_clsum(systems: list[str]) -> bool:
     return any(s == "clsum" or s in RAY_SYSTEMS for s in systems)
 
 
-def _timed(func: Callable[[], T]) -> tuple[T, float]:
-    start = time.perf_counter()
-    value = func()
-    return value, time.perf_counter() - start
+def _load_raw(folder: Path | None, langs: list[str], limit: int | None) -> list[Record]:
+    """NTREX documents (first ``limit`` per language), or every document under ``folder``."""
+    if folder is not None:
+        from clsum.pipeline.ingest import ingest
+
+        records = [r for r in ingest(folder) if r.ok]
+        return records[: limit * len(langs)] if limit else records
+    from clsum.eval.data import load_ntrex_documents
+
+    # One NTREX line per paragraph: the lines are the article's sentences/paragraphs.
+    return [
+        Record(id=f"ntrex-{lang}-{seg.id}", raw=seg.source.replace("\n", "\n\n"), lang_hint=lang)
+        for lang in langs
+        for seg in load_ntrex_documents(lang).segments[: limit or None]
+    ]
+
+
+def _documents(pipeline: Pipeline, records: list[Record], langs: list[str]) -> list[Doc]:
+    """Clean, detect and segment ``records`` with ``pipeline``; the documents in ``langs``, with
+    their units' token counts from the pipeline's own translator tokenizers."""
+    pipeline.process(records, until="detect")
+    # Segmenting loads the language's translator: only for the languages benchmarked.
+    kept = [r for r in records if r.ok and r.lang in langs]
+    pipeline.process(kept, start="segment", until="segment")
+    docs = [Doc(r.id, r.lang or "", r.raw, r.title, r.sentences) for r in kept if r.ok and r.sentences]
+    if not docs:
+        raise InputError(f"bench: no usable documents in {', '.join(langs)}")
+    for doc in docs:
+        doc.unit_tokens = pipeline.models.translator(doc.lang).count_tokens(doc.units)
+    return docs
+
+
+def _training_text(folder: Path | None, records: list[Record], lang: str) -> list[str]:
+    """Training text for a random model's tokenizer: the non-empty lines of the documents of ``lang``,
+    all of NTREX's when benchmarking NTREX (else any document's lines when none is in ``lang``)."""
+    if folder is None:
+        records = _load_raw(None, [lang], None)
+    lines = (line.strip() for r in records if (r.lang_hint or r.lang) == lang for line in r.raw.splitlines())
+    return [line for line in lines if line] or [line for r in records for line in r.raw.splitlines()]
+
+
+# --invariance (BENCHMARKS.md, "Invariance"): (name, system, --set values), the first the reference:
+# threads, document batches, generate() batches, the cache, prefetching, the engine and its actors.
+VARIANTS: list[tuple[str, str, list[str]]] = [
+    ("threads=1 doc_batch_size=1", "clsum", ["threads=1", "doc_batch_size=1"]),
+    ("threads=2 doc_batch_size=6", "clsum", ["threads=2", "doc_batch_size=6"]),
+    (
+        "threads=2 batch_size=3/1 batch_tokens=512/2048 cache_size=0 prefetch=false",
+        "clsum",
+        [
+            "threads=2",
+            "translation.batch_size=3",
+            "summarization.batch_size=1",
+            "translation.batch_tokens=512",
+            "summarization.batch_tokens=2048",
+            "translation.cache_size=0",
+            "prefetch=false",
+        ],
+    ),
+    ("engine=ray, 2 actors per stage", "clsum-ray-2x2", ["threads=2"]),
+]
+
+
+def run_variants(job: Job) -> InvarianceReport:
+    """Every variant over ``job``'s documents; the outputs of each compared with the first's."""
+    outputs = {}
+    for name, system, sets in VARIANTS:
+        threads = next((int(s.split("=")[1]) for s in sets if s.startswith("threads=")), job.threads)
+        variant = replace(job, system=system, threads=threads, clsum_overrides=[*job.clsum_overrides, *sets])
+        log.info("invariance: %s on %d documents", name, len(job.docs))
+        outputs[name] = run_in_child(threads, run_system, variant).outputs()
+    first = VARIANTS[0][0]
+    differing = {name: Differing.between(outputs[first], docs) for name, docs in outputs.items()}
+    return InvarianceReport(first, len(job.docs), differing, outputs)

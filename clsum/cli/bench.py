@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from clsum.bench import RAY_SYSTEMS, SYSTEMS
-from clsum.cli.common import config_options, handle_errors, setup_logging
+from clsum.cli.common import config_options, handle_errors
 from clsum.config import unknown
 from clsum.errors import OutputError
 
@@ -93,7 +93,6 @@ def bench_command(
     from clsum.pipeline.lock import FolderLock
     from clsum.pipeline.runtime import configure_process
 
-    setup_logging(verbose)
     _check_writable(json_path)  # before any work: a finished measurement must have somewhere to go
     configure_process(0)  # no loading bars; each timed system sets its own threads in its child
     default = ["clsum", *RAY_SYSTEMS] if engine == "ray" else list(SYSTEMS)
@@ -126,7 +125,7 @@ def bench_command(
 
 
 def _check_writable(path: Path) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent  # Path(".") for a bare file name
     if not folder.is_dir():
         raise OutputError(f"--json {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from clsum.cli.common import EXIT_PARTIAL, handle_errors, setup_logging, verbose_option
+from clsum.cli.common import EXIT_PARTIAL, handle_errors
 
 
 def _table(flagged: list[tuple[str, str, list[str]]], summary: dict[str, Any]) -> str:
@@ -46,7 +46,6 @@ def _table(flagged: list[tuple[str, str, list[str]]], summary: dict[str, Any]) -
 @click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print per-document results and the aggregate as JSON.")
 @click.option("--fail-on-flag", is_flag=True, help="Exit with code 3 if any summary is flagged.")
-@verbose_option
 @handle_errors
 def check_command(output: Path, as_json: bool, fail_on_flag: bool, verbose: int) -> None:
     """Reference-free checks of the summaries in OUT (a 'clsum summarize' output folder).
@@ -57,7 +56,6 @@ def check_command(output: Path, as_json: bool, fail_on_flag: bool, verbose: int)
     from clsum.eval.checks import CHECKS_SIGNATURE, aggregate, check_output
     from clsum.eval.scores import jsonable
 
-    setup_logging(verbose)
     checked = check_output(output)
     summary = aggregate([res for _, res in checked])
     if as_json:

@@ -22,40 +22,36 @@ EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_WRITE, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Loggers whose INFO messages are shown by default (as INFO, not as warnings).
-NOTICES = ("clsum.pipeline.runtime.ct2cache",)
 
-
-verbose_option = click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")
-
-
-_config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML config file (default: built-in defaults, see 'clsum config show').",
-)
-_set_option = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a config key, e.g. --set summarization.num_beams=2 (repeatable).",
-)
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
 
 
 def config_options(func: F) -> F:
-    """--config, --set and -v, shared by every command that reads a config."""
-    return _config_option(_set_option(verbose_option(func)))
+    """--config and --set, shared by every command that reads a config."""
+    func = click.option(
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override a config key, e.g. --set summarization.num_beams=2 (repeatable).",
+    )(func)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="YAML config file (default: built-in defaults, see 'clsum config show').",
+    )(func)
 
 
 def handle_errors(func: F) -> F:
-    """Library errors become one line on stderr and exit 2 (4 when writing failed during a run); -v
-    adds the traceback. SIGTERM is handled like Ctrl-C, with its own exit code (143 = 128 + 15)."""
+    """Every command's -v, and its start: logging as -v/-q say. Library errors become one line on
+    stderr and exit 2 (4 when writing failed during a run); -v adds the traceback. SIGTERM is handled
+    like Ctrl-C, with its own exit code (143 = 128 + 15)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         verbose = kwargs.get("verbose", 0)
+        setup_logging(verbose, kwargs.get("quiet", False))
         previous = _stop_on_sigterm()
         try:
             return func(*args, **kwargs)
@@ -72,7 +68,8 @@ def handle_errors(func: F) -> F:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 
-    return wrapper  # type: ignore[return-value]
+    verbose_option = click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")
+    return verbose_option(wrapper)  # type: ignore[return-value]
 
 
 def _stop_on_sigterm() -> Any:
@@ -100,17 +97,14 @@ def setup_logging(verbose: int, quiet: bool = False) -> None:
         # has no article body): clsum then extracts with lxml, nothing for the user to act on.
         for name in ("trafilatura", "htmldate", "courlan"):
             logging.getLogger(name).setLevel(max(level, logging.ERROR))
-    # Routine, but worth seeing without -v: a one-time conversion that can take a minute.
-    for name in NOTICES:
-        logging.getLogger(name).setLevel(logging.ERROR if quiet else min(level, logging.INFO))
+    # Shown as INFO without -v, routine but worth seeing: a one-time conversion that can take a minute.
+    notices = logging.getLogger("clsum.pipeline.runtime.ct2cache")
+    notices.setLevel(logging.ERROR if quiet else min(level, logging.INFO))
 
 
 def configure_runtime(config: Config) -> None:
-    """Process-wide inference state (torch threads, loading bars), set once before models load.
-
-    With a hub model configured and HF_HUB_OFFLINE unset, one short request checks that the hub
-    answers; without an answer the process works from the cache only (``hub.offline_if_unreachable``).
-    """
+    """Process-wide inference state (torch threads, loading bars), set once before models load; with
+    a hub model configured, offline when the hub does not answer (``hub.offline_if_unreachable``)."""
     from clsum.pipeline.runtime import configure_process
     from clsum.pipeline.runtime.hub import ModelRef, offline_if_unreachable
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from clsum.cli.common import EXIT_PARTIAL, config_options, configure_runtime, handle_errors, setup_logging
+from clsum.cli.common import EXIT_PARTIAL, config_options, configure_runtime, handle_errors, quiet_option
 
 
 @click.command("eval")
@@ -18,7 +18,7 @@ from clsum.cli.common import EXIT_PARTIAL, config_options, configure_runtime, ha
 @click.option("--systems", help="Comma-separated system names to run (default: all in the config).")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N segments/documents.")
 @click.option("--list", "list_", is_flag=True, help="List the shipped benchmark configs and exit.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
+@quiet_option
 @config_options
 @handle_errors
 def eval_command(
@@ -40,7 +40,6 @@ def eval_command(
     """
     from clsum.eval.benchmark import load_benchmark, shipped_configs
 
-    setup_logging(verbose, quiet)
     if list_:
         for name, path in shipped_configs().items():
             cfg = load_benchmark(path)

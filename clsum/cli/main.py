@@ -1,9 +1,5 @@
-"""The ``clsum`` command group and the pipeline's own commands (summarize, config, models).
-
-The CLI is the only place that turns exceptions into exit codes and messages, and the only place
-that sets process-wide state (logging, torch threads). Exit codes: ``common.EXIT_*``, described in
-docs/outputs.md.
-"""
+"""The ``clsum`` command group and the pipeline's own commands (summarize, config, models); exit
+codes: ``common.EXIT_*``, described in docs/outputs.md."""
 
 from __future__ import annotations
 
@@ -14,7 +10,7 @@ import click
 
 from clsum.cli.bench import bench_command
 from clsum.cli.check import check_command
-from clsum.cli.common import EXIT_PARTIAL, config_options, configure_runtime, handle_errors, setup_logging
+from clsum.cli.common import EXIT_PARTIAL, config_options, configure_runtime, handle_errors, quiet_option
 from clsum.cli.eval import eval_command
 from clsum.cli.score import compare_command, score_command
 from clsum.config import ENGINES, load_config
@@ -33,7 +29,7 @@ def main() -> None:
 )
 @click.option("--lang", help="Language of every document (skips detection), e.g. nl.")
 @click.option("--force", is_flag=True, help="Redo documents already summarized in OUTPUT.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
+@quiet_option
 @click.option(
     "--engine",
     type=click.Choice(ENGINES),
@@ -63,7 +59,6 @@ def summarize(
     from clsum.pipeline.write import OutputStore
     from clsum.runner import Pipeline
 
-    setup_logging(verbose, quiet)
     config = load_config(config_path, overrides)
     config.engine = engine or config.engine  # the options win over the config file and --set
     config.ray.address = ray_address or config.ray.address
@@ -134,7 +129,6 @@ def config_show(config_path: Path | None, overrides: tuple[str, ...], verbose: i
     from clsum.pipeline.runtime import backend_options
     from clsum.pipeline.runtime.backends import check
 
-    setup_logging(verbose)
     cfg = load_config(config_path, overrides)
     check(backend_options(cfg))  # the one check that needs the backends' registry, not the device
     click.echo(f"# config hash: {cfg.hash()}\n{cfg.to_yaml()}", nl=False)
@@ -153,7 +147,6 @@ def models_list(config_path: Path | None, overrides: tuple[str, ...], verbose: i
     precision it runs on, and its generation settings with where each one comes from."""
     from clsum.pipeline.runtime import backend_options, configured_models, describe, describe_generation
 
-    setup_logging(verbose)
     cfg = load_config(config_path, overrides)
     device = "cpu" if cfg.device == "auto" else cfg.device  # listing must not initialise CUDA
     for key, spec, task in configured_models(cfg):
@@ -169,7 +162,6 @@ def models_download(config_path: Path | None, overrides: tuple[str, ...], verbos
     """Fetch every configured model into the Hugging Face cache (for later offline use)."""
     from clsum.pipeline.runtime import backend_options, configured_models, download
 
-    setup_logging(verbose)
     cfg = load_config(config_path, overrides)
     configure_runtime(cfg)
     for key, spec, _ in configured_models(cfg):

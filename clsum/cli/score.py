@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_h
 
 import click
 
-from clsum.cli.common import handle_errors, setup_logging, verbose_option
+from clsum.cli.common import handle_errors
 from clsum.eval.options import (
     BOOTSTRAP_MIN_DIFFERING,
     EXACT_MAX_DIFFERING,
@@ -21,7 +21,7 @@ from clsum.eval.scores import jsonable
 from clsum.eval.textio import FORMATS
 
 if TYPE_CHECKING:
-    from clsum.eval.scores import Comparison
+    pass
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _TEST_NAMES = {
@@ -60,7 +60,6 @@ def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by score and compare; they become an eval.options.ScoreOptions."""
     hints = get_type_hints(ScoreOptions)
     options = [
-        verbose_option,
         *(_field_option(f, hints[f.name]) for f in reversed(fields(ScoreOptions))),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table."),
         click.option(
@@ -87,10 +86,6 @@ def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _options(**kw: Any) -> ScoreOptions:
-    return ScoreOptions(**{f.name: kw[f.name] for f in fields(ScoreOptions)})
-
-
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -105,9 +100,10 @@ def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: 
     from clsum.eval.metrics import score
     from clsum.eval.textio import load_pair
 
-    setup_logging(kw["verbose"])
     hyps, refs = load_pair(hyp, ref, kw["fmt"])
-    results = score(hyps, refs, metric_names or None, _options(**kw))
+    results = score(
+        hyps, refs, metric_names or None, ScoreOptions(**{f.name: kw[f.name] for f in fields(ScoreOptions)})
+    )
     if as_json:
         click.echo(json.dumps(results, indent=2, default=jsonable))
         return
@@ -144,21 +140,16 @@ def compare_command(
     from clsum.eval.metrics import compare
     from clsum.eval.textio import load_pair
 
-    setup_logging(kw["verbose"])
     hyps_a, refs = load_pair(hyp_a, ref, kw["fmt"])
     hyps_b, _ = load_pair(hyp_b, ref, kw["fmt"])
-    results = compare(hyps_a, hyps_b, refs, metric_names or None, _options(**kw), method)
+    options = ScoreOptions(**{f.name: kw[f.name] for f in fields(ScoreOptions)})
+    results = compare(hyps_a, hyps_b, refs, metric_names or None, options, method)
     if as_json:
         click.echo(json.dumps(results, indent=2, default=jsonable))
         return
-    _print_comparisons(results, method, kw["bootstrap"], kw["seed"])
-
-
-def _print_comparisons(results: dict[str, Comparison], method: str, resamples: int, seed: int) -> None:
-    tests = sorted({c.test for c in results.values()})
-    for test in tests:
+    for test in sorted({c.test for c in results.values()}):
         click.echo(f"test ({method}): {_TEST_NAMES[test]}")
-    click.echo(f"{resamples} resamples / random swaps, seed {seed}; k = segments that differ")
+    click.echo(f"{kw['bootstrap']} resamples / random swaps, seed {kw['seed']}; k = segments that differ")
     click.echo(
         f"{'metric':10} {'A':>7} {'B':>7} {'B-A':>7} {'p':>7} {'95% CI of B-A':>17} {'k/n':>9}  signature"
     )

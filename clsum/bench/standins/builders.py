@@ -1,13 +1,8 @@
-"""Random-weight seq2seq models with tokenizers trained on the spot, saved like hub checkpoints.
-
-One builder for the bench's stand-ins (``models``: published dimensions, vocabulary padded to the
-published size, outputs restricted to ids the tokenizer can decode) and the tests' tiny models and
-replicas (whose files every test's expected outputs depend on). Two steps, because the model takes
-its vocabulary size and special ids from the trained tokenizer: ``*_tokenizer`` trains and saves
-the tokenizer, then ``random_model`` makes the model (``save_checkpoint``: in a hub repository's
-layout). Model libraries are imported inside the functions: the tests import this
-module before they point the Hugging Face cache at a private directory.
-"""
+"""Random-weight seq2seq models with tokenizers trained on the spot, saved like hub checkpoints: the
+bench's stand-ins and the tests' tiny models and replicas. Two steps, because the model takes its
+vocabulary size and special ids from the trained tokenizer: ``*_tokenizer``, then ``random_model``.
+Model libraries are imported inside the functions: the tests import this module before they point
+the Hugging Face cache at a private directory."""
 
 from __future__ import annotations
 
@@ -100,7 +95,7 @@ def bart_tokenizer(out: Path, text: list[str], spec: TokenizerSpec) -> Vocab:
         bpe_vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
         trained = sorted(bpe_vocab.values())
         if spec.vocab_size is not None:  # CTranslate2 requires as many vocabulary entries as embedding rows
-            pad_vocab(bpe_vocab, spec.vocab_size)
+            bpe_vocab.update({f"<dummy_{i}>": i for i in range(len(bpe_vocab), spec.vocab_size)})
             vocab_file.write_text(json.dumps(bpe_vocab, ensure_ascii=False), encoding="utf-8")
         tokenizer = BartTokenizer.from_pretrained(tmp, model_max_length=spec.max_input_tokens)
         tokenizer.save_pretrained(out)
@@ -109,9 +104,7 @@ def bart_tokenizer(out: Path, text: list[str], spec: TokenizerSpec) -> Vocab:
             for name in ("vocab.json", "merges.txt"):
                 shutil.copyfile(Path(tmp) / name, out / name)
     vocab = tokenizer.get_vocab()
-    bos, pad, eos = vocab["<s>"], vocab["<pad>"], vocab["</s>"]
-    if (bos, pad, eos) != (0, 1, 2):
-        raise ValueError(f"BART expects <s>=0 <pad>=1 </s>=2, the tokenizer has {bos}, {pad}, {eos}")
+    bos, pad, eos = vocab["<s>"], vocab["<pad>"], vocab["</s>"]  # trained first: 0, 1, 2 as in BART
     ids = {
         "bos_token_id": bos,
         "pad_token_id": pad,
@@ -125,17 +118,13 @@ def bart_tokenizer(out: Path, text: list[str], spec: TokenizerSpec) -> Vocab:
 def random_model(vocab: Vocab, spec: ModelSpec) -> Any:
     """``spec``'s architecture with ``vocab``'s size and special ids, random weights from ``spec.seed``."""
     import torch
-    import transformers as t
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
-    classes = {
-        "marian": (t.MarianConfig, t.MarianMTModel),
-        "bart": (t.BartConfig, t.BartForConditionalGeneration),
-    }
-    config_class, model_class = classes[vocab.kind]
-    config = config_class(**{**spec.architecture, "vocab_size": vocab.size, **vocab.config_ids})
+    architecture = {**spec.architecture, "vocab_size": vocab.size, **vocab.config_ids}
+    config = AutoConfig.for_model(vocab.kind, **architecture)
     with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
         torch.manual_seed(spec.seed)
-        model = model_class(config)
+        model = AutoModelForSeq2SeqLM.from_config(config)
     if spec.restrict_output:  # random logits over ids the tokenizer cannot decode would give empty text
         bias = torch.full_like(model.final_logits_bias, -1e4)
         bias[0, vocab.output_ids] = 0.0
@@ -147,13 +136,10 @@ def save_checkpoint(
     model: Any, out: Path, layout: str, generation: dict[str, Any], config_keys: dict[str, Any] | None = None
 ) -> None:
     """``model`` and its ``generation`` settings in a hub repository's files: ``legacy`` (2020-era
-    uploads: the settings as config.json keys, weights in pytorch_model.bin) or ``modern``
-    (generation_config.json, model.safetensors). ``config_keys``: more config.json keys.
-
-    config.json holds every key of the model's config, as the hub's files do: ``save_pretrained``
-    leaves out values equal to the class defaults (a BART's ``pad_token_id``, for one), which a
-    legacy read of the generation settings would then miss.
-    """
+    uploads: the settings as config.json keys, pytorch_model.bin) or ``modern`` (generation_config.json,
+    model.safetensors); ``config_keys``: more config.json keys. config.json holds every key, as the
+    hub's do: ``save_pretrained`` leaves out class defaults (a BART's ``pad_token_id``), which a
+    legacy read of the generation settings would then miss."""
     import torch
     from transformers import GenerationConfig
 
@@ -202,11 +188,9 @@ def _pieces(spm_file: Path) -> list[str]:
 
 
 def marian_vocab(source: Path, target: Path, size: int | None = None) -> tuple[dict[str, int], list[int]]:
-    """The joint vocab.json and the ids of the target pieces (what the decoder may produce).
-
-    ``<pad>`` is the last id: ``size - 1`` with the unused ids below it filled (opus-mt's layout at
-    the published size; CTranslate2 requires as many entries as embedding rows), else the next free id.
-    """
+    """The joint vocab.json and the ids of the target pieces (what the decoder may produce). ``<pad>``
+    is the last id: ``size - 1`` with the unused ids below it filled (opus-mt's layout; CTranslate2
+    requires as many entries as embedding rows), else the next free id."""
     vocab = {"</s>": 0, "<unk>": 1}
     for piece in _pieces(source) + _pieces(target):
         if piece not in vocab and piece not in ("<s>", "<pad>"):
@@ -214,15 +198,10 @@ def marian_vocab(source: Path, target: Path, size: int | None = None) -> tuple[d
     if size is not None and len(vocab) >= size:
         raise ValueError(f"tokenizer vocabulary {len(vocab)} does not fit below pad id {size - 1}")
     target_ids = sorted({vocab[p] for p in _pieces(target) if p in vocab and p not in ("<unk>", "<pad>")})
-    if size is not None:
-        pad_vocab(vocab, size - 1)
+    if size is not None:  # unused <dummy_i> tokens up to pad
+        vocab.update({f"<dummy_{i}>": i for i in range(len(vocab), size - 1)})
     vocab["<pad>"] = len(vocab)
     return vocab, target_ids
-
-
-def pad_vocab(vocab: dict[str, int], size: int) -> None:
-    """Fill ``vocab`` with unused ``<dummy_i>`` tokens up to ``size`` entries (ids 0..size-1)."""
-    vocab.update({f"<dummy_{i}>": i for i in range(len(vocab), size)})
 
 
 def english_corpus(fallback: list[str]) -> list[str]:

@@ -1,9 +1,6 @@
-"""Benchmark models: the configured ones when they load, else random ones of the published size,
-built once into ``$CLSUM_BENCH_CACHE`` in the hub repositories' legacy layout (BENCHMARKS.md,
-"Models": loading them costs what loading the real ones does). Random weights cost what the real
-ones do when the output lengths are forced (``forced_lengths``: decoder steps, as the baselines
-count them; ``min_length``/``max_length`` count the decoder start token too, hence the ``+ 1``s).
-"""
+"""Benchmark models: the configured ones when they load, else random ones of the published size
+(BENCHMARKS.md, "Models"). Forced lengths count decoder steps, as the baselines do;
+``min_length``/``max_length`` count the decoder start token too, hence the ``+ 1``s."""
 
 from __future__ import annotations
 
@@ -14,8 +11,9 @@ import shutil
 import statistics
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
+from importlib.resources import files
 from pathlib import Path
 
 from clsum.bench.standins.builders import (
@@ -39,67 +37,17 @@ SUMMARY_TOKENS = 64  # forced summary length for random summarizers (distilbart-
 TRANSLATION_LENGTH_FACTOR = 1.1  # forced translation length = round(1.1 x mean source tokens)
 TOKENIZER_VOCAB = 12_000  # trained tokenizer size; ids stay below the model's embedding rows
 
-# The published architectures (config.json of the hub checkpoints), copied field by field.
-OPUS_MT = ModelSpec(
-    {
-        "vocab_size": 58101,
-        "d_model": 512,
-        "encoder_layers": 6,
-        "decoder_layers": 6,
-        "encoder_attention_heads": 8,
-        "decoder_attention_heads": 8,
-        "encoder_ffn_dim": 2048,
-        "decoder_ffn_dim": 2048,
-        "activation_function": "swish",
-        "max_position_embeddings": 512,
-        "scale_embedding": True,
-        "static_position_embeddings": True,
-        "normalize_embedding": False,
-        "share_encoder_decoder_embeddings": True,
-        "bos_token_id": 0,
-        "pad_token_id": 58100,
-        "eos_token_id": 0,
-        "decoder_start_token_id": 58100,
-        "forced_eos_token_id": 0,
-    },
-    restrict_output=True,  # random logits over ids the tokenizer cannot decode would give empty text
+# The published checkpoints' config.json fields, and what their authors configured for generation
+# (besides opus-mt's bad word, its <pad>; distilbart's forced BOS as a 2020 config key): package data.
+_OPUS, _DISTILBART = (
+    json.loads((files("clsum.bench.standins") / f"{name}.json").read_text(encoding="utf-8"))
+    for name in ("opus-mt", "distilbart-cnn-12-6")
 )
-DISTILBART_CNN_12_6 = ModelSpec(
-    {
-        "vocab_size": 50264,
-        "d_model": 1024,
-        "encoder_layers": 12,
-        "decoder_layers": 6,
-        "encoder_attention_heads": 16,
-        "decoder_attention_heads": 16,
-        "encoder_ffn_dim": 4096,
-        "decoder_ffn_dim": 4096,
-        "activation_function": "gelu",
-        "max_position_embeddings": 1024,
-        "normalize_before": False,
-        "normalize_embedding": True,
-        "scale_embedding": False,
-        "add_final_layer_norm": False,
-        "static_position_embeddings": False,
-        "bos_token_id": 0,
-        "pad_token_id": 1,
-        "eos_token_id": 2,
-        "decoder_start_token_id": 2,
-        "forced_eos_token_id": 2,
-    },  # its forced BOS is a generation setting: DISTILBART_LEGACY_EXTRA
-    restrict_output=True,
-)
-# What the checkpoints' authors configured (besides opus-mt's bad word, its <pad>).
-OPUS_MT_SETTINGS = {"num_beams": 4, "max_length": 512}
-BART_CNN = {
-    "early_stopping": True,
-    "length_penalty": 2.0,
-    "max_length": 142,
-    "min_length": 56,
-    "no_repeat_ngram_size": 3,
-    "num_beams": 4,
-}
-DISTILBART_LEGACY_EXTRA = {"force_bos_token_to_be_generated": True}  # the forced BOS, as of 2020
+# restrict_output: random logits over ids the tokenizer cannot decode would give empty text
+OPUS_MT = ModelSpec(_OPUS["architecture"], restrict_output=True)
+DISTILBART_CNN_12_6 = ModelSpec(_DISTILBART["architecture"], restrict_output=True)
+OPUS_MT_SETTINGS, BART_CNN = _OPUS["generation"], _DISTILBART["generation"]
+DISTILBART_LEGACY_EXTRA = _DISTILBART["legacy_extra"]
 RANDOM_ARCHITECTURES = {
     "Helsinki-NLP/opus-mt-de-en": ("marian", "de"),
     "Helsinki-NLP/opus-mt-nl-en": ("marian", "nl"),
@@ -132,23 +80,6 @@ class BenchModels:
         return out + ([f"summarization.model={self.summarization.path}"] if self.summarization.random else [])
 
 
-@dataclass(frozen=True)
-class Meta:
-    """``META_FILE``, in every random model's directory."""
-
-    provenance: str
-    forced_length: int
-    format: int  # BUILD_FORMAT when built
-
-    @classmethod
-    def read(cls, folder: Path) -> Meta | None:
-        meta = folder / META_FILE
-        return cls(**json.loads(meta.read_text())) if meta.is_file() else None
-
-    def model(self, spec: str, folder: Path) -> BenchModel:
-        return BenchModel(spec, str(folder), self.provenance, True, self.forced_length)
-
-
 def resolve_models(config: Config, langs: list[str], text: Callable[[str], list[str]]) -> BenchModels:
     """The configured translators of ``langs`` and summarizer; ``text(lang)`` is training text for
     the tokenizer of a random stand-in (asked for only when one is built)."""
@@ -161,10 +92,7 @@ def resolve(spec: str, texts: Callable[[], list[str]]) -> BenchModel:
     """The configured model if it loads from a local dir or the HF cache, else its random stand-in."""
     local = Path(spec).expanduser()
     if local.is_dir():
-        meta = Meta.read(local)
-        return (
-            meta.model(spec, local) if meta else BenchModel(spec, str(local), f"local: {local}", False, None)
-        )
+        return _stand_in(spec, local) or BenchModel(spec, str(local), f"local: {local}", False, None)
     snapshot = _hf_snapshot(spec)
     if snapshot is not None:
         return BenchModel(spec, str(snapshot), f"real: {spec}@{snapshot.name}", False, None)
@@ -172,10 +100,16 @@ def resolve(spec: str, texts: Callable[[], list[str]]) -> BenchModel:
         raise ModelError(f"bench: model {spec!r} is neither a local directory nor in the HF cache")
     root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "clsum" / "bench-models")
     folder = root.expanduser() / spec.replace("/", "--")
-    meta = Meta.read(folder)
-    if meta is None or meta.format != BUILD_FORMAT:
-        meta = _build(folder, spec, texts())
-    return meta.model(spec, folder)
+    return _stand_in(spec, folder, BUILD_FORMAT) or _build(folder, spec, texts())
+
+
+def _stand_in(spec: str, folder: Path, build_format: int | None = None) -> BenchModel | None:
+    """The random stand-in in ``folder``, from its ``META_FILE`` (if built in ``build_format``)."""
+    path = folder / META_FILE
+    meta = json.loads(path.read_text()) if path.is_file() else None
+    if meta is None or build_format not in (None, meta["format"]):
+        return None
+    return BenchModel(spec, str(folder), meta["provenance"], True, meta["forced_length"])
 
 
 def _hf_snapshot(spec: str) -> Path | None:
@@ -189,25 +123,25 @@ def _hf_snapshot(spec: str) -> Path | None:
     return path if has_weights and (path / "config.json").is_file() else None
 
 
-def _build(folder: Path, spec: str, texts: list[str]) -> Meta:
+def _build(folder: Path, spec: str, texts: list[str]) -> BenchModel:
     """Build into a staging directory and move it into place: a cached model is always complete."""
     log.info("building a random %s with the published architecture in %s", spec, folder)
     kind, lang = RANDOM_ARCHITECTURES[spec]
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
         staging = Path(tmp) / "model"
-        length = (
-            build_random_marian(staging, lang, texts)
-            if kind == "marian"
-            else build_random_bart(staging, texts)
+        length, tokenizer_config = (
+            _marian(staging, lang, texts) if kind == "marian" else _bart(staging, texts)
         )
+        # tokenizer_config.json as the repository ships it (not the one save_pretrained wrote)
+        (staging / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
         provenance = f"random: {spec} architecture ({kind}), seed 0, tokenizer trained on NTREX"
-        meta = Meta(provenance, length, BUILD_FORMAT)
-        (staging / META_FILE).write_text(json.dumps(asdict(meta), indent=1))
+        meta = {"provenance": provenance, "forced_length": length, "format": BUILD_FORMAT}
+        (staging / META_FILE).write_text(json.dumps(meta, indent=1))
         if folder.exists():  # built by an older bench: another layout
             shutil.rmtree(folder)
         staging.rename(folder)
-    return meta
+    return BenchModel(spec, str(folder), provenance, True, length)
 
 
 def forced_translation_length(token_counts: list[int]) -> int:
@@ -222,15 +156,16 @@ class Lengths:
     translation: int  # every language: clsum takes it as one config value
     summary: int
 
+    def overrides(self) -> list[str]:
+        """``--set`` values that force these lengths in clsum (and, through its config, in the baselines)."""
+        sections = (("translation", self.translation), ("summarization", self.summary))
+        return [f"{section}.{bound}_length={n + 1}" for section, n in sections for bound in ("min", "max")]
+
 
 def forced_lengths(models: BenchModels, unit_tokens: list[int], summarizer_positions: int) -> Lengths:
-    """One translation length for every language, because clsum takes it as one config value.
-
-    Random stand-ins carry their own (from their tokenizer's training text, all of NTREX for the
-    language: a ``--quick`` run decodes what a full one does): the mean of theirs. A real translator
-    gets one from the documents' ``unit_tokens``. A real summarizer gets ``SUMMARY_TOKENS``, capped
-    by its positions.
-    """
+    """BENCHMARKS.md, "Models": the mean of the stand-ins' own translation lengths (from all of NTREX:
+    a ``--quick`` run decodes what a full one does), else one from the documents' ``unit_tokens``; a
+    real summarizer gets ``SUMMARY_TOKENS``, capped by its positions."""
     translators = models.translation.values()
     if all(m.random and m.forced_length for m in translators):
         translation = round(statistics.fmean(m.forced_length or 0 for m in translators))
@@ -240,42 +175,23 @@ def forced_lengths(models: BenchModels, unit_tokens: list[int], summarizer_posit
     return Lengths(translation, summary)
 
 
-def clsum_overrides(lengths: Lengths) -> list[str]:
-    """``--set`` values that force ``lengths`` in clsum (and, through its config, in the baselines)."""
-    sections = (("translation", lengths.translation), ("summarization", lengths.summary))
-    return [f"{section}.{bound}_length={n + 1}" for section, n in sections for bound in ("min", "max")]
-
-
-def build_random_marian(out: Path, lang: str, texts: list[str]) -> int:
-    """opus-mt-{lang}-en: the published architecture, random weights, the legacy repository layout.
-    Returns the length its translations are forced to (from its tokenizer on ``texts``)."""
-    spec = TokenizerSpec(
-        TOKENIZER_VOCAB, max_input_tokens=512, vocab_size=OPUS_MT.architecture["vocab_size"], seed=0
-    )
+def _marian(out: Path, lang: str, texts: list[str]) -> tuple[int, dict[str, object]]:
+    """opus-mt-{lang}-en, the length its translations are forced to (from its tokenizer on ``texts``),
+    and its tokenizer_config.json (no model_max_length)."""
+    spec = TokenizerSpec(TOKENIZER_VOCAB, 512, OPUS_MT.architecture["vocab_size"], seed=0)
     vocab = marian_tokenizer(out, lang, texts, english_corpus(texts), spec)
     length = forced_translation_length([len(x) for x in vocab.tokenizer(texts, verbose=False)["input_ids"]])
-    model = random_model(vocab, OPUS_MT)
-    pad = vocab.config_ids["pad_token_id"]
-    save_checkpoint(model, out, "legacy", {**OPUS_MT_SETTINGS, "bad_words_ids": [[pad]]})
-    _tokenizer_config(out, {"source_lang": lang, "target_lang": "en"})  # no model_max_length
-    return length
+    generation = {**OPUS_MT_SETTINGS, "bad_words_ids": [[vocab.config_ids["pad_token_id"]]]}
+    save_checkpoint(random_model(vocab, OPUS_MT), out, "legacy", generation)
+    return length, {"source_lang": lang, "target_lang": "en"}
 
 
-def build_random_bart(out: Path, texts: list[str]) -> int:
-    """distilbart-cnn-12-6: the published architecture, random weights, the legacy repository layout.
-    Returns the length its summaries are forced to."""
+def _bart(out: Path, texts: list[str]) -> tuple[int, dict[str, object]]:
+    """distilbart-cnn-12-6, the length its summaries are forced to, and its tokenizer_config.json."""
     positions, size = (DISTILBART_CNN_12_6.architecture[k] for k in ("max_position_embeddings", "vocab_size"))
-    spec = TokenizerSpec(TOKENIZER_VOCAB, positions, size, hub_files=True)
-    vocab = bart_tokenizer(out, english_corpus(texts), spec)
-    model = random_model(vocab, DISTILBART_CNN_12_6)
-    config_keys = {"task_specific_params": {"summarization": BART_CNN}, **DISTILBART_LEGACY_EXTRA}
-    save_checkpoint(model, out, "legacy", BART_CNN, config_keys)
-    _tokenizer_config(out, {"model_max_length": positions})
-    return SUMMARY_TOKENS
-
-
-def _tokenizer_config(out: Path, config: dict[str, object]) -> None:
-    """tokenizer_config.json as the repository ships it (not the one ``save_pretrained`` wrote)."""
-    (out / "tokenizer_config.json").write_text(
-        json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8"
+    vocab = bart_tokenizer(
+        out, english_corpus(texts), TokenizerSpec(TOKENIZER_VOCAB, positions, size, hub_files=True)
     )
+    config_keys = {"task_specific_params": {"summarization": BART_CNN}, **DISTILBART_LEGACY_EXTRA}
+    save_checkpoint(random_model(vocab, DISTILBART_CNN_12_6), out, "legacy", BART_CNN, config_keys)
+    return SUMMARY_TOKENS, {"model_max_length": positions}
