@@ -55,33 +55,25 @@ class Row:
         return clopper_pearson(self.rejections, self.pairs)
 
 
-def _binomial_tail(x: int, n: int, p: float, upper: bool) -> float:
-    """P(X >= x) if upper else P(X <= x), X ~ Binomial(n, p), 0 < p < 1."""
-    ks = range(x, n + 1) if upper else range(0, x + 1)
-    logs = [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in ks]
-    return float(
-        sum(math.exp(c + k * math.log(p) + (n - k) * math.log1p(-p)) for c, k in zip(logs, ks, strict=True))
-    )
-
-
-def _solve(target: float, x: int, n: int, upper: bool) -> float:
-    """The p at which the tail equals ``target`` (bisection; the tail is monotone in p)."""
-    low, high = 0.0, 1.0
-    for _ in range(60):
-        mid = (low + high) / 2
-        tail = _binomial_tail(x, n, mid, upper)
-        if (tail < target) == upper:
-            low = mid
-        else:
-            high = mid
-    return (low + high) / 2
-
-
 def clopper_pearson(x: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) interval of a binomial proportion x / n."""
-    low = 0.0 if x == 0 else _solve(alpha / 2, x, n, upper=True)
-    high = 1.0 if x == n else _solve(alpha / 2, x, n, upper=False)
-    return low, high
+    """Exact (Clopper-Pearson) interval of a binomial proportion x / n: the p at which each binomial
+    tail is alpha / 2, by bisection (a tail is monotone in p)."""
+
+    def pmf(k: int, p: float) -> float:
+        log_comb = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+        return math.exp(log_comb + k * math.log(p) + (n - k) * math.log1p(-p))
+
+    def solve(ks: range, upper: bool) -> float:
+        low, high = 0.0, 1.0
+        for _ in range(60):
+            p = (low + high) / 2
+            low, high = (p, high) if (sum(pmf(k, p) for k in ks) < alpha / 2) == upper else (low, p)
+        return (low + high) / 2
+
+    return (
+        0.0 if x == 0 else solve(range(x, n + 1), upper=True),
+        1.0 if x == n else solve(range(x + 1), upper=False),
+    )
 
 
 def load_outputs() -> Outputs:
@@ -136,26 +128,19 @@ def _decisions(a: np.ndarray, b: np.ndarray, compute: bootstrap.Compute) -> dict
     }
 
 
-def run_cell(
-    outputs: Outputs, construction: str, n: int, size: float, metric: str, pairs: int, seed: int
-) -> list[Row]:
-    """One grid cell: ``pairs`` constructions, every test's rejections."""
-    rng = np.random.default_rng([seed, n, int(size * 1000), METRICS.index(metric), len(construction)])
-    compute = bootstrap.mean_of(n) if metric.startswith("rouge") else outputs.compute[metric]
-    counts = dict.fromkeys(TESTS, 0)
-    for _ in range(pairs):
-        for test, significant in _decisions(
-            *_pair(outputs, metric, construction, n, size, rng), compute
-        ).items():
-            counts[test] += significant
-    return [Row(construction, n, size, metric, t, counts[t], pairs) for t in TESTS]
-
-
 def run(outputs: Outputs, grid: tuple[tuple[str, int, float], ...], pairs: int, seed: int) -> Iterator[Row]:
+    """Per grid cell and metric: ``pairs`` constructions, every test's rejections."""
     for construction, n, size in grid:
         for metric in METRICS:
             log.info("%s n=%d size=%g %s", construction, n, size, metric)
-            yield from run_cell(outputs, construction, n, size, metric, pairs, seed)
+            rng = np.random.default_rng([seed, n, int(size * 1000), METRICS.index(metric), len(construction)])
+            compute = bootstrap.mean_of(n) if metric.startswith("rouge") else outputs.compute[metric]
+            counts = dict.fromkeys(TESTS, 0)
+            for _ in range(pairs):
+                a, b = _pair(outputs, metric, construction, n, size, rng)
+                for test, significant in _decisions(a, b, compute).items():
+                    counts[test] += significant
+            yield from (Row(construction, n, size, metric, t, counts[t], pairs) for t in TESTS)
 
 
 def _cell(row: Row) -> str:

@@ -282,7 +282,14 @@ CORPUS_NOTE = (
 )
 
 
-def comparison_table(report: Report) -> Table:
+def comparison_blocks(report: Report) -> list[Block]:
+    """Each system against the baseline, with the test of ``clsum compare`` (its default, auto)."""
+    if not report.comparisons:
+        note = report.comparison_note or "no system shares the baseline's references"
+        return [Heading("Paired comparisons"), Para(f"None: {note}."), Para(CORPUS_NOTE)]
+    caveats = sorted(
+        {f"{n} {m}: {c.caveat}" for n, r in report.comparisons.items() for m, c in r.items() if c.caveat}
+    )
     header = ["system", "metric", "baseline", "system score", "Δ", "95% CI of Δ", "p", "test", "differ"]
     rows = [
         [
@@ -299,17 +306,6 @@ def comparison_table(report: Report) -> Table:
         for name, by_metric in report.comparisons.items()
         for metric, c in by_metric.items()
     ]
-    return Table(header, rows)
-
-
-def comparison_blocks(report: Report) -> list[Block]:
-    """Each system against the baseline, with the test of ``clsum compare`` (its default, auto)."""
-    if not report.comparisons:
-        note = report.comparison_note or "no system shares the baseline's references"
-        return [Heading("Paired comparisons"), Para(f"None: {note}."), Para(CORPUS_NOTE)]
-    caveats = sorted(
-        {f"{n} {m}: {c.caveat}" for n, r in report.comparisons.items() for m, c in r.items() if c.caveat}
-    )
     return [
         Heading(f"Paired comparisons vs. {report.baseline}"),
         Para(
@@ -319,7 +315,7 @@ def comparison_blocks(report: Report) -> list[Block]:
             "paired permutation test over the differing documents (exact for few), which has no CI (n/a). "
             "differ: documents whose per-document statistics differ, of n. Calibration: docs/evaluation.md."
         ),
-        comparison_table(report),
+        Table(header, rows),
         *([Items(caveats)] if caveats else []),
         Para(CORPUS_NOTE),
     ]
@@ -450,9 +446,7 @@ def _md_block(block: Block) -> list[str]:
 
 
 def markdown(report: Report, content: list[Block]) -> str:
-    lines = [f"# {report.benchmark.name}", ""]
-    for block in content:
-        lines += _md_block(block)
+    lines = [f"# {report.benchmark.name}", "", *(line for block in content for line in _md_block(block))]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -1,7 +1,5 @@
-"""System types a benchmark can run, each turning the dataset's sources into outputs to score
-(docs/architecture.md, a system). Systems with models go through ``clsum.runner.Pipeline``, the code
-``clsum summarize`` runs, so a benchmark measures what users get.
-"""
+"""System types a benchmark can run (docs/architecture.md, a system). Systems with models go through
+``clsum.runner.Pipeline``, the code ``clsum summarize`` runs, so a benchmark measures what users get."""
 
 from __future__ import annotations
 
@@ -299,23 +297,19 @@ class CrossLingualConsistency(System):
         return [(lang, "translate")]
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        summarizer, k = self.params.summarizer, self.params.k
-        if summarizer == "pipeline":
-            src = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "summarize", self.name)
-            eng = ctx.run_pipeline([s.reference for s in segments], "en", "summarize", f"{self.name} (en)")
-            self.references = [(r.summary or "") if r.ok else "" for r in eng]
-            outputs = [(r.summary or "") if r.ok else "" for r in src]
-        else:
-            extract = _EXTRACTORS[summarizer]
-            src = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
-            outputs = ["\n".join(extract(translation_text(r), "en", k)) if r.ok else "" for r in src]
-            self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
+        (lang, until), *english = self.runs(ctx.source_lang)
+        src = ctx.run_pipeline([s.source for s in segments], lang, until, self.name)
         self.info = [DocInfo.of(r, translation=True) for r in src]
-        if summarizer == "pipeline":  # the English side failing fails the document too
-            for info, record in zip(self.info, eng, strict=True):
-                if record.error and not info.error:
-                    info.error = StageError(f"{record.error.stage} (English side)", record.error.message)
-        return outputs
+        if not english:
+            extract, k = _EXTRACTORS[self.params.summarizer], self.params.k
+            self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
+            return ["\n".join(extract(translation_text(r), "en", k)) if r.ok else "" for r in src]
+        eng = ctx.run_pipeline([s.reference for s in segments], "en", "summarize", f"{self.name} (en)")
+        self.references = [(r.summary or "") if r.ok else "" for r in eng]
+        for info, record in zip(self.info, eng, strict=True):  # the English side failing fails it too
+            if record.error and not info.error:
+                info.error = StageError(f"{record.error.stage} (English side)", record.error.message)
+        return [(r.summary or "") if r.ok else "" for r in src]
 
 
 SYSTEM_TYPES: dict[str, type[System]] = {
