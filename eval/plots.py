@@ -1,8 +1,5 @@
-"""The figures of report.html, each a PNG ``data:`` URI so the page needs no other file.
-
-Built with matplotlib's object API (``Figure``, never pyplot), so drawing selects no backend and leaves
-no global figure state behind. A figure with nothing to draw is None.
-"""
+"""The figures of report.html, each a PNG ``data:`` URI so the page needs no other file. matplotlib's
+object API (``Figure``, never pyplot): drawing selects no backend and leaves no global state behind."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""The result types of a benchmark run: each system's outputs and scores, and the run's report (data only).
-
-``eval.harness`` fills them; ``eval.report`` and ``eval.plots`` render them.
-"""
+"""The result types of a benchmark run (``eval.harness`` fills them; ``eval.report`` renders them)."""
 
 from __future__ import annotations
 

@@ -52,8 +52,7 @@ class RunContext:
                 pipeline.models.summarizer()
 
     def generation_settings(self) -> dict[str, dict[str, str]]:
-        """Per model the systems used: its provenance and effective generation settings, each with
-        its origin (the runtime's one source of truth, what both backends decode with)."""
+        """Per model the systems used: its provenance and effective generation settings with origins."""
         settings = {}
         built = "pipeline" in vars(self)  # no system ran a model: no pipeline to build now
         for role, used in (self.pipeline.models.generation() if built else {}).items():
@@ -86,9 +85,8 @@ def translation_text(record: Record, paragraph_sep: str = "\n") -> str:
 
 @dataclass
 class DocInfo:
-    """What a system noted about one document (in outputs/SYSTEM.jsonl, None values left out): whether
-    cleaning and segmentation kept everything, the English translation behind a summary (for the
-    checks), and the error the document failed with."""
+    """What a system noted about one document (outputs/SYSTEM.jsonl): what clean and segment kept, the
+    English translation behind a summary (for the checks), and the error the document failed with."""
 
     lines: int | None = None  # non-empty input lines (NTREX: sentences)
     paragraphs: int | None = None  # paragraphs out, the title counted
@@ -121,19 +119,17 @@ class KParams:
     k: int = setting(3, "sentences", min=1)
 
 
+@dataclass(eq=False, repr=False)  # its info and references can be long
 class System:
     """Base class. ``Params`` is the dataclass its benchmark ``params`` are built into."""
 
     kind: ClassVar[str] = "translation"  # "translation" or "summary" (summaries get checks)
-    type: str = ""  # the registry name, set by build()
     Params: ClassVar[Any] = NoParams
-    params: Any
-
-    def __init__(self, name: str, params: object) -> None:
-        self.name = name
-        self.params = params  # a built ``Params``
-        self.info: list[DocInfo] = []  # none: no pipeline ran, nothing to note
-        self.references: list[str] | None = None
+    name: str
+    params: Any  # a built ``Params``
+    type: str = ""  # the registry name
+    info: list[DocInfo] = field(default_factory=list)  # none: no pipeline ran, nothing to note
+    references: list[str] | None = None
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         raise NotImplementedError
@@ -242,10 +238,8 @@ _EXTRACTORS: dict[str, Callable[[str, str, int], list[str]]] = {
 
 class SummarizeThenTranslate(System):
     """Extract in the source language, then translate the extract: the other stage ordering.
-
-    ``reference: english-summary`` scores it against the same extractor run on the English
-    original (for NTREX, which has no reference summaries) instead of the dataset's references.
-    """
+    ``reference: english-summary`` scores it against the extractor run on the English original (NTREX
+    has no reference summaries)."""
 
     kind = "summary"
 
@@ -274,12 +268,9 @@ class SummarizeThenTranslate(System):
 
 
 class CrossLingualConsistency(System):
-    """Summary of the translated document vs. the same summarizer's summary of the English original.
-
-    ``summarizer: pipeline`` runs the configured model on both sides; ``textrank``/``lead-k``
-    translate with the pipeline and extract from the English translation. High scores mean the
-    translation changes little of what the summarizer picks up.
-    """
+    """Summary of the translated document vs. the same summarizer's summary of the English original
+    (``textrank``/``lead-k`` extract from the pipeline's translation): high scores mean the translation
+    changes little of what the summarizer picks up."""
 
     kind = "summary"
 
@@ -331,6 +322,4 @@ def build(name: str, type_: str, params: dict[str, Any] | None = None, where: st
     if type_ not in SYSTEM_TYPES:
         raise ConfigError(f"{where}: {unknown('system type', type_, SYSTEM_TYPES)}")
     cls = SYSTEM_TYPES[type_]
-    system = cls(name, build_settings(cls.Params, params or {}, f"{where}.params", what="param"))
-    system.type = type_
-    return system
+    return cls(name, build_settings(cls.Params, params or {}, f"{where}.params", what="param"), type_)
