@@ -321,7 +321,7 @@ def comparison_blocks(report: Report) -> list[Block]:
     ]
 
 
-def _failure_items(report: Report) -> list[str]:
+def failure_blocks(report: Report) -> list[Block]:
     items = []
     for name, result in report.systems.items():
         groups = Counter((f.stage, f.message) for f in result.failures)
@@ -331,13 +331,11 @@ def _failure_items(report: Report) -> list[str]:
             items.append(
                 f"{name}: {count} of {result.total} documents failed in {stage}: {message} ({shown})"
             )
-    return items
+    return [Heading("Failures"), Items(items) if items else Para("None: every system ran on every document.")]
 
 
-def checks_table(report: Report) -> Table | None:
+def checks_blocks(report: Report) -> list[Block]:
     checks = {n: r.checks for n, r in report.systems.items() if r.checks and r.checks.documents}
-    if not checks:
-        return None
     header = ["system", "summaries", "flagged", *(k.replace("_", " ") for k in FLAG_KINDS)]  # spaces wrap
     header += ["compression", "novel 1-grams", "repeated 3-grams"]
     rows = [
@@ -352,13 +350,27 @@ def checks_table(report: Report) -> Table | None:
         ]
         for name, c in checks.items()
     ]
-    return Table(header, rows)
+    about = (
+        "Reference-free checks of each summary against its source (and English translation): flag counts "
+        f"per kind and means over the scored summaries; thresholds in {CHECKS_SIGNATURE}."
+    )
+    return [Heading("Summary checks"), Para(about), Table(header, rows)] if checks else []
+
+
+def reassembly_blocks(report: Report) -> list[Block]:
+    kept = {name: r for name, result in report.systems.items() if (r := reassembly(result))}
+    items = [
+        f"{n}: {r['lines_in']} lines in, {r['paragraphs_out']} paragraphs out; {r['documents_changed']} of "
+        f"{r['documents']} documents changed, {r['items_removed_by_clean']} items removed by clean"
+        for n, r in kept.items()
+    ]
+    return [Heading("Reassembly (input lines vs. paragraphs out)"), Items(items)] if items else []
 
 
 def blocks(report: Report) -> list[Block]:
     """Everything report.md and report.html say, in order."""
     ds = report.dataset
-    out: list[Block] = [
+    return [
         Para(report.benchmark.description.strip()),
         Para(
             f"Dataset {ds.name}: {len(ds.segments)} segments, source language {ds.source_lang}. "
@@ -367,38 +379,12 @@ def blocks(report: Report) -> list[Block]:
         ),
         score_table(report),
         Items(legend(report)),
-    ]
-    out += comparison_blocks(report)
-    failures = _failure_items(report)
-    out += [
-        Heading("Failures"),
-        Items(failures) if failures else Para("None: every system ran on every document."),
-    ]
-    checks = checks_table(report)
-    if checks is not None:
-        out += [
-            Heading("Summary checks"),
-            Para(
-                "Reference-free checks of each summary against its source (and English translation): "
-                f"flag counts per kind and means over the scored summaries; thresholds in {CHECKS_SIGNATURE}."
-            ),
-            checks,
-        ]
-    kept = {name: r for name, result in report.systems.items() if (r := reassembly(result))}
-    if kept:
-        out += [
-            Heading("Reassembly (input lines vs. paragraphs out)"),
-            Items(
-                [
-                    f"{n}: {r['lines_in']} lines in, {r['paragraphs_out']} paragraphs out; "
-                    f"{r['documents_changed']} of {r['documents']} documents changed, "
-                    f"{r['items_removed_by_clean']} items removed by clean"
-                    for n, r in kept.items()
-                ]
-            ),
-        ]
-    out += [Heading("Plots"), Plots()]
-    out += [
+        *comparison_blocks(report),
+        *failure_blocks(report),
+        *checks_blocks(report),
+        *reassembly_blocks(report),
+        Heading("Plots"),
+        Plots(),
         Heading("Provenance"),
         Items(
             [
@@ -422,7 +408,6 @@ def blocks(report: Report) -> list[Block]:
         Heading("Versions"),
         Items([f"{k} {v}" for k, v in report.versions.items()]),
     ]
-    return out
 
 
 # -- Markdown ------------------------------------------------------------------------------------
