@@ -1,8 +1,5 @@
 """The calibration study behind ``clsum compare``: false-positive rates on true nulls and power on planted
-degradations, for every paired test, on CNN/DM (the 250 FRANK articles). docs/evaluation.md
-(Calibration study) describes the constructions, how to run it and the results; a rate comes with its
-Clopper-Pearson 95% interval.
-"""
+degradations, for every paired test, on CNN/DM (docs/evaluation.md, Calibration study)."""
 
 from __future__ import annotations
 
@@ -32,11 +29,9 @@ GRID: tuple[tuple[str, int, float], ...] = (
 
 @dataclass(frozen=True)
 class Outputs:
-    """Per-metric per-segment statistics of the three outputs of every article (articles x k)."""
+    """Per output (lead3, bart, degraded) and metric: per-segment statistics (articles x k)."""
 
-    lead3: dict[str, np.ndarray]
-    bart: dict[str, np.ndarray]
-    degraded: dict[str, np.ndarray]
+    stats: dict[str, dict[str, np.ndarray]]
     compute: dict[str, bootstrap.Compute]  # for sacrebleu metrics; ROUGE is a mean (depends on n)
 
 
@@ -83,25 +78,20 @@ def load_outputs() -> Outputs:
     from clsum.eval.metrics import statistics
 
     segments = load_cnndm_frank250().segments
-    refs = [s.reference for s in segments]
-    bart = [s.extra["bart"] for s in segments]
-    texts = {
-        "lead3": ["\n".join(lead(s.source, "en", 3)) for s in segments],
-        "bart": bart,
-        "degraded": bart[1:] + bart[:1],
-    }
+    refs, bart = [s.reference for s in segments], [s.extra["bart"] for s in segments]
+    lead3 = ["\n".join(lead(s.source, "en", 3)) for s in segments]
+    texts = {"lead3": lead3, "bart": bart, "degraded": bart[1:] + bart[:1]}
     stats = {key: statistics(hyps, refs, list(METRICS)) for key, hyps in texts.items()}
-    compute = {m: c for m, (_, c) in stats["bart"].items()}
     by_key = {key: {m: s for m, (s, _) in value.items()} for key, value in stats.items()}
-    return Outputs(by_key["lead3"], by_key["bart"], by_key["degraded"], compute)
+    return Outputs(by_key, {m: c for m, (_, c) in stats["bart"].items()})
 
 
 def _pair(
     outputs: Outputs, metric: str, construction: str, n: int, size: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    articles = len(outputs.bart[metric])
+    articles = len(outputs.stats["bart"][metric])
     docs = rng.choice(articles, size=n, replace=n > articles)
-    lead3, bart = outputs.lead3[metric][docs], outputs.bart[metric][docs]
+    lead3, bart = outputs.stats["lead3"][metric][docs], outputs.stats["bart"][metric][docs]
     if construction == "coin":
         pick_a, pick_b = rng.random(n) < size, rng.random(n) < size
         return np.where(pick_a[:, None], bart, lead3), np.where(pick_b[:, None], bart, lead3)
@@ -112,7 +102,7 @@ def _pair(
         a[chosen[to_a]], b[chosen[~to_a]] = lead3[chosen[to_a]], lead3[chosen[~to_a]]
         return a, b
     degraded = rng.random(n) < size
-    return bart, np.where(degraded[:, None], outputs.degraded[metric][docs], bart)
+    return bart, np.where(degraded[:, None], outputs.stats["degraded"][metric][docs], bart)
 
 
 def _decisions(a: np.ndarray, b: np.ndarray, compute: bootstrap.Compute) -> dict[str, bool]:

@@ -93,11 +93,8 @@ def load_wmt19(lang: str) -> Dataset:
 
 
 def load_ntrex_documents(lang: str) -> Dataset:
-    """NTREX-128 documents: lines grouped by ``DOCUMENT_IDS.tsv``, one sentence per line.
-
-    ``source`` and ``reference`` hold the document's lines joined by newlines, so a document can
-    be split back into its sentences, or fed to the pipeline as one article.
-    """
+    """NTREX-128 documents: lines grouped by ``DOCUMENT_IDS.tsv``, joined by newlines, so a document can
+    be split back into its sentences, or fed to the pipeline as one article."""
     rels = ("DOCUMENT_IDS.tsv", f"newstest2019-ref.{NTREX_CODES[lang]}.txt", "newstest2019-src.eng.txt")
     (ids, src, ref), files = _columns("ntrex128", *(f"ntrex128/{r}" for r in rels))
     docs: dict[str, tuple[list[str], list[str]]] = {}
@@ -186,8 +183,8 @@ def language(name: str, lang: str | None) -> str:
             shown = ", ".join(langs) if langs else "any language the hub has, e.g. de"
             raise ConfigError(f"dataset {name} needs a source language (dataset.lang: {shown})")
         return langs[0]
-    if not isinstance(lang, str) or (langs is not None and lang not in langs):
-        raise ConfigError(f"dataset {name}: {unknown('language', str(lang), langs or ['(a string)'])}")
+    if langs is not None and lang not in langs:
+        raise ConfigError(f"dataset {name}: {unknown('language', lang, langs)}")
     return lang
 
 
