@@ -6,16 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from clsum.errors import ConfigError
 from clsum.eval.data import language
 from clsum.eval.options import ScoreOptions
 from clsum.eval.options import validate as validate_options
 from clsum.settings import build, read_yaml, setting, shown, unknown
-
-Task = Literal["translate", "documents", "summarize", "end-to-end"]
-TASKS: tuple[str, ...] = get_args(Task)
 
 
 @dataclass
@@ -52,7 +49,9 @@ class PipelineSettings:
 class BenchmarkConfig:
     name: str = setting(doc="the benchmark's name")
     dataset: DatasetConfig = setting(doc="where the segments come from")
-    task: Task = setting(doc="translate, documents, summarize or end-to-end")
+    task: Literal["translate", "documents", "summarize", "end-to-end"] = setting(
+        doc="translate, documents, summarize or end-to-end"
+    )
     systems: list[SystemConfig] = setting(doc="`{name, type, params, metrics, note}` each", min=1)
     metrics: list[str] = setting(doc="metric names (`clsum score --help`)", min=1)
     description: str = setting("", "shown in reports")

@@ -45,12 +45,11 @@ def _axes(size: tuple[float, float], ylabel: str, title: str) -> tuple[Figure, A
 
 
 def bar_figure(report: Report, metric: str) -> Figure | None:
-    scored = [
-        (f"{n}\nn={r.main_n}", r.main_scores[metric])
+    bars = [
+        (f"{n}\nn={r.main_n}", s.score, s.ci)
         for n, r in report.systems.items()
-        if metric in r.main_scores
+        if (s := r.main_scores.get(metric)) and s.score is not None
     ]
-    bars = [(n, s.score, s.ci) for n, s in scored if s.score is not None]
     if not bars:
         return None
     common = any(r.common_scores for r in report.systems.values())
