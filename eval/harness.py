@@ -86,17 +86,13 @@ def run_system(
     empty = sum(1 for text in kept_outputs if not text.strip())
     if empty:
         log.warning("%s: %d of %d outputs are empty (scored as they are: 0)", system.name, empty, len(scored))
+    if scored:
+        scores = score(kept_outputs, kept_refs, metrics, cfg.score)
+    else:
+        scores = {m: Score.skip(m, f"all {len(outputs)} documents failed") for m in metrics}
+    failures = list(failed.values())
     result = SystemResult(
-        system=system,
-        outputs=outputs,
-        references=refs,
-        scores=score(kept_outputs, kept_refs, metrics, cfg.score)
-        if scored
-        else {m: Score.skip(m, f"all {len(outputs)} documents failed") for m in metrics},
-        seconds=seconds,
-        scored=scored,
-        failures=list(failed.values()),
-        empty_outputs=empty,
+        system, outputs, refs, scores, seconds, scored=scored, failures=failures, empty_outputs=empty
     )
     if system.references is not None and scored:
         result.contrast = contrast(kept_outputs, kept_refs, metrics, cfg)
