@@ -13,6 +13,7 @@ import numpy as np
 
 from clsum.eval import bootstrap
 from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, DEFAULTS
+from clsum.eval.report import Table, md_lines
 
 log = logging.getLogger(__name__)
 
@@ -140,17 +141,14 @@ def _cell(row: Row) -> str:
 
 def table(rows: list[Row]) -> str:
     """Markdown: one line per construction, n and metric; a column per test (% rejected, 95% CP)."""
-    lines = [
-        "| null / power | n | k or share | metric | " + " | ".join(TESTS) + " |",
-        "|---|---:|---:|---|" + "---|" * len(TESTS),
-    ]
     keyed: dict[tuple[str, int, float, str], dict[str, Row]] = {}
     for row in rows:
         keyed.setdefault((row.construction, row.n, row.size, row.metric), {})[row.test] = row
-    for (construction, n, size, metric), by_test in keyed.items():
-        cells = " | ".join(_cell(by_test[t]) for t in TESTS)
-        lines.append(f"| {construction} | {n} | {size:g} | {metric} | {cells} |")
-    return "\n".join(lines)
+    header = ["null / power", "n", "k or share", "metric", *TESTS]
+    cells = [
+        [c, str(n), f"{size:g}", m, *(_cell(by[t]) for t in TESTS)] for (c, n, size, m), by in keyed.items()
+    ]
+    return "\n".join(md_lines(Table(header, cells))).rstrip("\n")
 
 
 def main(argv: list[str] | None = None) -> None:

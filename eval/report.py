@@ -241,10 +241,8 @@ def score_table(report: Report) -> Table:
 
 def legend(report: Report) -> list[str]:
     """What the table's numbers, brackets and marks mean (only the marks the table uses)."""
-    lower = [m for m in _metrics(report) if m in LOWER_IS_BETTER]
-    direction = (
-        f"Higher is better, except {', '.join(lower)} (lower is better)." if lower else "Higher is better."
-    )
+    lower = ", ".join(m for m in _metrics(report) if m in LOWER_IS_BETTER)
+    direction = f"Higher is better, except {lower} (lower is better)." if lower else "Higher is better."
     lines = [
         f"Scores are 0-100. Brackets: {intervals(report)}. {direction}",
         "scored n/N: each score is computed on the n documents the system succeeded on, of N; failed "
@@ -419,7 +417,7 @@ def blocks(report: Report) -> list[Block]:
 # -- Markdown ------------------------------------------------------------------------------------
 
 
-def _md_block(block: Block) -> list[str]:
+def md_lines(block: Block) -> list[str]:
     if isinstance(block, Heading):
         return [f"## {block.text}", ""]
     if isinstance(block, Para):
@@ -437,7 +435,7 @@ def _md_block(block: Block) -> list[str]:
 
 
 def markdown(report: Report, content: list[Block]) -> str:
-    lines = [f"# {report.benchmark.name}", "", *(line for block in content for line in _md_block(block))]
+    lines = [f"# {report.benchmark.name}", "", *(line for block in content for line in md_lines(block))]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -466,22 +464,22 @@ def _html_block(block: Block, report: Report) -> str:
         )
         return f"<ul>{items}</ul>"
     figures = [
-        f'<figure><img alt="{e(title)}" src="{uri}"><figcaption>{e(title)}</figcaption></figure>'
+        f'<figure><img alt="{e(title)}" src="{_png(fig)}"><figcaption>{e(title)}</figcaption></figure>'
         for m in _metrics(report)
-        for title, uri in _figures(report, m)
+        for title, fig in _figures(report, m)
+        if fig is not None
     ]
     return "".join(figures) or "<p>No scores to plot.</p>"
 
 
-def _figures(report: Report, metric: str) -> list[tuple[str, str]]:
-    """(title, data URI) of every figure there is data for, in the order the page shows them."""
+def _figures(report: Report, metric: str) -> list[tuple[str, Figure | None]]:
+    """(title, figure or None: no data to draw) of every figure, in the order the page shows them."""
     label = metric_label(metric)
-    drawn = (
+    return [
         (f"{label}: systems side by side, 95% CI", bar_figure(report, metric)),
         (f"{label}: per-document scores", distribution(report, metric)),
         (f"{label} vs. source length", versus_length(report, metric)),
-    )
-    return [(title, _png(fig)) for title, fig in drawn if fig is not None]
+    ]
 
 
 def _png(fig: Figure) -> str:
