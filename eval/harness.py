@@ -116,7 +116,6 @@ def score_common(report: Report, options: ScoreOptions) -> None:
     for result in scored:
         if report.common and len(report.common) < len(result.scored):
             result.common_scores = score(*on_common[result.system.name], list(result.scores), options)
-            result.common_n = len(report.common)
     if len(scored) < 2 or not report.common:
         report.comparison_note = "paired comparisons need two systems scored on common documents"
         return

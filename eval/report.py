@@ -202,9 +202,9 @@ def _metrics(report: Report) -> list[str]:
     return list(dict.fromkeys(m for r in report.systems.values() for m in r.scores))
 
 
-def _scored_cell(result: SystemResult, main: bool = False) -> str:
-    if main and result.common_scores:
-        return f"{result.common_n}/{result.total} common"
+def _scored_cell(result: SystemResult, common: int | None = None) -> str:
+    if common is not None and result.common_scores:
+        return f"{common}/{result.total} common"
     cell = f"{len(result.scored)}/{result.total}"
     return f"{cell}, {len(result.failures)} failed" if result.failures else cell
 
@@ -228,7 +228,7 @@ def score_table(report: Report) -> Table:
     for name, r in report.systems.items():
         marker = f" {OWN_REFERENCE}" if r.reference_kind == "system" else ""
         label = f"{name}{marker} ({r.note})" if r.note else f"{name}{marker}"
-        rows.append([label, *cells(r.main_scores), _scored_cell(r, main=True), _checks_cell(r)])
+        rows.append([label, *cells(r.main_scores), _scored_cell(r, len(report.common)), _checks_cell(r)])
         if r.common_scores:
             rows.append([f"↳ {name}: every document it succeeded on", *cells(r.scores), _scored_cell(r), ""])
         if r.contrast:
@@ -500,7 +500,7 @@ def _axes(size: tuple[float, float], ylabel: str, title: str) -> tuple[Figure, A
 
 def bar_figure(report: Report, metric: str) -> Figure | None:
     bars = [
-        (f"{n}\nn={r.main_n}", s.score, s.ci)
+        (f"{n}\nn={len(report.common) if r.common_scores else len(r.scored)}", s.score, s.ci)
         for n, r in report.systems.items()
         if (s := r.main_scores.get(metric)) and s.score is not None
     ]

@@ -32,9 +32,8 @@ class SystemResult:
     failures: list[Failure] = field(default_factory=list)
     contrast: dict[str, Score] = field(default_factory=dict)  # vs. another document's reference
     note: str = ""  # the benchmark's note on this system (e.g. tuned on the test set)
-    # Scores on the documents every scored system succeeded on; empty when that is all of ``scored``.
+    # Scores on ``Report.common``, the documents every scored system succeeded on; empty when that is all.
     common_scores: dict[str, Score] = field(default_factory=dict)
-    common_n: int = 0  # documents the common-subset scores stand on
     empty_outputs: int = 0  # scored documents whose output is empty (they score 0)
 
     @property
@@ -45,11 +44,6 @@ class SystemResult:
     def main_scores(self) -> dict[str, Score]:
         """What the main table and the bar chart show: common-subset scores where they differ."""
         return self.common_scores or self.scores
-
-    @property
-    def main_n(self) -> int:
-        """How many documents ``main_scores`` stand on."""
-        return self.common_n if self.common_scores else len(self.scored)
 
     @property
     def total(self) -> int:

@@ -116,7 +116,9 @@ def test_bars_of_zero_scores_stay_visible() -> None:
     from clsum.eval.scores import Score
 
     zero = Score("bleu", 0.0, "bleu|x", (0.0, 0.0), [0.0, 0.0])
-    system = SimpleNamespace(scores={"bleu": zero}, main_scores={"bleu": zero}, main_n=2, common_scores={})
+    system = SimpleNamespace(
+        scores={"bleu": zero}, main_scores={"bleu": zero}, scored=[0, 1], common_scores={}
+    )
     report = SimpleNamespace(systems={n: system for n in ("a", "b")}, common=[0, 1])
     fig = bar_figure(report, "bleu")  # type: ignore[arg-type]
     assert fig is not None
