@@ -1,8 +1,7 @@
 """Report files of a benchmark run: report.json, report.md, report.html and outputs/SYSTEM.jsonl
 (docs/evaluation.md, Report files). report.md and report.html are rendered from one list of blocks
-(``blocks``), so they say the same things. report.html's figures are PNG ``data:`` URIs, so the page
-needs no other file, drawn with matplotlib's object API (``Figure``, never pyplot): drawing selects no
-backend and leaves no global state behind.
+(``blocks``), so they say the same things. report.html's figures are PNG ``data:`` URIs: the page needs
+no other file.
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ def reassembly(result: SystemResult) -> dict[str, int] | None:
         "lines_in": sum(i.lines or 0 for i in infos),
         "paragraphs_out": sum(i.paragraphs or 0 for i in infos),
         "documents_changed": sum(
-            bool(i.lines != i.paragraphs or i.error or i.title_untranslated) for i in infos
+            1 for i in infos if i.lines != i.paragraphs or i.error or i.title_untranslated
         ),
         "items_removed_by_clean": sum(len(i.removed or []) for i in infos),
     }
@@ -76,8 +75,7 @@ def intervals(report: Report) -> str:
 
 
 def report_json(report: Report) -> dict[str, Any]:
-    """report.json, the one serializer of a ``Report`` (scores, checks and failures are dumped with
-    ``eval.scores.jsonable``)."""
+    """report.json, the one serializer of a ``Report``."""
     ds, systems = report.dataset, report.systems
     return {
         "benchmark": asdict(report.benchmark),
@@ -489,7 +487,7 @@ def _png(fig: Figure) -> str:
 
 
 def _axes(size: tuple[float, float], ylabel: str, title: str) -> tuple[Figure, Axes]:
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # never pyplot: selects no backend, leaves no global state
 
     fig = Figure(figsize=size)
     ax = fig.subplots()

@@ -317,7 +317,7 @@ SYSTEM_TYPES: dict[str, type[System]] = {
 
 def build(name: str, type_: str, params: dict[str, Any] | None = None, where: str = "") -> System:
     """A system of a registered type, its ``params`` (YAML) built into its ``Params``: the one check of
-    both. ``where`` starts a message (a benchmark's ``systems[i]``; default: the system's name)."""
+    both. ``where`` starts a message (default: the system's name)."""
     where = where or f"system {shown(name)}"
     if type_ not in SYSTEM_TYPES:
         raise ConfigError(f"{where}: {unknown('system type', type_, SYSTEM_TYPES)}")
