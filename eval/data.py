@@ -123,7 +123,7 @@ class HubSet:
     config: str  # formatted with lang and code (the FLORES code of lang)
     source: str  # source text field (formatted the same way)
     reference: str
-    id: str | None = None  # None: rows are numbered
+    id: str  # the field of a row's id
 
 
 def load_from_hub(name: str, hub: HubSet, lang: str, split: str) -> Dataset:
@@ -141,10 +141,7 @@ def load_from_hub(name: str, hub: HubSet, lang: str, split: str) -> Dataset:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{hint} (loading {hub.repo} {config} failed: {first})") from exc
     source, reference = hub.source.format(**fields), hub.reference.format(**fields)
-    segments = [
-        Segment(str(row.get(hub.id, i) if hub.id else i), row[source], row[reference])
-        for i, row in enumerate(rows)
-    ]
+    segments = [Segment(str(row.get(hub.id, i)), row[source], row[reference]) for i, row in enumerate(rows)]
     files = {f"hf:{hub.repo}/{config}/{split}": str(getattr(rows, "_fingerprint", "unknown"))}
     return Dataset(name if lang == "en" else f"{name}-{lang}-en", lang, segments, files)
 

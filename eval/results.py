@@ -51,11 +51,9 @@ class SystemResult:
 
     def per_document(self, metric: str) -> list[float | None]:
         """Per-document scores of ``metric`` in dataset order; None for documents that failed."""
-        values: list[float | None] = [None] * self.total
         score = self.scores.get(metric)
-        for index, value in zip(self.scored, (score.per_segment or []) if score else [], strict=False):
-            values[index] = value
-        return values
+        by_index = dict(zip(self.scored, (score.per_segment or []) if score else [], strict=False))
+        return [by_index.get(i) for i in range(self.total)]
 
 
 @dataclass
