@@ -1,25 +1,18 @@
-"""Benchmark configs: a YAML file names a dataset, the systems to run and the metrics to score.
-
-Built by ``clsum.settings``, as ``clsum.config`` is, and checked whole when loaded (what fails:
-docs/evaluation.md, System types), because a typo in a benchmark otherwise silently measures
-something else.
-"""
+"""Benchmark configs: a YAML file names a dataset, the systems to run and the metrics to score. Checked
+whole when loaded (docs/evaluation.md, System types): a typo would otherwise measure something else."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from clsum.errors import ConfigError
 from clsum.eval.data import language
 from clsum.eval.options import ScoreOptions
 from clsum.eval.options import validate as validate_options
 from clsum.settings import build, read_yaml, setting, shown, unknown
-
-Task = Literal["translate", "documents", "summarize", "end-to-end"]
-TASKS: tuple[str, ...] = get_args(Task)
 
 
 @dataclass
@@ -56,7 +49,9 @@ class PipelineSettings:
 class BenchmarkConfig:
     name: str = setting(doc="the benchmark's name")
     dataset: DatasetConfig = setting(doc="where the segments come from")
-    task: Task = setting(doc="translate, documents, summarize or end-to-end")
+    task: Literal["translate", "documents", "summarize", "end-to-end"] = setting(
+        doc="translate, documents, summarize or end-to-end"
+    )
     systems: list[SystemConfig] = setting(doc="`{name, type, params, metrics, note}` each", min=1)
     metrics: list[str] = setting(doc="metric names (`clsum score --help`)", min=1)
     description: str = setting("", "shown in reports")
@@ -99,29 +94,23 @@ def load_benchmark(name_or_path: str | Path) -> BenchmarkConfig:
 
 
 def parse_benchmark(data: Any, where: str = "benchmark") -> BenchmarkConfig:
-    """Build and validate a config from parsed YAML."""
-    config = build(BenchmarkConfig, data, where)
-    try:
-        validate(config)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-    return config
-
-
-def validate(config: BenchmarkConfig) -> None:
-    """What the types cannot say: names the registries know, each system's params, no name twice."""
+    """A config from parsed YAML, with what the types cannot say checked: names the registries know,
+    each system's params, no system name twice."""
     from clsum.eval.metrics import resolve_metrics  # the one authority on metric names
     from clsum.eval.systems import build as build_system
 
-    ds = config.dataset
-    ds.lang = language(ds.name, ds.lang)  # the name too; one-language datasets fill in their language
-    if ds.split != "test" and ds.source == "local":
-        raise ConfigError("dataset.split applies to source: datasets only (local files fix their split)")
-    names: set[str] = set()
-    for i, system in enumerate(config.systems):
-        build_system(system.name, system.type, system.params, where=f"systems[{i}]")
-        if system.name in names:
-            raise ConfigError(f"two systems are named {shown(system.name)}")
-        names.add(system.name)
-        resolve_metrics([*config.metrics, *(system.metrics or [])])
-    validate_options(config.score, "score")
+    config = build(BenchmarkConfig, data, where)
+    ds, names = config.dataset, [s.name for s in config.systems]
+    try:
+        ds.lang = language(ds.name, ds.lang)  # the name too; one-language datasets fill in their language
+        if ds.split != "test" and ds.source == "local":
+            raise ConfigError("dataset.split applies to source: datasets only (local files fix their split)")
+        for i, system in enumerate(config.systems):
+            build_system(system.name, system.type, system.params, where=f"systems[{i}]")
+            if system.name in names[:i]:
+                raise ConfigError(f"two systems are named {shown(system.name)}")
+            resolve_metrics([*config.metrics, *(system.metrics or [])])
+        validate_options(config.score, "score")
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return config

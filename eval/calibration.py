@@ -1,8 +1,5 @@
 """The calibration study behind ``clsum compare``: false-positive rates on true nulls and power on planted
-degradations, for every paired test, on CNN/DM (the 250 FRANK articles). docs/evaluation.md
-(Calibration study) describes the constructions, how to run it and the results; a rate comes with its
-Clopper-Pearson 95% interval.
-"""
+degradations, for every paired test, on CNN/DM (docs/evaluation.md, Calibration study)."""
 
 from __future__ import annotations
 
@@ -16,6 +13,7 @@ import numpy as np
 
 from clsum.eval import bootstrap
 from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, DEFAULTS
+from clsum.eval.report import Table, md_lines
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +30,9 @@ GRID: tuple[tuple[str, int, float], ...] = (
 
 @dataclass(frozen=True)
 class Outputs:
-    """Per-metric per-segment statistics of the three outputs of every article (articles x k)."""
+    """Per output (lead3, bart, degraded) and metric: per-segment statistics (articles x k)."""
 
-    lead3: dict[str, np.ndarray]
-    bart: dict[str, np.ndarray]
-    degraded: dict[str, np.ndarray]
+    stats: dict[str, dict[str, np.ndarray]]
     compute: dict[str, bootstrap.Compute]  # for sacrebleu metrics; ROUGE is a mean (depends on n)
 
 
@@ -55,33 +51,25 @@ class Row:
         return clopper_pearson(self.rejections, self.pairs)
 
 
-def _binomial_tail(x: int, n: int, p: float, upper: bool) -> float:
-    """P(X >= x) if upper else P(X <= x), X ~ Binomial(n, p), 0 < p < 1."""
-    ks = range(x, n + 1) if upper else range(0, x + 1)
-    logs = [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in ks]
-    return float(
-        sum(math.exp(c + k * math.log(p) + (n - k) * math.log1p(-p)) for c, k in zip(logs, ks, strict=True))
-    )
-
-
-def _solve(target: float, x: int, n: int, upper: bool) -> float:
-    """The p at which the tail equals ``target`` (bisection; the tail is monotone in p)."""
-    low, high = 0.0, 1.0
-    for _ in range(60):
-        mid = (low + high) / 2
-        tail = _binomial_tail(x, n, mid, upper)
-        if (tail < target) == upper:
-            low = mid
-        else:
-            high = mid
-    return (low + high) / 2
-
-
 def clopper_pearson(x: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) interval of a binomial proportion x / n."""
-    low = 0.0 if x == 0 else _solve(alpha / 2, x, n, upper=True)
-    high = 1.0 if x == n else _solve(alpha / 2, x, n, upper=False)
-    return low, high
+    """Exact (Clopper-Pearson) interval of a binomial proportion x / n: the p at which each binomial
+    tail is alpha / 2, by bisection (a tail is monotone in p)."""
+
+    def pmf(k: int, p: float) -> float:
+        log_comb = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+        return math.exp(log_comb + k * math.log(p) + (n - k) * math.log1p(-p))
+
+    def solve(ks: range, upper: bool) -> float:
+        low, high = 0.0, 1.0
+        for _ in range(60):
+            p = (low + high) / 2
+            low, high = (p, high) if (sum(pmf(k, p) for k in ks) < alpha / 2) == upper else (low, p)
+        return (low + high) / 2
+
+    return (
+        0.0 if x == 0 else solve(range(x, n + 1), upper=True),
+        1.0 if x == n else solve(range(x + 1), upper=False),
+    )
 
 
 def load_outputs() -> Outputs:
@@ -91,25 +79,20 @@ def load_outputs() -> Outputs:
     from clsum.eval.metrics import statistics
 
     segments = load_cnndm_frank250().segments
-    refs = [s.reference for s in segments]
-    bart = [s.extra["bart"] for s in segments]
-    texts = {
-        "lead3": ["\n".join(lead(s.source, "en", 3)) for s in segments],
-        "bart": bart,
-        "degraded": bart[1:] + bart[:1],
-    }
+    refs, bart = [s.reference for s in segments], [s.extra["bart"] for s in segments]
+    lead3 = ["\n".join(lead(s.source, "en", 3)) for s in segments]
+    texts = {"lead3": lead3, "bart": bart, "degraded": bart[1:] + bart[:1]}
     stats = {key: statistics(hyps, refs, list(METRICS)) for key, hyps in texts.items()}
-    compute = {m: s.compute for m, s in stats["bart"].items()}
     by_key = {key: {m: s.stats for m, s in value.items()} for key, value in stats.items()}
-    return Outputs(by_key["lead3"], by_key["bart"], by_key["degraded"], compute)
+    return Outputs(by_key, {m: s.compute for m, s in stats["bart"].items()})
 
 
 def _pair(
     outputs: Outputs, metric: str, construction: str, n: int, size: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    articles = len(outputs.bart[metric])
+    articles = len(outputs.stats["bart"][metric])
     docs = rng.choice(articles, size=n, replace=n > articles)
-    lead3, bart = outputs.lead3[metric][docs], outputs.bart[metric][docs]
+    lead3, bart = outputs.stats["lead3"][metric][docs], outputs.stats["bart"][metric][docs]
     if construction == "coin":
         pick_a, pick_b = rng.random(n) < size, rng.random(n) < size
         return np.where(pick_a[:, None], bart, lead3), np.where(pick_b[:, None], bart, lead3)
@@ -120,7 +103,7 @@ def _pair(
         a[chosen[to_a]], b[chosen[~to_a]] = lead3[chosen[to_a]], lead3[chosen[~to_a]]
         return a, b
     degraded = rng.random(n) < size
-    return bart, np.where(degraded[:, None], outputs.degraded[metric][docs], bart)
+    return bart, np.where(degraded[:, None], outputs.stats["degraded"][metric][docs], bart)
 
 
 def _decisions(a: np.ndarray, b: np.ndarray, compute: bootstrap.Compute) -> dict[str, bool]:
@@ -136,26 +119,19 @@ def _decisions(a: np.ndarray, b: np.ndarray, compute: bootstrap.Compute) -> dict
     }
 
 
-def run_cell(
-    outputs: Outputs, construction: str, n: int, size: float, metric: str, pairs: int, seed: int
-) -> list[Row]:
-    """One grid cell: ``pairs`` constructions, every test's rejections."""
-    rng = np.random.default_rng([seed, n, int(size * 1000), METRICS.index(metric), len(construction)])
-    compute = bootstrap.mean_of(n) if metric.startswith("rouge") else outputs.compute[metric]
-    counts = dict.fromkeys(TESTS, 0)
-    for _ in range(pairs):
-        for test, significant in _decisions(
-            *_pair(outputs, metric, construction, n, size, rng), compute
-        ).items():
-            counts[test] += significant
-    return [Row(construction, n, size, metric, t, counts[t], pairs) for t in TESTS]
-
-
 def run(outputs: Outputs, grid: tuple[tuple[str, int, float], ...], pairs: int, seed: int) -> Iterator[Row]:
+    """Per grid cell and metric: ``pairs`` constructions, every test's rejections."""
     for construction, n, size in grid:
         for metric in METRICS:
             log.info("%s n=%d size=%g %s", construction, n, size, metric)
-            yield from run_cell(outputs, construction, n, size, metric, pairs, seed)
+            rng = np.random.default_rng([seed, n, int(size * 1000), METRICS.index(metric), len(construction)])
+            compute = bootstrap.mean_of(n) if metric.startswith("rouge") else outputs.compute[metric]
+            counts = dict.fromkeys(TESTS, 0)
+            for _ in range(pairs):
+                a, b = _pair(outputs, metric, construction, n, size, rng)
+                for test, significant in _decisions(a, b, compute).items():
+                    counts[test] += significant
+            yield from (Row(construction, n, size, metric, t, counts[t], pairs) for t in TESTS)
 
 
 def _cell(row: Row) -> str:
@@ -165,17 +141,14 @@ def _cell(row: Row) -> str:
 
 def table(rows: list[Row]) -> str:
     """Markdown: one line per construction, n and metric; a column per test (% rejected, 95% CP)."""
-    lines = [
-        "| null / power | n | k or share | metric | " + " | ".join(TESTS) + " |",
-        "|---|---:|---:|---|" + "---|" * len(TESTS),
-    ]
     keyed: dict[tuple[str, int, float, str], dict[str, Row]] = {}
     for row in rows:
         keyed.setdefault((row.construction, row.n, row.size, row.metric), {})[row.test] = row
-    for (construction, n, size, metric), by_test in keyed.items():
-        cells = " | ".join(_cell(by_test[t]) for t in TESTS)
-        lines.append(f"| {construction} | {n} | {size:g} | {metric} | {cells} |")
-    return "\n".join(lines)
+    header = ["null / power", "n", "k or share", "metric", *TESTS]
+    cells = [
+        [c, str(n), f"{size:g}", m, *(_cell(by[t]) for t in TESTS)] for (c, n, size, m), by in keyed.items()
+    ]
+    return "\n".join(md_lines(Table(header, cells))).rstrip("\n")
 
 
 def main(argv: list[str] | None = None) -> None:

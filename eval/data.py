@@ -1,8 +1,5 @@
 """Benchmark datasets: the table of every dataset a benchmark may name (``DATASETS``), and their readers.
-
-Where data is read from (the data root, never a path derived from where clsum is installed, or the
-hub): docs/evaluation.md. Readers note a content hash of every file they read, so reports can say
-exactly which data produced a number.
+Readers note a content hash of every file they read (docs/evaluation.md: where data is read from).
 """
 
 from __future__ import annotations
@@ -53,9 +50,10 @@ def data_root() -> Path:
     raise InputError(f"no benchmark data: set {ENV_VAR} to the data folder (not found at {default})")
 
 
-def _read_lines(root: Path, rel: str, files: dict[str, str]) -> list[str]:
-    """The lines of ``root/rel`` (split at "\\n" only: a lone \\r stays in its line), its hash noted."""
-    path = root / rel
+def _read_lines(rel: str, files: dict[str, str]) -> list[str]:
+    """The lines of ``rel`` under the data root (split at "\\n" only: a lone \\r stays in its line), its
+    hash noted."""
+    path = (root := data_root()) / rel
     if not path.is_file():
         raise InputError(f"benchmark file {path} is missing (data root: {root})")
     data = path.read_bytes()
@@ -63,45 +61,42 @@ def _read_lines(root: Path, rel: str, files: dict[str, str]) -> list[str]:
     return [line.removesuffix("\r") for line in data.decode("utf-8").rstrip("\n").split("\n")]
 
 
-def _columns(root: Path, name: str, *rels: str) -> tuple[list[list[str]], dict[str, str]]:
+def _columns(name: str, *rels: str) -> tuple[list[list[str]], dict[str, str]]:
     """The lines of each file (line-aligned, or an InputError) and the hash of each."""
     files: dict[str, str] = {}
-    columns = [_read_lines(root, rel, files) for rel in rels]
+    columns = [_read_lines(rel, files) for rel in rels]
     if len({len(c) for c in columns}) != 1:
         counts = ", ".join(str(len(c)) for c in columns)
         raise InputError(f"{name}: files are not line-aligned ({counts} lines)")
     return columns, files
 
 
-def _sentences(name: str, lang: str, prefix: str, src: str, ref: str, root: Path | None) -> Dataset:
+def _sentences(name: str, lang: str, prefix: str, src: str, ref: str) -> Dataset:
     """One segment per line of two aligned files (ids ``{prefix}-1``, ...)."""
-    (sources, refs), files = _columns(root or data_root(), name, src, ref)
+    (sources, refs), files = _columns(name, src, ref)
     pairs = enumerate(zip(sources, refs, strict=True), start=1)
     segments = [Segment(f"{prefix}-{i}", s, r) for i, (s, r) in pairs]
     return Dataset(f"{name}-{lang}-en", lang, segments, files)
 
 
-def load_flores(lang: str, root: Path | None = None) -> Dataset:
+def load_flores(lang: str) -> Dataset:
     """FLORES-200 devtest, ``lang`` -> English, 1012 sentences."""
     folder = "flores200-devtest"
     src, ref = f"{folder}/{FLORES_CODES[lang]}.devtest", f"{folder}/eng_Latn.devtest"
-    return _sentences(folder, lang, "flores", src, ref, root)
+    return _sentences(folder, lang, "flores", src, ref)
 
 
-def load_wmt19_de_en(root: Path | None = None) -> Dataset:
+def load_wmt19(lang: str) -> Dataset:
     folder = "wmt-newstest2019-de-en"
     src, ref = f"{folder}/newstest2019.deu", f"{folder}/newstest2019.eng"
-    return _sentences("newstest2019", "de", "wmt19", src, ref, root)
+    return _sentences("newstest2019", lang, "wmt19", src, ref)
 
 
-def load_ntrex_documents(lang: str, root: Path | None = None) -> Dataset:
-    """NTREX-128 documents: lines grouped by ``DOCUMENT_IDS.tsv``, one sentence per line.
-
-    ``source`` and ``reference`` hold the document's lines joined by newlines, so a document can
-    be split back into its sentences, or fed to the pipeline as one article.
-    """
+def load_ntrex_documents(lang: str) -> Dataset:
+    """NTREX-128 documents: lines grouped by ``DOCUMENT_IDS.tsv``, joined by newlines, so a document can
+    be split back into its sentences, or fed to the pipeline as one article."""
     rels = ("DOCUMENT_IDS.tsv", f"newstest2019-ref.{NTREX_CODES[lang]}.txt", "newstest2019-src.eng.txt")
-    (ids, src, ref), files = _columns(root or data_root(), "ntrex128", *(f"ntrex128/{r}" for r in rels))
+    (ids, src, ref), files = _columns("ntrex128", *(f"ntrex128/{r}" for r in rels))
     docs: dict[str, tuple[list[str], list[str]]] = {}
     for doc_id, s, r in zip(ids, src, ref, strict=True):
         lines = docs.setdefault(doc_id.strip(), ([], []))
@@ -111,10 +106,10 @@ def load_ntrex_documents(lang: str, root: Path | None = None) -> Dataset:
     return Dataset(f"ntrex128-{lang}-en", lang, segments, files)
 
 
-def load_cnndm_frank250(root: Path | None = None) -> Dataset:
+def load_cnndm_frank250() -> Dataset:
     """250 CNN/DM test articles: reference highlights and the published BART-large-cnn outputs."""
     files: dict[str, str] = {}
-    lines = _read_lines(root or data_root(), "cnndm-frank250/cnndm_frank250.jsonl", files)
+    lines = _read_lines("cnndm-frank250/cnndm_frank250.jsonl", files)
     rows = [json.loads(line) for line in lines]
     segments = [Segment(r["id"], r["article"], r["reference"], {"bart": r["bart"]}) for r in rows]
     return Dataset("cnndm-frank250", "en", segments, files)
@@ -128,7 +123,7 @@ class HubSet:
     config: str  # formatted with lang and code (the FLORES code of lang)
     source: str  # source text field (formatted the same way)
     reference: str
-    id: str | None = None  # None: rows are numbered
+    id: str  # the field of a row's id
 
 
 def load_from_hub(name: str, hub: HubSet, lang: str, split: str) -> Dataset:
@@ -146,10 +141,7 @@ def load_from_hub(name: str, hub: HubSet, lang: str, split: str) -> Dataset:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{hint} (loading {hub.repo} {config} failed: {first})") from exc
     source, reference = hub.source.format(**fields), hub.reference.format(**fields)
-    segments = [
-        Segment(str(row.get(hub.id, i) if hub.id else i), row[source], row[reference])
-        for i, row in enumerate(rows)
-    ]
+    segments = [Segment(str(row.get(hub.id, i)), row[source], row[reference]) for i, row in enumerate(rows)]
     files = {f"hf:{hub.repo}/{config}/{split}": str(getattr(rows, "_fingerprint", "unknown"))}
     return Dataset(name if lang == "en" else f"{name}-{lang}-en", lang, segments, files)
 
@@ -170,9 +162,8 @@ DATASETS: dict[str, DatasetSpec] = {
         hub=HubSet("facebook/flores", "{code}-eng_Latn", "sentence_{code}", "sentence_eng_Latn", "id"),
     ),
     "ntrex": DatasetSpec(tuple(NTREX_CODES), local=load_ntrex_documents),
-    # One language each, so their readers take none.
-    "wmt19": DatasetSpec(("de",), local=lambda lang: load_wmt19_de_en()),
-    "cnndm-frank250": DatasetSpec(("en",), local=lambda lang: load_cnndm_frank250()),
+    "wmt19": DatasetSpec(("de",), local=load_wmt19),
+    "cnndm-frank250": DatasetSpec(("en",), local=lambda lang: load_cnndm_frank250()),  # one language
     # The full CNN/DM test set (11,490 articles): the published tables' own data.
     "cnndm": DatasetSpec(("en",), hub=HubSet("abisee/cnn_dailymail", "3.0.0", "article", "highlights", "id")),
     "wikilingua": DatasetSpec(None, hub=HubSet("GEM/wiki_lingua", "{lang}_en", "source", "target", "gem_id")),
@@ -189,8 +180,8 @@ def language(name: str, lang: str | None) -> str:
             shown = ", ".join(langs) if langs else "any language the hub has, e.g. de"
             raise ConfigError(f"dataset {name} needs a source language (dataset.lang: {shown})")
         return langs[0]
-    if not isinstance(lang, str) or (langs is not None and lang not in langs):
-        raise ConfigError(f"dataset {name}: {unknown('language', str(lang), langs or ['(a string)'])}")
+    if langs is not None and lang not in langs:
+        raise ConfigError(f"dataset {name}: {unknown('language', lang, langs)}")
     return lang
 
 

@@ -1,8 +1,5 @@
-"""Run a benchmark: load its data, run each system, score the outputs, and write the report.
-
-How failed documents, model loading, common subsets, contrasts and comparisons work, and why:
-docs/evaluation.md (the opening section).
-"""
+"""Run a benchmark: load its data, run each system, score the outputs, and write the report (how
+failures, common subsets, contrasts and comparisons work, and why: docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -20,6 +17,7 @@ from clsum.eval import data
 from clsum.eval.benchmark import BenchmarkConfig
 from clsum.eval.checks import ChecksSummary, check
 from clsum.eval.metrics import CHEAP_METRICS, compare, score
+from clsum.eval.options import ScoreOptions
 from clsum.eval.report import write_report
 from clsum.eval.results import Failure, Report, SystemResult
 from clsum.eval.scores import Score
@@ -88,17 +86,13 @@ def run_system(
     empty = sum(1 for text in kept_outputs if not text.strip())
     if empty:
         log.warning("%s: %d of %d outputs are empty (scored as they are: 0)", system.name, empty, len(scored))
+    if scored:
+        scores = score(kept_outputs, kept_refs, metrics, cfg.score)
+    else:
+        scores = {m: Score.skip(m, f"all {len(outputs)} documents failed") for m in metrics}
+    failures = list(failed.values())
     result = SystemResult(
-        system=system,
-        outputs=outputs,
-        references=refs,
-        scores=score(kept_outputs, kept_refs, metrics, cfg.score)
-        if scored
-        else {m: Score.skip(m, f"all {len(outputs)} documents failed") for m in metrics},
-        seconds=seconds,
-        scored=scored,
-        failures=list(failed.values()),
-        empty_outputs=empty,
+        system, outputs, refs, scores, seconds, scored=scored, failures=failures, empty_outputs=empty
     )
     if system.references is not None and scored:
         result.contrast = contrast(kept_outputs, kept_refs, metrics, cfg)
@@ -110,29 +104,18 @@ def run_system(
     return result
 
 
-def score_common(report: Report, cfg: BenchmarkConfig) -> None:
-    """Score every system on the documents all systems with scores succeeded on, where that differs.
-
-    A system that failed on the long documents would otherwise be scored on the easy ones only; the
-    common subset makes the rows comparable, and each system's own scores stay beside them.
-    """
-    scored = [set(r.scored) for r in report.systems.values() if r.scored]
-    if not scored:
-        return
-    report.common = sorted(set.intersection(*scored))
-    if not report.common:
-        log.warning("no document was scored for every system; each system is scored on its own documents")
-        return
-    for result in report.systems.values():
-        if result.scored and len(report.common) < len(result.scored):
-            result.common_scores = score(*_on_common(result, report.common), list(result.scores), cfg.score)
-            result.common_n = len(report.common)
-
-
-def compare_to_baseline(report: Report, cfg: BenchmarkConfig) -> None:
-    """Each system against the first scored one, on the common documents, with ``clsum compare``'s test."""
-    options = cfg.score
+def score_common(report: Report, options: ScoreOptions) -> None:
+    """Score every system on the documents all scored systems succeeded on, where that differs (so a
+    system that failed on the long documents is not compared on the easy ones only), then compare each
+    system with the first scored one there, with ``clsum compare``'s test."""
     scored = [r for r in report.systems.values() if r.scored]
+    report.common = sorted(set.intersection(*(set(r.scored) for r in scored))) if scored else []
+    if scored and not report.common:
+        log.warning("no document was scored for every system; each system is scored on its own documents")
+    on_common = {r.system.name: _on_common(r, report.common) for r in scored}
+    for result in scored:
+        if report.common and len(report.common) < len(result.scored):
+            result.common_scores = score(*on_common[result.system.name], list(result.scores), options)
     if len(scored) < 2 or not report.common:
         report.comparison_note = "paired comparisons need two systems scored on common documents"
         return
@@ -141,9 +124,9 @@ def compare_to_baseline(report: Report, cfg: BenchmarkConfig) -> None:
         return
     base = scored[0]
     report.baseline = base.system.name
-    outputs, refs = _on_common(base, report.common)
+    outputs, refs = on_common[base.system.name]
     for result in scored[1:]:
-        their_outputs, their_refs = _on_common(result, report.common)
+        their_outputs, their_refs = on_common[result.system.name]
         metrics = [m for m in result.scores if m in base.scores and m in CHEAP_METRICS]
         # Scored against other references (its own English-side summaries): not paired.
         if their_refs == refs and metrics:
@@ -153,7 +136,6 @@ def compare_to_baseline(report: Report, cfg: BenchmarkConfig) -> None:
 
 
 def _on_common(result: SystemResult, common: list[int]) -> tuple[list[str], list[str]]:
-    """(outputs, references) of the documents every scored system succeeded on."""
     return [result.outputs[i] for i in common], [result.references[i] for i in common]
 
 
@@ -168,9 +150,7 @@ def run_benchmark(
     """Run ``systems`` (default: all) of a benchmark and write the report files into ``run_dir``.
 
     Data and models are loaded first (a failure there leaves no run folder); then the run holds
-    ``run_dir`` until its reports are written (the lock of ``clsum summarize``), so a second run into
-    the same folder fails at once instead of overwriting this one's reports.
-    """
+    ``run_dir``'s lock until its reports are written, so a second run into it fails at once."""
     chosen = [cfg.system(name) for name in systems] if systems else cfg.systems
     started, start = datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
     dataset = load_data(cfg, limit)
@@ -189,8 +169,7 @@ def run_benchmark(
             log.info("running %s (%s) on %d segments", sc.name, sc.type, len(dataset.segments))
             report.systems[sc.name] = run_system(system, sc.metrics or cfg.metrics, dataset, ctx, cfg)
             report.systems[sc.name].note = sc.note
-        score_common(report, cfg)
-        compare_to_baseline(report, cfg)
+        score_common(report, cfg.score)
         report.models, report.generation = ctx.models, ctx.generation_settings()
         report.seconds = time.perf_counter() - start
         write_report(report, Path(run_dir))

@@ -1,9 +1,5 @@
 """What a score depends on besides its inputs: ``ScoreOptions`` and the valid choices of each option.
-
-Free of heavy imports (no numpy, sacrebleu or rouge_score), so the command line builds its options,
-defaults and choices from here at startup instead of repeating them. ``validate`` is the one check of
-options: the settings builder checks the type, range and choices of every option, so a benchmark
-YAML with ``seed: "12345"`` or ``stem: "no"`` fails when it is loaded, not after its systems ran.
+Free of heavy imports, so the command line builds its options, defaults and choices from here at startup.
 """
 
 from __future__ import annotations
@@ -61,8 +57,8 @@ DEFAULTS = ScoreOptions()  # what a benchmark and 'clsum score' use unless told 
 
 
 def validate(options: ScoreOptions, where: str = "score options") -> None:
-    """The one check of score options (however they were made): ConfigError on a wrongly typed value
-    or an unknown choice, BLEU tokenizers included (sacrebleu's own list, imported only here)."""
+    """The one check of score options, however they were made (a benchmark's are checked when it loads,
+    not after its systems ran): BLEU tokenizers from sacrebleu's own list, imported only here."""
     build(ScoreOptions, dataclasses.asdict(options), where, what="option")
     if options.bleu_tokenize is not None:
         from sacrebleu.metrics import BLEU

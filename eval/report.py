@@ -1,25 +1,31 @@
 """Report files of a benchmark run: report.json, report.md, report.html and outputs/SYSTEM.jsonl
 (docs/evaluation.md, Report files). report.md and report.html are rendered from one list of blocks
-(``blocks``), so they say the same things.
+(``blocks``), so they say the same things. report.html's figures are PNG ``data:`` URIs: the page needs
+no other file.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import json
 import logging
+import math
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clsum.eval import plots
 from clsum.eval.checks import CHECKS_SIGNATURE, FLAG_KINDS
 from clsum.eval.options import BOOTSTRAP_MIN_DIFFERING, LOWER_IS_BETTER, metric_label
 from clsum.eval.scores import jsonable
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from clsum.eval.results import Report, SystemResult
     from clsum.eval.scores import Score
 
@@ -30,7 +36,6 @@ _SHOWN_FAILURE_IDS = 5
 
 
 def write_report(report: Report, run_dir: Path) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report_json(report), indent=2, ensure_ascii=False, default=jsonable)
     (run_dir / "report.json").write_text(text + "\n", encoding="utf-8")
     write_outputs(report, run_dir / "outputs")
@@ -70,8 +75,7 @@ def intervals(report: Report) -> str:
 
 
 def report_json(report: Report) -> dict[str, Any]:
-    """report.json, the one serializer of a ``Report`` (scores, checks and failures are dumped with
-    ``eval.scores.jsonable``)."""
+    """report.json, the one serializer of a ``Report``."""
     ds, systems = report.dataset, report.systems
     return {
         "benchmark": asdict(report.benchmark),
@@ -196,9 +200,9 @@ def _metrics(report: Report) -> list[str]:
     return list(dict.fromkeys(m for r in report.systems.values() for m in r.scores))
 
 
-def _scored_cell(result: SystemResult, main: bool = False) -> str:
-    if main and result.common_scores:
-        return f"{result.common_n}/{result.total} common"
+def _scored_cell(result: SystemResult, common: int | None = None) -> str:
+    if common is not None and result.common_scores:
+        return f"{common}/{result.total} common"
     cell = f"{len(result.scored)}/{result.total}"
     return f"{cell}, {len(result.failures)} failed" if result.failures else cell
 
@@ -222,7 +226,7 @@ def score_table(report: Report) -> Table:
     for name, r in report.systems.items():
         marker = f" {OWN_REFERENCE}" if r.reference_kind == "system" else ""
         label = f"{name}{marker} ({r.note})" if r.note else f"{name}{marker}"
-        rows.append([label, *cells(r.main_scores), _scored_cell(r, main=True), _checks_cell(r)])
+        rows.append([label, *cells(r.main_scores), _scored_cell(r, len(report.common)), _checks_cell(r)])
         if r.common_scores:
             rows.append([f"↳ {name}: every document it succeeded on", *cells(r.scores), _scored_cell(r), ""])
         if r.contrast:
@@ -235,10 +239,8 @@ def score_table(report: Report) -> Table:
 
 def legend(report: Report) -> list[str]:
     """What the table's numbers, brackets and marks mean (only the marks the table uses)."""
-    lower = [m for m in _metrics(report) if m in LOWER_IS_BETTER]
-    direction = (
-        f"Higher is better, except {', '.join(lower)} (lower is better)." if lower else "Higher is better."
-    )
+    lower = ", ".join(m for m in _metrics(report) if m in LOWER_IS_BETTER)
+    direction = f"Higher is better, except {lower} (lower is better)." if lower else "Higher is better."
     lines = [
         f"Scores are 0-100. Brackets: {intervals(report)}. {direction}",
         "scored n/N: each score is computed on the n documents the system succeeded on, of N; failed "
@@ -282,7 +284,14 @@ CORPUS_NOTE = (
 )
 
 
-def comparison_table(report: Report) -> Table:
+def comparison_blocks(report: Report) -> list[Block]:
+    """Each system against the baseline, with the test of ``clsum compare`` (its default, auto)."""
+    if not report.comparisons:
+        note = report.comparison_note or "no system shares the baseline's references"
+        return [Heading("Paired comparisons"), Para(f"None: {note}."), Para(CORPUS_NOTE)]
+    caveats = sorted(
+        {f"{n} {m}: {c.caveat}" for n, r in report.comparisons.items() for m, c in r.items() if c.caveat}
+    )
     header = ["system", "metric", "baseline", "system score", "Δ", "95% CI of Δ", "p", "test", "differ"]
     rows = [
         [
@@ -299,17 +308,6 @@ def comparison_table(report: Report) -> Table:
         for name, by_metric in report.comparisons.items()
         for metric, c in by_metric.items()
     ]
-    return Table(header, rows)
-
-
-def comparison_blocks(report: Report) -> list[Block]:
-    """Each system against the baseline, with the test of ``clsum compare`` (its default, auto)."""
-    if not report.comparisons:
-        note = report.comparison_note or "no system shares the baseline's references"
-        return [Heading("Paired comparisons"), Para(f"None: {note}."), Para(CORPUS_NOTE)]
-    caveats = sorted(
-        {f"{n} {m}: {c.caveat}" for n, r in report.comparisons.items() for m, c in r.items() if c.caveat}
-    )
     return [
         Heading(f"Paired comparisons vs. {report.baseline}"),
         Para(
@@ -319,13 +317,13 @@ def comparison_blocks(report: Report) -> list[Block]:
             "paired permutation test over the differing documents (exact for few), which has no CI (n/a). "
             "differ: documents whose per-document statistics differ, of n. Calibration: docs/evaluation.md."
         ),
-        comparison_table(report),
+        Table(header, rows),
         *([Items(caveats)] if caveats else []),
         Para(CORPUS_NOTE),
     ]
 
 
-def _failure_items(report: Report) -> list[str]:
+def failure_blocks(report: Report) -> list[Block]:
     items = []
     for name, result in report.systems.items():
         groups = Counter((f.stage, f.message) for f in result.failures)
@@ -335,13 +333,11 @@ def _failure_items(report: Report) -> list[str]:
             items.append(
                 f"{name}: {count} of {result.total} documents failed in {stage}: {message} ({shown})"
             )
-    return items
+    return [Heading("Failures"), Items(items) if items else Para("None: every system ran on every document.")]
 
 
-def checks_table(report: Report) -> Table | None:
+def checks_blocks(report: Report) -> list[Block]:
     checks = {n: r.checks for n, r in report.systems.items() if r.checks and r.checks.documents}
-    if not checks:
-        return None
     header = ["system", "summaries", "flagged", *(k.replace("_", " ") for k in FLAG_KINDS)]  # spaces wrap
     header += ["compression", "novel 1-grams", "repeated 3-grams"]
     rows = [
@@ -356,13 +352,27 @@ def checks_table(report: Report) -> Table | None:
         ]
         for name, c in checks.items()
     ]
-    return Table(header, rows)
+    about = (
+        "Reference-free checks of each summary against its source (and English translation): flag counts "
+        f"per kind and means over the scored summaries; thresholds in {CHECKS_SIGNATURE}."
+    )
+    return [Heading("Summary checks"), Para(about), Table(header, rows)] if checks else []
+
+
+def reassembly_blocks(report: Report) -> list[Block]:
+    kept = {name: r for name, result in report.systems.items() if (r := reassembly(result))}
+    items = [
+        f"{n}: {r['lines_in']} lines in, {r['paragraphs_out']} paragraphs out; {r['documents_changed']} of "
+        f"{r['documents']} documents changed, {r['items_removed_by_clean']} items removed by clean"
+        for n, r in kept.items()
+    ]
+    return [Heading("Reassembly (input lines vs. paragraphs out)"), Items(items)] if items else []
 
 
 def blocks(report: Report) -> list[Block]:
     """Everything report.md and report.html say, in order."""
     ds = report.dataset
-    out: list[Block] = [
+    return [
         Para(report.benchmark.description.strip()),
         Para(
             f"Dataset {ds.name}: {len(ds.segments)} segments, source language {ds.source_lang}. "
@@ -371,38 +381,12 @@ def blocks(report: Report) -> list[Block]:
         ),
         score_table(report),
         Items(legend(report)),
-    ]
-    out += comparison_blocks(report)
-    failures = _failure_items(report)
-    out += [
-        Heading("Failures"),
-        Items(failures) if failures else Para("None: every system ran on every document."),
-    ]
-    checks = checks_table(report)
-    if checks is not None:
-        out += [
-            Heading("Summary checks"),
-            Para(
-                "Reference-free checks of each summary against its source (and English translation): "
-                f"flag counts per kind and means over the scored summaries; thresholds in {CHECKS_SIGNATURE}."
-            ),
-            checks,
-        ]
-    kept = {name: r for name, result in report.systems.items() if (r := reassembly(result))}
-    if kept:
-        out += [
-            Heading("Reassembly (input lines vs. paragraphs out)"),
-            Items(
-                [
-                    f"{n}: {r['lines_in']} lines in, {r['paragraphs_out']} paragraphs out; "
-                    f"{r['documents_changed']} of {r['documents']} documents changed, "
-                    f"{r['items_removed_by_clean']} items removed by clean"
-                    for n, r in kept.items()
-                ]
-            ),
-        ]
-    out += [Heading("Plots"), Plots()]
-    out += [
+        *comparison_blocks(report),
+        *failure_blocks(report),
+        *checks_blocks(report),
+        *reassembly_blocks(report),
+        Heading("Plots"),
+        Plots(),
         Heading("Provenance"),
         Items(
             [
@@ -426,13 +410,12 @@ def blocks(report: Report) -> list[Block]:
         Heading("Versions"),
         Items([f"{k} {v}" for k, v in report.versions.items()]),
     ]
-    return out
 
 
 # -- Markdown ------------------------------------------------------------------------------------
 
 
-def _md_block(block: Block) -> list[str]:
+def md_lines(block: Block) -> list[str]:
     if isinstance(block, Heading):
         return [f"## {block.text}", ""]
     if isinstance(block, Para):
@@ -450,9 +433,7 @@ def _md_block(block: Block) -> list[str]:
 
 
 def markdown(report: Report, content: list[Block]) -> str:
-    lines = [f"# {report.benchmark.name}", ""]
-    for block in content:
-        lines += _md_block(block)
+    lines = [f"# {report.benchmark.name}", "", *(line for block in content for line in md_lines(block))]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -481,11 +462,94 @@ def _html_block(block: Block, report: Report) -> str:
         )
         return f"<ul>{items}</ul>"
     figures = [
-        f'<figure><img alt="{e(title)}" src="{uri}"><figcaption>{e(title)}</figcaption></figure>'
+        f'<figure><img alt="{e(title)}" src="{_png(fig)}"><figcaption>{e(title)}</figcaption></figure>'
         for m in _metrics(report)
-        for title, uri in plots.figures(report, m)
+        for title, fig in _figures(report, m)
+        if fig is not None
     ]
     return "".join(figures) or "<p>No scores to plot.</p>"
+
+
+def _figures(report: Report, metric: str) -> list[tuple[str, Figure | None]]:
+    """(title, figure or None: no data to draw) of every figure, in the order the page shows them."""
+    label = metric_label(metric)
+    return [
+        (f"{label}: systems side by side, 95% CI", bar_figure(report, metric)),
+        (f"{label}: per-document scores", distribution(report, metric)),
+        (f"{label} vs. source length", versus_length(report, metric)),
+    ]
+
+
+def _png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _axes(size: tuple[float, float], ylabel: str, title: str) -> tuple[Figure, Axes]:
+    from matplotlib.figure import Figure  # never pyplot: selects no backend, leaves no global state
+
+    fig = Figure(figsize=size)
+    ax = fig.subplots()
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return fig, ax
+
+
+def bar_figure(report: Report, metric: str) -> Figure | None:
+    bars = [
+        (f"{n}\nn={len(report.common) if r.common_scores else len(r.scored)}", s.score, s.ci)
+        for n, r in report.systems.items()
+        if (s := r.main_scores.get(metric)) and s.score is not None
+    ]
+    if not bars:
+        return None
+    common = any(r.common_scores for r in report.systems.values())
+    where = f", common {len(report.common)} documents" if common else ""
+    title = f"{metric}: systems side by side (95% CI{where})"
+    fig, ax = _axes((max(4.0, 1.2 * len(bars)), 3.2), metric_label(metric), title)
+    errors = [[max(0.0, v - ci[0]), max(0.0, ci[1] - v)] if ci else [0.0, 0.0] for _, v, ci in bars]
+    drawn = ax.bar(
+        [n for n, _, _ in bars], [v for _, v, _ in bars], yerr=list(zip(*errors, strict=True)), capsize=4
+    )
+    ax.bar_label(drawn, fmt="%.2f", padding=2, fontsize="small")
+    top = max(value + err[1] for (_, value, _), err in zip(bars, errors, strict=True))
+    ax.set_ylim(0, max(1.0, top * 1.15))  # all zeros would otherwise give an axis of -0.04..0.04
+    ax.tick_params(axis="x", rotation=20)
+    return fig
+
+
+def distribution(report: Report, metric: str) -> Figure | None:
+    series = {
+        f"{n}\nn={len(r.scored)}": [v for v in r.per_document(metric) if v is not None and not math.isnan(v)]
+        for n, r in report.systems.items()
+    }
+    series = {n: v for n, v in series.items() if v}
+    if not series:
+        return None
+    title = f"{metric}: per-document distribution (scored documents; triangle: mean)"
+    fig, ax = _axes((max(4.0, 1.2 * len(series)), 3.2), f"per-document {metric_label(metric)}", title)
+    ax.boxplot(list(series.values()), showmeans=True)
+    ax.set_xticks(range(1, len(series) + 1), list(series), rotation=20)
+    return fig
+
+
+def versus_length(report: Report, metric: str) -> Figure | None:
+    lengths = [len(s.source.split()) for s in report.dataset.segments]
+    series = {
+        name: [(x, float(v)) for x, v in zip(lengths, r.per_document(metric), strict=False) if v is not None]
+        for name, r in report.systems.items()
+    }
+    if not any(series.values()):
+        return None
+    fig, ax = _axes((5.5, 3.4), f"per-document {metric_label(metric)}", f"{metric} vs. source length")
+    for name, points in series.items():
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.scatter(xs, ys, s=10, alpha=0.6, label=f"{name} (n={len(points)})")
+    ax.set_xlabel("source length (words)")
+    ax.legend(fontsize="small")
+    return fig
 
 
 def html_report(report: Report, content: list[Block]) -> str:

@@ -1,7 +1,4 @@
-"""The result types of a benchmark run: each system's outputs and scores, and the run's report (data only).
-
-``eval.harness`` fills them; ``eval.report`` and ``eval.plots`` render them.
-"""
+"""The result types of a benchmark run (``eval.harness`` fills them; ``eval.report`` renders them)."""
 
 from __future__ import annotations
 
@@ -35,9 +32,8 @@ class SystemResult:
     failures: list[Failure] = field(default_factory=list)
     contrast: dict[str, Score] = field(default_factory=dict)  # vs. another document's reference
     note: str = ""  # the benchmark's note on this system (e.g. tuned on the test set)
-    # Scores on the documents every scored system succeeded on; empty when that is all of ``scored``.
+    # Scores on ``Report.common``, the documents every scored system succeeded on; empty when that is all.
     common_scores: dict[str, Score] = field(default_factory=dict)
-    common_n: int = 0  # documents the common-subset scores stand on
     empty_outputs: int = 0  # scored documents whose output is empty (they score 0)
 
     @property
@@ -50,21 +46,14 @@ class SystemResult:
         return self.common_scores or self.scores
 
     @property
-    def main_n(self) -> int:
-        """How many documents ``main_scores`` stand on."""
-        return self.common_n if self.common_scores else len(self.scored)
-
-    @property
     def total(self) -> int:
         return len(self.outputs)
 
     def per_document(self, metric: str) -> list[float | None]:
         """Per-document scores of ``metric`` in dataset order; None for documents that failed."""
-        values: list[float | None] = [None] * self.total
         score = self.scores.get(metric)
-        for index, value in zip(self.scored, (score.per_segment or []) if score else [], strict=False):
-            values[index] = value
-        return values
+        by_index = dict(zip(self.scored, (score.per_segment or []) if score else [], strict=False))
+        return [by_index.get(i) for i in range(self.total)]
 
 
 @dataclass

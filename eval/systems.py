@@ -1,7 +1,5 @@
-"""System types a benchmark can run, each turning the dataset's sources into outputs to score
-(docs/architecture.md, a system). Systems with models go through ``clsum.runner.Pipeline``, the code
-``clsum summarize`` runs, so a benchmark measures what users get.
-"""
+"""System types a benchmark can run (docs/architecture.md, a system). Systems with models go through
+``clsum.runner.Pipeline``, the code ``clsum summarize`` runs, so a benchmark measures what users get."""
 
 from __future__ import annotations
 
@@ -54,8 +52,7 @@ class RunContext:
                 pipeline.models.summarizer()
 
     def generation_settings(self) -> dict[str, dict[str, str]]:
-        """Per model the systems used: its provenance and effective generation settings, each with
-        its origin (the runtime's one source of truth, what both backends decode with)."""
+        """Per model the systems used: its provenance and effective generation settings with origins."""
         settings = {}
         built = "pipeline" in vars(self)  # no system ran a model: no pipeline to build now
         for role, used in (self.pipeline.models.generation() if built else {}).items():
@@ -88,9 +85,8 @@ def translation_text(record: Record, paragraph_sep: str = "\n") -> str:
 
 @dataclass
 class DocInfo:
-    """What a system noted about one document (in outputs/SYSTEM.jsonl, None values left out): whether
-    cleaning and segmentation kept everything, the English translation behind a summary (for the
-    checks), and the error the document failed with."""
+    """What a system noted about one document (outputs/SYSTEM.jsonl): what clean and segment kept, the
+    English translation behind a summary (for the checks), and the error the document failed with."""
 
     lines: int | None = None  # non-empty input lines (NTREX: sentences)
     paragraphs: int | None = None  # paragraphs out, the title counted
@@ -123,19 +119,17 @@ class KParams:
     k: int = setting(3, "sentences", min=1)
 
 
+@dataclass(eq=False, repr=False)  # its info and references can be long
 class System:
     """Base class. ``Params`` is the dataclass its benchmark ``params`` are built into."""
 
     kind: ClassVar[str] = "translation"  # "translation" or "summary" (summaries get checks)
-    type: str = ""  # the registry name, set by build()
     Params: ClassVar[Any] = NoParams
-    params: Any
-
-    def __init__(self, name: str, params: object) -> None:
-        self.name = name
-        self.params = params  # a built ``Params``
-        self.info: list[DocInfo] = []  # none: no pipeline ran, nothing to note
-        self.references: list[str] | None = None
+    name: str
+    params: Any  # a built ``Params``
+    type: str = ""  # the registry name
+    info: list[DocInfo] = field(default_factory=list)  # none: no pipeline ran, nothing to note
+    references: list[str] | None = None
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
         raise NotImplementedError
@@ -244,10 +238,8 @@ _EXTRACTORS: dict[str, Callable[[str, str, int], list[str]]] = {
 
 class SummarizeThenTranslate(System):
     """Extract in the source language, then translate the extract: the other stage ordering.
-
-    ``reference: english-summary`` scores it against the same extractor run on the English
-    original (for NTREX, which has no reference summaries) instead of the dataset's references.
-    """
+    ``reference: english-summary`` scores it against the extractor run on the English original (NTREX
+    has no reference summaries)."""
 
     kind = "summary"
 
@@ -276,12 +268,9 @@ class SummarizeThenTranslate(System):
 
 
 class CrossLingualConsistency(System):
-    """Summary of the translated document vs. the same summarizer's summary of the English original.
-
-    ``summarizer: pipeline`` runs the configured model on both sides; ``textrank``/``lead-k``
-    translate with the pipeline and extract from the English translation. High scores mean the
-    translation changes little of what the summarizer picks up.
-    """
+    """Summary of the translated document vs. the same summarizer's summary of the English original
+    (``textrank``/``lead-k`` extract from the pipeline's translation): high scores mean the translation
+    changes little of what the summarizer picks up."""
 
     kind = "summary"
 
@@ -299,23 +288,19 @@ class CrossLingualConsistency(System):
         return [(lang, "translate")]
 
     def run(self, segments: list[Segment], ctx: RunContext) -> list[str]:
-        summarizer, k = self.params.summarizer, self.params.k
-        if summarizer == "pipeline":
-            src = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "summarize", self.name)
-            eng = ctx.run_pipeline([s.reference for s in segments], "en", "summarize", f"{self.name} (en)")
-            self.references = [(r.summary or "") if r.ok else "" for r in eng]
-            outputs = [(r.summary or "") if r.ok else "" for r in src]
-        else:
-            extract = _EXTRACTORS[summarizer]
-            src = ctx.run_pipeline([s.source for s in segments], ctx.source_lang, "translate", self.name)
-            outputs = ["\n".join(extract(translation_text(r), "en", k)) if r.ok else "" for r in src]
-            self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
+        (lang, until), *english = self.runs(ctx.source_lang)
+        src = ctx.run_pipeline([s.source for s in segments], lang, until, self.name)
         self.info = [DocInfo.of(r, translation=True) for r in src]
-        if summarizer == "pipeline":  # the English side failing fails the document too
-            for info, record in zip(self.info, eng, strict=True):
-                if record.error and not info.error:
-                    info.error = StageError(f"{record.error.stage} (English side)", record.error.message)
-        return outputs
+        if not english:
+            extract, k = _EXTRACTORS[self.params.summarizer], self.params.k
+            self.references = ["\n".join(extract(s.reference, "en", k)) for s in segments]
+            return ["\n".join(extract(translation_text(r), "en", k)) if r.ok else "" for r in src]
+        eng = ctx.run_pipeline([s.reference for s in segments], "en", "summarize", f"{self.name} (en)")
+        self.references = [(r.summary or "") if r.ok else "" for r in eng]
+        for info, record in zip(self.info, eng, strict=True):  # the English side failing fails it too
+            if record.error and not info.error:
+                info.error = StageError(f"{record.error.stage} (English side)", record.error.message)
+        return [(r.summary or "") if r.ok else "" for r in src]
 
 
 SYSTEM_TYPES: dict[str, type[System]] = {
@@ -332,11 +317,9 @@ SYSTEM_TYPES: dict[str, type[System]] = {
 
 def build(name: str, type_: str, params: dict[str, Any] | None = None, where: str = "") -> System:
     """A system of a registered type, its ``params`` (YAML) built into its ``Params``: the one check of
-    both. ``where`` starts a message (a benchmark's ``systems[i]``; default: the system's name)."""
+    both. ``where`` starts a message (default: the system's name)."""
     where = where or f"system {shown(name)}"
     if type_ not in SYSTEM_TYPES:
         raise ConfigError(f"{where}: {unknown('system type', type_, SYSTEM_TYPES)}")
     cls = SYSTEM_TYPES[type_]
-    system = cls(name, build_settings(cls.Params, params or {}, f"{where}.params", what="param"))
-    system.type = type_
-    return system
+    return cls(name, build_settings(cls.Params, params or {}, f"{where}.params", what="param"), type_)

@@ -216,15 +216,19 @@ def test_pipeline_config_may_name_a_shipped_config(tmp_path: Path, monkeypatch: 
     assert config.translation.num_beams == 3
 
 
-def test_aligned_data_files_are_read_checked_and_hashed(tmp_path: Path) -> None:
+def test_aligned_data_files_are_read_checked_and_hashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from clsum.errors import InputError
-    from clsum.eval.data import load_wmt19_de_en
+    from clsum.eval.data import load
+
+    monkeypatch.setenv("CLSUM_DATA", str(tmp_path))
 
     folder = tmp_path / "wmt-newstest2019-de-en"
     folder.mkdir()
     (folder / "newstest2019.deu").write_bytes(b"Hallo\r\nWelt\n")
     (folder / "newstest2019.eng").write_bytes(b"Hello\nworld\n")
-    ds = load_wmt19_de_en(tmp_path)
+    ds = load("wmt19", "de")
     assert (ds.name, ds.source_lang) == ("newstest2019-de-en", "de")
     assert [(s.id, s.source, s.reference) for s in ds.segments] == [
         ("wmt19-1", "Hallo", "Hello"),
@@ -236,7 +240,7 @@ def test_aligned_data_files_are_read_checked_and_hashed(tmp_path: Path) -> None:
     ]
     (folder / "newstest2019.eng").write_bytes(b"Hello\n")
     with pytest.raises(InputError, match=r"^newstest2019: files are not line-aligned \(2, 1 lines\)$"):
-        load_wmt19_de_en(tmp_path)
+        load("wmt19", "de")
     (folder / "newstest2019.eng").unlink()
     with pytest.raises(InputError, match="newstest2019.eng is missing"):
-        load_wmt19_de_en(tmp_path)
+        load("wmt19", "de")

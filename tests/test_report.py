@@ -112,13 +112,15 @@ def test_generation_settings_and_models_are_in_the_report(tmp_path: Path, tiny_o
 def test_bars_of_zero_scores_stay_visible() -> None:
     from types import SimpleNamespace
 
-    from clsum.eval import plots
+    from clsum.eval.report import bar_figure
     from clsum.eval.scores import Score
 
     zero = Score("bleu", 0.0, "bleu|x", (0.0, 0.0), [0.0, 0.0])
-    system = SimpleNamespace(scores={"bleu": zero}, main_scores={"bleu": zero}, main_n=2, common_scores={})
+    system = SimpleNamespace(
+        scores={"bleu": zero}, main_scores={"bleu": zero}, scored=[0, 1], common_scores={}
+    )
     report = SimpleNamespace(systems={n: system for n in ("a", "b")}, common=[0, 1])
-    fig = plots.bar_figure(report, "bleu")  # type: ignore[arg-type]
+    fig = bar_figure(report, "bleu")  # type: ignore[arg-type]
     assert fig is not None
     (ax,) = fig.axes
     assert ax.get_ylim() == (0.0, 1.0)  # not -0.04..0.04 around nothing
