@@ -182,7 +182,7 @@ class _Rounds:
         """Generation settings: the model's (the config's included), with a shorter max_length for
         an intermediate round; the minimum may not exceed it."""
         minimum = self.model.settings.config.min_length
-        return self.model.generate_outputs(
+        return self.model.generate(
             texts,
             batch_size=self.config.batch_size,
             batch_tokens=self.config.batch_tokens,

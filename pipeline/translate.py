@@ -84,7 +84,7 @@ def _translate_language(
         progress.add_sentences(len(missing))
     english: list[Output] = []
     if missing:  # everything may come from the cache
-        english = translator.generate_outputs(  # generation settings: the model's (config's included)
+        english = translator.generate(  # generation settings: the model's (config's included)
             [translator.prefix + s for s in missing] if translator.prefix else missing,
             batch_size=config.batch_size,
             progress=progress.sentences_done if progress is not None else None,

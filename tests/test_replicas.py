@@ -339,13 +339,13 @@ def test_t5_summarizes_with_its_task_prefix_unless_the_config_sets_one(use_layou
         config = load_config(None, ["summarization.model=google-t5/t5-small", "device=cpu", *extra])
         pipe = Pipeline(config)
         model = pipe.models.summarizer()
-        real = model.generate_outputs
+        real = model.generate
 
         def spy(texts: list[str], *args: Any, _real: Any = real, **kwargs: Any) -> Any:
             seen.extend(texts)
             return _real(texts, *args, **kwargs)
 
-        model.generate_outputs = spy  # type: ignore[method-assign]
+        model.generate = spy  # type: ignore[method-assign]
         records = pipe.summarize_texts([" ".join(tinymodels.CORPUS_EN[:3])], lang="en")
         assert records[0].ok and records[0].summary, records[0].error
         assert seen and all(t.startswith(prefix + "The government") for t in seen)

@@ -1,18 +1,12 @@
-"""Generation settings: one source of truth per model and task, with where each value came from.
-
-The layers (checkpoint, ``task_specific_params``, clsum's config, transformers' defaults) and their
-origins are described in docs/models.md ("Generation settings"); one ``Seq2Seq.generate`` call's
-arguments go on top. ``checkpoint_config`` makes the same two reads ``from_pretrained`` makes, so a
-checkpoint starts from exactly what its authors configured. Lengths keep transformers' meaning (they
-count the decoder start token), and both backends decode from the resulting ``GenerationConfig``.
-"""
+"""Generation settings: one source of truth per model and task, with where each value came from
+(the layers, and what each origin means: docs/models.md, "Generation settings")."""
 
 from __future__ import annotations
 
 import copy
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 from clsum.errors import ModelError
@@ -98,7 +92,6 @@ class GenerationSettings:
     prefix: str = ""
     source: str = GENERATION_CONFIG
     task: str | None = None
-    ignored: tuple[str, ...] = field(default=())  # task or config keys that are not generation settings
 
     def values(self) -> dict[str, Any]:
         """Every setting with an origin, by name (``prefix`` included)."""
@@ -108,37 +101,29 @@ class GenerationSettings:
     def table(self) -> dict[str, Origin]:
         return {name: Origin(value=value, origin=self.origins[name]) for name, value in self.values().items()}
 
-    def with_overrides(
-        self, values: Mapping[str, Any], origin: str | Callable[[str], str]
-    ) -> GenerationSettings:
-        """These settings with ``values`` (None: unchanged) applied on top, labelled ``origin`` (a
-        function of the name where each name has its own)."""
-        label = origin if callable(origin) else lambda _: origin
-        values = {k: v for k, v in values.items() if v is not None}
-        if not values:
+    def with_overrides(self, values: Mapping[str, Any], origin: str) -> GenerationSettings:
+        """These settings with ``values`` (None: unchanged) applied on top, labelled ``origin``."""
+        if all(value is None for value in values.values()):
             return self
-        config, origins, prefix = copy.deepcopy(self.config), dict(self.origins), self.prefix
-        if "prefix" in values:
-            prefix, origins["prefix"] = str(values.pop("prefix")), label("prefix")
-        ignored = (*self.ignored, *_apply(config, origins, values, label))
+        config, origins = copy.deepcopy(self.config), dict(self.origins)
+        prefix = _apply(config, origins, values, lambda _: origin, self.prefix)
         _normalize(config, origins)
-        return replace(self, config=config, origins=origins, prefix=prefix, ignored=ignored)
+        return replace(self, config=config, origins=origins, prefix=prefix)
 
 
 def resolve(ref: ModelRef, model_config: Any, task: Task | None = None) -> GenerationSettings:
     """The effective settings of ``ref`` for ``task`` (``model_config``: its transformers config):
-    the checkpoint's, its task's ``task_specific_params`` and the config's on top, in that order."""
+    the checkpoint's, its task's ``task_specific_params`` and the config's on top, in that order.
+    A None in either layer keeps the value below it."""
     task = task or Task()
     config, source = checkpoint_config(ref)
     origins = {name: source for name in _set_names(config)} | {"prefix": NO_PREFIX}
-    settings = GenerationSettings(config, origins, source=source)
-    if params := task_params(model_config, task.params):
-        settings = settings.with_overrides(params, f"task_specific_params.{task.params}")
-        settings = replace(settings, task=task.params)
-    settings = settings.with_overrides(dict(task.overrides), lambda key: f"config {task.section}.{key}")
-    _fill_defaults(settings.config, settings.origins, model_config)
-    _normalize(settings.config, settings.origins)
-    return settings
+    params = task_params(model_config, task.params)
+    prefix = _apply(config, origins, params, lambda _: f"task_specific_params.{task.params}", "")
+    prefix = _apply(config, origins, dict(task.overrides), lambda key: f"config {task.section}.{key}", prefix)
+    _fill_defaults(config, origins, model_config)
+    _normalize(config, origins)
+    return GenerationSettings(config, origins, prefix, source, task.params if params else None)
 
 
 def checkpoint_config(ref: ModelRef) -> tuple[Any, str]:
@@ -194,22 +179,26 @@ def _set_names(config: Any) -> list[str]:
 
 
 def _apply(
-    config: Any, origins: dict[str, str], values: Mapping[str, Any], origin: Callable[[str], str]
-) -> list[str]:
-    """Set ``values`` on ``config`` with their origins; returns the names that are no settings."""
+    config: Any, origins: dict[str, str], values: Mapping[str, Any], origin: Callable[[str], str], prefix: str
+) -> str:
+    """Set ``values`` (None: left as they are) on ``config`` with their origins; returns the prefix."""
     ignored = []
     for name, value in values.items():
-        if name.startswith("_") or name in BOOKKEEPING or not hasattr(config, name):
-            ignored.append(name)
+        if value is None:
             continue
-        if name in _SAME_LENGTH:  # a max_length replaces a max_new_tokens set below it, and so on
-            setattr(config, _SAME_LENGTH[name], None)
-            origins.pop(_SAME_LENGTH[name], None)
-        setattr(config, name, value)
-        origins[name] = origin(name)
+        if name == "prefix":
+            prefix, origins["prefix"] = str(value), origin(name)
+        elif name.startswith("_") or name in BOOKKEEPING or not hasattr(config, name):
+            ignored.append(name)
+        else:
+            if name in _SAME_LENGTH:  # a max_length replaces a max_new_tokens set below it, and so on
+                setattr(config, _SAME_LENGTH[name], None)
+                origins.pop(_SAME_LENGTH[name], None)
+            setattr(config, name, value)
+            origins[name] = origin(name)
     if ignored:
         log.debug("not generation settings, ignored: %s", ", ".join(ignored))
-    return ignored
+    return prefix
 
 
 def _fill_defaults(config: Any, origins: dict[str, str], model_config: Any) -> None:

@@ -8,6 +8,7 @@ never changes afterwards, so the provenance a record gets names the engine that 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -17,7 +18,6 @@ from typing import Any
 from clsum.errors import ConfigError, ModelError
 from clsum.pipeline.runtime import hub
 from clsum.pipeline.runtime.backends import Engine, Options, resolve
-from clsum.pipeline.runtime.batching import equal_length_batches
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.pipeline.runtime.generation import GenerationSettings, Task, end_ids
 from clsum.pipeline.runtime.generation import resolve as resolve_settings
@@ -42,6 +42,21 @@ def check_length(ref: hub.ModelRef, config: Any, settings: GenerationSettings) -
             f"max_length {max_length} ({origin}) is more than {ref.spec} can "
             f"generate: its {positions} positions allow at most {positions + 1}"
         )
+
+
+# Batching without padding: every batch holds inputs of one token length, so each output depends on
+# its own input only (why: docs/reproducibility.md, "How: batches formed from the inputs only").
+def equal_length_batches(lengths: list[int], batch_tokens: int, batch_size: int) -> list[list[int]]:
+    """Indices into ``lengths``, batched: taken in order of length, a batch is cut when rows x length
+    would exceed the budget, the row cap is reached, or the length changes; a single input longer
+    than the budget gets its own batch."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])  # stable: ties keep input order
+    batches: list[list[int]] = []
+    for length, group in itertools.groupby(order, key=lambda i: lengths[i]):
+        rows = list(group)
+        step = max(1, min(batch_size, batch_tokens // length if length else batch_size))
+        batches += [rows[start : start + step] for start in range(0, len(rows), step)]
+    return batches
 
 
 class Seq2Seq:
@@ -140,11 +155,7 @@ class Seq2Seq:
         """Tokens each text occupies as model input, with or without the special tokens added."""
         return [len(x) for x in self._ids(texts, special)] if texts else []
 
-    def generate(self, texts: list[str], batch_size: int, **options: Any) -> list[str]:
-        """The texts of ``generate_outputs``."""
-        return [o.text for o in self.generate_outputs(texts, batch_size, **options)]
-
-    def generate_outputs(
+    def generate(
         self,
         texts: list[str],
         batch_size: int,
