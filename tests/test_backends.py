@@ -17,7 +17,7 @@ from clsum.pipeline.runtime import Seq2Seq, backends
 from clsum.pipeline.runtime import ct2cache as ct2_backend
 from clsum.pipeline.runtime.backends import Options, resolve
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
-from clsum.pipeline.runtime.provenance import cpu_isa
+from clsum.pipeline.runtime.models import cpu_isa
 from clsum.runner import Pipeline
 from tests import tinymodels
 from tests.helpers import set_args, write_inputs

@@ -28,7 +28,7 @@ from clsum.bench.standins.models import BenchModels, clsum_overrides, forced_len
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError
 from clsum.pipeline.runtime.backends.ctranslate2 import usable_cpus
-from clsum.pipeline.runtime.provenance import proc_field
+from clsum.pipeline.runtime.models import proc_field
 from clsum.runner import Pipeline
 from clsum.versions import package_versions
 

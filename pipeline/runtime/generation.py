@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
@@ -153,6 +153,12 @@ def end_ids(config: Any) -> list[int]:
     """A ``GenerationConfig``'s end tokens as a list (its ``eos_token_id`` is one id or a list)."""
     eos = config.eos_token_id
     return list(eos) if isinstance(eos, (list, tuple)) else [eos]
+
+
+def until_end(ids: list[int], ends: Collection[int]) -> list[int]:
+    """``ids`` up to and including the first end token (a row without one is cut by the limit)."""
+    end = next((i for i, token in enumerate(ids) if token in ends), None)
+    return ids if end is None else ids[: end + 1]
 
 
 def banned_sequences(config: Any) -> list[list[int]]:

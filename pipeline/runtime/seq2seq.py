@@ -1,8 +1,7 @@
-"""``Seq2Seq``: a tokenizer and a seq2seq model, the only model object the stages see.
-
-Stages count tokens, ask for the input limit and generate text for a batch. Which backend and
-precision run the model is settled when the object is built (the ``auto`` fallback included) and
-never changes afterwards, so the provenance a record gets names the engine that made its text.
+"""``Seq2Seq``: a tokenizer and a seq2seq model, the only model object the stages see, and the
+``Output`` texts it generates, flagged when they degenerated (docs/models.md, "Degenerate output is
+counted"). Backend and precision are settled when it is built (the ``auto`` fallback included) and
+never change, so the provenance a record gets names the engine that made its text.
 """
 
 from __future__ import annotations
@@ -11,7 +10,8 @@ import functools
 import itertools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from clsum.pipeline.runtime.backends import Engine, Options, resolve
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.pipeline.runtime.generation import GenerationSettings, Task, end_ids
 from clsum.pipeline.runtime.generation import resolve as resolve_settings
-from clsum.pipeline.runtime.outputs import MAX_LENGTH, REPETITION, Output, degeneration
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +41,54 @@ def check_length(ref: hub.ModelRef, config: Any, settings: GenerationSettings) -
             f"max_length {max_length} ({origin}) is more than {ref.spec} can "
             f"generate: its {positions} positions allow at most {positions + 1}"
         )
+
+
+MAX_LENGTH = "max_length"  # generation stopped at the length limit, not at an end token of its own
+REPETITION = "repetition"  # the output repeats an n-gram back to back (a decoding loop)
+
+# A loop: one n-gram of up to _MAX_PERIOD tokens repeated back to back, spanning at least _MIN_SPAN
+# tokens, at least 3 times (n < 6: "the the the" is language, six times is not) or twice (n >= 6:
+# a whole phrase said twice in a row).
+_MAX_PERIOD = 16
+_MIN_SPAN = 6
+
+
+@dataclass(frozen=True)
+class Output:
+    """One generated text, with the flags (``MAX_LENGTH``, ``REPETITION``) that say it degenerated."""
+
+    text: str
+    flags: tuple[str, ...] = ()
+
+
+def degeneration(
+    ids: list[int], max_length: int, end_ids: Collection[int], forced_end: bool, specials: Collection[int]
+) -> tuple[str, ...]:
+    """Flags for one output (ids without the decoder start token, end token kept if generated).
+
+    ``max_length`` counts the decoder start token, as transformers does. With a forced end token
+    (``forced_eos_token_id``) an output cut by the limit ends with it too, so reaching the limit is
+    what counts; otherwise an output that ends with its own end token was not cut.
+    """
+    flags = []
+    if ids and len(ids) >= max_length - 1 and (forced_end or ids[-1] not in end_ids):
+        flags.append(MAX_LENGTH)
+    if has_loop([t for t in ids if t not in specials]):
+        flags.append(REPETITION)
+    return tuple(flags)
+
+
+def has_loop(ids: list[int]) -> bool:
+    """Whether some n-gram repeats back to back (see ``_MAX_PERIOD``, ``_MIN_SPAN``)."""
+    for period in range(1, min(_MAX_PERIOD, len(ids) // 2) + 1):
+        repeats = 2 if period >= 6 else max(3, -(-_MIN_SPAN // period))
+        needed = (repeats - 1) * period  # positions equal to the token one period earlier, in a row
+        run = 0
+        for i in range(period, len(ids)):
+            run = run + 1 if ids[i] == ids[i - period] else 0
+            if run >= needed:
+                return True
+    return False
 
 
 # Batching without padding: every batch holds inputs of one token length, so each output depends on

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from clsum.pipeline.runtime.backends import APPLIED, hf_terms
-from clsum.pipeline.runtime.generation import banned_sequences, end_ids
-from clsum.pipeline.runtime.outputs import until_end
+from clsum.pipeline.runtime.generation import banned_sequences, end_ids, until_end
 
 log = logging.getLogger(__name__)
 
