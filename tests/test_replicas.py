@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from clsum.cli import main
-from clsum.pipeline.runtime import Seq2Seq, summarization_task, translation_task
+from clsum.pipeline.runtime import Seq2Seq
 from clsum.pipeline.runtime.backends import Options
 from clsum.pipeline.runtime.generation import BOOKKEEPING, DEFAULT, GENERATION_CONFIG, LEGACY_CONFIG, Task
 from tests import replicas, tinymodels
@@ -64,7 +64,7 @@ def pair(replica_homes: dict[str, Path]) -> Any:
 
 
 def _task(replica: Replica) -> Task:
-    return translation_task(replica.lang, {}) if replica.lang else summarization_task({})
+    return Task(f"translation_{replica.lang}_to_en") if replica.lang else Task("summarization")
 
 
 def _inputs(replica: Replica, model: Seq2Seq) -> list[str]:
@@ -150,17 +150,17 @@ def test_effective_settings_are_what_from_pretrained_gives(
 
 def test_legacy_flags_and_task_params_are_applied_where_present(use_layout: Any) -> None:
     use_layout("legacy")
-    distilbart = Seq2Seq("sshleifer/distilbart-cnn-12-6", "cpu", HF_F32, summarization_task({}))
+    distilbart = Seq2Seq("sshleifer/distilbart-cnn-12-6", "cpu", HF_F32, Task("summarization"))
     assert distilbart.settings.values()["forced_bos_token_id"] == 0  # force_bos_token_to_be_generated
     assert distilbart.settings.origins["forced_bos_token_id"] == LEGACY_CONFIG
-    pegasus = Seq2Seq("google/pegasus-cnn_dailymail", "cpu", HF_F32, summarization_task({}))
+    pegasus = Seq2Seq("google/pegasus-cnn_dailymail", "cpu", HF_F32, Task("summarization"))
     assert pegasus.settings.task is None  # it has summarization_cnn_dailymail etc., no "summarization"
     assert pegasus.settings.values()["num_beams"] == 8
-    t5 = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, summarization_task({}))
+    t5 = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, Task("summarization"))
     assert t5.settings.task == "summarization" and t5.prefix == "summarize: "
     assert t5.settings.origins["prefix"] == "task_specific_params.summarization"
     # the translation pipeline's key for X->en: T5 has none, so nothing of en->de leaks in
-    t5_as_translator = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, translation_task("de", {}))
+    t5_as_translator = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, Task("translation_de_to_en"))
     assert t5_as_translator.settings.task is None and t5_as_translator.prefix == ""
     assert t5_as_translator.settings.values()["max_length"] == 21  # transformers: 20 new tokens
     assert t5_as_translator.settings.origins["max_length"] == DEFAULT
@@ -169,7 +169,7 @@ def test_legacy_flags_and_task_params_are_applied_where_present(use_layout: Any)
 def test_config_overrides_win_and_say_so(use_layout: Any) -> None:
     use_layout("legacy")
     values = {"num_beams": 2, "max_length": 60, "min_length": None, "prefix": ""}
-    t5 = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, summarization_task(values))
+    t5 = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, Task.of("summarization", "summarization", values))
     assert (t5.settings.values()["num_beams"], t5.settings.values()["max_length"]) == (2, 60)
     assert t5.settings.origins["num_beams"] == "config summarization.num_beams"
     assert t5.settings.values()["min_length"] == 30  # None in the config: the task's value stays
@@ -255,7 +255,7 @@ def test_legacy_reproduction_prints_identical_settings_on_both_backends(
     (model_dir / "config.json").write_text(json.dumps({**config, **legacy}))
     applied = {}
     for options in (HF_F32, CT2_F32):
-        model = Seq2Seq(str(model_dir), "cpu", options, summarization_task({}))
+        model = Seq2Seq(str(model_dir), "cpu", options, Task("summarization"))
         applied[options.backend] = model.engine.applied(model.settings.config)
         print(f"{options.backend:13} { ({k: applied[options.backend][k] for k in legacy}) }")
     printed = capsys.readouterr().out.splitlines()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from clsum.config import Config, SummarizationConfig, TranslationConfig
 from clsum.errors import ModelError
 from clsum.pipeline.runtime import Models, Seq2Seq, describe, hub
 from clsum.pipeline.runtime import models as runtime_models
@@ -189,6 +190,16 @@ def test_same_seed_builds_identical_models(tmp_path: Path, tiny_models: dict[str
 # --- Models ---------------------------------------------------------------------------------------
 
 
+def _models(translation: dict[str, str], summarizer: str) -> Models:
+    """Models of a config naming these, on the reference backend (transformers float32)."""
+    config = Config(
+        backend="transformers",
+        translation=TranslationConfig(models=translation),
+        summarization=SummarizationConfig(model=summarizer),
+    )
+    return Models(config, "cpu")
+
+
 def test_models_load_each_spec_once_and_only_on_demand(
     tiny_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -201,7 +212,7 @@ def test_models_load_each_spec_once_and_only_on_demand(
 
     monkeypatch.setattr(runtime_models, "Seq2Seq", Counting)
     de_dir, nl_dir, summ_dir = (str(tiny_models[k]) for k in ("de", "nl", "summarizer"))
-    models = Models({"de": de_dir, "nl": nl_dir, "de-alias": de_dir}, summ_dir, "cpu")
+    models = _models({"de": de_dir, "nl": nl_dir, "de-alias": de_dir}, summ_dir)
     assert loads == [] and models.provenance() == {}
 
     first = models.translator("de")
@@ -342,7 +353,7 @@ def test_translators_take_their_languages_task_params_and_share_a_model_otherwis
     task = {"prefix": ">>en<< ", "num_beams": 2, "max_length": None}
     config["task_specific_params"] = {"translation_de_to_en": task}
     (copy / "config.json").write_text(json.dumps(config))
-    models = Models(dict.fromkeys(("de", "nl", "fr"), str(copy)), str(tiny_models["summarizer"]), "cpu")
+    models = _models(dict.fromkeys(("de", "nl", "fr"), str(copy)), str(tiny_models["summarizer"]))
     de, nl, fr = (models.translator(lang) for lang in ("de", "nl", "fr"))
     assert de.settings.task == "translation_de_to_en" and de.prefix == ">>en<< "
     assert de.settings.values()["num_beams"] == 2
@@ -356,7 +367,6 @@ def test_translators_take_their_languages_task_params_and_share_a_model_otherwis
         return real(texts, *args, **kwargs)
 
     de.generate = spy  # type: ignore[method-assign]
-    from clsum.config import TranslationConfig
     from clsum.pipeline.translate import translate
     from clsum.record import Record
 

@@ -11,12 +11,9 @@ from clsum.pipeline.runtime.models import (
     describe,
     describe_generation,
     download,
-    generation_overrides,
     resolve_device,
     run_facts,
     seed_everything,
-    summarization_task,
-    translation_task,
 )
 from clsum.pipeline.runtime.seq2seq import Output, Seq2Seq
 
@@ -31,12 +28,9 @@ __all__ = [
     "describe",
     "describe_generation",
     "download",
-    "generation_overrides",
     "resolve_device",
     "run_facts",
     "seed_everything",
-    "summarization_task",
-    "translation_task",
 ]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict
@@ -35,33 +34,21 @@ GENERATION_KEYS = {
 }
 
 
-def generation_overrides(config: Config) -> dict[str, dict[str, Any]]:
-    """The config's generation settings per section, None where the model's own apply."""
-    return {
-        section: {key: getattr(getattr(config, section), key) for key in keys}
-        for section, keys in GENERATION_KEYS.items()
-    }
-
-
-def translation_task(lang: str, overrides: Mapping[str, Any]) -> Task:
-    """Translating ``lang`` to English: ``task_specific_params.translation_<lang>_to_en``."""
-    return Task.of(f"translation_{lang}_to_en", "translation", overrides)
-
-
-def summarization_task(overrides: Mapping[str, Any]) -> Task:
-    return Task.of("summarization", "summarization", overrides)
-
-
 def configured_models(config: Config) -> list[tuple[str, str, Task]]:
-    """Every model ``config`` names: its key, its spec and the task it is used for."""
-    overrides = generation_overrides(config)
+    """Every model ``config`` names: its role, its spec and the task it is used for (a translator's
+    ``task_specific_params`` entry is ``translation_<lang>_to_en``), with the section's settings."""
+
+    def task(params: str, section: str) -> Task:
+        values = {key: getattr(getattr(config, section), key) for key in GENERATION_KEYS[section]}
+        return Task.of(params, section, values)
+
     models = [
-        (f"translation.models.{lang}", spec, translation_task(lang, overrides["translation"]))
+        (f"translation.models.{lang}", spec, task(f"translation_{lang}_to_en", "translation"))
         for lang, spec in sorted(config.translation.models.items())
     ]
     return [
         *models,
-        ("summarization.model", config.summarization.model, summarization_task(overrides["summarization"])),
+        ("summarization.model", config.summarization.model, task("summarization", "summarization")),
     ]
 
 
@@ -82,36 +69,26 @@ def seed_everything(seed: int) -> None:
 
 
 class Models:
-    """Loads each configured model once, and only when a document needs it.
+    """Loads each model ``config`` names once, on ``device``, and only when a document needs it.
 
-    ``overrides`` are the config's generation settings per section (``generation_overrides``).
     A model serves a role (``translation.models.de``, ``summarization.model``) with the settings of
     that role's task; roles whose settings come out the same share one loaded model.
     """
 
-    def __init__(
-        self,
-        translation: dict[str, str],
-        summarizer: str,
-        device: str,
-        options: Options | None = None,
-        overrides: Mapping[str, Mapping[str, Any]] | None = None,
-    ) -> None:
-        self._translation = translation
-        self._summarizer_spec = summarizer
+    def __init__(self, config: Config, device: str) -> None:
         self.device = device
-        self.options = options
-        self._overrides = overrides or {}
-        if options is not None:
-            resolve(options, device)  # a precision the device lacks fails now, not per document
+        self.options = backend_options(config)
+        resolve(self.options, device)  # a precision the device lacks fails now, not per document
+        self._specs = {role: (spec, task) for role, spec, task in configured_models(config)}
         self._loaded: dict[tuple[str, Task], Seq2Seq] = {}
         self._roles: dict[str, Seq2Seq] = {}
         self._lock = threading.Lock()  # the prefetch thread loads translators too
 
-    def _get(self, role: str, spec: str, task: Task) -> Seq2Seq:
+    def _get(self, role: str) -> Seq2Seq:
         with self._lock:
             if role in self._roles:
                 return self._roles[role]
+            spec, task = self._specs[role]
             # A task the model has no task_specific_params entry for is the same as no task:
             # languages that share a multilingual model share one loaded model.
             if not generation.task_params(hub.load("config", hub.ModelRef(spec)), task.params):
@@ -123,23 +100,21 @@ class Models:
             return self._roles[role]
 
     def translator(self, lang: str) -> Seq2Seq:
-        task = translation_task(lang, self._overrides.get("translation", {}))
-        return self._get(f"translation.models.{lang}", self._translation[lang], task)
+        return self._get(f"translation.models.{lang}")
 
     def check_translators(self, languages: list[str]) -> None:
         """Raise ConfigError for a setting a translator of ``languages`` cannot honor (max_length
         past its positions), from its config.json alone: translators load on the first document
         in their language, too late to refuse a setting. A model whose config cannot be read yet
         (not downloaded, missing) is left to fail in one line when it loads."""
-        for lang in sorted(set(languages) & set(self._translation)):
-            task = translation_task(lang, self._overrides.get("translation", {}))
-            read = _read_settings(self._translation[lang], task)
+        for role in sorted({f"translation.models.{lang}" for lang in languages} & set(self._specs)):
+            spec, task = self._specs[role]
+            read = _read_settings(spec, task)
             if not isinstance(read, str):
-                check_length(hub.ModelRef(self._translation[lang]), *read)
+                check_length(hub.ModelRef(spec), *read)
 
     def summarizer(self) -> Seq2Seq:
-        task = summarization_task(self._overrides.get("summarization", {}))
-        return self._get("summarization.model", self._summarizer_spec, task)
+        return self._get("summarization.model")
 
     def provenance(self) -> dict[str, str]:
         """Provenance of every model loaded so far, keyed by the spec in the config."""
