@@ -1,12 +1,6 @@
-"""Stage 3: detect each document's language, with a confidence.
-
-py3langid ships its model inside the wheel (a few MB, no download) and classifies a document in
-well under a millisecond, so detection costs nothing next to translation. A language hint (``--lang``
-or a JSONL ``lang`` field) wins over detection.
-
-Articles can mix languages (a German report quoting a Dutch statement at length). Each long
-paragraph is also classified among the languages clsum can read; when one is surely in another
-language than the document, every paragraph gets its own language and its own translation model.
+"""Stage 3: each document's language, with a confidence (py3langid: its model ships in the wheel and
+classifies a document in well under a millisecond); a hint (``--lang``, JSONL ``lang``) wins. A
+paragraph surely in another readable language gets its own language, and its own translator.
 """
 
 from __future__ import annotations

@@ -1,11 +1,5 @@
-"""Stage 6: summarize each document's English text with a seq2seq model.
-
-A document longer than the model's input limit is packed, at sentence boundaries, into chunks that
-fit; every chunk is summarized, and the partial summaries are joined. If the joined text is longer
-than one summary may be, it is packed and summarized again (hierarchical rounds) until the text
-left fits ``max_length`` tokens. Each round pairs up at least two partial summaries per input
-(intermediate summaries are made short enough for that), so the rounds always end.
-Chunks from all documents in the batch share generate() calls.
+"""Stage 6: summarize each document's English text; a long one in chunks and rounds
+(docs/outputs.md, "Long documents"). Chunks from all documents in the batch share generate() calls.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""The CTranslate2 backend: HF generation semantics mapped onto ct2 (conversions: ``runtime.ct2cache``).
-
-The HF tokenizer stays the tokenizer: ids become token strings for ct2 and its token strings become
-ids again, so text is decoded exactly as with transformers. Length limits follow HF semantics (they
-count the decoder start token; ct2 does not, but it does count a forced first token given as prefix).
-``decoding_options``, ``target_prefix`` and ``force_eos`` are that mapping, outside the engine so the
+"""The CTranslate2 backend: transformers' generation semantics mapped onto ct2. The HF tokenizer stays
+the tokenizer (ids become ct2's token strings and back), so text decodes exactly as with transformers.
+``decoding_options``, ``target_prefix`` and ``force_eos`` are the mapping, outside the engine so the
 bench's plain CTranslate2 loop decodes with exactly the settings clsum does.
 """
 
