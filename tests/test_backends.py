@@ -187,7 +187,10 @@ def test_forced_lengths_give_the_same_number_of_tokens(key: str, length: int, pa
     batch = hf.tokenizer(texts[:4])["input_ids"]
     forced = {"max_length": length, "min_length": length, "num_beams": 1}
     settings = hf.settings.with_overrides(forced, "test")
-    hf_ids, ct_ids = hf.engine.generate(batch, settings.config), ct.engine.generate(batch, settings.config)
+    hf_ids, ct_ids = (
+        next(hf.engine.generate_all([batch], settings.config)),
+        next(ct.engine.generate_all([batch], settings.config)),
+    )
     # HF's max_length counts the decoder start token, which the engines leave out
     assert [len(x) for x in hf_ids] == [len(x) for x in ct_ids] == [length - 1] * 4
     assert hf_ids == ct_ids

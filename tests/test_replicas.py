@@ -199,7 +199,10 @@ def test_greedy_float32_outputs_are_token_identical_across_backends(
     greedy = hf.settings.with_overrides({"num_beams": 1}, "test").config
     texts = _inputs(replica, hf)
     batch = hf.tokenizer(texts)["input_ids"]
-    hf_ids, ct_ids = hf.engine.generate(batch, greedy), ct.engine.generate(batch, greedy)
+    hf_ids, ct_ids = (
+        next(hf.engine.generate_all([batch], greedy)),
+        next(ct.engine.generate_all([batch], greedy)),
+    )
     assert len({tuple(x) for x in hf_ids}) > 1, "outputs do not depend on the input: nothing is compared"
     assert ct_ids == hf_ids
     assert ct.engine.applied(greedy) == hf.engine.applied(greedy)
@@ -231,10 +234,10 @@ def test_beam_search_differs_only_by_the_settings_ctranslate2_cannot_change(
     replica = replicas.BY_ID[repo_id]
     hf, ct = pair(layout, replica)
     batch = hf.tokenizer(_inputs(replica, hf))["input_ids"]
-    ct_ids = ct.engine.generate(batch, ct.settings.config)
-    assert hf.engine.generate(batch, hf.settings.config) != ct_ids  # renormalizing matters here
+    ct_ids = next(ct.engine.generate_all([batch], ct.settings.config))
+    assert next(hf.engine.generate_all([batch], hf.settings.config)) != ct_ids  # renormalizing matters here
     as_ct2 = hf.settings.with_overrides({"renormalize_logits": True, "early_stopping": True}, "test")
-    assert hf.engine.generate(batch, as_ct2.config) == ct_ids
+    assert next(hf.engine.generate_all([batch], as_ct2.config)) == ct_ids
 
 
 def test_legacy_reproduction_prints_identical_settings_on_both_backends(

@@ -46,15 +46,11 @@ class Engine(Protocol):
     backend: str
     compute_type: str
 
-    def generate(self, batch: list[list[int]], config: Any) -> list[list[int]]:
-        """Output ids per input row, decoded with ``config`` (a complete transformers
-        ``GenerationConfig``, see ``runtime.generation``): no decoder start token, no padding, EOS
-        kept if produced."""
-        ...
-
     def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
-        """``generate`` for each batch, yielded in order; each batch is decoded as given (never
-        split or merged), concurrently where the engine can."""
+        """Output ids per input row of each batch, batches yielded in order, decoded with ``config``
+        (a complete transformers ``GenerationConfig``, see ``runtime.generation``): no decoder start
+        token, no padding, EOS kept if produced. Each batch is decoded as given (never split or
+        merged), concurrently where the engine can."""
         ...
 
     def applied(self, config: Any) -> dict[str, Any]:

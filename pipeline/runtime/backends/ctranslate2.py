@@ -68,9 +68,6 @@ class Ct2Engine:
         )
         self._warned: set[str] = set()
 
-    def generate(self, batch: list[list[int]], config: Any) -> list[list[int]]:
-        return next(self.generate_all([batch], config))
-
     def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
         """Every batch submitted at once, whole (ct2 splits a batch only when given a
         ``max_batch_size``): the workers take batches in turn, and a row's batch is the one

@@ -22,21 +22,18 @@ class TransformersEngine:
         self._tokenizer = tokenizer
         self.model = _prepare(model, device, compute_type)
 
-    def generate(self, batch: list[list[int]], config: Any) -> list[list[int]]:
+    def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
         import torch
 
-        enc = self._tokenizer.pad({"input_ids": batch}, return_tensors="pt")
-        enc = {k: v.to(self.device) for k, v in enc.items()}
-        with torch.inference_mode():
-            ids = self.model.generate(**enc, generation_config=config)
-        # row[0] is the decoder start token; after a row's end token comes padding (the end token
-        # itself for checkpoints without a pad_token_id)
         ends = set(end_ids(config))
-        return [until_end(row[1:], ends) for row in ids.tolist()]
-
-    def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
         for batch in batches:
-            yield self.generate(batch, config)
+            enc = self._tokenizer.pad({"input_ids": batch}, return_tensors="pt")
+            enc = {k: v.to(self.device) for k, v in enc.items()}
+            with torch.inference_mode():
+                ids = self.model.generate(**enc, generation_config=config)
+            # row[0] is the decoder start token; after a row's end token comes padding (the end
+            # token itself for checkpoints without a pad_token_id)
+            yield [until_end(row[1:], ends) for row in ids.tolist()]
 
     def applied(self, config: Any) -> dict[str, Any]:
         """The decoding settings ``generate`` uses with ``config``: what transformers makes of it."""
