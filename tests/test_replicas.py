@@ -169,7 +169,12 @@ def test_legacy_flags_and_task_params_are_applied_where_present(use_layout: Any)
 def test_config_overrides_win_and_say_so(use_layout: Any) -> None:
     use_layout("legacy")
     values = {"num_beams": 2, "max_length": 60, "min_length": None, "prefix": ""}
-    t5 = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, Task.of("summarization", "summarization", values))
+    t5 = Seq2Seq(
+        "google-t5/t5-small",
+        "cpu",
+        HF_F32,
+        Task("summarization", "summarization", tuple(sorted(values.items()))),
+    )
     assert (t5.settings.values()["num_beams"], t5.settings.values()["max_length"]) == (2, 60)
     assert t5.settings.origins["num_beams"] == "config summarization.num_beams"
     assert t5.settings.values()["min_length"] == 30  # None in the config: the task's value stays

@@ -66,10 +66,6 @@ class Task:
     section: str = ""
     overrides: tuple[tuple[str, Any], ...] = ()
 
-    @classmethod
-    def of(cls, params: str | None, section: str, values: Mapping[str, Any]) -> Task:
-        return cls(params, section, tuple(sorted((k, v) for k, v in values.items() if v is not None)))
-
 
 class Origin(TypedDict):
     """A generation setting's value and where it came from (manifests)."""

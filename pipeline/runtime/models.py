@@ -39,8 +39,8 @@ def configured_models(config: Config) -> list[tuple[str, str, Task]]:
     ``task_specific_params`` entry is ``translation_<lang>_to_en``), with the section's settings."""
 
     def task(params: str, section: str) -> Task:
-        values = {key: getattr(getattr(config, section), key) for key in GENERATION_KEYS[section]}
-        return Task.of(params, section, values)
+        values = ((key, getattr(getattr(config, section), key)) for key in GENERATION_KEYS[section])
+        return Task(params, section, tuple(sorted((k, v) for k, v in values if v is not None)))
 
     models = [
         (f"translation.models.{lang}", spec, task(f"translation_{lang}_to_en", "translation"))

@@ -212,11 +212,11 @@ class Seq2Seq:
     ) -> list[Output]:
         """Generate for every text, batching by token length; results come back in input order.
 
-        A batch holds texts of one token length only (``batching``: no padding, so no output
+        A batch holds texts of one token length only (``equal_length_batches``: no padding, so no output
         depends on the others), at most ``batch_size`` of them and, when ``batch_tokens`` is set,
         at most that many input tokens (rows x length). ``overrides`` (None: not set) apply on top of
         ``settings`` for this call. ``progress`` gets the texts finished per batch. Each output
-        carries the flags of ``outputs.degeneration``.
+        carries the flags of ``degeneration``.
         """
         if not texts:
             return []
@@ -242,17 +242,7 @@ class Seq2Seq:
                 out[i] = Output(text.strip(), degeneration(row, gc.max_length, end, forced_end, specials))
             if progress is not None:
                 progress(len(idx))
-        self._log_degenerate(out, settings)
+        for flag in (MAX_LENGTH, REPETITION):  # counted per record and in the run summary; logged for -v
+            if n := sum(flag in o.flags for o in out):
+                log.info("%s: %d of %d outputs flagged %s", self.ref.spec, n, len(out), flag)
         return out
-
-    def _log_degenerate(self, outputs: list[Output], settings: GenerationSettings) -> None:
-        for flag, what in ((MAX_LENGTH, "reached max_length={}"), (REPETITION, "repeat an n-gram in a loop")):
-            n = sum(1 for o in outputs if flag in o.flags)
-            if n:  # counted per record and in the run summary; here only for -v
-                log.info(
-                    "%s: %d of %d output(s) %s",
-                    self.ref.spec,
-                    n,
-                    len(outputs),
-                    what.format(settings.config.max_length),
-                )
