@@ -13,6 +13,7 @@ from clsum.cli import main
 from clsum.pipeline.runtime import Seq2Seq, Task
 from clsum.pipeline.runtime.backends import Options
 from clsum.pipeline.runtime.generation import DEFAULT
+from tests.backendmodels import applied_settings
 
 pytestmark = pytest.mark.real_models
 
@@ -66,7 +67,7 @@ def test_default_checkpoints_generate_as_their_authors_configured(
     assert reference.max_input_tokens == (1024 if "bart" in spec else 512)
     fast = Seq2Seq(spec, "cpu", Options("ctranslate2", "int8"), task)
     assert fast.settings == reference.settings
-    applied = fast.engine.applied(fast.settings.config)
+    applied = applied_settings(fast, fast.settings.config)
     assert {k: applied[k] for k in ("num_beams", "max_length", "length_penalty")} == {
         k: values[k] for k in ("num_beams", "max_length", "length_penalty")
     }

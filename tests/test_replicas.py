@@ -19,6 +19,7 @@ from clsum.pipeline.runtime import Seq2Seq
 from clsum.pipeline.runtime.backends import Options
 from clsum.pipeline.runtime.generation import BOOKKEEPING, DEFAULT, GENERATION_CONFIG, LEGACY_CONFIG, Task
 from tests import replicas, tinymodels
+from tests.backendmodels import applied_settings
 from tests.helpers import set_args, write_inputs
 from tests.replicas import REPLICAS, Replica
 
@@ -210,7 +211,7 @@ def test_greedy_float32_outputs_are_token_identical_across_backends(
     )
     assert len({tuple(x) for x in hf_ids}) > 1, "outputs do not depend on the input: nothing is compared"
     assert ct_ids == hf_ids
-    assert ct.engine.applied(greedy) == hf.engine.applied(greedy)
+    assert applied_settings(ct, greedy) == applied_settings(hf, greedy)
 
 
 @pytest.mark.parametrize(("layout", "replica"), CASES, ids=IDS)
@@ -219,7 +220,7 @@ def test_backends_apply_the_same_settings_but_two_ctranslate2_cannot_change(
 ) -> None:
     hf, ct = pair(layout, replica)
     config = hf.settings.config
-    hf_applied, ct_applied = hf.engine.applied(config), ct.engine.applied(config)
+    hf_applied, ct_applied = applied_settings(hf, config), applied_settings(ct, config)
     fixed = {"early_stopping": True, "renormalize_logits": True}  # what ct2's beam search always does
     assert {k: ct_applied[k] for k in fixed} == fixed
     assert {k: v for k, v in ct_applied.items() if k not in fixed} == {
@@ -264,7 +265,7 @@ def test_legacy_reproduction_prints_identical_settings_on_both_backends(
     applied = {}
     for options in (HF_F32, CT2_F32):
         model = Seq2Seq(str(model_dir), "cpu", options, Task("summarization"))
-        applied[options.backend] = model.engine.applied(model.settings.config)
+        applied[options.backend] = applied_settings(model, model.settings.config)
         print(f"{options.backend:13} { ({k: applied[options.backend][k] for k in legacy}) }")
     printed = capsys.readouterr().out.splitlines()
     assert printed == [

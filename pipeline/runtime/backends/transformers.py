@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from clsum.pipeline.runtime.backends import APPLIED, hf_terms
-from clsum.pipeline.runtime.generation import banned_sequences, end_ids, until_end
-
-log = logging.getLogger(__name__)
+from clsum.pipeline.runtime.generation import end_ids, until_end
 
 
 class TransformersEngine:
-    backend = "transformers"
-
     def __init__(self, model: Any, tokenizer: Any, device: str, compute_type: str) -> None:
-        self.compute_type = compute_type
         self.device = device
         self._tokenizer = tokenizer
         self.model = _prepare(model, device, compute_type)
@@ -34,13 +27,6 @@ class TransformersEngine:
             # row[0] is the decoder start token; after a row's end token comes padding (the end
             # token itself for checkpoints without a pad_token_id)
             yield [until_end(row[1:], ends) for row in ids.tolist()]
-
-    def applied(self, config: Any) -> dict[str, Any]:
-        """The decoding settings ``generate`` uses with ``config``: what transformers makes of it."""
-        prepared, _ = self.model._prepare_generation_config(config)
-        return hf_terms(
-            {**{n: getattr(prepared, n) for n in APPLIED}, "bad_words_ids": banned_sequences(prepared)}
-        )
 
 
 def _prepare(model: Any, device: str, compute_type: str) -> Any:
