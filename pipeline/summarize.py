@@ -68,8 +68,8 @@ class Packer:
 
 
 def _packer(model: Seq2Seq, config: SummarizationConfig) -> Packer:
-    # model.prefix: the config's summarization.prefix, else the model's task prefix (T5: "summarize: ")
-    return Packer(model, model.prefix, config.max_input_tokens or model.max_input_tokens)
+    # the config's summarization.prefix, else the model's task prefix (T5: "summarize: ")
+    return Packer(model, model.settings.prefix, config.max_input_tokens or model.max_input_tokens)
 
 
 def check_summarization(models: Models, config: SummarizationConfig) -> None:

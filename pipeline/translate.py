@@ -80,7 +80,7 @@ def _translate_language(
     english: list[Output] = []
     if missing:  # everything may come from the cache
         english = translator.generate(  # generation settings: the model's (config's included)
-            [translator.prefix + s for s in missing] if translator.prefix else missing,
+            [translator.settings.prefix + s for s in missing],
             batch_size=config.batch_size,
             progress=progress.sentences_done if progress is not None else None,
             batch_tokens=config.batch_tokens,

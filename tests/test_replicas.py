@@ -71,7 +71,7 @@ def _task(replica: Replica) -> Task:
 def _inputs(replica: Replica, model: Seq2Seq) -> list[str]:
     if replica.lang:
         return replicas.CORPORA[replica.lang][4:9]
-    return [model.prefix + " ".join(tinymodels.CORPUS_EN[i : i + 3]) for i in range(0, 15, 3)]
+    return [model.settings.prefix + " ".join(tinymodels.CORPUS_EN[i : i + 3]) for i in range(0, 15, 3)]
 
 
 def _expected(replica: Replica, layout: str, model: Seq2Seq) -> dict[str, Any]:
@@ -158,11 +158,11 @@ def test_legacy_flags_and_task_params_are_applied_where_present(use_layout: Any)
     assert pegasus.settings.task is None  # it has summarization_cnn_dailymail etc., no "summarization"
     assert pegasus.settings.values()["num_beams"] == 8
     t5 = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, Task("summarization"))
-    assert t5.settings.task == "summarization" and t5.prefix == "summarize: "
+    assert t5.settings.task == "summarization" and t5.settings.prefix == "summarize: "
     assert t5.settings.origins["prefix"] == "task_specific_params.summarization"
     # the translation pipeline's key for X->en: T5 has none, so nothing of en->de leaks in
     t5_as_translator = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, Task("translation_de_to_en"))
-    assert t5_as_translator.settings.task is None and t5_as_translator.prefix == ""
+    assert t5_as_translator.settings.task is None and t5_as_translator.settings.prefix == ""
     assert t5_as_translator.settings.values()["max_length"] == 21  # transformers: 20 new tokens
     assert t5_as_translator.settings.origins["max_length"] == DEFAULT
 
@@ -179,7 +179,7 @@ def test_config_overrides_win_and_say_so(use_layout: Any) -> None:
     assert (t5.settings.values()["num_beams"], t5.settings.values()["max_length"]) == (2, 60)
     assert t5.settings.origins["num_beams"] == "config summarization.num_beams"
     assert t5.settings.values()["min_length"] == 30  # None in the config: the task's value stays
-    assert t5.prefix == "" and t5.settings.origins["prefix"] == "config summarization.prefix"
+    assert t5.settings.prefix == "" and t5.settings.origins["prefix"] == "config summarization.prefix"
 
 
 @pytest.mark.parametrize(("layout", "replica"), CASES, ids=IDS)

@@ -355,10 +355,10 @@ def test_translators_take_their_languages_task_params_and_share_a_model_otherwis
     (copy / "config.json").write_text(json.dumps(config))
     models = _models(dict.fromkeys(("de", "nl", "fr"), str(copy)), str(tiny_models["summarizer"]))
     de, nl, fr = (models.translator(lang) for lang in ("de", "nl", "fr"))
-    assert de.settings.task == "translation_de_to_en" and de.prefix == ">>en<< "
+    assert de.settings.task == "translation_de_to_en" and de.settings.prefix == ">>en<< "
     assert de.settings.values()["num_beams"] == 2
     assert de.settings.table()["max_length"] == {"value": 24, "origin": "generation_config.json"}
-    assert nl is fr and nl is not de and nl.prefix == "" and nl.settings.task is None
+    assert nl is fr and nl is not de and nl.settings.prefix == "" and nl.settings.task is None
     seen: list[str] = []
     real = de.generate
 

@@ -95,8 +95,8 @@ class _WordyModel:
     """A summarizer whose outputs, decoded, take twice the tokens it was allowed to generate (as
     when byte-level BPE decodes invalid UTF-8 to U+FFFD): a token is a word here."""
 
-    max_input_tokens, max_output_tokens, prefix, provenance = 64, 24, "", "wordy"
-    settings = SimpleNamespace(config=SimpleNamespace(min_length=0))
+    max_input_tokens, max_output_tokens, provenance = 64, 24, "wordy"
+    settings = SimpleNamespace(config=SimpleNamespace(min_length=0), prefix="")
 
     def __init__(self) -> None:
         self.calls = 0

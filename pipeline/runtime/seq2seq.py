@@ -173,23 +173,13 @@ class Seq2Seq:
         return int(self.settings.config.max_length)
 
     @property
-    def prefix(self) -> str:
-        """Text put before every input: the config's, else the task's (T5: ``summarize: ``)."""
-        return self.settings.prefix
-
-    @property
-    def precision(self) -> str:
-        """Which backend and precision make the outputs, e.g. ``ctranslate2 int8``."""
-        return f"{self.backend} {self.compute_type}"
-
-    @property
     def provenance(self) -> str:
         """``id@commit (backend precision)`` for hub models, ``dir#sha256-prefix (...)`` for local dirs."""
         if self.ref.is_local:
             weights = f"{self.ref.location}#{hub.version(self.ref)}"
         else:  # a commit, never the branch or tag name hub.version falls back to: that names no weights
             weights = f"{self.ref.repo_id}@{self._commit or hub.cached_commit(self.ref) or 'unknown'}"
-        return f"{weights} ({self.precision})"
+        return f"{weights} ({self.backend} {self.compute_type})"
 
     def _ids(self, texts: list[str], special: bool = True) -> list[list[int]]:
         # verbose=False: counting text longer than the limit is how we find what to split
