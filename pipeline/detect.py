@@ -39,12 +39,6 @@ def _identifier_among(languages: tuple[str, ...]) -> LanguageIdentifier:
     return identifier
 
 
-def detect_language(text: str) -> tuple[str, float]:
-    """ISO 639-1 code and a probability in [0, 1]."""
-    lang, prob = _identifier().classify(text)
-    return str(lang), round(float(prob), 4)
-
-
 def detect(records: list[Record], languages: list[str]) -> list[Record]:
     """Set ``lang``; documents neither English nor in ``languages`` become error records."""
     for record in records:
@@ -53,7 +47,8 @@ def detect(records: list[Record], languages: list[str]) -> list[Record]:
         if record.lang_hint:
             record.lang, record.lang_confidence, record.lang_source = record.lang_hint.lower(), 1.0, "given"
         else:
-            lang, prob = detect_language("\n".join(filter(None, [record.title, record.source])))
+            found, prob = _identifier().classify("\n".join(filter(None, [record.title, record.source])))
+            lang, prob = str(found), round(float(prob), 4)
             record.lang, record.lang_confidence, record.lang_source = lang, prob, "detected"
             if prob < LOW_CONFIDENCE:
                 log.warning("%s: language detection unsure (%s, p=%.2f)", record.id, lang, prob)

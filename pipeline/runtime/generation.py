@@ -207,10 +207,9 @@ def _fill_defaults(config: Any, origins: dict[str, str], model_config: Any) -> N
     """transformers' defaults for what nobody set, as ``generate()`` would apply them."""
     # renormalize_logits has no listed default: generate() treats unset as False
     defaults = {"renormalize_logits": False, **type(config)._get_default_generation_params()}
+    as_new_tokens = {"max_length": config.max_new_tokens, "min_length": config.min_new_tokens}
     for name in DECODING:
-        if getattr(config, name) is not None or (name == "max_length" and config.max_new_tokens is not None):
-            continue
-        if name == "min_length" and config.min_new_tokens is not None:
+        if getattr(config, name) is not None or as_new_tokens.get(name) is not None:
             continue
         value = defaults[name]
         if name == "max_length":
