@@ -1,5 +1,5 @@
 """The models a config names: which device, which backend, which generation settings, loaded once
-and only when needed."""
+and only when needed; and the facts a run's manifest records about them (``run_facts``)."""
 
 from __future__ import annotations
 
