@@ -202,7 +202,7 @@ def test_int8_runs_and_says_so(tiny_models: dict[str, Path]) -> None:
         out = model.generate(GERMAN[:4], batch_size=4)
         assert len(out) == 4 and all(isinstance(o.text, str) for o in out)
         assert model.provenance.endswith(f"({backend} int8)") and "#" in model.provenance
-        assert model.precision == f"{backend} int8"
+        assert (model.backend, model.compute_type) == (backend, "int8")
 
 
 # --- CLI ---------------------------------------------------------------------------------------------
