@@ -28,8 +28,6 @@ from clsum.pipeline.ingest import Source, open_source, text_record
 from clsum.pipeline.runtime import (
     Models,
     Output,
-    backend_options,
-    generation_overrides,
     resolve_device,
     run_facts,
     seed_everything,
@@ -186,13 +184,7 @@ class Pipeline:
     ) -> None:
         self.config = config
         self.device = resolve_device(config.device)
-        self.models = Models(
-            config.translation.models,
-            config.summarization.model,
-            self.device,
-            backend_options(config),
-            generation_overrides(config),
-        )
+        self.models = Models(config, self.device)
         # Lives as long as the pipeline: a sentence seen in any earlier batch is not translated again.
         self.translation_cache = TranslationCache[Output](config.translation.cache_size)
         self.progress = progress or Progress()

@@ -1,12 +1,6 @@
-"""Stage 3: detect each document's language, with a confidence.
-
-py3langid ships its model inside the wheel (a few MB, no download) and classifies a document in
-well under a millisecond, so detection costs nothing next to translation. A language hint (``--lang``
-or a JSONL ``lang`` field) wins over detection.
-
-Articles can mix languages (a German report quoting a Dutch statement at length). Each long
-paragraph is also classified among the languages clsum can read; when one is surely in another
-language than the document, every paragraph gets its own language and its own translation model.
+"""Stage 3: each document's language, with a confidence (py3langid: its model ships in the wheel and
+classifies a document in well under a millisecond); a hint (``--lang``, JSONL ``lang``) wins. A
+paragraph surely in another readable language gets its own language, and its own translator.
 """
 
 from __future__ import annotations
@@ -45,12 +39,6 @@ def _identifier_among(languages: tuple[str, ...]) -> LanguageIdentifier:
     return identifier
 
 
-def detect_language(text: str) -> tuple[str, float]:
-    """ISO 639-1 code and a probability in [0, 1]."""
-    lang, prob = _identifier().classify(text)
-    return str(lang), round(float(prob), 4)
-
-
 def detect(records: list[Record], languages: list[str]) -> list[Record]:
     """Set ``lang``; documents neither English nor in ``languages`` become error records."""
     for record in records:
@@ -59,7 +47,8 @@ def detect(records: list[Record], languages: list[str]) -> list[Record]:
         if record.lang_hint:
             record.lang, record.lang_confidence, record.lang_source = record.lang_hint.lower(), 1.0, "given"
         else:
-            lang, prob = detect_language("\n".join(filter(None, [record.title, record.source])))
+            found, prob = _identifier().classify("\n".join(filter(None, [record.title, record.source])))
+            lang, prob = str(found), round(float(prob), 4)
             record.lang, record.lang_confidence, record.lang_source = lang, prob, "detected"
             if prob < LOW_CONFIDENCE:
                 log.warning("%s: language detection unsure (%s, p=%.2f)", record.id, lang, prob)

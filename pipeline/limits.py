@@ -1,10 +1,6 @@
-"""Input limits: the most one document may cost, so that no single document can wedge a run.
-
-A news article is a few hundred to a few thousand tokens. A document past ``input.max_bytes`` (its
-size as read: the file, HTML included, or a text's UTF-8) or past ``input.max_tokens`` (its cleaned
-text as the first model that reads it counts tokens) becomes an error record that says by how much
-and which setting raises the limit. Bytes are checked before a document is held in memory, tokens
-before it is split into sentences, so every later stage works on a bounded text. 0 turns a limit off.
+"""Input limits (``input.max_bytes``, ``input.max_tokens``: docs/configuration.md), so that no single
+document can wedge a run: bytes are checked before a document is held in memory, tokens before it
+is split into sentences, so every later stage works on a bounded text.
 """
 
 from __future__ import annotations

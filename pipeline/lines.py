@@ -1,10 +1,7 @@
-"""The plain-text line rules of the clean stage: metadata, page furniture, repeats and the title.
-
-Pasted and scraped news carries page furniture that a summarizer would happily repeat: photo
-credits, captions printed twice, gallery teasers, agency sign-offs, "read also" links and metadata
-lines. Each is dropped by a small line rule and kept in ``record.removed`` so the user can see what
-was taken out and why. The rules are deliberately conservative: a missed credit costs little, a
-dropped sentence of the story costs more.
+"""The plain-text line rules of the clean stage: metadata, page furniture (credits, captions,
+galleries, agency sign-offs, "read also" links), repeats and the title. Each drop is kept in
+``record.removed`` with its kind. The rules are deliberately conservative: a missed credit costs
+little, a dropped sentence of the story costs more.
 """
 
 from __future__ import annotations

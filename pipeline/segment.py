@@ -1,10 +1,6 @@
-"""Stage 4: split each paragraph into sentences, and split sentences that exceed the model limit.
-
-pysbd is rule-based and knows German and Dutch abbreviations; a few news abbreviations it misses
-(``mln.``, ``dhr.``) are merged back here, and so is a closing quotation mark it starts the next
-sentence with. pysbd's time grows with the square of a paragraph's length, so very long paragraphs
-are cut into blocks at sentence ends first. A sentence longer than the translation model's input
-limit is split further at the best boundary (punctuation, then spaces), never truncated.
+"""Stage 4: paragraphs into sentences (pysbd, which knows German and Dutch abbreviations; the news
+abbreviations and closing quotes it gets wrong are merged back here), and a sentence longer than
+the translator's input limit split further at the best boundary, never truncated.
 """
 
 from __future__ import annotations

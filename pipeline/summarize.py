@@ -1,11 +1,5 @@
-"""Stage 6: summarize each document's English text with a seq2seq model.
-
-A document longer than the model's input limit is packed, at sentence boundaries, into chunks that
-fit; every chunk is summarized, and the partial summaries are joined. If the joined text is longer
-than one summary may be, it is packed and summarized again (hierarchical rounds) until the text
-left fits ``max_length`` tokens. Each round pairs up at least two partial summaries per input
-(intermediate summaries are made short enough for that), so the rounds always end.
-Chunks from all documents in the batch share generate() calls.
+"""Stage 6: summarize each document's English text; a long one in chunks and rounds
+(docs/outputs.md, "Long documents"). Chunks from all documents in the batch share generate() calls.
 """
 
 from __future__ import annotations
@@ -74,8 +68,8 @@ class Packer:
 
 
 def _packer(model: Seq2Seq, config: SummarizationConfig) -> Packer:
-    # model.prefix: the config's summarization.prefix, else the model's task prefix (T5: "summarize: ")
-    return Packer(model, model.prefix, config.max_input_tokens or model.max_input_tokens)
+    # the config's summarization.prefix, else the model's task prefix (T5: "summarize: ")
+    return Packer(model, model.settings.prefix, config.max_input_tokens or model.max_input_tokens)
 
 
 def check_summarization(models: Models, config: SummarizationConfig) -> None:
@@ -182,7 +176,7 @@ class _Rounds:
         """Generation settings: the model's (the config's included), with a shorter max_length for
         an intermediate round; the minimum may not exceed it."""
         minimum = self.model.settings.config.min_length
-        return self.model.generate_outputs(
+        return self.model.generate(
             texts,
             batch_size=self.config.batch_size,
             batch_tokens=self.config.batch_tokens,

@@ -1,8 +1,5 @@
-"""A run-wide cache of sentence translations, so boilerplate repeated across articles is translated once.
-
-News folders repeat the same sentences in many documents (bylines, "Lees ook", newsletter footers,
-agency credits); the translate stage translates each distinct sentence once per batch, and this
-carries that across batches. What a key holds and how the size works: docs/outputs.md.
+"""A run-wide cache of sentence translations: boilerplate repeated across articles (bylines, "Lees
+ook", footers) is translated once. What a key holds and how the size works: docs/outputs.md.
 """
 
 from __future__ import annotations

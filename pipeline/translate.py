@@ -1,11 +1,6 @@
-"""Stage 5: translate every sentence to English with the language's MarianMT model.
-
-Sentences from all documents in the batch are pooled per language, so one generate() call serves
-many documents; identical sentences (bylines, boilerplate) are translated once. A run-wide
-``TranslationCache`` extends that across batches: only sentences it has not seen are generated.
-Results go back to their documents paragraph by paragraph, in order. A document whose paragraphs
-are in different languages has each paragraph translated by its own language's model (English
-paragraphs pass through).
+"""Stage 5: translate every sentence to English with its paragraph's language's model (English
+paragraphs pass through). Sentences of all documents in the batch are pooled per language and each
+distinct one is generated once (a run-wide ``TranslationCache`` carries that across batches).
 """
 
 from __future__ import annotations
@@ -84,8 +79,8 @@ def _translate_language(
         progress.add_sentences(len(missing))
     english: list[Output] = []
     if missing:  # everything may come from the cache
-        english = translator.generate_outputs(  # generation settings: the model's (config's included)
-            [translator.prefix + s for s in missing] if translator.prefix else missing,
+        english = translator.generate(  # generation settings: the model's (config's included)
+            [translator.settings.prefix + s for s in missing],
             batch_size=config.batch_size,
             progress=progress.sentences_done if progress is not None else None,
             batch_tokens=config.batch_tokens,

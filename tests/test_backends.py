@@ -17,7 +17,7 @@ from clsum.pipeline.runtime import Seq2Seq, backends
 from clsum.pipeline.runtime import ct2cache as ct2_backend
 from clsum.pipeline.runtime.backends import Options, resolve
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
-from clsum.pipeline.runtime.provenance import cpu_isa
+from clsum.pipeline.runtime.models import cpu_isa
 from clsum.runner import Pipeline
 from tests import tinymodels
 from tests.helpers import set_args, write_inputs
@@ -173,7 +173,7 @@ def pairs(tiny_models: dict[str, Path], sharp_bart: Path) -> dict[str, tuple[Seq
 def test_ctranslate2_float32_greedy_equals_transformers(key: str, pairs: dict[str, Any]) -> None:
     hf, ct, texts = pairs[key]
     expected = hf.generate(texts, batch_size=4)
-    assert len(set(expected)) > 1
+    assert len({o.text for o in expected}) > 1
     assert ct.generate(texts, batch_size=4) == expected
     short = hf.generate(texts, batch_size=4, max_length=7)
     assert ct.generate(texts, batch_size=4, max_length=7) == short != expected
@@ -187,7 +187,10 @@ def test_forced_lengths_give_the_same_number_of_tokens(key: str, length: int, pa
     batch = hf.tokenizer(texts[:4])["input_ids"]
     forced = {"max_length": length, "min_length": length, "num_beams": 1}
     settings = hf.settings.with_overrides(forced, "test")
-    hf_ids, ct_ids = hf.engine.generate(batch, settings.config), ct.engine.generate(batch, settings.config)
+    hf_ids, ct_ids = (
+        next(hf.engine.generate_all([batch], settings.config)),
+        next(ct.engine.generate_all([batch], settings.config)),
+    )
     # HF's max_length counts the decoder start token, which the engines leave out
     assert [len(x) for x in hf_ids] == [len(x) for x in ct_ids] == [length - 1] * 4
     assert hf_ids == ct_ids
@@ -197,9 +200,9 @@ def test_int8_runs_and_says_so(tiny_models: dict[str, Path]) -> None:
     for backend in ("ctranslate2", "transformers"):
         model = Seq2Seq(str(tiny_models["de"]), "cpu", Options(backend, "int8", threads=1))
         out = model.generate(GERMAN[:4], batch_size=4)
-        assert len(out) == 4 and all(isinstance(t, str) for t in out)
+        assert len(out) == 4 and all(isinstance(o.text, str) for o in out)
         assert model.provenance.endswith(f"({backend} int8)") and "#" in model.provenance
-        assert model.precision == f"{backend} int8"
+        assert (model.backend, model.compute_type) == (backend, "int8")
 
 
 # --- CLI ---------------------------------------------------------------------------------------------

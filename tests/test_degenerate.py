@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from clsum.cli import main
-from clsum.pipeline.runtime.outputs import MAX_LENGTH, REPETITION, degeneration, has_loop
+from clsum.pipeline.runtime.seq2seq import MAX_LENGTH, REPETITION, degeneration, has_loop
 from clsum.record import OutputWarning, Record, warning_text
 from tests import tinymodels
 from tests.helpers import set_args, write_inputs

@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from clsum.cli import main
-from clsum.pipeline.runtime import Seq2Seq, Task, summarization_task, translation_task
+from clsum.pipeline.runtime import Seq2Seq, Task
 from clsum.pipeline.runtime.backends import Options
 from clsum.pipeline.runtime.generation import DEFAULT
+from tests.backendmodels import applied_settings
 
 pytestmark = pytest.mark.real_models
 
@@ -38,7 +39,7 @@ def test_bundled_examples_get_english_summaries(tmp_path: Path) -> None:
     [
         (
             "sshleifer/distilbart-cnn-12-6",
-            summarization_task({}),
+            Task("summarization"),
             {
                 "num_beams": 4,
                 "max_length": 142,
@@ -48,8 +49,8 @@ def test_bundled_examples_get_english_summaries(tmp_path: Path) -> None:
                 "early_stopping": True,
             },
         ),
-        ("Helsinki-NLP/opus-mt-de-en", translation_task("de", {}), {"num_beams": 4, "max_length": 512}),
-        ("Helsinki-NLP/opus-mt-nl-en", translation_task("nl", {}), {"num_beams": 4, "max_length": 512}),
+        ("Helsinki-NLP/opus-mt-de-en", Task("translation_de_to_en"), {"num_beams": 4, "max_length": 512}),
+        ("Helsinki-NLP/opus-mt-nl-en", Task("translation_nl_to_en"), {"num_beams": 4, "max_length": 512}),
     ],
 )
 def test_default_checkpoints_generate_as_their_authors_configured(
@@ -66,7 +67,7 @@ def test_default_checkpoints_generate_as_their_authors_configured(
     assert reference.max_input_tokens == (1024 if "bart" in spec else 512)
     fast = Seq2Seq(spec, "cpu", Options("ctranslate2", "int8"), task)
     assert fast.settings == reference.settings
-    applied = fast.engine.applied(fast.settings.config)
+    applied = applied_settings(fast, fast.settings.config)
     assert {k: applied[k] for k in ("num_beams", "max_length", "length_penalty")} == {
         k: values[k] for k in ("num_beams", "max_length", "length_penalty")
     }

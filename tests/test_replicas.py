@@ -15,10 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from clsum.cli import main
-from clsum.pipeline.runtime import Seq2Seq, summarization_task, translation_task
+from clsum.pipeline.runtime import Seq2Seq
 from clsum.pipeline.runtime.backends import Options
 from clsum.pipeline.runtime.generation import BOOKKEEPING, DEFAULT, GENERATION_CONFIG, LEGACY_CONFIG, Task
 from tests import replicas, tinymodels
+from tests.backendmodels import applied_settings
 from tests.helpers import set_args, write_inputs
 from tests.replicas import REPLICAS, Replica
 
@@ -64,13 +65,13 @@ def pair(replica_homes: dict[str, Path]) -> Any:
 
 
 def _task(replica: Replica) -> Task:
-    return translation_task(replica.lang, {}) if replica.lang else summarization_task({})
+    return Task(f"translation_{replica.lang}_to_en") if replica.lang else Task("summarization")
 
 
 def _inputs(replica: Replica, model: Seq2Seq) -> list[str]:
     if replica.lang:
         return replicas.CORPORA[replica.lang][4:9]
-    return [model.prefix + " ".join(tinymodels.CORPUS_EN[i : i + 3]) for i in range(0, 15, 3)]
+    return [model.settings.prefix + " ".join(tinymodels.CORPUS_EN[i : i + 3]) for i in range(0, 15, 3)]
 
 
 def _expected(replica: Replica, layout: str, model: Seq2Seq) -> dict[str, Any]:
@@ -150,18 +151,18 @@ def test_effective_settings_are_what_from_pretrained_gives(
 
 def test_legacy_flags_and_task_params_are_applied_where_present(use_layout: Any) -> None:
     use_layout("legacy")
-    distilbart = Seq2Seq("sshleifer/distilbart-cnn-12-6", "cpu", HF_F32, summarization_task({}))
+    distilbart = Seq2Seq("sshleifer/distilbart-cnn-12-6", "cpu", HF_F32, Task("summarization"))
     assert distilbart.settings.values()["forced_bos_token_id"] == 0  # force_bos_token_to_be_generated
     assert distilbart.settings.origins["forced_bos_token_id"] == LEGACY_CONFIG
-    pegasus = Seq2Seq("google/pegasus-cnn_dailymail", "cpu", HF_F32, summarization_task({}))
+    pegasus = Seq2Seq("google/pegasus-cnn_dailymail", "cpu", HF_F32, Task("summarization"))
     assert pegasus.settings.task is None  # it has summarization_cnn_dailymail etc., no "summarization"
     assert pegasus.settings.values()["num_beams"] == 8
-    t5 = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, summarization_task({}))
-    assert t5.settings.task == "summarization" and t5.prefix == "summarize: "
+    t5 = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, Task("summarization"))
+    assert t5.settings.task == "summarization" and t5.settings.prefix == "summarize: "
     assert t5.settings.origins["prefix"] == "task_specific_params.summarization"
     # the translation pipeline's key for X->en: T5 has none, so nothing of en->de leaks in
-    t5_as_translator = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, translation_task("de", {}))
-    assert t5_as_translator.settings.task is None and t5_as_translator.prefix == ""
+    t5_as_translator = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, Task("translation_de_to_en"))
+    assert t5_as_translator.settings.task is None and t5_as_translator.settings.prefix == ""
     assert t5_as_translator.settings.values()["max_length"] == 21  # transformers: 20 new tokens
     assert t5_as_translator.settings.origins["max_length"] == DEFAULT
 
@@ -169,11 +170,16 @@ def test_legacy_flags_and_task_params_are_applied_where_present(use_layout: Any)
 def test_config_overrides_win_and_say_so(use_layout: Any) -> None:
     use_layout("legacy")
     values = {"num_beams": 2, "max_length": 60, "min_length": None, "prefix": ""}
-    t5 = Seq2Seq("google-t5/t5-small", "cpu", HF_F32, summarization_task(values))
+    t5 = Seq2Seq(
+        "google-t5/t5-small",
+        "cpu",
+        HF_F32,
+        Task("summarization", "summarization", tuple(sorted(values.items()))),
+    )
     assert (t5.settings.values()["num_beams"], t5.settings.values()["max_length"]) == (2, 60)
     assert t5.settings.origins["num_beams"] == "config summarization.num_beams"
     assert t5.settings.values()["min_length"] == 30  # None in the config: the task's value stays
-    assert t5.prefix == "" and t5.settings.origins["prefix"] == "config summarization.prefix"
+    assert t5.settings.prefix == "" and t5.settings.origins["prefix"] == "config summarization.prefix"
 
 
 @pytest.mark.parametrize(("layout", "replica"), CASES, ids=IDS)
@@ -199,10 +205,13 @@ def test_greedy_float32_outputs_are_token_identical_across_backends(
     greedy = hf.settings.with_overrides({"num_beams": 1}, "test").config
     texts = _inputs(replica, hf)
     batch = hf.tokenizer(texts)["input_ids"]
-    hf_ids, ct_ids = hf.engine.generate(batch, greedy), ct.engine.generate(batch, greedy)
+    hf_ids, ct_ids = (
+        next(hf.engine.generate_all([batch], greedy)),
+        next(ct.engine.generate_all([batch], greedy)),
+    )
     assert len({tuple(x) for x in hf_ids}) > 1, "outputs do not depend on the input: nothing is compared"
     assert ct_ids == hf_ids
-    assert ct.engine.applied(greedy) == hf.engine.applied(greedy)
+    assert applied_settings(ct, greedy) == applied_settings(hf, greedy)
 
 
 @pytest.mark.parametrize(("layout", "replica"), CASES, ids=IDS)
@@ -211,7 +220,7 @@ def test_backends_apply_the_same_settings_but_two_ctranslate2_cannot_change(
 ) -> None:
     hf, ct = pair(layout, replica)
     config = hf.settings.config
-    hf_applied, ct_applied = hf.engine.applied(config), ct.engine.applied(config)
+    hf_applied, ct_applied = applied_settings(hf, config), applied_settings(ct, config)
     fixed = {"early_stopping": True, "renormalize_logits": True}  # what ct2's beam search always does
     assert {k: ct_applied[k] for k in fixed} == fixed
     assert {k: v for k, v in ct_applied.items() if k not in fixed} == {
@@ -231,10 +240,10 @@ def test_beam_search_differs_only_by_the_settings_ctranslate2_cannot_change(
     replica = replicas.BY_ID[repo_id]
     hf, ct = pair(layout, replica)
     batch = hf.tokenizer(_inputs(replica, hf))["input_ids"]
-    ct_ids = ct.engine.generate(batch, ct.settings.config)
-    assert hf.engine.generate(batch, hf.settings.config) != ct_ids  # renormalizing matters here
+    ct_ids = next(ct.engine.generate_all([batch], ct.settings.config))
+    assert next(hf.engine.generate_all([batch], hf.settings.config)) != ct_ids  # renormalizing matters here
     as_ct2 = hf.settings.with_overrides({"renormalize_logits": True, "early_stopping": True}, "test")
-    assert hf.engine.generate(batch, as_ct2.config) == ct_ids
+    assert next(hf.engine.generate_all([batch], as_ct2.config)) == ct_ids
 
 
 def test_legacy_reproduction_prints_identical_settings_on_both_backends(
@@ -255,8 +264,8 @@ def test_legacy_reproduction_prints_identical_settings_on_both_backends(
     (model_dir / "config.json").write_text(json.dumps({**config, **legacy}))
     applied = {}
     for options in (HF_F32, CT2_F32):
-        model = Seq2Seq(str(model_dir), "cpu", options, summarization_task({}))
-        applied[options.backend] = model.engine.applied(model.settings.config)
+        model = Seq2Seq(str(model_dir), "cpu", options, Task("summarization"))
+        applied[options.backend] = applied_settings(model, model.settings.config)
         print(f"{options.backend:13} { ({k: applied[options.backend][k] for k in legacy}) }")
     printed = capsys.readouterr().out.splitlines()
     assert printed == [
@@ -339,13 +348,13 @@ def test_t5_summarizes_with_its_task_prefix_unless_the_config_sets_one(use_layou
         config = load_config(None, ["summarization.model=google-t5/t5-small", "device=cpu", *extra])
         pipe = Pipeline(config)
         model = pipe.models.summarizer()
-        real = model.generate_outputs
+        real = model.generate
 
         def spy(texts: list[str], *args: Any, _real: Any = real, **kwargs: Any) -> Any:
             seen.extend(texts)
             return _real(texts, *args, **kwargs)
 
-        model.generate_outputs = spy  # type: ignore[method-assign]
+        model.generate = spy  # type: ignore[method-assign]
         records = pipe.summarize_texts([" ".join(tinymodels.CORPUS_EN[:3])], lang="en")
         assert records[0].ok and records[0].summary, records[0].error
         assert seen and all(t.startswith(prefix + "The government") for t in seen)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from clsum.config import Config, SummarizationConfig, TranslationConfig
 from clsum.errors import ModelError
 from clsum.pipeline.runtime import Models, Seq2Seq, describe, hub
 from clsum.pipeline.runtime import models as runtime_models
@@ -110,10 +111,12 @@ def test_count_tokens(de: Seq2Seq, bart: Seq2Seq) -> None:
 @pytest.mark.slow
 def test_generate_returns_outputs_in_input_order(de: Seq2Seq) -> None:
     single = [de.generate([t], batch_size=1)[0] for t in GERMAN]
-    assert len(set(single)) > 1, "tiny model gives one output for every input: order is untestable"
+    assert len({o.text for o in single}) > 1, (
+        "tiny model gives one output for every input: order is untestable"
+    )
     assert de.generate(GERMAN, batch_size=4) == single
     assert de.generate(GERMAN[::-1], batch_size=4) == single[::-1]
-    assert all(isinstance(t, str) and t == t.strip() for t in single)
+    assert all(isinstance(o.text, str) and o.text == o.text.strip() for o in single)
     assert de.generate([], batch_size=4) == []
 
 
@@ -139,7 +142,9 @@ def test_generate_overrides_apply_and_none_means_model_default(de: Seq2Seq) -> N
     default = de.generate(texts, batch_size=3)
     assert de.generate(texts, batch_size=3, max_length=None, num_beams=None) == default
     short = de.generate(texts, batch_size=3, max_length=6)
-    assert all(len(s) < len(d) and d.startswith(s) for s, d in zip(short, default, strict=True))
+    assert all(
+        len(s.text) < len(d.text) and d.text.startswith(s.text) for s, d in zip(short, default, strict=True)
+    )
     assert len(de.generate(texts, batch_size=3, num_beams=2)) == 3
 
 
@@ -185,6 +190,16 @@ def test_same_seed_builds_identical_models(tmp_path: Path, tiny_models: dict[str
 # --- Models ---------------------------------------------------------------------------------------
 
 
+def _models(translation: dict[str, str], summarizer: str) -> Models:
+    """Models of a config naming these, on the reference backend (transformers float32)."""
+    config = Config(
+        backend="transformers",
+        translation=TranslationConfig(models=translation),
+        summarization=SummarizationConfig(model=summarizer),
+    )
+    return Models(config, "cpu")
+
+
 def test_models_load_each_spec_once_and_only_on_demand(
     tiny_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -197,7 +212,7 @@ def test_models_load_each_spec_once_and_only_on_demand(
 
     monkeypatch.setattr(runtime_models, "Seq2Seq", Counting)
     de_dir, nl_dir, summ_dir = (str(tiny_models[k]) for k in ("de", "nl", "summarizer"))
-    models = Models({"de": de_dir, "nl": nl_dir, "de-alias": de_dir}, summ_dir, "cpu")
+    models = _models({"de": de_dir, "nl": nl_dir, "de-alias": de_dir}, summ_dir)
     assert loads == [] and models.provenance() == {}
 
     first = models.translator("de")
@@ -273,7 +288,7 @@ for key, repo_id in DEFAULT_HUB_IDS.items():
     out[repo_id] = {
         "provenance": model.provenance,
         "describe": describe(repo_id),
-        "generated": model.generate([text], batch_size=1),
+        "generated": [o.text for o in model.generate([text], batch_size=1)],
         "limit": model.max_input_tokens,
         "download": download(repo_id),
     }
@@ -331,29 +346,31 @@ def test_translators_take_their_languages_task_params_and_share_a_model_otherwis
     tiny_models: dict[str, Path], tmp_path: Path
 ) -> None:
     """A translator gets task_specific_params.translation_<lang>_to_en where the model has it (its
-    prefix included); languages without an entry share one loaded model."""
+    prefix included; a null there keeps the checkpoint's value); languages without an entry share
+    one loaded model."""
     copy = Path(shutil.copytree(tiny_models["de"], tmp_path / "multi"))
     config = json.loads((copy / "config.json").read_text())
-    config["task_specific_params"] = {"translation_de_to_en": {"prefix": ">>en<< ", "num_beams": 2}}
+    task = {"prefix": ">>en<< ", "num_beams": 2, "max_length": None}
+    config["task_specific_params"] = {"translation_de_to_en": task}
     (copy / "config.json").write_text(json.dumps(config))
-    models = Models(dict.fromkeys(("de", "nl", "fr"), str(copy)), str(tiny_models["summarizer"]), "cpu")
+    models = _models(dict.fromkeys(("de", "nl", "fr"), str(copy)), str(tiny_models["summarizer"]))
     de, nl, fr = (models.translator(lang) for lang in ("de", "nl", "fr"))
-    assert de.settings.task == "translation_de_to_en" and de.prefix == ">>en<< "
+    assert de.settings.task == "translation_de_to_en" and de.settings.prefix == ">>en<< "
     assert de.settings.values()["num_beams"] == 2
-    assert nl is fr and nl is not de and nl.prefix == "" and nl.settings.task is None
+    assert de.settings.table()["max_length"] == {"value": 24, "origin": "generation_config.json"}
+    assert nl is fr and nl is not de and nl.settings.prefix == "" and nl.settings.task is None
     seen: list[str] = []
-    real = de.generate_outputs
+    real = de.generate
 
     def spy(texts: list[str], *args: Any, **kwargs: Any) -> Any:
         seen.extend(texts)
         return real(texts, *args, **kwargs)
 
-    de.generate_outputs = spy  # type: ignore[method-assign]
-    from clsum.config import TranslationConfig
+    de.generate = spy  # type: ignore[method-assign]
     from clsum.pipeline.translate import translate
     from clsum.record import Record
 
     record = Record(id="a", lang="de", sentences=[["Die Feuerwehr konnte den Brand löschen."]])
     translate([record], models, TranslationConfig())
     assert seen == [">>en<< Die Feuerwehr konnte den Brand löschen."]
-    assert record.translated[0][0] == de.generate([seen[0]], batch_size=1)[0]
+    assert record.translated[0][0] == de.generate([seen[0]], batch_size=1)[0].text

@@ -24,7 +24,7 @@ def _tokens(pipe: Pipeline, text: str) -> int:
 
 @dataclass
 class _Spied:
-    """A summarized record, the texts of each generate_outputs() call and each generated row's length."""
+    """A summarized record, the texts of each generate() call and each generated row's length."""
 
     pipe: Pipeline
     record: Record
@@ -36,10 +36,10 @@ def _summarize(tiny_overrides: list[str], text: str, monkeypatch: pytest.MonkeyP
     pipe = Pipeline(load_config(None, [*tiny_overrides, *extra]))
     model = pipe.models.summarizer()
     spied = _Spied(pipe, Record(id="-"))
-    generate_outputs, generate_all = model.generate_outputs, model.engine.generate_all
+    generate, generate_all = model.generate, model.engine.generate_all
 
     def outputs_spy(texts: list[str], *args: Any, **kwargs: Any) -> list[Output]:
-        out = generate_outputs(texts, *args, **kwargs)
+        out = generate(texts, *args, **kwargs)
         spied.calls.append([o.text for o in out])
         return out
 
@@ -48,7 +48,7 @@ def _summarize(tiny_overrides: list[str], text: str, monkeypatch: pytest.MonkeyP
             spied.lengths.extend(len(r) for r in rows)
             yield rows
 
-    monkeypatch.setattr(model, "generate_outputs", outputs_spy)
+    monkeypatch.setattr(model, "generate", outputs_spy)
     monkeypatch.setattr(model.engine, "generate_all", engine_spy)
     (spied.record,) = pipe.summarize_texts([text])
     assert spied.record.ok, spied.record.error
@@ -95,8 +95,8 @@ class _WordyModel:
     """A summarizer whose outputs, decoded, take twice the tokens it was allowed to generate (as
     when byte-level BPE decodes invalid UTF-8 to U+FFFD): a token is a word here."""
 
-    max_input_tokens, max_output_tokens, prefix, provenance = 64, 24, "", "wordy"
-    settings = SimpleNamespace(config=SimpleNamespace(min_length=0))
+    max_input_tokens, max_output_tokens, provenance = 64, 24, "wordy"
+    settings = SimpleNamespace(config=SimpleNamespace(min_length=0), prefix="")
 
     def __init__(self) -> None:
         self.calls = 0
@@ -104,7 +104,7 @@ class _WordyModel:
     def count_tokens(self, texts: list[str], special: bool = True) -> list[int]:
         return [len(t.split()) + (2 if special else 0) for t in texts]
 
-    def generate_outputs(
+    def generate(
         self,
         texts: list[str],
         batch_size: int,

@@ -61,16 +61,16 @@ def _folder(root: Path) -> Path:
 
 
 def _spy(pipe: Pipeline, calls: list[list[str]]) -> None:
-    """Record the texts each translator's generate_outputs() is asked for."""
+    """Record the texts each translator's generate() is asked for."""
     for lang in ("de", "nl"):
         translator = pipe.models.translator(lang)
-        real = translator.generate_outputs
+        real = translator.generate
 
         def generate(texts: list[str], *args: Any, _real: Any = real, **kwargs: Any) -> list[Any]:
             calls.append(list(texts))
             return list(_real(texts, *args, **kwargs))
 
-        translator.generate_outputs = generate  # type: ignore[method-assign]
+        translator.generate = generate  # type: ignore[method-assign]
 
 
 def _run(tiny_overrides: list[str], source: Path, out: Path, *extra: str) -> tuple[list[list[str]], Path]:

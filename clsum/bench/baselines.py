@@ -12,9 +12,8 @@ from typing import Any, Generic, TypeVar, cast
 from clsum.bench.standins.models import BenchModels
 from clsum.config import Config
 from clsum.pipeline.runtime import generation, hub
-from clsum.pipeline.runtime.generation import GenerationSettings, end_ids
+from clsum.pipeline.runtime.generation import GenerationSettings, end_ids, until_end
 from clsum.pipeline.runtime.models import configured_models
-from clsum.pipeline.runtime.outputs import until_end
 
 T = TypeVar("T")
 

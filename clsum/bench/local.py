@@ -22,7 +22,7 @@ from clsum.bench.job import Doc, DocResult, Job, SystemResult, write_input
 from clsum.bench.onray import run_ray_system
 from clsum.errors import ClsumError
 from clsum.pipeline.runtime import configure_process
-from clsum.pipeline.runtime.provenance import proc_field
+from clsum.pipeline.runtime.models import proc_field
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ from clsum.bench.standins.models import BenchModels, forced_lengths, resolve_mod
 from clsum.config import Config, load_config
 from clsum.errors import ConfigError, InputError
 from clsum.pipeline.runtime.backends.ctranslate2 import usable_cpus
-from clsum.pipeline.runtime.provenance import proc_field
+from clsum.pipeline.runtime.models import proc_field
 from clsum.record import Record
 from clsum.runner import Pipeline
 from clsum.versions import package_versions

@@ -1,16 +1,9 @@
-"""The one package that talks to the model runtime (torch + transformers, or CTranslate2).
-
-``hub`` finds and loads model files, ``ct2cache`` converts them for CTranslate2, ``generation``
-computes each model's generation settings (and where each came from), ``backends`` run them,
-``seq2seq`` wraps tokenizer and engine into the one object stages use, ``outputs`` flags degenerate
-outputs, ``models`` loads what a config names, and ``provenance`` says where numbers came from
-(CPU ISA, workers x threads, batch policy). ``configure_process`` sets the process-wide
-state the CLI sets once at start.
-"""
+"""The one package that talks to the model runtime (torch + transformers, or CTranslate2): what each
+module does is in docs/architecture.md ("Layers", "The runtime boundary")."""
 
 from __future__ import annotations
 
-from clsum.pipeline.runtime.generation import GenerationSettings, Task
+from clsum.pipeline.runtime.generation import Task
 from clsum.pipeline.runtime.models import (
     Models,
     backend_options,
@@ -18,21 +11,13 @@ from clsum.pipeline.runtime.models import (
     describe,
     describe_generation,
     download,
-    generation_overrides,
     resolve_device,
+    run_facts,
     seed_everything,
-    summarization_task,
-    translation_task,
 )
-from clsum.pipeline.runtime.outputs import FLAGS, MAX_LENGTH, REPETITION, Output
-from clsum.pipeline.runtime.provenance import run_facts
-from clsum.pipeline.runtime.seq2seq import Seq2Seq
+from clsum.pipeline.runtime.seq2seq import Output, Seq2Seq
 
 __all__ = [
-    "FLAGS",
-    "MAX_LENGTH",
-    "REPETITION",
-    "GenerationSettings",
     "Models",
     "Output",
     "Seq2Seq",
@@ -43,12 +28,9 @@ __all__ = [
     "describe",
     "describe_generation",
     "download",
-    "generation_overrides",
     "resolve_device",
     "run_facts",
     "seed_everything",
-    "summarization_task",
-    "translation_task",
 ]
 
 

@@ -1,8 +1,5 @@
-"""CTranslate2 conversions on disk: where each one lives, and converting a model once on first use.
-
-Cached under ``$CLSUM_CT2_CACHE`` or ``$HF_HOME/clsum-ct2``, keyed by repo id + commit (hub models)
-or directory name + content hash (local directories) + compute type, so a new revision or a changed
-local model is converted again and never mixed up with an old one.
+"""CTranslate2 conversions on disk, one per model version and compute type, converted once on first
+use (where, and how they are named: docs/performance.md, "Converted models").
 """
 
 from __future__ import annotations

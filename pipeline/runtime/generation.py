@@ -1,18 +1,12 @@
-"""Generation settings: one source of truth per model and task, with where each value came from.
-
-The layers (checkpoint, ``task_specific_params``, clsum's config, transformers' defaults) and their
-origins are described in docs/models.md ("Generation settings"); one ``Seq2Seq.generate`` call's
-arguments go on top. ``checkpoint_config`` makes the same two reads ``from_pretrained`` makes, so a
-checkpoint starts from exactly what its authors configured. Lengths keep transformers' meaning (they
-count the decoder start token), and both backends decode from the resulting ``GenerationConfig``.
-"""
+"""Generation settings: one source of truth per model and task, with where each value came from
+(the layers, and what each origin means: docs/models.md, "Generation settings")."""
 
 from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 from clsum.errors import ModelError
@@ -72,10 +66,6 @@ class Task:
     section: str = ""
     overrides: tuple[tuple[str, Any], ...] = ()
 
-    @classmethod
-    def of(cls, params: str | None, section: str, values: Mapping[str, Any]) -> Task:
-        return cls(params, section, tuple(sorted((k, v) for k, v in values.items() if v is not None)))
-
 
 class Origin(TypedDict):
     """A generation setting's value and where it came from (manifests)."""
@@ -98,7 +88,6 @@ class GenerationSettings:
     prefix: str = ""
     source: str = GENERATION_CONFIG
     task: str | None = None
-    ignored: tuple[str, ...] = field(default=())  # task or config keys that are not generation settings
 
     def values(self) -> dict[str, Any]:
         """Every setting with an origin, by name (``prefix`` included)."""
@@ -108,37 +97,29 @@ class GenerationSettings:
     def table(self) -> dict[str, Origin]:
         return {name: Origin(value=value, origin=self.origins[name]) for name, value in self.values().items()}
 
-    def with_overrides(
-        self, values: Mapping[str, Any], origin: str | Callable[[str], str]
-    ) -> GenerationSettings:
-        """These settings with ``values`` (None: unchanged) applied on top, labelled ``origin`` (a
-        function of the name where each name has its own)."""
-        label = origin if callable(origin) else lambda _: origin
-        values = {k: v for k, v in values.items() if v is not None}
-        if not values:
+    def with_overrides(self, values: Mapping[str, Any], origin: str) -> GenerationSettings:
+        """These settings with ``values`` (None: unchanged) applied on top, labelled ``origin``."""
+        if all(value is None for value in values.values()):
             return self
-        config, origins, prefix = copy.deepcopy(self.config), dict(self.origins), self.prefix
-        if "prefix" in values:
-            prefix, origins["prefix"] = str(values.pop("prefix")), label("prefix")
-        ignored = (*self.ignored, *_apply(config, origins, values, label))
+        config, origins = copy.deepcopy(self.config), dict(self.origins)
+        prefix = _apply(config, origins, values, lambda _: origin, self.prefix)
         _normalize(config, origins)
-        return replace(self, config=config, origins=origins, prefix=prefix, ignored=ignored)
+        return replace(self, config=config, origins=origins, prefix=prefix)
 
 
 def resolve(ref: ModelRef, model_config: Any, task: Task | None = None) -> GenerationSettings:
     """The effective settings of ``ref`` for ``task`` (``model_config``: its transformers config):
-    the checkpoint's, its task's ``task_specific_params`` and the config's on top, in that order."""
+    the checkpoint's, its task's ``task_specific_params`` and the config's on top, in that order.
+    A None in either layer keeps the value below it."""
     task = task or Task()
     config, source = checkpoint_config(ref)
     origins = {name: source for name in _set_names(config)} | {"prefix": NO_PREFIX}
-    settings = GenerationSettings(config, origins, source=source)
-    if params := task_params(model_config, task.params):
-        settings = settings.with_overrides(params, f"task_specific_params.{task.params}")
-        settings = replace(settings, task=task.params)
-    settings = settings.with_overrides(dict(task.overrides), lambda key: f"config {task.section}.{key}")
-    _fill_defaults(settings.config, settings.origins, model_config)
-    _normalize(settings.config, settings.origins)
-    return settings
+    params = task_params(model_config, task.params)
+    prefix = _apply(config, origins, params, lambda _: f"task_specific_params.{task.params}", "")
+    prefix = _apply(config, origins, dict(task.overrides), lambda key: f"config {task.section}.{key}", prefix)
+    _fill_defaults(config, origins, model_config)
+    _normalize(config, origins)
+    return GenerationSettings(config, origins, prefix, source, task.params if params else None)
 
 
 def checkpoint_config(ref: ModelRef) -> tuple[Any, str]:
@@ -170,6 +151,12 @@ def end_ids(config: Any) -> list[int]:
     return list(eos) if isinstance(eos, (list, tuple)) else [eos]
 
 
+def until_end(ids: list[int], ends: Collection[int]) -> list[int]:
+    """``ids`` up to and including the first end token (a row without one is cut by the limit)."""
+    end = next((i for i, token in enumerate(ids) if token in ends), None)
+    return ids if end is None else ids[: end + 1]
+
+
 def banned_sequences(config: Any) -> list[list[int]]:
     """transformers' bad words and suppressed tokens: sequences that may never be generated."""
     banned = [list(s) for s in config.bad_words_ids or []]
@@ -194,32 +181,35 @@ def _set_names(config: Any) -> list[str]:
 
 
 def _apply(
-    config: Any, origins: dict[str, str], values: Mapping[str, Any], origin: Callable[[str], str]
-) -> list[str]:
-    """Set ``values`` on ``config`` with their origins; returns the names that are no settings."""
+    config: Any, origins: dict[str, str], values: Mapping[str, Any], origin: Callable[[str], str], prefix: str
+) -> str:
+    """Set ``values`` (None: left as they are) on ``config`` with their origins; returns the prefix."""
     ignored = []
     for name, value in values.items():
-        if name.startswith("_") or name in BOOKKEEPING or not hasattr(config, name):
-            ignored.append(name)
+        if value is None:
             continue
-        if name in _SAME_LENGTH:  # a max_length replaces a max_new_tokens set below it, and so on
-            setattr(config, _SAME_LENGTH[name], None)
-            origins.pop(_SAME_LENGTH[name], None)
-        setattr(config, name, value)
-        origins[name] = origin(name)
+        if name == "prefix":
+            prefix, origins["prefix"] = str(value), origin(name)
+        elif name.startswith("_") or name in BOOKKEEPING or not hasattr(config, name):
+            ignored.append(name)
+        else:
+            if name in _SAME_LENGTH:  # a max_length replaces a max_new_tokens set below it, and so on
+                setattr(config, _SAME_LENGTH[name], None)
+                origins.pop(_SAME_LENGTH[name], None)
+            setattr(config, name, value)
+            origins[name] = origin(name)
     if ignored:
         log.debug("not generation settings, ignored: %s", ", ".join(ignored))
-    return ignored
+    return prefix
 
 
 def _fill_defaults(config: Any, origins: dict[str, str], model_config: Any) -> None:
     """transformers' defaults for what nobody set, as ``generate()`` would apply them."""
     # renormalize_logits has no listed default: generate() treats unset as False
     defaults = {"renormalize_logits": False, **type(config)._get_default_generation_params()}
+    as_new_tokens = {"max_length": config.max_new_tokens, "min_length": config.min_new_tokens}
     for name in DECODING:
-        if getattr(config, name) is not None or (name == "max_length" and config.max_new_tokens is not None):
-            continue
-        if name == "min_length" and config.min_new_tokens is not None:
+        if getattr(config, name) is not None or as_new_tokens.get(name) is not None:
             continue
         value = defaults[name]
         if name == "max_length":

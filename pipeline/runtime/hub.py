@@ -1,8 +1,5 @@
-"""Where a model comes from: a local directory or the Hugging Face hub cache, and what exactly it is.
-
-``load`` is the one call that reads model files with transformers; every failure becomes a
-``ModelError`` naming the model and what to do. Provenance (hub commit, or a content hash of a local
-directory) is computed here so a record can say exactly which weights made it.
+"""Where a model comes from (a local directory or the Hugging Face hub cache) and exactly which
+weights it is; ``load`` is the one call that reads model files, every failure a ``ModelError``.
 """
 
 from __future__ import annotations

@@ -1,18 +1,20 @@
 """The models a config names: which device, which backend, which generation settings, loaded once
-and only when needed."""
+and only when needed; and the facts a run's manifest records about them (``run_facts``)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypedDict
 
 from clsum.config import Config
 from clsum.errors import ClsumError, ModelError
 from clsum.pipeline.runtime import generation, hub
 from clsum.pipeline.runtime.backends import Options, resolve
+from clsum.pipeline.runtime.backends.ctranslate2 import cpu_workers
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.pipeline.runtime.generation import GenerationSettings, Origin, Task
 from clsum.pipeline.runtime.seq2seq import Seq2Seq, check_length
@@ -32,33 +34,21 @@ GENERATION_KEYS = {
 }
 
 
-def generation_overrides(config: Config) -> dict[str, dict[str, Any]]:
-    """The config's generation settings per section, None where the model's own apply."""
-    return {
-        section: {key: getattr(getattr(config, section), key) for key in keys}
-        for section, keys in GENERATION_KEYS.items()
-    }
-
-
-def translation_task(lang: str, overrides: Mapping[str, Any]) -> Task:
-    """Translating ``lang`` to English: ``task_specific_params.translation_<lang>_to_en``."""
-    return Task.of(f"translation_{lang}_to_en", "translation", overrides)
-
-
-def summarization_task(overrides: Mapping[str, Any]) -> Task:
-    return Task.of("summarization", "summarization", overrides)
-
-
 def configured_models(config: Config) -> list[tuple[str, str, Task]]:
-    """Every model ``config`` names: its key, its spec and the task it is used for."""
-    overrides = generation_overrides(config)
+    """Every model ``config`` names: its role, its spec and the task it is used for (a translator's
+    ``task_specific_params`` entry is ``translation_<lang>_to_en``), with the section's settings."""
+
+    def task(params: str, section: str) -> Task:
+        values = ((key, getattr(getattr(config, section), key)) for key in GENERATION_KEYS[section])
+        return Task(params, section, tuple(sorted((k, v) for k, v in values if v is not None)))
+
     models = [
-        (f"translation.models.{lang}", spec, translation_task(lang, overrides["translation"]))
+        (f"translation.models.{lang}", spec, task(f"translation_{lang}_to_en", "translation"))
         for lang, spec in sorted(config.translation.models.items())
     ]
     return [
         *models,
-        ("summarization.model", config.summarization.model, summarization_task(overrides["summarization"])),
+        ("summarization.model", config.summarization.model, task("summarization", "summarization")),
     ]
 
 
@@ -79,36 +69,26 @@ def seed_everything(seed: int) -> None:
 
 
 class Models:
-    """Loads each configured model once, and only when a document needs it.
+    """Loads each model ``config`` names once, on ``device``, and only when a document needs it.
 
-    ``overrides`` are the config's generation settings per section (``generation_overrides``).
     A model serves a role (``translation.models.de``, ``summarization.model``) with the settings of
     that role's task; roles whose settings come out the same share one loaded model.
     """
 
-    def __init__(
-        self,
-        translation: dict[str, str],
-        summarizer: str,
-        device: str,
-        options: Options | None = None,
-        overrides: Mapping[str, Mapping[str, Any]] | None = None,
-    ) -> None:
-        self._translation = translation
-        self._summarizer_spec = summarizer
+    def __init__(self, config: Config, device: str) -> None:
         self.device = device
-        self.options = options
-        self._overrides = overrides or {}
-        if options is not None:
-            resolve(options, device)  # a precision the device lacks fails now, not per document
+        self.options = backend_options(config)
+        resolve(self.options, device)  # a precision the device lacks fails now, not per document
+        self._specs = {role: (spec, task) for role, spec, task in configured_models(config)}
         self._loaded: dict[tuple[str, Task], Seq2Seq] = {}
         self._roles: dict[str, Seq2Seq] = {}
         self._lock = threading.Lock()  # the prefetch thread loads translators too
 
-    def _get(self, role: str, spec: str, task: Task) -> Seq2Seq:
+    def _get(self, role: str) -> Seq2Seq:
         with self._lock:
             if role in self._roles:
                 return self._roles[role]
+            spec, task = self._specs[role]
             # A task the model has no task_specific_params entry for is the same as no task:
             # languages that share a multilingual model share one loaded model.
             if not generation.task_params(hub.load("config", hub.ModelRef(spec)), task.params):
@@ -120,23 +100,21 @@ class Models:
             return self._roles[role]
 
     def translator(self, lang: str) -> Seq2Seq:
-        task = translation_task(lang, self._overrides.get("translation", {}))
-        return self._get(f"translation.models.{lang}", self._translation[lang], task)
+        return self._get(f"translation.models.{lang}")
 
     def check_translators(self, languages: list[str]) -> None:
         """Raise ConfigError for a setting a translator of ``languages`` cannot honor (max_length
         past its positions), from its config.json alone: translators load on the first document
         in their language, too late to refuse a setting. A model whose config cannot be read yet
         (not downloaded, missing) is left to fail in one line when it loads."""
-        for lang in sorted(set(languages) & set(self._translation)):
-            task = translation_task(lang, self._overrides.get("translation", {}))
-            read = _read_settings(self._translation[lang], task)
+        for role in sorted({f"translation.models.{lang}" for lang in languages} & set(self._specs)):
+            spec, task = self._specs[role]
+            read = _read_settings(spec, task)
             if not isinstance(read, str):
-                check_length(hub.ModelRef(self._translation[lang]), *read)
+                check_length(hub.ModelRef(spec), *read)
 
     def summarizer(self) -> Seq2Seq:
-        task = summarization_task(self._overrides.get("summarization", {}))
-        return self._get("summarization.model", self._summarizer_spec, task)
+        return self._get("summarization.model")
 
     def provenance(self) -> dict[str, str]:
         """Provenance of every model loaded so far, keyed by the spec in the config."""
@@ -246,3 +224,57 @@ def download(spec: str, options: Options | None = None) -> str:
     model = Seq2Seq(spec, "cpu", options)
     _ = model.engine
     return model.provenance
+
+
+# Where a run's numbers came from, for its manifest (docs/reproducibility.md): int8 outputs may
+# differ between CPUs, so the instruction sets int8 kernels run on are recorded.
+ISA_ENV = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "CT2_FORCE_CPU_ISA")
+# /proc/cpuinfo flags that pick int8 kernels (VNNI: 8-bit dot products in one instruction)
+ISA_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8")
+BATCH_POLICY = (
+    "inputs of one token length per batch (no padding), at most batch_size rows and batch_tokens "
+    "tokens; each batch decoded whole, batches in parallel over the workers"
+)
+
+
+class CpuIsa(TypedDict):
+    flags: list[str] | None  # of ``ISA_FLAGS``; None: /proc/cpuinfo not readable
+    env: dict[str, str]  # the ISA settings in the environment
+
+
+class RunFacts(TypedDict):
+    cpu_isa: CpuIsa
+    engines: dict[str, dict[str, str | int]]  # per model spec: backend, precision, workers x threads
+    batch_policy: str
+
+
+def proc_field(path: Path, name: str) -> str | None:
+    """The value of the first ``name: value`` line of a /proc file (/proc/cpuinfo: the first CPU's),
+    None where there is none or the file is not readable."""
+    try:
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith(name):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def cpu_isa(cpuinfo: Path = Path("/proc/cpuinfo")) -> CpuIsa:
+    """The ISA flags this CPU has (of ``ISA_FLAGS``) and the ISA settings in the environment."""
+    flags = set((proc_field(cpuinfo, "flags") or "").split())
+    return CpuIsa(
+        flags=[f for f in ISA_FLAGS if f in flags] if flags else None,
+        env={name: os.environ[name] for name in ISA_ENV if name in os.environ},
+    )
+
+
+def run_facts(backends: dict[str, dict[str, str]], threads: int, device: str) -> RunFacts:
+    """The manifest's ``runtime``: ``backends`` as ``Models.backends`` gives them, each with the
+    workers x threads it decodes with on ``device``; the CPU's ISA; the batch policy."""
+    engines: dict[str, dict[str, str | int]] = {}
+    for spec, choice in backends.items():
+        cpu_ct2 = choice["backend"] == "ctranslate2" and device == "cpu"
+        workers, each = cpu_workers(threads) if cpu_ct2 else (1, threads)
+        engines[spec] = {**choice, "workers": workers, "threads_per_worker": each}
+    return RunFacts(cpu_isa=cpu_isa(), engines=engines, batch_policy=BATCH_POLICY)

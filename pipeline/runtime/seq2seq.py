@@ -1,27 +1,26 @@
-"""``Seq2Seq``: a tokenizer and a seq2seq model, the only model object the stages see.
-
-Stages count tokens, ask for the input limit and generate text for a batch. Which backend and
-precision run the model is settled when the object is built (the ``auto`` fallback included) and
-never changes afterwards, so the provenance a record gets names the engine that made its text.
+"""``Seq2Seq``: a tokenizer and a seq2seq model, the only model object the stages see, and the
+``Output`` texts it generates, flagged when they degenerated (docs/models.md, "Degenerate output is
+counted"). Backend and precision are settled when it is built (the ``auto`` fallback included) and
+never change, so the provenance a record gets names the engine that made its text.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clsum.errors import ConfigError, ModelError
 from clsum.pipeline.runtime import hub
 from clsum.pipeline.runtime.backends import Engine, Options, resolve
-from clsum.pipeline.runtime.batching import equal_length_batches
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.pipeline.runtime.generation import GenerationSettings, Task, end_ids
 from clsum.pipeline.runtime.generation import resolve as resolve_settings
-from clsum.pipeline.runtime.outputs import MAX_LENGTH, REPETITION, Output, degeneration
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +41,69 @@ def check_length(ref: hub.ModelRef, config: Any, settings: GenerationSettings) -
             f"max_length {max_length} ({origin}) is more than {ref.spec} can "
             f"generate: its {positions} positions allow at most {positions + 1}"
         )
+
+
+MAX_LENGTH = "max_length"  # generation stopped at the length limit, not at an end token of its own
+REPETITION = "repetition"  # the output repeats an n-gram back to back (a decoding loop)
+
+# A loop: one n-gram of up to _MAX_PERIOD tokens repeated back to back, spanning at least _MIN_SPAN
+# tokens, at least 3 times (n < 6: "the the the" is language, six times is not) or twice (n >= 6:
+# a whole phrase said twice in a row).
+_MAX_PERIOD = 16
+_MIN_SPAN = 6
+
+
+@dataclass(frozen=True)
+class Output:
+    """One generated text, with the flags (``MAX_LENGTH``, ``REPETITION``) that say it degenerated."""
+
+    text: str
+    flags: tuple[str, ...] = ()
+
+
+def degeneration(
+    ids: list[int], max_length: int, end_ids: Collection[int], forced_end: bool, specials: Collection[int]
+) -> tuple[str, ...]:
+    """Flags for one output (ids without the decoder start token, end token kept if generated).
+
+    ``max_length`` counts the decoder start token, as transformers does. With a forced end token
+    (``forced_eos_token_id``) an output cut by the limit ends with it too, so reaching the limit is
+    what counts; otherwise an output that ends with its own end token was not cut.
+    """
+    flags = []
+    if ids and len(ids) >= max_length - 1 and (forced_end or ids[-1] not in end_ids):
+        flags.append(MAX_LENGTH)
+    if has_loop([t for t in ids if t not in specials]):
+        flags.append(REPETITION)
+    return tuple(flags)
+
+
+def has_loop(ids: list[int]) -> bool:
+    """Whether some n-gram repeats back to back (see ``_MAX_PERIOD``, ``_MIN_SPAN``)."""
+    for period in range(1, min(_MAX_PERIOD, len(ids) // 2) + 1):
+        repeats = 2 if period >= 6 else max(3, -(-_MIN_SPAN // period))
+        needed = (repeats - 1) * period  # positions equal to the token one period earlier, in a row
+        run = 0
+        for i in range(period, len(ids)):
+            run = run + 1 if ids[i] == ids[i - period] else 0
+            if run >= needed:
+                return True
+    return False
+
+
+# Batching without padding: every batch holds inputs of one token length, so each output depends on
+# its own input only (why: docs/reproducibility.md, "How: batches formed from the inputs only").
+def equal_length_batches(lengths: list[int], batch_tokens: int, batch_size: int) -> list[list[int]]:
+    """Indices into ``lengths``, batched: taken in order of length, a batch is cut when rows x length
+    would exceed the budget, the row cap is reached, or the length changes; a single input longer
+    than the budget gets its own batch."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])  # stable: ties keep input order
+    batches: list[list[int]] = []
+    for length, group in itertools.groupby(order, key=lambda i: lengths[i]):
+        rows = list(group)
+        step = max(1, min(batch_size, batch_tokens // length if length else batch_size))
+        batches += [rows[start : start + step] for start in range(0, len(rows), step)]
+    return batches
 
 
 class Seq2Seq:
@@ -111,23 +173,13 @@ class Seq2Seq:
         return int(self.settings.config.max_length)
 
     @property
-    def prefix(self) -> str:
-        """Text put before every input: the config's, else the task's (T5: ``summarize: ``)."""
-        return self.settings.prefix
-
-    @property
-    def precision(self) -> str:
-        """Which backend and precision make the outputs, e.g. ``ctranslate2 int8``."""
-        return f"{self.backend} {self.compute_type}"
-
-    @property
     def provenance(self) -> str:
         """``id@commit (backend precision)`` for hub models, ``dir#sha256-prefix (...)`` for local dirs."""
         if self.ref.is_local:
             weights = f"{self.ref.location}#{hub.version(self.ref)}"
         else:  # a commit, never the branch or tag name hub.version falls back to: that names no weights
             weights = f"{self.ref.repo_id}@{self._commit or hub.cached_commit(self.ref) or 'unknown'}"
-        return f"{weights} ({self.precision})"
+        return f"{weights} ({self.backend} {self.compute_type})"
 
     def _ids(self, texts: list[str], special: bool = True) -> list[list[int]]:
         # verbose=False: counting text longer than the limit is how we find what to split
@@ -140,11 +192,7 @@ class Seq2Seq:
         """Tokens each text occupies as model input, with or without the special tokens added."""
         return [len(x) for x in self._ids(texts, special)] if texts else []
 
-    def generate(self, texts: list[str], batch_size: int, **options: Any) -> list[str]:
-        """The texts of ``generate_outputs``."""
-        return [o.text for o in self.generate_outputs(texts, batch_size, **options)]
-
-    def generate_outputs(
+    def generate(
         self,
         texts: list[str],
         batch_size: int,
@@ -154,11 +202,11 @@ class Seq2Seq:
     ) -> list[Output]:
         """Generate for every text, batching by token length; results come back in input order.
 
-        A batch holds texts of one token length only (``batching``: no padding, so no output
+        A batch holds texts of one token length only (``equal_length_batches``: no padding, so no output
         depends on the others), at most ``batch_size`` of them and, when ``batch_tokens`` is set,
         at most that many input tokens (rows x length). ``overrides`` (None: not set) apply on top of
         ``settings`` for this call. ``progress`` gets the texts finished per batch. Each output
-        carries the flags of ``outputs.degeneration``.
+        carries the flags of ``degeneration``.
         """
         if not texts:
             return []
@@ -184,17 +232,7 @@ class Seq2Seq:
                 out[i] = Output(text.strip(), degeneration(row, gc.max_length, end, forced_end, specials))
             if progress is not None:
                 progress(len(idx))
-        self._log_degenerate(out, settings)
+        for flag in (MAX_LENGTH, REPETITION):  # counted per record and in the run summary; logged for -v
+            if n := sum(flag in o.flags for o in out):
+                log.info("%s: %d of %d outputs flagged %s", self.ref.spec, n, len(out), flag)
         return out
-
-    def _log_degenerate(self, outputs: list[Output], settings: GenerationSettings) -> None:
-        for flag, what in ((MAX_LENGTH, "reached max_length={}"), (REPETITION, "repeat an n-gram in a loop")):
-            n = sum(1 for o in outputs if flag in o.flags)
-            if n:  # counted per record and in the run summary; here only for -v
-                log.info(
-                    "%s: %d of %d output(s) %s",
-                    self.ref.spec,
-                    n,
-                    len(outputs),
-                    what.format(settings.config.max_length),
-                )

@@ -5,15 +5,11 @@ each an ``Engine`` from input ids to output ids (docs/architecture.md, "The runt
 from __future__ import annotations
 
 import importlib.util
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from clsum.errors import ConfigError
-from clsum.pipeline.runtime.generation import DECODING
-
-log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "transformers", "ctranslate2")
 # Precisions each backend accepts ("auto": the fastest for the device, see ``resolve``).
@@ -43,46 +39,12 @@ class Options:
 
 
 class Engine(Protocol):
-    backend: str
-    compute_type: str
-
-    def generate(self, batch: list[list[int]], config: Any) -> list[list[int]]:
-        """Output ids per input row, decoded with ``config`` (a complete transformers
-        ``GenerationConfig``, see ``runtime.generation``): no decoder start token, no padding, EOS
-        kept if produced."""
-        ...
-
     def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
-        """``generate`` for each batch, yielded in order; each batch is decoded as given (never
-        split or merged), concurrently where the engine can."""
+        """Output ids per input row of each batch, batches yielded in order, decoded with ``config``
+        (a complete transformers ``GenerationConfig``, see ``runtime.generation``): no decoder start
+        token, no padding, EOS kept if produced. Each batch is decoded as given (never split or
+        merged), concurrently where the engine can."""
         ...
-
-    def applied(self, config: Any) -> dict[str, Any]:
-        """The ``APPLIED`` settings this engine decodes with for ``config``, in transformers' terms
-        (``hf_terms``): what reaches the library, so the two backends can be compared."""
-        ...
-
-
-# The decoding settings both engines apply (``Engine.applied``), in transformers' terms: the ones
-# every model gets a value for, and the end token.
-APPLIED = (*DECODING, "eos_token_id")
-
-
-def hf_terms(values: dict[str, Any]) -> dict[str, Any]:
-    """One spelling for settings that mean the same: ``min_length`` 0 and 1 both allow an end token
-    right after the decoder start token; one end token is a list of one; banned sequences
-    (``banned_sequences``) one sorted list; floats are floats."""
-    out = dict(values)
-    out["bad_words_ids"] = sorted(out["bad_words_ids"] or []) or None
-    out["min_length"] = max(int(out["min_length"]), 1)
-    eos = out["eos_token_id"]
-    out["eos_token_id"] = sorted(eos) if isinstance(eos, list) else [eos]
-    for name in ("length_penalty", "repetition_penalty"):
-        out[name] = float(out[name])
-    out["renormalize_logits"] = bool(out["renormalize_logits"])
-    if out["num_beams"] == 1:  # greedy search: no beams to stop, and renormalizing changes no choice
-        out["early_stopping"] = out["renormalize_logits"] = None
-    return out
 
 
 def ct2_available() -> bool:

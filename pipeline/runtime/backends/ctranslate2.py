@@ -1,9 +1,6 @@
-"""The CTranslate2 backend: HF generation semantics mapped onto ct2 (conversions: ``runtime.ct2cache``).
-
-The HF tokenizer stays the tokenizer: ids become token strings for ct2 and its token strings become
-ids again, so text is decoded exactly as with transformers. Length limits follow HF semantics (they
-count the decoder start token; ct2 does not, but it does count a forced first token given as prefix).
-``decoding_options``, ``target_prefix`` and ``force_eos`` are that mapping, outside the engine so the
+"""The CTranslate2 backend: transformers' generation semantics mapped onto ct2. The HF tokenizer stays
+the tokenizer (ids become ct2's token strings and back), so text decodes exactly as with transformers.
+``decoding_options``, ``target_prefix`` and ``force_eos`` are the mapping, outside the engine so the
 bench's plain CTranslate2 loop decodes with exactly the settings clsum does.
 """
 
@@ -18,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from clsum.errors import ModelError
-from clsum.pipeline.runtime.backends import hf_terms
 from clsum.pipeline.runtime.generation import banned_sequences, end_ids
 
 log = logging.getLogger(__name__)
@@ -51,28 +47,22 @@ def cpu_workers(threads: int) -> tuple[int, int]:
 
 
 class Ct2Engine:
-    backend = "ctranslate2"
-
     def __init__(self, model_dir: Path, tokenizer: Any, device: str, compute_type: str, threads: int) -> None:
         import ctranslate2
 
         kind, _, index = device.partition(":")
-        self.compute_type = compute_type
         self.tokenizer = tokenizer
         self.vocabulary = vocabulary(model_dir)
-        self.workers, intra = cpu_workers(threads) if kind == "cpu" else (1, 0)
+        workers, intra = cpu_workers(threads) if kind == "cpu" else (1, 0)
         self.translator = ctranslate2.Translator(
             str(model_dir),
             device=kind,
             device_index=int(index or 0),
             compute_type=compute_type,
-            inter_threads=self.workers,
+            inter_threads=workers,
             intra_threads=intra,
         )
         self._warned: set[str] = set()
-
-    def generate(self, batch: list[list[int]], config: Any) -> list[list[int]]:
-        return next(self.generate_all([batch], config))
 
     def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
         """Every batch submitted at once, whole (ct2 splits a batch only when given a
@@ -97,36 +87,6 @@ class Ct2Engine:
         """``decoding_options`` for this engine's tokenizer and vocabulary."""
         self._warn_unsupported(config)
         return decoding_options(config, self.tokenizer, self.vocabulary)
-
-    def applied(self, config: Any) -> dict[str, Any]:
-        """The decoding settings ct2 gets for ``config``, read back into transformers' terms."""
-        options = self.options(config)
-        tok = self.tokenizer
-        suppressed = [tok.convert_tokens_to_ids(s) for s in options.get("suppress_sequences", [])]
-        unreachable = [
-            s
-            for s in banned_sequences(config)
-            if not all(t in self.vocabulary for t in tok.convert_ids_to_tokens(s))
-        ]
-        return hf_terms(
-            {
-                "num_beams": options["beam_size"],
-                "max_length": options["max_decoding_length"] + 1,
-                "min_length": options["min_decoding_length"] + 1,
-                "length_penalty": options["length_penalty"],
-                "no_repeat_ngram_size": options["no_repeat_ngram_size"],
-                # ct2 ends beam search once beam_size hypotheses are finished (its patience 1), and
-                # bans tokens before its softmax, so what is left always sums to one
-                "early_stopping": True,
-                "renormalize_logits": True,
-                "repetition_penalty": options["repetition_penalty"],
-                "do_sample": "sampling_topk" in options,
-                "forced_bos_token_id": config.forced_bos_token_id,  # as the target prefix
-                "forced_eos_token_id": config.forced_eos_token_id,  # by ``_force_eos``
-                "bad_words_ids": [list(s) for s in suppressed + unreachable],
-                "eos_token_id": tok.convert_tokens_to_ids(options["end_token"]),
-            }
-        )
 
     def _warn_unsupported(self, config: Any) -> None:
         """Settings ct2 cannot follow exactly: said once per engine, in the log."""

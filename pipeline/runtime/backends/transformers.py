@@ -2,49 +2,31 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from clsum.pipeline.runtime.backends import APPLIED, hf_terms
-from clsum.pipeline.runtime.generation import banned_sequences, end_ids
-from clsum.pipeline.runtime.outputs import until_end
-
-log = logging.getLogger(__name__)
+from clsum.pipeline.runtime.generation import end_ids, until_end
 
 
 class TransformersEngine:
-    backend = "transformers"
-
     def __init__(self, model: Any, tokenizer: Any, device: str, compute_type: str) -> None:
-        self.compute_type = compute_type
         self.device = device
         self._tokenizer = tokenizer
         self.model = _prepare(model, device, compute_type)
 
-    def generate(self, batch: list[list[int]], config: Any) -> list[list[int]]:
+    def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
         import torch
 
-        enc = self._tokenizer.pad({"input_ids": batch}, return_tensors="pt")
-        enc = {k: v.to(self.device) for k, v in enc.items()}
-        with torch.inference_mode():
-            ids = self.model.generate(**enc, generation_config=config)
-        # row[0] is the decoder start token; after a row's end token comes padding (the end token
-        # itself for checkpoints without a pad_token_id)
         ends = set(end_ids(config))
-        return [until_end(row[1:], ends) for row in ids.tolist()]
-
-    def generate_all(self, batches: list[list[list[int]]], config: Any) -> Iterator[list[list[int]]]:
         for batch in batches:
-            yield self.generate(batch, config)
-
-    def applied(self, config: Any) -> dict[str, Any]:
-        """The decoding settings ``generate`` uses with ``config``: what transformers makes of it."""
-        prepared, _ = self.model._prepare_generation_config(config)
-        return hf_terms(
-            {**{n: getattr(prepared, n) for n in APPLIED}, "bad_words_ids": banned_sequences(prepared)}
-        )
+            enc = self._tokenizer.pad({"input_ids": batch}, return_tensors="pt")
+            enc = {k: v.to(self.device) for k, v in enc.items()}
+            with torch.inference_mode():
+                ids = self.model.generate(**enc, generation_config=config)
+            # row[0] is the decoder start token; after a row's end token comes padding (the end
+            # token itself for checkpoints without a pad_token_id)
+            yield [until_end(row[1:], ends) for row in ids.tolist()]
 
 
 def _prepare(model: Any, device: str, compute_type: str) -> Any:
