@@ -10,7 +10,6 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +26,6 @@ RAY_LOG = "ray.log"  # in the output folder: what Ray itself prints during a run
 _AUTH_SIGNS = ("InvalidAuthToken", "Unauthenticated", "AuthenticationError", "authentication token")
 
 
-@dataclass
-class Cluster:
-    """A connection for one run: the ``ray`` module, and whether clsum started the instance itself
-    (then it can never grow: nothing that does not fit now will ever fit)."""
-
-    ray: Any
-    own: bool
-
-
 def import_ray() -> Any:
     """The ``ray`` module with Ray Data, or a ConfigError saying what to install."""
     try:
@@ -47,24 +37,23 @@ def import_ray() -> Any:
 
 
 @contextmanager
-def connected(address: str, log_dir: Path | None = None) -> Iterator[Cluster]:
-    """Ray, connected to the cluster docs/scaling.md ("Which cluster") describes. A connection the
-    process already has (a notebook's, a test session's) is used as it is and left open; one made
-    here is closed at the end. Without -v, what Ray prints goes to ``log_dir/ray.log``."""
+def connected(address: str, log_dir: Path | None = None) -> Iterator[tuple[Any, bool]]:
+    """The ``ray`` module connected to the cluster docs/scaling.md ("Which cluster") describes, and
+    whether clsum started that instance itself (then it can never grow). A connection the process
+    already has (a notebook's, a test session's) is used as it is and left open; one made here is
+    closed at the end. Without -v, what Ray prints goes to ``log_dir/ray.log``."""
     ray = import_ray()
     verbose = logging.getLogger("clsum").getEffectiveLevel() <= logging.INFO
     ray_log = None if verbose or log_dir is None else log_dir / RAY_LOG
     with ray_output_to(ray_log):
         started = not ray.is_initialized()
-        own = False
-        if started:
-            own = _init(ray, address, verbose, ray_log)
+        own = started and _init(ray, address, verbose, ray_log)
         # Ray Data logs every execution at INFO: shown with -v only. Its note that its own progress
         # bars are off (clsum draws its own) is dropped.
         logging.getLogger("ray.data").setLevel(logging.INFO if verbose else logging.WARNING)
         logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
         try:
-            yield Cluster(ray, own)
+            yield ray, own
         finally:
             if started:
                 ray.shutdown()

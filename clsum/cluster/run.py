@@ -40,7 +40,6 @@ from clsum.runner import (
     StageFn,
     StageName,
     batches,
-    opened,
 )
 
 log = logging.getLogger(__name__)
@@ -57,13 +56,9 @@ def run_on_ray(
     stages: Mapping[StageName, StageFn] | None = None,
 ) -> RunResult:
     """``Pipeline(config).run(source, output, ...)`` on the Ray cluster ``config.ray`` names: the
-    same ``RunSession``, with this engine executing the batches.
-
-    ``stages`` replaces stage functions by name, as ``Pipeline(config, stages)`` does (tests).
-    """
+    same ``RunSession``, with this engine executing the batches. ``stages`` as in ``Pipeline``."""
     import_ray()  # without the extra, fail before reading anything
-    documents = opened(source, lang, config)
-    return RunSession(config, documents, output).run(RayEngine(config, stages), force, progress)
+    return RunSession(config, source, output, RayEngine(config, stages), lang).run(force, progress)
 
 
 class RayEngine(Engine):
@@ -72,43 +67,30 @@ class RayEngine(Engine):
     def __init__(self, config: Config, stages: Mapping[StageName, StageFn] | None) -> None:
         self.config, self.stages = config, stages
         self.progress = Progress()
-        self.report = Report()
-        self.pools: Pools | None = None
-        self.address, self.nodes = "", 0
+        self.report = EngineReport(engine={"name": "ray"})
 
     def check(self) -> None:  # tokenizers only: the driver needs no device
         Pipeline(tokenizer_config(self.config), self.stages).check()
 
     def execute(self, session: RunSession, done: set[str]) -> None:
         rows = list(_batches(session.documents, done, self.config.doc_batch_size, session.identity))
-        with connected(self.config.ray.address, log_dir=Path(session.output)) as cluster:
-            ray = cluster.ray
-            self.pools = pools = size_pools(self.config, alive_nodes(ray))
-            self.address, self.nodes = ray.get_runtime_context().gcs_address, len(ray.nodes())
-            log.info("ray: %s on %d node(s)", pools.to_dict(), self.nodes)
-            check_fit(pools, self.config, ray, own=cluster.own)
+        with connected(self.config.ray.address, log_dir=session.output) as (ray, own):
+            pools = size_pools(self.config, alive_nodes(ray))
+            address, nodes = ray.get_runtime_context().gcs_address, len(ray.nodes())
+            self.report.engine = {"name": "ray", "address": address, "nodes": nodes, **pools.to_dict()}
+            log.info("ray: %s on %d node(s)", pools.to_dict(), nodes)
+            check_fit(pools, self.config, ray, own=own)
 
             def plan(batches: list[Row]) -> Any:
                 return _plan(ray, self.config, pools, batches, session.output, self.stages)
 
-            for row in lost.execute(ray, plan, rows, Path(session.output).resolve()):
-                session.written(self._tally(row))
-
-    def _tally(self, row: Row) -> list[Record]:
-        report: Report = pickle.loads(row["report"])
-        if report.fatal is not None:
-            kind, text = report.fatal
-            raise getattr(errors, kind, ClsumError)(text)
-        self.report.merge(report)
-        written: list[Record] = pickle.loads(row["written"])
-        return written
-
-    def describe(self) -> EngineReport:
-        # Each translate actor has its own cache of this size; hits and misses are summed.
-        cache = {**self.report.cache, "size": self.config.translation.cache_size}
-        cluster = {"address": self.address, "nodes": self.nodes, **self.pools.to_dict()} if self.pools else {}
-        devices = ", ".join(sorted(self.report.devices))
-        return EngineReport(devices, self.report.models, cache, {"name": "ray", **cluster})
+            for row in lost.execute(ray, plan, rows, session.output.resolve()):
+                report: Report = pickle.loads(row["report"])
+                if report.fatal is not None:
+                    kind, text = report.fatal
+                    raise getattr(errors, kind, ClsumError)(text)
+                self.report.merge(report)
+                session.written(pickle.loads(row["written"]))
 
 
 def _batches(documents: Source, done: set[str], size: int, identity: str) -> Iterator[Row]:

@@ -1,9 +1,6 @@
-"""What runs on the Ray workers: the local engine's stages over one document batch per row.
-
-Per-document failures are error records, as locally; an error that concerns every document
-(``ClsumError``: a model that cannot load) is reported once in the row, not raised (Ray would retry
-it and print its own traceback): the driver raises it and stops the run.
-"""
+"""What runs on the Ray workers: the local engine's stages over one document batch per row. An
+error that concerns every document (``ClsumError``: a model that cannot load) is reported once in
+the row, not raised (Ray would retry it and print its own traceback): the driver raises it."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ import dataclasses
 import json
 import pickle
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
@@ -21,7 +18,15 @@ from clsum.pipeline.ingest import Source
 from clsum.pipeline.runtime import configure_process
 from clsum.pipeline.write import OutputStore
 from clsum.record import Record
-from clsum.runner import PREPARE_STAGES, Pipeline, RunModels, StageFn, StageName, record_key, written_order
+from clsum.runner import (
+    PREPARE_STAGES,
+    EngineReport,
+    Pipeline,
+    StageFn,
+    StageName,
+    record_key,
+    written_order,
+)
 
 
 class Row(TypedDict, total=False):
@@ -65,22 +70,13 @@ Stages = Mapping[StageName, StageFn] | None
 
 
 @dataclass
-class Report:
+class Report(EngineReport):
     """What a batch's trip through the workers tells the driver besides its records."""
 
     fatal: tuple[str, str] | None = None  # (ClsumError subclass name, message)
-    models: RunModels = field(default_factory=RunModels)
-    devices: set[str] = field(default_factory=set)
-    cache: dict[str, int] = field(default_factory=lambda: {"hits": 0, "misses": 0})  # translation cache
 
     def fail(self, exc: ClsumError) -> None:
         self.fatal = (type(exc).__name__, str(exc))
-
-    def merge(self, other: Report) -> None:
-        self.models.update(other.models)
-        self.devices |= other.devices
-        for name, n in other.cache.items():
-            self.cache[name] = self.cache.get(name, 0) + n
 
 
 def tokenizer_config(config: Config) -> Config:
@@ -101,8 +97,7 @@ def prepare(row: Row, config: Config, stages: Stages = None) -> Row:
     report = Report()
     records = batch_records(row)
     try:
-        pipeline = _prepare_pipeline(config, stages)
-        records = pipeline.process_isolated(records, until=PREPARE_STAGES[-1])
+        records = _prepare_pipeline(config, stages).process_isolated(records, until=PREPARE_STAGES[-1])
     except ClsumError as exc:
         report.fail(exc)
     return result_row(row["name"], records, report)
@@ -148,10 +143,9 @@ class ModelStage:
             records = self.pipeline.process_isolated(records, until=self.stage, start=self.stage)
         except ClsumError as exc:
             report.fail(exc)
-        report.models.update(RunModels.of(self.pipeline.models))
+        report.models.update(self.pipeline.models.generation())
         report.devices.add(self.pipeline.device)
-        if self.stage == "translate":
-            report.cache = {"hits": cache.hits - hits, "misses": cache.misses - misses}
+        report.cache.update(hits=cache.hits - hits, misses=cache.misses - misses)  # 0, 0 in summarize
         return result_row(row["name"], records, report)
 
 
