@@ -86,9 +86,14 @@ def _init(ray: Any, address: str, verbose: bool, ray_log: Path | None) -> bool:
             log_to_driver=verbose,
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ConfigError(_cannot_connect(target, exc, _said(ray_log))) from exc
+        raise ConfigError(_cannot_connect(target, exc, ray_log)) from exc
     finally:
-        _restore(stop_handler)
+        # ray.init installs its own SIGTERM handler (exit status 15 and a C++ stack dump): the
+        # caller's stays, so that a SIGTERM stops a ray run as it stops a local one. None: a
+        # handler set outside Python; not the main thread: nor could the caller set one.
+        if stop_handler is not None:
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGTERM, stop_handler)
     return own
 
 
@@ -111,19 +116,14 @@ def _running_here() -> str | None:
     return str(found)
 
 
-def _restore(handler: Any) -> None:
-    """``ray.init`` installs its own SIGTERM handler (exit with status 15, and a C++ stack dump): the
-    caller's stays, so that a SIGTERM stops a ray run as it stops a local one."""
-    if handler is None:
-        return  # set outside Python: nothing to put back
-    with contextlib.suppress(ValueError):  # not the main thread: nor could the caller set one
-        signal.signal(signal.SIGTERM, handler)
-
-
-def _cannot_connect(target: str, exc: Exception, said: str) -> str:
+def _cannot_connect(target: str, exc: Exception, ray_log: Path | None) -> str:
     """One line. Ray's own message does not say why (its connection attempts were refused for a
-    missing or wrong token, Ray 2.52+); what Ray printed meanwhile (``said``) does."""
+    missing or wrong token, Ray 2.52+); what Ray printed meanwhile into ``ray_log`` does."""
     text = one_line(exc, 300)
+    try:
+        said = ray_log.read_bytes()[-20_000:].decode("utf-8", "replace") if ray_log else ""
+    except OSError:
+        said = ""
     line = f"cannot connect to the Ray cluster at {target}: {text}"
     setup = "RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN, or the file ~/.ray/auth_token)"
     if any(sign in f"{text} {said}" for sign in _AUTH_SIGNS):
@@ -131,14 +131,6 @@ def _cannot_connect(target: str, exc: Exception, said: str) -> str:
     elif os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
         line += f"; if the cluster uses token authentication, set {setup}"
     return line
-
-
-def _said(ray_log: Path | None) -> str:
-    """The end of what Ray printed into ``ray_log`` (where the reason for a failure is)."""
-    try:
-        return ray_log.read_bytes()[-20_000:].decode("utf-8", "replace") if ray_log else ""
-    except OSError:
-        return ""
 
 
 def _check_reachable(address: str) -> None:

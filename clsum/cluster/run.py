@@ -8,7 +8,9 @@ import itertools
 import logging
 import pickle
 import time
+import warnings
 from collections.abc import Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -80,17 +82,56 @@ class RayEngine(Engine):
             self.report.engine = {"name": "ray", "address": address, "nodes": nodes, **pools.to_dict()}
             log.info("ray: %s on %d node(s)", pools.to_dict(), nodes)
             check_fit(pools, self.config, ray, own=own)
-
-            def plan(batches: list[Row]) -> Any:
-                return _plan(ray, self.config, pools, batches, session.output, self.stages)
-
-            for row in lost.execute(ray, plan, rows, session.output.resolve()):
+            out = session.output.resolve()
+            for row in lost.execute(ray, partial(self._plan, ray, pools, out), rows, out):
                 report: Report = pickle.loads(row["report"])
                 if report.fatal is not None:
                     kind, text = report.fatal
                     raise getattr(errors, kind, ClsumError)(text)
                 self.report.merge(report)
                 session.written(pickle.loads(row["written"]))
+
+    def _plan(self, ray: Any, pools: Pools, output: Path, rows: list[Row]) -> Any:
+        """Read tasks, the two actor pools, write tasks: one Ray block per row, so each batch moves
+        on as soon as its step is done. The write tasks run on this node, where the output folder
+        is, and reserve no CPU: a head node often declares none."""
+        from ray.data import ActorPoolStrategy, DataContext
+
+        DataContext.get_current().enable_progress_bars = False  # clsum draws its own
+        if not pools.gpus and pools.cpus == self.config.ray.task_cpus:
+            log.info(
+                "ray.task_cpus equals ray.cpus_per_actor: Ray Data runs the read step in the translate actors"
+            )
+        here = {f"node:{ray.util.get_node_ip_address()}": 0.001}  # every node has its node:<ip> resource
+        settings = {"config": self.config, "stages": self.stages}
+        pool = {
+            "fn_constructor_kwargs": {**settings, "threads": pools.threads},
+            "num_cpus": pools.cpus,
+            "num_gpus": pools.gpus or None,
+            "memory": pools.memory,
+            # An actor that dies is restarted (it reloads its models); its batch is tried again.
+            "max_task_retries": lost.RETRIES,
+        }
+        with warnings.catch_warnings():  # Ray 2.60 deprecates the retry arguments (to go in 2.64, no
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")  # replacement yet)
+            return (
+                ray.data.from_items(rows, override_num_blocks=len(rows))
+                .map(
+                    prepare,
+                    fn_kwargs=settings,
+                    num_cpus=self.config.ray.task_cpus,
+                    max_retries=lost.RETRIES,
+                )
+                .map(Translate, compute=ActorPoolStrategy(size=pools.translate), **pool)
+                .map(Summarize, compute=ActorPoolStrategy(size=pools.summarize), **pool)
+                .map(
+                    write,
+                    fn_kwargs={"output": str(output)},
+                    num_cpus=0,
+                    resources=here,
+                    max_retries=lost.RETRIES,
+                )
+            )
 
 
 def _batches(documents: Source, done: set[str], size: int, identity: str) -> Iterator[Row]:
@@ -106,52 +147,3 @@ def _batches(documents: Source, done: set[str], size: int, identity: str) -> Ite
     )
     for part in parts:
         yield batch_row(next(names), identity, part)
-
-
-def _plan(
-    ray: Any,
-    config: Config,
-    pools: Pools,
-    rows: list[Row],
-    output: str | Path,
-    stages: Any,
-) -> Any:
-    """Read tasks, the two actor pools, write tasks: one Ray block per row, so each batch moves on
-    as soon as its step is done. The write tasks run on this node, where the output folder is, and
-    reserve no CPU: a head node often declares none."""
-    from ray.data import ActorPoolStrategy, DataContext
-
-    DataContext.get_current().enable_progress_bars = False  # clsum draws its own
-    if not pools.gpus and pools.cpus == config.ray.task_cpus:
-        log.info(
-            "ray.task_cpus equals ray.cpus_per_actor: Ray Data runs the read step in the translate actors"
-        )
-    here = {f"node:{ray.util.get_node_ip_address()}": 0.001}  # every node has its node:<ip> resource
-
-    pool = {
-        "fn_constructor_kwargs": {"config": config, "threads": pools.threads, "stages": stages},
-        "num_cpus": pools.cpus,
-        "num_gpus": pools.gpus or None,
-        "memory": pools.memory,
-        **lost.ACTOR_ARGS,
-    }
-
-    with lost.retry_args_allowed():  # Ray 2.60 warns that these arguments go in Ray 2.64
-        return (
-            ray.data.from_items(rows, override_num_blocks=len(rows))
-            .map(
-                prepare,
-                fn_kwargs={"config": config, "stages": stages},
-                num_cpus=config.ray.task_cpus,
-                **lost.TASK_ARGS,
-            )
-            .map(Translate, compute=ActorPoolStrategy(size=pools.translate), **pool)
-            .map(Summarize, compute=ActorPoolStrategy(size=pools.summarize), **pool)
-            .map(
-                write,
-                fn_kwargs={"output": str(Path(output).resolve())},
-                num_cpus=0,
-                resources=here,
-                **lost.TASK_ARGS,
-            )
-        )

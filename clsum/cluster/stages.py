@@ -34,22 +34,20 @@ class Row(TypedDict, total=False):
 
     name: str  # its block file's name: names sort in input order
     identity: str  # the run's identity, which the read task keys the documents with
-    source: bytes  # a part of a folder's Source, read on the node, or
-    records: bytes  # the batch's records (JSONL: read by the driver; after the read step: all)
+    # Before the read step, a part of a folder's Source (read on the node) or the records of a JSONL
+    # file (read by the driver); after it, the records.
+    records: bytes
     report: bytes  # Report
     written: bytes  # after the write step: what the driver counts of each record
 
 
 def batch_row(name: str, identity: str, documents: Source | list[Record]) -> Row:
-    """The plan's input row for a batch: a part of a folder's source, or records already read."""
-    if isinstance(documents, Source):
-        return {"name": name, "identity": identity, "source": pickle.dumps(documents)}
     return {"name": name, "identity": identity, "records": pickle.dumps(documents)}
 
 
 def split_row(row: Row) -> list[Row]:
     """One row per document of a batch's row, named so that blocks still sort in input order."""
-    documents: Source | list[Record] = pickle.loads(row["source"] if "source" in row else row["records"])
+    documents: Source | list[Record] = pickle.loads(row["records"])
     singles: Iterable[Source | list[Record]] = (
         documents.parts(1) if isinstance(documents, Source) else [[r] for r in documents]
     )
@@ -58,9 +56,8 @@ def split_row(row: Row) -> list[Row]:
 
 def batch_records(row: Row) -> list[Record]:
     """The documents of an input row, read (a source part) and keyed."""
-    records: list[Record] = (
-        list(pickle.loads(row["source"]).records()) if "source" in row else pickle.loads(row["records"])
-    )
+    documents: Source | list[Record] = pickle.loads(row["records"])
+    records = list(documents.records()) if isinstance(documents, Source) else documents
     for record in records:
         record.key = record_key(row["identity"], record)
     return records
@@ -122,19 +119,17 @@ class ModelStage:
     def __init__(self, config: Config, threads: int, stages: Stages = None) -> None:
         # This actor's process is its own entry point: it sets its inference threads itself.
         configure_process(threads)
-        self.fatal: ClsumError | None = None
+        self.pipeline: Pipeline | ClsumError
         try:
-            self.pipeline: Pipeline | None = Pipeline(dataclasses.replace(config, threads=threads), stages)
+            self.pipeline = Pipeline(dataclasses.replace(config, threads=threads), stages)
         except ClsumError as exc:  # e.g. device cuda on a node without one: reported with the first batch
-            self.pipeline, self.fatal = None, exc
+            self.pipeline = exc
 
     def __call__(self, row: Row) -> Row:
         report: Report = pickle.loads(row["report"])
-        if report.fatal is not None:
-            return row
-        if self.pipeline is None:
-            assert self.fatal is not None
-            report.fail(self.fatal)
+        if report.fatal is None and isinstance(self.pipeline, ClsumError):
+            report.fail(self.pipeline)
+        if report.fatal is not None or isinstance(self.pipeline, ClsumError):
             return {**row, "report": pickle.dumps(report)}
         records: list[Record] = pickle.loads(row["records"])
         cache = self.pipeline.translation_cache
