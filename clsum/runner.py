@@ -67,10 +67,12 @@ class Stage:
 class RunResult:
     output: Path
     total: int = 0  # documents in the input
-    summarized: int = 0  # done in this run
-    skipped: int = 0  # already done by an earlier run with the same content and config
+    # Of this run, read back from the files at its end (``OutputStore.appended``: exact even when a
+    # signal stopped the run between writing a batch and counting it).
+    summarized: int = 0
     failed: int = 0
     failures: Counter[str] = field(default_factory=Counter)  # stage -> count
+    skipped: int = 0  # already done by an earlier run with the same content and config
     warned: int = 0  # documents done in this run with degenerate outputs (Record.warnings)
     # "stage kind" (e.g. "translate max_length") -> documents of this run with outputs so flagged
     warnings: Counter[str] = field(default_factory=Counter)
@@ -80,17 +82,13 @@ class RunResult:
         return self.failed == 0
 
     def add(self, written: Iterable[Record]) -> None:
-        """Count (and log the failures of) records just written."""
+        """Count the warnings (and log the failures) of records just written."""
         for record in written:
-            if record.ok:
-                self.summarized += 1
-                self.warned += bool(record.warnings)
-                self.warnings.update(f"{w.stage} {w.kind}" for w in record.warnings)  # documents, not outputs
-            else:
-                assert record.error is not None
-                self.failed += 1
-                self.failures[record.error.stage] += 1
+            if record.error is not None:
                 log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
+            elif record.warnings:
+                self.warned += 1
+                self.warnings.update(f"{w.stage} {w.kind}" for w in record.warnings)  # documents, not outputs
 
 
 class Progress:
@@ -140,24 +138,19 @@ def default_stages(
     config: Config, models: Models, cache: TranslationCache[Output], progress: Progress
 ) -> dict[StageName, Stage]:
     """The stage list, built once per pipeline: each stage bound to the settings it reads."""
-    tc, sc = config.translation, config.summarization
+    tc, sc, max_tokens = config.translation, config.summarization, config.input.max_tokens
     return {
         "clean": Stage(clean),
         "detect": Stage(partial(detect, languages=config.languages)),
         "segment": Stage(
-            partial(
-                segment,
-                models=models,
-                max_input_tokens=tc.max_input_tokens,
-                max_tokens=config.input.max_tokens,
-            )
+            partial(segment, models=models, max_input_tokens=tc.max_input_tokens, max_tokens=max_tokens)
         ),
         "translate": Stage(
             partial(translate, models=models, config=tc, progress=progress, cache=cache),
             partial(models.check_translators, config.languages),
         ),
         "summarize": Stage(
-            partial(summarize, models=models, config=sc, max_tokens=config.input.max_tokens),
+            partial(summarize, models=models, config=sc, max_tokens=max_tokens),
             partial(check_summarization, models, sc),
         ),
     }
@@ -167,10 +160,8 @@ _BOUND = ("config", "device", "models", "translation_cache", "progress", "stages
 
 
 class Pipeline:
-    """The stages in order over batches of records, and runs over folders that resume.
-
-    ``stages`` replaces stage functions by name (tests pass fakes; the others stay as configured).
-    """
+    """The stages in order over batches of records, and runs over folders that resume. ``stages``
+    replaces stage functions by name (tests pass fakes; the others stay as configured)."""
 
     def __init__(
         self,
@@ -213,12 +204,8 @@ class Pipeline:
     def process(
         self, records: list[Record], until: StageName = "summarize", start: StageName = "clean"
     ) -> list[Record]:
-        """Run the stages from ``start`` up to and including ``until`` over a batch.
-
-        Evaluation stops early; ``run`` prepares batches (clean to segment) on a background thread
-        and continues them from translate. Per-document timings are each stage's time shared among
-        the documents it processed.
-        """
+        """Run the stages from ``start`` up to and including ``until`` over a batch. Per-document
+        timings are each stage's time shared among the documents it processed."""
         names = _stage_range(start, until)
         if "translate" in names or "summarize" in names:
             seed_everything(self.config.seed)  # not from the prefetch thread: the generator is global
@@ -237,10 +224,8 @@ class Pipeline:
     def process_isolated(
         self, records: list[Record], until: StageName = "summarize", start: StageName = "clean"
     ) -> list[Record]:
-        """Like ``process``, but an unexpected crash is pinned on the one document that causes it.
-
-        Configuration and model errors (ClsumError) concern every document and propagate.
-        """
+        """Like ``process``, but an unexpected crash is pinned on the one document that causes it;
+        configuration and model errors (ClsumError) concern every document and propagate."""
         _stage_range(start, until)
         pristine = [record.snapshot() for record in records] if len(records) > 1 else records
         try:
@@ -258,9 +243,7 @@ class Pipeline:
         self, texts: list[str], lang: str | None = None, until: StageName = "summarize"
     ) -> list[Record]:
         """Summarize plain strings (or stop after stage ``until``); records come back in order.
-
-        Each text is read like a file's contents: mojibake repaired, control characters dropped.
-        """
+        Each text is read like a file's contents: mojibake repaired, control characters dropped."""
         max_bytes = self.config.input.max_bytes
         records = [text_record(str(i), t, lang, max_bytes) for i, t in enumerate(texts)]
         if any(r.ok for r in records):
@@ -452,9 +435,8 @@ class RunSession:
         try:
             if merged := self.store.merge_blocks():  # the blocks of a cluster's batches
                 log.info("merged %d block files into %s", merged, self.output)
-            if after_error:  # the last batch may be on disk but not yet counted: count the files
-                result.summarized, result.failures = self.store.appended()
-                result.failed = sum(result.failures.values())
+            result.summarized, result.failures = self.store.appended()
+            result.failed = sum(result.failures.values())
             in_output = self.store.compact()
             manifest = self._manifest(finished_at=_now(), **ending)
             manifest["counts"]["in_output"] = in_output

@@ -9,7 +9,7 @@ import logging
 import pickle
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from clsum.cluster.sizing import Pools, alive_nodes, check_fit, size_pools
 from clsum.cluster.stages import (
     Report,
     Row,
+    Stages,
     Summarize,
     Translate,
     batch_row,
@@ -32,17 +33,7 @@ from clsum.config import Config
 from clsum.errors import ClsumError
 from clsum.pipeline.ingest import Source
 from clsum.record import Record
-from clsum.runner import (
-    Engine,
-    EngineReport,
-    Pipeline,
-    Progress,
-    RunResult,
-    RunSession,
-    StageFn,
-    StageName,
-    batches,
-)
+from clsum.runner import Engine, EngineReport, Pipeline, Progress, RunResult, RunSession, batches
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +46,7 @@ def run_on_ray(
     lang: str | None = None,
     force: bool = False,
     progress: bool = False,
-    stages: Mapping[StageName, StageFn] | None = None,
+    stages: Stages = None,
 ) -> RunResult:
     """``Pipeline(config).run(source, output, ...)`` on the Ray cluster ``config.ray`` names: the
     same ``RunSession``, with this engine executing the batches. ``stages`` as in ``Pipeline``."""
@@ -66,7 +57,7 @@ def run_on_ray(
 class RayEngine(Engine):
     """The batches as rows of a Ray dataset; what the workers report about models and cache."""
 
-    def __init__(self, config: Config, stages: Mapping[StageName, StageFn] | None) -> None:
+    def __init__(self, config: Config, stages: Stages) -> None:
         self.config, self.stages = config, stages
         self.progress = Progress()
         self.report = EngineReport(engine={"name": "ray"})

@@ -5,7 +5,6 @@ the row, not raised (Ray would retry it and print its own traceback): the driver
 from __future__ import annotations
 
 import dataclasses
-import json
 import pickle
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,15 +17,7 @@ from clsum.pipeline.ingest import Source
 from clsum.pipeline.runtime import configure_process
 from clsum.pipeline.write import OutputStore
 from clsum.record import Record
-from clsum.runner import (
-    PREPARE_STAGES,
-    EngineReport,
-    Pipeline,
-    StageFn,
-    StageName,
-    record_key,
-    written_order,
-)
+from clsum.runner import PREPARE_STAGES, EngineReport, Pipeline, StageFn, StageName, record_key, written_order
 
 
 class Row(TypedDict, total=False):
@@ -83,9 +74,9 @@ def tokenizer_config(config: Config) -> Config:
     return dataclasses.replace(config, device="cpu", backend="transformers", compute_type="auto")
 
 
-# One pipeline per worker process for the read tasks: Ray reuses its worker processes, so the
-# tokenizers segmentation needs are loaded once per process, not once per batch.
-_prepare_pipelines: dict[str, Pipeline] = {}
+# The read tasks' pipeline and its config: Ray reuses its worker processes, so the tokenizers
+# segmentation needs are loaded once per process and configuration, not once per batch.
+_prepared: list[tuple[Config, Pipeline]] = []
 
 
 def prepare(row: Row, config: Config, stages: Stages = None) -> Row:
@@ -103,11 +94,9 @@ def prepare(row: Row, config: Config, stages: Stages = None) -> Row:
 def _prepare_pipeline(config: Config, stages: Stages) -> Pipeline:
     if stages:  # tests' own stage functions: nothing worth keeping
         return Pipeline(tokenizer_config(config), stages)
-    key = json.dumps(config.to_dict(), sort_keys=True)
-    if key not in _prepare_pipelines:
-        _prepare_pipelines.clear()  # one configuration at a time; a new run's replaces it
-        _prepare_pipelines[key] = Pipeline(tokenizer_config(config))
-    return _prepare_pipelines[key]
+    if not _prepared or _prepared[0][0] != config:  # a new run's configuration replaces the last
+        _prepared[:] = [(config, Pipeline(tokenizer_config(config)))]
+    return _prepared[0][1]
 
 
 class ModelStage:
