@@ -26,6 +26,7 @@ from clsum.pipeline.runtime import (
     Models,
     Output,
     backend_options,
+    configured_models,
     generation_overrides,
     resolve_device,
     run_facts,
@@ -130,7 +131,7 @@ def run_identity(config: Config) -> str:
     """The config's hash and what its models are: a local model directory by its content hash (so
     changed files at the same path redo what the old ones made), a hub model by the commit its
     revision resolves to in the cache (a newer snapshot redoes what the old one made)."""
-    specs = sorted({*config.translation.models.values(), config.summarization.model})
+    specs = sorted({spec for _, spec, _ in configured_models(config)})
     return "\x00".join([config.hash(), *(f"{spec}={hub_identity(ModelRef(spec))}" for spec in specs)])
 
 
@@ -316,10 +317,9 @@ class LocalEngine(Engine):
         def prepare_next() -> list[Record] | None:
             """The next batch read, keyed and prepared; with ``prefetch`` on the one thread that
             advances ``todo`` (``ahead``)."""
-            batch = next(todo, None)
-            return (
-                None if batch is None else pipeline.process_isolated(session.keyed(batch), PREPARE_STAGES[-1])
-            )
+            if (batch := next(todo, None)) is None:
+                return None
+            return pipeline.process_isolated(session.keyed(batch), PREPARE_STAGES[-1])
 
         for batch in ahead(prepare_next) if pipeline.config.prefetch else iter(prepare_next, None):
             written = written_order(pipeline.process_isolated(batch, start=STAGES[len(PREPARE_STAGES)]))

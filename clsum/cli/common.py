@@ -111,7 +111,7 @@ def configure_runtime(config: Config) -> None:
     With a hub model configured and HF_HUB_OFFLINE unset, one short request checks that the hub
     answers; without an answer the process works from the cache only (``hub.offline_if_unreachable``).
     """
-    from clsum.pipeline.runtime import configure_process
+    from clsum.pipeline.runtime import configure_process, configured_models
     from clsum.pipeline.runtime.hub import ModelRef, offline_if_unreachable
 
     configure_process(config.threads)
@@ -122,6 +122,5 @@ def configure_runtime(config: Config) -> None:
         for handler in list(library.handlers):
             library.removeHandler(handler)
         library.propagate = True
-    specs = [*config.translation.models.values(), config.summarization.model]
-    if any(not ModelRef(spec).looks_local for spec in specs):
+    if any(not ModelRef(spec).looks_local for _, spec, _ in configured_models(config)):
         offline_if_unreachable()

@@ -4,7 +4,6 @@ is what a local run writes (docs/scaling.md, "What runs where")."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 import pickle
 import time
@@ -130,11 +129,10 @@ def _batches(documents: Source, done: set[str], size: int, identity: str) -> Ite
     input order, within a run and across runs. A folder's rows carry a part of the source (read on
     the nodes); a JSONL file is read here (docs/scaling.md, "What runs where")."""
     run = f"{time.time_ns():020d}"
-    names = (f"{run}-{index:09d}" for index in itertools.count())
     parts: Iterator[Source | list[Record]] = (
         batches(documents.records(skip=done), size)
         if documents.kind == "jsonl"
         else documents.parts(size, skip=done)
     )
-    for part in parts:
-        yield batch_row(next(names), identity, part)
+    for index, part in enumerate(parts):
+        yield batch_row(f"{run}-{index:09d}", identity, part)
