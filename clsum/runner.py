@@ -68,12 +68,10 @@ class Stage:
 class RunResult:
     output: Path
     total: int = 0  # documents in the input
-    # Of this run, read back from the files at its end (``OutputStore.appended``: exact even when a
-    # signal stopped the run between writing a batch and counting it).
-    summarized: int = 0
+    summarized: int = 0  # done in this run
+    skipped: int = 0  # already done by an earlier run with the same content and config
     failed: int = 0
     failures: Counter[str] = field(default_factory=Counter)  # stage -> count
-    skipped: int = 0  # already done by an earlier run with the same content and config
     warned: int = 0  # documents done in this run with degenerate outputs (Record.warnings)
     # "stage kind" (e.g. "translate max_length") -> documents of this run with outputs so flagged
     warnings: Counter[str] = field(default_factory=Counter)
@@ -83,12 +81,15 @@ class RunResult:
         return self.failed == 0
 
     def add(self, written: Iterable[Record]) -> None:
-        """Count the warnings (and log the failures) of records just written."""
+        """Count (and log the failures of) records just written."""
         for record in written:
             if record.error is not None:
+                self.failed += 1
+                self.failures[record.error.stage] += 1
                 log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
-            elif record.warnings:
-                self.warned += 1
+            else:
+                self.summarized += 1
+                self.warned += bool(record.warnings)
                 self.warnings.update(f"{w.stage} {w.kind}" for w in record.warnings)  # documents, not outputs
 
 
@@ -435,8 +436,9 @@ class RunSession:
         try:
             if merged := self.store.merge_blocks():  # the blocks of a cluster's batches
                 log.info("merged %d block files into %s", merged, self.output)
-            result.summarized, result.failures = self.store.appended()
-            result.failed = sum(result.failures.values())
+            if after_error:  # the last batch may be on disk but not yet counted: count the files
+                result.summarized, result.failures = self.store.appended()
+                result.failed = sum(result.failures.values())
             in_output = self.store.compact()
             manifest = self._manifest(finished_at=_now(), **ending)
             manifest["counts"]["in_output"] = in_output
