@@ -1,7 +1,4 @@
-"""The runner: build a pipeline from a config and run its stages over records, texts or a folder.
-
-It is what ``from clsum import Pipeline`` gives; see the package docstring for an example.
-"""
+"""The runner: a pipeline built from a config runs its stages over records, texts or a folder."""
 
 from __future__ import annotations
 
@@ -28,6 +25,7 @@ from clsum.pipeline.ingest import Source, open_source, text_record
 from clsum.pipeline.runtime import (
     Models,
     Output,
+    configured_models,
     resolve_device,
     run_facts,
     seed_everything,
@@ -83,26 +81,22 @@ class RunResult:
     def add(self, written: Iterable[Record]) -> None:
         """Count (and log the failures of) records just written."""
         for record in written:
-            if record.ok:
-                self.summarized += 1
-                self.warned += bool(record.warnings)
-                self.warnings.update(f"{w.stage} {w.kind}" for w in record.warnings)  # documents, not outputs
-            else:
-                assert record.error is not None
+            if record.error is not None:
                 self.failed += 1
                 self.failures[record.error.stage] += 1
                 log.warning("%s: %s failed: %s", record.id, record.error.stage, record.error.message)
+            else:
+                self.summarized += 1
+                self.warned += bool(record.warnings)
+                self.warnings.update(f"{w.stage} {w.kind}" for w in record.warnings)  # documents, not outputs
 
 
 class Progress:
-    """Bars for documents and for sentences (unique texts to translate).
-
-    A pipeline has one for its lifetime; ``start`` shows the bars for one run when ``enabled``
-    (the CLI enables them on a terminal without --quiet), ``close`` ends them.
-    """
+    """Bars for documents and for sentences (unique texts to translate), disabled until ``start``
+    shows them for one run (the CLI enables them on a terminal without --quiet)."""
 
     def __init__(self) -> None:
-        Progress.start(self, False, 0)  # disabled bars, also under a subclass's own ``start``
+        self.start(False, 0)
 
     def start(self, enabled: bool, documents: int) -> None:
         from tqdm import tqdm  # a disabled bar does nothing
@@ -136,7 +130,7 @@ def run_identity(config: Config) -> str:
     """The config's hash and what its models are: a local model directory by its content hash (so
     changed files at the same path redo what the old ones made), a hub model by the commit its
     revision resolves to in the cache (a newer snapshot redoes what the old one made)."""
-    specs = sorted({*config.translation.models.values(), config.summarization.model})
+    specs = sorted({spec for _, spec, _ in configured_models(config)})
     return "\x00".join([config.hash(), *(f"{spec}={hub_identity(ModelRef(spec))}" for spec in specs)])
 
 
@@ -144,24 +138,19 @@ def default_stages(
     config: Config, models: Models, cache: TranslationCache[Output], progress: Progress
 ) -> dict[StageName, Stage]:
     """The stage list, built once per pipeline: each stage bound to the settings it reads."""
-    tc, sc = config.translation, config.summarization
+    tc, sc, max_tokens = config.translation, config.summarization, config.input.max_tokens
     return {
         "clean": Stage(clean),
         "detect": Stage(partial(detect, languages=config.languages)),
         "segment": Stage(
-            partial(
-                segment,
-                models=models,
-                max_input_tokens=tc.max_input_tokens,
-                max_tokens=config.input.max_tokens,
-            )
+            partial(segment, models=models, max_input_tokens=tc.max_input_tokens, max_tokens=max_tokens)
         ),
         "translate": Stage(
             partial(translate, models=models, config=tc, progress=progress, cache=cache),
             partial(models.check_translators, config.languages),
         ),
         "summarize": Stage(
-            partial(summarize, models=models, config=sc, max_tokens=config.input.max_tokens),
+            partial(summarize, models=models, config=sc, max_tokens=max_tokens),
             partial(check_summarization, models, sc),
         ),
     }
@@ -171,10 +160,8 @@ _BOUND = ("config", "device", "models", "translation_cache", "progress", "stages
 
 
 class Pipeline:
-    """The stages in order over batches of records, and runs over folders that resume.
-
-    ``stages`` replaces stage functions by name (tests pass fakes; the others stay as configured).
-    """
+    """The stages in order over batches of records, and runs over folders that resume. ``stages``
+    replaces stage functions by name (tests pass fakes; the others stay as configured)."""
 
     def __init__(
         self,
@@ -211,12 +198,8 @@ class Pipeline:
     def process(
         self, records: list[Record], until: StageName = "summarize", start: StageName = "clean"
     ) -> list[Record]:
-        """Run the stages from ``start`` up to and including ``until`` over a batch.
-
-        Evaluation stops early; ``run`` prepares batches (clean to segment) on a background thread
-        and continues them from translate. Per-document timings are each stage's time shared among
-        the documents it processed.
-        """
+        """Run the stages from ``start`` up to and including ``until`` over a batch. Per-document
+        timings are each stage's time shared among the documents it processed."""
         names = _stage_range(start, until)
         if "translate" in names or "summarize" in names:
             seed_everything(self.config.seed)  # not from the prefetch thread: the generator is global
@@ -235,10 +218,8 @@ class Pipeline:
     def process_isolated(
         self, records: list[Record], until: StageName = "summarize", start: StageName = "clean"
     ) -> list[Record]:
-        """Like ``process``, but an unexpected crash is pinned on the one document that causes it.
-
-        Configuration and model errors (ClsumError) concern every document and propagate.
-        """
+        """Like ``process``, but an unexpected crash is pinned on the one document that causes it;
+        configuration and model errors (ClsumError) concern every document and propagate."""
         _stage_range(start, until)
         pristine = [record.snapshot() for record in records] if len(records) > 1 else records
         try:
@@ -256,9 +237,7 @@ class Pipeline:
         self, texts: list[str], lang: str | None = None, until: StageName = "summarize"
     ) -> list[Record]:
         """Summarize plain strings (or stop after stage ``until``); records come back in order.
-
-        Each text is read like a file's contents: mojibake repaired, control characters dropped.
-        """
+        Each text is read like a file's contents: mojibake repaired, control characters dropped."""
         max_bytes = self.config.input.max_bytes
         records = [text_record(str(i), t, lang, max_bytes) for i, t in enumerate(texts)]
         if any(r.ok for r in records):
@@ -278,16 +257,22 @@ class Pipeline:
     ) -> RunResult:
         """Summarize every document under ``source`` (a path, or an opened ``Source``) into
         ``output``, resuming earlier runs: a ``RunSession`` whose batches this process executes."""
-        documents = opened(source, lang, self.config)
-        return RunSession(self.config, documents, output).run(LocalEngine(self), force, progress)
+        return RunSession(self.config, source, output, LocalEngine(self), lang).run(force, progress)
 
-    def prepare(self, batch: list[Record]) -> list[Record]:
-        """Clean, detect and segment a batch (the part that needs no model but a tokenizer)."""
-        return self.process_isolated(batch, until=PREPARE_STAGES[-1])
 
-    def finish(self, batch: list[Record]) -> list[Record]:
-        """Translate and summarize a prepared batch; the records in the order they are written."""
-        return written_order(self.process_isolated(batch, start=STAGES[len(PREPARE_STAGES)]))
+@dataclass
+class EngineReport:
+    """What the manifest says about an engine, as far as the run got."""
+
+    devices: set[str] = field(default_factory=set)
+    models: dict[str, ModelSummary] = field(default_factory=dict)  # per role (``Models.generation``)
+    cache: Counter[str] = field(default_factory=lambda: Counter(hits=0, misses=0))  # translation cache
+    engine: dict[str, object] | None = None  # a cluster engine's name, address, nodes and pools
+
+    def merge(self, other: EngineReport) -> None:
+        self.devices |= other.devices
+        self.models.update(other.models)
+        self.cache.update(other.cache)  # summed: on Ray each translate actor has its own cache
 
 
 class Engine(ABC):
@@ -295,6 +280,7 @@ class Engine(ABC):
     everything else: lock, keys, resume, manifest, counts, and what happens after an error."""
 
     progress: Progress  # the bars the session starts and closes, and the engine's stages advance
+    report: EngineReport
 
     @abstractmethod
     def check(self) -> None:
@@ -304,18 +290,6 @@ class Engine(ABC):
     def execute(self, session: RunSession, done: set[str]) -> None:
         """Run the documents whose ids are not in ``done`` (in input order) into ``session.store``,
         calling ``session.written`` with each batch once it is durable."""
-
-    @abstractmethod
-    def describe(self) -> EngineReport:
-        """What the manifest says about the engine, as far as the run got."""
-
-
-@dataclass
-class EngineReport:
-    device: str
-    models: RunModels
-    translation_cache: dict[str, int]  # hits, misses (in this run) and size
-    engine: dict[str, object] | None = None  # what the manifest says about a cluster engine
 
 
 class LocalEngine(Engine):
@@ -334,45 +308,55 @@ class LocalEngine(Engine):
         todo = batches(session.documents.records(skip=done), pipeline.config.doc_batch_size)
 
         def prepare_next() -> list[Record] | None:
-            """The next batch, keyed and prepared. With ``prefetch`` this runs on one background
-            thread (which alone advances ``todo``: file reading happens there too) while this one
-            runs inference on the current batch (``ahead``: its exceptions are raised here, and it
-            is never waited for on the way out)."""
-            batch = next(todo, None)
-            return None if batch is None else pipeline.prepare(session.keyed(batch))
+            """The next batch read, keyed and prepared; with ``prefetch`` on the one thread that
+            advances ``todo`` (``ahead``)."""
+            if (batch := next(todo, None)) is None:
+                return None
+            return pipeline.process_isolated(session.keyed(batch), PREPARE_STAGES[-1])
 
         for batch in ahead(prepare_next) if pipeline.config.prefetch else iter(prepare_next, None):
-            written = pipeline.finish(batch)
+            written = written_order(pipeline.process_isolated(batch, start=STAGES[len(PREPARE_STAGES)]))
             session.store.append(written)
             session.written(written)
 
-    def describe(self) -> EngineReport:
+    @property
+    def report(self) -> EngineReport:  # type: ignore[override]  # as far as the run got
         cache, (hits, misses) = self.pipeline.translation_cache, self._cache_start
-        stats = {"hits": cache.hits - hits, "misses": cache.misses - misses, "size": cache.size}
-        return EngineReport(self.pipeline.device, RunModels.of(self.pipeline.models), stats)
+        used = Counter(hits=cache.hits - hits, misses=cache.misses - misses)
+        return EngineReport({self.pipeline.device}, self.pipeline.models.generation(), used)
 
 
 class RunSession:
-    """One run of any engine over ``documents`` into ``output``: the run protocol in one place.
+    """One run of any engine over ``source`` into ``output``: the run protocol in one place.
 
     Lock, keys (without decoding: each document is decoded once, by the engine), resume, a "running"
     manifest, the engine's batches counted as written, and the ending, also after an error or a
     signal (docs/outputs.md).
     """
 
-    def __init__(self, config: Config, documents: Source, output: str | Path) -> None:
-        self.config, self.documents, self.output = config, documents, Path(output)
+    def __init__(
+        self,
+        config: Config,
+        source: str | Path | Source,
+        output: str | Path,
+        engine: Engine,
+        lang: str | None,
+    ) -> None:
+        self.config, self.output, self.engine = config, Path(output), engine
+        self.documents = (
+            source
+            if isinstance(source, Source)
+            else open_source(source, lang=lang, max_bytes=config.input.max_bytes)
+        )
         self.store = OutputStore(self.output)
-        self.result = RunResult(self.output, total=len(documents))
+        self.result = RunResult(self.output, total=len(self.documents))
         self.identity = run_identity(config)
-        self.progress = Progress()
         self.started = ""
-        self._previous: dict[str, str] = {}
+        self._previous: dict[str, str] | None = None
 
-    def run(self, engine: Engine, force: bool = False, progress: bool = False) -> RunResult:
-        self.progress = engine.progress
+    def run(self, force: bool = False, progress: bool = False) -> RunResult:
         with self.store.locked():  # before any document is read
-            return self._run(engine, force, progress)
+            return self._run(force, progress)
 
     def keyed(self, batch: list[Record]) -> list[Record]:
         for record in batch:
@@ -382,9 +366,9 @@ class RunSession:
     def written(self, records: list[Record]) -> None:
         """Count (and log the failures of) a batch the engine has made durable."""
         self.result.add(records)
-        self.progress.documents_done(len(records))
+        self.engine.progress.documents_done(len(records))
 
-    def _run(self, engine: Engine, force: bool, progress: bool) -> RunResult:
+    def _run(self, force: bool, progress: bool) -> RunResult:
         self._previous = self._previous_run()
         keys = {r.id: record_key(self.identity, r) for r in self.documents.records(decoded=False)}
         done = self.store.prepare(keys, force=force)
@@ -396,15 +380,15 @@ class RunSession:
             log.info("%d of %d documents already summarized with this config; skipping them",
                      len(done), result.total)  # fmt: skip
         if todo:
-            engine.check()
+            self.engine.check()
         self.started = _now()
-        self.store.write_manifest(self._manifest(engine, status="running"))
+        self.store.write_manifest(self._manifest(status="running"))
         try:
             if todo:
-                self.progress.start(progress, todo)
-                engine.execute(self, done)
+                self.engine.progress.start(progress, todo)
+                self.engine.execute(self, done)
         except BaseException as exc:
-            self._finish(engine, run_ending(exc), after_error=True)
+            self._finish(run_ending(exc), after_error=True)
             if isinstance(exc, OutputError):
                 far = f"{result.summarized + result.failed} of {result.total - result.skipped} documents"
                 raise WriteError(
@@ -413,32 +397,33 @@ class RunSession:
                 ) from exc
             raise
         try:
-            self._finish(engine, {"status": "complete"})
+            self._finish({"status": "complete"})
         except OutputError as exc:
             raise WriteError(f"{exc}; every document's result is written; rerun to write it again") from exc
         return result
 
-    def _previous_run(self) -> dict[str, str]:
-        """The status the last run into this folder ended with. A manifest still ``running`` here,
-        where this run holds the lock, was left by a run that was killed (``kill -9``, a second
-        signal) before it could write its ending: it was interrupted."""
+    def _previous_run(self) -> dict[str, str] | None:
+        """How the last run into this folder ended. One still "running" here, where this run holds
+        the lock, was killed (``kill -9``, a second signal) before it could write its ending."""
         previous = read_manifest(self.output) or {}
+        if "status" not in previous:
+            return None
         ended: dict[str, str] = {
             k: str(previous[k]) for k in ("status", "started_at", "finished_at") if k in previous
         }
-        if ended.get("status") == "running":
+        if ended["status"] == "running":
             ended["status"] = "interrupted"
             log.warning(
                 "the last run into %s (started %s) was interrupted before it finished; resuming it",
                 self.output,
                 ended.get("started_at", "at an unknown time"),
             )
-        return ended if "status" in ended else {}
+        return ended
 
-    def _finish(self, engine: Engine, ending: dict[str, str], after_error: bool = False) -> None:
+    def _finish(self, ending: dict[str, str], after_error: bool = False) -> None:
         """Write the final manifest and summaries.md. After an error they are best effort: the
         error that stopped the run is the one to report (on a full disk these may fail too)."""
-        self.progress.close()
+        self.engine.progress.close()
         result = self.result
         try:
             if merged := self.store.merge_blocks():  # the blocks of a cluster's batches
@@ -447,7 +432,7 @@ class RunSession:
                 result.summarized, result.failures = self.store.appended()
                 result.failed = sum(result.failures.values())
             in_output = self.store.compact()
-            manifest = self._manifest(engine, finished_at=_now(), **ending)
+            manifest = self._manifest(finished_at=_now(), **ending)
             manifest["counts"]["in_output"] = in_output
             self.store.write_manifest(manifest)
             self.store.write_markdown()
@@ -456,9 +441,13 @@ class RunSession:
                 raise
             log.debug("after the run stopped: %s", exc)
 
-    def _manifest(self, engine: Engine, **status: str) -> dict[str, Any]:
+    def _manifest(self, **status: str) -> dict[str, Any]:
         """What ``manifest.json`` says about the run, whichever engine ran it."""
-        config, result, report = self.config, self.result, engine.describe()
+        config, result, report = self.config, self.result, self.engine.report
+        models = report.models.values()
+        # backend + compute_type per model spec
+        backends = {m["model"]: {"backend": m["backend"], "compute_type": m["compute_type"]} for m in models}
+        device = ", ".join(sorted(report.devices))
         return {
             "started_at": self.started,
             **status,
@@ -467,13 +456,12 @@ class RunSession:
             "config": config.to_dict(),
             "config_hash": config.hash(),
             "seed": config.seed,
-            "device": report.device,
-            "models": report.models.provenance,
-            "backends": report.models.backends,  # backend + compute_type per model spec
-            # CPU ISA, workers, batches
-            "runtime": run_facts(report.models.backends, config.threads, report.device),
+            "device": device,
+            "models": {m["model"]: m["provenance"] for m in models},
+            "backends": backends,
+            "runtime": run_facts(backends, config.threads, device),  # CPU ISA, workers, batches
             # per role: model, backend, precision, and each generation setting with its origin
-            "generation": report.models.generation,
+            "generation": report.models,
             "packages": package_versions(),
             "counts": {
                 "input": result.total,
@@ -485,30 +473,10 @@ class RunSession:
                 "warnings": result.warnings,  # "stage kind" -> documents flagged (Record.warnings)
             },
             "model_identity": self.identity,
-            "previous_run": self._previous or None,
+            "previous_run": self._previous,
             **({"engine": report.engine} if report.engine else {}),
-            "translation_cache": report.translation_cache,
+            "translation_cache": {**report.cache, "size": config.translation.cache_size},
         }
-
-
-@dataclass
-class RunModels:
-    """What a run's manifest says about its models: provenance, backend and precision, generation
-    settings (each keyed as ``Models`` keys them)."""
-
-    provenance: dict[str, str] = field(default_factory=dict)
-    backends: dict[str, dict[str, str]] = field(default_factory=dict)
-    generation: dict[str, ModelSummary] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, models: Models) -> RunModels:
-        """What ``models`` have loaded so far."""
-        return cls(models.provenance(), models.backends(), models.generation())
-
-    def update(self, other: RunModels) -> None:
-        self.provenance.update(other.provenance)
-        self.backends.update(other.backends)
-        self.generation.update(other.generation)
 
 
 def written_order(batch: list[Record]) -> list[Record]:
@@ -543,10 +511,8 @@ def batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 def ahead(make: Callable[[], _T | None]) -> Iterator[_T]:
     """What ``make`` returns until it returns None, each made on a background thread while the
     caller works on the previous one (one ahead at most); the thread's exception is raised here.
-
-    The thread is a daemon and is never joined: it may be blocked reading a document, and a signal
-    must stop the run (and the process exit) at once. Once the caller stops, it ends after the item
-    it is making."""
+    The thread is a daemon, never joined: it may be blocked reading a document, and a signal must
+    stop the run at once. Once the caller stops, it ends after the item it is making."""
     requests: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: make one more; False: stop
     results: queue.SimpleQueue[tuple[_T | None, BaseException | None]] = queue.SimpleQueue()
 
@@ -574,13 +540,6 @@ def ahead(make: Callable[[], _T | None]) -> Iterator[_T]:
             yield item
     finally:
         requests.put(False)
-
-
-def opened(source: str | Path | Source, lang: str | None, config: Config) -> Source:
-    """``source`` as a ``Source`` (a path is opened with ``lang`` and ``input.max_bytes``)."""
-    if isinstance(source, Source):
-        return source
-    return open_source(source, lang=lang, max_bytes=config.input.max_bytes)
 
 
 def _now() -> str:

@@ -91,6 +91,7 @@ def test_on_a_cluster_that_may_grow_the_run_waits_with_progress_and_a_timeout(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(sizing, "WAIT_POLL_S", 0.01)
+    caplog.set_level(logging.WARNING, logger="clsum")  # whatever level an earlier CLI test left
     config = load_config(
         None, ["ray.translate_actors=2", "ray.summarize_actors=2", "ray.placement_timeout_s=0.2"]
     )

@@ -243,6 +243,7 @@ def test_progress_total_counts_the_documents_left_to_do(
 
     class Bars(Progress):
         def start(self, enabled: bool, documents: int) -> None:
+            super().start(False, documents)
             if enabled:
                 totals.append(documents)
 

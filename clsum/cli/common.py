@@ -105,7 +105,7 @@ def setup_logging(verbose: int, quiet: bool = False) -> None:
 def configure_runtime(config: Config) -> None:
     """Process-wide inference state (torch threads, loading bars), set once before models load; with
     a hub model configured, offline when the hub does not answer (``hub.offline_if_unreachable``)."""
-    from clsum.pipeline.runtime import configure_process
+    from clsum.pipeline.runtime import configure_process, configured_models
     from clsum.pipeline.runtime.hub import ModelRef, offline_if_unreachable
 
     configure_process(config.threads)
@@ -116,6 +116,5 @@ def configure_runtime(config: Config) -> None:
         for handler in list(library.handlers):
             library.removeHandler(handler)
         library.propagate = True
-    specs = [*config.translation.models.values(), config.summarization.model]
-    if any(not ModelRef(spec).looks_local for spec in specs):
+    if any(not ModelRef(spec).looks_local for _, spec, _ in configured_models(config)):
         offline_if_unreachable()

@@ -10,7 +10,6 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +26,6 @@ RAY_LOG = "ray.log"  # in the output folder: what Ray itself prints during a run
 _AUTH_SIGNS = ("InvalidAuthToken", "Unauthenticated", "AuthenticationError", "authentication token")
 
 
-@dataclass
-class Cluster:
-    """A connection for one run: the ``ray`` module, and whether clsum started the instance itself
-    (then it can never grow: nothing that does not fit now will ever fit)."""
-
-    ray: Any
-    own: bool
-
-
 def import_ray() -> Any:
     """The ``ray`` module with Ray Data, or a ConfigError saying what to install."""
     try:
@@ -47,24 +37,23 @@ def import_ray() -> Any:
 
 
 @contextmanager
-def connected(address: str, log_dir: Path | None = None) -> Iterator[Cluster]:
-    """Ray, connected to the cluster docs/scaling.md ("Which cluster") describes. A connection the
-    process already has (a notebook's, a test session's) is used as it is and left open; one made
-    here is closed at the end. Without -v, what Ray prints goes to ``log_dir/ray.log``."""
+def connected(address: str, log_dir: Path | None = None) -> Iterator[tuple[Any, bool]]:
+    """The ``ray`` module connected to the cluster docs/scaling.md ("Which cluster") describes, and
+    whether clsum started that instance itself (then it can never grow). A connection the process
+    already has (a notebook's, a test session's) is used as it is and left open; one made here is
+    closed at the end. Without -v, what Ray prints goes to ``log_dir/ray.log``."""
     ray = import_ray()
     verbose = logging.getLogger("clsum").getEffectiveLevel() <= logging.INFO
     ray_log = None if verbose or log_dir is None else log_dir / RAY_LOG
     with ray_output_to(ray_log):
         started = not ray.is_initialized()
-        own = False
-        if started:
-            own = _init(ray, address, verbose, ray_log)
+        own = started and _init(ray, address, verbose, ray_log)
         # Ray Data logs every execution at INFO: shown with -v only. Its note that its own progress
         # bars are off (clsum draws its own) is dropped.
         logging.getLogger("ray.data").setLevel(logging.INFO if verbose else logging.WARNING)
         logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
         try:
-            yield Cluster(ray, own)
+            yield ray, own
         finally:
             if started:
                 ray.shutdown()
@@ -97,9 +86,14 @@ def _init(ray: Any, address: str, verbose: bool, ray_log: Path | None) -> bool:
             log_to_driver=verbose,
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ConfigError(_cannot_connect(target, exc, _said(ray_log))) from exc
+        raise ConfigError(_cannot_connect(target, exc, ray_log)) from exc
     finally:
-        _restore(stop_handler)
+        # ray.init installs its own SIGTERM handler (exit status 15 and a C++ stack dump): the
+        # caller's stays, so that a SIGTERM stops a ray run as it stops a local one. None: a
+        # handler set outside Python; not the main thread: nor could the caller set one.
+        if stop_handler is not None:
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGTERM, stop_handler)
     return own
 
 
@@ -122,19 +116,14 @@ def _running_here() -> str | None:
     return str(found)
 
 
-def _restore(handler: Any) -> None:
-    """``ray.init`` installs its own SIGTERM handler (exit with status 15, and a C++ stack dump): the
-    caller's stays, so that a SIGTERM stops a ray run as it stops a local one."""
-    if handler is None:
-        return  # set outside Python: nothing to put back
-    with contextlib.suppress(ValueError):  # not the main thread: nor could the caller set one
-        signal.signal(signal.SIGTERM, handler)
-
-
-def _cannot_connect(target: str, exc: Exception, said: str) -> str:
+def _cannot_connect(target: str, exc: Exception, ray_log: Path | None) -> str:
     """One line. Ray's own message does not say why (its connection attempts were refused for a
-    missing or wrong token, Ray 2.52+); what Ray printed meanwhile (``said``) does."""
+    missing or wrong token, Ray 2.52+); what Ray printed meanwhile into ``ray_log`` does."""
     text = one_line(exc, 300)
+    try:
+        said = ray_log.read_bytes()[-20_000:].decode("utf-8", "replace") if ray_log else ""
+    except OSError:
+        said = ""
     line = f"cannot connect to the Ray cluster at {target}: {text}"
     setup = "RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN, or the file ~/.ray/auth_token)"
     if any(sign in f"{text} {said}" for sign in _AUTH_SIGNS):
@@ -142,14 +131,6 @@ def _cannot_connect(target: str, exc: Exception, said: str) -> str:
     elif os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
         line += f"; if the cluster uses token authentication, set {setup}"
     return line
-
-
-def _said(ray_log: Path | None) -> str:
-    """The end of what Ray printed into ``ray_log`` (where the reason for a failure is)."""
-    try:
-        return ray_log.read_bytes()[-20_000:].decode("utf-8", "replace") if ray_log else ""
-    except OSError:
-        return ""
 
 
 def _check_reachable(address: str) -> None:

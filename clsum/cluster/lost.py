@@ -7,9 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-import warnings
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +28,6 @@ DIED = f"the Ray worker died {RETRIES + 1} times on it (out of memory, a crash i
 
 RELEASE_S = 60.0  # how long the actors of a pass may take to end before the next pass starts
 Plan = Callable[[list[Row]], Any]  # rows -> a Ray dataset whose rows are write()'s
-
-
-TASK_ARGS = {"max_retries": RETRIES}  # Ray options of the read and write tasks
-# Of the model actors: an actor that dies is restarted (it reloads its models), the batch it was
-# working on is tried ``RETRIES`` more times.
-ACTOR_ARGS = {"max_task_retries": RETRIES}
-
-
-@contextmanager
-def retry_args_allowed() -> Iterator[None]:
-    """Ray 2.60 deprecates the remote arguments above in ``Dataset.map`` (to go in Ray 2.64, with no
-    named replacement yet for the retry bounds): its warning is not for clsum's users."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
-        yield
 
 
 def execute(ray: Any, plan: Plan, rows: list[Row], output: Path) -> Iterator[Row]:
@@ -86,12 +69,10 @@ def _one_pass(ray: Any, plan: Plan, rows: list[Row]) -> Generator[Row, None, tup
 
 
 def _end_model_actors(ray: Any) -> None:
-    """End this job's model actors and wait until they are gone (at most ``RELEASE_S``).
-
-    Ray can leave behind an actor that was restarting when its pool let go of it: it comes back
-    ALIVE with no handle and keeps its CPUs until the job ends (seen: the translate actor the
-    poison batch killed, ``num_restarts`` 3). The next pass's pools would wait for those CPUs for
-    ever. Ray offers no public call to end an actor without a handle, hence its private ones."""
+    """End this job's model actors and wait until they are gone (at most ``RELEASE_S``). An actor
+    that was restarting when its pool let go of it comes back ALIVE with no handle (seen: the one a
+    poison batch killed) and keeps its CPUs from the next pass's pools; Ray has no public call to
+    end an actor without a handle, hence its private ones."""
     from ray._private import state, worker
 
     job = ray.get_runtime_context().get_job_id()

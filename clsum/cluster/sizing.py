@@ -35,10 +35,6 @@ class Pools:
     memory: int | None  # bytes each actor reserves, None: no reservation
     threads: int  # inference threads in each actor
 
-    def needs(self) -> dict[str, float]:
-        actors = self.translate + self.summarize
-        return {"CPU": actors * self.cpus, "GPU": actors * self.gpus}
-
     def demands(self, task_cpus: float) -> list[Node]:
         """What Ray must place at once: every actor, and one read task beside them."""
         actor = {"CPU": self.cpus, "GPU": self.gpus, "memory": float(self.memory or 0)}
@@ -61,9 +57,10 @@ def size_pools(config: Config, nodes: list[Node]) -> Pools:
     else:
         free = total.get("CPU", 0.0) - max(1.0, TASK_SHARE * total.get("CPU", 0.0))
         slots = int(max(free, 0.0) // rc.cpus_per_actor)
+    translate = rc.translate_actors or max(1, slots // 2)
     pools = Pools(
-        translate=rc.translate_actors or max(1, slots // 2),
-        summarize=rc.summarize_actors or max(1, slots - (rc.translate_actors or max(1, slots // 2))),
+        translate=translate,
+        summarize=rc.summarize_actors or max(1, slots - translate),
         cpus=rc.cpus_per_actor,
         gpus=gpus,
         memory=int(rc.memory_per_actor_gb * 1024**3) or None,
@@ -114,8 +111,7 @@ def check_fit(pools: Pools, config: Config, cluster: Any, own: bool) -> None:
     if own or config.ray.placement_timeout_s <= 0:
         raise ConfigError(_cannot_fit(pools, config, nodes))
     _request(cluster, demands)
-    started = time.monotonic()
-    reported = started
+    started = reported = time.monotonic()
     while not fits(demands, nodes):
         waited = time.monotonic() - started
         if waited >= config.ray.placement_timeout_s:
@@ -155,7 +151,8 @@ def fits(demands: list[Node], nodes: list[Node]) -> bool:
 
 
 def _cannot_fit(pools: Pools, config: Config, nodes: list[Node]) -> str:
-    total, needs = _total(nodes), pools.needs()
+    actors = pools.translate + pools.summarize
+    total, needs = _total(nodes), {"CPU": actors * pools.cpus, "GPU": actors * pools.gpus}
     kinds = ("CPU", "GPU") if needs["GPU"] else ("CPU",)
     what, has = (" and ".join(f"{d.get(k, 0.0):g} {k}" for k in kinds) for d in (needs, total))
     per_node = ", ".join(f"{n.get('CPU', 0.0):g}" for n in nodes)

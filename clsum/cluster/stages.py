@@ -1,17 +1,13 @@
-"""What runs on the Ray workers: the local engine's stages over one document batch per row.
-
-Per-document failures are error records, as locally; an error that concerns every document
-(``ClsumError``: a model that cannot load) is reported once in the row, not raised (Ray would retry
-it and print its own traceback): the driver raises it and stops the run.
-"""
+"""What runs on the Ray workers: the local engine's stages over one document batch per row. An
+error that concerns every document (``ClsumError``: a model that cannot load) is reported once in
+the row, not raised (Ray would retry it and print its own traceback): the driver raises it."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import pickle
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
@@ -21,7 +17,7 @@ from clsum.pipeline.ingest import Source
 from clsum.pipeline.runtime import configure_process
 from clsum.pipeline.write import OutputStore
 from clsum.record import Record
-from clsum.runner import PREPARE_STAGES, Pipeline, RunModels, StageFn, StageName, record_key, written_order
+from clsum.runner import PREPARE_STAGES, EngineReport, Pipeline, StageFn, StageName, record_key, written_order
 
 
 class Row(TypedDict, total=False):
@@ -29,22 +25,20 @@ class Row(TypedDict, total=False):
 
     name: str  # its block file's name: names sort in input order
     identity: str  # the run's identity, which the read task keys the documents with
-    source: bytes  # a part of a folder's Source, read on the node, or
-    records: bytes  # the batch's records (JSONL: read by the driver; after the read step: all)
+    # Before the read step, a part of a folder's Source (read on the node) or the records of a JSONL
+    # file (read by the driver); after it, the records.
+    records: bytes
     report: bytes  # Report
     written: bytes  # after the write step: what the driver counts of each record
 
 
 def batch_row(name: str, identity: str, documents: Source | list[Record]) -> Row:
-    """The plan's input row for a batch: a part of a folder's source, or records already read."""
-    if isinstance(documents, Source):
-        return {"name": name, "identity": identity, "source": pickle.dumps(documents)}
     return {"name": name, "identity": identity, "records": pickle.dumps(documents)}
 
 
 def split_row(row: Row) -> list[Row]:
     """One row per document of a batch's row, named so that blocks still sort in input order."""
-    documents: Source | list[Record] = pickle.loads(row["source"] if "source" in row else row["records"])
+    documents: Source | list[Record] = pickle.loads(row["records"])
     singles: Iterable[Source | list[Record]] = (
         documents.parts(1) if isinstance(documents, Source) else [[r] for r in documents]
     )
@@ -53,9 +47,8 @@ def split_row(row: Row) -> list[Row]:
 
 def batch_records(row: Row) -> list[Record]:
     """The documents of an input row, read (a source part) and keyed."""
-    records: list[Record] = (
-        list(pickle.loads(row["source"]).records()) if "source" in row else pickle.loads(row["records"])
-    )
+    documents: Source | list[Record] = pickle.loads(row["records"])
+    records = list(documents.records()) if isinstance(documents, Source) else documents
     for record in records:
         record.key = record_key(row["identity"], record)
     return records
@@ -65,22 +58,13 @@ Stages = Mapping[StageName, StageFn] | None
 
 
 @dataclass
-class Report:
+class Report(EngineReport):
     """What a batch's trip through the workers tells the driver besides its records."""
 
     fatal: tuple[str, str] | None = None  # (ClsumError subclass name, message)
-    models: RunModels = field(default_factory=RunModels)
-    devices: set[str] = field(default_factory=set)
-    cache: dict[str, int] = field(default_factory=lambda: {"hits": 0, "misses": 0})  # translation cache
 
     def fail(self, exc: ClsumError) -> None:
         self.fatal = (type(exc).__name__, str(exc))
-
-    def merge(self, other: Report) -> None:
-        self.models.update(other.models)
-        self.devices |= other.devices
-        for name, n in other.cache.items():
-            self.cache[name] = self.cache.get(name, 0) + n
 
 
 def tokenizer_config(config: Config) -> Config:
@@ -90,9 +74,9 @@ def tokenizer_config(config: Config) -> Config:
     return dataclasses.replace(config, device="cpu", backend="transformers", compute_type="auto")
 
 
-# One pipeline per worker process for the read tasks: Ray reuses its worker processes, so the
-# tokenizers segmentation needs are loaded once per process, not once per batch.
-_prepare_pipelines: dict[str, Pipeline] = {}
+# The read tasks' pipeline and its config: Ray reuses its worker processes, so the tokenizers
+# segmentation needs are loaded once per process and configuration, not once per batch.
+_prepared: list[tuple[Config, Pipeline]] = []
 
 
 def prepare(row: Row, config: Config, stages: Stages = None) -> Row:
@@ -101,8 +85,7 @@ def prepare(row: Row, config: Config, stages: Stages = None) -> Row:
     report = Report()
     records = batch_records(row)
     try:
-        pipeline = _prepare_pipeline(config, stages)
-        records = pipeline.process_isolated(records, until=PREPARE_STAGES[-1])
+        records = _prepare_pipeline(config, stages).process_isolated(records, until=PREPARE_STAGES[-1])
     except ClsumError as exc:
         report.fail(exc)
     return result_row(row["name"], records, report)
@@ -111,11 +94,9 @@ def prepare(row: Row, config: Config, stages: Stages = None) -> Row:
 def _prepare_pipeline(config: Config, stages: Stages) -> Pipeline:
     if stages:  # tests' own stage functions: nothing worth keeping
         return Pipeline(tokenizer_config(config), stages)
-    key = json.dumps(config.to_dict(), sort_keys=True)
-    if key not in _prepare_pipelines:
-        _prepare_pipelines.clear()  # one configuration at a time; a new run's replaces it
-        _prepare_pipelines[key] = Pipeline(tokenizer_config(config))
-    return _prepare_pipelines[key]
+    if not _prepared or _prepared[0][0] != config:  # a new run's configuration replaces the last
+        _prepared[:] = [(config, Pipeline(tokenizer_config(config)))]
+    return _prepared[0][1]
 
 
 class ModelStage:
@@ -127,19 +108,17 @@ class ModelStage:
     def __init__(self, config: Config, threads: int, stages: Stages = None) -> None:
         # This actor's process is its own entry point: it sets its inference threads itself.
         configure_process(threads)
-        self.fatal: ClsumError | None = None
+        self.pipeline: Pipeline | ClsumError
         try:
-            self.pipeline: Pipeline | None = Pipeline(dataclasses.replace(config, threads=threads), stages)
+            self.pipeline = Pipeline(dataclasses.replace(config, threads=threads), stages)
         except ClsumError as exc:  # e.g. device cuda on a node without one: reported with the first batch
-            self.pipeline, self.fatal = None, exc
+            self.pipeline = exc
 
     def __call__(self, row: Row) -> Row:
         report: Report = pickle.loads(row["report"])
-        if report.fatal is not None:
-            return row
-        if self.pipeline is None:
-            assert self.fatal is not None
-            report.fail(self.fatal)
+        if report.fatal is None and isinstance(self.pipeline, ClsumError):
+            report.fail(self.pipeline)
+        if report.fatal is not None or isinstance(self.pipeline, ClsumError):
             return {**row, "report": pickle.dumps(report)}
         records: list[Record] = pickle.loads(row["records"])
         cache = self.pipeline.translation_cache
@@ -148,10 +127,9 @@ class ModelStage:
             records = self.pipeline.process_isolated(records, until=self.stage, start=self.stage)
         except ClsumError as exc:
             report.fail(exc)
-        report.models.update(RunModels.of(self.pipeline.models))
+        report.models.update(self.pipeline.models.generation())
         report.devices.add(self.pipeline.device)
-        if self.stage == "translate":
-            report.cache = {"hits": cache.hits - hits, "misses": cache.misses - misses}
+        report.cache.update(hits=cache.hits - hits, misses=cache.misses - misses)  # 0, 0 in summarize
         return result_row(row["name"], records, report)
 
 
