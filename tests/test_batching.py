@@ -50,7 +50,13 @@ def fp32_models(tiny_models: dict[str, Path], sharp_bart: Path) -> dict[str, tup
     return out
 
 
-ALL = ["de-transformers", "de-ctranslate2", "summarizer-transformers", "summarizer-ctranslate2"]
+# The transformers halves take about 2.5 s each (generate one text at a time): slow lane.
+ALL = [
+    pytest.param("de-transformers", marks=pytest.mark.slow),
+    "de-ctranslate2",
+    pytest.param("summarizer-transformers", marks=pytest.mark.slow),
+    "summarizer-ctranslate2",
+]
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -201,6 +201,8 @@ def die_on_poison(records: list[Record]) -> None:
             record.translated = [list(p) for p in record.sentences]
 
 
+@pytest.mark.slow  # starts a Ray cluster (about 6 s)
+@pytest.mark.integration
 def test_model_actors_left_by_a_pass_are_ended_and_their_cpus_come_back(cluster: str) -> None:
     """Ray can leave a restarted actor with no handle behind (it held its CPU until the job ended,
     and the next pass's pools waited for it for ever): the actors are ended by id, not by handle."""

@@ -27,6 +27,7 @@ def lead_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @needs_data
+@pytest.mark.slow  # renders report.html's figures (seconds of matplotlib)
 def test_html_is_self_contained(lead_run: Path) -> None:
     page = (lead_run / "report.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") >= 3 * 5  # bars, distributions, score vs. length per metric
@@ -37,6 +38,7 @@ def test_html_is_self_contained(lead_run: Path) -> None:
 
 
 @needs_data
+@pytest.mark.slow  # renders report.html's figures (seconds of matplotlib)
 def test_markdown_has_a_row_per_system(lead_run: Path) -> None:
     md = (lead_run / "report.md").read_text(encoding="utf-8")
     for name in ("lead-3", "textrank", "bart-large-cnn-published"):
@@ -45,6 +47,7 @@ def test_markdown_has_a_row_per_system(lead_run: Path) -> None:
 
 
 @needs_data
+@pytest.mark.slow  # renders report.html's figures (seconds of matplotlib)
 def test_json_scores_match_per_segment_outputs(lead_run: Path) -> None:
     report = json.loads((lead_run / "report.json").read_text(encoding="utf-8"))
     rows = [json.loads(line) for line in (lead_run / "outputs" / "lead-3.jsonl").read_text().splitlines()]
@@ -69,6 +72,7 @@ def test_versions_name_every_package_that_changes_a_number() -> None:
 
 
 @needs_data
+@pytest.mark.slow  # renders report.html's figures (seconds of matplotlib)
 def test_html_says_what_every_number_means(lead_run: Path) -> None:
     import html
 
@@ -176,6 +180,8 @@ def test_html_renders_in_a_real_browser(lead_run: Path, tmp_path: Path) -> None:
     assert colours > 100  # text, tables and the plots' colours, not a flat page
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 @needs_data
 @pytest.mark.skipif(
     _browser() is None, reason="no Chromium/Chrome on PATH (.ci/run installs Debian's chromium)"
@@ -217,6 +223,7 @@ def test_html_fits_a_1400_pixel_window_with_paired_comparisons(lead_run: Path, t
 
 
 @needs_data
+@pytest.mark.slow  # renders report.html's figures (seconds of matplotlib)
 def test_a_rerun_with_fewer_systems_removes_the_old_outputs(tmp_path: Path) -> None:
     cfg = load_benchmark("cnndm-frank250")
     run_benchmark(cfg, tmp_path, systems=["lead-3", "bart-large-cnn-published"], limit=2)
