@@ -4,12 +4,15 @@ per run (manifest) and in the CLI's closing line, not only logged."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from clsum.cli import main
+from clsum.pipeline.runtime import Seq2Seq
+from clsum.pipeline.runtime.backends import Options
 from clsum.pipeline.runtime.seq2seq import MAX_LENGTH, REPETITION, degeneration, has_loop
 from clsum.record import OutputWarning, Record, warning_text
 from tests import tinymodels
@@ -86,3 +89,13 @@ def test_a_run_lists_degenerate_outputs_in_records_manifest_markdown_and_closing
     assert f"; {counts['with_warnings']} with warnings (" in result.output
     assert "1 with translations cut at max_length" in result.output  # one document (3 of its outputs)
     assert "warnings: 3 of 3 translations cut at max_length" in (out / "summaries.md").read_text()
+
+
+def test_degenerate_outputs_are_logged_with_the_limit_they_reached(
+    tiny_models: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """-v says which limit cut the outputs (the records count them; the log says max_length's value)."""
+    caplog.set_level(logging.INFO, logger="clsum")
+    model = Seq2Seq(str(tiny_models["de"]), "cpu", Options("transformers", "float32", threads=1))
+    model.generate(tinymodels.CORPUS_DE[:3], batch_size=3)
+    assert f"{tiny_models['de']}: 3 of 3 output(s) reached max_length=24" in caplog.text

@@ -232,7 +232,8 @@ class Seq2Seq:
                 out[i] = Output(text.strip(), degeneration(row, gc.max_length, end, forced_end, specials))
             if progress is not None:
                 progress(len(idx))
-        for flag in (MAX_LENGTH, REPETITION):  # counted per record and in the run summary; logged for -v
+        said = {MAX_LENGTH: f"reached max_length={gc.max_length}", REPETITION: "repeat an n-gram in a loop"}
+        for flag, what in said.items():  # counted per record and in the run summary; logged for -v
             if n := sum(flag in o.flags for o in out):
-                log.info("%s: %d of %d outputs flagged %s", self.ref.spec, n, len(out), flag)
+                log.info("%s: %d of %d output(s) %s", self.ref.spec, n, len(out), what)
         return out
