@@ -1,6 +1,6 @@
 """Typed configuration: YAML files and ``--set KEY=VALUE`` overrides built into one ``Config`` by
 ``clsum.settings``. Each field's default, range and meaning are stated once, here; the table in
-docs/configuration.md is generated from them (``table``) and tested against them.
+docs/configuration.md is generated from them (``tests/tables.py``) and tested against them.
 """
 
 from __future__ import annotations
