@@ -120,13 +120,6 @@ class Models:
         """Provenance of every model loaded so far, keyed by the spec in the config."""
         return {model.ref.spec: model.provenance for model in self._roles.values()}
 
-    def backends(self) -> dict[str, dict[str, str]]:
-        """Backend and compute type of every model loaded so far, keyed by the spec in the config."""
-        return {
-            model.ref.spec: {"backend": model.backend, "compute_type": model.compute_type}
-            for model in self._roles.values()
-        }
-
     def generation(self) -> dict[str, ModelSummary]:
         """Per role used so far: the model, its engine and its generation settings with origins."""
         return {
@@ -270,7 +263,7 @@ def cpu_isa(cpuinfo: Path = Path("/proc/cpuinfo")) -> CpuIsa:
 
 
 def run_facts(backends: dict[str, dict[str, str]], threads: int, device: str) -> RunFacts:
-    """The manifest's ``runtime``: ``backends`` as ``Models.backends`` gives them, each with the
+    """The manifest's ``runtime``: ``backends`` (backend and compute type per model spec), each with the
     workers x threads it decodes with on ``device``; the CPU's ISA; the batch policy."""
     engines: dict[str, dict[str, str | int]] = {}
     for spec, choice in backends.items():
