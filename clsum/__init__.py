@@ -29,3 +29,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(_WHERE[name]), name)
     globals()[name] = value  # once: later lookups do not come here
     return value
+
+
+def __dir__() -> list[str]:  # the lazy names too, for dir() and completion
+    return sorted([*globals(), *__all__])
