@@ -102,8 +102,9 @@ class RayEngine(Engine):
             # An actor that dies is restarted (it reloads its models); its batch is tried again.
             "max_task_retries": lost.RETRIES,
         }
-        with warnings.catch_warnings():  # Ray 2.60 deprecates the retry arguments (to go in 2.64, no
-            warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")  # replacement yet)
+        # Ray 2.60 deprecates the retry arguments (to go in 2.64, with no replacement named yet).
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
             return (
                 ray.data.from_items(rows, override_num_blocks=len(rows))
                 .map(
