@@ -40,7 +40,7 @@ class BenchOptions:
     config_path: Path | None = None
     overrides: list[str] = field(default_factory=list)  # --set KEY=VALUE
     command: str = "clsum bench"  # as invoked, for the report
-    invariance: bool = False  # compare the outputs of speed-only variants instead (``invariance``)
+    invariance: bool = False  # compare the outputs of speed-only variants instead (``run_variants``)
 
 
 def run_bench(options: BenchOptions) -> BenchReport | InvarianceReport:

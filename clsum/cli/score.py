@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import Field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import click
 
@@ -19,9 +19,6 @@ from clsum.eval.options import (
 )
 from clsum.eval.scores import jsonable
 from clsum.eval.textio import FORMATS
-
-if TYPE_CHECKING:
-    pass
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _TEST_NAMES = {
@@ -86,6 +83,10 @@ def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _options(**kw: Any) -> ScoreOptions:
+    return ScoreOptions(**{f.name: kw[f.name] for f in fields(ScoreOptions)})
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -101,9 +102,7 @@ def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: 
     from clsum.eval.textio import load_pair
 
     hyps, refs = load_pair(hyp, ref, kw["fmt"])
-    results = score(
-        hyps, refs, metric_names or None, ScoreOptions(**{f.name: kw[f.name] for f in fields(ScoreOptions)})
-    )
+    results = score(hyps, refs, metric_names or None, _options(**kw))
     if as_json:
         click.echo(json.dumps(results, indent=2, default=jsonable))
         return
@@ -142,8 +141,7 @@ def compare_command(
 
     hyps_a, refs = load_pair(hyp_a, ref, kw["fmt"])
     hyps_b, _ = load_pair(hyp_b, ref, kw["fmt"])
-    options = ScoreOptions(**{f.name: kw[f.name] for f in fields(ScoreOptions)})
-    results = compare(hyps_a, hyps_b, refs, metric_names or None, options, method)
+    results = compare(hyps_a, hyps_b, refs, metric_names or None, _options(**kw), method)
     if as_json:
         click.echo(json.dumps(results, indent=2, default=jsonable))
         return
