@@ -236,4 +236,5 @@ def test_help_says_which_metrics_are_slow() -> None:
     assert code == 0
     text = " ".join(out.split())
     assert "Slow, on request only: ter (sacrebleu's pure-Python TER" in text
-    assert "bertscore and comet" in text
+    assert "bertscore (a model; skipped unless installed and cached)" in text
+    assert "comet is always skipped (it is not given source texts)" in text

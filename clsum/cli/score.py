@@ -74,8 +74,8 @@ def _score_options(func: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             help="Comma-separated metrics (repeatable). Default: rouge1,rouge2,rougeL,rougeLsum,bleu,chrf "
             "(seconds for hundreds of summaries). Slow, on request only: ter (sacrebleu's pure-Python TER, "
-            "about 0.4 s per 50-word segment: minutes for a few hundred summaries), bertscore and comet "
-            "(models; skipped unless installed and cached).",
+            "about 0.4 s per 50-word segment: minutes for a few hundred summaries), bertscore (a model; "
+            "skipped unless installed and cached); comet is always skipped (it is not given source texts).",
         ),
     ]
     for option in options:
