@@ -44,7 +44,6 @@ class ModelMetric:
 # name, so scoring never downloads (and never has to switch the whole process offline to make sure).
 MODEL_METRICS = {
     "bertscore": ModelMetric("bert_score", "bert-score", "roberta-large", "config.json"),
-    "comet": ModelMetric("comet", "unbabel-comet", "Unbabel/wmt22-comet-da", "checkpoints/model.ckpt"),
 }
 
 
@@ -106,14 +105,14 @@ def _cached_folder(repo: str, filename: str) -> Path | None:
 
 def _model_stats(name: str, hyps: list[str], refs: list[str], tail: list[str]) -> bootstrap.Stats | str:
     """A model-based metric's score and statistics, or why it cannot be computed offline right now."""
+    if name == "comet":  # COMET-22 scores (source, hypothesis, reference) triples
+        return "COMET needs the source texts, which clsum does not pass it"
     metric = MODEL_METRICS[name]
     if not _installed(metric.module):
         return f"{metric.module} is not installed (pip install {metric.package})"
     folder = _cached_folder(metric.repo, metric.weights_file)
     if folder is None:
         return f"weights for {metric.repo} not in the HF cache"
-    if name == "comet":  # COMET-22 scores (source, hypothesis, reference) triples
-        return "COMET needs the source texts, which 'clsum score' does not take"
     if "t5" in str(folder):  # bert_score loads any model_type containing "t5" as a T5 encoder
         return f"bert_score would read {folder} as a T5 model (its path has 't5')"
     import bert_score

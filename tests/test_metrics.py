@@ -139,7 +139,8 @@ def test_optional_metric_skipped_when_not_installed(monkeypatch: pytest.MonkeyPa
     result = score(HYPS, REFS, ["bertscore", "comet", "rouge1"], FAST)
     assert result["bertscore"].score is None and result["bertscore"].ci is None
     assert result["bertscore"].skipped == "bert_score is not installed (pip install bert-score)"
-    assert result["comet"].skipped == "comet is not installed (pip install unbabel-comet)"
+    # COMET is skipped whatever is installed: no install or download would make it score
+    assert result["comet"].skipped == "COMET needs the source texts, which clsum does not pass it"
     assert jsonable(result["bertscore"])["skipped"] == result["bertscore"].skipped
     assert result["rouge1"].score is not None
 
@@ -147,9 +148,10 @@ def test_optional_metric_skipped_when_not_installed(monkeypatch: pytest.MonkeyPa
 def test_optional_metric_skipped_when_weights_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(metrics, "_installed", lambda module: True)
     monkeypatch.setattr(metrics, "_cached_folder", lambda repo, filename: None)
-    result = score(HYPS, REFS, ["bertscore"], FAST)["bertscore"]
-    assert result.score is None
-    assert result.skipped == "weights for roberta-large not in the HF cache"
+    results = score(HYPS, REFS, ["bertscore", "comet"], FAST)
+    assert results["bertscore"].score is None
+    assert results["bertscore"].skipped == "weights for roberta-large not in the HF cache"
+    assert results["comet"].skipped == "COMET needs the source texts, which clsum does not pass it"
 
 
 def test_bertscore_reads_the_cache_folder_and_leaves_the_environment_alone(
