@@ -95,10 +95,14 @@ def check_blank(texts: list[str], path: Path, what: str) -> None:
         log.warning("%s: %d of %d %s segments are empty (scored as they are)", path, empty, len(texts), what)
 
 
-def load_pair(hyp_path: Path, ref_path: Path, fmt: str = "auto") -> tuple[list[str], list[str]]:
-    """(hypotheses, references) aligned for scoring."""
+def load_aligned(ref_path: Path, *hyp_paths: Path, fmt: str = "auto") -> tuple[list[str], ...]:
+    """(references, hypotheses of each file in reference order): the references read once."""
     ref = read_segments(ref_path, fmt)
     check_blank(ref.texts, ref_path, "reference")
+    return (ref.texts, *(_hypotheses(path, ref, fmt) for path in hyp_paths))
+
+
+def _hypotheses(hyp_path: Path, ref: Segments, fmt: str) -> list[str]:
     hyps = align(read_segments(hyp_path, fmt), ref)
     check_blank(hyps, hyp_path, "hypothesis")
     hyp_off, ref_off = (sum(not unicodedata.is_normalized("NFC", t) for t in x) for x in (hyps, ref.texts))
@@ -108,4 +112,4 @@ def load_pair(hyp_path: Path, ref_path: Path, fmt: str = "auto") -> tuple[list[s
             "references); BLEU/chrF compare code points and drop, ROUGE normalizes; normalize both to NFC",
             hyp_path, hyp_off, len(hyps), ref_off, len(ref.texts),
         )  # fmt: skip
-    return hyps, ref.texts
+    return hyps

@@ -31,10 +31,10 @@ def test_only_newline_ends_a_line() -> None:
 
 
 def test_score_reads_jsonl_whose_texts_hold_line_separators(tmp_path: Path) -> None:
-    from clsum.eval.textio import load_pair
+    from clsum.eval.textio import load_aligned
 
     texts = ["one\u2028two", "three\x85four"]
     for name in ("hyp.jsonl", "ref.jsonl"):
         rows = [json.dumps({"id": str(i), "text": t}, ensure_ascii=False) for i, t in enumerate(texts)]
         (tmp_path / name).write_text("\n".join(rows) + "\n", encoding="utf-8")
-    assert load_pair(tmp_path / "hyp.jsonl", tmp_path / "ref.jsonl") == (texts, texts)
+    assert load_aligned(tmp_path / "ref.jsonl", tmp_path / "hyp.jsonl") == (texts, texts)

@@ -173,6 +173,9 @@ def test_empty_lines_are_counted_in_a_warning(tmp_path: Path) -> None:
     code, _, err = _run("score", hyp, ref, "--metrics", "rouge1", *FAST)
     assert code == 0
     assert "hyp.txt: 2 of 3 hypothesis segments are empty (scored as they are)" in err
+    code, _, err = _run("compare", ref, ref, hyp, "--metrics", "rouge1", *FAST)
+    assert code == 0  # compare reads the references once for both systems: one warning, not two
+    assert err.count("hyp.txt: 2 of 3 reference segments are empty (scored as they are)") == 1, err
 
 
 @pytest.mark.parametrize("blank", ["hyp", "ref", "both"])

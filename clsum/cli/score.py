@@ -99,9 +99,9 @@ def _fmt(value: float | None) -> str:
 def score_command(hyp: Path, ref: Path, metric_names: tuple[str, ...], as_json: bool, **kw: Any) -> None:
     """Score HYP against REF (JSONL with id/text matched by id, or plain text matched by line)."""
     from clsum.eval.metrics import score
-    from clsum.eval.textio import load_pair
+    from clsum.eval.textio import load_aligned
 
-    hyps, refs = load_pair(hyp, ref, kw["fmt"])
+    refs, hyps = load_aligned(ref, hyp, fmt=kw["fmt"])
     results = score(hyps, refs, metric_names or None, _options(**kw))
     if as_json:
         click.echo(json.dumps(results, indent=2, default=jsonable))
@@ -137,10 +137,9 @@ def compare_command(
 ) -> None:
     """Is system B better than system A? Per metric: B - A, p-value and the delta's 95% CI."""
     from clsum.eval.metrics import compare
-    from clsum.eval.textio import load_pair
+    from clsum.eval.textio import load_aligned
 
-    hyps_a, refs = load_pair(hyp_a, ref, kw["fmt"])
-    hyps_b, _ = load_pair(hyp_b, ref, kw["fmt"])
+    refs, hyps_a, hyps_b = load_aligned(ref, hyp_a, hyp_b, fmt=kw["fmt"])
     results = compare(hyps_a, hyps_b, refs, metric_names or None, _options(**kw), method)
     if as_json:
         click.echo(json.dumps(results, indent=2, default=jsonable))
