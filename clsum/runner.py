@@ -373,7 +373,6 @@ class RunSession:
         keys = {r.id: record_key(self.identity, r) for r in self.documents.records(decoded=False)}
         done = self.store.prepare(keys, force=force)
         todo = len(keys) - len(done)
-        del keys
         result = self.result
         result.skipped = len(done)
         if done:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -35,3 +36,12 @@ def test_an_input_folder_that_is_also_the_output_skips_only_clsums_own_file(
         again = fake_pipeline().run(src, src)
     assert (again.total, again.skipped) == (2, 2)
     assert any(m.startswith(f"skipping {src / 'summaries.md'}: clsum's own output") for m in caplog.messages)
+
+
+def test_a_manifest_over_1_mib_is_not_clsums_and_its_folder_is_read(tmp_path: Path) -> None:
+    src = english_folder(tmp_path / "in", 1)
+    (src / "big").mkdir()
+    huge = {"status": "complete", "config_hash": "x", "counts": {}, "pad": "x" * (1 << 20)}
+    (src / "big" / "manifest.json").write_text(json.dumps(huge))  # clsum's keys, but never clsum's size
+    (src / "big" / "memo.txt").write_text("The council met on Tuesday to discuss the library budget.\n")
+    assert fake_pipeline().run(src, tmp_path / "out").total == 2

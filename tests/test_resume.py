@@ -41,6 +41,14 @@ def test_prepare_cuts_a_partial_last_line_and_compact_dedupes(tmp_path: Path) ->
     assert [(r["id"], r["summary"]) for r in rows] == [("b", "s"), ("a", "dup")]
 
 
+def test_appended_counts_only_the_rows_written_since_prepare(tmp_path: Path) -> None:
+    store = OutputStore(tmp_path)
+    store.append([_record("a", "k1"), _record("e", "ke", ok=False)])  # an earlier run's
+    store.prepare({"a": "k1", "b": "k2", "e": "ke", "f": "kf"})
+    store.append([_record("b", "k2"), _record("e", "ke", ok=False), _record("f", "kf", ok=False)])
+    assert store.appended() == (1, {"detect": 2})
+
+
 def test_a_compaction_that_cannot_write_names_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
