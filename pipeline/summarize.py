@@ -95,8 +95,9 @@ def summarize(
         docs = rounds.run(docs, first=done == 0)
         done += 1
     log.debug("summarized %d documents in %d rounds", len(todo), done)
+    provenance = model.provenance  # a local directory's is a hash check: once, not per document
     for record in todo:
-        record.models["summarization"] = model.provenance
+        record.models["summarization"] = provenance
     return records
 
 

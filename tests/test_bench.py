@@ -105,6 +105,17 @@ def stand_ins(tmp_path_factory: pytest.TempPathFactory) -> BenchModels:
     return models
 
 
+def test_a_cached_stand_in_is_reused_only_in_the_current_build_format(tmp_path: Path) -> None:
+    meta = {"provenance": "random: x", "forced_length": 7, "format": bench_models.BUILD_FORMAT - 1}
+    (tmp_path / bench_models.META_FILE).write_text(json.dumps(meta))
+    assert bench_models._stand_in("x", tmp_path, bench_models.BUILD_FORMAT) is None  # rebuilt
+    # a directory given as the model: used as it is, whatever bench built it
+    assert bench_models.resolve(str(tmp_path), list) == BenchModel(
+        str(tmp_path), str(tmp_path), "random: x", True, 7
+    )
+    assert bench_models._stand_in("x", tmp_path / "missing") is None
+
+
 def test_random_stand_ins_are_laid_out_like_the_legacy_hub_repos(stand_ins: BenchModels) -> None:
     from transformers import AutoConfig, AutoTokenizer
 

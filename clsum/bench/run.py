@@ -83,7 +83,7 @@ def _prepare(
     convert_s = time.perf_counter() - start
     docs = _documents(pipeline, records, options.langs)
     log.info("benchmarking %d documents (%s)", len(docs), ", ".join(sorted({d.lang for d in docs})))
-    # each model's config.json, read once: architectures for the FLOPs, the summarizer's positions
+    # each model's config: the architectures for the FLOPs, the summarizer's positions
     configs = {m.path: AutoConfig.from_pretrained(m.path) for m in models.all()}
     forced = (
         options.force_lengths if options.force_lengths is not None else any(m.random for m in models.all())
