@@ -276,3 +276,24 @@ def test_cpu_threads_become_parallel_single_thread_batches_up_to_four() -> None:
     assert cpu_workers(16) == (4, 4)
     workers, intra = cpu_workers(0)  # 0: every core this process may use
     assert workers * intra <= len(os.sched_getaffinity(0)) and workers >= 1
+
+
+def test_the_manifest_records_the_threads_the_ct2_engine_is_given_on_cpu_and_gpu(monkeypatch: Any) -> None:
+    """The manifest's workers x threads come from the function that sets the engine's, on any device
+    (before, a GPU run recorded ``threads`` per worker where CTranslate2 got its own default, 0)."""
+    import ctranslate2
+
+    from clsum.pipeline.runtime.backends import ctranslate2 as ct2
+    from clsum.pipeline.runtime.models import run_facts
+
+    given: list[tuple[int, int]] = []
+    monkeypatch.setattr(
+        ctranslate2, "Translator", lambda *a, **kw: given.append((kw["inter_threads"], kw["intra_threads"]))
+    )
+    monkeypatch.setattr(ct2, "vocabulary", lambda folder: [])
+    choice = {"backend": "ctranslate2", "compute_type": "int8"}
+    for device in ("cpu", "cuda:1"):
+        ct2.Ct2Engine(Path("unused"), None, device, "int8", threads=8)
+        engine = run_facts({"m": choice}, 8, device)["engines"]["m"]
+        assert (engine["workers"], engine["threads_per_worker"]) == given[-1]
+    assert given == [(4, 2), (1, 0)]

@@ -14,7 +14,7 @@ from clsum.config import Config
 from clsum.errors import ClsumError, ModelError
 from clsum.pipeline.runtime import generation, hub
 from clsum.pipeline.runtime.backends import Options, resolve
-from clsum.pipeline.runtime.backends.ctranslate2 import cpu_workers
+from clsum.pipeline.runtime.backends.ctranslate2 import ct2_threads
 from clsum.pipeline.runtime.ct2cache import ct2_model_dir
 from clsum.pipeline.runtime.generation import GenerationSettings, Origin, Task
 from clsum.pipeline.runtime.seq2seq import Seq2Seq, check_length
@@ -267,7 +267,6 @@ def run_facts(backends: dict[str, dict[str, str]], threads: int, device: str) ->
     workers x threads it decodes with on ``device``; the CPU's ISA; the batch policy."""
     engines: dict[str, dict[str, str | int]] = {}
     for spec, choice in backends.items():
-        cpu_ct2 = choice["backend"] == "ctranslate2" and device == "cpu"
-        workers, each = cpu_workers(threads) if cpu_ct2 else (1, threads)
+        workers, each = ct2_threads(threads, device) if choice["backend"] == "ctranslate2" else (1, threads)
         engines[spec] = {**choice, "workers": workers, "threads_per_worker": each}
     return RunFacts(cpu_isa=cpu_isa(), engines=engines, batch_policy=BATCH_POLICY)

@@ -46,6 +46,12 @@ def cpu_workers(threads: int) -> tuple[int, int]:
     return workers, max(1, cores // workers)
 
 
+def ct2_threads(threads: int, device: str) -> tuple[int, int]:
+    """(inter_threads, intra_threads) a ``Ct2Engine`` on ``device`` gets: ``cpu_workers`` on a CPU; one
+    worker on a GPU, with CTranslate2's own default for the threads (0). The manifest reads it too."""
+    return cpu_workers(threads) if device.partition(":")[0] == "cpu" else (1, 0)
+
+
 class Ct2Engine:
     def __init__(self, model_dir: Path, tokenizer: Any, device: str, compute_type: str, threads: int) -> None:
         import ctranslate2
@@ -53,7 +59,7 @@ class Ct2Engine:
         kind, _, index = device.partition(":")
         self.tokenizer = tokenizer
         self.vocabulary = vocabulary(model_dir)
-        workers, intra = cpu_workers(threads) if kind == "cpu" else (1, 0)
+        workers, intra = ct2_threads(threads, device)
         self.translator = ctranslate2.Translator(
             str(model_dir),
             device=kind,
