@@ -188,7 +188,7 @@ class OutputStore:
         path = self.folder / BLOCKS / f"{name}.json"
         with _output_errors(f"write {path}"):
             path.parent.mkdir(exist_ok=True)
-            _write_atomic(path, [json.dumps(_rows_of(records), ensure_ascii=False)])
+            write_atomic(path, [json.dumps(_rows_of(records), ensure_ascii=False)])
 
     def merge_blocks(self) -> int:
         """Append the block files to ``summaries.jsonl`` and ``errors.jsonl`` in name order, then
@@ -222,7 +222,7 @@ class OutputStore:
         path = self.folder / MANIFEST
         with _output_errors(f"write {path}"):
             try:
-                _write_atomic(path, [json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"])
+                write_atomic(path, [json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"])
             except OSError as exc:
                 if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.is_file():
                     raise
@@ -237,7 +237,7 @@ class OutputStore:
     def write_markdown(self) -> None:
         rows = read_rows(self.folder / SUMMARIES)
         with _output_errors(f"write {self.folder / MARKDOWN}"):
-            _write_atomic(self.folder / MARKDOWN, markdown_parts(rows))
+            write_atomic(self.folder / MARKDOWN, markdown_parts(rows))
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -324,7 +324,7 @@ def _keep(path: Path, total: int, keep: set[int]) -> None:
     """Rewrite ``path`` with only its lines numbered in ``keep``, streamed, if that drops any."""
     if len(keep) < total:
         with _output_errors(f"update {path}"):
-            _write_atomic(path, (raw + b"\n" for n, _, raw in _rows(path) if n in keep))
+            write_atomic(path, (raw + b"\n" for n, _, raw in _rows(path) if n in keep))
 
 
 def _rows(path: Path, warn: bool = False) -> Iterator[tuple[int, Any, bytes]]:
@@ -380,7 +380,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _write_atomic(path: Path, parts: Iterable[str] | Iterable[bytes]) -> None:
+def write_atomic(path: Path, parts: Iterable[str] | Iterable[bytes]) -> None:
     """Written to ``.<name>.<random>.tmp`` beside ``path``, then renamed over it. ``open`` creates
     it with mode 0666, so the umask (and a default ACL) decide, as for any file (mkstemp: 0600)."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -310,20 +311,17 @@ def test_a_finished_measurement_is_printed_even_when_the_json_cannot_be_written(
 ) -> None:
     report = InvarianceReport("a", 6, {"a": Differing(0, 0)}, {"a": []})
     monkeypatch.setattr("clsum.bench.run.run_bench", lambda options: report)
-    real = Path.write_text
 
-    def full_disk(self: Path, *args: object, **kwargs: object) -> int:
-        if self.name.endswith(".part"):
-            raise OSError(28, "No space left on device")
-        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_text", full_disk)
+    monkeypatch.setattr(os, "fsync", full_disk)
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(main, ["bench", "--invariance", "--json", str(out)])
     assert result.exit_code != 0
     assert "differing from the first variant (a)" in result.output  # the table came first
     assert f"cannot write {out}: No space left on device" in result.output
-    assert not out.exists() and not list(tmp_path.glob("*.part"))  # no half-written file left
+    assert not out.exists() and not list(tmp_path.glob("*.tmp"))  # no half-written file left
 
 
 def test_the_timed_run_starts_with_an_empty_translation_cache(tiny_overrides: list[str]) -> None:

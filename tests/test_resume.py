@@ -59,7 +59,7 @@ def test_a_compaction_that_cannot_write_names_the_file(
     def full(path: Path, data: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(write, "_write_atomic", full)
+    monkeypatch.setattr(write, "write_atomic", full)
     with pytest.raises(OutputError, match="^cannot update .*summaries.jsonl: No space left on device$"):
         store.compact()
 
@@ -187,7 +187,7 @@ def test_a_manifest_with_no_room_for_a_copy_is_written_over_the_old_one(
     def full(path: Path, data: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(write, "_write_atomic", full)
+    monkeypatch.setattr(write, "write_atomic", full)
     store.write_manifest({"status": "failed"})  # smaller without indentation: it fits where the old one was
     assert (tmp_path / "manifest.json").read_text() == '{"status":"failed"}\n'
     (tmp_path / "manifest.json").unlink()

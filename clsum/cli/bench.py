@@ -133,12 +133,11 @@ def _check_writable(path: Path) -> None:
 
 
 def _write_json(report: object, path: Path) -> None:
-    """Written beside, then renamed over ``path``: a full disk leaves no half-written file."""
-    part = path.with_name(path.name + ".part")
+    """Written atomically: a full disk leaves no half-written file."""
+    from clsum.pipeline.write import write_atomic
+
     try:
-        part.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        part.replace(path)
+        write_atomic(path, [json.dumps(report, indent=1, ensure_ascii=False) + "\n"])
     except OSError as exc:
-        part.unlink(missing_ok=True)
         reason = exc.strerror or exc
         raise OutputError(f"cannot write {path}: {reason} (the table above is the result)") from exc
